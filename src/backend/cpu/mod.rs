@@ -1,0 +1,418 @@
+//! The CPU backend (rayon): the reference implementation every other backend is tested against.
+//!
+//! One step (decision 3 of physics.md):
+//! 1. transport coefficients D(xi, s), σ(xi, s) (the R2 band s refreshed every few steps);
+//! 2. electrolyte potential: −∇·(σ/σ_l ∇φ) = −q ∂xi/∂t|_{previous step}, zero flux at the
+//!    collector, φ = 0 in the bulk;
+//! 3. interface orientation, Allen–Cahn rate; galvanostatic electrode potential E (η_a = E − φ);
+//!    reaction rate;
+//! 4. dt from the stability bounds; xi explicit (forward Euler) with noise;
+//! 5. concentration: backward-Euler diffusion with explicit migration and sink.
+
+pub mod order_parameter;
+pub mod transport;
+
+use crate::backend::{Backend, PhaseTimes, Snapshot, StepReport};
+use crate::config::Representation;
+use crate::error::{Error, Result};
+use crate::grid::{Field, Real};
+use crate::model::control::solve_shift;
+use crate::model::initial;
+use crate::model::interphase::{interpolation_prime, layer_indicator, InterphaseFields};
+use crate::model::noise::{key, STREAM_NOISE};
+use crate::model::params::{Control, Params, MAX_H_PRIME};
+use crate::model::timestep::{time_step, RateMaxima};
+use crate::solver::multigrid::{Bcs, Boundary, Multigrid};
+use order_parameter::OrderParameterConstants;
+use std::time::Instant;
+use transport::TransportConstants;
+
+/// Relative tolerance of the galvanostatic root find.
+const CONTROL_TOLERANCE: f64 = 1.0e-5;
+
+/// Fields and solver state of a CPU run.
+pub struct CpuBackend {
+    p: Params,
+    op: OrderParameterConstants,
+    tr: TransportConstants,
+    interphase: InterphaseFields,
+    pub xi: Field,
+    pub c: Field,
+    pub phi: Field,
+    /// Δxi of the last step (source of the potential equation and sink of c).
+    dxi: Field,
+    last_dt: f64,
+    layer: Field,
+    diffusivity: Field,
+    conductivity: Field,
+    eps_sq: Field,
+    eps_deriv: Field,
+    kinetic_factor: Field,
+    grad_norm: Field,
+    ac_rate: Field,
+    bv_rate: Field,
+    noise: Field,
+    rhs: Field,
+    zeros: Field,
+    inv_dt_field: Field,
+    potential_mg: Multigrid,
+    concentration_mg: Multigrid,
+    applied_potential: f64,
+    noise_key: u32,
+    times: PhaseTimes,
+}
+
+impl CpuBackend {
+    /// Sets up the initial state (physics.md §1.7) for a run of `p`.
+    pub fn new(p: &Params, init: &crate::config::InitialConfig) -> CpuBackend {
+        let g = p.grid;
+        let xi = initial::order_parameter(g, p.delta, init);
+        let c = initial::concentration(&xi);
+        let applied_potential = match p.control {
+            Control::Potentiostatic {
+                applied_potential_v,
+            } => applied_potential_v,
+            Control::Galvanostatic { .. } => 0.0,
+        };
+        let op = OrderParameterConstants::from_params(p);
+        let tr = TransportConstants::from_params(p);
+        let interphase = InterphaseFields::new(p);
+        let mut backend = CpuBackend {
+            op,
+            tr,
+            interphase,
+            phi: g.field(0.0),
+            dxi: g.field(0.0),
+            last_dt: 1.0,
+            layer: g.field(0.0),
+            diffusivity: g.field(0.0),
+            conductivity: g.field(0.0),
+            eps_sq: g.field(0.0),
+            eps_deriv: g.field(0.0),
+            kinetic_factor: g.field(1.0),
+            grad_norm: g.field(0.0),
+            ac_rate: g.field(0.0),
+            bv_rate: g.field(0.0),
+            noise: g.field(0.0),
+            rhs: g.field(0.0),
+            zeros: g.field(0.0),
+            inv_dt_field: g.field(0.0),
+            potential_mg: Multigrid::new(g.nx, g.ny, g.dx),
+            concentration_mg: Multigrid::new(g.nx, g.ny, g.dx),
+            applied_potential,
+            noise_key: key(p.seed, STREAM_NOISE),
+            times: PhaseTimes::default(),
+            xi,
+            c,
+            p: p.clone(),
+        };
+        backend.refresh_layer();
+        backend
+    }
+
+    pub fn params(&self) -> &Params {
+        &self.p
+    }
+
+    pub fn applied_potential(&self) -> f64 {
+        self.applied_potential
+    }
+
+    pub fn interphase_fields(&self) -> &InterphaseFields {
+        &self.interphase
+    }
+
+    /// Recomputes the resolved band from the distance to the metal surface (R2 only).
+    fn refresh_layer(&mut self) {
+        let ip = &self.p.interphase;
+        if ip.representation == Representation::Resolved && ip.thickness > 0.0 {
+            self.layer = layer_indicator(&self.xi, self.p.grid, ip.thickness, self.p.delta);
+        }
+    }
+
+    /// Electrolyte potential: no current through the collector face (the metal's potential is the
+    /// scalar electrode potential E), φ = 0 in the bulk; the deposition source is the only
+    /// current, so the ionic current through the bulk face equals the reaction current.
+    fn bcs_potential(&self) -> Bcs {
+        Bcs {
+            x_lo: Boundary::Neumann,
+            x_hi: Boundary::Dirichlet(0.0),
+        }
+    }
+
+    /// Solves the potential equation with the last step's Δxi/dt as its source.
+    fn solve_potential(&mut self) -> crate::solver::multigrid::SolveStats {
+        let q = (self.p.potential_source / self.last_dt) as Real;
+        ndarray::Zip::from(&mut self.rhs)
+            .and(&self.dxi)
+            .par_for_each(|r, &d| *r = -q * d);
+        self.potential_mg
+            .set_coefficients(self.zeros.view(), self.conductivity.view());
+        let bcs = self.bcs_potential();
+        self.potential_mg.solve(
+            &mut self.phi,
+            self.rhs.view(),
+            bcs,
+            self.p.solver_tolerance,
+            self.p.solver_max_cycles,
+        )
+    }
+
+    /// Target Σ ∂xi/∂t over cells for the galvanostatic current (velocity · L_y / dx²).
+    fn target_rate_sum(&self) -> Option<f64> {
+        match self.p.control {
+            Control::Galvanostatic {
+                current_density_a_m2,
+            } => {
+                let v = self.p.velocity_of_current(current_density_a_m2);
+                Some(v * self.p.grid.ny as f64 / self.p.grid.dx)
+            }
+            Control::Potentiostatic { .. } => None,
+        }
+    }
+}
+
+fn slice(f: &Field) -> &[Real] {
+    f.as_slice().expect("standard layout")
+}
+
+fn slice_mut(f: &mut Field) -> &mut [Real] {
+    f.as_slice_mut().expect("standard layout")
+}
+
+impl Backend for CpuBackend {
+    fn name(&self) -> String {
+        format!("cpu (rayon, {} threads)", rayon::current_num_threads())
+    }
+
+    fn step(&mut self, step: u64) -> Result<StepReport> {
+        let t0 = Instant::now();
+        let every = self.p.interphase.refresh_every_steps.max(1);
+        if step % every == 0 && step > 0 {
+            self.refresh_layer();
+        }
+        transport::transport_coefficients(
+            &self.tr,
+            slice(&self.xi),
+            slice(&self.layer),
+            slice(&self.interphase.diffusivity_ratio),
+            slice(&self.interphase.conductivity_ratio),
+            slice_mut(&mut self.diffusivity),
+            slice_mut(&mut self.conductivity),
+        );
+        let t1 = Instant::now();
+        let potential_solve = self.solve_potential();
+        let t2 = Instant::now();
+
+        order_parameter::interface_orientation_field(
+            &self.op,
+            slice(&self.xi),
+            slice_mut(&mut self.eps_sq),
+            slice_mut(&mut self.eps_deriv),
+            slice_mut(&mut self.kinetic_factor),
+            slice_mut(&mut self.grad_norm),
+        );
+        order_parameter::allen_cahn_rate(
+            &self.op,
+            slice(&self.xi),
+            slice(&self.eps_sq),
+            slice(&self.eps_deriv),
+            slice_mut(&mut self.ac_rate),
+        );
+        let t3 = Instant::now();
+
+        // Galvanostatic control: the shift Δ that makes Σ ∂xi/∂t hit the target.
+        let cells = order_parameter::interface_cells(slice(&self.xi));
+        let ac_sum: f64 = self.ac_rate.iter().map(|&v| v as f64).sum();
+        let mut control_iterations = 0;
+        let electrode = self.applied_potential;
+        let shift = match self.target_rate_sum() {
+            Some(target) => {
+                let (op, xi, c, phi) =
+                    (&self.op, slice(&self.xi), slice(&self.c), slice(&self.phi));
+                let (ak, asr, blocked) = (
+                    slice(&self.kinetic_factor),
+                    slice(&self.interphase.asr),
+                    slice(&self.interphase.blocked),
+                );
+                let sol = solve_shift(
+                    |d| {
+                        let (s, ds) = order_parameter::reaction_sum(
+                            op,
+                            &cells,
+                            xi,
+                            c,
+                            phi,
+                            (electrode + d) as Real,
+                            ak,
+                            asr,
+                            blocked,
+                        );
+                        (ac_sum + s - target, ds)
+                    },
+                    target,
+                    CONTROL_TOLERANCE,
+                );
+                control_iterations = sol.iterations;
+                sol.shift_v
+            }
+            None => 0.0,
+        };
+        self.applied_potential += shift;
+        let t4 = Instant::now();
+
+        // Reaction rate at the controlled potential, and the maxima that bound dt.
+        let (mut reaction_max, mut speed_max) = (0.0f64, 0.0f64);
+        self.bv_rate.fill(0.0);
+        {
+            let (op, xi, c, phi) = (&self.op, slice(&self.xi), slice(&self.c), slice(&self.phi));
+            let (ak, asr, blocked) = (
+                slice(&self.kinetic_factor),
+                slice(&self.interphase.asr),
+                slice(&self.interphase.blocked),
+            );
+            let bv = slice_mut(&mut self.bv_rate);
+            let (ac, gn) = (slice(&self.ac_rate), slice(&self.grad_norm));
+            let grad_min = 0.1 / self.p.delta;
+            for &cell in &cells {
+                let n = cell as usize;
+                let (r, _) = order_parameter::reaction_rate(
+                    op,
+                    xi[n],
+                    c[n],
+                    phi[n],
+                    self.applied_potential as Real,
+                    ak[n],
+                    asr[n],
+                    blocked[n],
+                );
+                bv[n] = r;
+                let hp = interpolation_prime(xi[n]) as f64;
+                if hp > 1e-3 {
+                    reaction_max = reaction_max.max((r as f64 / (op.l_eta as f64 * hp)).abs());
+                }
+                if gn[n] as f64 > grad_min {
+                    speed_max = speed_max.max(((ac[n] + r) as f64).abs() / gn[n] as f64);
+                }
+            }
+        }
+        let migration_speed =
+            transport::max_migration_speed(&self.tr, slice(&self.phi), slice(&self.diffusivity));
+        let maxima = RateMaxima {
+            reaction_factor: reaction_max,
+            front_speed: speed_max,
+            migration_speed,
+        };
+        let (dt, bound) = time_step(&self.p, maxima).map_err(|(b, limit)| Error::Solver {
+            step,
+            message: format!("numerics.dt_s = {} s is above the stable time step {limit:.4e} s (set by the {b} bound)", self.p.fixed_dt.unwrap_or(0.0)),
+        })?;
+
+        let amplitude = (self.p.noise_amplitude * (self.p.noise_dt_ref / dt).sqrt()) as Real;
+        let (noise_sum, hp_sum) = order_parameter::interface_noise(
+            amplitude,
+            self.noise_key,
+            step as u32,
+            slice(&self.xi),
+            slice_mut(&mut self.noise),
+        );
+        let noise_mean = if hp_sum > 0.0 {
+            (noise_sum / hp_sum) as Real
+        } else {
+            0.0
+        };
+        let dxi_sum = order_parameter::update_order_parameter(
+            slice_mut(&mut self.xi),
+            slice(&self.ac_rate),
+            slice(&self.bv_rate),
+            slice(&self.noise),
+            noise_mean,
+            dt as Real,
+            slice_mut(&mut self.dxi),
+        );
+        self.last_dt = dt;
+        let t5 = Instant::now();
+
+        // Concentration: (1/dt − ∇·D∇) c^{n+1} = c^n/dt − ∇·J_mig − (C_s/c0) Δxi/dt.
+        transport::concentration_rhs(
+            &self.tr,
+            slice(&self.c),
+            slice(&self.phi),
+            slice(&self.diffusivity),
+            slice(&self.dxi),
+            dt as Real,
+            slice_mut(&mut self.rhs),
+        );
+        let c_old = self.c.clone();
+        self.inv_dt_field.fill((1.0 / dt) as Real);
+        self.concentration_mg
+            .set_coefficients(self.inv_dt_field.view(), self.diffusivity.view());
+        let bcs = Bcs {
+            x_lo: Boundary::Neumann,
+            x_hi: Boundary::Dirichlet(1.0),
+        };
+        let concentration_solve = self.concentration_mg.solve(
+            &mut self.c,
+            self.rhs.view(),
+            bcs,
+            self.p.solver_tolerance,
+            self.p.solver_max_cycles,
+        );
+        let boundary_inflow = transport::boundary_inflow(
+            &self.tr,
+            slice(&c_old),
+            slice(&self.c),
+            slice(&self.phi),
+            slice(&self.diffusivity),
+            dt,
+        );
+        let t6 = Instant::now();
+
+        self.times.update_s +=
+            (t1 - t0).as_secs_f64() + (t3 - t2).as_secs_f64() + (t5 - t4).as_secs_f64();
+        self.times.potential_solve_s += (t2 - t1).as_secs_f64();
+        self.times.control_s += (t4 - t3).as_secs_f64();
+        self.times.concentration_solve_s += (t6 - t5).as_secs_f64();
+
+        let g = self.p.grid;
+        let velocity = dxi_sum * g.dx * g.dx / g.ly() / dt;
+        Ok(StepReport {
+            dt,
+            bound,
+            applied_potential_v: self.applied_potential,
+            current_density_a_m2: self.p.current_of_velocity(velocity),
+            boundary_inflow,
+            control_iterations,
+            potential_solve,
+            concentration_solve,
+            lambda_max: self.p.stiffness_lambda(reaction_max),
+        })
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        let marker = self
+            .xi
+            .mapv(|x| (interpolation_prime(x) / MAX_H_PRIME as Real).min(1.0));
+        let interphase = match self.p.interphase.representation {
+            Representation::Resolved => self.layer.clone(),
+            Representation::Subgrid
+                if self.p.interphase.asr_ohm_m2 > 0.0
+                    || self.p.interphase.blocked_fraction > 0.0 =>
+            {
+                marker.clone()
+            }
+            Representation::Subgrid => self.p.grid.field(0.0),
+        };
+        Snapshot {
+            order_parameter: self.xi.clone(),
+            concentration: self.c.clone(),
+            potential: self.phi.clone(),
+            interphase,
+            blocked: &marker * &self.interphase.blocked,
+        }
+    }
+
+    fn phase_times(&self) -> PhaseTimes {
+        self.times
+    }
+}

@@ -1,0 +1,276 @@
+//! CPU kernels of the order-parameter equation (E1); each has a WGSL twin of the same name.
+//!
+//! ∂xi/∂t = −L_σ [g'(xi) − K_aniso(xi)] − L_η h'(xi) m (1−p_b) a_k B_eff + N
+//!
+//! Boundaries: zero flux at the collector (i = 0), xi = 0 on the bulk face (i = nx), periodic in y.
+
+use crate::grid::Real;
+use crate::model::anisotropy::{interface_orientation, AnisotropyConstants};
+use crate::model::interphase::interpolation_prime;
+use crate::model::kinetics::{bv_through_resistance, BvConstants};
+use crate::model::noise::uniform_signed;
+use crate::model::params::MAX_H_PRIME;
+use rayon::prelude::*;
+
+/// Cells with h'(xi) below this carry no reaction (bulk metal or electrolyte).
+pub const INTERFACE_THRESHOLD: Real = 1.0e-6;
+
+/// Constants of the order-parameter kernels (internal units).
+#[derive(Debug, Clone, Copy)]
+pub struct OrderParameterConstants {
+    pub nx: usize,
+    pub ny: usize,
+    pub inv_dx: Real,
+    pub l_sigma: Real,
+    pub w: Real,
+    pub l_eta: Real,
+    pub i0: Real,
+    pub exchange_multiplier: Real,
+    pub aniso: AnisotropyConstants,
+    pub bv: BvConstants,
+}
+
+/// Neighbour values of xi along x with the boundary rules: mirror at the collector (zero flux),
+/// antisymmetric ghost on the bulk face (xi = 0 there).
+#[inline]
+fn x_neighbours(xi: &[Real], ny: usize, nx: usize, i: usize, j: usize) -> (Real, Real) {
+    let c = xi[i * ny + j];
+    let below = if i == 0 { c } else { xi[(i - 1) * ny + j] };
+    let above = if i + 1 == nx {
+        -c
+    } else {
+        xi[(i + 1) * ny + j]
+    };
+    (below, above)
+}
+
+/// Per cell: ε², ε ε', a_k and |∇xi| from the central gradient (orientation of the interface).
+pub fn interface_orientation_field(
+    k: &OrderParameterConstants,
+    xi: &[Real],
+    eps_sq: &mut [Real],
+    eps_deriv: &mut [Real],
+    kinetic_factor: &mut [Real],
+    grad_norm: &mut [Real],
+) {
+    let (nx, ny) = (k.nx, k.ny);
+    let half_inv_dx = 0.5 * k.inv_dx;
+    eps_sq
+        .par_chunks_mut(ny)
+        .zip(eps_deriv.par_chunks_mut(ny))
+        .zip(kinetic_factor.par_chunks_mut(ny))
+        .zip(grad_norm.par_chunks_mut(ny))
+        .enumerate()
+        .for_each(|(i, (((e2, ed), ak), gn))| {
+            for j in 0..ny {
+                let (below, above) = x_neighbours(xi, ny, nx, i, j);
+                let left = xi[i * ny + (j + ny - 1) % ny];
+                let right = xi[i * ny + (j + 1) % ny];
+                let gx = (above - below) * half_inv_dx;
+                let gy = (right - left) * half_inv_dx;
+                let (a, b, c) = interface_orientation(&k.aniso, gx, gy);
+                e2[j] = a;
+                ed[j] = b;
+                ak[j] = c;
+                gn[j] = (gx * gx + gy * gy).sqrt();
+            }
+        });
+}
+
+/// −L_σ [g'(xi) − ∇·(ε²∇xi) + ∂x(εε' ∂y xi) − ∂y(εε' ∂x xi)]: the Allen–Cahn part of ∂xi/∂t,
+/// isotropic part on the compact 5-point stencil with face-averaged ε², cross terms central.
+pub fn allen_cahn_rate(
+    k: &OrderParameterConstants,
+    xi: &[Real],
+    eps_sq: &[Real],
+    eps_deriv: &[Real],
+    rate: &mut [Real],
+) {
+    let (nx, ny) = (k.nx, k.ny);
+    let inv_dx2 = k.inv_dx * k.inv_dx;
+    let half_inv_dx = 0.5 * k.inv_dx;
+    rate.par_chunks_mut(ny).enumerate().for_each(|(i, out)| {
+        let im = if i == 0 { 0 } else { i - 1 };
+        let ip = if i + 1 == nx { i } else { i + 1 };
+        for j in 0..ny {
+            let jm = (j + ny - 1) % ny;
+            let jp = (j + 1) % ny;
+            let c = i * ny + j;
+            let x = xi[c];
+            let (below, above) = x_neighbours(xi, ny, nx, i, j);
+            let left = xi[i * ny + jm];
+            let right = xi[i * ny + jp];
+            let e_c = eps_sq[c];
+            let e_below = 0.5 * (e_c + eps_sq[im * ny + j]);
+            let e_above = 0.5 * (e_c + eps_sq[ip * ny + j]);
+            let e_left = 0.5 * (e_c + eps_sq[i * ny + jm]);
+            let e_right = 0.5 * (e_c + eps_sq[i * ny + jp]);
+            let isotropic = (e_above * (above - x) - e_below * (x - below) + e_right * (right - x)
+                - e_left * (x - left))
+                * inv_dx2;
+            // Cross terms: −∂x(εε' ∂y xi) + ∂y(εε' ∂x xi); gradients at the neighbours from the
+            // 3×3 stencil (zero-gradient copies at the x boundaries, where xi is flat).
+            let gy_at = |r: usize| (xi[r * ny + jp] - xi[r * ny + jm]) * half_inv_dx;
+            let gx_at = |col: usize| {
+                let (b, a) = x_neighbours(xi, ny, nx, i, col);
+                (a - b) * half_inv_dx
+            };
+            let cross = -(eps_deriv[ip * ny + j] * gy_at(ip) - eps_deriv[im * ny + j] * gy_at(im))
+                * half_inv_dx
+                + (eps_deriv[i * ny + jp] * gx_at(jp) - eps_deriv[i * ny + jm] * gx_at(jm))
+                    * half_inv_dx;
+            let double_well = 2.0 * k.w * x * (1.0 - x) * (1.0 - 2.0 * x);
+            out[j] = -k.l_sigma * (double_well - isotropic - cross);
+        }
+    });
+}
+
+/// Butler–Volmer part of ∂xi/∂t at one cell, −L_η h'(xi) m (1−p_b) a_k B_eff(E − φ, c), and its
+/// derivative with respect to the electrode potential E (η_a = E − φ: metal minus local electrolyte
+/// potential; the equilibrium potential enters through the c term of B).
+#[inline]
+#[allow(clippy::too_many_arguments)]
+pub fn reaction_rate(
+    k: &OrderParameterConstants,
+    xi: Real,
+    c: Real,
+    phi: Real,
+    electrode: Real,
+    kinetic_factor: Real,
+    asr: Real,
+    blocked: Real,
+) -> (Real, Real) {
+    let hp = interpolation_prime(xi);
+    if hp < INTERFACE_THRESHOLD || blocked >= 1.0 {
+        return (0.0, 0.0);
+    }
+    let scale = k.exchange_multiplier * kinetic_factor;
+    let (b, db) = bv_through_resistance(k.bv, electrode - phi, c.max(0.0), asr, k.i0 * scale);
+    let prefactor = -k.l_eta * hp * scale * (1.0 - blocked);
+    (prefactor * b, prefactor * db)
+}
+
+/// Indices of the cells where h'(xi) ≥ [`INTERFACE_THRESHOLD`] (the only ones with a reaction).
+pub fn interface_cells(xi: &[Real]) -> Vec<u32> {
+    xi.par_iter()
+        .enumerate()
+        .filter(|(_, &x)| interpolation_prime(x) >= INTERFACE_THRESHOLD)
+        .map(|(c, _)| c as u32)
+        .collect()
+}
+
+/// Σ over interface cells of the reaction rate and its Δ-derivative (f64 accumulation).
+#[allow(clippy::too_many_arguments)]
+pub fn reaction_sum(
+    k: &OrderParameterConstants,
+    cells: &[u32],
+    xi: &[Real],
+    c: &[Real],
+    phi: &[Real],
+    electrode: Real,
+    kinetic_factor: &[Real],
+    asr: &[Real],
+    blocked: &[Real],
+) -> (f64, f64) {
+    cells
+        .par_iter()
+        .map(|&cell| {
+            let n = cell as usize;
+            let (r, dr) = reaction_rate(
+                k,
+                xi[n],
+                c[n],
+                phi[n],
+                electrode,
+                kinetic_factor[n],
+                asr[n],
+                blocked[n],
+            );
+            (r as f64, dr as f64)
+        })
+        .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1))
+}
+
+/// Interface noise N = A r h'(xi)/max h' per cell (A already carries sqrt(dt_ref/dt)), r from the
+/// counter-based generator keyed by (key, step, cell); returns (Σ N, Σ h') for the zero-sum shift.
+pub fn interface_noise(
+    amplitude: Real,
+    key: u32,
+    step: u32,
+    xi: &[Real],
+    noise: &mut [Real],
+) -> (f64, f64) {
+    if amplitude == 0.0 {
+        noise.par_iter_mut().for_each(|n| *n = 0.0);
+        return (0.0, 0.0);
+    }
+    let scale = amplitude * (1.0 / MAX_H_PRIME as Real);
+    noise
+        .par_iter_mut()
+        .enumerate()
+        .map(|(cell, n)| {
+            let hp = interpolation_prime(xi[cell]);
+            *n = scale * uniform_signed(key, step, cell as u32) * hp;
+            (*n as f64, hp as f64)
+        })
+        .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1))
+}
+
+/// xi ← xi + dt (∂xi/∂t|_AC + ∂xi/∂t|_BV + N − n̄ h'(xi)), with n̄ = ΣN/Σh' so that the noise
+/// roughens the front without depositing net metal (Faraday's law stays exact). Writes Δxi and
+/// returns Σ Δxi (f64).
+pub fn update_order_parameter(
+    xi: &mut [Real],
+    ac_rate: &[Real],
+    bv_rate: &[Real],
+    noise: &[Real],
+    noise_mean: Real,
+    dt: Real,
+    dxi: &mut [Real],
+) -> f64 {
+    xi.par_iter_mut()
+        .zip(dxi.par_iter_mut())
+        .enumerate()
+        .map(|(cell, (x, d))| {
+            let zero_sum_noise = noise[cell] - noise_mean * interpolation_prime(*x);
+            let updated = *x + dt * (ac_rate[cell] + bv_rate[cell] + zero_sum_noise);
+            // The change actually stored after f32 rounding, so Σ Δxi (the reported current and
+            // the concentration sink) matches the field exactly.
+            *d = updated - *x;
+            *x = updated;
+            *d as f64
+        })
+        .sum()
+}
+
+impl OrderParameterConstants {
+    pub fn from_params(p: &crate::model::Params) -> Self {
+        OrderParameterConstants {
+            nx: p.grid.nx,
+            ny: p.grid.ny,
+            inv_dx: (1.0 / p.grid.dx) as Real,
+            l_sigma: p.l_sigma as Real,
+            w: p.w as Real,
+            l_eta: p.l_eta as Real,
+            i0: p.i0_a_m2 as Real,
+            exchange_multiplier: p.interphase.exchange_current_multiplier as Real,
+            aniso: AnisotropyConstants {
+                eps0: p.kappa.sqrt() as Real,
+                strength: p.aniso_strength as Real,
+                cos6_t0: (6.0 * p.aniso_angle).cos() as Real,
+                sin6_t0: (6.0 * p.aniso_angle).sin() as Real,
+                kinetic_2fold: p.kinetic_2fold as Real,
+                kinetic_6fold: p.kinetic_6fold as Real,
+                cos2_tc: (2.0 * p.c_axis_angle).cos() as Real,
+                sin2_tc: (2.0 * p.c_axis_angle).sin() as Real,
+                cos6_tc: (6.0 * p.c_axis_angle).cos() as Real,
+                sin6_tc: (6.0 * p.c_axis_angle).sin() as Real,
+                grad_sq_min: (1.0e-3 / p.delta).powi(2) as Real,
+            },
+            bv: BvConstants {
+                f: p.f as Real,
+                alpha: p.alpha as Real,
+            },
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! The backend trait: a backend owns the fields, advances the model one step at a time and
+//! hands back snapshots. The model (parameters, kernels' equations, control, time step) is the
+//! same for every backend; the CPU backend is the reference.
+
+pub mod cpu;
+
+use crate::grid::Field;
+use crate::model::timestep::Bound;
+use crate::solver::multigrid::SolveStats;
+use crate::Result;
+
+/// Scalars of one step, reduced on the backend.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepReport {
+    pub dt: f64,
+    pub bound: Bound,
+    /// Collector potential vs the bulk electrolyte after the control update (V).
+    pub applied_potential_v: f64,
+    /// Plating current density actually passed this step (A/m²), from Σ Δxi.
+    pub current_density_a_m2: f64,
+    /// Ions entering through the bulk face x = L this step (c/c0 · µm² per unit depth).
+    pub boundary_inflow: f64,
+    pub control_iterations: u32,
+    pub potential_solve: SolveStats,
+    pub concentration_solve: SolveStats,
+    /// Largest Λ = L_η |R| / (L_σ W) over interface cells.
+    pub lambda_max: f64,
+}
+
+/// Fields downloaded from a backend for output.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub order_parameter: Field,
+    pub concentration: Field,
+    pub potential: Field,
+    /// Interphase indicator for pictures (resolved band, or a marker along the surface).
+    pub interphase: Field,
+    pub blocked: Field,
+}
+
+/// Wall time spent per phase (s).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct PhaseTimes {
+    pub update_s: f64,
+    pub potential_solve_s: f64,
+    pub concentration_solve_s: f64,
+    pub control_s: f64,
+}
+
+pub trait Backend {
+    /// Human-readable name ("cpu (rayon, 2 threads)", adapter name on a GPU).
+    fn name(&self) -> String;
+    /// Advances one step; `step` is the index of the step being taken (keys the noise).
+    fn step(&mut self, step: u64) -> Result<StepReport>;
+    /// Downloads the fields.
+    fn snapshot(&self) -> Snapshot;
+    fn phase_times(&self) -> PhaseTimes;
+}

@@ -1,0 +1,298 @@
+//! Typed, unit-bearing run configuration (TOML).
+//!
+//! Every dimensional key carries its unit in its name (`dx_um`, `current_density_ma_cm2`, ...).
+//! Conversion to the solver's internal units (µm, s, V, c/c0) happens once, in
+//! [`crate::model::params::Params::from_config`].
+
+pub mod load;
+pub mod presets;
+pub mod validate;
+
+use serde::{Deserialize, Serialize};
+
+/// Whole run configuration, as read from TOML.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub grid: GridConfig,
+    pub run: RunConfig,
+    #[serde(default)]
+    pub electrolyte: ElectrolyteConfig,
+    #[serde(default)]
+    pub interface: InterfaceConfig,
+    #[serde(default)]
+    pub noise: NoiseConfig,
+    #[serde(default)]
+    pub control: ControlConfig,
+    #[serde(default)]
+    pub interphase: InterphaseConfig,
+    #[serde(default)]
+    pub initial: InitialConfig,
+    #[serde(default)]
+    pub numerics: NumericsConfig,
+}
+
+/// `[grid]`: uniform cell-centred grid. x (nx cells) is the growth axis, normal to the current
+/// collector at x = 0; y (ny cells) is lateral and periodic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GridConfig {
+    pub nx: usize,
+    pub ny: usize,
+    pub dx_um: f64,
+}
+
+/// `[run]`: how long, how many frames, which seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Optional hard cap on the number of steps.
+    #[serde(default)]
+    pub max_steps: Option<u64>,
+    /// Number of PNG frames written over the run (evenly spaced in the end quantity).
+    #[serde(default = "default_frames")]
+    pub frames: u32,
+    /// End condition: charge passed per projected area (galvanostatic or potentiostatic).
+    #[serde(default)]
+    pub end_charge_mah_cm2: Option<f64>,
+    /// End condition: simulated time.
+    #[serde(default)]
+    pub end_time_s: Option<f64>,
+    /// Seed of the noise and heterogeneity generators.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// A metrics row every this many steps (frames always get a row too).
+    #[serde(default = "default_metrics_every")]
+    pub metrics_every_steps: u64,
+}
+
+/// `[electrolyte]`: bulk electrolyte and metal transport (Mode A, t+ = 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ElectrolyteConfig {
+    pub temperature_k: f64,
+    /// Bulk cation concentration c0.
+    pub concentration_mol_m3: f64,
+    /// Cation diffusivity D_l in the electrolyte.
+    pub diffusivity_m2_s: f64,
+    /// D_s / D_l (numerical diffusivity inside the metal).
+    pub metal_diffusivity_ratio: f64,
+    /// Metal site density C_s (Mg: ρ/M = 7.151e4).
+    pub metal_site_density_mol_m3: f64,
+    /// Electrons per deposited atom n.
+    pub charge_number: f64,
+    /// Charge-transfer coefficient α.
+    pub transfer_coefficient: f64,
+}
+
+/// `[interface]`: metal/electrolyte interface energy, width, kinetics and anisotropy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InterfaceConfig {
+    /// γ, interface energy.
+    pub energy_j_m2: f64,
+    /// δ, interface width parameter (10–90 % width = 4.39 δ).
+    pub width_um: f64,
+    /// i0 of clean Mg in this electrolyte.
+    pub exchange_current_ma_cm2: f64,
+    /// δ6, six-fold surface-energy anisotropy strength, < 1/35.
+    pub anisotropy_strength: f64,
+    /// θ0, orientation of the six-fold anisotropy.
+    pub anisotropy_angle_deg: f64,
+    /// ε_k2, two-fold kinetic anisotropy (basal vs prism).
+    pub kinetic_anisotropy_2fold: f64,
+    /// ε_k6, six-fold kinetic anisotropy.
+    pub kinetic_anisotropy_6fold: f64,
+    /// θ_c, in-plane angle of the hcp c-axis (0: c-axis along x, basal planes parallel to the collector).
+    pub c_axis_angle_deg: f64,
+    /// Λ_t, target interface stiffness L_η|B_ref|/(L_σ W) that sets L_σ (physics.md §1.6).
+    pub stiffness_lambda: f64,
+    /// η_ref, overpotential at which |B_ref| is taken for L_σ.
+    pub reference_overpotential_v: f64,
+    /// Optional explicit L_σ; overrides the Λ_t rule.
+    #[serde(default)]
+    pub mobility_m3_j_s: Option<f64>,
+}
+
+/// `[noise]`: interface-confined noise `A_n r h'(xi)/max h' sqrt(dt_ref/dt)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NoiseConfig {
+    pub amplitude_per_s: f64,
+    pub reference_dt_s: f64,
+}
+
+/// Electrical control mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ControlMode {
+    Galvanostatic,
+    Potentiostatic,
+}
+
+/// `[control]`: galvanostatic (target current) or potentiostatic (applied potential).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ControlConfig {
+    pub mode: ControlMode,
+    /// Target plating current density (positive = plating) in galvanostatic mode.
+    pub current_density_ma_cm2: f64,
+    /// Applied collector potential vs the bulk electrolyte (negative = plating), potentiostatic mode.
+    pub applied_potential_v: f64,
+}
+
+/// How the interphase is represented (physics.md §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Representation {
+    /// R1: sub-grid area-specific resistance, blocked fraction and i0 multiplier in the BV term.
+    Subgrid,
+    /// R2: a resolved band of thickness L_SEI attached to the metal surface.
+    Resolved,
+}
+
+/// How the heterogeneity field is attached (physics.md §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Attachment {
+    /// Frozen in the lab frame (re-forming SEI): G(x, y).
+    LabFrame,
+    /// Depends on the lateral coordinate only (lifted coating): G(y).
+    Lateral,
+}
+
+/// `[interphase]`: the layer on the metal. `preset` fills every unset key from the table of
+/// physics.md §3.3; any key given here overrides the preset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct InterphaseConfig {
+    pub preset: presets::Preset,
+    pub representation: Option<Representation>,
+    pub thickness_um: Option<f64>,
+    pub asr_ohm_cm2: Option<f64>,
+    pub exchange_current_multiplier: Option<f64>,
+    pub blocked_fraction: Option<f64>,
+    pub heterogeneity_sigma_ln: Option<f64>,
+    pub correlation_length_um: Option<f64>,
+    pub attachment: Option<Attachment>,
+    /// R2 only: D in the layer / D_l.
+    pub diffusivity_ratio: Option<f64>,
+    /// R2 only: σ in the layer / σ_l; by default L_SEI/(ASR σ_l).
+    pub conductivity_ratio: Option<f64>,
+    /// R2 only: the band is recomputed from the signed distance every this many steps.
+    pub refresh_every_steps: Option<u64>,
+    /// Overrides of the preset's interface anisotropy (ε_k2) — None keeps `[interface]`'s value
+    /// unless the preset sets one.
+    pub kinetic_anisotropy_2fold: Option<f64>,
+}
+
+/// `[initial]`: planar deposit of height `deposit_height_um`, optional semicircular nuclei on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InitialConfig {
+    pub deposit_height_um: f64,
+    /// Radius of the nuclei (0 = none).
+    pub nucleus_radius_um: f64,
+    /// Lateral centres of the nuclei (µm); empty with a radius > 0 means one in the middle.
+    pub nucleus_positions_um: Vec<f64>,
+}
+
+/// `[numerics]`: time step and solver controls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NumericsConfig {
+    /// S in dt = S · min(bounds).
+    pub time_step_safety: f64,
+    /// Optional fixed time step; an error if above the stability bound.
+    #[serde(default)]
+    pub dt_s: Option<f64>,
+    /// Upper cap on the adaptive time step.
+    pub max_dt_s: f64,
+    /// Relative residual the multigrid solves reach.
+    pub solver_tolerance: f64,
+    /// V-cycle cap per solve.
+    pub solver_max_cycles: u32,
+}
+
+fn default_frames() -> u32 {
+    24
+}
+fn default_seed() -> u64 {
+    42
+}
+fn default_metrics_every() -> u64 {
+    10
+}
+
+impl Default for ElectrolyteConfig {
+    fn default() -> Self {
+        Self {
+            temperature_k: 298.15,
+            concentration_mol_m3: 500.0,
+            diffusivity_m2_s: 3.0e-10,
+            metal_diffusivity_ratio: 1.0e-3,
+            metal_site_density_mol_m3: 7.151e4,
+            charge_number: 2.0,
+            transfer_coefficient: 0.5,
+        }
+    }
+}
+
+impl Default for InterfaceConfig {
+    fn default() -> Self {
+        Self {
+            energy_j_m2: 0.5,
+            width_um: 1.0,
+            exchange_current_ma_cm2: 0.5,
+            anisotropy_strength: 0.02,
+            anisotropy_angle_deg: 0.0,
+            kinetic_anisotropy_2fold: 0.0,
+            kinetic_anisotropy_6fold: 0.0,
+            c_axis_angle_deg: 0.0,
+            stiffness_lambda: 0.05,
+            reference_overpotential_v: 0.02,
+            mobility_m3_j_s: None,
+        }
+    }
+}
+
+impl Default for NoiseConfig {
+    fn default() -> Self {
+        Self {
+            amplitude_per_s: 0.001,
+            reference_dt_s: 1.0,
+        }
+    }
+}
+
+impl Default for ControlConfig {
+    fn default() -> Self {
+        Self {
+            mode: ControlMode::Galvanostatic,
+            current_density_ma_cm2: 0.5,
+            applied_potential_v: -0.1,
+        }
+    }
+}
+
+impl Default for InitialConfig {
+    fn default() -> Self {
+        Self {
+            deposit_height_um: 4.0,
+            nucleus_radius_um: 0.0,
+            nucleus_positions_um: Vec::new(),
+        }
+    }
+}
+
+impl Default for NumericsConfig {
+    fn default() -> Self {
+        Self {
+            time_step_safety: 0.8,
+            dt_s: None,
+            max_dt_s: 50.0,
+            solver_tolerance: 1.0e-6,
+            solver_max_cycles: 60,
+        }
+    }
+}

@@ -1,0 +1,538 @@
+//! Range checks on every numeric config key (physics.md "Decisions for mgpf", §1.5, §1.6, §3.3).
+//!
+//! Each failure is an [`Error::Config`] that names the full dotted key and reads
+//! "`<key>` = <value> is outside the allowed range <range>", followed by the reason where the
+//! bound comes from the physics or the numerics rather than from plain sanity.
+
+use super::{Config, ControlMode, Representation};
+use crate::error::{Error, Result};
+use std::fmt;
+
+/// δ6 < 1/(m²−1) for m = 6 keeps the stiffness γ + γ'' positive (physics.md §1.5).
+const MAX_SIX_FOLD_ANISOTROPY: f64 = 1.0 / 35.0;
+
+impl Config {
+    /// Checks every key against its allowed range; the first violation is returned.
+    pub fn validate(&self) -> Result<()> {
+        self.validate_grid()?;
+        self.validate_run()?;
+        self.validate_electrolyte()?;
+        self.validate_interface()?;
+        self.validate_noise_and_control()?;
+        self.validate_interphase()?;
+        self.validate_initial()?;
+        self.validate_numerics()
+    }
+
+    /// Growth-axis length nx·dx (µm).
+    fn domain_length_um(&self) -> f64 {
+        self.grid.nx as f64 * self.grid.dx_um
+    }
+
+    /// Lateral width ny·dx (µm).
+    fn domain_width_um(&self) -> f64 {
+        self.grid.ny as f64 * self.grid.dx_um
+    }
+
+    fn validate_grid(&self) -> Result<()> {
+        let g = &self.grid;
+        for (key, n) in [("grid.nx", g.nx), ("grid.ny", g.ny)] {
+            if !(8..=16384).contains(&n) || n % 2 != 0 {
+                return Err(Error::config(
+                    key,
+                    format!(
+                        "= {n} is outside the allowed range [8, 16384] (even numbers only): the \
+                         multigrid coarsens the grid by factors of 2"
+                    ),
+                ));
+            }
+        }
+        check("grid.dx_um", g.dx_um, Range::lo_open(0.0, 100.0))?;
+        check(
+            "interface.width_um",
+            self.interface.width_um,
+            Range::POSITIVE,
+        )?;
+        let half_width = self.interface.width_um / 2.0;
+        if g.dx_um > half_width {
+            return Err(out_of_range(
+                "grid.dx_um",
+                g.dx_um,
+                Range::lo_open(0.0, half_width),
+                &format!(
+                    "grid pinning (physics.md §1.6): the cell size must be at most half the \
+                     interface width (interface.width_um = {}); at Δx = 2δ the front does not move \
+                     at all",
+                    num(self.interface.width_um)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_run(&self) -> Result<()> {
+        let r = &self.run;
+        check_int("run.frames", r.frames.into(), 1, 10_000)?;
+        check_int(
+            "run.metrics_every_steps",
+            r.metrics_every_steps,
+            1,
+            u64::MAX,
+        )?;
+        if let Some(max_steps) = r.max_steps {
+            check_int("run.max_steps", max_steps, 1, u64::MAX)?;
+        }
+        match (r.end_charge_mah_cm2, r.end_time_s) {
+            (Some(_), Some(_)) => {
+                return Err(Error::config(
+                    "run.end_charge_mah_cm2",
+                    "and `run.end_time_s` are both given: give exactly one end condition",
+                ))
+            }
+            (None, None) if r.max_steps.is_none() => {
+                return Err(Error::config(
+                    "run",
+                    "has no end condition: give one of `run.end_charge_mah_cm2`, \
+                     `run.end_time_s` or `run.max_steps`",
+                ))
+            }
+            _ => {}
+        }
+        // Both control modes integrate the reaction current, so a charge end works in either.
+        if let Some(charge) = r.end_charge_mah_cm2 {
+            check("run.end_charge_mah_cm2", charge, Range::POSITIVE)?;
+        }
+        if let Some(time) = r.end_time_s {
+            check("run.end_time_s", time, Range::POSITIVE)?;
+        }
+        Ok(())
+    }
+
+    fn validate_electrolyte(&self) -> Result<()> {
+        let e = &self.electrolyte;
+        check(
+            "electrolyte.temperature_k",
+            e.temperature_k,
+            Range::lo_open(0.0, 1000.0),
+        )?;
+        check(
+            "electrolyte.concentration_mol_m3",
+            e.concentration_mol_m3,
+            Range::POSITIVE,
+        )?;
+        check(
+            "electrolyte.diffusivity_m2_s",
+            e.diffusivity_m2_s,
+            Range::lo_open(0.0, 1e-6),
+        )?;
+        check_why(
+            "electrolyte.metal_diffusivity_ratio",
+            e.metal_diffusivity_ratio,
+            Range::lo_open(0.0, 1.0),
+            "D_s/D_l is a numerical diffusivity inside the metal, never above the liquid's",
+        )?;
+        check(
+            "electrolyte.metal_site_density_mol_m3",
+            e.metal_site_density_mol_m3,
+            Range::POSITIVE,
+        )?;
+        check(
+            "electrolyte.charge_number",
+            e.charge_number,
+            Range::closed(1.0, 4.0),
+        )?;
+        check(
+            "electrolyte.transfer_coefficient",
+            e.transfer_coefficient,
+            Range::open(0.0, 1.0),
+        )
+    }
+
+    fn validate_interface(&self) -> Result<()> {
+        let i = &self.interface;
+        check("interface.energy_j_m2", i.energy_j_m2, Range::POSITIVE)?;
+        check(
+            "interface.exchange_current_ma_cm2",
+            i.exchange_current_ma_cm2,
+            Range::POSITIVE,
+        )?;
+        check_why(
+            "interface.anisotropy_strength",
+            i.anisotropy_strength,
+            Range::hi_open(0.0, MAX_SIX_FOLD_ANISOTROPY),
+            "six-fold anisotropy needs δ6 < 1/(m²−1) = 1/35 for the stiffness to stay positive",
+        )?;
+        check(
+            "interface.anisotropy_angle_deg",
+            i.anisotropy_angle_deg,
+            Range::ANY,
+        )?;
+        check_kinetic_2fold(
+            "interface.kinetic_anisotropy_2fold",
+            i.kinetic_anisotropy_2fold,
+        )?;
+        check_why(
+            "interface.kinetic_anisotropy_6fold",
+            i.kinetic_anisotropy_6fold,
+            Range::hi_open(0.0, 0.5),
+            "a_k(θ) = 1 − ε_k2 cos 2(θ−θc) + ε_k6 cos 6(θ−θc) must stay well above zero",
+        )?;
+        check("interface.c_axis_angle_deg", i.c_axis_angle_deg, Range::ANY)?;
+        check_why(
+            "interface.stiffness_lambda",
+            i.stiffness_lambda,
+            Range::lo_open(0.0, 1.0),
+            "Λ_t = L_η|B_ref|/(L_σ W) sets L_σ, so it must be positive; above 1 the kinetic \
+             law turns strongly sub-linear (physics.md §1.6 recommends ≤ 0.1)",
+        )?;
+        check(
+            "interface.reference_overpotential_v",
+            i.reference_overpotential_v,
+            Range::lo_open(0.0, 2.0),
+        )?;
+        if let Some(mobility) = i.mobility_m3_j_s {
+            check("interface.mobility_m3_j_s", mobility, Range::POSITIVE)?;
+        }
+        Ok(())
+    }
+
+    fn validate_noise_and_control(&self) -> Result<()> {
+        check(
+            "noise.amplitude_per_s",
+            self.noise.amplitude_per_s,
+            Range::NON_NEGATIVE,
+        )?;
+        check(
+            "noise.reference_dt_s",
+            self.noise.reference_dt_s,
+            Range::POSITIVE,
+        )?;
+        let c = &self.control;
+        if c.mode == ControlMode::Galvanostatic {
+            check_why(
+                "control.current_density_ma_cm2",
+                c.current_density_ma_cm2,
+                Range::lo_open(0.0, 100.0),
+                "galvanostatic mode plates at this current (positive = plating)",
+            )?;
+        } else {
+            check(
+                "control.current_density_ma_cm2",
+                c.current_density_ma_cm2,
+                Range::ANY,
+            )?;
+        }
+        check(
+            "control.applied_potential_v",
+            c.applied_potential_v,
+            Range::closed(-5.0, 5.0),
+        )
+    }
+
+    /// Checks the preset's values with the user's keys laid over them, so a bad override is
+    /// reported under the key the user wrote.
+    fn validate_interphase(&self) -> Result<()> {
+        let s = self.interphase.resolve();
+        check(
+            "interphase.thickness_um",
+            s.thickness_um,
+            Range::NON_NEGATIVE,
+        )?;
+        check(
+            "interphase.asr_ohm_cm2",
+            s.asr_ohm_cm2,
+            Range::closed(0.0, 1e6),
+        )?;
+        check(
+            "interphase.exchange_current_multiplier",
+            s.exchange_current_multiplier,
+            Range::lo_open(0.0, 100.0),
+        )?;
+        check_why(
+            "interphase.blocked_fraction",
+            s.blocked_fraction,
+            Range::closed(0.0, 0.95),
+            "at least 5 % of the surface must stay active for current to pass",
+        )?;
+        check(
+            "interphase.heterogeneity_sigma_ln",
+            s.heterogeneity_sigma_ln,
+            Range::closed(0.0, 3.0),
+        )?;
+        check(
+            "interphase.correlation_length_um",
+            s.correlation_length_um,
+            Range::POSITIVE,
+        )?;
+        check(
+            "interphase.diffusivity_ratio",
+            s.diffusivity_ratio,
+            Range::lo_open(0.0, 1.0),
+        )?;
+        if let Some(ratio) = s.conductivity_ratio {
+            check(
+                "interphase.conductivity_ratio",
+                ratio,
+                Range::lo_open(0.0, 1.0),
+            )?;
+        }
+        check_int(
+            "interphase.refresh_every_steps",
+            s.refresh_every_steps,
+            1,
+            u64::MAX,
+        )?;
+        if let Some(eps) = s.kinetic_anisotropy_2fold {
+            check_kinetic_2fold("interphase.kinetic_anisotropy_2fold", eps)?;
+        }
+        if s.representation == Representation::Resolved {
+            let min = 2.0 * self.grid.dx_um;
+            let gap = self.domain_length_um() - self.initial.deposit_height_um;
+            if !(s.thickness_um >= min && s.thickness_um < gap) {
+                return Err(out_of_range(
+                    "interphase.thickness_um",
+                    s.thickness_um,
+                    Range::hi_open(min, gap),
+                    &format!(
+                        "representation = \"resolved\" needs a band at least 2 cells thick \
+                         (2·grid.dx_um) so the grid resolves it, and thinner than the electrolyte \
+                         gap (grid.nx·grid.dx_um − initial.deposit_height_um = {}); use \
+                         representation = \"subgrid\" for thinner layers",
+                        num(gap)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_initial(&self) -> Result<()> {
+        let init = &self.initial;
+        let length = self.domain_length_um();
+        check_why(
+            "initial.deposit_height_um",
+            init.deposit_height_um,
+            Range::open(0.0, 0.5 * length),
+            &format!(
+                "the starting deposit must be below half the domain length grid.nx·grid.dx_um = {} µm",
+                num(length)
+            ),
+        )?;
+        let room = length - init.deposit_height_um;
+        check_why(
+            "initial.nucleus_radius_um",
+            init.nucleus_radius_um,
+            Range::hi_open(0.0, room),
+            "a nucleus sits on the deposit and must fit below the far boundary",
+        )?;
+        let width = self.domain_width_um();
+        for (index, &y) in init.nucleus_positions_um.iter().enumerate() {
+            check_why(
+                &format!("initial.nucleus_positions_um[{index}]"),
+                y,
+                Range::hi_open(0.0, width),
+                &format!(
+                    "lateral positions lie in the periodic width grid.ny·grid.dx_um = {} µm",
+                    num(width)
+                ),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn validate_numerics(&self) -> Result<()> {
+        let n = &self.numerics;
+        check_why(
+            "numerics.time_step_safety",
+            n.time_step_safety,
+            Range::lo_open(0.0, 1.0),
+            "dt = S · min(stability bounds), so S > 1 steps past the bound",
+        )?;
+        if let Some(dt) = n.dt_s {
+            check("numerics.dt_s", dt, Range::POSITIVE)?;
+        }
+        check("numerics.max_dt_s", n.max_dt_s, Range::POSITIVE)?;
+        check(
+            "numerics.solver_tolerance",
+            n.solver_tolerance,
+            Range::closed(1e-12, 1e-2),
+        )?;
+        check_int(
+            "numerics.solver_max_cycles",
+            n.solver_max_cycles.into(),
+            1,
+            10_000,
+        )
+    }
+}
+
+fn check_kinetic_2fold(key: &str, value: f64) -> Result<()> {
+    check_why(
+        key,
+        value,
+        Range::hi_open(0.0, 0.95),
+        "a_k(θ) = 1 − ε_k2 cos 2(θ−θc) + ... must stay positive on the basal facet",
+    )
+}
+
+/// An interval of allowed values, printed in interval notation ("[0, 0.0286)", "(0, ∞)").
+#[derive(Debug, Clone, Copy)]
+struct Range {
+    lo: f64,
+    lo_closed: bool,
+    hi: f64,
+    hi_closed: bool,
+}
+
+impl Range {
+    const ANY: Range = Range::open(f64::NEG_INFINITY, f64::INFINITY);
+    const POSITIVE: Range = Range::open(0.0, f64::INFINITY);
+    const NON_NEGATIVE: Range = Range::hi_open(0.0, f64::INFINITY);
+
+    /// [lo, hi]
+    const fn closed(lo: f64, hi: f64) -> Range {
+        Range {
+            lo,
+            lo_closed: true,
+            hi,
+            hi_closed: true,
+        }
+    }
+    /// (lo, hi)
+    const fn open(lo: f64, hi: f64) -> Range {
+        Range {
+            lo,
+            lo_closed: false,
+            hi,
+            hi_closed: false,
+        }
+    }
+    /// (lo, hi]
+    const fn lo_open(lo: f64, hi: f64) -> Range {
+        Range {
+            lo,
+            lo_closed: false,
+            hi,
+            hi_closed: true,
+        }
+    }
+    /// [lo, hi)
+    const fn hi_open(lo: f64, hi: f64) -> Range {
+        Range {
+            lo,
+            lo_closed: true,
+            hi,
+            hi_closed: false,
+        }
+    }
+
+    /// Finite and inside; NaN and ±∞ are never allowed.
+    fn contains(&self, v: f64) -> bool {
+        v.is_finite()
+            && (if self.lo_closed {
+                v >= self.lo
+            } else {
+                v > self.lo
+            })
+            && (if self.hi_closed {
+                v <= self.hi
+            } else {
+                v < self.hi
+            })
+    }
+}
+
+impl fmt::Display for Range {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}{}, {}{}",
+            if self.lo_closed { '[' } else { '(' },
+            bound(self.lo),
+            bound(self.hi),
+            if self.hi_closed { ']' } else { ')' }
+        )
+    }
+}
+
+fn check(key: &str, value: f64, range: Range) -> Result<()> {
+    if range.contains(value) {
+        Ok(())
+    } else {
+        Err(out_of_range(key, value, range, ""))
+    }
+}
+
+fn check_why(key: &str, value: f64, range: Range, reason: &str) -> Result<()> {
+    if range.contains(value) {
+        Ok(())
+    } else {
+        Err(out_of_range(key, value, range, reason))
+    }
+}
+
+fn check_int(key: &str, value: u64, lo: u64, hi: u64) -> Result<()> {
+    if (lo..=hi).contains(&value) {
+        return Ok(());
+    }
+    let hi = if hi == u64::MAX {
+        "∞)".to_string()
+    } else {
+        format!("{hi}]")
+    };
+    Err(Error::config(
+        key,
+        format!("= {value} is outside the allowed range [{lo}, {hi}"),
+    ))
+}
+
+/// "= <value> is outside the allowed range <range>[: <reason>]"; non-finite values say so.
+fn out_of_range(key: &str, value: f64, range: Range, reason: &str) -> Error {
+    let mut message = format!("= {} is outside the allowed range {range}", num(value));
+    if !value.is_finite() {
+        message.push_str(": not a finite number");
+    } else if !reason.is_empty() {
+        message.push_str(": ");
+        message.push_str(reason);
+    }
+    Error::config(key, message)
+}
+
+/// A value as the user would write it: shortest round-trip form, exponent outside [1e-3, 1e6).
+fn num(v: f64) -> String {
+    let magnitude = v.abs();
+    if !v.is_finite() || v == 0.0 || (1e-3..1e6).contains(&magnitude) {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
+    }
+}
+
+/// A range bound: like [`num`] but rounded to 3 significant digits when long (1/35 → 0.0286).
+fn bound(v: f64) -> String {
+    if v == f64::INFINITY {
+        return "∞".into();
+    }
+    if v == f64::NEG_INFINITY {
+        return "-∞".into();
+    }
+    let exact = num(v);
+    if exact.len() <= 8 {
+        return exact;
+    }
+    let magnitude = v.abs();
+    if (1e-3..1e6).contains(&magnitude) {
+        let decimals = (2 - magnitude.log10().floor() as i32).max(0) as usize;
+        let rounded = format!("{v:.decimals$}");
+        if rounded.contains('.') {
+            rounded
+                .trim_end_matches('0')
+                .trim_end_matches('.')
+                .to_string()
+        } else {
+            rounded
+        }
+    } else {
+        format!("{v:.2e}")
+    }
+}

@@ -1,0 +1,19 @@
+//! mgpf: phase-field simulation of Mg electrodeposition beneath interphase (SEI) layers.
+//!
+//! One backend-agnostic model (`model`), a small backend trait (`backend`) with the CPU/rayon
+//! reference implementation, a geometric multigrid for the implicit solves (`solver`), and the
+//! outputs people look at (`output`).
+
+pub mod config;
+pub mod error;
+pub mod grid;
+pub mod output;
+pub mod solver;
+
+pub use error::{Error, Result};
+pub use grid::{Field, Grid, Real};
+pub mod backend;
+pub mod demo;
+pub mod model;
+pub mod report;
+pub mod run;

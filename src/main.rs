@@ -1,0 +1,133 @@
+//! The `mgpf` command line.
+
+use clap::{Parser, Subcommand};
+use mgpf::config::presets::Preset;
+use mgpf::config::Config;
+use mgpf::model::params::Params;
+use mgpf::run::{run, BackendKind, RunOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "mgpf",
+    version,
+    about = "Phase-field simulation of Mg electrodeposition beneath interphase layers"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a simulation from a TOML config.
+    Run {
+        /// The config file (see configs/).
+        config: PathBuf,
+        /// Output directory (default: outputs/<config name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override a config key by its dotted path, e.g. --set grid.nx=256 (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Backend that runs the model.
+        #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
+        backend: BackendKind,
+        /// Write into a non-empty output directory.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the resolved config, derived dimensionless groups, stable time step and memory.
+    Check {
+        config: PathBuf,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
+    /// List the interphase presets.
+    Presets,
+    /// Run the five presets at one current to one charge and compare them side by side.
+    Demo {
+        /// Output directory.
+        #[arg(long, default_value = "outputs/demo")]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
+        backend: BackendKind,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match execute(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn execute(command: Command) -> mgpf::Result<()> {
+    match command {
+        Command::Run {
+            config,
+            out,
+            set,
+            backend,
+            force,
+        } => {
+            let cfg = Config::load(&config, &set)?;
+            let stem = config
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "run".into());
+            let out_dir = out.unwrap_or_else(|| PathBuf::from("outputs").join(stem));
+            let opts = RunOptions {
+                out_dir: out_dir.clone(),
+                force,
+                backend,
+                progress: true,
+                keep_frames: false,
+            };
+            let s = run(&cfg, &opts)?;
+            let last = s.last();
+            println!(
+                "{}: {} steps in {:.1} s on {}; charge {:.4} mAh/cm², mean height {:.3} µm, roughness {:.3} µm, overpotential {:.4} V",
+                out_dir.display(),
+                s.steps,
+                s.wall_s,
+                s.backend,
+                last.charge_c_m2 / mgpf::run::MAH_CM2_IN_C_M2,
+                last.front.mean_height,
+                last.front.roughness,
+                s.steady_overpotential()
+            );
+            Ok(())
+        }
+        Command::Check { config, set } => {
+            let cfg = Config::load(&config, &set)?;
+            let params = Params::from_config(&cfg)?;
+            println!("# resolved config\n{}", cfg.to_toml_string());
+            println!("# resolved interphase\n{:#?}\n", cfg.interphase.resolve());
+            print!("{}", mgpf::report::describe(&params));
+            mgpf::report::check_time_step(&params)?;
+            println!("config OK");
+            Ok(())
+        }
+        Command::Presets => {
+            for p in Preset::ALL {
+                println!("{:<13} {}", p.name(), p.summary());
+            }
+            Ok(())
+        }
+        Command::Demo { out, backend } => {
+            let rows = mgpf::demo::run_demo(&out, backend, true)?;
+            print!("{}", mgpf::demo::format_table(&rows));
+            println!(
+                "outputs in {} (compare.gif, compare.png, voltage.png, <preset>/)",
+                out.display()
+            );
+            Ok(())
+        }
+    }
+}

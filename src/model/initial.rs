@@ -1,0 +1,37 @@
+//! Initial conditions (physics.md §1.7): planar deposit with optional semicircular nuclei,
+//! the equilibrium tanh profile, c = c0 (1 − h(xi)).
+
+use crate::config::InitialConfig;
+use crate::grid::{Field, Grid, Real};
+use crate::model::interphase::interpolation;
+
+/// xi from the signed distance to the deposit surface: ½[1 − tanh(d/(2δ))].
+pub fn order_parameter(grid: Grid, delta: f64, init: &InitialConfig) -> Field {
+    let ly = grid.ly();
+    let mut centres = init.nucleus_positions_um.clone();
+    if init.nucleus_radius_um > 0.0 && centres.is_empty() {
+        centres.push(0.5 * ly);
+    }
+    let h0 = init.deposit_height_um;
+    let r = init.nucleus_radius_um;
+    Field::from_shape_fn((grid.nx, grid.ny), |(i, j)| {
+        let x = (i as f64 + 0.5) * grid.dx;
+        let y = (j as f64 + 0.5) * grid.dx;
+        let mut d = x - h0;
+        if r > 0.0 {
+            for &yc in &centres {
+                // Periodic lateral distance to the nucleus centre on the deposit surface.
+                let mut dy = (y - yc).abs() % ly;
+                dy = dy.min(ly - dy);
+                let dc = ((x - h0).powi(2) + dy * dy).sqrt() - r;
+                d = d.min(dc);
+            }
+        }
+        (0.5 * (1.0 - (d / (2.0 * delta)).tanh())) as Real
+    })
+}
+
+/// c/c0 = 1 − h(xi).
+pub fn concentration(xi: &Field) -> Field {
+    xi.mapv(|x| 1.0 - interpolation(x))
+}

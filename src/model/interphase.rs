@@ -1,0 +1,214 @@
+//! Interphase fields (physics.md §3.2): per-cell ASR, blocked patches and layer transport ratios,
+//! built once from the seeded heterogeneity, and the resolved band (R2) attached to the metal
+//! surface through the distance from the xi = ½ contour.
+
+use crate::config::{Attachment, Representation};
+use crate::grid::{Field, Grid, Real};
+use crate::model::heterogeneity::{gaussian_random_field, upper_quantile};
+use crate::model::params::Params;
+use ndarray::{Array2, Zip};
+
+/// Static interphase properties per cell.
+#[derive(Debug, Clone)]
+pub struct InterphaseFields {
+    /// Area-specific resistance (Ω m²) in the Butler–Volmer term (R1; zero otherwise).
+    pub asr: Field,
+    /// 1 on blocked (insulating) patches, 0 elsewhere.
+    pub blocked: Field,
+    /// R2: D_SEI/D_l and σ_SEI/σ_l per cell (1 where there is no layer).
+    pub diffusivity_ratio: Field,
+    pub conductivity_ratio: Field,
+}
+
+impl InterphaseFields {
+    pub fn new(p: &Params) -> InterphaseFields {
+        let g = p.grid;
+        let ip = &p.interphase;
+        let heterogeneity = heterogeneity_field(p);
+        let lognormal = |mean: f64| -> Field {
+            heterogeneity.mapv(|v| {
+                (mean * (ip.sigma_ln * v - 0.5 * ip.sigma_ln * ip.sigma_ln).exp()) as Real
+            })
+        };
+        let blocked = if ip.blocked_fraction > 0.0 {
+            let t = upper_quantile(&heterogeneity, ip.blocked_fraction);
+            heterogeneity.mapv(|v| if v > t { 1.0 } else { 0.0 })
+        } else {
+            g.field(0.0)
+        };
+        match ip.representation {
+            Representation::Subgrid => InterphaseFields {
+                asr: lognormal(ip.asr_ohm_m2),
+                blocked,
+                diffusivity_ratio: g.field(1.0),
+                conductivity_ratio: g.field(1.0),
+            },
+            Representation::Resolved => InterphaseFields {
+                asr: g.field(0.0),
+                blocked,
+                diffusivity_ratio: lognormal(ip.diffusivity_ratio).mapv(|v| v.min(1.0)),
+                conductivity_ratio: lognormal(ip.conductivity_ratio).mapv(|v| v.min(1.0)),
+            },
+        }
+    }
+}
+
+/// G(x, y) (lab frame) or G(y) broadcast along x (lateral), unit variance; zero if σ_ln = 0 and
+/// nothing is blocked.
+fn heterogeneity_field(p: &Params) -> Array2<f64> {
+    let g = p.grid;
+    let ip = &p.interphase;
+    if ip.sigma_ln == 0.0 && ip.blocked_fraction == 0.0 {
+        return Array2::zeros((g.nx, g.ny));
+    }
+    match ip.attachment {
+        Attachment::LabFrame => {
+            gaussian_random_field(g.nx, g.ny, g.dx, ip.correlation_length, p.seed, 0)
+        }
+        Attachment::Lateral => {
+            let line = gaussian_random_field(1, g.ny, g.dx, ip.correlation_length, p.seed, 1);
+            Array2::from_shape_fn((g.nx, g.ny), |(_, j)| line[[0, j]])
+        }
+    }
+}
+
+/// h(xi) = xi³(6xi² − 15xi + 10).
+#[inline]
+pub fn interpolation(xi: Real) -> Real {
+    let x = xi.clamp(0.0, 1.0);
+    x * x * x * (x * (6.0 * x - 15.0) + 10.0)
+}
+
+/// h'(xi) = 30 xi²(1 − xi)².
+#[inline]
+pub fn interpolation_prime(xi: Real) -> Real {
+    let x = xi.clamp(0.0, 1.0);
+    30.0 * x * x * (1.0 - x) * (1.0 - x)
+}
+
+/// Resolved layer indicator s = [1 − h(xi)] · ½[1 − tanh((d − L)/(2δ_s))], d the distance (µm)
+/// from the metal (xi ≥ ½) into the electrolyte.
+pub fn layer_indicator(xi: &Field, grid: Grid, thickness: f64, width: f64) -> Field {
+    let d = distance_from_metal(xi, grid);
+    let mut s = grid.field(0.0);
+    Zip::from(&mut s).and(xi).and(&d).par_for_each(|s, &x, &d| {
+        let band = 0.5 * (1.0 - ((d - thickness) / (2.0 * width)).tanh());
+        *s = (1.0 - interpolation(x)) * band as Real;
+    });
+    s
+}
+
+/// Euclidean distance (µm) from each cell centre to the xi = ½ contour on the electrolyte side
+/// (0 inside the metal): exact squared distance transform (Felzenszwalb–Huttenlocher) of the
+/// metal mask, periodic in y, then the half cell to the contour.
+pub fn distance_from_metal(xi: &Field, grid: Grid) -> Array2<f64> {
+    let (nx, ny) = (grid.nx, grid.ny);
+    let inf = 1.0e20;
+    let mut d2 =
+        Array2::from_shape_fn((nx, ny), |(i, j)| if xi[[i, j]] >= 0.5 { 0.0 } else { inf });
+    // Along x (not periodic).
+    let mut col = vec![0.0; nx];
+    for j in 0..ny {
+        for i in 0..nx {
+            col[i] = d2[[i, j]];
+        }
+        let out = squared_distance_1d(&col);
+        for i in 0..nx {
+            d2[[i, j]] = out[i];
+        }
+    }
+    // Along y (periodic: transform three copies and keep the middle one).
+    let mut row = vec![0.0; 3 * ny];
+    for i in 0..nx {
+        for k in 0..3 * ny {
+            row[k] = d2[[i, k % ny]];
+        }
+        let out = squared_distance_1d(&row);
+        for j in 0..ny {
+            d2[[i, j]] = out[ny + j];
+        }
+    }
+    d2.mapv(|v| {
+        if v == 0.0 {
+            0.0
+        } else {
+            (v.sqrt() - 0.5).max(0.0) * grid.dx
+        }
+    })
+}
+
+/// 1D squared distance transform of a sampled function (Felzenszwalb & Huttenlocher 2012).
+fn squared_distance_1d(f: &[f64]) -> Vec<f64> {
+    let n = f.len();
+    let mut d = vec![0.0; n];
+    let mut v = vec![0usize; n];
+    let mut z = vec![0.0f64; n + 1];
+    let mut k = 0usize;
+    z[0] = f64::NEG_INFINITY;
+    z[1] = f64::INFINITY;
+    for q in 1..n {
+        loop {
+            let p = v[k];
+            let s = ((f[q] + (q * q) as f64) - (f[p] + (p * p) as f64))
+                / (2.0 * q as f64 - 2.0 * p as f64);
+            if s <= z[k] && k > 0 {
+                k -= 1;
+                continue;
+            }
+            if s <= z[k] {
+                // k == 0 and the new parabola dominates from −∞.
+                v[0] = q;
+                z[0] = f64::NEG_INFINITY;
+                z[1] = f64::INFINITY;
+                break;
+            }
+            k += 1;
+            v[k] = q;
+            z[k] = s;
+            z[k + 1] = f64::INFINITY;
+            break;
+        }
+    }
+    k = 0;
+    for (q, dq) in d.iter_mut().enumerate() {
+        while z[k + 1] < q as f64 {
+            k += 1;
+        }
+        let p = v[k];
+        let diff = q as f64 - p as f64;
+        *dq = diff * diff + f[p];
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distance_of_planar_metal() {
+        let grid = Grid::new(32, 8, 0.5);
+        let xi = Array2::from_shape_fn((32, 8), |(i, _)| if i < 10 { 1.0 } else { 0.0 });
+        let d = distance_from_metal(&xi, grid);
+        // Cell 15 is 6 cells above the last metal cell (9): 5.5 cells from the contour = 2.75 µm.
+        println!(
+            "d(15) = {} (expect 2.75), d(5) = {} (expect 0)",
+            d[[15, 3]],
+            d[[5, 3]]
+        );
+        assert!((d[[15, 3]] - 2.75).abs() < 1e-12 && d[[5, 3]] == 0.0);
+    }
+
+    #[test]
+    fn distance_is_periodic_in_y() {
+        let grid = Grid::new(4, 16, 1.0);
+        let mut xi = Array2::zeros((4, 16));
+        xi[[0, 0]] = 1.0;
+        let d = distance_from_metal(&xi, grid);
+        println!(
+            "d(0,15) = {} (expect 0.5 via the periodic wrap)",
+            d[[0, 15]]
+        );
+        assert!((d[[0, 15]] - 0.5).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,251 @@
+//! Parameters in the solver's internal units (µm, s, V, c/c0), converted from the config once.
+
+use crate::config::presets::InterphaseSpec;
+use crate::config::{Attachment, Config, ControlMode, Representation};
+use crate::error::{Error, Result};
+use crate::grid::Grid;
+
+/// Faraday constant (C/mol).
+pub const FARADAY: f64 = 96_485.332_12;
+/// Gas constant (J/(mol K)).
+pub const GAS_CONSTANT: f64 = 8.314_462_618;
+/// Length unit l0 in metres (µm).
+pub const LENGTH_UNIT_M: f64 = 1.0e-6;
+/// max |h''(xi)| = 30·√3/9 for h = xi³(6xi² − 15xi + 10) (physics.md §1.3).
+pub const MAX_H_SECOND_DERIVATIVE: f64 = 5.773_502_691_896_258;
+/// max h'(xi) = 30/16, at xi = ½.
+pub const MAX_H_PRIME: f64 = 1.875;
+/// Symmetry order of the surface-energy anisotropy (hcp basal section).
+pub const ANISOTROPY_ORDER: f64 = 6.0;
+
+/// Electrical control in internal units.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Control {
+    /// Target plating current density (A/m², positive = plating).
+    Galvanostatic { current_density_a_m2: f64 },
+    /// Fixed collector potential (V).
+    Potentiostatic { applied_potential_v: f64 },
+}
+
+/// Interphase parameters in SI/internal units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InterphaseParams {
+    pub spec: InterphaseSpec,
+    pub representation: Representation,
+    pub attachment: Attachment,
+    /// Layer thickness L_SEI (µm).
+    pub thickness: f64,
+    /// Mean area-specific resistance (Ω m²); R1 only (R2 resolves it as a band).
+    pub asr_ohm_m2: f64,
+    pub exchange_current_multiplier: f64,
+    pub blocked_fraction: f64,
+    pub sigma_ln: f64,
+    /// Correlation length ℓ_c (µm).
+    pub correlation_length: f64,
+    /// R2: D_SEI / D_l and σ_SEI / σ_l.
+    pub diffusivity_ratio: f64,
+    pub conductivity_ratio: f64,
+    pub refresh_every_steps: u64,
+}
+
+/// Every coefficient the kernels need, in internal units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params {
+    pub grid: Grid,
+    /// E0 = R T c0 (J/m³), the energy-density unit.
+    pub energy_unit_j_m3: f64,
+    /// f = nF/(RT) (1/V).
+    pub f: f64,
+    /// α.
+    pub alpha: f64,
+    pub charge_number: f64,
+    /// c0 (mol/m³) and C_s (mol/m³).
+    pub c0_mol_m3: f64,
+    pub cs_mol_m3: f64,
+    /// C_s / c0: the sink coefficient of the concentration equation.
+    pub cs_over_c0: f64,
+    /// δ (µm), W and κ0 (E0 units), L_σ (1/s in E0 units), L_η (1/s).
+    pub delta: f64,
+    pub w: f64,
+    pub kappa: f64,
+    pub l_sigma: f64,
+    pub l_eta: f64,
+    /// i0 (A/m²) of clean Mg.
+    pub i0_a_m2: f64,
+    /// Anisotropy δ6, θ0 (rad); kinetic ε_k2, ε_k6, θ_c (rad).
+    pub aniso_strength: f64,
+    pub aniso_angle: f64,
+    pub kinetic_2fold: f64,
+    pub kinetic_6fold: f64,
+    pub c_axis_angle: f64,
+    /// D_l and D_s (µm²/s).
+    pub d_liquid: f64,
+    pub d_solid: f64,
+    /// σ_l (S/m) = n²F²D_l c0/(RT).
+    pub sigma_liquid_s_m: f64,
+    /// nF C_s l0²/t0 / σ_l (V/s per unit ∂xi/∂t): the source of the normalised potential equation
+    /// −∇·((σ/σ_l)∇φ) = −q ∂xi/∂t.
+    pub potential_source: f64,
+    /// A_n (1/s) and dt_ref (s).
+    pub noise_amplitude: f64,
+    pub noise_dt_ref: f64,
+    pub control: Control,
+    pub interphase: InterphaseParams,
+    pub seed: u64,
+    pub time_step_safety: f64,
+    pub fixed_dt: Option<f64>,
+    pub max_dt: f64,
+    pub solver_tolerance: f64,
+    pub solver_max_cycles: u32,
+}
+
+impl Params {
+    /// Converts a (validated) config to internal units. The only place units are converted.
+    pub fn from_config(cfg: &Config) -> Result<Params> {
+        let e = &cfg.electrolyte;
+        let itf = &cfg.interface;
+        let grid = Grid::new(cfg.grid.nx, cfg.grid.ny, cfg.grid.dx_um);
+        let rt = GAS_CONSTANT * e.temperature_k;
+        let energy_unit = rt * e.concentration_mol_m3;
+        let f = e.charge_number * FARADAY / rt;
+        let delta_m = itf.width_um * LENGTH_UNIT_M;
+        // W = 3γ/δ, κ0 = 6γδ (physics.md §1.6).
+        let w_si = 3.0 * itf.energy_j_m2 / delta_m;
+        let kappa_si = 6.0 * itf.energy_j_m2 * delta_m;
+        let i0 = itf.exchange_current_ma_cm2 * 10.0;
+        // L_η = i0 / (6 δ n F C_s).
+        let l_eta = i0 / (6.0 * delta_m * e.charge_number * FARADAY * e.metal_site_density_mol_m3);
+        let alpha = e.transfer_coefficient;
+        let w = w_si / energy_unit;
+        let l_sigma = match itf.mobility_m3_j_s {
+            Some(m) => m * energy_unit,
+            None => {
+                // L_σ = L_η |B_ref| / (Λ_t W) at c = c0, η = −η_ref.
+                let eta = -itf.reference_overpotential_v;
+                let b_ref = ((1.0 - alpha) * f * eta).exp() - (-alpha * f * eta).exp();
+                l_eta * b_ref.abs() / (itf.stiffness_lambda * w)
+            }
+        };
+        let sigma_l =
+            e.charge_number.powi(2) * FARADAY.powi(2) * e.diffusivity_m2_s * e.concentration_mol_m3
+                / rt;
+        let spec = cfg.interphase.resolve();
+        let asr_ohm_m2 = spec.asr_ohm_cm2 * 1.0e-4;
+        let thickness = spec.thickness_um;
+        let conductivity_ratio = match spec.conductivity_ratio {
+            Some(r) => r,
+            // σ_SEI = L_SEI / ASR (physics.md §3.3), relative to σ_l.
+            None if asr_ohm_m2 > 0.0 => {
+                ((thickness * LENGTH_UNIT_M / asr_ohm_m2) / sigma_l).min(1.0)
+            }
+            None => 1.0,
+        };
+        let interphase = InterphaseParams {
+            representation: spec.representation,
+            attachment: spec.attachment,
+            thickness,
+            asr_ohm_m2: if spec.representation == Representation::Subgrid {
+                asr_ohm_m2
+            } else {
+                0.0
+            },
+            exchange_current_multiplier: spec.exchange_current_multiplier,
+            blocked_fraction: spec.blocked_fraction,
+            sigma_ln: spec.heterogeneity_sigma_ln,
+            correlation_length: spec.correlation_length_um,
+            diffusivity_ratio: spec.diffusivity_ratio,
+            conductivity_ratio,
+            refresh_every_steps: spec.refresh_every_steps,
+            spec: spec.clone(),
+        };
+        let control = match cfg.control.mode {
+            ControlMode::Galvanostatic => Control::Galvanostatic {
+                current_density_a_m2: cfg.control.current_density_ma_cm2 * 10.0,
+            },
+            ControlMode::Potentiostatic => Control::Potentiostatic {
+                applied_potential_v: cfg.control.applied_potential_v,
+            },
+        };
+        let params = Params {
+            grid,
+            energy_unit_j_m3: energy_unit,
+            f,
+            alpha,
+            charge_number: e.charge_number,
+            c0_mol_m3: e.concentration_mol_m3,
+            cs_mol_m3: e.metal_site_density_mol_m3,
+            cs_over_c0: e.metal_site_density_mol_m3 / e.concentration_mol_m3,
+            delta: itf.width_um,
+            w,
+            kappa: kappa_si / (energy_unit * LENGTH_UNIT_M * LENGTH_UNIT_M),
+            l_sigma,
+            l_eta,
+            i0_a_m2: i0,
+            aniso_strength: itf.anisotropy_strength,
+            aniso_angle: itf.anisotropy_angle_deg.to_radians(),
+            kinetic_2fold: spec
+                .kinetic_anisotropy_2fold
+                .unwrap_or(itf.kinetic_anisotropy_2fold),
+            kinetic_6fold: itf.kinetic_anisotropy_6fold,
+            c_axis_angle: itf.c_axis_angle_deg.to_radians(),
+            d_liquid: e.diffusivity_m2_s / (LENGTH_UNIT_M * LENGTH_UNIT_M),
+            d_solid: e.diffusivity_m2_s * e.metal_diffusivity_ratio
+                / (LENGTH_UNIT_M * LENGTH_UNIT_M),
+            sigma_liquid_s_m: sigma_l,
+            potential_source: e.charge_number
+                * FARADAY
+                * e.metal_site_density_mol_m3
+                * LENGTH_UNIT_M
+                * LENGTH_UNIT_M
+                / sigma_l,
+            noise_amplitude: cfg.noise.amplitude_per_s,
+            noise_dt_ref: cfg.noise.reference_dt_s,
+            control,
+            interphase,
+            seed: cfg.run.seed,
+            time_step_safety: cfg.numerics.time_step_safety,
+            fixed_dt: cfg.numerics.dt_s,
+            max_dt: cfg.numerics.max_dt_s,
+            solver_tolerance: cfg.numerics.solver_tolerance,
+            solver_max_cycles: cfg.numerics.solver_max_cycles,
+        };
+        if !(params.l_sigma.is_finite() && params.l_sigma > 0.0) {
+            return Err(Error::config(
+                "interface.stiffness_lambda",
+                format!("gives a non-finite or zero L_σ = {}", params.l_sigma),
+            ));
+        }
+        Ok(params)
+    }
+
+    /// Butler–Volmer factor B(η, c) = exp((1−α) f η) − c exp(−α f η) (physics.md E1).
+    pub fn butler_volmer(&self, eta: f64, c: f64) -> f64 {
+        ((1.0 - self.alpha) * self.f * eta).exp() - c * (-self.alpha * self.f * eta).exp()
+    }
+
+    /// Planar front velocity (µm/s) of a plating current density i (A/m²): v = i/(nF C_s).
+    pub fn velocity_of_current(&self, current_a_m2: f64) -> f64 {
+        current_a_m2 / (self.charge_number * FARADAY * self.cs_mol_m3) / LENGTH_UNIT_M
+    }
+
+    /// Current density (A/m²) carried by a deposit growing at v (µm/s).
+    pub fn current_of_velocity(&self, v: f64) -> f64 {
+        v * LENGTH_UNIT_M * self.charge_number * FARADAY * self.cs_mol_m3
+    }
+
+    /// Λ = L_η|B|/(L_σ W) for a given |B|.
+    pub fn stiffness_lambda(&self, b_abs: f64) -> f64 {
+        self.l_eta * b_abs / (self.l_sigma * self.w)
+    }
+
+    /// Damköhler number Da = i0 ℓ/(nF D c0) over the electrolyte gap ℓ (µm).
+    pub fn damkohler(&self, gap_um: f64) -> f64 {
+        self.i0_a_m2 * gap_um * LENGTH_UNIT_M
+            / (self.charge_number
+                * FARADAY
+                * self.d_liquid
+                * LENGTH_UNIT_M
+                * LENGTH_UNIT_M
+                * self.c0_mol_m3)
+    }
+}

@@ -1,0 +1,218 @@
+//! Drawing helpers of the frame renderer: the iso-contour (marching squares), the colour bar and
+//! round numbers for ticks and the scale bar.
+
+use ab_glyph::{FontRef, PxScale};
+use image::{Rgb, RgbImage};
+use imageproc::drawing::{draw_filled_rect_mut, draw_hollow_rect_mut, draw_line_segment_mut};
+use imageproc::drawing::{draw_text_mut, text_size};
+use imageproc::rect::Rect;
+use ndarray::ArrayView2;
+
+use super::frames::{viridis, FrameLayout};
+use super::frames::{COLORBAR_GAP, COLORBAR_W, FRAME_RGB, SMALL_PX, TEXT_RGB, TICK_LEN};
+use crate::grid::Real;
+
+/// A round step (1, 2, 5 × 10^k) at or above `raw`.
+pub(super) fn nice_step(raw: f64) -> f64 {
+    if !(raw.is_finite() && raw > 0.0) {
+        return 1.0;
+    }
+    let decade = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * decade)
+        .find(|&s| s >= raw * (1.0 - 1e-9))
+        .unwrap_or(10.0 * decade)
+}
+
+/// Decimals needed to print multiples of `step` exactly.
+pub(super) fn decimals_for(step: f64) -> usize {
+    if !(step.is_finite() && step > 0.0) || step >= 1.0 {
+        return 0;
+    }
+    (-step.log10() - 1e-9).ceil().max(0.0) as usize
+}
+
+/// `v` printed without trailing zeros for round numbers: 10 → "10", 0.5 → "0.5".
+pub(super) fn fmt_round(v: f64) -> String {
+    let d = decimals_for(v);
+    format!("{v:.d$}")
+}
+
+/// Round tick values covering `lo..=hi` and the decimals to print them with.
+pub(super) fn ticks(lo: f64, hi: f64) -> (Vec<f64>, usize) {
+    let step = nice_step((hi - lo) / 8.0);
+    let first = (lo / step).ceil();
+    let ticks = (0..50)
+        .map(|k| (first + k as f64) * step)
+        .take_while(|&t| t <= hi + 1e-9 * step)
+        .map(|t| if t.abs() < 1e-9 * step { 0.0 } else { t })
+        .collect();
+    (ticks, decimals_for(step))
+}
+
+/// `v` with `decimals` decimals and a typographic minus sign; NaN prints as "NaN".
+pub(super) fn fmt_minus(v: f64, decimals: usize) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    format!("{v:.decimals$}").replacen('-', "\u{2212}", 1)
+}
+
+/// Upper end of the concentration colour range: 1.2, or a round value above the largest finite
+/// value when that is higher (so the colours mean the same in every frame of a normal run).
+pub(super) fn colour_range(c: &ArrayView2<Real>) -> f64 {
+    let max = c
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, |m, &v| m.max(v as f64));
+    if max <= 1.2 {
+        1.2
+    } else {
+        let step = nice_step(max / 6.0);
+        (max / step).ceil() * step
+    }
+}
+
+/// Draws the `level` iso-line of `field` over a panel whose top-left corner is `origin`
+/// (marching squares between cell centres, linear interpolation along the square edges).
+/// Squares with a NaN corner are skipped; the periodic wrap-around square is not drawn.
+pub(super) fn contour(
+    img: &mut RgbImage,
+    origin: (u32, u32),
+    scale: u32,
+    field: &ArrayView2<Real>,
+    level: f64,
+    rgb: [u8; 3],
+    thick: bool,
+) {
+    let (nx, ny) = field.dim();
+    if nx < 2 || ny < 2 {
+        return;
+    }
+    let s = scale as f32;
+    let to_px = |fi: f64, fj: f64| {
+        let x = origin.0 as f32 + (fj as f32 + 0.5) * s;
+        let y = origin.1 as f32 + ((nx - 1) as f32 - fi as f32 + 0.5) * s;
+        (x, y)
+    };
+    let mut line = |p: (f64, f64), q: (f64, f64)| {
+        let (a, b) = (to_px(p.0, p.1), to_px(q.0, q.1));
+        draw_line_segment_mut(img, a, b, Rgb(rgb));
+        if thick {
+            draw_line_segment_mut(img, (a.0 + 1.0, a.1), (b.0 + 1.0, b.1), Rgb(rgb));
+            draw_line_segment_mut(img, (a.0, a.1 + 1.0), (b.0, b.1 + 1.0), Rgb(rgb));
+        }
+    };
+    for i in 0..nx - 1 {
+        for j in 0..ny - 1 {
+            // Corners counter-clockwise: a (i, j), b (i, j+1), c (i+1, j+1), d (i+1, j).
+            let corners = [(i, j), (i, j + 1), (i + 1, j + 1), (i + 1, j)];
+            let v = corners.map(|(ci, cj)| field[[ci, cj]] as f64 - level);
+            if v.iter().any(|x| x.is_nan()) {
+                continue;
+            }
+            let inside = v.map(|x| x >= 0.0);
+            if inside.iter().all(|&b| b) || inside.iter().all(|&b| !b) {
+                continue;
+            }
+            // Crossing on edge k (corner k → corner k+1), if any.
+            let cross = |k: usize| -> Option<(f64, f64)> {
+                let (m, n) = (k, (k + 1) % 4);
+                if inside[m] == inside[n] {
+                    return None;
+                }
+                let t = v[m] / (v[m] - v[n]);
+                let (p, q) = (corners[m], corners[n]);
+                Some((
+                    p.0 as f64 + t * (q.0 as f64 - p.0 as f64),
+                    p.1 as f64 + t * (q.1 as f64 - p.1 as f64),
+                ))
+            };
+            let e: [Option<(f64, f64)>; 4] = std::array::from_fn(cross);
+            let n_cross = e.iter().filter(|p| p.is_some()).count();
+            if n_cross == 2 {
+                let mut pts = e.iter().flatten();
+                let (p, q) = (*pts.next().unwrap(), *pts.next().unwrap());
+                line(p, q);
+            } else if let [Some(ab), Some(bc), Some(cd), Some(da)] = e {
+                // Saddle: the centre value decides which pair of corners is cut off.
+                let centre_inside = v.iter().sum::<f64>() / 4.0 >= 0.0;
+                if centre_inside == inside[0] {
+                    line(ab, bc);
+                    line(cd, da);
+                } else {
+                    line(da, ab);
+                    line(bc, cd);
+                }
+            }
+        }
+    }
+}
+
+/// The vertical viridis colour bar right of the concentration panel, 0 at the bottom and `vmax`
+/// at the top, with round ticks and their labels.
+pub(super) fn colorbar(img: &mut RgbImage, layout: &FrameLayout, font: &FontRef, vmax: f64) {
+    let (gap, bar_w, tick_len) = (COLORBAR_GAP, COLORBAR_W, TICK_LEN);
+    let (label_px, text_rgb, frame_rgb) = (SMALL_PX, TEXT_RGB, FRAME_RGB);
+    let x0 = layout.concentration.0 + layout.panel_w + gap;
+    let y0 = layout.concentration.1;
+    let h = layout.panel_h.max(2);
+    for dy in 0..h {
+        let t = 1.0 - dy as f64 / (h - 1) as f64;
+        let rgb = Rgb(viridis(t));
+        for dx in 0..bar_w {
+            if let Some(p) = img.get_pixel_mut_checked(x0 + dx, y0 + dy) {
+                *p = rgb;
+            }
+        }
+    }
+    draw_hollow_rect_mut(
+        img,
+        Rect::at(x0 as i32 - 1, y0 as i32 - 1).of_size(bar_w + 2, h + 2),
+        Rgb(frame_rgb),
+    );
+    let step = nice_step(vmax / 6.0);
+    let decimals = decimals_for(step);
+    let scale = PxScale::from(label_px);
+    let n = (vmax / step + 1e-6).floor() as usize;
+    for k in 0..=n {
+        let v = k as f64 * step;
+        let y = y0 as f64 + (1.0 - v / vmax) * (h - 1) as f64;
+        let y = y.round() as i32;
+        let tick = Rect::at((x0 + bar_w) as i32, y).of_size(tick_len, 1);
+        draw_filled_rect_mut(img, tick, Rgb(text_rgb));
+        let label = format!("{v:.decimals$}");
+        let th = text_size(scale, font, "0").1 as i32;
+        let tx = (x0 + bar_w + tick_len + 4) as i32;
+        draw_text_mut(img, Rgb(text_rgb), tx, y - th / 2 - 2, scale, font, &label);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_and_labels_are_round() {
+        assert_eq!(nice_step(0.2), 0.2);
+        assert_eq!(nice_step(0.25), 0.5);
+        assert_eq!(nice_step(3.0), 5.0);
+        assert_eq!(fmt_round(10.0), "10");
+        assert_eq!(fmt_round(0.5), "0.5");
+        assert_eq!(fmt_round(0.02), "0.02");
+        assert_eq!(nice_step(f64::NAN), 1.0);
+    }
+
+    #[test]
+    fn contour_of_a_step_is_drawn_between_the_cells() {
+        // Metal for i < 2 of 4 rows: the contour lies halfway between rows 1 and 2.
+        let f = ndarray::Array2::from_shape_fn((4, 3), |(i, _)| if i < 2 { 1.0 } else { 0.0 });
+        let mut img = RgbImage::new(3 * 10, 4 * 10);
+        contour(&mut img, (0, 0), 10, &f.view(), 0.5, [255, 0, 0], false);
+        // Between cell centres i = 1 (row 2, y = 25) and i = 2 (row 1, y = 15): y = 20.
+        assert_eq!(img.get_pixel(15, 20).0, [255, 0, 0]);
+        assert_eq!(img.get_pixel(15, 10).0, [0, 0, 0]);
+        assert_eq!(img.get_pixel(15, 30).0, [0, 0, 0]);
+    }
+}

@@ -1,0 +1,189 @@
+//! What `mgpf check` prints and run.json records: the dimensionless groups of physics.md §2.1,
+//! the stable time step at the start of the run and the memory the run needs.
+
+use crate::error::{Error, Result};
+use crate::model::params::{Control, Params, FARADAY, LENGTH_UNIT_M};
+use crate::model::timestep::{bounds, time_step, Bound, RateMaxima};
+use serde::Serialize;
+
+/// Derived quantities of a run, before it starts.
+#[derive(Debug, Clone, Serialize)]
+pub struct DerivedGroups {
+    /// Δx/δ (≤ 0.5 required).
+    pub dx_over_delta: f64,
+    /// Λ_t used for L_σ, and Λ at the nominal interface |B|.
+    pub lambda_target: f64,
+    pub lambda_nominal: f64,
+    /// Nominal |B| at the interface: i / (i0 m_i0 (1 − P_b)).
+    pub nominal_b: f64,
+    /// Damköhler number over the electrolyte gap.
+    pub damkohler: f64,
+    pub cs_over_c0: f64,
+    /// Capillary/kinetic ratio (δK)/(3Λ) at K = 1/(5δ).
+    pub capillary_kinetic_ratio: f64,
+    pub l_sigma_m3_j_s: f64,
+    pub l_eta_per_s: f64,
+    pub w_j_m3: f64,
+    pub kappa_j_m: f64,
+    pub sigma_liquid_s_m: f64,
+    /// Planar growth speed at the target current (µm/s) and the Faraday thickness per mAh/cm².
+    pub planar_speed_um_s: f64,
+    pub thickness_per_mah_cm2_um: f64,
+    /// Stable dt at the start (s) and the bound that sets it.
+    pub stable_dt_s: f64,
+    pub dt_bound: Bound,
+    pub memory_bytes: u64,
+}
+
+/// Nominal rate maxima at the start: the target current through the active area.
+fn nominal_maxima(p: &Params) -> (RateMaxima, f64) {
+    let ip = &p.interphase;
+    let active = (1.0 - ip.blocked_fraction).max(1e-3);
+    let (current, b) = match p.control {
+        Control::Galvanostatic {
+            current_density_a_m2,
+        } => (
+            current_density_a_m2,
+            current_density_a_m2 / (p.i0_a_m2 * ip.exchange_current_multiplier * active),
+        ),
+        Control::Potentiostatic {
+            applied_potential_v,
+        } => {
+            let b = p
+                .butler_volmer(applied_potential_v.clamp(-0.6, 0.6), 1.0)
+                .abs();
+            (b * p.i0_a_m2 * ip.exchange_current_multiplier, b)
+        }
+    };
+    let speed = p.velocity_of_current(current / active);
+    let migration = p.d_liquid * p.f * current / p.sigma_liquid_s_m * LENGTH_UNIT_M;
+    (
+        RateMaxima {
+            reaction_factor: b * ip.exchange_current_multiplier,
+            front_speed: speed,
+            migration_speed: migration,
+        },
+        b,
+    )
+}
+
+pub fn derived_groups(p: &Params) -> DerivedGroups {
+    let (maxima, b) = nominal_maxima(p);
+    let (dt, bound) = match time_step(p, maxima) {
+        Ok(v) => v,
+        Err((b, limit)) => (limit, b),
+    };
+    let lambda_nominal = p.stiffness_lambda(b);
+    let e0 = p.energy_unit_j_m3;
+    let gap = p.grid.lx() * 0.9;
+    let k = 1.0 / (5.0 * p.delta);
+    DerivedGroups {
+        dx_over_delta: p.grid.dx / p.delta,
+        lambda_target: p.stiffness_lambda(p.butler_volmer(-0.15, 1.0).abs()),
+        lambda_nominal,
+        nominal_b: b,
+        damkohler: p.damkohler(gap),
+        cs_over_c0: p.cs_over_c0,
+        capillary_kinetic_ratio: if lambda_nominal > 0.0 {
+            p.delta * k / (3.0 * lambda_nominal)
+        } else {
+            f64::INFINITY
+        },
+        l_sigma_m3_j_s: p.l_sigma / e0,
+        l_eta_per_s: p.l_eta,
+        w_j_m3: p.w * e0,
+        kappa_j_m: p.kappa * e0 * LENGTH_UNIT_M * LENGTH_UNIT_M,
+        sigma_liquid_s_m: p.sigma_liquid_s_m,
+        planar_speed_um_s: p.velocity_of_current(match p.control {
+            Control::Galvanostatic {
+                current_density_a_m2,
+            } => current_density_a_m2,
+            Control::Potentiostatic { .. } => 0.0,
+        }),
+        thickness_per_mah_cm2_um: crate::run::MAH_CM2_IN_C_M2
+            / (p.charge_number * FARADAY * p.cs_mol_m3)
+            / LENGTH_UNIT_M,
+        stable_dt_s: dt,
+        dt_bound: bound,
+        memory_bytes: memory_bytes(p),
+    }
+}
+
+/// Fields of the CPU backend (~22 per cell) plus two multigrid hierarchies (~10 arrays each,
+/// 4/3 for the coarse levels), f32.
+pub fn memory_bytes(p: &Params) -> u64 {
+    let cells = p.grid.cells() as f64;
+    ((22.0 + 2.0 * 10.0 * 4.0 / 3.0) * 4.0 * cells) as u64
+}
+
+/// A fixed `numerics.dt_s` above the start-of-run bound is an error naming the bound.
+pub fn check_time_step(p: &Params) -> Result<()> {
+    let (maxima, _) = nominal_maxima(p);
+    match time_step(p, maxima) {
+        Ok(_) => Ok(()),
+        Err((b, limit)) => Err(Error::config(
+            "numerics.dt_s",
+            format!(
+                "= {} s is above the stable time step {:.4e} s (S · the {} bound); allowed range (0, {:.4e}]",
+                p.fixed_dt.unwrap_or(0.0),
+                limit,
+                b,
+                limit
+            ),
+        )),
+    }
+}
+
+/// Human-readable report for `mgpf check`.
+pub fn describe(p: &Params) -> String {
+    let d = derived_groups(p);
+    let (maxima, _) = nominal_maxima(p);
+    let mut s = String::new();
+    s.push_str("derived groups (physics.md §2.1):\n");
+    s.push_str(&format!(
+        "  Δx/δ                      {:.3} (≤ 0.5 required)\n",
+        d.dx_over_delta
+    ));
+    s.push_str(&format!(
+        "  Λ at η_ref = 0.15 V       {:.4}\n",
+        d.lambda_target
+    ));
+    s.push_str(&format!(
+        "  Λ at the nominal current  {:.4}  (|B| = {:.3})\n",
+        d.lambda_nominal, d.nominal_b
+    ));
+    s.push_str(&format!(
+        "  Damköhler i0 ℓ/(nFDc0)    {:.4e}\n",
+        d.damkohler
+    ));
+    s.push_str(&format!(
+        "  C_s/c0                    {:.1}\n",
+        d.cs_over_c0
+    ));
+    s.push_str(&format!(
+        "  capillary/kinetic (δK)/(3Λ) at K = 1/(5δ): {:.3}\n",
+        d.capillary_kinetic_ratio
+    ));
+    s.push_str("coefficients:\n");
+    s.push_str(&format!("  L_σ = {:.4e} m³/(J s), L_η = {:.4e} 1/s, W = {:.4e} J/m³, κ0 = {:.4e} J/m, σ_l = {:.4} S/m\n",
+        d.l_sigma_m3_j_s, d.l_eta_per_s, d.w_j_m3, d.kappa_j_m, d.sigma_liquid_s_m));
+    s.push_str(&format!(
+        "  planar speed at the target current {:.4e} µm/s; {:.4} µm per mAh/cm²\n",
+        d.planar_speed_um_s, d.thickness_per_mah_cm2_um
+    ));
+    s.push_str("time step bounds at the start (s, before the safety factor):\n");
+    for (b, v) in bounds(p, maxima) {
+        s.push_str(&format!("  {:<10} {:.4e}\n", b.to_string(), v));
+    }
+    s.push_str(&format!(
+        "stable dt = {:.4e} s, set by the {} bound\n",
+        d.stable_dt_s, d.dt_bound
+    ));
+    s.push_str(&format!(
+        "memory: {:.1} MiB for {} x {} cells\n",
+        d.memory_bytes as f64 / 1048576.0,
+        p.grid.nx,
+        p.grid.ny
+    ));
+    s
+}

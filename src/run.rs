@@ -1,0 +1,366 @@
+//! The time loop of a run: steps a backend to the end condition, records metrics, writes frames,
+//! the animation, the voltage trace, the final fields and run.json.
+
+use crate::backend::cpu::CpuBackend;
+use crate::backend::{Backend, StepReport};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::model::metrics::{front_metrics, integrals, FrontMetrics};
+use crate::model::params::{Params, FARADAY, LENGTH_UNIT_M};
+use crate::output::{self, FrameView, Series};
+use image::RgbImage;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Columns of metrics.csv (SI units; the first nine are the documented contract).
+pub const METRICS_HEADER: &str = "step,time_s,charge_c_m2,current_density_a_m2,overpotential_v,mean_height_m,max_height_m,roughness_m,mg_total_mol_m,dt_s,dt_bound,lambda_max,control_iterations,potential_cycles,potential_residual,concentration_cycles,concentration_residual,inflow_mol_m";
+
+/// Which backend runs the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendKind {
+    Cpu,
+}
+
+/// How a run is carried out (not part of the physics config).
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub out_dir: PathBuf,
+    pub force: bool,
+    pub backend: BackendKind,
+    /// Show a progress bar (hidden anyway when stderr is not a terminal).
+    pub progress: bool,
+    /// Keep the frames in memory for the caller (the demo's side-by-side animation).
+    pub keep_frames: bool,
+}
+
+/// One metrics row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MetricsRow {
+    pub step: u64,
+    pub time_s: f64,
+    pub charge_c_m2: f64,
+    pub current_density_a_m2: f64,
+    pub overpotential_v: f64,
+    pub front: FrontMetrics,
+    pub mg_total_mol_m: f64,
+}
+
+/// What a finished run hands back.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub title: String,
+    pub steps: u64,
+    pub rows: Vec<MetricsRow>,
+    pub frames: Vec<RgbImage>,
+    pub wall_s: f64,
+    /// Ions that entered through the bulk face over the run (mol per m of depth).
+    pub inflow_mol_m: f64,
+    pub backend: String,
+}
+
+impl RunSummary {
+    pub fn last(&self) -> &MetricsRow {
+        self.rows
+            .last()
+            .expect("a run records at least its first and last rows")
+    }
+
+    /// Mean overpotential over the last half of the charge passed (the steady plateau).
+    pub fn steady_overpotential(&self) -> f64 {
+        let q_end = self.last().charge_c_m2;
+        let tail: Vec<f64> = self
+            .rows
+            .iter()
+            .filter(|r| r.charge_c_m2 >= 0.5 * q_end && r.step > 0)
+            .map(|r| r.overpotential_v)
+            .collect();
+        if tail.is_empty() {
+            self.last().overpotential_v
+        } else {
+            tail.iter().sum::<f64>() / tail.len() as f64
+        }
+    }
+}
+
+/// 1 mAh/cm² in C/m² (3.6 C per 1e-4 m²).
+pub const MAH_CM2_IN_C_M2: f64 = 36_000.0;
+
+/// Refuses a non-empty directory unless `force`, then creates it.
+pub fn prepare_output_dir(dir: &Path, force: bool) -> Result<()> {
+    if dir.exists() {
+        let non_empty = std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .next()
+            .is_some();
+        if non_empty && !force {
+            return Err(Error::OutputNotEmpty(dir.to_path_buf()));
+        }
+    }
+    std::fs::create_dir_all(dir.join("frames")).map_err(|e| Error::io(dir, e))
+}
+
+/// Validates, converts and runs a config, writing every output into `opts.out_dir`.
+pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary> {
+    cfg.validate()?;
+    let params = Params::from_config(cfg)?;
+    crate::report::check_time_step(&params)?;
+    prepare_output_dir(&opts.out_dir, opts.force)?;
+    let mut backend = match opts.backend {
+        BackendKind::Cpu => CpuBackend::new(&params, &cfg.initial),
+    };
+    run_with_backend(cfg, &params, &mut backend, opts)
+}
+
+fn end_fraction(cfg: &Config, time_s: f64, charge_c_m2: f64) -> f64 {
+    match (cfg.run.end_charge_mah_cm2, cfg.run.end_time_s) {
+        (Some(q), _) => charge_c_m2 / (q * MAH_CM2_IN_C_M2),
+        (None, Some(t)) => time_s / t,
+        (None, None) => 0.0,
+    }
+}
+
+/// The loop itself, for any backend.
+pub fn run_with_backend(
+    cfg: &Config,
+    p: &Params,
+    backend: &mut dyn Backend,
+    opts: &RunOptions,
+) -> Result<RunSummary> {
+    let start = Instant::now();
+    let g = p.grid;
+    let title = cfg.interphase.preset.name().to_string();
+    let mut csv = String::from(METRICS_HEADER);
+    csv.push('\n');
+    let mut rows = Vec::new();
+    let mut frames = Vec::new();
+    let mut frame_index = 0u32;
+    let frames_total = cfg.run.frames.max(1);
+    let (mut time, mut charge, mut inflow) = (0.0f64, 0.0f64, 0.0f64);
+    let max_steps = cfg.run.max_steps.unwrap_or(u64::MAX);
+    let mut output_s = 0.0;
+
+    let bar = if opts.progress {
+        ProgressBar::new(1000)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>12} [{bar:30}] {percent:>3}% {msg} ETA {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(title.clone());
+
+    let mut last: Option<StepReport> = None;
+    let mut step = 0u64;
+    loop {
+        let fraction = end_fraction(cfg, time, charge);
+        let done = fraction >= 1.0 - 1e-12 || step >= max_steps;
+        let frame_due =
+            frames_total > 1 && fraction >= frame_index as f64 / (frames_total - 1) as f64 - 1e-12;
+        let row_due = step % cfg.run.metrics_every_steps.max(1) == 0 || done || frame_due;
+        if row_due {
+            let t_out = Instant::now();
+            let snap = backend.snapshot();
+            let front = front_metrics(&snap.order_parameter, g);
+            let (sc, sx) = integrals(&snap.concentration, &snap.order_parameter, g);
+            let area_m2 = LENGTH_UNIT_M * LENGTH_UNIT_M;
+            let row = MetricsRow {
+                step,
+                time_s: time,
+                charge_c_m2: charge,
+                current_density_a_m2: last.map_or(0.0, |r| r.current_density_a_m2),
+                overpotential_v: last.map_or(0.0, |r| r.applied_potential_v),
+                front,
+                mg_total_mol_m: (sc * p.c0_mol_m3 + sx * p.cs_mol_m3) * area_m2,
+            };
+            write_row(
+                &mut csv,
+                &row,
+                last.as_ref(),
+                inflow * p.c0_mol_m3 * area_m2,
+            );
+            rows.push(row);
+            let check_nan = !(front.mean_height.is_finite() && sc.is_finite() && sx.is_finite());
+            if check_nan {
+                return Err(Error::Solver {
+                    step,
+                    message: "a field became NaN or infinite".into(),
+                });
+            }
+            if frame_due || (done && frames_total == 1) {
+                let img = output::render_frame(&FrameView {
+                    order_parameter: snap.order_parameter.view(),
+                    interphase: snap.interphase.view(),
+                    blocked: Some(snap.blocked.view()),
+                    concentration: snap.concentration.view(),
+                    dx_um: g.dx,
+                    title: &title,
+                    time_s: time,
+                    charge_mah_cm2: charge / MAH_CM2_IN_C_M2,
+                    overpotential_v: row.overpotential_v,
+                });
+                let path = opts
+                    .out_dir
+                    .join("frames")
+                    .join(format!("frame_{frame_index:06}.png"));
+                output::write_png(&path, &img)?;
+                frames.push(img);
+                frame_index += 1;
+                output::write_atomic(&opts.out_dir.join("metrics.csv"), csv.as_bytes())?;
+            }
+            if done {
+                output::write_vti(
+                    &opts.out_dir.join("final.vti"),
+                    g.dx,
+                    &[
+                        ("order_parameter", snap.order_parameter.view()),
+                        ("concentration", snap.concentration.view()),
+                        ("potential", snap.potential.view()),
+                        ("interphase", snap.interphase.view()),
+                    ],
+                )?;
+            }
+            output_s += t_out.elapsed().as_secs_f64();
+        }
+        if done {
+            break;
+        }
+        let report = backend.step(step)?;
+        step += 1;
+        time += report.dt;
+        charge += report.current_density_a_m2 * report.dt;
+        inflow += report.boundary_inflow;
+        last = Some(report);
+        if step % 16 == 0 {
+            let el = start.elapsed().as_secs_f64();
+            bar.set_position((fraction.clamp(0.0, 1.0) * 1000.0) as u64);
+            bar.set_message(format!(
+                "{:.0} steps/s, t = {:.1} s, η = {:.3} V",
+                step as f64 / el,
+                time,
+                report.applied_potential_v
+            ));
+        }
+    }
+    bar.finish_and_clear();
+
+    let t_out = Instant::now();
+    output::write_atomic(&opts.out_dir.join("metrics.csv"), csv.as_bytes())?;
+    let gif_frames: Vec<RgbImage> = frames.clone();
+    output::write_gif(&opts.out_dir.join("growth.gif"), &gif_frames, 150)?;
+    let q: Vec<f64> = rows
+        .iter()
+        .skip(1)
+        .map(|r| r.charge_c_m2 / MAH_CM2_IN_C_M2)
+        .collect();
+    let v: Vec<f64> = rows.iter().skip(1).map(|r| r.overpotential_v).collect();
+    if q.len() >= 2 {
+        output::write_line_plot(
+            &opts.out_dir.join("voltage.png"),
+            &format!("{title}: chronopotentiometry"),
+            "charge passed (mAh cm⁻²)",
+            "overpotential (V)",
+            &[Series {
+                label: &title,
+                x: &q,
+                y: &v,
+            }],
+        )?;
+    }
+    output_s += t_out.elapsed().as_secs_f64();
+    let wall_s = start.elapsed().as_secs_f64();
+    let summary = RunSummary {
+        title,
+        steps: step,
+        rows,
+        frames: if opts.keep_frames { frames } else { Vec::new() },
+        wall_s,
+        inflow_mol_m: inflow * p.c0_mol_m3 * LENGTH_UNIT_M * LENGTH_UNIT_M,
+        backend: backend.name(),
+    };
+    write_run_json(cfg, p, backend, &summary, output_s, &opts.out_dir)?;
+    Ok(summary)
+}
+
+fn write_row(csv: &mut String, r: &MetricsRow, rep: Option<&StepReport>, inflow_mol_m: f64) {
+    let um = LENGTH_UNIT_M;
+    let _ = write!(
+        csv,
+        "{},{:.9e},{:.9e},{:.9e},{:.9e},{:.9e},{:.9e},{:.9e},{:.12e}",
+        r.step,
+        r.time_s,
+        r.charge_c_m2,
+        r.current_density_a_m2,
+        r.overpotential_v,
+        r.front.mean_height * um,
+        r.front.max_height * um,
+        r.front.roughness * um,
+        r.mg_total_mol_m
+    );
+    match rep {
+        Some(s) => {
+            let _ = writeln!(
+                csv,
+                ",{:.6e},{},{:.4e},{},{},{:.3e},{},{:.3e},{:.12e}",
+                s.dt,
+                s.bound,
+                s.lambda_max,
+                s.control_iterations,
+                s.potential_solve.cycles,
+                s.potential_solve.residual_rel,
+                s.concentration_solve.cycles,
+                s.concentration_solve.residual_rel,
+                inflow_mol_m
+            );
+        }
+        None => {
+            let _ = writeln!(csv, ",0,,0,0,0,0,0,0,{inflow_mol_m:.12e}");
+        }
+    }
+}
+
+fn write_run_json(
+    cfg: &Config,
+    p: &Params,
+    backend: &dyn Backend,
+    s: &RunSummary,
+    output_s: f64,
+    dir: &Path,
+) -> Result<()> {
+    let times = backend.phase_times();
+    let last = s.last();
+    let json = serde_json::json!({
+        "mgpf_version": env!("CARGO_PKG_VERSION"),
+        "backend": s.backend,
+        "seed": cfg.run.seed,
+        "steps": s.steps,
+        "config": cfg,
+        "config_toml": cfg.to_toml_string(),
+        "derived": crate::report::derived_groups(p),
+        "wall_time_s": {
+            "total": s.wall_s,
+            "update": times.update_s,
+            "control": times.control_s,
+            "potential_solve": times.potential_solve_s,
+            "concentration_solve": times.concentration_solve_s,
+            "output": output_s,
+        },
+        "final": {
+            "time_s": last.time_s,
+            "charge_c_m2": last.charge_c_m2,
+            "faraday_thickness_m": last.charge_c_m2 / (p.charge_number * FARADAY * p.cs_mol_m3),
+            "mean_height_m": last.front.mean_height * LENGTH_UNIT_M,
+            "max_height_m": last.front.max_height * LENGTH_UNIT_M,
+            "roughness_m": last.front.roughness * LENGTH_UNIT_M,
+            "overpotential_v": last.overpotential_v,
+            "steady_overpotential_v": s.steady_overpotential(),
+            "mg_total_mol_m": last.mg_total_mol_m,
+            "inflow_mol_m": s.inflow_mol_m,
+        },
+    });
+    let text = serde_json::to_string_pretty(&json).map_err(|e| Error::Other(e.to_string()))?;
+    output::write_atomic(&dir.join("run.json"), text.as_bytes())
+}

@@ -1,0 +1,2 @@
+pub mod multigrid;
+pub mod multigrid_kernels;

@@ -1,0 +1,161 @@
+//! The command line as a user meets it: outputs of a run, refusals, error messages, exit codes.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn mgpf(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mgpf"))
+        .args(args)
+        .output()
+        .expect("mgpf runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A small, fast run of the none preset: 32 x 32 cells, a few frames.
+const SMALL: &[&str] = &[
+    "--set",
+    "grid.nx=32",
+    "--set",
+    "grid.ny=32",
+    "--set",
+    "initial.deposit_height_um=3.0",
+    "--set",
+    "run.frames=3",
+    "--set",
+    "run.end_charge_mah_cm2=0.002",
+];
+
+#[test]
+fn presets_lists_all_five() {
+    let o = mgpf(&["presets"]);
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    for name in ["none", "passivating", "bromine-rich", "zeolite", "bi-alloy"] {
+        assert!(
+            text.lines().any(|l| l.starts_with(name)),
+            "preset {name} missing from:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn check_prints_groups_and_time_step() {
+    let o = mgpf(&["check", "configs/passivating.toml"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for needle in ["Δx/δ", "Damköhler", "stable dt", "memory", "config OK"] {
+        assert!(
+            out.contains(needle),
+            "`{needle}` missing from check output:\n{out}"
+        );
+    }
+}
+
+#[test]
+fn bad_config_exits_nonzero_naming_the_key_without_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("never");
+    let o = mgpf(&[
+        "run",
+        "tests/bad_configs/odd-nx.toml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = stderr(&o);
+    println!("stderr: {err}");
+    assert!(!o.status.success());
+    assert!(err.contains("grid.nx"), "error must name the key: {err}");
+    assert!(!err.contains("panicked"), "must not panic: {err}");
+    assert!(
+        !out.exists(),
+        "a rejected config must not create the output directory"
+    );
+}
+
+#[test]
+fn missing_config_file_is_a_clear_error() {
+    let o = mgpf(&["check", "configs/does-not-exist.toml"]);
+    let err = stderr(&o);
+    assert!(!o.status.success());
+    assert!(err.contains("does-not-exist.toml"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn fixed_time_step_above_the_bound_is_refused_with_the_bound() {
+    let o = mgpf(&["check", "configs/none.toml", "--set", "numerics.dt_s=100.0"]);
+    let err = stderr(&o);
+    println!("stderr: {err}");
+    assert!(!o.status.success());
+    assert!(
+        err.contains("numerics.dt_s") && err.contains("stable time step"),
+        "{err}"
+    );
+}
+
+#[test]
+fn run_writes_every_output_and_refuses_a_non_empty_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let out_s = out.to_str().unwrap();
+    let mut args = vec!["run", "configs/none.toml", "--out", out_s];
+    args.extend_from_slice(SMALL);
+    let o = mgpf(&args);
+    assert!(o.status.success(), "run failed: {}", stderr(&o));
+    for f in [
+        "frames/frame_000000.png",
+        "frames/frame_000002.png",
+        "growth.gif",
+        "metrics.csv",
+        "voltage.png",
+        "run.json",
+        "final.vti",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(header.starts_with(
+        "step,time_s,charge_c_m2,current_density_a_m2,overpotential_v,mean_height_m,max_height_m,roughness_m,mg_total_mol_m"
+    ));
+    assert!(csv.lines().count() >= 3);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert!(json["backend"].as_str().unwrap().starts_with("cpu"));
+    assert_eq!(json["seed"], 42);
+    assert!(json["wall_time_s"]["potential_solve"].is_number());
+    assert!(no_tmp_files(&out), "temporary files left behind");
+
+    // Same directory again without --force: refused, nothing touched.
+    let before = std::fs::read(out.join("metrics.csv")).unwrap();
+    let o = mgpf(&args);
+    let err = stderr(&o);
+    assert!(!o.status.success());
+    assert!(err.contains("--force"), "{err}");
+    assert_eq!(before, std::fs::read(out.join("metrics.csv")).unwrap());
+    // With --force it runs.
+    args.push("--force");
+    assert!(mgpf(&args).status.success());
+}
+
+fn no_tmp_files(dir: &Path) -> bool {
+    walk(dir)
+        .iter()
+        .all(|p| !p.to_string_lossy().ends_with(".tmp"))
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            v.extend(walk(&p));
+        } else {
+            v.push(p);
+        }
+    }
+    v
+}

@@ -1,0 +1,319 @@
+//! Output module: pictures, animations, plots, VTK and atomic writes, checked by reading back.
+
+use image::{AnimationDecoder, ImageDecoder, Rgb, RgbImage};
+use mgpf::output::{
+    montage, render_frame, scale_factor, write_atomic, write_gif, write_line_plot, write_png,
+    write_vti, FrameLayout, FrameView, Series, ELECTROLYTE_RGB, INTERPHASE_RGB, METAL_RGB, NAN_RGB,
+};
+use mgpf::{Field, Real};
+
+/// Surface height (cells) of the synthetic deposit: planar at 20 with a Gaussian bump at j = 40.
+fn surface(j: usize) -> f64 {
+    20.0 + 8.0 * (-((j as f64 - 40.0) / 6.0).powi(2)).exp()
+}
+
+/// Planar deposit in the bottom third with a bump, an interphase band 1..3 cells above the
+/// surface, a concentration rising away from the surface.
+fn synthetic(nx: usize, ny: usize) -> (Field, Field, Field) {
+    let xi = Field::from_shape_fn((nx, ny), |(i, j)| {
+        (0.5 * (1.0 - (i as f64 - surface(j)).tanh())) as Real
+    });
+    let ip = Field::from_shape_fn((nx, ny), |(i, j)| {
+        let d = i as f64 - surface(j);
+        if (1.0..=3.0).contains(&d) {
+            1.0
+        } else {
+            0.0
+        }
+    });
+    let c = Field::from_shape_fn((nx, ny), |(i, j)| {
+        ((i as f64 - surface(j)) / 30.0).clamp(0.0, 1.0) as Real
+    });
+    (xi, ip, c)
+}
+
+fn view<'a>(xi: &'a Field, ip: &'a Field, c: &'a Field, title: &'a str) -> FrameView<'a> {
+    FrameView {
+        order_parameter: xi.view(),
+        interphase: ip.view(),
+        blocked: None,
+        concentration: c.view(),
+        dx_um: 0.25,
+        title,
+        time_s: 123.4,
+        charge_mah_cm2: 0.052,
+        overpotential_v: -0.412,
+    }
+}
+
+fn px(img: &RgbImage, (x, y): (u32, u32)) -> [u8; 3] {
+    img.get_pixel(x, y).0
+}
+
+#[test]
+fn render_frame_puts_metal_at_the_bottom_and_electrolyte_above() {
+    let (nx, ny) = (60, 80);
+    let (xi, ip, c) = synthetic(nx, ny);
+    let img = render_frame(&view(&xi, &ip, &c, "synthetic"));
+    let lay = FrameLayout::new(nx, ny, "synthetic");
+    let s = scale_factor(nx, ny);
+    assert_eq!(lay.scale, s);
+    assert!(nx as u32 * s >= 400, "panel only {} px tall", nx as u32 * s);
+    assert_eq!((lay.panel_w, lay.panel_h), (ny as u32 * s, nx as u32 * s));
+    assert_eq!(img.dimensions(), (lay.width, lay.height));
+
+    // Deep in the deposit: metal; far above: electrolyte.
+    assert_eq!(px(&img, lay.morphology_pixel(nx, 5, 5)), METAL_RGB);
+    assert_eq!(px(&img, lay.morphology_pixel(nx, 50, 5)), ELECTROLYTE_RGB);
+    // The bump is metal at j = 40 but not beside it: columns are j, rows are growth.
+    assert_eq!(px(&img, lay.morphology_pixel(nx, 24, 40)), METAL_RGB);
+    assert_eq!(px(&img, lay.morphology_pixel(nx, 24, 5)), ELECTROLYTE_RGB);
+    // The interphase band is amber.
+    assert_eq!(px(&img, lay.morphology_pixel(nx, 22, 5)), INTERPHASE_RGB);
+    // Collector at the bottom: the whole bottom picture row of the panel is metal, the top row
+    // electrolyte.
+    let (x0, y0) = lay.morphology;
+    for x in x0..x0 + lay.panel_w {
+        assert_eq!(
+            img.get_pixel(x, y0 + lay.panel_h - 1).0,
+            METAL_RGB,
+            "bottom row, x = {x}"
+        );
+        assert_eq!(img.get_pixel(x, y0).0, ELECTROLYTE_RGB, "top row, x = {x}");
+    }
+    // The concentration panel differs between the surface and the bulk.
+    let low = px(&img, lay.concentration_pixel(nx, 22, 5));
+    let high = px(&img, lay.concentration_pixel(nx, 55, 5));
+    assert_ne!(low, high);
+
+    // Dimensions follow nx, ny and the scale: header and footer do not depend on the grid.
+    let (xi2, ip2, c2) = synthetic(2 * nx, ny);
+    let img2 = render_frame(&view(&xi2, &ip2, &c2, "synthetic"));
+    let s2 = scale_factor(2 * nx, ny);
+    assert_eq!(
+        img2.height() - 2 * nx as u32 * s2,
+        img.height() - nx as u32 * s
+    );
+}
+
+#[test]
+fn render_frame_draws_nan_magenta_without_panicking() {
+    let (nx, ny) = (40, 30);
+    let (mut xi, mut ip, mut c) = synthetic(nx, ny);
+    xi[[5, 5]] = Real::NAN;
+    ip[[30, 10]] = Real::NAN;
+    c[[35, 20]] = Real::NAN;
+    let blocked = Field::from_elem((nx, ny), Real::NAN);
+    let mut v = view(&xi, &ip, &c, "nan");
+    v.time_s = f64::NAN;
+    v.overpotential_v = f64::INFINITY;
+    let img = render_frame(&v);
+    let lay = FrameLayout::new(nx, ny, "nan");
+    assert_eq!(px(&img, lay.morphology_pixel(nx, 5, 5)), NAN_RGB);
+    assert_eq!(px(&img, lay.morphology_pixel(nx, 30, 10)), NAN_RGB);
+    assert_eq!(px(&img, lay.concentration_pixel(nx, 35, 20)), NAN_RGB);
+    v.blocked = Some(blocked.view());
+    let img = render_frame(&v);
+    assert_eq!(px(&img, lay.morphology_pixel(nx, 30, 20)), NAN_RGB);
+    // Empty or mismatched fields: drawn, not a panic.
+    let empty = Field::zeros((0, 0));
+    let img = render_frame(&view(&empty, &empty, &empty, "empty"));
+    assert!(img.width() > 0 && img.height() > 0);
+    let img = render_frame(&view(&xi, &empty, &empty, "mismatched"));
+    assert_eq!(px(&img, lay.concentration_pixel(nx, 1, 1)), NAN_RGB);
+}
+
+#[test]
+fn write_png_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("frame.png");
+    let (xi, ip, c) = synthetic(50, 40);
+    let img = render_frame(&view(&xi, &ip, &c, "png"));
+    write_png(&path, &img).unwrap();
+    let back = image::open(&path).unwrap().to_rgb8();
+    assert_eq!(back.dimensions(), img.dimensions());
+    assert!(
+        back.as_raw() == img.as_raw(),
+        "pixels differ after the PNG round trip"
+    );
+    assert!(!dir.path().join("frame.png.tmp").exists());
+}
+
+#[test]
+fn write_gif_has_three_looping_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("anim.gif");
+    let colours = [[200u8, 30, 30], [30, 200, 30], [30, 30, 200]];
+    let frames: Vec<RgbImage> = colours
+        .iter()
+        .map(|&c| {
+            let mut f = RgbImage::from_pixel(40, 30, Rgb(c));
+            f.put_pixel(0, 0, Rgb([255, 255, 255]));
+            f
+        })
+        .collect();
+    write_gif(&path, &frames, 120).unwrap();
+    let file = std::io::BufReader::new(std::fs::File::open(&path).unwrap());
+    let decoder = image::codecs::gif::GifDecoder::new(file).unwrap();
+    assert_eq!(decoder.dimensions(), (40, 30));
+    assert!(matches!(
+        decoder.loop_count(),
+        image::metadata::LoopCount::Infinite
+    ));
+    let decoded = decoder.into_frames().collect_frames().unwrap();
+    assert_eq!(decoded.len(), 3);
+    for (f, c) in decoded.iter().zip(colours) {
+        let p = f.buffer().get_pixel(20, 15).0;
+        assert_eq!([p[0], p[1], p[2]], c);
+        assert_eq!(f.delay().numer_denom_ms(), (120, 1));
+    }
+    assert!(!dir.path().join("anim.gif.tmp").exists());
+}
+
+/// 24 frames of 1000 x 500 must encode in well under ~10 s (dev profile). Timing-sensitive on a
+/// loaded machine, so run explicitly: `cargo test --test output -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn write_gif_24_large_frames_is_fast() {
+    let (nx, ny) = (96, 160);
+    let frames: Vec<RgbImage> = (0..24)
+        .map(|k| {
+            let (xi, ip, c) = synthetic(nx, ny);
+            let xi = xi.mapv(|v| (v + 0.01 * k as Real).min(1.0));
+            let img = render_frame(&view(&xi, &ip, &c, "timing"));
+            image::imageops::resize(&img, 1000, 500, image::imageops::FilterType::Nearest)
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let t = std::time::Instant::now();
+    write_gif(&dir.path().join("big.gif"), &frames, 100).unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    println!("write_gif: 24 frames of 1000x500 in {secs:.2} s");
+    assert!(secs < 10.0, "write_gif took {secs:.1} s");
+}
+
+#[test]
+fn montage_labels_and_pads() {
+    let a = RgbImage::from_pixel(50, 40, Rgb([10, 10, 10]));
+    let b = RgbImage::from_pixel(70, 20, Rgb([10, 10, 10]));
+    let m = montage(&[&a, &b], &["preset a", "preset b"]);
+    assert!(m.width() >= 140 && m.height() > 40);
+}
+
+fn distinct_colours(img: &RgbImage) -> usize {
+    let mut set: Vec<[u8; 3]> = img.pixels().map(|p| p.0).collect();
+    set.sort_unstable();
+    set.dedup();
+    set.len()
+}
+
+#[test]
+fn write_line_plot_makes_an_800x500_picture() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("eta.png");
+    let x: Vec<f64> = (0..50).map(|k| k as f64 * 0.002).collect();
+    let y1: Vec<f64> = x
+        .iter()
+        .map(|q| -0.3 - 0.1 * (1.0 - (-q * 40.0).exp()))
+        .collect();
+    let mut y2: Vec<f64> = x.iter().map(|q| -0.35 - 0.5 * q).collect();
+    y2[20] = f64::NAN;
+    let series = [
+        Series {
+            label: "baseline",
+            x: &x,
+            y: &y1,
+        },
+        Series {
+            label: "blocked",
+            x: &x,
+            y: &y2,
+        },
+    ];
+    write_line_plot(
+        &path,
+        "chronopotentiometry",
+        "charge passed (mAh cm⁻²)",
+        "overpotential (V)",
+        &series,
+    )
+    .unwrap();
+    let img = image::open(&path).unwrap().to_rgb8();
+    assert_eq!(img.dimensions(), (800, 500));
+    assert!(
+        distinct_colours(&img) > 10,
+        "plot is (nearly) a single colour"
+    );
+    assert!(!dir.path().join("eta.png.tmp").exists());
+}
+
+/// The text between `<DataArray ...>` and `</DataArray>`, for each array: (Name, values).
+fn data_arrays(xml: &str) -> Vec<(String, Vec<f32>)> {
+    let mut out = Vec::new();
+    let mut rest = xml;
+    while let Some(start) = rest.find("<DataArray") {
+        let tag_end = start + rest[start..].find('>').unwrap();
+        let tag = &rest[start..tag_end];
+        let name_at = tag.find("Name=\"").unwrap() + 6;
+        let name = tag[name_at..name_at + tag[name_at..].find('"').unwrap()].to_string();
+        let end = tag_end + rest[tag_end..].find("</DataArray>").unwrap();
+        let values = rest[tag_end + 1..end]
+            .split_whitespace()
+            .map(|t| t.parse::<f32>().unwrap())
+            .collect();
+        out.push((name, values));
+        rest = &rest[end..];
+    }
+    out
+}
+
+#[test]
+fn write_vti_writes_one_cell_array_per_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.vti");
+    let (nx, ny) = (7, 5);
+    let (xi, _, c) = synthetic(nx, ny);
+    let idx = Field::from_shape_fn((nx, ny), |(i, j)| (100 * i + j) as Real);
+    write_vti(
+        &path,
+        0.25,
+        &[("xi", xi.view()), ("c", c.view()), ("index", idx.view())],
+    )
+    .unwrap();
+    let xml = std::fs::read_to_string(&path).unwrap();
+    assert!(xml.starts_with("<?xml version=\"1.0\"?>"));
+    assert!(xml.contains("<VTKFile type=\"ImageData\""));
+    assert!(xml.contains(&format!("WholeExtent=\"0 {nx} 0 {ny} 0 1\"")));
+    assert!(xml.contains("Spacing=\"0.25 0.25 0.25\""));
+    assert_eq!(xml.matches("<CellData").count(), 1);
+    assert!(xml.trim_end().ends_with("</VTKFile>"));
+    let arrays = data_arrays(&xml);
+    let names: Vec<&str> = arrays.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["xi", "c", "index"]);
+    for (name, values) in &arrays {
+        assert_eq!(values.len(), nx * ny, "array {name}");
+    }
+    // VTK order: x (= i) fastest.
+    for (k, &v) in arrays[2].1.iter().enumerate() {
+        assert_eq!(v, (100 * (k % nx) + k / nx) as Real);
+    }
+    assert_eq!(arrays[0].1[3], xi[[3, 0]]);
+}
+
+#[test]
+fn write_atomic_overwrites_and_leaves_no_tmp() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("metrics.csv");
+    write_atomic(&path, b"step,time\n0,0.0\n").unwrap();
+    write_atomic(&path, b"step,time\n1,0.5\n").unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), b"step,time\n1,0.5\n");
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["metrics.csv"]);
+    // A path whose directory is missing is an error naming it, not a panic.
+    let bad = dir.path().join("missing").join("x.csv");
+    let e = write_atomic(&bad, b"x").unwrap_err();
+    assert!(e.to_string().contains("missing"), "{e}");
+}
