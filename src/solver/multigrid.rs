@@ -41,8 +41,8 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2, CowArray, Ix2};
 
 use super::multigrid_kernels::{
     add_scaled, apply_operator, diagonal_scale_squared, dot, face_coefficients, prolong_bilinear,
-    residual, residual_norms_squared, restrict_face_coefficients, restrict_full_weighting,
-    scale_and_add, smooth_red_black,
+    residual, residual_norms_squared, residual_sums, restrict_face_coefficients,
+    restrict_full_weighting, scale_and_add, smooth_red_black,
 };
 pub use super::multigrid_kernels::{Bcs, Boundary};
 use crate::grid::{Field, Real};
@@ -57,6 +57,9 @@ pub struct SolveStats {
     pub converged: bool,
     /// ||r₁|| / ||r₀|| of the first cycle (the per-cycle reduction factor, smaller is better).
     pub history_first_factor: f64,
+    /// |Σ (b − A u)| / Σ |b|: for an implicit conservative step (a > 0) the fraction of the
+    /// right-hand side created or destroyed; `solve` drives it below `tol` too. 0 when a = 0.
+    pub mass_defect_rel: f64,
 }
 
 /// Gauss–Seidel sweeps (each red then black) before and after the coarse-grid correction.
@@ -263,6 +266,10 @@ struct Hierarchy {
 pub struct Multigrid {
     hierarchy: Hierarchy,
     krylov: Krylov,
+    /// a > 0 somewhere: the solve also bounds the mass defect |Σ r|.
+    has_mass_term: bool,
+    /// Bound on the mass defect |Σ r| / Σ |b|; `None` uses the solve's `tol`.
+    mass_tolerance: Option<f64>,
 }
 
 impl Multigrid {
@@ -294,6 +301,8 @@ impl Multigrid {
         let (cn, cm, _) = dims[last];
         let fine = || Array2::zeros((nx, ny));
         let mut mg = Multigrid {
+            has_mass_term: false,
+            mass_tolerance: None,
             hierarchy: Hierarchy {
                 levels,
                 coarsest: CoarsestSolver::new(cn, cm),
@@ -322,6 +331,7 @@ impl Multigrid {
         assert_eq!(a.dim(), fine.a.dim(), "a has the wrong shape");
         assert_eq!(k.dim(), fine.a.dim(), "k has the wrong shape");
         fine.a.assign(&a);
+        self.has_mass_term = a.iter().any(|&v| v > 0.0);
         let k = k.as_standard_layout();
         face_coefficients(k.view(), fine.kx.view_mut(), fine.ky.view_mut());
         for l in 1..levels.len() {
@@ -331,6 +341,13 @@ impl Multigrid {
             restrict_face_coefficients(f.kx.view(), f.ky.view(), c.kx.view_mut(), c.ky.view_mut());
         }
         self.hierarchy.coarsest.built_for = None;
+    }
+
+    /// Bounds the mass defect |Σ r| / Σ |b| of later solves (implicit conservative steps) by
+    /// `tol` instead of the solve's own tolerance: the residual norm can be small while its sum,
+    /// the mass made or lost per step, still matters over 10⁴ steps.
+    pub fn set_mass_tolerance(&mut self, tol: f64) {
+        self.mass_tolerance = Some(tol);
     }
 
     /// ||b − A u||₂ and ||b||₂, with b = f plus the wall terms (f64 accumulation).
@@ -380,11 +397,23 @@ impl Multigrid {
     ) -> SolveStats {
         let f = prepare(self, u, f);
         let (mut stats, reference) = self.start(u, f.view(), bcs);
+        let mass_tol = self.mass_tolerance.unwrap_or(tol);
+        stats.mass_defect_rel = self.mass_defect(u, f.view(), bcs);
         let (mut stalled, mut slow) = (0, false);
-        while stats.residual_rel > tol && stats.cycles < max_cycles && stalled < 2 && !slow {
+        while (stats.residual_rel > tol || stats.mass_defect_rel > mass_tol)
+            && stats.cycles < max_cycles
+            && stalled < 2
+            && !slow
+        {
             self.hierarchy.v_cycle(u.view_mut(), f.view(), bcs);
             let (r, _) = self.residual_norms(u.view(), f.view(), bcs);
+            let mass_before = stats.mass_defect_rel;
+            stats.mass_defect_rel = self.mass_defect(u, f.view(), bcs);
             let factor = record(&mut stats, rel(r, reference));
+            if stats.residual_rel <= tol && stats.mass_defect_rel > 0.5 * mass_before {
+                // Only the mass defect is left and it no longer falls: the f32 floor.
+                break;
+            }
             stalled = if factor > STALL_FACTOR {
                 stalled + 1
             } else {
@@ -395,8 +424,25 @@ impl Multigrid {
         if slow && stats.residual_rel > tol {
             self.pcg_iterations(u, f.view(), bcs, tol, max_cycles, reference, &mut stats);
         }
+        stats.mass_defect_rel = self.mass_defect(u, f.view(), bcs);
         stats.converged = stats.residual_rel <= tol;
         stats
+    }
+
+    /// |Σ (b − A u)| / Σ |b| when the operator has a mass term (a > 0 somewhere: an implicit
+    /// conservative step, where Σ r is mass created per step), else 0.
+    fn mass_defect(&self, u: &Field, f: ArrayView2<Real>, bcs: Bcs) -> f64 {
+        if !self.has_mass_term {
+            return 0.0;
+        }
+        let op = &self.hierarchy.levels[0].op;
+        let [a, kx, ky] = op.views();
+        let (r_sum, b_abs) = residual_sums(u.view(), f, a, kx, ky, bcs, op.dx);
+        if b_abs > 0.0 {
+            r_sum.abs() / b_abs
+        } else {
+            0.0
+        }
     }
 
     /// Flexible conjugate gradients preconditioned by one V-cycle per iteration. The operator

@@ -27,6 +27,9 @@ use order_parameter::OrderParameterConstants;
 use std::time::Instant;
 use transport::TransportConstants;
 
+/// Mass created or lost by one concentration solve, relative to its right-hand side: about the
+/// f32 floor ε/√N, so that total Mg drifts by round-off only.
+const MASS_DEFECT_TOLERANCE: f64 = 1.0e-9;
 /// Relative tolerance of the galvanostatic root find.
 const CONTROL_TOLERANCE: f64 = 1.0e-5;
 
@@ -98,7 +101,11 @@ impl CpuBackend {
             zeros: g.field(0.0),
             inv_dt_field: g.field(0.0),
             potential_mg: Multigrid::new(g.nx, g.ny, g.dx),
-            concentration_mg: Multigrid::new(g.nx, g.ny, g.dx),
+            concentration_mg: {
+                let mut mg = Multigrid::new(g.nx, g.ny, g.dx);
+                mg.set_mass_tolerance(MASS_DEFECT_TOLERANCE);
+                mg
+            },
             applied_potential,
             noise_key: key(p.seed, STREAM_NOISE),
             times: PhaseTimes::default(),
