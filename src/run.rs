@@ -160,7 +160,7 @@ pub fn run_with_backend(
         let done = fraction >= 1.0 - 1e-12 || step >= max_steps;
         let frame_due =
             frames_total > 1 && fraction >= frame_index as f64 / (frames_total - 1) as f64 - 1e-12;
-        let row_due = step % cfg.run.metrics_every_steps.max(1) == 0 || done || frame_due;
+        let row_due = step.is_multiple_of(cfg.run.metrics_every_steps.max(1)) || done || frame_due;
         if row_due {
             let t_out = Instant::now();
             let snap = backend.snapshot();
@@ -234,7 +234,7 @@ pub fn run_with_backend(
         charge += report.current_density_a_m2 * report.dt;
         inflow += report.boundary_inflow;
         last = Some(report);
-        if step % 16 == 0 {
+        if step.is_multiple_of(16) {
             let el = start.elapsed().as_secs_f64();
             bar.set_position((fraction.clamp(0.0, 1.0) * 1000.0) as u64);
             bar.set_message(format!(

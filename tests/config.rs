@@ -92,7 +92,7 @@ fn nucleus_config_places_one_nucleus_in_the_middle() {
     let middle = c.grid.ny as f64 * c.grid.dx_um / 2.0;
     assert_eq!(c.initial.nucleus_positions_um, vec![middle]);
     assert_eq!(c.initial.nucleus_radius_um, 4.0);
-    assert_eq!(c.initial.deposit_height_um, 1.0);
+    assert_eq!(c.initial.deposit_height_um, 0.0);
 }
 
 #[test]

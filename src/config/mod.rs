@@ -249,7 +249,7 @@ impl Default for InterfaceConfig {
             kinetic_anisotropy_2fold: 0.0,
             kinetic_anisotropy_6fold: 0.0,
             c_axis_angle_deg: 0.0,
-            stiffness_lambda: 0.05,
+            stiffness_lambda: 0.1,
             reference_overpotential_v: 0.02,
             mobility_m3_j_s: None,
         }

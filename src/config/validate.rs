@@ -312,12 +312,19 @@ impl Config {
         check_why(
             "initial.deposit_height_um",
             init.deposit_height_um,
-            Range::open(0.0, 0.5 * length),
+            Range::hi_open(0.0, 0.5 * length),
             &format!(
                 "the starting deposit must be below half the domain length grid.nx·grid.dx_um = {} µm",
                 num(length)
             ),
         )?;
+        if init.deposit_height_um == 0.0 && init.nucleus_radius_um <= 0.0 {
+            return Err(Error::config(
+                "initial.deposit_height_um",
+                "= 0 leaves no metal to grow on: give a deposit height in (0, half the domain) or \
+                 initial.nucleus_radius_um > 0 for isolated nuclei on the bare collector",
+            ));
+        }
         let room = length - init.deposit_height_um;
         check_why(
             "initial.nucleus_radius_um",

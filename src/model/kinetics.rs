@@ -170,7 +170,7 @@ mod tests {
 
     #[test]
     fn lambert_w_values() {
-        for &z in &[0.1f32, 1.0, 2.718, 10.0, 1e6, 1e20] {
+        for &z in &[0.1f32, 1.0, std::f32::consts::E, 10.0, 1e6, 1e20] {
             let w = lambert_w_from_ln(z.ln());
             let back = w * w.exp();
             println!("W({z}) = {w}, w e^w = {back}");

@@ -195,7 +195,7 @@ impl Backend for CpuBackend {
     fn step(&mut self, step: u64) -> Result<StepReport> {
         let t0 = Instant::now();
         let every = self.p.interphase.refresh_every_steps.max(1);
-        if step % every == 0 && step > 0 {
+        if step.is_multiple_of(every) && step > 0 {
             self.refresh_layer();
         }
         transport::transport_coefficients(

@@ -145,7 +145,16 @@ pub fn reaction_rate(
         return (0.0, 0.0);
     }
     let scale = k.exchange_multiplier * kinetic_factor;
-    let (b, db) = bv_through_resistance(k.bv, electrode - phi, c.max(0.0), asr, k.i0 * scale);
+    // a_k scales the whole interfacial conductance, the layer's (1/ASR) with the exchange
+    // current: orientation-dependent attachment through the interphase still shapes the deposit
+    // when the layer's resistance, not the charge transfer, limits the current.
+    let (b, db) = bv_through_resistance(
+        k.bv,
+        electrode - phi,
+        c.max(0.0),
+        asr / kinetic_factor,
+        k.i0 * scale,
+    );
     let prefactor = -k.l_eta * hp * scale * (1.0 - blocked);
     (prefactor * b, prefactor * db)
 }

@@ -79,7 +79,7 @@ pub fn concentration_rhs(
     let (nx, ny) = (k.nx, k.ny);
     let inv_dt = 1.0 / dt;
     rhs.par_chunks_mut(ny).enumerate().for_each(|(i, out)| {
-        for j in 0..ny {
+        for (j, out_j) in out.iter_mut().enumerate() {
             let n = i * ny + j;
             let (cc, pc, dc) = (c[n], phi[n], diffusivity[n]);
             // Face i+½.
@@ -125,7 +125,7 @@ pub fn concentration_rhs(
                 cc,
             );
             let divergence = (flux_above - flux_below + flux_right - flux_left) * k.inv_dx;
-            out[j] = cc * inv_dt - divergence - k.cs_over_c0 * dxi[n] * inv_dt;
+            *out_j = cc * inv_dt - divergence - k.cs_over_c0 * dxi[n] * inv_dt;
         }
     });
 }
