@@ -53,7 +53,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use mgpf::backend::cpu::order_parameter::{
-    allen_cahn_rate, interface_cells, interface_noise, interface_orientation_field, reaction_rate,
+    allen_cahn_rate, interface_cells, interface_noise, interface_orientation_field, reaction_field,
     update_order_parameter, OrderParameterConstants,
 };
 use mgpf::backend::cpu::transport::{
@@ -63,7 +63,7 @@ use mgpf::backend::cpu::CpuBackend;
 use mgpf::backend::{Backend, PhaseTimes, StepReport};
 use mgpf::config::presets::Preset;
 use mgpf::config::{Config, GridConfig};
-use mgpf::model::interphase::{interpolation_prime, InterphaseFields};
+use mgpf::model::interphase::InterphaseFields;
 use mgpf::model::noise::{key, STREAM_NOISE};
 use mgpf::model::Params;
 use mgpf::solver::multigrid::{Bcs, Boundary, Multigrid};
@@ -338,9 +338,8 @@ fn run(s: &Inputs, w: &mut Work, kernel: Kernel) {
     }
 }
 
-/// The xi part of `CpuBackend::step` at a frozen electrode potential and dt. The reaction loop
-/// mirrors the one in the step (serial there too, with the maxima of the dt bounds): keep the two
-/// in step. Returns Σ Δxi.
+/// The xi part of `CpuBackend::step` at a frozen electrode potential and dt (the galvanostatic
+/// root find left out). Returns Σ Δxi.
 fn order_parameter_update(s: &Inputs, w: &mut Work) -> f64 {
     let xi = &mut w.xi_work;
     interface_orientation_field(
@@ -358,41 +357,21 @@ fn order_parameter_update(s: &Inputs, w: &mut Work) -> f64 {
         sl(&w.eps_deriv),
         sl_mut(&mut w.ac_rate),
     );
-    let cells = interface_cells(sl(xi));
-    w.bv_rate.fill(0.0);
-    let (mut reaction_max, mut speed_max) = (0.0f64, 0.0f64);
-    {
-        let (x, c, phi) = (sl(xi), sl(&s.c), sl(&s.phi));
-        let (ak, asr, blocked) = (
-            sl(&w.kinetic_factor),
-            sl(&s.interphase.asr),
-            sl(&s.interphase.blocked),
-        );
-        let (ac, gn) = (sl(&w.ac_rate), sl(&w.grad_norm));
-        let bv = sl_mut(&mut w.bv_rate);
-        for &cell in &cells {
-            let n = cell as usize;
-            let (r, _) = reaction_rate(
-                &s.op,
-                x[n],
-                c[n],
-                phi[n],
-                s.electrode,
-                ak[n],
-                asr[n],
-                blocked[n],
-            );
-            bv[n] = r;
-            let hp = interpolation_prime(x[n]) as f64;
-            if hp > 1e-3 {
-                reaction_max = reaction_max.max((r as f64 / (s.op.l_eta as f64 * hp)).abs());
-            }
-            if gn[n] as f64 > s.grad_min {
-                speed_max = speed_max.max(((ac[n] + r) as f64).abs() / gn[n] as f64);
-            }
-        }
-    }
-    black_box((reaction_max, speed_max));
+    let maxima = reaction_field(
+        &s.op,
+        sl(xi),
+        sl(&s.c),
+        sl(&s.phi),
+        s.electrode,
+        sl(&w.kinetic_factor),
+        sl(&s.interphase.asr),
+        sl(&s.interphase.blocked),
+        sl(&w.ac_rate),
+        sl(&w.grad_norm),
+        s.grad_min as Real,
+        sl_mut(&mut w.bv_rate),
+    );
+    black_box(maxima);
     let (noise_sum, hp_sum) = interface_noise(
         s.noise_amplitude,
         s.noise_key,

@@ -40,11 +40,11 @@
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, CowArray, Ix2};
 
 use super::multigrid_kernels::{
-    add_scaled, apply_operator, diagonal_scale_squared, dot, face_coefficients, prolong_bilinear,
-    residual, residual_norms_squared, residual_sums, restrict_face_coefficients,
+    add_scaled, apply_operator, dot, face_coefficients, prolong_bilinear, residual,
+    residual_norms_squared, residual_statistics, restrict_face_coefficients,
     restrict_full_weighting, scale_and_add, smooth_red_black,
 };
-pub use super::multigrid_kernels::{Bcs, Boundary};
+pub use super::multigrid_kernels::{Bcs, Boundary, ResidualStatistics};
 use crate::grid::{Field, Real};
 
 /// Outcome of a solve.
@@ -359,13 +359,17 @@ impl Multigrid {
         (r2.sqrt(), b2.sqrt())
     }
 
-    /// || |D| |u| ||₂, D the diagonal of A: the scale of A u at this u (the backward-error term
-    /// of the stopping test; ε times it is the f32 rounding floor of the residual).
-    pub fn operator_scale(&self, u: ArrayView2<Real>, bcs: Bcs) -> f64 {
+    /// All the residual checks of a solve at this u, from one pass.
+    pub fn residual_statistics(
+        &self,
+        u: ArrayView2<Real>,
+        f: ArrayView2<Real>,
+        bcs: Bcs,
+    ) -> ResidualStatistics {
         let op = &self.hierarchy.levels[0].op;
-        let u = u.as_standard_layout();
+        let (u, f) = (u.as_standard_layout(), f.as_standard_layout());
         let [a, kx, ky] = op.views();
-        diagonal_scale_squared(u.view(), a, kx, ky, bcs, op.dx).sqrt()
+        residual_statistics(u.view(), f.view(), a, kx, ky, bcs, op.dx)
     }
 
     /// One V(2,2) cycle on the finest level.
@@ -398,7 +402,6 @@ impl Multigrid {
         let f = prepare(self, u, f);
         let (mut stats, reference) = self.start(u, f.view(), bcs);
         let mass_tol = self.mass_tolerance.unwrap_or(tol);
-        stats.mass_defect_rel = self.mass_defect(u, f.view(), bcs);
         let (mut stalled, mut slow) = (0, false);
         while (stats.residual_rel > tol || stats.mass_defect_rel > mass_tol)
             && stats.cycles < max_cycles
@@ -406,10 +409,10 @@ impl Multigrid {
             && !slow
         {
             self.hierarchy.v_cycle(u.view_mut(), f.view(), bcs);
-            let (r, _) = self.residual_norms(u.view(), f.view(), bcs);
+            let rs = self.residual_statistics(u.view(), f.view(), bcs);
             let mass_before = stats.mass_defect_rel;
-            stats.mass_defect_rel = self.mass_defect(u, f.view(), bcs);
-            let factor = record(&mut stats, rel(r, reference));
+            stats.mass_defect_rel = self.mass_defect(&rs);
+            let factor = record(&mut stats, rel(rs.r2.sqrt(), reference));
             if stats.residual_rel <= tol && stats.mass_defect_rel > 0.5 * mass_before {
                 // Only the mass defect is left and it no longer falls: the f32 floor.
                 break;
@@ -423,23 +426,18 @@ impl Multigrid {
         }
         if slow && stats.residual_rel > tol {
             self.pcg_iterations(u, f.view(), bcs, tol, max_cycles, reference, &mut stats);
+            stats.mass_defect_rel =
+                self.mass_defect(&self.residual_statistics(u.view(), f.view(), bcs));
         }
-        stats.mass_defect_rel = self.mass_defect(u, f.view(), bcs);
         stats.converged = stats.residual_rel <= tol;
         stats
     }
 
     /// |Σ (b − A u)| / Σ |b| when the operator has a mass term (a > 0 somewhere: an implicit
     /// conservative step, where Σ r is mass created per step), else 0.
-    fn mass_defect(&self, u: &Field, f: ArrayView2<Real>, bcs: Bcs) -> f64 {
-        if !self.has_mass_term {
-            return 0.0;
-        }
-        let op = &self.hierarchy.levels[0].op;
-        let [a, kx, ky] = op.views();
-        let (r_sum, b_abs) = residual_sums(u.view(), f, a, kx, ky, bcs, op.dx);
-        if b_abs > 0.0 {
-            r_sum.abs() / b_abs
+    fn mass_defect(&self, rs: &ResidualStatistics) -> f64 {
+        if self.has_mass_term && rs.b_abs_sum > 0.0 {
+            rs.r_sum.abs() / rs.b_abs_sum
         } else {
             0.0
         }
@@ -477,12 +475,13 @@ impl Multigrid {
     /// never reach 1e-6 in f32). From u = 0 it is the plain ||b||; when both vanish, the initial
     /// residual (then the answer is u = 0 and any u ≠ 0 is reduced relative to itself).
     fn start(&self, u: &Field, f: ArrayView2<Real>, bcs: Bcs) -> (SolveStats, f64) {
-        let (r0, b) = self.residual_norms(u.view(), f, bcs);
-        let scale = b + self.operator_scale(u.view(), bcs);
+        let rs = self.residual_statistics(u.view(), f, bcs);
+        let (r0, scale) = (rs.r2.sqrt(), rs.b2.sqrt() + rs.scale2.sqrt());
         let reference = if scale > 0.0 { scale } else { r0 };
         (
             SolveStats {
                 residual_rel: rel(r0, reference),
+                mass_defect_rel: self.mass_defect(&rs),
                 ..Default::default()
             },
             reference,

@@ -437,11 +437,37 @@ pub fn residual_norms_squared(
     (r2, b2)
 }
 
-/// (Σ (b − A u), Σ |b|), b = f plus the wall terms: the defect of the discrete conservation law.
-/// Interior fluxes cancel in the sum, so Σ r is the net amount a conservative implicit step
-/// creates or destroys (f64 accumulation).
+/// Everything a solve checks about u, from one pass (f64 accumulation); b = f plus the wall terms.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ResidualStatistics {
+    /// ||b − A u||₂².
+    pub r2: f64,
+    /// ||b||₂².
+    pub b2: f64,
+    /// Σ (b − A u): interior fluxes cancel, so this is the net amount a conservative implicit
+    /// step creates or destroys.
+    pub r_sum: f64,
+    /// Σ |b|.
+    pub b_abs_sum: f64,
+    /// Σ ((a + Σ w) |u|)²: the squared scale of A u cell by cell (diagonal times |u|).
+    pub scale2: f64,
+}
+
+impl ResidualStatistics {
+    fn add(self, o: Self) -> Self {
+        Self {
+            r2: self.r2 + o.r2,
+            b2: self.b2 + o.b2,
+            r_sum: self.r_sum + o.r_sum,
+            b_abs_sum: self.b_abs_sum + o.b_abs_sum,
+            scale2: self.scale2 + o.scale2,
+        }
+    }
+}
+
+/// r = b − A u with its norms, sum and the diagonal scale of A u, in one pass over the grid.
 #[allow(clippy::too_many_arguments)]
-pub fn residual_sums(
+pub fn residual_statistics(
     u: ArrayView2<Real>,
     f: ArrayView2<Real>,
     a: ArrayView2<Real>,
@@ -449,61 +475,47 @@ pub fn residual_sums(
     ky_faces: ArrayView2<Real>,
     bcs: Bcs,
     dx: f64,
-) -> (f64, f64) {
+) -> ResidualStatistics {
     let (nx, ny) = u.dim();
     let inv_dx2 = 1.0 / (dx * dx);
     let wall_term = |b: Boundary, k: Real| {
         let (g, factor) = b.wall();
         f64::from(factor) * f64::from(k) * inv_dx2 * f64::from(g)
     };
-    let r_sum = sum_rows(nx, ny, |i| {
+    let row_stats = |i: usize| {
         let st = RowStencil::of(i, u.view(), kx_faces.view(), ky_faces.view(), bcs, dx);
         let (u_row, f_row, a_row) = (row(&u, i), row(&f, i), row(&a, i));
-        (0..ny)
-            .map(|j| {
-                let (flux, _) = st.balance(u_row, j);
-                f64::from(f_row[j]) - f64::from(a_row[j]) * f64::from(u_row[j]) + f64::from(flux)
-            })
-            .sum::<f64>()
-    });
-    let b_abs = sum_rows(nx, ny, |i| {
-        let f_row = row(&f, i);
-        (0..ny)
-            .map(|j| {
-                let mut b = f64::from(f_row[j]);
-                if i == 0 {
-                    b += wall_term(bcs.x_lo, kx_faces[[0, j]]);
-                }
-                if i + 1 == nx {
-                    b += wall_term(bcs.x_hi, kx_faces[[nx, j]]);
-                }
-                b.abs()
-            })
-            .sum::<f64>()
-    });
-    (r_sum, b_abs)
-}
-
-/// Σ ((a + Σ w) |u|)²: the squared scale of A u cell by cell (diagonal times |u|).
-pub fn diagonal_scale_squared(
-    u: ArrayView2<Real>,
-    a: ArrayView2<Real>,
-    kx_faces: ArrayView2<Real>,
-    ky_faces: ArrayView2<Real>,
-    bcs: Bcs,
-    dx: f64,
-) -> f64 {
-    let (nx, ny) = u.dim();
-    sum_rows(nx, ny, |i| {
-        let st = RowStencil::of(i, u.view(), kx_faces.view(), ky_faces.view(), bcs, dx);
-        let (u_row, a_row) = (row(&u, i), row(&a, i));
-        (0..ny)
-            .map(|j| {
-                let (_, diag) = st.balance(u_row, j);
-                ((f64::from(a_row[j]) + f64::from(diag)) * f64::from(u_row[j]).abs()).powi(2)
-            })
-            .sum::<f64>()
-    })
+        let mut out = ResidualStatistics::default();
+        for j in 0..ny {
+            let (flux, diag) = st.balance(u_row, j);
+            let (uj, aj) = (f64::from(u_row[j]), f64::from(a_row[j]));
+            let r = f64::from(f_row[j]) - aj * uj + f64::from(flux);
+            let mut b = f64::from(f_row[j]);
+            if i == 0 {
+                b += wall_term(bcs.x_lo, kx_faces[[0, j]]);
+            }
+            if i + 1 == nx {
+                b += wall_term(bcs.x_hi, kx_faces[[nx, j]]);
+            }
+            let scale = (aj + f64::from(diag)) * uj.abs();
+            out.r2 += r * r;
+            out.b2 += b * b;
+            out.r_sum += r;
+            out.b_abs_sum += b.abs();
+            out.scale2 += scale * scale;
+        }
+        out
+    };
+    if nx * ny >= PARALLEL_MIN_CELLS {
+        (0..nx)
+            .into_par_iter()
+            .map(row_stats)
+            .reduce(ResidualStatistics::default, ResidualStatistics::add)
+    } else {
+        (0..nx)
+            .map(row_stats)
+            .fold(ResidualStatistics::default(), ResidualStatistics::add)
+    }
 }
 
 /// Inner product Σ x y, accumulated in f64.

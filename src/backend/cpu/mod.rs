@@ -269,40 +269,20 @@ impl Backend for CpuBackend {
         let t4 = Instant::now();
 
         // Reaction rate at the controlled potential, and the maxima that bound dt.
-        let (mut reaction_max, mut speed_max) = (0.0f64, 0.0f64);
-        self.bv_rate.fill(0.0);
-        {
-            let (op, xi, c, phi) = (&self.op, slice(&self.xi), slice(&self.c), slice(&self.phi));
-            let (ak, asr, blocked) = (
-                slice(&self.kinetic_factor),
-                slice(&self.interphase.asr),
-                slice(&self.interphase.blocked),
-            );
-            let bv = slice_mut(&mut self.bv_rate);
-            let (ac, gn) = (slice(&self.ac_rate), slice(&self.grad_norm));
-            let grad_min = 0.1 / self.p.delta;
-            for &cell in &cells {
-                let n = cell as usize;
-                let (r, _) = order_parameter::reaction_rate(
-                    op,
-                    xi[n],
-                    c[n],
-                    phi[n],
-                    self.applied_potential as Real,
-                    ak[n],
-                    asr[n],
-                    blocked[n],
-                );
-                bv[n] = r;
-                let hp = interpolation_prime(xi[n]) as f64;
-                if hp > 1e-3 {
-                    reaction_max = reaction_max.max((r as f64 / (op.l_eta as f64 * hp)).abs());
-                }
-                if gn[n] as f64 > grad_min {
-                    speed_max = speed_max.max(((ac[n] + r) as f64).abs() / gn[n] as f64);
-                }
-            }
-        }
+        let (reaction_max, speed_max) = order_parameter::reaction_field(
+            &self.op,
+            slice(&self.xi),
+            slice(&self.c),
+            slice(&self.phi),
+            self.applied_potential as Real,
+            slice(&self.kinetic_factor),
+            slice(&self.interphase.asr),
+            slice(&self.interphase.blocked),
+            slice(&self.ac_rate),
+            slice(&self.grad_norm),
+            (0.1 / self.p.delta) as Real,
+            slice_mut(&mut self.bv_rate),
+        );
         let migration_speed =
             transport::max_migration_speed(&self.tr, slice(&self.phi), slice(&self.diffusivity));
         let maxima = RateMaxima {

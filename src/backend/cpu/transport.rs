@@ -5,6 +5,7 @@
 //!
 //! Boundaries: zero flux at the collector, c = 1 (c0) and φ = 0 on the bulk face, periodic in y.
 
+use super::order_parameter::lateral_neighbours;
 use crate::grid::Real;
 use crate::model::interphase::interpolation;
 use rayon::prelude::*;
@@ -108,8 +109,8 @@ pub fn concentration_rhs(
             } else {
                 0.0
             };
-            let r = i * ny + (j + 1) % ny;
-            let l = i * ny + (j + ny - 1) % ny;
+            let (jm, jp) = lateral_neighbours(j, ny);
+            let (l, r) = (i * ny + jm, i * ny + jp);
             let flux_right = migration_flux(
                 harmonic(dc, diffusivity[r]),
                 k.f,
@@ -139,7 +140,7 @@ pub fn max_migration_speed(k: &TransportConstants, phi: &[Real], diffusivity: &[
             let mut m: Real = 0.0;
             for j in 0..ny {
                 let n = i * ny + j;
-                let r = i * ny + (j + 1) % ny;
+                let r = i * ny + lateral_neighbours(j, ny).1;
                 m = m.max(harmonic(diffusivity[n], diffusivity[r]) * (phi[r] - phi[n]).abs());
                 let up = if i + 1 < nx {
                     harmonic(diffusivity[n], diffusivity[n + ny]) * (phi[n + ny] - phi[n]).abs()
