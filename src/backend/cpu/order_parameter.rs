@@ -42,18 +42,25 @@ pub fn lateral_neighbours(j: usize, ny: usize) -> (usize, usize) {
     )
 }
 
-/// Neighbour values of xi along x with the boundary rules: mirror at the collector (zero flux),
-/// antisymmetric ghost on the bulk face (xi = 0 there).
-#[inline]
-fn x_neighbours(xi: &[Real], ny: usize, nx: usize, i: usize, j: usize) -> (Real, Real) {
-    let c = xi[i * ny + j];
-    let below = if i == 0 { c } else { xi[(i - 1) * ny + j] };
-    let above = if i + 1 == nx {
-        -c
+/// The rows around row i of a field: (below, centre, above), clamped at the x boundaries (the
+/// caller applies the ghost rule of its field).
+#[inline(always)]
+fn rows(f: &[Real], nx: usize, ny: usize, i: usize) -> (&[Real], &[Real], &[Real]) {
+    let row = |r: usize| &f[r * ny..(r + 1) * ny];
+    let below = if i == 0 { row(i) } else { row(i - 1) };
+    let above = if i + 1 == nx { row(i) } else { row(i + 1) };
+    (below, row(i), above)
+}
+
+/// Sign of xi's ghost above row i: the bulk face holds xi = 0 (antisymmetric ghost) past the last
+/// row; the collector side mirrors (zero flux), which `rows` already gives.
+#[inline(always)]
+fn above_sign(nx: usize, i: usize) -> Real {
+    if i + 1 == nx {
+        -1.0
     } else {
-        xi[(i + 1) * ny + j]
-    };
-    (below, above)
+        1.0
+    }
 }
 
 /// Per cell: ε², ε ε', a_k and |∇xi| from the central gradient (orientation of the interface).
@@ -74,24 +81,28 @@ pub fn interface_orientation_field(
         .zip(grad_norm.par_chunks_mut(ny))
         .enumerate()
         .for_each(|(i, (((e2, ed), ak), gn))| {
-            for j in 0..ny {
-                let (below, above) = x_neighbours(xi, ny, nx, i, j);
-                let (jm, jp) = lateral_neighbours(j, ny);
-                let left = xi[i * ny + jm];
-                let right = xi[i * ny + jp];
-                let gx = (above - below) * half_inv_dx;
-                let gy = (right - left) * half_inv_dx;
+            let (below, centre, above) = rows(xi, nx, ny, i);
+            let sign = above_sign(nx, i);
+            let mut cell = |j: usize, jm: usize, jp: usize| {
+                let gx = (sign * above[j] - below[j]) * half_inv_dx;
+                let gy = (centre[jp] - centre[jm]) * half_inv_dx;
                 let (a, b, c) = interface_orientation(&k.aniso, gx, gy);
                 e2[j] = a;
                 ed[j] = b;
                 ak[j] = c;
                 gn[j] = (gx * gx + gy * gy).sqrt();
+            };
+            cell(0, ny - 1, 1);
+            for j in 1..ny - 1 {
+                cell(j, j - 1, j + 1);
             }
+            cell(ny - 1, ny - 2, 0);
         });
 }
 
 /// −L_σ [g'(xi) − ∇·(ε²∇xi) + ∂x(εε' ∂y xi) − ∂y(εε' ∂x xi)]: the Allen–Cahn part of ∂xi/∂t,
-/// isotropic part on the compact 5-point stencil with face-averaged ε², cross terms central.
+/// isotropic part on the compact 5-point stencil with face-averaged ε², cross terms central
+/// (their neighbour gradients from the 3×3 stencil, copied at the x boundaries, where xi is flat).
 pub fn allen_cahn_rate(
     k: &OrderParameterConstants,
     xi: &[Real],
@@ -103,37 +114,35 @@ pub fn allen_cahn_rate(
     let inv_dx2 = k.inv_dx * k.inv_dx;
     let half_inv_dx = 0.5 * k.inv_dx;
     rate.par_chunks_mut(ny).enumerate().for_each(|(i, out)| {
-        let im = if i == 0 { 0 } else { i - 1 };
-        let ip = if i + 1 == nx { i } else { i + 1 };
-        for j in 0..ny {
-            let (jm, jp) = lateral_neighbours(j, ny);
-            let c = i * ny + j;
-            let x = xi[c];
-            let (below, above) = x_neighbours(xi, ny, nx, i, j);
-            let left = xi[i * ny + jm];
-            let right = xi[i * ny + jp];
-            let e_c = eps_sq[c];
-            let e_below = 0.5 * (e_c + eps_sq[im * ny + j]);
-            let e_above = 0.5 * (e_c + eps_sq[ip * ny + j]);
-            let e_left = 0.5 * (e_c + eps_sq[i * ny + jm]);
-            let e_right = 0.5 * (e_c + eps_sq[i * ny + jp]);
-            let isotropic = (e_above * (above - x) - e_below * (x - below) + e_right * (right - x)
-                - e_left * (x - left))
+        let (x_below, x, x_above) = rows(xi, nx, ny, i);
+        let sign = above_sign(nx, i);
+        let (e_below, e, e_above) = rows(eps_sq, nx, ny, i);
+        let (d_below, d, d_above) = rows(eps_deriv, nx, ny, i);
+        let mut cell = |j: usize, jm: usize, jp: usize| {
+            let xc = x[j];
+            let below = x_below[j];
+            let above = sign * x_above[j];
+            let e_c = e[j];
+            let isotropic = (0.5 * (e_c + e_above[j]) * (above - xc)
+                - 0.5 * (e_c + e_below[j]) * (xc - below)
+                + 0.5 * (e_c + e[jp]) * (x[jp] - xc)
+                - 0.5 * (e_c + e[jm]) * (xc - x[jm]))
                 * inv_dx2;
-            // Cross terms: −∂x(εε' ∂y xi) + ∂y(εε' ∂x xi); gradients at the neighbours from the
-            // 3×3 stencil (zero-gradient copies at the x boundaries, where xi is flat).
-            let gy_at = |r: usize| (xi[r * ny + jp] - xi[r * ny + jm]) * half_inv_dx;
-            let gx_at = |col: usize| {
-                let (b, a) = x_neighbours(xi, ny, nx, i, col);
-                (a - b) * half_inv_dx
-            };
-            let cross = -(eps_deriv[ip * ny + j] * gy_at(ip) - eps_deriv[im * ny + j] * gy_at(im))
-                * half_inv_dx
-                + (eps_deriv[i * ny + jp] * gx_at(jp) - eps_deriv[i * ny + jm] * gx_at(jm))
-                    * half_inv_dx;
-            let double_well = 2.0 * k.w * x * (1.0 - x) * (1.0 - 2.0 * x);
+            let gy_above = (x_above[jp] - x_above[jm]) * half_inv_dx;
+            let gy_below = (x_below[jp] - x_below[jm]) * half_inv_dx;
+            let gx_right = (sign * x_above[jp] - x_below[jp]) * half_inv_dx;
+            let gx_left = (sign * x_above[jm] - x_below[jm]) * half_inv_dx;
+            let cross = (-(d_above[j] * gy_above - d_below[j] * gy_below)
+                + (d[jp] * gx_right - d[jm] * gx_left))
+                * half_inv_dx;
+            let double_well = 2.0 * k.w * xc * (1.0 - xc) * (1.0 - 2.0 * xc);
             out[j] = -k.l_sigma * (double_well - isotropic - cross);
+        };
+        cell(0, ny - 1, 1);
+        for j in 1..ny - 1 {
+            cell(j, j - 1, j + 1);
         }
+        cell(ny - 1, ny - 2, 0);
     });
 }
 
