@@ -118,31 +118,92 @@ pub fn allen_cahn_rate(
         let sign = above_sign(nx, i);
         let (e_below, e, e_above) = rows(eps_sq, nx, ny, i);
         let (d_below, d, d_above) = rows(eps_deriv, nx, ny, i);
-        let mut cell = |j: usize, jm: usize, jp: usize| {
-            let xc = x[j];
-            let below = x_below[j];
-            let above = sign * x_above[j];
-            let e_c = e[j];
-            let isotropic = (0.5 * (e_c + e_above[j]) * (above - xc)
-                - 0.5 * (e_c + e_below[j]) * (xc - below)
-                + 0.5 * (e_c + e[jp]) * (x[jp] - xc)
-                - 0.5 * (e_c + e[jm]) * (xc - x[jm]))
+        let l_sigma = k.l_sigma;
+        let w = k.w;
+        // One cell from its 3×3 neighbourhood: (below, centre, above) rows at (left, mid, right).
+        #[allow(clippy::too_many_arguments)]
+        #[inline(always)]
+        fn rate_at(
+            xb: [Real; 3],
+            xc: [Real; 3],
+            xa: [Real; 3],
+            e_b: Real,
+            e: [Real; 3],
+            e_a: Real,
+            d_b: Real,
+            d: [Real; 3],
+            d_a: Real,
+            inv_dx2: Real,
+            half_inv_dx: Real,
+            l_sigma: Real,
+            w: Real,
+            sign: Real,
+        ) -> Real {
+            let x0 = xc[1];
+            let e_c = e[1];
+            let isotropic = (0.5 * (e_c + e_a) * (xa[1] - x0) - 0.5 * (e_c + e_b) * (x0 - xb[1])
+                + 0.5 * (e_c + e[2]) * (xc[2] - x0)
+                - 0.5 * (e_c + e[0]) * (x0 - xc[0]))
                 * inv_dx2;
-            let gy_above = (x_above[jp] - x_above[jm]) * half_inv_dx;
-            let gy_below = (x_below[jp] - x_below[jm]) * half_inv_dx;
-            let gx_right = (sign * x_above[jp] - x_below[jp]) * half_inv_dx;
-            let gx_left = (sign * x_above[jm] - x_below[jm]) * half_inv_dx;
-            let cross = (-(d_above[j] * gy_above - d_below[j] * gy_below)
-                + (d[jp] * gx_right - d[jm] * gx_left))
+            // ∂y xi in the row above comes from the clamped row itself, not its ghost (`xa` carries
+            // the ghost sign for the x differences): the cross terms copy the boundary row.
+            let gy_above = sign * (xa[2] - xa[0]) * half_inv_dx;
+            let gy_below = (xb[2] - xb[0]) * half_inv_dx;
+            let gx_right = (xa[2] - xb[2]) * half_inv_dx;
+            let gx_left = (xa[0] - xb[0]) * half_inv_dx;
+            let cross = (-(d_a * gy_above - d_b * gy_below) + (d[2] * gx_right - d[0] * gx_left))
                 * half_inv_dx;
-            let double_well = 2.0 * k.w * xc * (1.0 - xc) * (1.0 - 2.0 * xc);
-            out[j] = -k.l_sigma * (double_well - isotropic - cross);
-        };
-        cell(0, ny - 1, 1);
-        for j in 1..ny - 1 {
-            cell(j, j - 1, j + 1);
+            let double_well = 2.0 * w * x0 * (1.0 - x0) * (1.0 - 2.0 * x0);
+            -l_sigma * (double_well - isotropic - cross)
         }
-        cell(ny - 1, ny - 2, 0);
+        let at = |j: usize, jm: usize, jp: usize| {
+            rate_at(
+                [x_below[jm], x_below[j], x_below[jp]],
+                [x[jm], x[j], x[jp]],
+                [sign * x_above[jm], sign * x_above[j], sign * x_above[jp]],
+                e_below[j],
+                [e[jm], e[j], e[jp]],
+                e_above[j],
+                d_below[j],
+                [d[jm], d[j], d[jp]],
+                d_above[j],
+                inv_dx2,
+                half_inv_dx,
+                l_sigma,
+                w,
+                sign,
+            )
+        };
+        out[0] = at(0, ny - 1, 1);
+        out[ny - 1] = at(ny - 1, ny - 2, 0);
+        // Interior: equal-length shifted slices, so the loop carries no bounds checks.
+        let n = ny - 2;
+        let (xb_l, xb_c, xb_r) = (&x_below[..n], &x_below[1..n + 1], &x_below[2..]);
+        let (xc_l, xc_c, xc_r) = (&x[..n], &x[1..n + 1], &x[2..]);
+        let (xa_l, xa_c, xa_r) = (&x_above[..n], &x_above[1..n + 1], &x_above[2..]);
+        let (e_l, e_c, e_r) = (&e[..n], &e[1..n + 1], &e[2..]);
+        let (e_b, e_a) = (&e_below[1..n + 1], &e_above[1..n + 1]);
+        let (d_l, d_c, d_r) = (&d[..n], &d[1..n + 1], &d[2..]);
+        let (d_b, d_a) = (&d_below[1..n + 1], &d_above[1..n + 1]);
+        let inner = &mut out[1..n + 1];
+        for t in 0..n {
+            inner[t] = rate_at(
+                [xb_l[t], xb_c[t], xb_r[t]],
+                [xc_l[t], xc_c[t], xc_r[t]],
+                [sign * xa_l[t], sign * xa_c[t], sign * xa_r[t]],
+                e_b[t],
+                [e_l[t], e_c[t], e_r[t]],
+                e_a[t],
+                d_b[t],
+                [d_l[t], d_c[t], d_r[t]],
+                d_a[t],
+                inv_dx2,
+                half_inv_dx,
+                l_sigma,
+                w,
+                sign,
+            );
+        }
     });
 }
 
@@ -289,21 +350,32 @@ pub fn interface_noise(
         return (0.0, 0.0);
     }
     let scale = amplitude * (1.0 / MAX_H_PRIME as Real);
+    let chunk = ROW_CHUNK;
     noise
-        .par_iter_mut()
+        .par_chunks_mut(chunk)
+        .zip(xi.par_chunks(chunk))
         .enumerate()
-        .map(|(cell, n)| {
-            let hp = interpolation_prime(xi[cell]);
-            // Bulk cells (h' = 0) draw nothing: the noise is confined to the interface.
-            *n = if hp > 0.0 {
-                scale * uniform_signed(key, step, cell as u32) * hp
-            } else {
-                0.0
-            };
-            (*n as f64, hp as f64)
+        .map(|(c, (out, x))| {
+            let first = (c * chunk) as u32;
+            let (mut n_sum, mut hp_sum) = (0.0f64, 0.0f64);
+            for (j, (o, &xv)) in out.iter_mut().zip(x).enumerate() {
+                let hp = interpolation_prime(xv);
+                // Bulk cells (h' = 0) draw nothing: the noise is confined to the interface.
+                *o = if hp > 0.0 {
+                    scale * uniform_signed(key, step, first + j as u32) * hp
+                } else {
+                    0.0
+                };
+                n_sum += *o as f64;
+                hp_sum += hp as f64;
+            }
+            (n_sum, hp_sum)
         })
         .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1))
 }
+
+/// Cells per parallel task of the pointwise kernels.
+const ROW_CHUNK: usize = 4096;
 
 /// xi ← xi + dt (∂xi/∂t|_AC + ∂xi/∂t|_BV + N − n̄ h'(xi)), with n̄ = ΣN/Σh' so that the noise
 /// roughens the front without depositing net metal (Faraday's law stays exact). Writes Δxi and
@@ -317,22 +389,31 @@ pub fn update_order_parameter(
     dt: Real,
     dxi: &mut [Real],
 ) -> f64 {
-    xi.par_iter_mut()
-        .zip(dxi.par_iter_mut())
-        .enumerate()
-        .map(|(cell, (x, d))| {
-            let zero_sum_noise = noise[cell] - noise_mean * interpolation_prime(*x);
-            let mut updated = *x + dt * (ac_rate[cell] + bv_rate[cell] + zero_sum_noise);
-            // The far field decays geometrically towards 0; flush it before it turns subnormal
-            // (subnormal arithmetic is ~100x slower on x86).
-            if updated.abs() < FLUSH_TO_ZERO {
-                updated = 0.0;
+    let chunk = ROW_CHUNK;
+    xi.par_chunks_mut(chunk)
+        .zip(dxi.par_chunks_mut(chunk))
+        .zip(ac_rate.par_chunks(chunk))
+        .zip(bv_rate.par_chunks(chunk))
+        .zip(noise.par_chunks(chunk))
+        .map(|((((x, d), ac), bv), nz)| {
+            let mut sum = 0.0f64;
+            for ((((x, d), &ac), &bv), &nz) in
+                x.iter_mut().zip(d.iter_mut()).zip(ac).zip(bv).zip(nz)
+            {
+                let zero_sum_noise = nz - noise_mean * interpolation_prime(*x);
+                let mut updated = *x + dt * (ac + bv + zero_sum_noise);
+                // The far field decays geometrically towards 0; flush it before it turns
+                // subnormal (subnormal arithmetic is ~100x slower on x86).
+                if updated.abs() < FLUSH_TO_ZERO {
+                    updated = 0.0;
+                }
+                // The change actually stored after f32 rounding, so Σ Δxi (the reported current
+                // and the concentration sink) matches the field exactly.
+                *d = updated - *x;
+                *x = updated;
+                sum += *d as f64;
             }
-            // The change actually stored after f32 rounding, so Σ Δxi (the reported current and
-            // the concentration sink) matches the field exactly.
-            *d = updated - *x;
-            *x = updated;
-            *d as f64
+            sum
         })
         .sum()
 }

@@ -65,8 +65,28 @@ fn migration_flux(d_face: Real, f: Real, grad_phi: Real, c_from: Real, c_to: Rea
     }
 }
 
+/// Upwind migration flux from cell `from` to cell `to` (positive from → to):
+/// J = u c_up, u = −D_f f (φ_to − φ_from)/Δx, D_f the harmonic face value; branch-free upwinding.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn face_flux(
+    d_from: Real,
+    d_to: Real,
+    f: Real,
+    inv_dx: Real,
+    p_from: Real,
+    p_to: Real,
+    c_from: Real,
+    c_to: Real,
+) -> Real {
+    let u = -harmonic(d_from, d_to) * f * (p_to - p_from) * inv_dx;
+    u.max(0.0) * c_from + u.min(0.0) * c_to
+}
+
 /// Right-hand side of the implicit concentration step (1/dt − ∇·D∇) c^{n+1} = rhs:
-/// rhs = c/dt − ∇·J_mig − (C_s/c0) Δxi/dt.
+/// rhs = c/dt − ∇·J_mig − (C_s/c0) Δxi/dt. At the collector the clamped neighbour row carries no
+/// flux (equal φ); past the last row a ghost with φ = −φ and c = 1 puts φ = 0, c = c0 on the bulk
+/// face at distance Δx/2.
 #[allow(clippy::too_many_arguments)]
 pub fn concentration_rhs(
     k: &TransportConstants,
@@ -79,54 +99,83 @@ pub fn concentration_rhs(
 ) {
     let (nx, ny) = (k.nx, k.ny);
     let inv_dt = 1.0 / dt;
+    let row = |r: usize| r * ny..(r + 1) * ny;
+    // Ghost row above the last one: φ_g = −φ (φ = 0 on the face), c_g = 1, D_g = D.
+    let top = row(nx - 1);
+    let ghost_phi: Vec<Real> = phi[top].iter().map(|&p| -p).collect();
+    let ghost_c = vec![1.0 as Real; ny];
     rhs.par_chunks_mut(ny).enumerate().for_each(|(i, out)| {
-        for (j, out_j) in out.iter_mut().enumerate() {
-            let n = i * ny + j;
-            let (cc, pc, dc) = (c[n], phi[n], diffusivity[n]);
-            // Face i+½.
-            let flux_above = if i + 1 < nx {
-                let m = n + ny;
-                migration_flux(
-                    harmonic(dc, diffusivity[m]),
-                    k.f,
-                    (phi[m] - pc) * k.inv_dx,
-                    cc,
-                    c[m],
-                )
-            } else {
-                // Bulk face: φ = 0 and c = 1 at distance dx/2.
-                migration_flux(dc, k.f, (0.0 - pc) * 2.0 * k.inv_dx, cc, 1.0)
-            };
-            let flux_below = if i > 0 {
-                let m = n - ny;
-                migration_flux(
-                    harmonic(diffusivity[m], dc),
-                    k.f,
-                    (pc - phi[m]) * k.inv_dx,
-                    c[m],
-                    cc,
-                )
-            } else {
-                0.0
-            };
-            let (jm, jp) = lateral_neighbours(j, ny);
-            let (l, r) = (i * ny + jm, i * ny + jp);
-            let flux_right = migration_flux(
-                harmonic(dc, diffusivity[r]),
-                k.f,
-                (phi[r] - pc) * k.inv_dx,
-                cc,
-                c[r],
+        let rb = row(if i == 0 { 0 } else { i - 1 });
+        let rc = row(i);
+        let (c_a, p_a, d_a) = if i + 1 < nx {
+            let ra = row(i + 1);
+            (&c[ra.clone()], &phi[ra.clone()], &diffusivity[ra])
+        } else {
+            (&ghost_c[..], &ghost_phi[..], &diffusivity[rc.clone()])
+        };
+        let (c_b, p_b, d_b) = (&c[rb.clone()], &phi[rb.clone()], &diffusivity[rb]);
+        let (c_c, p_c, d_c, s_c) = (
+            &c[rc.clone()],
+            &phi[rc.clone()],
+            &diffusivity[rc.clone()],
+            &dxi[rc],
+        );
+        // One cell from (centre, left, right) of its row and the cells below and above.
+        #[allow(clippy::too_many_arguments)]
+        #[inline(always)]
+        fn rhs_at(
+            k: &TransportConstants,
+            inv_dt: Real,
+            cpd: [Real; 3],
+            left: [Real; 3],
+            right: [Real; 3],
+            below: [Real; 3],
+            above: [Real; 3],
+            sink: Real,
+        ) -> Real {
+            let [cc, pc, dc] = cpd;
+            let up = face_flux(dc, above[2], k.f, k.inv_dx, pc, above[1], cc, above[0]);
+            let down = face_flux(below[2], dc, k.f, k.inv_dx, below[1], pc, below[0], cc);
+            let r = face_flux(dc, right[2], k.f, k.inv_dx, pc, right[1], cc, right[0]);
+            let l = face_flux(left[2], dc, k.f, k.inv_dx, left[1], pc, left[0], cc);
+            let divergence = (up - down + r - l) * k.inv_dx;
+            cc * inv_dt - divergence - k.cs_over_c0 * sink * inv_dt
+        }
+        let at = |j: usize, jm: usize, jp: usize| {
+            rhs_at(
+                k,
+                inv_dt,
+                [c_c[j], p_c[j], d_c[j]],
+                [c_c[jm], p_c[jm], d_c[jm]],
+                [c_c[jp], p_c[jp], d_c[jp]],
+                [c_b[j], p_b[j], d_b[j]],
+                [c_a[j], p_a[j], d_a[j]],
+                s_c[j],
+            )
+        };
+        out[0] = at(0, ny - 1, 1);
+        out[ny - 1] = at(ny - 1, ny - 2, 0);
+        // Interior: equal-length shifted slices, so the loop carries no bounds checks.
+        let n = ny - 2;
+        let mid = 1..n + 1;
+        let (cl, cm, cr) = (&c_c[..n], &c_c[mid.clone()], &c_c[2..]);
+        let (pl, pm, pr) = (&p_c[..n], &p_c[mid.clone()], &p_c[2..]);
+        let (dl, dm, dr) = (&d_c[..n], &d_c[mid.clone()], &d_c[2..]);
+        let (cb, pb, db) = (&c_b[mid.clone()], &p_b[mid.clone()], &d_b[mid.clone()]);
+        let (ca, pa, da) = (&c_a[mid.clone()], &p_a[mid.clone()], &d_a[mid.clone()]);
+        let sm = &s_c[mid];
+        let inner = &mut out[1..n + 1];
+        for t in 0..n {
+            inner[t] = rhs_at(
+                k,
+                inv_dt,
+                [cm[t], pm[t], dm[t]],
+                [cl[t], pl[t], dl[t]],
+                [cr[t], pr[t], dr[t]],
+                [cb[t], pb[t], db[t]],
+                [ca[t], pa[t], da[t]],
+                sm[t],
             );
-            let flux_left = migration_flux(
-                harmonic(diffusivity[l], dc),
-                k.f,
-                (pc - phi[l]) * k.inv_dx,
-                c[l],
-                cc,
-            );
-            let divergence = (flux_above - flux_below + flux_right - flux_left) * k.inv_dx;
-            *out_j = cc * inv_dt - divergence - k.cs_over_c0 * dxi[n] * inv_dt;
         }
     });
 }
