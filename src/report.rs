@@ -11,7 +11,7 @@ use serde::Serialize;
 pub struct DerivedGroups {
     /// Δx/δ (≤ 0.5 required).
     pub dx_over_delta: f64,
-    /// Λ_t used for L_σ, and Λ at the nominal interface |B|.
+    /// Λ at η = −0.15 V, c = c0 (the physics.md §1.6 reference), and Λ at the nominal interface |B|.
     pub lambda_target: f64,
     pub lambda_nominal: f64,
     /// Nominal |B| at the interface: i / (i0 m_i0 (1 − P_b)).
@@ -145,7 +145,7 @@ pub fn describe(p: &Params) -> String {
         d.dx_over_delta
     ));
     s.push_str(&format!(
-        "  Λ at η_ref = 0.15 V       {:.4}\n",
+        "  Λ at η = −0.15 V, c = c0  {:.4}\n",
         d.lambda_target
     ));
     s.push_str(&format!(
