@@ -401,40 +401,8 @@ pub fn residual_norms_squared(
     bcs: Bcs,
     dx: f64,
 ) -> (f64, f64) {
-    let (nx, ny) = u.dim();
-    let inv_dx2 = 1.0 / (dx * dx);
-    let wall_term = |b: Boundary, k: Real| {
-        let (g, factor) = b.wall();
-        f64::from(factor) * f64::from(k) * inv_dx2 * f64::from(g)
-    };
-    let r2 = sum_rows(nx, ny, |i| {
-        let st = RowStencil::of(i, u.view(), kx_faces.view(), ky_faces.view(), bcs, dx);
-        let (u_row, f_row, a_row) = (row(&u, i), row(&f, i), row(&a, i));
-        (0..ny)
-            .map(|j| {
-                let (flux, _) = st.balance(u_row, j);
-                let r = f64::from(f_row[j]) - f64::from(a_row[j]) * f64::from(u_row[j])
-                    + f64::from(flux);
-                r * r
-            })
-            .sum::<f64>()
-    });
-    let b2 = sum_rows(nx, ny, |i| {
-        let f_row = row(&f, i);
-        (0..ny)
-            .map(|j| {
-                let mut b = f64::from(f_row[j]);
-                if i == 0 {
-                    b += wall_term(bcs.x_lo, kx_faces[[0, j]]);
-                }
-                if i + 1 == nx {
-                    b += wall_term(bcs.x_hi, kx_faces[[nx, j]]);
-                }
-                b * b
-            })
-            .sum::<f64>()
-    });
-    (r2, b2)
+    let s = residual_statistics(u, f, a, kx_faces, ky_faces, bcs, dx);
+    (s.r2, s.b2)
 }
 
 /// Everything a solve checks about u, from one pass (f64 accumulation); b = f plus the wall terms.
