@@ -249,8 +249,7 @@ pub fn run_with_backend(
 
     let t_out = Instant::now();
     output::write_atomic(&opts.out_dir.join("metrics.csv"), csv.as_bytes())?;
-    let gif_frames: Vec<RgbImage> = frames.clone();
-    output::write_gif(&opts.out_dir.join("growth.gif"), &gif_frames, 150)?;
+    output::write_gif(&opts.out_dir.join("growth.gif"), &frames, 150)?;
     let q: Vec<f64> = rows
         .iter()
         .skip(1)

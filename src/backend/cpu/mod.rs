@@ -41,6 +41,8 @@ pub struct CpuBackend {
     interphase: InterphaseFields,
     pub xi: Field,
     pub c: Field,
+    /// c before the concentration solve (for the bulk-face inflow), reused every step.
+    c_old: Field,
     pub phi: Field,
     /// Δxi of the last step (source of the potential equation and sink of c).
     dxi: Field,
@@ -85,6 +87,7 @@ impl CpuBackend {
             tr,
             interphase,
             phi: g.field(0.0),
+            c_old: g.field(0.0),
             dxi: g.field(0.0),
             last_dt: 1.0,
             layer: g.field(0.0),
@@ -330,7 +333,7 @@ impl Backend for CpuBackend {
             dt as Real,
             slice_mut(&mut self.rhs),
         );
-        let c_old = self.c.clone();
+        self.c_old.assign(&self.c);
         self.inv_dt_field.fill((1.0 / dt) as Real);
         self.concentration_mg
             .set_coefficients(self.inv_dt_field.view(), self.diffusivity.view());
@@ -347,7 +350,7 @@ impl Backend for CpuBackend {
         );
         let boundary_inflow = transport::boundary_inflow(
             &self.tr,
-            slice(&c_old),
+            slice(&self.c_old),
             slice(&self.c),
             slice(&self.phi),
             slice(&self.diffusivity),
