@@ -196,6 +196,7 @@ pub fn run_with_backend(
                     interphase: snap.interphase.view(),
                     blocked: Some(snap.blocked.view()),
                     concentration: snap.concentration.view(),
+                    plating_rate: Some(snap.plating_rate.view()),
                     dx_um: g.dx,
                     title: &title,
                     time_s: time,
@@ -219,6 +220,7 @@ pub fn run_with_backend(
                         ("order_parameter", snap.order_parameter.view()),
                         ("concentration", snap.concentration.view()),
                         ("potential", snap.potential.view()),
+                        ("plating_rate", snap.plating_rate.view()),
                         ("interphase", snap.interphase.view()),
                     ],
                 )?;

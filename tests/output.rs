@@ -34,6 +34,7 @@ fn synthetic(nx: usize, ny: usize) -> (Field, Field, Field) {
 
 fn view<'a>(xi: &'a Field, ip: &'a Field, c: &'a Field, title: &'a str) -> FrameView<'a> {
     FrameView {
+        plating_rate: None,
         order_parameter: xi.view(),
         interphase: ip.view(),
         blocked: None,
@@ -316,4 +317,35 @@ fn write_atomic_overwrites_and_leaves_no_tmp() {
     let bad = dir.path().join("missing").join("x.csv");
     let e = write_atomic(&bad, b"x").unwrap_err();
     assert!(e.to_string().contains("missing"), "{e}");
+}
+
+#[test]
+fn plating_rate_panel_is_scaled_to_its_maximum() {
+    let (nx, ny) = (60, 80);
+    let (xi, ip, c) = synthetic(nx, ny);
+    // Three cells away from the ξ = ½ contour (drawn over the panel): the maximum, half of it,
+    // and a dissolving cell.
+    let mut rate = Field::zeros((nx, ny));
+    rate[[35, 40]] = 2.0e-3;
+    rate[[35, 10]] = 1.0e-3;
+    rate[[35, 70]] = -1.0e-3;
+    let mut v = view(&xi, &ip, &c, "rate");
+    v.plating_rate = Some(rate.view());
+    let img = render_frame(&v);
+    let lay = FrameLayout::new(nx, ny, "rate");
+    let at = |i, j| px(&img, lay.concentration_pixel(nx, i, j));
+    let (top, half, bottom) = (
+        mgpf::output::viridis(1.0),
+        mgpf::output::viridis(0.5),
+        mgpf::output::viridis(0.0),
+    );
+    println!(
+        "max cell {:?} (expect {top:?}), half {:?} (expect {half:?}), dissolving {:?} (expect {bottom:?})",
+        at(35, 40),
+        at(35, 10),
+        at(35, 70)
+    );
+    assert_eq!(at(35, 40), top);
+    assert_eq!(at(35, 10), half);
+    assert_eq!(at(35, 70), bottom);
 }

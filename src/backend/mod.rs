@@ -33,6 +33,9 @@ pub struct Snapshot {
     pub order_parameter: Field,
     pub concentration: Field,
     pub potential: Field,
+    /// Butler–Volmer part of ∂xi/∂t in the last step (1/s): where the interphase lets the
+    /// plating current through (the noise and the capillary terms left out).
+    pub plating_rate: Field,
     /// Interphase indicator for pictures (resolved band, or a marker along the surface).
     pub interphase: Field,
     pub blocked: Field,

@@ -19,6 +19,10 @@ pub struct FrameView<'a> {
     pub blocked: Option<ArrayView2<'a, Real>>,
     /// c/c0 (0..~1.2).
     pub concentration: ArrayView2<'a, Real>,
+    /// Local plating rate (the Butler–Volmer part of ∂xi/∂t, 1/s). When given, the right panel
+    /// shows it relative to its maximum (where the metal grows) instead of c/c0; dissolution
+    /// shows as 0.
+    pub plating_rate: Option<ArrayView2<'a, Real>>,
     /// Cell size in µm.
     pub dx_um: f64,
     /// E.g. the preset name.
@@ -227,10 +231,23 @@ pub fn render_frame(view: &FrameView) -> RgbImage {
 
     // Cell colours, then nearest-neighbour upscaling into both panels.
     let morph = |i: usize, j: usize| morphology_rgb(view, i, j);
-    let vmax = super::draw::colour_range(&view.concentration);
-    let conc = |i: usize, j: usize| match view.concentration.get((i, j)) {
-        Some(&c) => viridis(c as f64 / vmax),
-        None => NAN_RGB,
+    // Right panel: the plating rate relative to its maximum, or c/c0.
+    let rate_max = view.plating_rate.as_ref().map(|r| {
+        r.iter()
+            .filter(|v| v.is_finite())
+            .fold(0.0f64, |m, &v| m.max(v as f64))
+    });
+    let (panel, vmax) = match (&view.plating_rate, rate_max) {
+        (Some(r), Some(m)) if m > 0.0 => (r.view(), m),
+        (Some(r), _) => (r.view(), 1.0),
+        (None, _) => (
+            view.concentration.view(),
+            super::draw::colour_range(&view.concentration),
+        ),
+    };
+    let conc = |i: usize, j: usize| match panel.get((i, j)) {
+        Some(&c) if c.is_finite() => viridis((c as f64).max(0.0) / vmax),
+        _ => NAN_RGB,
     };
     paint_panel(&mut img, &layout, layout.morphology, nx, ny, morph);
     paint_panel(&mut img, &layout, layout.concentration, nx, ny, conc);
@@ -255,7 +272,12 @@ pub fn render_frame(view: &FrameView) -> RgbImage {
         collector.of_size(layout.panel_w + 2, 5),
         Rgb(COLLECTOR_RGB),
     );
-    super::draw::colorbar(&mut img, &layout, &font, vmax);
+    let bar_max = if view.plating_rate.is_some() {
+        1.0
+    } else {
+        vmax
+    };
+    super::draw::colorbar(&mut img, &layout, &font, bar_max);
     draw_header(&mut img, &layout, &font, view);
     draw_footer(&mut img, &layout, &font, view, ny);
     img
@@ -285,7 +307,11 @@ fn draw_header(img: &mut RgbImage, layout: &FrameLayout, font: &FontRef, view: &
         (layout.morphology.0 as i32, label_y),
         "morphology",
     );
-    let conc_label = "concentration c/c₀";
+    let conc_label = if view.plating_rate.is_some() {
+        "plating rate, Butler–Volmer part of ∂ξ/∂t (relative to its max)"
+    } else {
+        "concentration c/c₀"
+    };
     put(
         img,
         font,

@@ -397,6 +397,7 @@ impl Backend for CpuBackend {
             order_parameter: self.xi.clone(),
             concentration: self.c.clone(),
             potential: self.phi.clone(),
+            plating_rate: self.bv_rate.clone(),
             interphase,
             blocked: &marker * &self.interphase.blocked,
         }
