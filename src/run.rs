@@ -230,7 +230,15 @@ pub fn run_with_backend(
         if done {
             break;
         }
-        let report = backend.step(step)?;
+        let report = match backend.step(step) {
+            Ok(r) => r,
+            Err(e) => {
+                // Keep the rows up to the failure for diagnosis (the frames are already on disk).
+                bar.finish_and_clear();
+                output::write_atomic(&opts.out_dir.join("metrics.csv"), csv.as_bytes())?;
+                return Err(e);
+            }
+        };
         step += 1;
         time += report.dt;
         charge += report.current_density_a_m2 * report.dt;
