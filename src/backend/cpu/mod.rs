@@ -221,10 +221,9 @@ impl CpuBackend {
     /// NaN/Inf anywhere, xi outside [−0.1, 1.1] or c below −1e-4 ends the run with the first
     /// offending cell.
     fn check_fields(&self, step: u64) -> Result<()> {
-        let (lo, hi) = ORDER_PARAMETER_RANGE;
         let checks: [(&str, &Field, &ValueCheck); 3] = [
             ("order_parameter", &self.xi, &|v: Real| {
-                v.is_finite() && (lo..=hi).contains(&v)
+                v.is_finite() && (ORDER_PARAMETER_RANGE.0..=ORDER_PARAMETER_RANGE.1).contains(&v)
             }),
             ("concentration", &self.c, &|v: Real| {
                 v.is_finite() && v >= CONCENTRATION_FLOOR
