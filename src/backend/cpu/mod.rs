@@ -58,6 +58,8 @@ pub struct CpuBackend {
     ac_rate: Field,
     bv_rate: Field,
     noise: Field,
+    /// Interface cell indices of the current step (buffer reused every step).
+    cells: Vec<u32>,
     rhs: Field,
     zeros: Field,
     inv_dt_field: Field,
@@ -101,6 +103,7 @@ impl CpuBackend {
             ac_rate: g.field(0.0),
             bv_rate: g.field(0.0),
             noise: g.field(0.0),
+            cells: Vec::new(),
             rhs: g.field(0.0),
             zeros: g.field(0.0),
             inv_dt_field: g.field(0.0),
@@ -299,7 +302,8 @@ impl Backend for CpuBackend {
         let t3 = Instant::now();
 
         // Galvanostatic control: the shift Δ that makes Σ ∂xi/∂t hit the target.
-        let cells = order_parameter::interface_cells(slice(&self.xi));
+        order_parameter::interface_cells_into(slice(&self.xi), &mut self.cells);
+        let cells = &self.cells;
         let ac_sum: f64 = self.ac_rate.iter().map(|&v| v as f64).sum();
         let mut control_iterations = 0;
         let electrode = self.applied_potential;
@@ -316,7 +320,7 @@ impl Backend for CpuBackend {
                     |d| {
                         let (s, ds) = order_parameter::reaction_sum(
                             op,
-                            &cells,
+                            cells,
                             xi,
                             c,
                             phi,

@@ -297,11 +297,20 @@ pub fn reaction_field(
 
 /// Indices of the cells where h'(xi) ≥ [`INTERFACE_THRESHOLD`] (the only ones with a reaction).
 pub fn interface_cells(xi: &[Real]) -> Vec<u32> {
-    xi.par_iter()
-        .enumerate()
-        .filter(|(_, &x)| interpolation_prime(x) >= INTERFACE_THRESHOLD)
-        .map(|(c, _)| c as u32)
-        .collect()
+    let mut cells = Vec::new();
+    interface_cells_into(xi, &mut cells);
+    cells
+}
+
+/// [`interface_cells`] into a buffer the caller keeps (no allocation once it has grown).
+pub fn interface_cells_into(xi: &[Real], cells: &mut Vec<u32>) {
+    cells.clear();
+    cells.par_extend(
+        xi.par_iter()
+            .enumerate()
+            .filter(|(_, &x)| interpolation_prime(x) >= INTERFACE_THRESHOLD)
+            .map(|(c, _)| c as u32),
+    );
 }
 
 /// Σ over interface cells of the reaction rate and its Δ-derivative (f64 accumulation).

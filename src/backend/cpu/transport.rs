@@ -54,17 +54,6 @@ fn harmonic(a: Real, b: Real) -> Real {
     2.0 * a * b / (a + b)
 }
 
-/// Upwind migration flux through a face, J = u c_up with u = −D_f f ∂φ/∂n (positive along +x/+y).
-#[inline]
-fn migration_flux(d_face: Real, f: Real, grad_phi: Real, c_from: Real, c_to: Real) -> Real {
-    let u = -d_face * f * grad_phi;
-    if u > 0.0 {
-        u * c_from
-    } else {
-        u * c_to
-    }
-}
-
 /// Upwind migration flux from cell `from` to cell `to` (positive from → to):
 /// J = u c_up, u = −D_f f (φ_to − φ_from)/Δx, D_f the harmonic face value; branch-free upwinding.
 #[inline(always)]
@@ -221,8 +210,17 @@ pub fn boundary_inflow(
             let n = top + j;
             let d = diffusivity[n] as f64;
             let diffusive_in = d * (1.0 - c_new[n] as f64) * 2.0 / dx;
-            let migration_out =
-                migration_flux(diffusivity[n], k.f, -phi[n] * 2.0 * k.inv_dx, c_old[n], 1.0) as f64;
+            // The same face flux as the right-hand side: ghost φ = −φ, c = 1 past the face.
+            let migration_out = face_flux(
+                diffusivity[n],
+                diffusivity[n],
+                k.f,
+                k.inv_dx,
+                phi[n],
+                -phi[n],
+                c_old[n],
+                1.0,
+            ) as f64;
             (diffusive_in - migration_out) * dx * dt
         })
         .sum()
