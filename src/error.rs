@@ -22,6 +22,9 @@ pub enum Error {
     Image { path: PathBuf, message: String },
     #[error("solver failure at step {step}: {message}")]
     Solver { step: u64, message: String },
+    /// No usable GPU adapter, or a grid the adapter cannot hold.
+    #[error("gpu: {0}")]
+    Gpu(String),
     #[error("{0}")]
     Other(String),
 }

@@ -46,6 +46,9 @@ enum Command {
     },
     /// List the interphase presets.
     Presets,
+    /// List the GPU adapters wgpu finds: name, backend, device type, driver and the limits that
+    /// bound mgpf's grids.
+    Info,
     /// Run the five presets at one current to one charge and compare them side by side.
     Demo {
         /// Output directory.
@@ -118,6 +121,17 @@ fn execute(command: Command) -> mgpf::Result<()> {
             for p in Preset::ALL {
                 println!("{:<13} {}", p.name(), p.summary());
             }
+            Ok(())
+        }
+        Command::Info => {
+            let adapters = mgpf::backend::gpu::adapters();
+            if adapters.is_empty() {
+                println!("no GPU adapter found (runs use the CPU backend; on Linux a Vulkan driver such as mesa-vulkan-drivers gives a software one)");
+            }
+            for (n, a) in adapters.iter().enumerate() {
+                println!("adapter {n}: {}", a.describe());
+            }
+            println!("cpu: rayon, {} threads", rayon::current_num_threads());
             Ok(())
         }
         Command::Demo { out, backend } => {

@@ -3,6 +3,7 @@
 //! same for every backend; the CPU backend is the reference.
 
 pub mod cpu;
+pub mod gpu;
 
 use crate::grid::Field;
 use crate::model::timestep::Bound;

@@ -1,0 +1,118 @@
+//! Device buffers: storage buffers made from host slices, uniform blocks, dispatch sizes and
+//! read-back through a staging buffer.
+
+use super::context::{GpuContext, WORKGROUP_1D, WORKGROUP_X, WORKGROUP_Y};
+use wgpu::util::DeviceExt;
+
+/// Usage of a field buffer: read and written by kernels, copied to staging, filled from the host.
+pub const FIELD_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_SRC)
+    .union(wgpu::BufferUsages::COPY_DST);
+
+/// A storage buffer holding `data` (f32 fields, u32 lists, or any Pod records).
+pub fn storage_buffer<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, data: &[T]) -> wgpu::Buffer {
+    ctx.device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: bytemuck::cast_slice(data),
+            usage: FIELD_USAGE,
+        })
+}
+
+/// A zero-filled storage buffer of `len` elements of 4 bytes.
+pub fn zeroed_buffer(ctx: &GpuContext, label: &str, len: usize) -> wgpu::Buffer {
+    ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: (len.max(1) * 4) as u64,
+        usage: FIELD_USAGE,
+        mapped_at_creation: false,
+    })
+}
+
+/// A uniform buffer holding one `#[repr(C)]` block (its WGSL struct must match field by field,
+/// 16-byte aligned as a whole).
+pub fn uniform_buffer<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, value: &T) -> wgpu::Buffer {
+    ctx.device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: bytemuck::bytes_of(value),
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        })
+}
+
+/// Workgroups covering an nx × ny grid with the 2D kernels' (WORKGROUP_X along j, WORKGROUP_Y
+/// along i): `dispatch_workgroups(x, y, 1)`.
+pub fn grid_workgroups(nx: usize, ny: usize) -> (u32, u32) {
+    (
+        (ny as u32).div_ceil(WORKGROUP_X),
+        (nx as u32).div_ceil(WORKGROUP_Y),
+    )
+}
+
+/// Workgroups covering `n` items with the 1D kernels.
+pub fn linear_workgroups(n: usize) -> u32 {
+    (n as u32).div_ceil(WORKGROUP_1D)
+}
+
+/// A bind group for `pipeline`'s group 0 with `buffers` at bindings 0, 1, 2, ... in order.
+pub fn bind_group(
+    ctx: &GpuContext,
+    label: &str,
+    pipeline: &wgpu::ComputePipeline,
+    buffers: &[&wgpu::Buffer],
+) -> wgpu::BindGroup {
+    let layout = pipeline.get_bind_group_layout(0);
+    let entries: Vec<wgpu::BindGroupEntry> = buffers
+        .iter()
+        .enumerate()
+        .map(|(n, b)| wgpu::BindGroupEntry {
+            binding: n as u32,
+            resource: b.as_entire_binding(),
+        })
+        .collect();
+    ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(label),
+        layout: &layout,
+        entries: &entries,
+    })
+}
+
+/// Copies the first `len` 4-byte elements of `buffer` to the host (blocking). Use for tests and
+/// outputs; a run keeps one staging buffer and calls this only when a frame or row is due.
+pub fn read_back<T: bytemuck::Pod>(ctx: &GpuContext, buffer: &wgpu::Buffer, len: usize) -> Vec<T> {
+    let size = (len * std::mem::size_of::<T>()) as u64;
+    let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("staging"),
+        size: size.max(4),
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut encoder = ctx
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("read back"),
+        });
+    encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, size);
+    ctx.queue.submit([encoder.finish()]);
+    read_staging(ctx, &staging, len)
+}
+
+/// Maps a staging buffer the caller filled, copies `len` elements out and unmaps it.
+pub fn read_staging<T: bytemuck::Pod>(
+    ctx: &GpuContext,
+    staging: &wgpu::Buffer,
+    len: usize,
+) -> Vec<T> {
+    let size = (len * std::mem::size_of::<T>()) as u64;
+    let slice = staging.slice(..size.max(4));
+    slice.map_async(wgpu::MapMode::Read, |r| r.expect("map staging buffer"));
+    ctx.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .expect("device poll");
+    let out = {
+        let view = slice.get_mapped_range().expect("mapped staging range");
+        bytemuck::cast_slice(&view[..size as usize]).to_vec()
+    };
+    staging.unmap();
+    out
+}
