@@ -53,8 +53,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use mgpf::backend::cpu::order_parameter::{
-    allen_cahn_rate, interface_cells, interface_noise, interface_orientation_field, reaction_field,
-    update_order_parameter, OrderParameterConstants,
+    allen_cahn_rate, interface_cells, interface_cells_into, interface_noise,
+    interface_orientation_field, reaction_field, update_order_parameter, OrderParameterConstants,
 };
 use mgpf::backend::cpu::transport::{
     concentration_rhs, transport_coefficients, TransportConstants,
@@ -188,6 +188,8 @@ struct Work {
     ac_rate: Field,
     bv_rate: Field,
     noise: Field,
+    /// Interface-cell list (buffer reused, as in the backend).
+    cells: Vec<u32>,
     dxi: Field,
     diffusivity: Field,
     conductivity: Field,
@@ -265,6 +267,7 @@ impl State {
             grad_min: 0.1 / p.delta,
         };
         let mut work = Work {
+            cells: Vec::new(),
             xi_work: inputs.xi.clone(),
             eps_sq: g.field(0.0),
             eps_deriv: g.field(0.0),
@@ -357,8 +360,10 @@ fn order_parameter_update(s: &Inputs, w: &mut Work) -> f64 {
         sl(&w.eps_deriv),
         sl_mut(&mut w.ac_rate),
     );
+    interface_cells_into(sl(xi), &mut w.cells);
     let maxima = reaction_field(
         &s.op,
+        &w.cells,
         sl(xi),
         sl(&s.c),
         sl(&s.phi),

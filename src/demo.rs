@@ -40,6 +40,7 @@ pub fn run_demo(out: &Path, backend: BackendKind, progress: bool) -> Result<Vec<
             backend,
             progress,
             keep_frames: true,
+            ..RunOptions::new(out.join(preset.name()))
         };
         let summary = run(&cfg, &opts)?;
         summaries.push((preset, summary));

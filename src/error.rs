@@ -22,6 +22,12 @@ pub enum Error {
     Image { path: PathBuf, message: String },
     #[error("solver failure at step {step}: {message}")]
     Solver { step: u64, message: String },
+    /// A checkpoint that cannot be read, or does not belong to this run.
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
+    /// The run stopped on SIGINT (2) or SIGTERM (15) after writing a checkpoint.
+    #[error("interrupted by signal {signal}: checkpoint written; continue with `mgpf run --resume {dir}`")]
+    Interrupted { signal: i32, dir: String },
     /// No usable GPU adapter, or a grid the adapter cannot hold.
     #[error("gpu: {0}")]
     Gpu(String),

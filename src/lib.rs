@@ -13,6 +13,7 @@ pub mod solver;
 pub use error::{Error, Result};
 pub use grid::{Field, Grid, Real};
 pub mod backend;
+pub mod checkpoint;
 pub mod demo;
 pub mod model;
 pub mod report;

@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 use mgpf::config::presets::Preset;
 use mgpf::config::Config;
 use mgpf::model::params::Params;
-use mgpf::run::{run, BackendKind, RunOptions};
+use mgpf::run::{resume as resume_run, run, BackendKind, Interrupt, RunOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -21,15 +21,21 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a simulation from a TOML config.
+    /// Run a simulation from a TOML config, or continue one with --resume.
     Run {
-        /// The config file (see configs/).
-        config: PathBuf,
+        /// The config file (see configs/). With --resume it may be left out (the run's own is
+        /// used); given, it must be the one the run was started with.
+        #[arg(required_unless_present = "resume")]
+        config: Option<PathBuf>,
+        /// Continue the run in DIR from its last checkpoint, appending to its metrics and
+        /// frames.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["out", "force"])]
+        resume: Option<PathBuf>,
         /// Output directory (default: outputs/<config name>).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Override a config key by its dotted path, e.g. --set grid.nx=256 (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
+        #[arg(long = "set", value_name = "KEY=VALUE", requires = "config")]
         set: Vec<String>,
         /// Backend that runs the model.
         #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
@@ -63,6 +69,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match execute(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(mgpf::Error::Interrupted { signal, dir }) => {
+            eprintln!(
+                "interrupted by signal {signal}: checkpoint written in {dir}; continue with `mgpf run --resume {dir}`"
+            );
+            ExitCode::from(128 + signal as u8)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)
@@ -74,25 +86,37 @@ fn execute(command: Command) -> mgpf::Result<()> {
     match command {
         Command::Run {
             config,
+            resume,
             out,
             set,
             backend,
             force,
         } => {
-            let cfg = Config::load(&config, &set)?;
-            let stem = config
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "run".into());
-            let out_dir = out.unwrap_or_else(|| PathBuf::from("outputs").join(stem));
+            let cfg = config.as_ref().map(|c| Config::load(c, &set)).transpose()?;
+            let out_dir = match (&resume, out, &config) {
+                (Some(dir), _, _) => dir.clone(),
+                (None, Some(out), _) => out,
+                (None, None, Some(config)) => {
+                    let stem = config
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| "run".into());
+                    PathBuf::from("outputs").join(stem)
+                }
+                (None, None, None) => unreachable!("clap requires CONFIG without --resume"),
+            };
             let opts = RunOptions {
-                out_dir: out_dir.clone(),
                 force,
                 backend,
                 progress: true,
-                keep_frames: false,
+                interrupt: Some(Interrupt::install()?),
+                ..RunOptions::new(&out_dir)
             };
-            let s = run(&cfg, &opts)?;
+            let s = match (resume, cfg) {
+                (Some(_), cfg) => resume_run(cfg.as_ref(), &opts)?,
+                (None, Some(cfg)) => run(&cfg, &opts)?,
+                (None, None) => unreachable!("clap requires CONFIG without --resume"),
+            };
             let last = s.last();
             println!(
                 "{}: {} steps in {:.1} s on {}; charge {:.4} mAh/cm², mean height {:.3} µm, roughness {:.3} µm, overpotential {:.4} V",

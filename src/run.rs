@@ -3,6 +3,7 @@
 
 use crate::backend::cpu::CpuBackend;
 use crate::backend::{Backend, StepReport};
+use crate::checkpoint::{self, Progress};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::model::metrics::{front_metrics, integrals, FrontMetrics};
@@ -12,6 +13,8 @@ use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Columns of metrics.csv (SI units; the first nine are the documented contract).
@@ -33,10 +36,72 @@ pub struct RunOptions {
     pub progress: bool,
     /// Keep the frames in memory for the caller (the demo's side-by-side animation).
     pub keep_frames: bool,
+    /// Set to a signal number (SIGINT 2, SIGTERM 15) to stop after the current step with a
+    /// checkpoint ([`Interrupt::install`] wires it to the process's signals).
+    pub interrupt: Option<Interrupt>,
+    /// Test hook: behave as if interrupted by SIGINT once this many steps are done.
+    pub stop_after_steps: Option<u64>,
+}
+
+impl RunOptions {
+    /// Options for a run into `out_dir` on the CPU, no progress bar, no interrupt.
+    pub fn new(out_dir: impl Into<PathBuf>) -> RunOptions {
+        RunOptions {
+            out_dir: out_dir.into(),
+            force: false,
+            backend: BackendKind::Cpu,
+            progress: false,
+            keep_frames: false,
+            interrupt: None,
+            stop_after_steps: None,
+        }
+    }
+}
+
+/// The signal that asked a run to stop (0: none yet).
+#[derive(Debug, Clone, Default)]
+pub struct Interrupt(Arc<AtomicUsize>);
+
+impl Interrupt {
+    /// SIGINT and SIGTERM set the flag (the run finishes its step, checkpoints and stops); a
+    /// second SIGINT or SIGTERM exits at once with 130 / 143 (every output is written to a
+    /// temporary file and renamed, so no half-written file is left under its real name).
+    pub fn install() -> Result<Interrupt> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let flag = Arc::new(AtomicUsize::new(0));
+        let armed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let register = |r: std::io::Result<signal_hook::SigId>| {
+            r.map(|_| ())
+                .map_err(|e| Error::Other(format!("cannot install the signal handlers: {e}")))
+        };
+        for (signal, code) in [(SIGINT, 130), (SIGTERM, 143)] {
+            // Registered first, so it sees `armed` as the previous signal left it.
+            register(signal_hook::flag::register_conditional_shutdown(
+                signal,
+                code,
+                Arc::clone(&armed),
+            ))?;
+            register(signal_hook::flag::register(signal, Arc::clone(&armed)))?;
+            register(signal_hook::flag::register_usize(
+                signal,
+                Arc::clone(&flag),
+                signal as usize,
+            ))?;
+        }
+        Ok(Interrupt(flag))
+    }
+
+    /// The signal received, if any.
+    pub fn signal(&self) -> Option<i32> {
+        match self.0.load(Ordering::SeqCst) {
+            0 => None,
+            s => Some(s as i32),
+        }
+    }
 }
 
 /// One metrics row.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MetricsRow {
     pub step: u64,
     pub time_s: f64,
@@ -101,18 +166,6 @@ pub fn prepare_output_dir(dir: &Path, force: bool) -> Result<()> {
     std::fs::create_dir_all(dir.join("frames")).map_err(|e| Error::io(dir, e))
 }
 
-/// Validates, converts and runs a config, writing every output into `opts.out_dir`.
-pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary> {
-    cfg.validate()?;
-    let params = Params::from_config(cfg)?;
-    crate::report::check_time_step(&params)?;
-    prepare_output_dir(&opts.out_dir, opts.force)?;
-    let mut backend = match opts.backend {
-        BackendKind::Cpu => CpuBackend::new(&params, &cfg.initial),
-    };
-    run_with_backend(cfg, &params, &mut backend, opts)
-}
-
 fn end_fraction(cfg: &Config, time_s: f64, charge_c_m2: f64) -> f64 {
     match (cfg.run.end_charge_mah_cm2, cfg.run.end_time_s) {
         (Some(q), _) => charge_c_m2 / (q * MAH_CM2_IN_C_M2),
@@ -121,25 +174,111 @@ fn end_fraction(cfg: &Config, time_s: f64, charge_c_m2: f64) -> f64 {
     }
 }
 
-/// The loop itself, for any backend.
+/// Validates, converts and runs a config, writing every output into `opts.out_dir`.
+pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary> {
+    cfg.validate()?;
+    let params = Params::from_config(cfg)?;
+    crate::report::check_time_step(&params)?;
+    prepare_output_dir(&opts.out_dir, opts.force)?;
+    let mut backend = make_backend(cfg, &params, opts)?;
+    run_with_backend(cfg, &params, backend.as_mut(), opts)
+}
+
+fn make_backend(cfg: &Config, params: &Params, opts: &RunOptions) -> Result<Box<dyn Backend>> {
+    Ok(match opts.backend {
+        BackendKind::Cpu => Box::new(CpuBackend::new(params, &cfg.initial)),
+    })
+}
+
+/// Continues the run in `opts.out_dir` from its checkpoint, appending to its metrics and
+/// frames. With `cfg`, refuses unless it is the config the run was started with (same SHA-256
+/// of the resolved TOML); without, uses the run's own.
+pub fn resume(cfg: Option<&Config>, opts: &RunOptions) -> Result<RunSummary> {
+    let dir = &opts.out_dir;
+    let ck = checkpoint::read(dir)?;
+    let cfg = match cfg {
+        Some(c) => {
+            let hash = checkpoint::config_hash(c);
+            if hash != ck.config_sha256 {
+                return Err(Error::Checkpoint(format!(
+                    "the config differs from the one the run in {} was started with (SHA-256 {}… vs {}…); resume without a CONFIG to continue with the run's own",
+                    dir.display(),
+                    &hash[..12],
+                    &ck.config_sha256[..12]
+                )));
+            }
+            c.clone()
+        }
+        None => Config::from_toml_str(
+            &ck.config_toml,
+            &dir.join(checkpoint::FILE_NAME).display().to_string(),
+        )?,
+    };
+    let params = Params::from_config(&cfg)?;
+    let mut backend = make_backend(&cfg, &params, opts)?;
+    backend.restore_state(&ck.state)?;
+    let mut frames = Vec::with_capacity(ck.progress.frame_index as usize);
+    for k in 0..ck.progress.frame_index {
+        let path = frame_path(dir, k);
+        let img = image::open(&path).map_err(|e| Error::Image {
+            path: path.clone(),
+            message: format!("frame written before the checkpoint: {e}"),
+        })?;
+        frames.push(img.to_rgb8());
+    }
+    drive(&cfg, &params, backend.as_mut(), opts, ck.progress, frames)
+}
+
+fn frame_path(dir: &Path, index: u32) -> PathBuf {
+    dir.join("frames").join(format!("frame_{index:06}.png"))
+}
+
+/// Runs `backend` from its initial state (a fresh run).
 pub fn run_with_backend(
     cfg: &Config,
     p: &Params,
     backend: &mut dyn Backend,
     opts: &RunOptions,
 ) -> Result<RunSummary> {
+    let progress = Progress {
+        step: 0,
+        time_s: 0.0,
+        charge_c_m2: 0.0,
+        inflow: 0.0,
+        frame_index: 0,
+        last: None,
+        rows: Vec::new(),
+        csv: format!("{METRICS_HEADER}\n"),
+    };
+    drive(cfg, p, backend, opts, progress, Vec::new())
+}
+
+/// The time loop, from `progress` on.
+fn drive(
+    cfg: &Config,
+    p: &Params,
+    backend: &mut dyn Backend,
+    opts: &RunOptions,
+    progress: Progress,
+    mut frames: Vec<RgbImage>,
+) -> Result<RunSummary> {
     let start = Instant::now();
     let g = p.grid;
     let title = cfg.interphase.preset.name().to_string();
-    let mut csv = String::from(METRICS_HEADER);
-    csv.push('\n');
-    let mut rows = Vec::new();
-    let mut frames = Vec::new();
-    let mut frame_index = 0u32;
+    let Progress {
+        step: first_step,
+        time_s: mut time,
+        charge_c_m2: mut charge,
+        mut inflow,
+        mut frame_index,
+        mut last,
+        mut rows,
+        mut csv,
+    } = progress;
     let frames_total = cfg.run.frames.max(1);
-    let (mut time, mut charge, mut inflow) = (0.0f64, 0.0f64, 0.0f64);
     let max_steps = cfg.run.max_steps.unwrap_or(u64::MAX);
     let mut output_s = 0.0;
+    let mut last_checkpoint = Instant::now();
 
     let bar = if opts.progress {
         ProgressBar::new(1000)
@@ -153,11 +292,46 @@ pub fn run_with_backend(
     );
     bar.set_prefix(title.clone());
 
-    let mut last: Option<StepReport> = None;
-    let mut step = 0u64;
+    let mut step = first_step;
     loop {
         let fraction = end_fraction(cfg, time, charge);
         let done = fraction >= 1.0 - 1e-12 || step >= max_steps;
+        // Checkpoint before this step's outputs, so a resumed run redoes them identically.
+        let signal = opts
+            .interrupt
+            .as_ref()
+            .and_then(Interrupt::signal)
+            .or_else(|| (opts.stop_after_steps == Some(step)).then_some(2));
+        let every = cfg.run.checkpoint_every_steps;
+        let minutes = cfg.run.checkpoint_every_minutes;
+        let checkpoint_due = step > first_step
+            && !done
+            && ((every > 0 && step.is_multiple_of(every))
+                || (minutes > 0.0 && last_checkpoint.elapsed().as_secs_f64() >= 60.0 * minutes));
+        if !done && (signal.is_some() || checkpoint_due) {
+            let t_out = Instant::now();
+            let progress = Progress {
+                step,
+                time_s: time,
+                charge_c_m2: charge,
+                inflow,
+                frame_index,
+                last,
+                rows: rows.clone(),
+                csv: csv.clone(),
+            };
+            checkpoint::write(&opts.out_dir, cfg, &progress, &backend.save_state())?;
+            last_checkpoint = Instant::now();
+            output_s += t_out.elapsed().as_secs_f64();
+        }
+        if let (Some(signal), false) = (signal, done) {
+            bar.finish_and_clear();
+            output::write_atomic(&opts.out_dir.join("metrics.csv"), csv.as_bytes())?;
+            return Err(Error::Interrupted {
+                signal,
+                dir: opts.out_dir.display().to_string(),
+            });
+        }
         let frame_due =
             frames_total > 1 && fraction >= frame_index as f64 / (frames_total - 1) as f64 - 1e-12;
         let row_due = step.is_multiple_of(cfg.run.metrics_every_steps.max(1)) || done || frame_due;
@@ -203,11 +377,7 @@ pub fn run_with_backend(
                     charge_mah_cm2: charge / MAH_CM2_IN_C_M2,
                     overpotential_v: row.overpotential_v,
                 });
-                let path = opts
-                    .out_dir
-                    .join("frames")
-                    .join(format!("frame_{frame_index:06}.png"));
-                output::write_png(&path, &img)?;
+                output::write_png(&frame_path(&opts.out_dir, frame_index), &img)?;
                 frames.push(img);
                 frame_index += 1;
                 output::write_atomic(&opts.out_dir.join("metrics.csv"), csv.as_bytes())?;
@@ -249,7 +419,7 @@ pub fn run_with_backend(
             bar.set_position((fraction.clamp(0.0, 1.0) * 1000.0) as u64);
             bar.set_message(format!(
                 "{:.0} steps/s, t = {:.1} s, η = {:.3} V",
-                step as f64 / el,
+                (step - first_step) as f64 / el,
                 time,
                 report.applied_potential_v
             ));

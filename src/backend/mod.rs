@@ -11,7 +11,7 @@ use crate::solver::multigrid::SolveStats;
 use crate::Result;
 
 /// Scalars of one step, reduced on the backend.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StepReport {
     pub dt: f64,
     pub bound: Bound,
@@ -51,6 +51,32 @@ pub struct PhaseTimes {
     pub control_s: f64,
 }
 
+/// Everything a backend needs to continue a run bit for bit (checkpoints): named fields and
+/// the time loop's scalars the fields do not hold.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BackendState {
+    pub fields: Vec<(String, Field)>,
+    pub scalars: Vec<(String, f64)>,
+}
+
+impl BackendState {
+    pub fn field(&self, name: &str) -> crate::Result<&Field> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, f)| f)
+            .ok_or_else(|| crate::Error::Checkpoint(format!("field `{name}` missing")))
+    }
+
+    pub fn scalar(&self, name: &str) -> crate::Result<f64> {
+        self.scalars
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|&(_, v)| v)
+            .ok_or_else(|| crate::Error::Checkpoint(format!("scalar `{name}` missing")))
+    }
+}
+
 pub trait Backend {
     /// Human-readable name ("cpu (rayon, 2 threads)", adapter name on a GPU).
     fn name(&self) -> String;
@@ -59,4 +85,8 @@ pub trait Backend {
     /// Downloads the fields.
     fn snapshot(&self) -> Snapshot;
     fn phase_times(&self) -> PhaseTimes;
+    /// The state a checkpoint holds.
+    fn save_state(&self) -> BackendState;
+    /// Continues from a saved state (fields of the same grid).
+    fn restore_state(&mut self, state: &BackendState) -> Result<()>;
 }

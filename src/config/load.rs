@@ -82,6 +82,8 @@ impl Config {
                 end_time_s: None,
                 seed: 42,
                 metrics_every_steps: 10,
+                checkpoint_every_steps: super::default_checkpoint_steps(),
+                checkpoint_every_minutes: super::default_checkpoint_minutes(),
             },
             electrolyte: Default::default(),
             interface: Default::default(),

@@ -64,6 +64,14 @@ pub struct RunConfig {
     /// A metrics row every this many steps (frames always get a row too).
     #[serde(default = "default_metrics_every")]
     pub metrics_every_steps: u64,
+    /// A checkpoint (checkpoint.bin in the output directory) every this many steps; 0: none
+    /// on a step count.
+    #[serde(default = "default_checkpoint_steps")]
+    pub checkpoint_every_steps: u64,
+    /// A checkpoint at the first step after this many minutes of wall time since the last;
+    /// 0: none on a clock.
+    #[serde(default = "default_checkpoint_minutes")]
+    pub checkpoint_every_minutes: f64,
 }
 
 /// `[electrolyte]`: bulk electrolyte and metal transport (Mode A, t+ = 1).
@@ -222,6 +230,12 @@ fn default_seed() -> u64 {
 }
 fn default_metrics_every() -> u64 {
     10
+}
+pub(crate) fn default_checkpoint_steps() -> u64 {
+    1000
+}
+pub(crate) fn default_checkpoint_minutes() -> f64 {
+    10.0
 }
 
 impl Default for ElectrolyteConfig {

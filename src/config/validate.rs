@@ -79,6 +79,11 @@ impl Config {
             1,
             u64::MAX,
         )?;
+        check(
+            "run.checkpoint_every_minutes",
+            r.checkpoint_every_minutes,
+            Range::closed(0.0, 1.0e6),
+        )?;
         if let Some(max_steps) = r.max_steps {
             check_int("run.max_steps", max_steps, 1, u64::MAX)?;
         }

@@ -30,7 +30,7 @@ pub struct AnisotropyConstants {
 pub const KINETIC_FACTOR_MIN: Real = 0.05;
 
 /// (cos 2θ, sin 2θ, cos 6θ, sin 6θ) of the direction (gx, gy), |g| > 0.
-#[inline]
+#[inline(always)]
 pub fn harmonics(gx: Real, gy: Real) -> (Real, Real, Real, Real) {
     let inv = 1.0 / (gx * gx + gy * gy).sqrt();
     let (nx, ny) = (gx * inv, gy * inv);
@@ -45,12 +45,14 @@ pub fn harmonics(gx: Real, gy: Real) -> (Real, Real, Real, Real) {
 
 /// ε² and ε ε'(θ) of ε(θ) = ε0 [1 + δ6 cos 6(θ − θ0)], and the kinetic factor
 /// a_k(θ) = max(a_min, 1 − ε_k2 cos 2(θ − θ_c) + ε_k6 cos 6(θ − θ_c)).
-#[inline]
+///
+/// Branch-free (both outcomes computed, one selected) so that loops over cells vectorise.
+#[inline(always)]
 pub fn interface_orientation(k: &AnisotropyConstants, gx: Real, gy: Real) -> (Real, Real, Real) {
     let g2 = gx * gx + gy * gy;
-    if g2 <= k.grad_sq_min {
-        return (k.eps0 * k.eps0, 0.0, 1.0);
-    }
+    let isotropic = g2 <= k.grad_sq_min;
+    // Where the orientation is undefined the direction is arbitrary; (1, 0) keeps it finite.
+    let (gx, gy) = if isotropic { (1.0, 0.0) } else { (gx, gy) };
     let (cos2, sin2, cos6, sin6) = harmonics(gx, gy);
     let c6 = cos6 * k.cos6_t0 + sin6 * k.sin6_t0;
     let s6 = sin6 * k.cos6_t0 - cos6 * k.sin6_t0;
@@ -59,7 +61,11 @@ pub fn interface_orientation(k: &AnisotropyConstants, gx: Real, gy: Real) -> (Re
     let ck2 = cos2 * k.cos2_tc + sin2 * k.sin2_tc;
     let ck6 = cos6 * k.cos6_tc + sin6 * k.sin6_tc;
     let a_k = (1.0 - k.kinetic_2fold * ck2 + k.kinetic_6fold * ck6).max(KINETIC_FACTOR_MIN);
-    (eps * eps, eps * eps_prime, a_k)
+    if isotropic {
+        (k.eps0 * k.eps0, 0.0, 1.0)
+    } else {
+        (eps * eps, eps * eps_prime, a_k)
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use crate::grid::{Field, Grid};
 
 /// Heights and roughness of the xi = ½ front, in µm.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FrontMetrics {
     pub mean_height: f64,
     pub max_height: f64,

@@ -5,7 +5,7 @@ use crate::model::params::{Params, ANISOTROPY_ORDER, MAX_H_SECOND_DERIVATIVE};
 use std::fmt;
 
 /// Which bound set the time step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Bound {
     /// Δx² / (2d L_σ ε0² (1+δ6)² (1 + m²δ6)): the anisotropic Allen–Cahn gradient term.

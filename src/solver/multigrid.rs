@@ -48,7 +48,7 @@ pub use super::multigrid_kernels::{Bcs, Boundary, ResidualStatistics};
 use crate::grid::{Field, Real};
 
 /// Outcome of a solve.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SolveStats {
     /// V-cycles (or preconditioned CG iterations, one V-cycle each) performed.
     pub cycles: u32,

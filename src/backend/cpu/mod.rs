@@ -12,7 +12,7 @@
 pub mod order_parameter;
 pub mod transport;
 
-use crate::backend::{Backend, PhaseTimes, Snapshot, StepReport};
+use crate::backend::{Backend, BackendState, PhaseTimes, Snapshot, StepReport};
 use crate::config::Representation;
 use crate::error::{Error, Result};
 use crate::grid::{Field, Real};
@@ -353,6 +353,7 @@ impl Backend for CpuBackend {
         // Reaction rate at the controlled potential, and the maxima that bound dt.
         let (reaction_max, speed_max) = order_parameter::reaction_field(
             &self.op,
+            &self.cells,
             slice(&self.xi),
             slice(&self.c),
             slice(&self.phi),
@@ -487,5 +488,44 @@ impl Backend for CpuBackend {
 
     fn phase_times(&self) -> PhaseTimes {
         self.times
+    }
+
+    fn save_state(&self) -> BackendState {
+        BackendState {
+            fields: vec![
+                ("order_parameter".into(), self.xi.clone()),
+                ("concentration".into(), self.c.clone()),
+                ("potential".into(), self.phi.clone()),
+                ("order_parameter_change".into(), self.dxi.clone()),
+                ("interphase_layer".into(), self.layer.clone()),
+            ],
+            scalars: vec![
+                ("applied_potential_v".into(), self.applied_potential),
+                ("last_dt_s".into(), self.last_dt),
+            ],
+        }
+    }
+
+    fn restore_state(&mut self, state: &BackendState) -> Result<()> {
+        let shape = self.xi.dim();
+        for (name, target) in [
+            ("order_parameter", &mut self.xi),
+            ("concentration", &mut self.c),
+            ("potential", &mut self.phi),
+            ("order_parameter_change", &mut self.dxi),
+            ("interphase_layer", &mut self.layer),
+        ] {
+            let f = state.field(name)?;
+            if f.dim() != shape {
+                return Err(Error::Checkpoint(format!(
+                    "field `{name}` is {:?}, the grid is {shape:?}",
+                    f.dim()
+                )));
+            }
+            target.assign(f);
+        }
+        self.applied_potential = state.scalar("applied_potential_v")?;
+        self.last_dt = state.scalar("last_dt_s")?;
+        Ok(())
     }
 }

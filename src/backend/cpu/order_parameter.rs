@@ -83,20 +83,34 @@ pub fn interface_orientation_field(
         .for_each(|(i, (((e2, ed), ak), gn))| {
             let (below, centre, above) = rows(xi, nx, ny, i);
             let sign = above_sign(nx, i);
-            let mut cell = |j: usize, jm: usize, jp: usize| {
-                let gx = (sign * above[j] - below[j]) * half_inv_dx;
-                let gy = (centre[jp] - centre[jm]) * half_inv_dx;
+            let at = |above: Real, below: Real, right: Real, left: Real| {
+                let gx = (sign * above - below) * half_inv_dx;
+                let gy = (right - left) * half_inv_dx;
                 let (a, b, c) = interface_orientation(&k.aniso, gx, gy);
-                e2[j] = a;
-                ed[j] = b;
-                ak[j] = c;
-                gn[j] = (gx * gx + gy * gy).sqrt();
+                (a, b, c, (gx * gx + gy * gy).sqrt())
             };
-            cell(0, ny - 1, 1);
-            for j in 1..ny - 1 {
-                cell(j, j - 1, j + 1);
+            for (j, jm, jp) in [(0, ny - 1, 1), (ny - 1, ny - 2, 0)] {
+                (e2[j], ed[j], ak[j], gn[j]) = at(above[j], below[j], centre[jp], centre[jm]);
             }
-            cell(ny - 1, ny - 2, 0);
+            // Interior: equal-length shifted slices, so the loop has no bounds checks and
+            // vectorises.
+            let n = ny - 2;
+            let mid = 1..n + 1;
+            let (ab, be, right, left) = (
+                &above[mid.clone()],
+                &below[mid.clone()],
+                &centre[2..],
+                &centre[..n],
+            );
+            let (e2, ed, ak, gn) = (
+                &mut e2[mid.clone()],
+                &mut ed[mid.clone()],
+                &mut ak[mid.clone()],
+                &mut gn[mid],
+            );
+            for t in 0..n {
+                (e2[t], ed[t], ak[t], gn[t]) = at(ab[t], be[t], right[t], left[t]);
+            }
         });
 }
 
@@ -243,10 +257,12 @@ pub fn reaction_rate(
 
 /// The reaction part of ∂xi/∂t on every cell at electrode potential E, and the maxima that
 /// bound dt: (max |m (1−p_b) a_k B_eff| where h' > 1e-3, fastest front speed |∂xi/∂t|/|∇xi|
-/// where |∇xi| > `grad_min`).
+/// where |∇xi| > `grad_min`). Only the interface cells (`cells`, from [`interface_cells`],
+/// ascending) react; every other cell gets 0.
 #[allow(clippy::too_many_arguments)]
 pub fn reaction_field(
     k: &OrderParameterConstants,
+    cells: &[u32],
     xi: &[Real],
     c: &[Real],
     phi: &[Real],
@@ -265,13 +281,14 @@ pub fn reaction_field(
         .enumerate()
         .map(|(i, out)| {
             let (mut reaction_max, mut speed_max) = (0.0f64, 0.0f64);
-            for (j, o) in out.iter_mut().enumerate() {
-                let n = i * ny + j;
+            out.fill(0.0);
+            // This row's interface cells: a slice of the ascending list.
+            let (first, last) = ((i * ny) as u32, ((i + 1) * ny) as u32);
+            let row_cells = &cells[cells.partition_point(|&c| c < first)..];
+            let row_cells = &row_cells[..row_cells.partition_point(|&c| c < last)];
+            for &cell in row_cells {
+                let n = cell as usize;
                 let hp = interpolation_prime(xi[n]);
-                if hp < INTERFACE_THRESHOLD {
-                    *o = 0.0;
-                    continue;
-                }
                 let (r, _) = reaction_rate(
                     k,
                     xi[n],
@@ -282,7 +299,7 @@ pub fn reaction_field(
                     asr[n],
                     blocked[n],
                 );
-                *o = r;
+                out[n - i * ny] = r;
                 if hp > 1e-3 {
                     reaction_max = reaction_max.max((r / (k.l_eta * hp)).abs() as f64);
                 }
@@ -366,7 +383,7 @@ pub fn interface_noise(
         .enumerate()
         .map(|(c, (out, x))| {
             let first = (c * chunk) as u32;
-            let (mut n_sum, mut hp_sum) = (0.0f64, 0.0f64);
+            let (mut n_sum, mut hp_sum) = (LaneSums::default(), LaneSums::default());
             for (j, (o, &xv)) in out.iter_mut().zip(x).enumerate() {
                 let hp = interpolation_prime(xv);
                 // Bulk cells (h' = 0) draw nothing: the noise is confined to the interface.
@@ -375,16 +392,58 @@ pub fn interface_noise(
                 } else {
                     0.0
                 };
-                n_sum += *o as f64;
-                hp_sum += hp as f64;
+                n_sum.add(j, *o);
+                hp_sum.add(j, hp);
             }
-            (n_sum, hp_sum)
+            (n_sum.total(), hp_sum.total())
         })
         .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1))
 }
 
 /// Cells per parallel task of the pointwise kernels.
 const ROW_CHUNK: usize = 4096;
+
+/// f64 partial sums in [`LANES`] independent accumulators, cell t into lane t mod LANES: one
+/// serial f64 chain would stop a loop from vectorising (its order is fixed); independent lanes
+/// keep the sum deterministic (same order for any thread count) and the loop vectorised.
+pub const LANES: usize = 16;
+
+#[derive(Clone, Copy)]
+pub struct LaneSums([f64; LANES]);
+
+impl Default for LaneSums {
+    fn default() -> Self {
+        LaneSums([0.0; LANES])
+    }
+}
+
+impl LaneSums {
+    #[inline(always)]
+    pub fn add(&mut self, t: usize, v: Real) {
+        self.0[t % LANES] += v as f64;
+    }
+
+    /// Σ values (the chunk is in L1 by now: a second, vectorised pass is cheaper than a
+    /// serial sum inside the loop that wrote it).
+    pub fn of(values: &[Real]) -> f64 {
+        let mut lanes = LaneSums::default();
+        let blocks = values.chunks_exact(LANES);
+        let rest = blocks.remainder();
+        for block in blocks {
+            for (lane, &v) in lanes.0.iter_mut().zip(block) {
+                *lane += v as f64;
+            }
+        }
+        for (lane, &v) in lanes.0.iter_mut().zip(rest) {
+            *lane += v as f64;
+        }
+        lanes.total()
+    }
+
+    pub fn total(&self) -> f64 {
+        self.0.iter().sum()
+    }
+}
 
 /// xi ← xi + dt (∂xi/∂t|_AC + ∂xi/∂t|_BV + N − n̄ h'(xi)), with n̄ = ΣN/Σh' so that the noise
 /// roughens the front without depositing net metal (Faraday's law stays exact). Writes Δxi and
@@ -405,7 +464,6 @@ pub fn update_order_parameter(
         .zip(bv_rate.par_chunks(chunk))
         .zip(noise.par_chunks(chunk))
         .map(|((((x, d), ac), bv), nz)| {
-            let mut sum = 0.0f64;
             for ((((x, d), &ac), &bv), &nz) in
                 x.iter_mut().zip(d.iter_mut()).zip(ac).zip(bv).zip(nz)
             {
@@ -420,9 +478,8 @@ pub fn update_order_parameter(
                 // and the concentration sink) matches the field exactly.
                 *d = updated - *x;
                 *x = updated;
-                sum += *d as f64;
             }
-            sum
+            LaneSums::of(d)
         })
         .sum()
 }

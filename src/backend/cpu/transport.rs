@@ -35,17 +35,27 @@ pub fn transport_coefficients(
     diffusivity: &mut [Real],
     conductivity: &mut [Real],
 ) {
+    const CHUNK: usize = 4096;
     diffusivity
-        .par_iter_mut()
-        .zip(conductivity.par_iter_mut())
-        .enumerate()
-        .for_each(|(n, (d, s))| {
-            let h = interpolation(xi[n]);
-            let sl = layer[n];
-            *d = h * k.d_solid
-                + (1.0 - h) * k.d_liquid * ((1.0 - sl) + sl * layer_diffusivity_ratio[n]);
-            *s = h * (k.d_solid / k.d_liquid)
-                + (1.0 - h) * ((1.0 - sl) + sl * layer_conductivity_ratio[n]);
+        .par_chunks_mut(CHUNK)
+        .zip(conductivity.par_chunks_mut(CHUNK))
+        .zip(xi.par_chunks(CHUNK))
+        .zip(layer.par_chunks(CHUNK))
+        .zip(layer_diffusivity_ratio.par_chunks(CHUNK))
+        .zip(layer_conductivity_ratio.par_chunks(CHUNK))
+        .for_each(|(((((d, s), xi), layer), d_ratio), s_ratio)| {
+            for (((((d, s), &x), &sl), &dr), &sr) in d
+                .iter_mut()
+                .zip(s)
+                .zip(xi)
+                .zip(layer)
+                .zip(d_ratio)
+                .zip(s_ratio)
+            {
+                let h = interpolation(x);
+                *d = h * k.d_solid + (1.0 - h) * k.d_liquid * ((1.0 - sl) + sl * dr);
+                *s = h * (k.d_solid / k.d_liquid) + (1.0 - h) * ((1.0 - sl) + sl * sr);
+            }
         });
 }
 

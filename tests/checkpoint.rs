@@ -1,0 +1,199 @@
+//! Checkpoints, resume and interruption (issue 4): a resumed run ends bit-identical to an
+//! uninterrupted one; a changed config is refused; SIGINT exits 130 with a checkpoint and the
+//! run can be finished with `--resume`.
+
+use mgpf::config::Config;
+use mgpf::run::{resume, run, RunOptions};
+use mgpf::Error;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A short run that exercises noise, the galvanostatic control and both solves.
+fn short_config(steps: u64) -> Config {
+    let mut cfg = Config::default_demo();
+    cfg.grid.nx = 32;
+    cfg.grid.ny = 48;
+    cfg.initial.deposit_height_um = 3.0;
+    cfg.run.max_steps = Some(steps);
+    cfg.run.end_charge_mah_cm2 = Some(10.0);
+    cfg.run.frames = 4;
+    cfg.run.metrics_every_steps = 7;
+    cfg.run.checkpoint_every_steps = 25;
+    cfg
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn resumed_run_is_bit_identical_to_an_uninterrupted_one() {
+    let cfg = short_config(120);
+    let root = tempfile::tempdir().unwrap();
+    let (straight, split) = (root.path().join("straight"), root.path().join("split"));
+    run(&cfg, &RunOptions::new(&straight)).expect("uninterrupted run");
+
+    let opts = RunOptions {
+        stop_after_steps: Some(60),
+        ..RunOptions::new(&split)
+    };
+    match run(&cfg, &opts) {
+        Err(Error::Interrupted { signal: 2, .. }) => {}
+        other => panic!("expected an interruption after 60 steps, got {other:?}"),
+    }
+    assert!(split.join("checkpoint.bin").is_file());
+    let partial = String::from_utf8(read(&split.join("metrics.csv"))).unwrap();
+    let last_step: u64 = partial
+        .lines()
+        .last()
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    println!("interrupted run: metrics.csv ends at step {last_step} (< 60 expected)");
+    assert!(last_step < 60);
+
+    let summary = resume(None, &RunOptions::new(&split)).expect("resumed run");
+    println!("resumed to step {} (expected 120)", summary.steps);
+    assert_eq!(summary.steps, 120);
+    let mut files = vec!["metrics.csv".to_string(), "final.vti".to_string()];
+    for entry in std::fs::read_dir(straight.join("frames")).unwrap() {
+        files.push(format!(
+            "frames/{}",
+            entry.unwrap().file_name().to_string_lossy()
+        ));
+    }
+    assert!(files.len() > 2, "no frames written");
+    for file in &files {
+        let (a, b) = (read(&straight.join(file)), read(&split.join(file)));
+        println!(
+            "{file}: {} vs {} bytes, identical: {}",
+            a.len(),
+            b.len(),
+            a == b
+        );
+        assert!(
+            a == b,
+            "{file} differs between the straight and the resumed run"
+        );
+    }
+}
+
+#[test]
+fn resume_refuses_a_different_config() {
+    let cfg = short_config(40);
+    let dir = tempfile::tempdir().unwrap();
+    let opts = RunOptions {
+        stop_after_steps: Some(20),
+        ..RunOptions::new(dir.path())
+    };
+    assert!(matches!(run(&cfg, &opts), Err(Error::Interrupted { .. })));
+    let mut other = cfg.clone();
+    other.noise.amplitude_per_s *= 2.0;
+    let err = resume(Some(&other), &RunOptions::new(dir.path())).expect_err("config changed");
+    let msg = err.to_string();
+    println!("{msg}");
+    assert!(
+        msg.contains("the config differs from the one the run"),
+        "{msg}"
+    );
+    // The run's own config (or the same one) is accepted.
+    resume(Some(&cfg), &RunOptions::new(dir.path())).expect("same config resumes");
+}
+
+#[test]
+fn a_damaged_checkpoint_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("checkpoint.bin"),
+        b"not a checkpoint at all",
+    )
+    .unwrap();
+    let msg = resume(None, &RunOptions::new(dir.path()))
+        .unwrap_err()
+        .to_string();
+    println!("{msg}");
+    assert!(msg.contains("not an mgpf checkpoint"), "{msg}");
+    let empty = tempfile::tempdir().unwrap();
+    let msg = resume(None, &RunOptions::new(empty.path()))
+        .unwrap_err()
+        .to_string();
+    println!("{msg}");
+    assert!(msg.contains("checkpoint.bin"), "{msg}");
+}
+
+#[test]
+fn sigint_checkpoints_exits_130_and_the_run_resumes() {
+    let bin = env!("CARGO_BIN_EXE_mgpf");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/none.toml");
+    let mut child = Command::new(bin)
+        .args([
+            "run",
+            config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .args([
+            "--set",
+            "run.end_charge_mah_cm2=0.3",
+            "--set",
+            "run.frames=40",
+        ])
+        .spawn()
+        .expect("start mgpf");
+    // Wait until the time loop runs (its first frame is on disk), then interrupt it.
+    let started = Instant::now();
+    while !out.join("frames/frame_000001.png").exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the run never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    println!("exit status after SIGINT: {status:?} (expected 130)");
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        out.join("checkpoint.bin").is_file(),
+        "no checkpoint after SIGINT"
+    );
+    let before = std::fs::read_to_string(out.join("metrics.csv"))
+        .unwrap()
+        .lines()
+        .count();
+
+    let resumed = Command::new(bin)
+        .args(["run", "--resume", out.to_str().unwrap()])
+        .output()
+        .expect("resume mgpf");
+    println!("resume: {}", String::from_utf8_lossy(&resumed.stdout));
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    let last = csv.lines().last().unwrap();
+    let charge: f64 = last.split(',').nth(2).unwrap().parse().unwrap();
+    println!(
+        "rows {before} before resume, {} after; final charge {charge:.1} C/m² (0.3 mAh/cm² = 10800)",
+        csv.lines().count()
+    );
+    assert!(csv.lines().count() > before);
+    assert!(
+        (charge / 10800.0 - 1.0).abs() < 1e-3,
+        "final charge {charge}"
+    );
+    assert!(out.join("growth.gif").is_file() && out.join("run.json").is_file());
+}
