@@ -263,6 +263,8 @@ fn drive(
     mut frames: Vec<RgbImage>,
 ) -> Result<RunSummary> {
     let start = Instant::now();
+    let frames_dir = opts.out_dir.join("frames");
+    std::fs::create_dir_all(&frames_dir).map_err(|e| Error::io(&frames_dir, e))?;
     let g = p.grid;
     let title = cfg.interphase.preset.name().to_string();
     let Progress {

@@ -197,3 +197,41 @@ fn sigint_checkpoints_exits_130_and_the_run_resumes() {
     );
     assert!(out.join("growth.gif").is_file() && out.join("run.json").is_file());
 }
+
+#[test]
+fn truncated_or_corrupted_checkpoints_never_panic() {
+    let cfg = short_config(12);
+    let dir = tempfile::tempdir().unwrap();
+    let opts = RunOptions {
+        stop_after_steps: Some(10),
+        ..RunOptions::new(dir.path())
+    };
+    assert!(matches!(run(&cfg, &opts), Err(Error::Interrupted { .. })));
+    let path = dir.path().join("checkpoint.bin");
+    let good = read(&path);
+    let scratch = tempfile::tempdir().unwrap();
+    let mut failures = 0;
+    // Every length from 0 to the header's end plus a sample of the data, and flipped bytes.
+    let header_end = 20 + u64::from_le_bytes(good[12..20].try_into().unwrap()) as usize;
+    let mut cases: Vec<Vec<u8>> = (0..header_end + 8).map(|n| good[..n].to_vec()).collect();
+    cases.push(good[..good.len() - 1].to_vec());
+    for k in (0..header_end).step_by(7) {
+        let mut bad = good.clone();
+        bad[k] ^= 0x5a;
+        cases.push(bad);
+    }
+    for bytes in &cases {
+        std::fs::write(scratch.path().join("checkpoint.bin"), bytes).unwrap();
+        let outcome = std::panic::catch_unwind(|| mgpf::checkpoint::read(scratch.path()));
+        match outcome {
+            Err(_) => panic!("checkpoint reader panicked on {} bytes", bytes.len()),
+            Ok(Err(_)) => failures += 1,
+            Ok(Ok(_)) => {}
+        }
+    }
+    println!(
+        "{} damaged checkpoints, {failures} refused, none panicked",
+        cases.len()
+    );
+    assert!(failures >= header_end, "truncations must all be refused");
+}

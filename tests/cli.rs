@@ -159,3 +159,40 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     v
 }
+
+#[test]
+fn an_unwritable_output_directory_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // A regular file where the output directory should go: creating it fails (as a read-only
+    // or full disk would), and the error names the path instead of panicking.
+    let blocker = dir.path().join("blocker");
+    std::fs::write(&blocker, b"").unwrap();
+    let out = blocker.join("run");
+    let o = mgpf(&["run", "configs/none.toml", "--out", out.to_str().unwrap()]);
+    let err = stderr(&o);
+    println!("exit {:?}: {err}", o.status.code());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err.contains("blocker") && !err.contains("panicked"),
+        "{err}"
+    );
+}
+
+#[test]
+fn resume_needs_a_checkpoint_and_rejects_set_without_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = mgpf(&["run", "--resume", dir.path().to_str().unwrap()]);
+    let err = stderr(&o);
+    println!("{err}");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err.contains("checkpoint.bin"), "{err}");
+    let o = mgpf(&[
+        "run",
+        "--resume",
+        dir.path().to_str().unwrap(),
+        "--set",
+        "grid.nx=8",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--set"), "{}", stderr(&o));
+}
