@@ -17,8 +17,9 @@
 //!   `Throughput::Bytes(12 n)` (each array counted once; +4 B/element with write-allocate).
 //! - `order_parameter/{none,passivating}/N`: one full pass of what a step does for xi, without
 //!   the galvanostatic root find and the dt bounds (electrode potential and dt frozen from the
-//!   warm-up): interface orientation, Allen–Cahn rate, interface-cell list, reaction rate over
-//!   the interface cells (with the R1 interphase Newton under `passivating`), noise, update.
+//!   warm-up): orientation and Allen–Cahn rate in one pass, interface-cell list, a_k and |∇xi|
+//!   there, reaction rate over the interface cells (with the R1 interphase Newton under
+//!   `passivating`), noise, update.
 //! - `concentration/none/N`: explicit part of the concentration step, transport_coefficients +
 //!   concentration_rhs.
 //! - `sweep/none/N`: one red-black Gauss–Seidel sweep (red then black) of the concentration system
@@ -53,8 +54,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use mgpf::backend::cpu::order_parameter::{
-    allen_cahn_rate, interface_cells, interface_cells_into, interface_noise,
-    interface_orientation_field, reaction_field, update_order_parameter, OrderParameterConstants,
+    allen_cahn_rate_streaming, interface_cells, interface_cells_into, interface_noise,
+    interface_orientation_cells, reaction_field, update_order_parameter, OrderParameterConstants,
 };
 use mgpf::backend::cpu::transport::{
     concentration_rhs, transport_coefficients, TransportConstants,
@@ -102,11 +103,11 @@ impl Kernel {
     }
 
     fn arrays_per_cell(self, interface: f64) -> f64 {
-        // orientation: xi → ε², εε', a_k, |∇xi| (5); Allen–Cahn: xi, ε², εε' → rate (4);
-        // interface list: xi (1); bv_rate zeroed (1); reaction over interface cells: xi, c, φ, a_k,
-        // ASR, blocked, rate, |∇xi| → bv (9 × fraction); noise: xi → N (2);
-        // update: xi, rate, bv, N → xi, Δxi (6).
-        let order_parameter = 19.0 + 9.0 * interface;
+        // orientation + Allen–Cahn in one pass: xi → rate (2); interface list: xi (1); bv_rate
+        // zeroed (1); a_k, |∇xi| at interface cells: xi → a_k, |∇xi| (3 × fraction); reaction
+        // there: xi, c, φ, a_k, ASR, blocked, rate, |∇xi| → bv (9 × fraction); noise: xi → N
+        // (2); update: xi, rate, bv, N → xi, Δxi (6).
+        let order_parameter = 12.0 + 12.0 * interface;
         // transport_coefficients: xi, s, D-ratio, σ-ratio → D, σ (6); rhs: c, φ, D, Δxi → rhs (5).
         let concentration = 11.0;
         // Per colour: u, f, a, kx, ky read, u written (6); two colours.
@@ -181,8 +182,6 @@ struct Inputs {
 struct Work {
     /// xi the timed updates advance, restored from `Inputs::xi` (untimed) before each.
     xi_work: Field,
-    eps_sq: Field,
-    eps_deriv: Field,
     kinetic_factor: Field,
     grad_norm: Field,
     ac_rate: Field,
@@ -269,8 +268,6 @@ impl State {
         let mut work = Work {
             cells: Vec::new(),
             xi_work: inputs.xi.clone(),
-            eps_sq: g.field(0.0),
-            eps_deriv: g.field(0.0),
             kinetic_factor: g.field(1.0),
             grad_norm: g.field(0.0),
             ac_rate: g.field(0.0),
@@ -345,22 +342,15 @@ fn run(s: &Inputs, w: &mut Work, kernel: Kernel) {
 /// root find left out). Returns Σ Δxi.
 fn order_parameter_update(s: &Inputs, w: &mut Work) -> f64 {
     let xi = &mut w.xi_work;
-    interface_orientation_field(
+    allen_cahn_rate_streaming(&s.op, sl(xi), sl_mut(&mut w.ac_rate));
+    interface_cells_into(sl(xi), &mut w.cells);
+    interface_orientation_cells(
         &s.op,
+        &w.cells,
         sl(xi),
-        sl_mut(&mut w.eps_sq),
-        sl_mut(&mut w.eps_deriv),
         sl_mut(&mut w.kinetic_factor),
         sl_mut(&mut w.grad_norm),
     );
-    allen_cahn_rate(
-        &s.op,
-        sl(xi),
-        sl(&w.eps_sq),
-        sl(&w.eps_deriv),
-        sl_mut(&mut w.ac_rate),
-    );
-    interface_cells_into(sl(xi), &mut w.cells);
     let maxima = reaction_field(
         &s.op,
         &w.cells,

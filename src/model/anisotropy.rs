@@ -33,7 +33,12 @@ pub const KINETIC_FACTOR_MIN: Real = 0.05;
 #[inline(always)]
 pub fn harmonics(gx: Real, gy: Real) -> (Real, Real, Real, Real) {
     let inv = 1.0 / (gx * gx + gy * gy).sqrt();
-    let (nx, ny) = (gx * inv, gy * inv);
+    harmonics_of_unit(gx * inv, gy * inv)
+}
+
+/// (cos 2θ, sin 2θ, cos 6θ, sin 6θ) of the unit vector (n_x, n_y).
+#[inline(always)]
+fn harmonics_of_unit(nx: Real, ny: Real) -> (Real, Real, Real, Real) {
     let (x2, y2) = (nx * nx, ny * ny);
     let cos2 = x2 - y2;
     let sin2 = 2.0 * nx * ny;
@@ -43,17 +48,28 @@ pub fn harmonics(gx: Real, gy: Real) -> (Real, Real, Real, Real) {
     (cos2, sin2, cos6, sin6)
 }
 
-/// ε² and ε ε'(θ) of ε(θ) = ε0 [1 + δ6 cos 6(θ − θ0)], and the kinetic factor
-/// a_k(θ) = max(a_min, 1 − ε_k2 cos 2(θ − θ_c) + ε_k6 cos 6(θ − θ_c)).
+/// ε² and ε ε'(θ) of ε(θ) = ε0 [1 + δ6 cos 6(θ − θ0)], the kinetic factor
+/// a_k(θ) = max(a_min, 1 − ε_k2 cos 2(θ − θ_c) + ε_k6 cos 6(θ − θ_c)), and |∇xi|.
 ///
-/// Branch-free (both outcomes computed, one selected) so that loops over cells vectorise.
+/// Branch-free (both outcomes computed, one selected) so that loops over cells vectorise; one
+/// square root and one division per cell.
 #[inline(always)]
-pub fn interface_orientation(k: &AnisotropyConstants, gx: Real, gy: Real) -> (Real, Real, Real) {
+pub fn interface_orientation(
+    k: &AnisotropyConstants,
+    gx: Real,
+    gy: Real,
+) -> (Real, Real, Real, Real) {
     let g2 = gx * gx + gy * gy;
+    let norm = g2.sqrt();
     let isotropic = g2 <= k.grad_sq_min;
     // Where the orientation is undefined the direction is arbitrary; (1, 0) keeps it finite.
-    let (gx, gy) = if isotropic { (1.0, 0.0) } else { (gx, gy) };
-    let (cos2, sin2, cos6, sin6) = harmonics(gx, gy);
+    let inv = 1.0 / if isotropic { 1.0 } else { norm };
+    let (nx, ny) = if isotropic {
+        (1.0, 0.0)
+    } else {
+        (gx * inv, gy * inv)
+    };
+    let (cos2, sin2, cos6, sin6) = harmonics_of_unit(nx, ny);
     let c6 = cos6 * k.cos6_t0 + sin6 * k.sin6_t0;
     let s6 = sin6 * k.cos6_t0 - cos6 * k.sin6_t0;
     let eps = k.eps0 * (1.0 + k.strength * c6);
@@ -62,9 +78,9 @@ pub fn interface_orientation(k: &AnisotropyConstants, gx: Real, gy: Real) -> (Re
     let ck6 = cos6 * k.cos6_tc + sin6 * k.sin6_tc;
     let a_k = (1.0 - k.kinetic_2fold * ck2 + k.kinetic_6fold * ck6).max(KINETIC_FACTOR_MIN);
     if isotropic {
-        (k.eps0 * k.eps0, 0.0, 1.0)
+        (k.eps0 * k.eps0, 0.0, 1.0, norm)
     } else {
-        (eps * eps, eps * eps_prime, a_k)
+        (eps * eps, eps * eps_prime, a_k, norm)
     }
 }
 
@@ -97,8 +113,8 @@ mod tests {
             cos6_tc: 1.0,
             ..Default::default()
         };
-        let (_, _, along_c) = interface_orientation(&k, 1.0, 0.0);
-        let (_, _, lateral) = interface_orientation(&k, 0.0, 1.0);
+        let (_, _, along_c, _) = interface_orientation(&k, 1.0, 0.0);
+        let (_, _, lateral, _) = interface_orientation(&k, 0.0, 1.0);
         println!("a_k along c-axis {along_c} (expect 0.4), lateral {lateral} (expect 1.6)");
         assert!((along_c - 0.4).abs() < 1e-6 && (lateral - 1.6).abs() < 1e-6);
     }

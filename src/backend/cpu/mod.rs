@@ -51,8 +51,7 @@ pub struct CpuBackend {
     layer: Field,
     diffusivity: Field,
     conductivity: Field,
-    eps_sq: Field,
-    eps_deriv: Field,
+    /// a_k and |∇xi|, valid at the interface cells (`cells`) only.
     kinetic_factor: Field,
     grad_norm: Field,
     ac_rate: Field,
@@ -96,8 +95,6 @@ impl CpuBackend {
             layer: g.field(0.0),
             diffusivity: g.field(0.0),
             conductivity: g.field(0.0),
-            eps_sq: g.field(0.0),
-            eps_deriv: g.field(0.0),
             kinetic_factor: g.field(1.0),
             grad_norm: g.field(0.0),
             ac_rate: g.field(0.0),
@@ -292,25 +289,24 @@ impl Backend for CpuBackend {
         let potential_solve = self.solve_potential();
         let t2 = Instant::now();
 
-        order_parameter::interface_orientation_field(
+        // Orientation (ε², εε') and the Allen–Cahn rate in one pass; a_k and |∇xi| where the
+        // reaction needs them, at the interface cells.
+        order_parameter::allen_cahn_rate_streaming(
             &self.op,
             slice(&self.xi),
-            slice_mut(&mut self.eps_sq),
-            slice_mut(&mut self.eps_deriv),
+            slice_mut(&mut self.ac_rate),
+        );
+        order_parameter::interface_cells_into(slice(&self.xi), &mut self.cells);
+        order_parameter::interface_orientation_cells(
+            &self.op,
+            &self.cells,
+            slice(&self.xi),
             slice_mut(&mut self.kinetic_factor),
             slice_mut(&mut self.grad_norm),
-        );
-        order_parameter::allen_cahn_rate(
-            &self.op,
-            slice(&self.xi),
-            slice(&self.eps_sq),
-            slice(&self.eps_deriv),
-            slice_mut(&mut self.ac_rate),
         );
         let t3 = Instant::now();
 
         // Galvanostatic control: the shift Δ that makes Σ ∂xi/∂t hit the target.
-        order_parameter::interface_cells_into(slice(&self.xi), &mut self.cells);
         let cells = &self.cells;
         let ac_sum: f64 = self.ac_rate.iter().map(|&v| v as f64).sum();
         let mut control_iterations = 0;

@@ -91,7 +91,7 @@ impl AdapterSummary {
 
 /// Cells of the largest f32 field one storage binding can hold.
 pub fn max_field_cells(limits: &wgpu::Limits) -> u64 {
-    (limits.max_storage_buffer_binding_size as u64).min(limits.max_buffer_size) / 4
+    limits.max_storage_buffer_binding_size.min(limits.max_buffer_size) / 4
 }
 
 static SHARED: LazyLock<std::result::Result<GpuContext, String>> =
@@ -160,9 +160,9 @@ impl GpuContext {
             let side = (allowed as f64).sqrt().floor() as u64;
             return Err(Error::Gpu(format!(
                 "grid {nx} × {ny} needs {} MiB per field, the adapter {} allows {} MiB per storage buffer: the largest grid that fits is nx ≤ {largest_nx} at ny = {ny} (or {side} × {side})",
-                cells * 4 >> 20,
+                (cells * 4) >> 20,
                 self.adapter_info.name,
-                allowed * 4 >> 20
+                (allowed * 4) >> 20
             )));
         }
         let max_groups = self.limits.max_compute_workgroups_per_dimension as u64;
