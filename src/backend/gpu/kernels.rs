@@ -17,6 +17,7 @@ use crate::backend::cpu::order_parameter::{
     OrderParameterConstants, FLUSH_TO_ZERO, INTERFACE_THRESHOLD,
 };
 use crate::backend::cpu::transport::TransportConstants;
+use crate::error::{Error, Result};
 use crate::grid::Real;
 use crate::model::anisotropy::KINETIC_FACTOR_MIN;
 use crate::model::kinetics::{MAX_EXPONENT, NEWTON_STEPS};
@@ -37,6 +38,22 @@ const SECTION_MARKER: &str = "// ---- kernel: ";
 /// Largest number of workgroups of a reduction's first pass (each thread strides over the input,
 /// so the finish pass reads at most this many partials).
 pub const MAX_PARTIALS: u32 = 1024;
+
+/// Storage buffers of the widest kernel (reaction_field: 12). wgpu's default limit is 8; the
+/// context asks for the adapter's own limits (lavapipe, NVIDIA, AMD, Metal and DX12 allow more).
+pub const STORAGE_BUFFERS_PER_KERNEL: u32 = 12;
+
+/// Refuses an adapter that cannot bind the widest kernel's buffers, naming both numbers.
+pub fn check_limits(ctx: &GpuContext) -> Result<()> {
+    let have = ctx.limits.max_storage_buffers_per_shader_stage;
+    if have < STORAGE_BUFFERS_PER_KERNEL {
+        return Err(Error::Gpu(format!(
+            "the adapter {} binds {have} storage buffers per shader stage, the reaction_field kernel needs {STORAGE_BUFFERS_PER_KERNEL}",
+            ctx.adapter_info.name
+        )));
+    }
+    Ok(())
+}
 
 /// Run constants of the order-parameter and transport kernels: the WGSL `RunConstants` of
 /// `shaders/common.wgsl`, field by field (28 four-byte scalars, 112 bytes, a multiple of 16).
@@ -663,7 +680,10 @@ impl Reductions {
         step_scalars: &wgpu::Buffer,
         slot: u32,
     ) -> Reduction {
-        assert!(slot < step_scalar::COUNT, "step scalar slot {slot} out of range");
+        assert!(
+            slot < step_scalar::COUNT,
+            "step scalar slot {slot} out of range"
+        );
         let groups = linear_workgroups(count).clamp(1, MAX_PARTIALS);
         let first = uniform_buffer(
             ctx,
@@ -691,8 +711,20 @@ impl Reductions {
         };
         debug_assert!(groups * WORKGROUP_1D >= 1);
         Reduction {
-            partials: Dispatch::new(ctx, "partials", p, &[&first, input, &partials], (groups, 1, 1)),
-            finish: Dispatch::new(ctx, "finish", f, &[&second, &partials, step_scalars], (1, 1, 1)),
+            partials: Dispatch::new(
+                ctx,
+                "partials",
+                p,
+                &[&first, input, &partials],
+                (groups, 1, 1),
+            ),
+            finish: Dispatch::new(
+                ctx,
+                "finish",
+                f,
+                &[&second, &partials, step_scalars],
+                (1, 1, 1),
+            ),
         }
     }
 }
@@ -732,7 +764,13 @@ mod tests {
             ),
             (
                 REDUCE_WGSL,
-                &["sum_partials", "max_partials", "sum_finish", "max_finish", "noise_mean"][..],
+                &[
+                    "sum_partials",
+                    "max_partials",
+                    "sum_finish",
+                    "max_finish",
+                    "noise_mean",
+                ][..],
             ),
         ] {
             for e in entries {
