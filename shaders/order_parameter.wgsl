@@ -207,7 +207,9 @@ fn reaction_sum(@builtin(global_invocation_id) id: vec3<u32>) {
 
 // ---- kernel: interface_noise
 // N = A r h'(xi)/max h' with r = uniform_signed(key, step, cell); h' is written too, for Σ h'.
-@group(0) @binding(1) var<storage, read> step_scalars: array<f32>;
+// step_scalars is bound as u32 here: the step counter is read as the integer it is (no float load
+// that could flush its subnormal bit pattern), the amplitude through bitcast.
+@group(0) @binding(1) var<storage, read> step_scalars: array<u32>;
 @group(0) @binding(2) var<storage, read> xi: array<f32>;
 @group(0) @binding(3) var<storage, read_write> noise: array<f32>;
 @group(0) @binding(4) var<storage, read_write> h_prime: array<f32>;
@@ -218,7 +220,7 @@ fn interface_noise(@builtin(global_invocation_id) id: vec3<u32>) {
     let i = id.y;
     if (i >= k.nx || j >= k.ny) { return; }
     let n = i * k.ny + j;
-    let amplitude = step_scalars[NOISE_AMPLITUDE];
+    let amplitude = bitcast<f32>(step_scalars[NOISE_AMPLITUDE]);
     if (amplitude == 0.0) {
         noise[n] = 0.0;
         h_prime[n] = 0.0;
@@ -229,7 +231,7 @@ fn interface_noise(@builtin(global_invocation_id) id: vec3<u32>) {
     // Bulk cells (h' = 0) draw nothing: the noise is confined to the interface.
     var value = 0.0;
     if (hp > 0.0) {
-        value = scale * uniform_signed(k.noise_key, bitcast<u32>(step_scalars[STEP]), n) * hp;
+        value = scale * uniform_signed(k.noise_key, step_scalars[STEP], n) * hp;
     }
     noise[n] = value;
     h_prime[n] = hp;

@@ -26,8 +26,8 @@ pub mod step_scalar {
     pub const NOISE_AMPLITUDE: u32 = 2;
     /// n̄ = ΣN/Σh' of this step (0 when Σh' = 0).
     pub const NOISE_MEAN: u32 = 3;
-    /// The step number as the bits of a u32 (`f32::from_bits(step)`, `bitcast<u32>` in WGSL):
-    /// the noise counter, exact past 2^24 steps.
+    /// The step number as the bits of a u32 (write `f32::from_bits(step)`; kernels that read or
+    /// advance it bind step_scalars as `array<u32>`): the noise counter, exact past 2^24 steps.
     pub const STEP: u32 = 4;
     /// Σ ∂xi/∂t|_AC.
     pub const AC_RATE_SUM: u32 = 5;
