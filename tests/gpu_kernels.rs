@@ -22,15 +22,17 @@ use mgpf::backend::cpu::CpuBackend;
 use mgpf::backend::gpu::buffers::{read_back, storage_buffer, zeroed_buffer};
 use mgpf::backend::gpu::context::step_scalar;
 use mgpf::backend::gpu::kernels::{
-    step_scalars_buffer, submit, Encode, OrderParameterKernels, ReactionInputs, Reductions,
-    RunConstants, TransportKernels,
+    step_scalars_buffer, submit, ControlKernels, Encode, OrderParameterKernels, ReactionInputs,
+    Reductions, RunConstants, StepControl, TransportKernels,
 };
 use mgpf::backend::gpu::GpuContext;
 use mgpf::backend::Backend;
 use mgpf::config::presets::Preset;
 use mgpf::config::Config;
+use mgpf::model::control::solve_shift;
 use mgpf::model::interphase::{interpolation_prime, layer_indicator};
 use mgpf::model::params::Params;
+use mgpf::model::timestep::{time_step, Bound, RateMaxima};
 use std::sync::OnceLock;
 
 const POINTWISE_TOLERANCE: f32 = 1e-5;
@@ -1038,4 +1040,216 @@ fn the_adapter_binds_the_widest_kernel() {
         mgpf::backend::gpu::kernels::STORAGE_BUFFERS_PER_KERNEL
     );
     mgpf::backend::gpu::kernels::check_limits(ctx).unwrap();
+}
+
+/// Index of a bound in the TIME_STEP_BOUND slot.
+fn bound_index(b: Bound) -> u32 {
+    match b {
+        Bound::Gradient => 0,
+        Bound::Reaction => 1,
+        Bound::Migration => 2,
+        Bound::Motion => 3,
+        Bound::Cap => 4,
+        Bound::Fixed => 5,
+    }
+}
+
+/// The CPU's dt maxima of a case (reaction_field at its E, the migration speed).
+fn rate_maxima(case: &Case) -> RateMaxima {
+    let k = OrderParameterConstants::from_params(&case.p);
+    let [eps_sq, eps_deriv, ak, gn] = orientation(&k, &case.xi);
+    let n = case.xi.len();
+    let mut ac = vec![0.0; n];
+    op::allen_cahn_rate(&k, &case.xi, &eps_sq, &eps_deriv, &mut ac);
+    let mut bv = vec![0.0; n];
+    let (reaction_factor, front_speed) = op::reaction_field(
+        &k,
+        &case.xi,
+        &case.c,
+        &case.phi,
+        case.electrode,
+        &ak,
+        &case.asr,
+        &case.blocked,
+        &ac,
+        &gn,
+        (0.1 / case.p.delta) as f32,
+        &mut bv,
+    );
+    let (diff, _) = cpu_coefficients(case);
+    let t = TransportConstants::from_params(&case.p);
+    RateMaxima {
+        reaction_factor,
+        front_speed,
+        migration_speed: tr::max_migration_speed(&t, &case.phi, &diff),
+    }
+}
+
+/// dt and the noise amplitude from the maxima slots, adaptive and fixed; the bound that set dt.
+/// The bounds are f64 on the CPU, f32 here: a few ulps, held to 1e-6 relative.
+#[test]
+fn time_step_matches_cpu() {
+    let Some(ctx) = gpu_common::gpu() else { return };
+    let kernels = ControlKernels::new(ctx);
+    for case in cases() {
+        let measured = rate_maxima(case);
+        // The measured maxima, then variants that hand dt to each of the other bounds.
+        let variants = [
+            measured,
+            RateMaxima {
+                migration_speed: 0.0,
+                ..measured
+            },
+            RateMaxima {
+                migration_speed: 0.0,
+                front_speed: 100.0 * measured.front_speed,
+                ..measured
+            },
+            RateMaxima {
+                reaction_factor: 1e4 * measured.reaction_factor,
+                ..measured
+            },
+            RateMaxima::default(),
+        ];
+        for (m, fixed_fraction) in variants
+            .into_iter()
+            .map(|m| (m, None))
+            .chain([(measured, Some(0.5))])
+        {
+            let (adaptive, _) = time_step(&case.p, m).unwrap();
+            let fixed = fixed_fraction.map(|f| f * adaptive);
+            let mut p = case.p.clone();
+            p.fixed_dt = fixed;
+            let (dt, bound) = time_step(&p, m).unwrap();
+            let amplitude = p.noise_amplitude * (p.noise_dt_ref / dt).sqrt();
+            let control = StepControl::from_params(&p, 1e-5).buffer(ctx);
+            let sc = scalars(
+                ctx,
+                &[
+                    (step_scalar::REACTION_FACTOR_MAX, m.reaction_factor as f32),
+                    (step_scalar::FRONT_SPEED_MAX, m.front_speed as f32),
+                    (step_scalar::MIGRATION_SPEED_MAX, m.migration_speed as f32),
+                ],
+            );
+            submit(ctx, &[&kernels.time_step(ctx, &control, &sc)]);
+            let all: Vec<f32> = read_back(ctx, &sc, step_scalar::COUNT as usize);
+            let label = format!("{} (fixed dt {fixed:?}, maxima {m:?})", case.name);
+            compare_scalar(
+                &format!("{label} dt"),
+                all[step_scalar::DT as usize],
+                dt,
+                1e-6 * dt,
+            );
+            compare_scalar(
+                &format!("{label} noise amplitude"),
+                all[step_scalar::NOISE_AMPLITUDE as usize],
+                amplitude,
+                1e-6 * amplitude,
+            );
+            let got_bound = all[step_scalar::TIME_STEP_BOUND as usize].to_bits();
+            println!(
+                "{label}: bound expected {bound} ({}), got {got_bound}",
+                bound_index(bound)
+            );
+            assert_eq!(got_bound, bound_index(bound));
+        }
+    }
+}
+
+/// The galvanostatic root find on the device against solve_shift on the CPU, started 0.1 V away
+/// from the root. Both stop at |F| ≤ 1e-5 |target|, so their potentials agree to
+/// 2e-5 |target| / |dF/dE| (plus the f32 resolution of E).
+#[test]
+fn solve_shift_matches_cpu() {
+    let Some(ctx) = gpu_common::gpu() else { return };
+    let kernels = OrderParameterKernels::new(ctx);
+    let reductions = Reductions::new(ctx);
+    let control_kernels = ControlKernels::new(ctx);
+    const TOL: f64 = 1e-5;
+    for case in cases() {
+        let n = case.xi.len();
+        let k = OrderParameterConstants::from_params(&case.p);
+        let s = ReactionState::new(ctx, case);
+        let cells = op::interface_cells(&case.xi);
+        let control = StepControl::from_params(&case.p, TOL);
+        let target = control.target_rate_sum as f64;
+        let ac_sum: f64 = s.cpu_ac_rate.iter().map(|&v| v as f64).sum();
+        let base = case.electrode - 0.1;
+        let eval = |d: f64| {
+            op::reaction_sum(
+                &k,
+                &cells,
+                &case.xi,
+                &case.c,
+                &case.phi,
+                (base as f64 + d) as f32,
+                &s.cpu_kinetic_factor,
+                &case.asr,
+                &case.blocked,
+            )
+        };
+        let sol = solve_shift(
+            |d| {
+                let (r, dr) = eval(d);
+                (ac_sum + r - target, dr)
+            },
+            target,
+            TOL,
+        );
+        let want = base as f64 + sol.shift_v;
+
+        let cb = control.buffer(ctx);
+        let sc = scalars(ctx, &[(step_scalar::ELECTRODE_BASE, base)]);
+        let (rate, deriv) = (
+            zeroed_buffer(ctx, "rate", n),
+            zeroed_buffer(ctx, "rate_derivative", n),
+        );
+        let ac = upload(ctx, "ac_rate", &s.cpu_ac_rate);
+        let ac_sum_gpu = reductions.sum(ctx, &ac, n, &sc, step_scalar::AC_RATE_SUM);
+        let rs = kernels.reaction_sum(
+            ctx,
+            grid(&case.p),
+            &RunConstants::from_params(&case.p).buffer(ctx),
+            &s.inputs(),
+            &sc,
+            &rate,
+            &deriv,
+        );
+        let budget = 12;
+        let solve = control_kernels.solve_shift(
+            ctx,
+            &cb,
+            &sc,
+            &rs,
+            &reductions,
+            (&rate, &deriv),
+            n,
+            budget,
+        );
+        submit(ctx, &[&ac_sum_gpu, &solve]);
+        let all: Vec<f32> = read_back(ctx, &sc, step_scalar::COUNT as usize);
+        let got = all[step_scalar::ELECTRODE_POTENTIAL as usize];
+        let iterations = all[step_scalar::CONTROL_ITERATIONS as usize].to_bits();
+        let done = all[step_scalar::CONTROL_DONE as usize].to_bits();
+        let shift = all[step_scalar::CONTROL_SHIFT as usize];
+        let (_, slope) = eval(sol.shift_v);
+        let tol = 2.0 * TOL * target.abs() / slope.abs() + 4.0 * f32::EPSILON as f64 * want.abs();
+        println!(
+            "{}: CPU {} iterations, shift {:.6e} V; GPU {iterations} iterations (budget {budget}, done {done}), shift {shift:.6e} V",
+            case.name, sol.iterations, sol.shift_v
+        );
+        compare_scalar(&format!("{} controlled E", case.name), got, want, tol);
+        assert_eq!(
+            done, 1,
+            "the root find did not finish within {budget} evaluations"
+        );
+        // The device's E satisfies the CPU's own stopping test (with f32 slack on the sums).
+        let (r, _) = eval(got as f64 - base as f64);
+        let residual = ((ac_sum + r - target) / target).abs();
+        println!(
+            "  |F(E_gpu)|/|target| = {residual:e} (tolerance {:e})",
+            3.0 * TOL
+        );
+        assert!(residual <= 3.0 * TOL);
+    }
 }

@@ -46,11 +46,23 @@ pub mod step_scalar {
     pub const DXI_SUM: u32 = 13;
     /// Ions entering through the bulk face during the step.
     pub const BOUNDARY_INFLOW: u32 = 14;
-    /// Length of the buffer (slots 15.. are free for the integrator).
+    /// Galvanostatic control (shaders/control.wgsl): E before the step's shift, the shift Δ and
+    /// its bracket [lo, hi] (±1e30 stand for ±∞), the iterations taken and a done flag (u32 bits).
+    pub const ELECTRODE_BASE: u32 = 15;
+    pub const CONTROL_SHIFT: u32 = 16;
+    pub const CONTROL_LO: u32 = 17;
+    pub const CONTROL_HI: u32 = 18;
+    pub const CONTROL_ITERATIONS: u32 = 19;
+    pub const CONTROL_DONE: u32 = 20;
+    /// Which bound set dt (u32 bits: 0 gradient, 1 reaction, 2 migration, 3 motion, 4 cap,
+    /// 5 fixed) and S·min(bounds), against which the host checks a fixed dt.
+    pub const TIME_STEP_BOUND: u32 = 21;
+    pub const STABLE_DT: u32 = 22;
+    /// Length of the buffer (slot 23 is free).
     pub const COUNT: u32 = 24;
 
     /// (name, slot) of every slot, for the WGSL prelude.
-    pub const ALL: [(&str, u32); 15] = [
+    pub const ALL: [(&str, u32); 23] = [
         ("ELECTRODE_POTENTIAL", ELECTRODE_POTENTIAL),
         ("DT", DT),
         ("NOISE_AMPLITUDE", NOISE_AMPLITUDE),
@@ -66,6 +78,14 @@ pub mod step_scalar {
         ("H_PRIME_SUM", H_PRIME_SUM),
         ("DXI_SUM", DXI_SUM),
         ("BOUNDARY_INFLOW", BOUNDARY_INFLOW),
+        ("ELECTRODE_BASE", ELECTRODE_BASE),
+        ("CONTROL_SHIFT", CONTROL_SHIFT),
+        ("CONTROL_LO", CONTROL_LO),
+        ("CONTROL_HI", CONTROL_HI),
+        ("CONTROL_ITERATIONS", CONTROL_ITERATIONS),
+        ("CONTROL_DONE", CONTROL_DONE),
+        ("TIME_STEP_BOUND", TIME_STEP_BOUND),
+        ("STABLE_DT", STABLE_DT),
     ];
 }
 
