@@ -82,9 +82,9 @@ impl OrderParameterKernels {
         )
     }
 
-    /// The reaction rate at E = step_scalars[ELECTRODE_POTENTIAL] into `bv_rate`, and per cell
+    /// The reaction rate at E = `step_scalars[ELECTRODE_POTENTIAL]` into `bv_rate`, and per cell
     /// the operands of its maxima (`reaction_factor`, `front_speed`: finish them with
-    /// [`Reductions::max`] into REACTION_FACTOR_MAX and FRONT_SPEED_MAX).
+    /// [`Reductions::max`](super::Reductions::max) into REACTION_FACTOR_MAX and FRONT_SPEED_MAX).
     #[allow(clippy::too_many_arguments)]
     pub fn reaction_field(
         &self,
@@ -123,8 +123,8 @@ impl OrderParameterKernels {
         )
     }
 
-    /// Per cell the reaction rate at E = step_scalars[ELECTRODE_POTENTIAL] and its E-derivative
-    /// (finish with [`Reductions::sum`] into REACTION_SUM and REACTION_SUM_DERIVATIVE).
+    /// Per cell the reaction rate at E = `step_scalars[ELECTRODE_POTENTIAL]` and its E-derivative
+    /// (finish with [`Reductions::sum`](super::Reductions::sum) into REACTION_SUM and REACTION_SUM_DERIVATIVE).
     #[allow(clippy::too_many_arguments)]
     pub fn reaction_sum(
         &self,
@@ -157,9 +157,9 @@ impl OrderParameterKernels {
         )
     }
 
-    /// Interface noise with amplitude step_scalars[NOISE_AMPLITUDE] at step
-    /// step_scalars[STEP] (u32 bits), and h'(xi) per cell (finish both with [`Reductions::sum`]
-    /// into NOISE_SUM and H_PRIME_SUM, then [`Reductions::noise_mean`]).
+    /// Interface noise with amplitude `step_scalars[NOISE_AMPLITUDE]` at step
+    /// `step_scalars[STEP]` (u32 bits), and h'(xi) per cell (finish both with [`Reductions::sum`](super::Reductions::sum)
+    /// into NOISE_SUM and H_PRIME_SUM, then [`Reductions::noise_mean`](super::Reductions::noise_mean)).
     #[allow(clippy::too_many_arguments)]
     pub fn interface_noise(
         &self,
@@ -180,8 +180,8 @@ impl OrderParameterKernels {
         )
     }
 
-    /// Forward-Euler update of xi with dt = step_scalars[DT] and n̄ = step_scalars[NOISE_MEAN];
-    /// writes Δxi (finish with [`Reductions::sum`] into DXI_SUM).
+    /// Forward-Euler update of xi with dt = `step_scalars[DT]` and n̄ = `step_scalars[NOISE_MEAN]`;
+    /// writes Δxi (finish with [`Reductions::sum`](super::Reductions::sum) into DXI_SUM).
     #[allow(clippy::too_many_arguments)]
     pub fn update_order_parameter(
         &self,

@@ -54,7 +54,7 @@ impl Reductions {
         }
     }
 
-    /// step_scalars[slot] = Σ of the first `count` elements of `input` (f32 accumulation).
+    /// `step_scalars[slot]` = Σ of the first `count` elements of `input` (f32 accumulation).
     pub fn sum(
         &self,
         ctx: &GpuContext,
@@ -66,7 +66,7 @@ impl Reductions {
         self.plan(ctx, true, input, count, step_scalars, slot)
     }
 
-    /// step_scalars[slot] = max(0, max of the first `count` elements of `input`).
+    /// `step_scalars[slot]` = max(0, max of the first `count` elements of `input`).
     pub fn max(
         &self,
         ctx: &GpuContext,
@@ -78,7 +78,7 @@ impl Reductions {
         self.plan(ctx, false, input, count, step_scalars, slot)
     }
 
-    /// step_scalars[NOISE_MEAN] = NOISE_SUM / H_PRIME_SUM (0 when H_PRIME_SUM = 0).
+    /// `step_scalars[NOISE_MEAN]` = NOISE_SUM / H_PRIME_SUM (0 when H_PRIME_SUM = 0).
     pub fn noise_mean(&self, ctx: &GpuContext, step_scalars: &wgpu::Buffer) -> Dispatch {
         Dispatch::new(
             ctx,

@@ -55,7 +55,7 @@ impl TransportKernels {
         )
     }
 
-    /// Right-hand side of the implicit concentration step with dt = step_scalars[DT].
+    /// Right-hand side of the implicit concentration step with dt = `step_scalars[DT]`.
     #[allow(clippy::too_many_arguments)]
     pub fn concentration_rhs(
         &self,
@@ -78,7 +78,7 @@ impl TransportKernels {
         )
     }
 
-    /// Per cell the migration face speed (finish with [`Reductions::max`] into
+    /// Per cell the migration face speed (finish with [`Reductions::max`](super::Reductions::max) into
     /// MIGRATION_SPEED_MAX).
     pub fn max_migration_speed(
         &self,
@@ -98,8 +98,8 @@ impl TransportKernels {
         )
     }
 
-    /// Per bulk-face cell the ions entering in a step of dt = step_scalars[DT], into the first
-    /// ny entries of `inflow` (finish with [`Reductions::sum`] over ny into BOUNDARY_INFLOW).
+    /// Per bulk-face cell the ions entering in a step of dt = `step_scalars[DT]`, into the first
+    /// ny entries of `inflow` (finish with [`Reductions::sum`](super::Reductions::sum) over ny into BOUNDARY_INFLOW).
     #[allow(clippy::too_many_arguments)]
     pub fn boundary_inflow(
         &self,
