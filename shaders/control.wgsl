@@ -78,7 +78,8 @@ fn time_step() {
 }
 
 // ---- kernel: solve_shift_start
-// Δ = 0, bracket (−∞, ∞), E = E_base: the state before the first evaluation.
+// E_base = E (the last step's potential), Δ = 0, bracket (−∞, ∞): the state before the first
+// evaluation.
 @group(0) @binding(0) var<storage, read_write> step_scalars: array<u32>;
 
 fn write_scalar(slot: u32, v: f32) {
@@ -87,13 +88,12 @@ fn write_scalar(slot: u32, v: f32) {
 
 @compute @workgroup_size(1)
 fn solve_shift_start() {
-    let base = bitcast<f32>(step_scalars[ELECTRODE_BASE]);
+    step_scalars[ELECTRODE_BASE] = step_scalars[ELECTRODE_POTENTIAL];
     write_scalar(CONTROL_SHIFT, 0.0);
     write_scalar(CONTROL_LO, -UNBOUNDED);
     write_scalar(CONTROL_HI, UNBOUNDED);
     step_scalars[CONTROL_ITERATIONS] = 0u;
     step_scalars[CONTROL_DONE] = 0u;
-    write_scalar(ELECTRODE_POTENTIAL, base);
 }
 
 // ---- kernel: solve_shift_iteration
@@ -152,4 +152,13 @@ fn solve_shift_iteration() {
     write_scalar(CONTROL_SHIFT, next);
     step_scalars[CONTROL_ITERATIONS] = iterations + 1u;
     write_scalar(ELECTRODE_POTENTIAL, read_scalar(ELECTRODE_BASE) + next);
+}
+
+// ---- kernel: advance_step
+// step ← step + 1 (the noise counter of the next step).
+@group(0) @binding(0) var<storage, read_write> step_scalars: array<u32>;
+
+@compute @workgroup_size(1)
+fn advance_step() {
+    step_scalars[STEP] += 1u;
 }

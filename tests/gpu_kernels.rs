@@ -1157,7 +1157,8 @@ fn time_step_matches_cpu() {
 }
 
 /// The galvanostatic root find on the device against solve_shift on the CPU, started 0.1 V away
-/// from the root. Both stop at |F| ≤ 1e-5 |target|, so their potentials agree to
+/// from the root (from the last step's E, as a run does: solve_shift_start copies it), then the
+/// step counter advanced. Both stop at |F| ≤ 1e-5 |target|, so their potentials agree to
 /// 2e-5 |target| / |dF/dE| (plus the f32 resolution of E).
 #[test]
 fn solve_shift_matches_cpu() {
@@ -1199,7 +1200,13 @@ fn solve_shift_matches_cpu() {
         let want = base as f64 + sol.shift_v;
 
         let cb = control.buffer(ctx);
-        let sc = scalars(ctx, &[(step_scalar::ELECTRODE_BASE, base)]);
+        let sc = scalars(
+            ctx,
+            &[
+                (step_scalar::ELECTRODE_POTENTIAL, base),
+                (step_scalar::STEP, f32::from_bits(u32::MAX - 1)),
+            ],
+        );
         let (rate, deriv) = (
             zeroed_buffer(ctx, "rate", n),
             zeroed_buffer(ctx, "rate_derivative", n),
@@ -1226,8 +1233,15 @@ fn solve_shift_matches_cpu() {
             n,
             budget,
         );
-        submit(ctx, &[&ac_sum_gpu, &solve]);
+        let advance = control_kernels.advance_step(ctx, &sc);
+        submit(ctx, &[&ac_sum_gpu, &solve, &advance]);
         let all: Vec<f32> = read_back(ctx, &sc, step_scalar::COUNT as usize);
+        assert_eq!(
+            all[step_scalar::STEP as usize].to_bits(),
+            u32::MAX,
+            "advance_step"
+        );
+        assert_eq!(all[step_scalar::ELECTRODE_BASE as usize], base);
         let got = all[step_scalar::ELECTRODE_POTENTIAL as usize];
         let iterations = all[step_scalar::CONTROL_ITERATIONS as usize].to_bits();
         let done = all[step_scalar::CONTROL_DONE as usize].to_bits();

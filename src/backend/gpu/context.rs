@@ -46,7 +46,8 @@ pub mod step_scalar {
     pub const DXI_SUM: u32 = 13;
     /// Ions entering through the bulk face during the step.
     pub const BOUNDARY_INFLOW: u32 = 14;
-    /// Galvanostatic control (shaders/control.wgsl): E before the step's shift, the shift Δ and
+    /// Galvanostatic control (shaders/control.wgsl): E before the step's shift (copied from
+    /// ELECTRODE_POTENTIAL by solve_shift_start), the shift Δ and
     /// its bracket [lo, hi] (±1e30 stand for ±∞), the iterations taken and a done flag (u32 bits).
     pub const ELECTRODE_BASE: u32 = 15;
     pub const CONTROL_SHIFT: u32 = 16;

@@ -90,6 +90,7 @@ pub struct ControlKernels {
     time_step: wgpu::ComputePipeline,
     solve_shift_start: wgpu::ComputePipeline,
     solve_shift_iteration: wgpu::ComputePipeline,
+    advance_step: wgpu::ComputePipeline,
 }
 
 impl ControlKernels {
@@ -99,6 +100,7 @@ impl ControlKernels {
             time_step: build("time_step"),
             solve_shift_start: build("solve_shift_start"),
             solve_shift_iteration: build("solve_shift_iteration"),
+            advance_step: build("advance_step"),
         }
     }
 
@@ -119,7 +121,7 @@ impl ControlKernels {
         )
     }
 
-    /// Δ = 0, bracket (−∞, ∞), ELECTRODE_POTENTIAL = ELECTRODE_BASE.
+    /// ELECTRODE_BASE = ELECTRODE_POTENTIAL (the last step's E), Δ = 0, bracket (−∞, ∞).
     pub fn solve_shift_start(&self, ctx: &GpuContext, step_scalars: &wgpu::Buffer) -> Dispatch {
         Dispatch::new(
             ctx,
@@ -146,9 +148,21 @@ impl ControlKernels {
         )
     }
 
-    /// The whole root find: `reaction_sum` bound to (rate, rate_derivative) fields, summed by
-    /// `reductions` into REACTION_SUM and REACTION_SUM_DERIVATIVE (AC_RATE_SUM and ELECTRODE_BASE
-    /// set before), `iterations` evaluations at most.
+    /// STEP ← STEP + 1.
+    pub fn advance_step(&self, ctx: &GpuContext, step_scalars: &wgpu::Buffer) -> Dispatch {
+        Dispatch::new(
+            ctx,
+            "advance_step",
+            &self.advance_step,
+            &[step_scalars],
+            (1, 1, 1),
+        )
+    }
+
+    /// The whole root find from the last step's E: `reaction_sum` bound to (rate,
+    /// rate_derivative) fields, summed by `reductions` into REACTION_SUM and
+    /// REACTION_SUM_DERIVATIVE (AC_RATE_SUM computed before), `iterations` evaluations at most;
+    /// ELECTRODE_POTENTIAL holds the controlled E afterwards.
     #[allow(clippy::too_many_arguments)]
     pub fn solve_shift(
         &self,

@@ -19,7 +19,7 @@
 //!
 //! One step in the CPU backend's order, every scalar staying on the device:
 //! transport_coefficients → potential solve (multigrid) → interface_orientation_field →
-//! allen_cahn_rate → Σ into AC_RATE_SUM → (galvanostatic) ELECTRODE_BASE ← E, [`ShiftSolve`] →
+//! allen_cahn_rate → Σ into AC_RATE_SUM → (galvanostatic) [`ShiftSolve`] →
 //! reaction_field + max into REACTION_FACTOR_MAX, FRONT_SPEED_MAX → max_migration_speed + max into
 //! MIGRATION_SPEED_MAX → time_step (DT, NOISE_AMPLITUDE) → interface_noise + Σ into NOISE_SUM,
 //! H_PRIME_SUM → noise_mean → update_order_parameter + Σ into DXI_SUM → concentration_rhs →
@@ -336,6 +336,15 @@ mod tests {
                     "sum_finish",
                     "max_finish",
                     "noise_mean",
+                ][..],
+            ),
+            (
+                CONTROL_WGSL,
+                &[
+                    "time_step",
+                    "solve_shift_start",
+                    "solve_shift_iteration",
+                    "advance_step",
                 ][..],
             ),
         ] {
