@@ -3,5 +3,6 @@
 
 pub mod buffers;
 pub mod context;
+pub mod kernels;
 
 pub use context::{adapters, GpuContext};

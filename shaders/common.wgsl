@@ -1,0 +1,53 @@
+// Shared by the order-parameter and transport kernels: the run constants (a uniform block
+// mirrored by `RunConstants` in src/backend/gpu/kernels.rs, field by field) and the pointwise
+// functions of src/model/interphase.rs.
+
+struct RunConstants {
+    nx: u32,
+    ny: u32,
+    inv_dx: f32,
+    l_sigma: f32,
+    w: f32,
+    l_eta: f32,
+    i0: f32,
+    exchange_multiplier: f32,
+    eps0: f32,
+    strength: f32,
+    cos6_t0: f32,
+    sin6_t0: f32,
+    kinetic_2fold: f32,
+    kinetic_6fold: f32,
+    cos2_tc: f32,
+    sin2_tc: f32,
+    cos6_tc: f32,
+    sin6_tc: f32,
+    grad_sq_min: f32,
+    bv_f: f32,
+    bv_alpha: f32,
+    front_grad_min: f32,
+    d_liquid: f32,
+    d_solid: f32,
+    transport_f: f32,
+    cs_over_c0: f32,
+    inv_max_h_prime: f32,
+    noise_key: u32,
+}
+
+@group(0) @binding(0) var<uniform> k: RunConstants;
+
+// h(xi) = xi³(6xi² − 15xi + 10).
+fn interpolation(xi: f32) -> f32 {
+    let x = clamp(xi, 0.0, 1.0);
+    return x * x * x * (x * (6.0 * x - 15.0) + 10.0);
+}
+
+// h'(xi) = 30 xi²(1 − xi)².
+fn interpolation_prime(xi: f32) -> f32 {
+    let x = clamp(xi, 0.0, 1.0);
+    return 30.0 * x * x * (1.0 - x) * (1.0 - x);
+}
+
+// Periodic lateral neighbours (j − 1, j + 1).
+fn lateral_neighbours(j: u32, ny: u32) -> vec2<u32> {
+    return vec2<u32>(select(j - 1u, ny - 1u, j == 0u), select(j + 1u, 0u, j + 1u == ny));
+}

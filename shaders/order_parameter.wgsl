@@ -1,0 +1,264 @@
+// Kernels of the order-parameter equation (E1), twins of src/backend/cpu/order_parameter.rs:
+//
+// ∂xi/∂t = −L_σ [g'(xi) − K_aniso(xi)] − L_η h'(xi) m (1−p_b) a_k B_eff + N
+//
+// Boundaries: zero flux at the collector (i = 0), xi = 0 on the bulk face (i = nx), periodic in y.
+// 2D kernels: global_invocation_id.x → j (contiguous), .y → i; cell n = i*ny + j.
+//
+// Assembled per kernel by kernels.rs: prelude + common.wgsl + noise.wgsl + kinetics.wgsl + the part
+// of this file above the first "// ---- kernel:" line + that kernel's section (each section
+// declares its own bindings, so the file as a whole is not one module).
+
+// The row below i, clamped at the collector (mirror ghost).
+fn row_below(i: u32) -> u32 {
+    return select(i - 1u, 0u, i == 0u);
+}
+
+// The row above i, clamped at the bulk face (the caller applies the ghost sign).
+fn row_above(i: u32, nx: u32) -> u32 {
+    return select(i + 1u, i, i + 1u == nx);
+}
+
+// Sign of xi's ghost above row i: antisymmetric past the bulk face (xi = 0 there).
+fn above_sign(i: u32, nx: u32) -> f32 {
+    return select(1.0, -1.0, i + 1u == nx);
+}
+
+// −L_η h'(xi) m (1−p_b) a_k B_eff(E − φ, c) and its derivative with respect to E.
+fn reaction_rate(xi: f32, c: f32, phi: f32, electrode: f32, kinetic_factor: f32, asr: f32, blocked: f32) -> vec2<f32> {
+    let hp = interpolation_prime(xi);
+    if (hp < INTERFACE_THRESHOLD || blocked >= 1.0) {
+        return vec2<f32>(0.0, 0.0);
+    }
+    let scale = k.exchange_multiplier * kinetic_factor;
+    let b = bv_through_resistance(k.bv_f, k.bv_alpha, electrode - phi, max(c, 0.0), asr / kinetic_factor, k.i0 * scale);
+    let prefactor = -k.l_eta * hp * scale * (1.0 - blocked);
+    return vec2<f32>(prefactor * b.x, prefactor * b.y);
+}
+
+// ---- kernel: interface_orientation_field
+// ε², ε ε', a_k and |∇xi| from the central gradient of xi (orientation of the interface).
+@group(0) @binding(1) var<storage, read> xi: array<f32>;
+@group(0) @binding(2) var<storage, read_write> eps_sq: array<f32>;
+@group(0) @binding(3) var<storage, read_write> eps_deriv: array<f32>;
+@group(0) @binding(4) var<storage, read_write> kinetic_factor: array<f32>;
+@group(0) @binding(5) var<storage, read_write> grad_norm: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
+fn interface_orientation_field(@builtin(global_invocation_id) id: vec3<u32>) {
+    let j = id.x;
+    let i = id.y;
+    let nx = k.nx;
+    let ny = k.ny;
+    if (i >= nx || j >= ny) { return; }
+    let half_inv_dx = 0.5 * k.inv_dx;
+    let lat = lateral_neighbours(j, ny);
+    let n = i * ny + j;
+    let gx = (above_sign(i, nx) * xi[row_above(i, nx) * ny + j] - xi[row_below(i) * ny + j]) * half_inv_dx;
+    let gy = (xi[i * ny + lat.y] - xi[i * ny + lat.x]) * half_inv_dx;
+    let o = interface_orientation(gx, gy);
+    eps_sq[n] = o.x;
+    eps_deriv[n] = o.y;
+    kinetic_factor[n] = o.z;
+    grad_norm[n] = sqrt(gx * gx + gy * gy);
+}
+
+// ε²(θ), ε ε'(θ) of ε = ε0 [1 + δ6 cos 6(θ − θ0)] and a_k(θ) (src/model/anisotropy.rs).
+fn interface_orientation(gx: f32, gy: f32) -> vec3<f32> {
+    let g2 = gx * gx + gy * gy;
+    if (g2 <= k.grad_sq_min) {
+        return vec3<f32>(k.eps0 * k.eps0, 0.0, 1.0);
+    }
+    let inv = 1.0 / sqrt(gx * gx + gy * gy);
+    let nx = gx * inv;
+    let ny = gy * inv;
+    let x2 = nx * nx;
+    let y2 = ny * ny;
+    let cos2 = x2 - y2;
+    let sin2 = 2.0 * nx * ny;
+    let cos6 = cos2 * (cos2 * cos2 - 3.0 * sin2 * sin2);
+    let sin6 = sin2 * (3.0 * cos2 * cos2 - sin2 * sin2);
+    let c6 = cos6 * k.cos6_t0 + sin6 * k.sin6_t0;
+    let s6 = sin6 * k.cos6_t0 - cos6 * k.sin6_t0;
+    let eps = k.eps0 * (1.0 + k.strength * c6);
+    let eps_prime = -6.0 * k.eps0 * k.strength * s6;
+    let ck2 = cos2 * k.cos2_tc + sin2 * k.sin2_tc;
+    let ck6 = cos6 * k.cos6_tc + sin6 * k.sin6_tc;
+    let a_k = max(1.0 - k.kinetic_2fold * ck2 + k.kinetic_6fold * ck6, KINETIC_FACTOR_MIN);
+    return vec3<f32>(eps * eps, eps * eps_prime, a_k);
+}
+
+// ---- kernel: allen_cahn_rate
+// −L_σ [g'(xi) − ∇·(ε²∇xi) + ∂x(εε' ∂y xi) − ∂y(εε' ∂x xi)]: compact 5-point isotropic part with
+// face-averaged ε², central cross terms (neighbour gradients copied at the x boundaries).
+@group(0) @binding(1) var<storage, read> xi: array<f32>;
+@group(0) @binding(2) var<storage, read> eps_sq: array<f32>;
+@group(0) @binding(3) var<storage, read> eps_deriv: array<f32>;
+@group(0) @binding(4) var<storage, read_write> rate: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
+fn allen_cahn_rate(@builtin(global_invocation_id) id: vec3<u32>) {
+    let j = id.x;
+    let i = id.y;
+    let nx = k.nx;
+    let ny = k.ny;
+    if (i >= nx || j >= ny) { return; }
+    let inv_dx2 = k.inv_dx * k.inv_dx;
+    let half_inv_dx = 0.5 * k.inv_dx;
+    let sign = above_sign(i, nx);
+    let lat = lateral_neighbours(j, ny);
+    let jm = lat.x;
+    let jp = lat.y;
+    let b = row_below(i) * ny;
+    let c = i * ny;
+    let a = row_above(i, nx) * ny;
+    // 3×3 neighbourhood: (below, centre, above) rows at (left, mid, right); the above row carries
+    // the ghost sign for the x differences.
+    let xb = vec3<f32>(xi[b + jm], xi[b + j], xi[b + jp]);
+    let xc = vec3<f32>(xi[c + jm], xi[c + j], xi[c + jp]);
+    let xa = vec3<f32>(sign * xi[a + jm], sign * xi[a + j], sign * xi[a + jp]);
+    let e_b = eps_sq[b + j];
+    let e = vec3<f32>(eps_sq[c + jm], eps_sq[c + j], eps_sq[c + jp]);
+    let e_a = eps_sq[a + j];
+    let d_b = eps_deriv[b + j];
+    let d = vec3<f32>(eps_deriv[c + jm], eps_deriv[c + j], eps_deriv[c + jp]);
+    let d_a = eps_deriv[a + j];
+
+    let x0 = xc.y;
+    let e_c = e.y;
+    let isotropic = (0.5 * (e_c + e_a) * (xa.y - x0) - 0.5 * (e_c + e_b) * (x0 - xb.y)
+        + 0.5 * (e_c + e.z) * (xc.z - x0)
+        - 0.5 * (e_c + e.x) * (x0 - xc.x)) * inv_dx2;
+    // ∂y xi in the row above comes from the clamped row itself, not its ghost.
+    let gy_above = sign * (xa.z - xa.x) * half_inv_dx;
+    let gy_below = (xb.z - xb.x) * half_inv_dx;
+    let gx_right = (xa.z - xb.z) * half_inv_dx;
+    let gx_left = (xa.x - xb.x) * half_inv_dx;
+    let cross = (-(d_a * gy_above - d_b * gy_below) + (d.z * gx_right - d.x * gx_left)) * half_inv_dx;
+    let double_well = 2.0 * k.w * x0 * (1.0 - x0) * (1.0 - 2.0 * x0);
+    rate[c + j] = -k.l_sigma * (double_well - isotropic - cross);
+}
+
+// ---- kernel: reaction_field
+// −L_η h' m (1−p_b) a_k B_eff at the electrode potential E (step_scalars), and per cell the
+// operands of reaction_field's maxima: |m (1−p_b) a_k B_eff| where h' > 1e-3, and the front speed
+// |∂xi/∂t|/|∇xi| where |∇xi| > front_grad_min (0 elsewhere; Reductions::max finishes them).
+@group(0) @binding(1) var<storage, read> xi: array<f32>;
+@group(0) @binding(2) var<storage, read> c: array<f32>;
+@group(0) @binding(3) var<storage, read> phi: array<f32>;
+@group(0) @binding(4) var<storage, read> step_scalars: array<f32>;
+@group(0) @binding(5) var<storage, read> kinetic_factor: array<f32>;
+@group(0) @binding(6) var<storage, read> asr: array<f32>;
+@group(0) @binding(7) var<storage, read> blocked: array<f32>;
+@group(0) @binding(8) var<storage, read> ac_rate: array<f32>;
+@group(0) @binding(9) var<storage, read> grad_norm: array<f32>;
+@group(0) @binding(10) var<storage, read_write> bv_rate: array<f32>;
+@group(0) @binding(11) var<storage, read_write> reaction_factor: array<f32>;
+@group(0) @binding(12) var<storage, read_write> front_speed: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
+fn reaction_field(@builtin(global_invocation_id) id: vec3<u32>) {
+    let j = id.x;
+    let i = id.y;
+    if (i >= k.nx || j >= k.ny) { return; }
+    let n = i * k.ny + j;
+    let hp = interpolation_prime(xi[n]);
+    var r = 0.0;
+    var factor = 0.0;
+    var speed = 0.0;
+    if (hp >= INTERFACE_THRESHOLD) {
+        r = reaction_rate(xi[n], c[n], phi[n], step_scalars[ELECTRODE_POTENTIAL], kinetic_factor[n], asr[n], blocked[n]).x;
+        if (hp > 1e-3) {
+            factor = abs(r / (k.l_eta * hp));
+        }
+        if (grad_norm[n] > k.front_grad_min) {
+            speed = abs((ac_rate[n] + r) / grad_norm[n]);
+        }
+    }
+    bv_rate[n] = r;
+    reaction_factor[n] = factor;
+    front_speed[n] = speed;
+}
+
+// ---- kernel: reaction_sum
+// Per cell the reaction rate at E (step_scalars) and its derivative with respect to E, summed by
+// Reductions::sum for the galvanostatic Newton (the CPU loops over the interface cells only; the
+// rate is 0 on every other cell, so here every cell is visited).
+@group(0) @binding(1) var<storage, read> xi: array<f32>;
+@group(0) @binding(2) var<storage, read> c: array<f32>;
+@group(0) @binding(3) var<storage, read> phi: array<f32>;
+@group(0) @binding(4) var<storage, read> step_scalars: array<f32>;
+@group(0) @binding(5) var<storage, read> kinetic_factor: array<f32>;
+@group(0) @binding(6) var<storage, read> asr: array<f32>;
+@group(0) @binding(7) var<storage, read> blocked: array<f32>;
+@group(0) @binding(8) var<storage, read_write> rate: array<f32>;
+@group(0) @binding(9) var<storage, read_write> rate_derivative: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
+fn reaction_sum(@builtin(global_invocation_id) id: vec3<u32>) {
+    let j = id.x;
+    let i = id.y;
+    if (i >= k.nx || j >= k.ny) { return; }
+    let n = i * k.ny + j;
+    let r = reaction_rate(xi[n], c[n], phi[n], step_scalars[ELECTRODE_POTENTIAL], kinetic_factor[n], asr[n], blocked[n]);
+    rate[n] = r.x;
+    rate_derivative[n] = r.y;
+}
+
+// ---- kernel: interface_noise
+// N = A r h'(xi)/max h' with r = uniform_signed(key, step, cell); h' is written too, for Σ h'.
+// step_scalars is bound as u32 here: the step counter is read as the integer it is (no float load
+// that could flush its subnormal bit pattern), the amplitude through bitcast.
+@group(0) @binding(1) var<storage, read> step_scalars: array<u32>;
+@group(0) @binding(2) var<storage, read> xi: array<f32>;
+@group(0) @binding(3) var<storage, read_write> noise: array<f32>;
+@group(0) @binding(4) var<storage, read_write> h_prime: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
+fn interface_noise(@builtin(global_invocation_id) id: vec3<u32>) {
+    let j = id.x;
+    let i = id.y;
+    if (i >= k.nx || j >= k.ny) { return; }
+    let n = i * k.ny + j;
+    let amplitude = bitcast<f32>(step_scalars[NOISE_AMPLITUDE]);
+    if (amplitude == 0.0) {
+        noise[n] = 0.0;
+        h_prime[n] = 0.0;
+        return;
+    }
+    let scale = amplitude * k.inv_max_h_prime;
+    let hp = interpolation_prime(xi[n]);
+    // Bulk cells (h' = 0) draw nothing: the noise is confined to the interface.
+    var value = 0.0;
+    if (hp > 0.0) {
+        value = scale * uniform_signed(k.noise_key, step_scalars[STEP], n) * hp;
+    }
+    noise[n] = value;
+    h_prime[n] = hp;
+}
+
+// ---- kernel: update_order_parameter
+// xi ← xi + dt (∂xi/∂t|_AC + ∂xi/∂t|_BV + N − n̄ h'(xi)); Δxi is the change stored after rounding.
+@group(0) @binding(1) var<storage, read_write> xi: array<f32>;
+@group(0) @binding(2) var<storage, read> ac_rate: array<f32>;
+@group(0) @binding(3) var<storage, read> bv_rate: array<f32>;
+@group(0) @binding(4) var<storage, read> noise: array<f32>;
+@group(0) @binding(5) var<storage, read> step_scalars: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dxi: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
+fn update_order_parameter(@builtin(global_invocation_id) id: vec3<u32>) {
+    let j = id.x;
+    let i = id.y;
+    if (i >= k.nx || j >= k.ny) { return; }
+    let n = i * k.ny + j;
+    let x = xi[n];
+    let zero_sum_noise = noise[n] - step_scalars[NOISE_MEAN] * interpolation_prime(x);
+    var updated = x + step_scalars[DT] * (ac_rate[n] + bv_rate[n] + zero_sum_noise);
+    // Flush the geometrically decaying far field before it turns subnormal.
+    if (abs(updated) < FLUSH_TO_ZERO) {
+        updated = 0.0;
+    }
+    dxi[n] = updated - x;
+    xi[n] = updated;
+}

@@ -1,0 +1,127 @@
+// Kernels of ion transport (E2) and the coefficients of both implicit solves, twins of
+// src/backend/cpu/transport.rs:
+//
+// ∂c/∂t = ∇·(D∇c) [implicit] + ∇·(D f c ∇φ) [explicit, upwind] − (C_s/c0) ∂xi/∂t
+//
+// Boundaries: zero flux at the collector, c = 1 (c0) and φ = 0 on the bulk face, periodic in y.
+// Assembled per kernel as order_parameter.wgsl is (common.wgsl + the part above the first
+// "// ---- kernel:" line + one section).
+
+fn harmonic(a: f32, b: f32) -> f32 {
+    return 2.0 * a * b / (a + b);
+}
+
+// Upwind migration flux from `from` to `to`: J = u c_up, u = −D_f f (φ_to − φ_from)/Δx.
+fn face_flux(d_from: f32, d_to: f32, p_from: f32, p_to: f32, c_from: f32, c_to: f32) -> f32 {
+    let u = -harmonic(d_from, d_to) * k.transport_f * (p_to - p_from) * k.inv_dx;
+    return max(u, 0.0) * c_from + min(u, 0.0) * c_to;
+}
+
+// ---- kernel: transport_coefficients
+// D = h D_s + (1−h) D_l [(1−s) + s r_D];  σ/σ_l = h D_s/D_l + (1−h) [(1−s) + s r_σ].
+@group(0) @binding(1) var<storage, read> xi: array<f32>;
+@group(0) @binding(2) var<storage, read> layer: array<f32>;
+@group(0) @binding(3) var<storage, read> layer_diffusivity_ratio: array<f32>;
+@group(0) @binding(4) var<storage, read> layer_conductivity_ratio: array<f32>;
+@group(0) @binding(5) var<storage, read_write> diffusivity: array<f32>;
+@group(0) @binding(6) var<storage, read_write> conductivity: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
+fn transport_coefficients(@builtin(global_invocation_id) id: vec3<u32>) {
+    let j = id.x;
+    let i = id.y;
+    if (i >= k.nx || j >= k.ny) { return; }
+    let n = i * k.ny + j;
+    let h = interpolation(xi[n]);
+    let sl = layer[n];
+    diffusivity[n] = h * k.d_solid + (1.0 - h) * k.d_liquid * ((1.0 - sl) + sl * layer_diffusivity_ratio[n]);
+    conductivity[n] = h * (k.d_solid / k.d_liquid) + (1.0 - h) * ((1.0 - sl) + sl * layer_conductivity_ratio[n]);
+}
+
+// ---- kernel: concentration_rhs
+// rhs = c/dt − ∇·J_mig − (C_s/c0) Δxi/dt; ghost past the last row: φ = −φ, c = 1, D = D.
+@group(0) @binding(1) var<storage, read> c: array<f32>;
+@group(0) @binding(2) var<storage, read> phi: array<f32>;
+@group(0) @binding(3) var<storage, read> diffusivity: array<f32>;
+@group(0) @binding(4) var<storage, read> dxi: array<f32>;
+@group(0) @binding(5) var<storage, read> step_scalars: array<f32>;
+@group(0) @binding(6) var<storage, read_write> rhs: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
+fn concentration_rhs(@builtin(global_invocation_id) id: vec3<u32>) {
+    let j = id.x;
+    let i = id.y;
+    let nx = k.nx;
+    let ny = k.ny;
+    if (i >= nx || j >= ny) { return; }
+    let inv_dt = 1.0 / step_scalars[DT];
+    let n = i * ny + j;
+    let lat = lateral_neighbours(j, ny);
+    let l = i * ny + lat.x;
+    let r = i * ny + lat.y;
+    // The collector clamps to the row itself (equal φ: no flux).
+    let b = select(n - ny, n, i == 0u);
+    let cc = c[n];
+    let pc = phi[n];
+    let dc = diffusivity[n];
+    var c_a = 1.0;
+    var p_a = -pc;
+    var d_a = dc;
+    if (i + 1u < nx) {
+        c_a = c[n + ny];
+        p_a = phi[n + ny];
+        d_a = diffusivity[n + ny];
+    }
+    let up = face_flux(dc, d_a, pc, p_a, cc, c_a);
+    let down = face_flux(diffusivity[b], dc, phi[b], pc, c[b], cc);
+    let right = face_flux(dc, diffusivity[r], pc, phi[r], cc, c[r]);
+    let left = face_flux(diffusivity[l], dc, phi[l], pc, c[l], cc);
+    let divergence = (up - down + right - left) * k.inv_dx;
+    rhs[n] = cc * inv_dt - divergence - k.cs_over_c0 * dxi[n] * inv_dt;
+}
+
+// ---- kernel: max_migration_speed
+// Per cell D_f f |∂φ/∂n| over its right and upper faces (bulk face: φ = 0 at Δx/2); Reductions::max
+// finishes it.
+@group(0) @binding(1) var<storage, read> phi: array<f32>;
+@group(0) @binding(2) var<storage, read> diffusivity: array<f32>;
+@group(0) @binding(3) var<storage, read_write> migration_speed: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
+fn max_migration_speed(@builtin(global_invocation_id) id: vec3<u32>) {
+    let j = id.x;
+    let i = id.y;
+    let nx = k.nx;
+    let ny = k.ny;
+    if (i >= nx || j >= ny) { return; }
+    let n = i * ny + j;
+    let r = i * ny + lateral_neighbours(j, ny).y;
+    let lateral = harmonic(diffusivity[n], diffusivity[r]) * abs(phi[r] - phi[n]);
+    var up = diffusivity[n] * 2.0 * abs(phi[n]);
+    if (i + 1u < nx) {
+        up = harmonic(diffusivity[n], diffusivity[n + ny]) * abs(phi[n + ny] - phi[n]);
+    }
+    migration_speed[n] = max(lateral, up) * k.transport_f * k.inv_dx;
+}
+
+// ---- kernel: boundary_inflow
+// Per bulk-face cell j: [D (1 − c_new) 2/Δx − J_mig(c_old)] Δx dt, the ions entering in the step;
+// Reductions::sum over the first ny entries finishes it. 1D over j.
+@group(0) @binding(1) var<storage, read> c_old: array<f32>;
+@group(0) @binding(2) var<storage, read> c_new: array<f32>;
+@group(0) @binding(3) var<storage, read> phi: array<f32>;
+@group(0) @binding(4) var<storage, read> diffusivity: array<f32>;
+@group(0) @binding(5) var<storage, read> step_scalars: array<f32>;
+@group(0) @binding(6) var<storage, read_write> inflow: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_1D)
+fn boundary_inflow(@builtin(global_invocation_id) id: vec3<u32>) {
+    let j = id.x;
+    if (j >= k.ny) { return; }
+    let dx = 1.0 / k.inv_dx;
+    let n = (k.nx - 1u) * k.ny + j;
+    let d = diffusivity[n];
+    let diffusive_in = d * (1.0 - c_new[n]) * 2.0 / dx;
+    let migration_out = face_flux(d, d, phi[n], -phi[n], c_old[n], 1.0);
+    inflow[j] = (diffusive_in - migration_out) * dx * step_scalars[DT];
+}

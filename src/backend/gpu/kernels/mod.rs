@@ -1,0 +1,366 @@
+//! The WGSL kernels of one step, built once, and bound to buffers ahead of time so a run can
+//! record many kernels (many steps) per submit.
+//!
+//! Each kernel is named as its CPU twin in `src/backend/cpu/` and takes its buffers in the twin's
+//! argument order (the run constants first, at binding 0). A scalar argument that the device
+//! computes (E, dt, the noise amplitude and mean, the step number) is read from the
+//! `step_scalars` buffer instead, at the position of the CPU argument; its slots are
+//! [`step_scalar`]. Where the CPU twin returns a reduction (maxima, sums), the WGSL twin writes
+//! its per-cell operand into a field and a [`Reduction`] finishes it into a `step_scalars` slot.
+//!
+//! Binding a kernel returns a [`Dispatch`] (pipeline, bind group, workgroup count); encode it
+//! into a compute pass with [`Encode::encode`]. Bind once per run (ping-pong buffers: one set of
+//! dispatches per parity), then record any number of steps per submit.
+//!
+//! WGSL has no includes: each kernel is its own module, assembled here from the prelude
+//! (`context::wgsl_prelude`), the model constants, whole library files (`common.wgsl`,
+//! `noise.wgsl`, `kinetics.wgsl`), the shared head of its family file and its own
+//! `// ---- kernel: name` section, which declares that kernel's bindings.
+//!
+//! One step in the CPU backend's order, every scalar staying on the device:
+//! transport_coefficients → potential solve (multigrid) → interface_orientation_field →
+//! allen_cahn_rate → Σ into AC_RATE_SUM → (galvanostatic) [`ShiftSolve`] →
+//! reaction_field + max into REACTION_FACTOR_MAX, FRONT_SPEED_MAX → max_migration_speed + max into
+//! MIGRATION_SPEED_MAX → time_step (DT, NOISE_AMPLITUDE) → interface_noise + Σ into NOISE_SUM,
+//! H_PRIME_SUM → noise_mean → update_order_parameter + Σ into DXI_SUM → concentration_rhs →
+//! copy c to c_old → concentration solve → boundary_inflow + Σ into BOUNDARY_INFLOW → advance STEP.
+
+use super::buffers::{bind_group, grid_workgroups, uniform_buffer};
+use super::context::{step_scalar, GpuContext};
+use crate::backend::cpu::order_parameter::{
+    OrderParameterConstants, FLUSH_TO_ZERO, INTERFACE_THRESHOLD,
+};
+use crate::backend::cpu::transport::TransportConstants;
+use crate::error::{Error, Result};
+use crate::grid::Real;
+use crate::model::anisotropy::KINETIC_FACTOR_MIN;
+use crate::model::control::MAX_ITERATIONS as CONTROL_MAX_ITERATIONS;
+use crate::model::kinetics::{MAX_EXPONENT, NEWTON_STEPS};
+use crate::model::noise::{key, STREAM_NOISE};
+use crate::model::params::MAX_H_PRIME;
+
+mod control;
+mod order_parameter;
+mod reduce;
+mod transport;
+
+pub use control::{ControlKernels, ShiftSolve, StepControl};
+pub use order_parameter::{OrderParameterKernels, ReactionInputs};
+pub use reduce::{Reduction, Reductions, MAX_PARTIALS};
+pub use transport::TransportKernels;
+
+const COMMON_WGSL: &str = include_str!("../../../../shaders/common.wgsl");
+const NOISE_WGSL: &str = include_str!("../../../../shaders/noise.wgsl");
+const KINETICS_WGSL: &str = include_str!("../../../../shaders/kinetics.wgsl");
+const ORDER_PARAMETER_WGSL: &str = include_str!("../../../../shaders/order_parameter.wgsl");
+const TRANSPORT_WGSL: &str = include_str!("../../../../shaders/transport.wgsl");
+const REDUCE_WGSL: &str = include_str!("../../../../shaders/reduce.wgsl");
+const CONTROL_WGSL: &str = include_str!("../../../../shaders/control.wgsl");
+
+/// Marks the start of one kernel's section in a family file; the text before the first marker is
+/// shared by every kernel of the family.
+const SECTION_MARKER: &str = "// ---- kernel: ";
+
+/// Storage buffers of the widest kernel (reaction_field: 12). wgpu's default limit is 8; the
+/// context asks for the adapter's own limits (lavapipe, NVIDIA, AMD, Metal and DX12 allow more).
+pub const STORAGE_BUFFERS_PER_KERNEL: u32 = 12;
+
+/// Refuses an adapter that cannot bind the widest kernel's buffers, naming both numbers.
+pub fn check_limits(ctx: &GpuContext) -> Result<()> {
+    let have = ctx.limits.max_storage_buffers_per_shader_stage;
+    if have < STORAGE_BUFFERS_PER_KERNEL {
+        return Err(Error::Gpu(format!(
+            "the adapter {} binds {have} storage buffers per shader stage, the reaction_field kernel needs {STORAGE_BUFFERS_PER_KERNEL}",
+            ctx.adapter_info.name
+        )));
+    }
+    Ok(())
+}
+
+/// Run constants of the order-parameter and transport kernels: the WGSL `RunConstants` of
+/// `shaders/common.wgsl`, field by field (28 four-byte scalars, 112 bytes, a multiple of 16).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct RunConstants {
+    pub nx: u32,
+    pub ny: u32,
+    pub inv_dx: f32,
+    pub l_sigma: f32,
+    pub w: f32,
+    pub l_eta: f32,
+    pub i0: f32,
+    pub exchange_multiplier: f32,
+    pub eps0: f32,
+    pub strength: f32,
+    pub cos6_t0: f32,
+    pub sin6_t0: f32,
+    pub kinetic_2fold: f32,
+    pub kinetic_6fold: f32,
+    pub cos2_tc: f32,
+    pub sin2_tc: f32,
+    pub cos6_tc: f32,
+    pub sin6_tc: f32,
+    pub grad_sq_min: f32,
+    pub bv_f: f32,
+    pub bv_alpha: f32,
+    /// |∇xi| above which reaction_field counts a front speed (the CPU's `grad_min` argument).
+    pub front_grad_min: f32,
+    pub d_liquid: f32,
+    pub d_solid: f32,
+    /// f = nF/RT of the migration flux (TransportConstants::f).
+    pub transport_f: f32,
+    pub cs_over_c0: f32,
+    /// 1 / max h', rounded as the CPU's interface_noise rounds it.
+    pub inv_max_h_prime: f32,
+    /// key(seed, STREAM_NOISE).
+    pub noise_key: u32,
+}
+
+impl RunConstants {
+    /// From the CPU kernels' constants, the front-speed gradient floor and the noise key.
+    pub fn new(
+        op: &OrderParameterConstants,
+        tr: &TransportConstants,
+        front_grad_min: Real,
+        noise_key: u32,
+    ) -> RunConstants {
+        let a = &op.aniso;
+        RunConstants {
+            nx: op.nx as u32,
+            ny: op.ny as u32,
+            inv_dx: op.inv_dx,
+            l_sigma: op.l_sigma,
+            w: op.w,
+            l_eta: op.l_eta,
+            i0: op.i0,
+            exchange_multiplier: op.exchange_multiplier,
+            eps0: a.eps0,
+            strength: a.strength,
+            cos6_t0: a.cos6_t0,
+            sin6_t0: a.sin6_t0,
+            kinetic_2fold: a.kinetic_2fold,
+            kinetic_6fold: a.kinetic_6fold,
+            cos2_tc: a.cos2_tc,
+            sin2_tc: a.sin2_tc,
+            cos6_tc: a.cos6_tc,
+            sin6_tc: a.sin6_tc,
+            grad_sq_min: a.grad_sq_min,
+            bv_f: op.bv.f,
+            bv_alpha: op.bv.alpha,
+            front_grad_min,
+            d_liquid: tr.d_liquid,
+            d_solid: tr.d_solid,
+            transport_f: tr.f,
+            cs_over_c0: tr.cs_over_c0,
+            inv_max_h_prime: 1.0 / MAX_H_PRIME as Real,
+            noise_key,
+        }
+    }
+
+    /// The constants of a run of `p`, as the CPU backend derives them.
+    pub fn from_params(p: &crate::model::Params) -> RunConstants {
+        RunConstants::new(
+            &OrderParameterConstants::from_params(p),
+            &TransportConstants::from_params(p),
+            (0.1 / p.delta) as Real,
+            key(p.seed, STREAM_NOISE),
+        )
+    }
+
+    /// The uniform buffer every order-parameter and transport kernel binds at 0.
+    pub fn buffer(&self, ctx: &GpuContext) -> wgpu::Buffer {
+        uniform_buffer(ctx, "run constants", self)
+    }
+}
+
+/// Model constants the kernels share with the CPU code, as WGSL (f32 literals with the `f`
+/// suffix, so they round as the Rust constants do).
+fn model_constants() -> String {
+    format!(
+        "// Generated by src/backend/gpu/kernels.rs from the model's Rust constants.\n\
+         const INTERFACE_THRESHOLD: f32 = {INTERFACE_THRESHOLD:e}f;\n\
+         const FLUSH_TO_ZERO: f32 = {FLUSH_TO_ZERO:e}f;\n\
+         const KINETIC_FACTOR_MIN: f32 = {KINETIC_FACTOR_MIN:e}f;\n\
+         const MAX_EXPONENT: f32 = {MAX_EXPONENT:e}f;\n\
+         const NEWTON_STEPS: u32 = {NEWTON_STEPS}u;\n\
+         const CONTROL_MAX_ITERATIONS: u32 = {CONTROL_MAX_ITERATIONS}u;\n"
+    )
+}
+
+/// The shared head of a family file and the section of `entry`.
+fn family_parts<'a>(family: &'a str, entry: &str) -> (&'a str, &'a str) {
+    let first = family
+        .find(SECTION_MARKER)
+        .expect("a kernel family file has sections");
+    let head = &family[..first];
+    let section = family[first..]
+        .split(SECTION_MARKER)
+        .find(|s| s.lines().next().map(str::trim) == Some(entry))
+        .unwrap_or_else(|| panic!("no section for kernel {entry}"));
+    (head, section)
+}
+
+/// The WGSL module of one kernel: `libraries` (whole files), the family's head and its section
+/// (the context prepends the prelude).
+fn kernel_module(
+    ctx: &GpuContext,
+    libraries: &[&str],
+    family: &str,
+    entry: &str,
+) -> wgpu::ComputePipeline {
+    let (head, section) = family_parts(family, entry);
+    let mut source = model_constants();
+    for lib in libraries {
+        source.push_str(lib);
+        source.push('\n');
+    }
+    source.push_str(head);
+    source.push_str(SECTION_MARKER);
+    source.push_str(section);
+    let module = ctx.shader(entry, &source);
+    ctx.pipeline(&module, entry)
+}
+
+/// Something that records GPU work into a compute pass.
+pub trait Encode {
+    fn encode(&self, pass: &mut wgpu::ComputePass<'_>);
+}
+
+/// One kernel bound to its buffers: encode it any number of times.
+#[derive(Debug, Clone)]
+pub struct Dispatch {
+    pipeline: wgpu::ComputePipeline,
+    bind_group: wgpu::BindGroup,
+    workgroups: (u32, u32, u32),
+}
+
+impl Dispatch {
+    fn new(
+        ctx: &GpuContext,
+        label: &str,
+        pipeline: &wgpu::ComputePipeline,
+        buffers: &[&wgpu::Buffer],
+        workgroups: (u32, u32, u32),
+    ) -> Dispatch {
+        Dispatch {
+            pipeline: pipeline.clone(),
+            bind_group: bind_group(ctx, label, pipeline, buffers),
+            workgroups,
+        }
+    }
+
+    /// A 2D kernel over the nx × ny grid.
+    fn grid(
+        ctx: &GpuContext,
+        label: &str,
+        pipeline: &wgpu::ComputePipeline,
+        buffers: &[&wgpu::Buffer],
+        (nx, ny): (usize, usize),
+    ) -> Dispatch {
+        let (x, y) = grid_workgroups(nx, ny);
+        Dispatch::new(ctx, label, pipeline, buffers, (x, y, 1))
+    }
+}
+
+impl Encode for Dispatch {
+    fn encode(&self, pass: &mut wgpu::ComputePass<'_>) {
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        let (x, y, z) = self.workgroups;
+        pass.dispatch_workgroups(x, y, z);
+    }
+}
+
+/// Records `work` into one compute pass and submits it (tests, or a run's batch of steps).
+pub fn submit(ctx: &GpuContext, work: &[&dyn Encode]) {
+    let mut encoder = ctx
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("mgpf kernels"),
+        });
+    {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("mgpf kernels"),
+            timestamp_writes: None,
+        });
+        for w in work {
+            w.encode(&mut pass);
+        }
+    }
+    ctx.queue.submit([encoder.finish()]);
+}
+
+/// A zeroed `step_scalars` buffer of [`step_scalar::COUNT`] slots.
+pub fn step_scalars_buffer(ctx: &GpuContext) -> wgpu::Buffer {
+    super::buffers::zeroed_buffer(ctx, "step scalars", step_scalar::COUNT as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_constants_are_a_whole_number_of_16_byte_rows() {
+        assert_eq!(std::mem::size_of::<RunConstants>() % 16, 0);
+        assert_eq!(std::mem::size_of::<StepControl>(), 48);
+    }
+
+    #[test]
+    fn every_kernel_has_a_section() {
+        for (family, entries) in [
+            (
+                ORDER_PARAMETER_WGSL,
+                &[
+                    "interface_orientation_field",
+                    "allen_cahn_rate",
+                    "reaction_field",
+                    "reaction_sum",
+                    "interface_noise",
+                    "update_order_parameter",
+                ][..],
+            ),
+            (
+                TRANSPORT_WGSL,
+                &[
+                    "transport_coefficients",
+                    "concentration_rhs",
+                    "max_migration_speed",
+                    "boundary_inflow",
+                ][..],
+            ),
+            (
+                REDUCE_WGSL,
+                &[
+                    "sum_partials",
+                    "max_partials",
+                    "sum_finish",
+                    "max_finish",
+                    "noise_mean",
+                ][..],
+            ),
+            (
+                CONTROL_WGSL,
+                &[
+                    "time_step",
+                    "solve_shift_start",
+                    "solve_shift_iteration",
+                    "advance_step",
+                ][..],
+            ),
+        ] {
+            for e in entries {
+                let (head, section) = family_parts(family, e);
+                assert!(!head.contains(SECTION_MARKER));
+                assert!(section.contains(&format!("fn {e}(")), "{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn model_constants_are_exact_f32_literals() {
+        let s = model_constants();
+        println!("{s}");
+        assert!(s.contains("const INTERFACE_THRESHOLD: f32 = 1e-6f;"));
+        assert!(s.contains("const MAX_EXPONENT: f32 = 6e1f;"));
+    }
+}

@@ -1,0 +1,206 @@
+//! The order-parameter kernels of `shaders/order_parameter.wgsl`.
+
+use super::{
+    kernel_module, Dispatch, COMMON_WGSL, KINETICS_WGSL, NOISE_WGSL, ORDER_PARAMETER_WGSL,
+};
+use crate::backend::gpu::context::GpuContext;
+
+/// The order-parameter kernels (twins of `backend::cpu::order_parameter`).
+pub struct OrderParameterKernels {
+    interface_orientation_field: wgpu::ComputePipeline,
+    allen_cahn_rate: wgpu::ComputePipeline,
+    reaction_field: wgpu::ComputePipeline,
+    reaction_sum: wgpu::ComputePipeline,
+    interface_noise: wgpu::ComputePipeline,
+    update_order_parameter: wgpu::ComputePipeline,
+}
+
+/// Buffers of the rate fields the reaction kernels read (one cell each).
+pub struct ReactionInputs<'a> {
+    pub xi: &'a wgpu::Buffer,
+    pub c: &'a wgpu::Buffer,
+    pub phi: &'a wgpu::Buffer,
+    pub kinetic_factor: &'a wgpu::Buffer,
+    pub asr: &'a wgpu::Buffer,
+    pub blocked: &'a wgpu::Buffer,
+}
+
+impl OrderParameterKernels {
+    pub fn new(ctx: &GpuContext) -> OrderParameterKernels {
+        let libs = [COMMON_WGSL, NOISE_WGSL, KINETICS_WGSL];
+        let build = |entry| kernel_module(ctx, &libs, ORDER_PARAMETER_WGSL, entry);
+        OrderParameterKernels {
+            interface_orientation_field: build("interface_orientation_field"),
+            allen_cahn_rate: build("allen_cahn_rate"),
+            reaction_field: build("reaction_field"),
+            reaction_sum: build("reaction_sum"),
+            interface_noise: build("interface_noise"),
+            update_order_parameter: build("update_order_parameter"),
+        }
+    }
+
+    /// ε², εε', a_k, |∇xi| of xi.
+    #[allow(clippy::too_many_arguments)]
+    pub fn interface_orientation_field(
+        &self,
+        ctx: &GpuContext,
+        grid: (usize, usize),
+        k: &wgpu::Buffer,
+        xi: &wgpu::Buffer,
+        eps_sq: &wgpu::Buffer,
+        eps_deriv: &wgpu::Buffer,
+        kinetic_factor: &wgpu::Buffer,
+        grad_norm: &wgpu::Buffer,
+    ) -> Dispatch {
+        Dispatch::grid(
+            ctx,
+            "interface_orientation_field",
+            &self.interface_orientation_field,
+            &[k, xi, eps_sq, eps_deriv, kinetic_factor, grad_norm],
+            grid,
+        )
+    }
+
+    /// The Allen–Cahn rate of xi into `rate`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn allen_cahn_rate(
+        &self,
+        ctx: &GpuContext,
+        grid: (usize, usize),
+        k: &wgpu::Buffer,
+        xi: &wgpu::Buffer,
+        eps_sq: &wgpu::Buffer,
+        eps_deriv: &wgpu::Buffer,
+        rate: &wgpu::Buffer,
+    ) -> Dispatch {
+        Dispatch::grid(
+            ctx,
+            "allen_cahn_rate",
+            &self.allen_cahn_rate,
+            &[k, xi, eps_sq, eps_deriv, rate],
+            grid,
+        )
+    }
+
+    /// The reaction rate at E = `step_scalars[ELECTRODE_POTENTIAL]` into `bv_rate`, and per cell
+    /// the operands of its maxima (`reaction_factor`, `front_speed`: finish them with
+    /// [`Reductions::max`](super::Reductions::max) into REACTION_FACTOR_MAX and FRONT_SPEED_MAX).
+    #[allow(clippy::too_many_arguments)]
+    pub fn reaction_field(
+        &self,
+        ctx: &GpuContext,
+        grid: (usize, usize),
+        k: &wgpu::Buffer,
+        inputs: &ReactionInputs,
+        step_scalars: &wgpu::Buffer,
+        ac_rate: &wgpu::Buffer,
+        grad_norm: &wgpu::Buffer,
+        bv_rate: &wgpu::Buffer,
+        reaction_factor: &wgpu::Buffer,
+        front_speed: &wgpu::Buffer,
+    ) -> Dispatch {
+        let r = inputs;
+        Dispatch::grid(
+            ctx,
+            "reaction_field",
+            &self.reaction_field,
+            &[
+                k,
+                r.xi,
+                r.c,
+                r.phi,
+                step_scalars,
+                r.kinetic_factor,
+                r.asr,
+                r.blocked,
+                ac_rate,
+                grad_norm,
+                bv_rate,
+                reaction_factor,
+                front_speed,
+            ],
+            grid,
+        )
+    }
+
+    /// Per cell the reaction rate at E = `step_scalars[ELECTRODE_POTENTIAL]` and its E-derivative
+    /// (finish with [`Reductions::sum`](super::Reductions::sum) into REACTION_SUM and REACTION_SUM_DERIVATIVE).
+    #[allow(clippy::too_many_arguments)]
+    pub fn reaction_sum(
+        &self,
+        ctx: &GpuContext,
+        grid: (usize, usize),
+        k: &wgpu::Buffer,
+        inputs: &ReactionInputs,
+        step_scalars: &wgpu::Buffer,
+        rate: &wgpu::Buffer,
+        rate_derivative: &wgpu::Buffer,
+    ) -> Dispatch {
+        let r = inputs;
+        Dispatch::grid(
+            ctx,
+            "reaction_sum",
+            &self.reaction_sum,
+            &[
+                k,
+                r.xi,
+                r.c,
+                r.phi,
+                step_scalars,
+                r.kinetic_factor,
+                r.asr,
+                r.blocked,
+                rate,
+                rate_derivative,
+            ],
+            grid,
+        )
+    }
+
+    /// Interface noise with amplitude `step_scalars[NOISE_AMPLITUDE]` at step
+    /// `step_scalars[STEP]` (u32 bits), and h'(xi) per cell (finish both with [`Reductions::sum`](super::Reductions::sum)
+    /// into NOISE_SUM and H_PRIME_SUM, then [`Reductions::noise_mean`](super::Reductions::noise_mean)).
+    #[allow(clippy::too_many_arguments)]
+    pub fn interface_noise(
+        &self,
+        ctx: &GpuContext,
+        grid: (usize, usize),
+        k: &wgpu::Buffer,
+        step_scalars: &wgpu::Buffer,
+        xi: &wgpu::Buffer,
+        noise: &wgpu::Buffer,
+        h_prime: &wgpu::Buffer,
+    ) -> Dispatch {
+        Dispatch::grid(
+            ctx,
+            "interface_noise",
+            &self.interface_noise,
+            &[k, step_scalars, xi, noise, h_prime],
+            grid,
+        )
+    }
+
+    /// Forward-Euler update of xi with dt = `step_scalars[DT]` and n̄ = `step_scalars[NOISE_MEAN]`;
+    /// writes Δxi (finish with [`Reductions::sum`](super::Reductions::sum) into DXI_SUM).
+    #[allow(clippy::too_many_arguments)]
+    pub fn update_order_parameter(
+        &self,
+        ctx: &GpuContext,
+        grid: (usize, usize),
+        k: &wgpu::Buffer,
+        xi: &wgpu::Buffer,
+        ac_rate: &wgpu::Buffer,
+        bv_rate: &wgpu::Buffer,
+        noise: &wgpu::Buffer,
+        step_scalars: &wgpu::Buffer,
+        dxi: &wgpu::Buffer,
+    ) -> Dispatch {
+        Dispatch::grid(
+            ctx,
+            "update_order_parameter",
+            &self.update_order_parameter,
+            &[k, xi, ac_rate, bv_rate, noise, step_scalars, dxi],
+            grid,
+        )
+    }
+}

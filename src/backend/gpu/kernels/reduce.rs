@@ -1,0 +1,155 @@
+//! Device reductions of `shaders/reduce.wgsl`: sums and maxima of a field finished into a
+//! `step_scalars` slot.
+
+use super::{kernel_module, Dispatch, Encode, REDUCE_WGSL};
+use crate::backend::gpu::buffers::{linear_workgroups, uniform_buffer, zeroed_buffer};
+use crate::backend::gpu::context::{step_scalar, GpuContext};
+
+/// Largest number of workgroups of a reduction's first pass (each thread strides over the input,
+/// so the finish pass reads at most this many partials).
+pub const MAX_PARTIALS: u32 = 1024;
+
+/// Uniform block of one reduction (WGSL `ReduceParams`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct ReduceParams {
+    count: u32,
+    slot: u32,
+    _pad: [u32; 2],
+}
+
+/// A sum or maximum of a field finished into one `step_scalars` slot: two dispatches (partials,
+/// then one workgroup), deterministic order.
+#[derive(Debug, Clone)]
+pub struct Reduction {
+    partials: Dispatch,
+    finish: Dispatch,
+}
+
+impl Encode for Reduction {
+    fn encode(&self, pass: &mut wgpu::ComputePass<'_>) {
+        self.partials.encode(pass);
+        self.finish.encode(pass);
+    }
+}
+
+/// The reduction kernels of `shaders/reduce.wgsl`.
+pub struct Reductions {
+    sum_partials: wgpu::ComputePipeline,
+    max_partials: wgpu::ComputePipeline,
+    sum_finish: wgpu::ComputePipeline,
+    max_finish: wgpu::ComputePipeline,
+    noise_mean: wgpu::ComputePipeline,
+}
+
+impl Reductions {
+    pub fn new(ctx: &GpuContext) -> Reductions {
+        let build = |entry| kernel_module(ctx, &[], REDUCE_WGSL, entry);
+        Reductions {
+            sum_partials: build("sum_partials"),
+            max_partials: build("max_partials"),
+            sum_finish: build("sum_finish"),
+            max_finish: build("max_finish"),
+            noise_mean: build("noise_mean"),
+        }
+    }
+
+    /// `step_scalars[slot]` = Σ of the first `count` elements of `input` (f32 accumulation).
+    pub fn sum(
+        &self,
+        ctx: &GpuContext,
+        input: &wgpu::Buffer,
+        count: usize,
+        step_scalars: &wgpu::Buffer,
+        slot: u32,
+    ) -> Reduction {
+        self.plan(ctx, true, input, count, step_scalars, slot)
+    }
+
+    /// `step_scalars[slot]` = max(0, max of the first `count` elements of `input`).
+    pub fn max(
+        &self,
+        ctx: &GpuContext,
+        input: &wgpu::Buffer,
+        count: usize,
+        step_scalars: &wgpu::Buffer,
+        slot: u32,
+    ) -> Reduction {
+        self.plan(ctx, false, input, count, step_scalars, slot)
+    }
+
+    /// `step_scalars[NOISE_MEAN]` = NOISE_SUM / H_PRIME_SUM (0 when H_PRIME_SUM = 0).
+    pub fn noise_mean(&self, ctx: &GpuContext, step_scalars: &wgpu::Buffer) -> Dispatch {
+        Dispatch::new(
+            ctx,
+            "noise_mean",
+            &self.noise_mean,
+            &[step_scalars],
+            (1, 1, 1),
+        )
+    }
+
+    fn plan(
+        &self,
+        ctx: &GpuContext,
+        sum: bool,
+        input: &wgpu::Buffer,
+        count: usize,
+        step_scalars: &wgpu::Buffer,
+        slot: u32,
+    ) -> Reduction {
+        assert!(
+            slot < step_scalar::COUNT,
+            "step scalar slot {slot} out of range"
+        );
+        let groups = linear_workgroups(count).clamp(1, MAX_PARTIALS);
+        let first = uniform_buffer(
+            ctx,
+            "reduce partials",
+            &ReduceParams {
+                count: count as u32,
+                slot,
+                _pad: [0; 2],
+            },
+        );
+        let second = uniform_buffer(
+            ctx,
+            "reduce finish",
+            &ReduceParams {
+                count: groups,
+                slot,
+                _pad: [0; 2],
+            },
+        );
+        let partials = zeroed_buffer(ctx, "partials", groups as usize);
+        let (p, f) = if sum {
+            (&self.sum_partials, &self.sum_finish)
+        } else {
+            (&self.max_partials, &self.max_finish)
+        };
+        Reduction {
+            partials: Dispatch::new(
+                ctx,
+                "partials",
+                p,
+                &[&first, input, &partials],
+                (groups, 1, 1),
+            ),
+            finish: Dispatch::new(
+                ctx,
+                "finish",
+                f,
+                &[&second, &partials, step_scalars],
+                (1, 1, 1),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reduce_params_are_one_16_byte_row() {
+        assert_eq!(std::mem::size_of::<super::ReduceParams>(), 16);
+    }
+}
