@@ -3,5 +3,6 @@
 
 pub mod buffers;
 pub mod context;
+pub mod multigrid;
 
 pub use context::{adapters, GpuContext};
