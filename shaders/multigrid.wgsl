@@ -33,6 +33,11 @@ struct Level {
     finest: u32,
     // Red-black sweeps of coarsest_solve; workgroups of residual_statistics on the finest level.
     count: u32,
+    // Over-relaxation factor of coarsest_solve.
+    omega: f32,
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
 }
 
 struct Walls {
@@ -376,8 +381,9 @@ fn residual_statistics_finish(@builtin(local_invocation_index) t: u32) {
 // coarsest_solve(u, f, a, kx_faces, ky_faces, bcs, dx): the coarsest level, on the device.
 //
 // The CPU factorises the coarsest level (banded Cholesky in f64). Here one workgroup keeps u in
-// workgroup memory and runs `level.count` red-black Gauss–Seidel sweeps (red then black) with a
-// barrier per colour: no host round trip and one dispatch, however many sweeps. Each invocation
+// workgroup memory and runs `level.count` red-black SOR sweeps (red then black, factor
+// `level.omega`) with a barrier per colour: no host round trip and one dispatch, however many
+// sweeps. The operator is symmetric positive definite, so SOR converges for any 0 < ω < 2. Each invocation
 // holds the stencil weights of its cells in registers; the level has at most COARSEST_MAX_CELLS
 // cells (multigrid.rs falls back to global sweeps beyond that).
 
@@ -428,14 +434,19 @@ fn coarsest_solve(@builtin(local_invocation_index) t: u32) {
         }
     }
     workgroupBarrier();
+    // With ny odd the periodic wrap joins two cells of one colour: the last column then gets
+    // colours 2 and 3 (by i), so no cell is updated while a neighbour is.
+    let odd = ny % 2u == 1u;
+    let colours = select(2u, 4u, odd);
     for (var sweep = 0u; sweep < level.count; sweep++) {
-        for (var colour = 0u; colour < 2u; colour++) {
+        for (var colour = 0u; colour < colours; colour++) {
             for (var m = 0u; m < CELLS_PER_INVOCATION; m++) {
                 let c = t + m * WORKGROUP_1D;
                 if (c < n) {
                     let i = c / ny;
                     let j = c % ny;
-                    if ((i + j) % 2u == colour) {
+                    let own = select((i + j) % 2u, 2u + i % 2u, odd && j + 1u == ny);
+                    if (own == colour) {
                         let jm = select(j - 1u, ny - 1u, j == 0u);
                         let jp = select(j + 1u, 0u, j + 1u == ny);
                         // Wall sides have zero weight; clamp their index into the grid.
@@ -443,7 +454,8 @@ fn coarsest_solve(@builtin(local_invocation_index) t: u32) {
                         let east = coarse_u[select(c + ny, c, i + 1u == nx)];
                         let sum = w_s[m] * coarse_u[i * ny + jm] + w_n[m] * coarse_u[i * ny + jp]
                             + w_w[m] * west + w_e[m] * east;
-                        coarse_u[c] = (rhs[m] + sum) / diag[m];
+                        let gauss_seidel = (rhs[m] + sum) / diag[m];
+                        coarse_u[c] += level.omega * (gauss_seidel - coarse_u[c]);
                     }
                 }
             }

@@ -14,18 +14,17 @@
 //! one-off solves) with the CPU's stop test.
 //!
 //! Coarsest level: the CPU factorises it (banded Cholesky, f64). On the device one workgroup
-//! runs [`coarsest_sweeps`] red-black sweeps on it in workgroup memory (`coarsest_solve`), one
-//! dispatch for all the sweeps. With the power-of-two grids of the model the coarsest level
-//! has 2–4 cells per side, where a few dozen sweeps solve it to f32 round-off; a level larger
+//! runs [`coarsest_sweeps`] red-black SOR sweeps on it in workgroup memory (`coarsest_solve`),
+//! one dispatch for all the sweeps. With the power-of-two grids of the model the coarsest level
+//! has 2–4 cells per side, where ~50 sweeps solve it to f32 round-off (the V-cycle factors
+//! match the CPU's to 3 digits, tests/gpu_multigrid.rs); a level larger
 //! than [`COARSEST_MAX_CELLS`] (odd factors in nx or ny) gets the CPU's own fallback,
 //! [`COARSEST_FALLBACK_SWEEPS`] global sweeps, and a slower cycle.
 //!
 //! Not mirrored: the CPU's switch to V-cycle-preconditioned CG when a cycle reduces the
 //! residual less than 5-fold (a thin resistive band), which needs dot products read back.
 
-use super::buffers::{
-    bind_group, grid_workgroups, read_back, uniform_buffer, zeroed_buffer,
-};
+use super::buffers::{bind_group, grid_workgroups, read_back, uniform_buffer, zeroed_buffer};
 use super::context::{GpuContext, WORKGROUP_1D};
 use crate::solver::multigrid::{Bcs, Boundary, ResidualStatistics, SolveStats};
 
@@ -42,11 +41,20 @@ const STATISTICS: usize = 5;
 /// A cycle reducing the residual less than this counts as stalled (the CPU's STALL_FACTOR).
 const STALL_FACTOR: f64 = 0.9;
 
-/// Red-black sweeps that solve the coarsest level: Gauss–Seidel needs ~n²/π² sweeps per e-fold
-/// on an n-cell line; (nx + ny)² covers 3–4 decades on the 2–4 cells per side of the model's
-/// grids (and the one-sided Neumann/Dirichlet pair), at least 32.
+/// Red-black SOR sweeps that solve the coarsest level. The slowest error mode is constant in y
+/// and spans x with a Neumann wall on one side, like a line of 2nx + 1 cells: Gauss–Seidel needs
+/// ~(2nx + 1)²/π² sweeps per e-fold, optimal SOR ~(2nx + 1)/(2π). 8 (2nx + 1) + 2 ny sweeps
+/// give 10–20 e-folds on the 2–4 cells per side of the model's grids, with a margin for the
+/// conductivity contrast; at least 32.
 pub fn coarsest_sweeps(nx: usize, ny: usize) -> u32 {
-    ((nx + ny) * (nx + ny)).clamp(32, 4096) as u32
+    (8 * (2 * nx + 1) + 2 * ny).clamp(32, 4096) as u32
+}
+
+/// Optimal SOR factor 2/(1 + √(1 − ρ²)) for the Jacobi radius ρ = (1 + cos(π/(2nx + 1)))/2 of
+/// that slowest mode (equal x and y weights, constant in y).
+fn coarsest_relaxation(nx: usize) -> f64 {
+    let rho = 0.5 * (1.0 + (std::f64::consts::PI / (2 * nx + 1) as f64).cos());
+    2.0 / (1.0 + (1.0 - rho * rho).sqrt())
 }
 
 const SHADER: &str = include_str!("../../../shaders/multigrid.wgsl");
@@ -63,6 +71,8 @@ struct LevelUniform {
     colour: u32,
     finest: u32,
     count: u32,
+    omega: f32,
+    pad: [u32; 3],
 }
 
 /// The `Walls` uniform: conductance factor (2 Dirichlet, 0 Neumann) and value of each x wall.
@@ -248,6 +258,8 @@ impl GpuMultigrid {
                     colour,
                     finest: u32::from(l == 0),
                     count,
+                    omega: coarsest_relaxation(n) as f32,
+                    pad: [0; 3],
                 };
                 let own = if l == 0 { 1 } else { n * m };
                 GpuLevel {
@@ -424,7 +436,10 @@ impl GpuMultigrid {
         for l in (0..n - 1).rev() {
             let groups = self.groups(l, fine);
             let level = &self.levels[l];
-            let prolong = groups.prolong.as_ref().expect("fine level has a coarser one");
+            let prolong = groups
+                .prolong
+                .as_ref()
+                .expect("fine level has a coarser one");
             let wg = grid_workgroups(level.nx, level.ny);
             dispatch(&mut pass, &self.pipelines.prolong_bilinear, prolong, wg);
             for _ in 0..POST_SWEEPS {
@@ -498,7 +513,11 @@ impl GpuMultigrid {
         let fine = self.fine_group_index(u, f);
         let mut pass = encoder.begin_compute_pass(&Default::default());
         let level = &self.levels[0];
-        let group = self.fine_groups[fine].2.prolong.as_ref().expect("two levels");
+        let group = self.fine_groups[fine]
+            .2
+            .prolong
+            .as_ref()
+            .expect("two levels");
         dispatch(
             &mut pass,
             &self.pipelines.prolong_bilinear,
@@ -704,7 +723,8 @@ impl GpuMultigrid {
             }),
             coarsest: (last && level.nx * level.ny <= COARSEST_MAX_CELLS)
                 .then(|| stencil(&p.coarsest_solve, un0, None)),
-            statistics: (l == 0).then(|| stencil(&p.residual_statistics, un0, Some(&self.partials))),
+            statistics: (l == 0)
+                .then(|| stencil(&p.residual_statistics, un0, Some(&self.partials))),
         }
     }
 
@@ -721,7 +741,12 @@ impl GpuMultigrid {
         let level = &self.levels[l];
         let wg = grid_workgroups(level.nx, level.ny);
         for colour in order {
-            dispatch(pass, &self.pipelines.smooth_red_black, &g.smooth[colour], wg);
+            dispatch(
+                pass,
+                &self.pipelines.smooth_red_black,
+                &g.smooth[colour],
+                wg,
+            );
         }
     }
 
