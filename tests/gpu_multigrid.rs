@@ -548,3 +548,96 @@ fn solves_recorded_in_one_submit_match_separate_submits() {
         check("one submit vs separate submits", &b, &s, 0.0);
     }
 }
+
+/// Source of a front at x = x0 L (as `front_source`).
+fn front_source_at(nx: usize, ny: usize, x0: f64) -> Field {
+    Array2::from_shape_fn((nx, ny), |(i, j)| {
+        let x = (i as f64 + 0.5) / nx as f64;
+        let y = (j as f64 + 0.5) / ny as f64;
+        let d = (x - x0 - 0.05 * (2.0 * std::f64::consts::PI * y).sin()) * nx as f64;
+        (-1e-2 * (-(d / 2.0).powi(2)).exp()) as Real
+    })
+}
+
+/// Error of `u` against `reference`, relative to max |reference|.
+fn relative_error(u: &Field, reference: &Field) -> f64 {
+    let diff = u
+        .iter()
+        .zip(reference)
+        .map(|(&g, &c)| (f64::from(g) - f64::from(c)).abs())
+        .fold(0.0, f64::max);
+    diff / reference
+        .iter()
+        .map(|&c| f64::from(c).abs())
+        .fold(0.0, f64::max)
+}
+
+/// Time-stepping use: the potential of a front advancing 0.2 % of the domain per step, k = 1e-3
+/// metal, solved cold on step 0 and then warm-started with a fixed number of V-cycles per step
+/// (1, 2, 4), against a reference converged to the f32 floor each step. The error sits in the
+/// weakly coupled metal, where the potential floats: the residual-based stop test barely sees
+/// it (the CPU solve stops at 2–3 cycles with 1.5–8 % error), and each cycle reduces it by the
+/// slow factor (~0.6) of that mode, so the step count to forget a change is what matters.
+#[test]
+fn warm_started_steps_with_a_fixed_cycle_count() {
+    let Some(ctx) = gpu_common::gpu() else { return };
+    let (nx, ny) = (128, 128);
+    let k = deposit_conductivity(nx, ny, 1e-3);
+    let a = Array2::zeros((nx, ny));
+    let bcs = potential_bcs();
+    let mut cpu = Multigrid::new(nx, ny, DX);
+    cpu.set_coefficients(a.view(), k.view());
+    let mut reference = Multigrid::new(nx, ny, DX);
+    reference.set_coefficients(a.view(), k.view());
+    let mut u_ref = Array2::zeros((nx, ny));
+    let mut u_cpu = Array2::zeros((nx, ny));
+    let cycles = [1u32, 2, 4];
+    let mut gpu: Vec<_> = cycles
+        .iter()
+        .map(|_| {
+            let (mg, _) = with_coefficients(ctx, &a, &k);
+            (mg, upload(ctx, "u", &u_cpu))
+        })
+        .collect();
+    let f_buf = upload(ctx, "f", &Array2::zeros((nx, ny)));
+    for step in 0..12 {
+        let f = front_source_at(nx, ny, 0.3 + 0.002 * step as f64);
+        ctx.queue
+            .write_buffer(&f_buf, 0, bytemuck::cast_slice(f.as_slice().unwrap()));
+        // Reference: warm-started CPU cycles down to the f32 floor.
+        reference.solve(&mut u_ref, f.view(), bcs, 1e-12, 200);
+        let cpu_stats = cpu.solve(&mut u_cpu, f.view(), bcs, SOLVE_TOL, 60);
+        let mut line = format!(
+            "step {step}: error vs floor-converged reference: cpu solve (tol {SOLVE_TOL:.0e}, {} cycles) {:.2e}",
+            cpu_stats.cycles,
+            relative_error(&u_cpu, &u_ref)
+        );
+        let mut errors = Vec::new();
+        for ((mg, u_buf), &n) in gpu.iter_mut().zip(&cycles) {
+            let rel = if step == 0 {
+                mg.solve(u_buf, &f_buf, bcs, SOLVE_TOL, 60).residual_rel
+            } else {
+                submit(ctx, |e| {
+                    mg.encode_solve_with_statistics(e, u_buf, &f_buf, bcs, n)
+                });
+                mg.read_statistics().residual_rel()
+            };
+            let err = relative_error(&download(ctx, u_buf, nx, ny), &u_ref);
+            line += &format!("; gpu {n} cycles {err:.2e} (residual {rel:.1e})");
+            errors.push(err);
+        }
+        println!("{line}");
+        // Measured: 4 cycles 0.8–6 %, the CPU solve 1.5–8 % (max norm, in the metal).
+        assert!(
+            errors[2] < 0.1,
+            "step {step}: 4 cycles per step left {:.2e}",
+            errors[2]
+        );
+        if step > 0 {
+            assert!(
+                errors[0] >= errors[1] && errors[1] >= errors[2],
+                "more cycles, less error"
+            );
+        }
+    }
+}

@@ -396,6 +396,22 @@ impl GpuMultigrid {
         }
     }
 
+    /// [`GpuMultigrid::encode_solve`] between two residual-statistics records (start, end), so
+    /// that [`GpuMultigrid::read_statistics`] gives this solve's relative residual after the
+    /// submit. Two extra passes over the finest level: for the steps that write a metrics row.
+    pub fn encode_solve_with_statistics(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        u: &wgpu::Buffer,
+        f: &wgpu::Buffer,
+        bcs: Bcs,
+        cycles: u32,
+    ) {
+        self.encode_residual_statistics(encoder, u, f, bcs, StatisticsSlot::Start);
+        self.encode_solve(encoder, u, f, bcs, cycles);
+        self.encode_residual_statistics(encoder, u, f, bcs, StatisticsSlot::End);
+    }
+
     /// Records one V(2,2) cycle: down the levels smoothing and restricting residuals, the
     /// coarsest solve, back up adding bilinear corrections and smoothing (the CPU's
     /// `Hierarchy::v_cycle`, dispatch for loop iteration).
