@@ -565,11 +565,12 @@ fn dot_finish(@builtin(local_invocation_index) t: u32) {
 @group(0) @binding(0) var<storage, read_write> pcg_scalars: array<f32>;
 @group(0) @binding(1) var<uniform> pcg_restart: Slot;
 
-// β = (r·z − r·z_old)/(r_old·z_old) (flexible CG; 0 on the first iteration), then r·z ← r·z new.
+// β = (r·z − r·z_old)/(r_old·z_old) (flexible CG; 0 on the first iteration, and once stopped,
+// so that a zero r·z cannot turn p into NaN), then r·z ← r·z new.
 @compute @workgroup_size(1)
 fn pcg_beta() {
     var beta = 0.0;
-    if (pcg_restart.index == 0u) {
+    if (pcg_restart.index == 0u && pcg_scalars[STOPPED] == 0.0 && pcg_scalars[RZ] > 0.0) {
         beta = (pcg_scalars[RZ_NEW] - pcg_scalars[RZ_OLD]) / pcg_scalars[RZ];
     }
     pcg_scalars[BETA] = beta;
@@ -623,6 +624,10 @@ fn pcg_update(@builtin(global_invocation_id) id: vec3<u32>) {
     }
     let c = i * pu_level.ny + j;
     let alpha = pu_scalars[ALPHA];
+    if (alpha == 0.0) {
+        // Stopped: leave u and r as they are (0 × a non-finite p would not be 0).
+        return;
+    }
     pu_u[c] += alpha * pu_p[c];
     pu_r[c] += -alpha * pu_q[c];
 }

@@ -101,14 +101,25 @@ fn download(ctx: &GpuContext, buffer: &wgpu::Buffer, nx: usize, ny: usize) -> Fi
     Array2::from_shape_vec((nx, ny), read_back(ctx, buffer, nx * ny)).expect("shape")
 }
 
+/// max |x − y|, infinite where either holds a NaN or an infinity (so that they fail checks).
+fn max_abs_difference(x: &Field, y: &Field) -> f64 {
+    x.iter()
+        .zip(y)
+        .map(|(&a, &b)| {
+            let d = (f64::from(a) - f64::from(b)).abs();
+            if d.is_finite() {
+                d
+            } else {
+                f64::INFINITY
+            }
+        })
+        .fold(0.0, f64::max)
+}
+
 /// max |gpu − cpu| / max |cpu|, printed with the tolerance; fails above it.
 fn check(what: &str, gpu: &Field, cpu: &Field, tol: f64) -> f64 {
     assert_eq!(gpu.dim(), cpu.dim(), "{what}: shapes");
-    let diff = gpu
-        .iter()
-        .zip(cpu)
-        .map(|(&g, &c)| (f64::from(g) - f64::from(c)).abs())
-        .fold(0.0, f64::max);
+    let diff = max_abs_difference(gpu, cpu);
     let scale = cpu.iter().map(|&c| f64::from(c).abs()).fold(0.0, f64::max);
     let rel = if scale > 0.0 { diff / scale } else { diff };
     println!(
@@ -500,6 +511,16 @@ fn single_level_grid_is_solved_by_the_coarsest_kernel() {
         r / b
     );
     assert!(r / b < 2e-6);
+    // The finishing reduction of the statistics on a one-level grid.
+    submit(ctx, |e| {
+        mg.encode_residual_statistics(e, &u_buf, &f_buf, bcs, StatisticsSlot::End)
+    });
+    let (got, want) = (
+        mg.read_statistics().end,
+        cpu.residual_statistics(u.view(), f.view(), bcs),
+    );
+    println!("Σ b²: cpu {:.6e}, gpu {:.6e}", want.b2, got.b2);
+    assert!((got.b2 - want.b2).abs() <= 1e-5 * want.b2);
     submit(ctx, |e| mg.encode_solve(e, &u_buf, &f_buf, bcs, 1));
     let u = download(ctx, &u_buf, nx, ny);
     let (r, b) = cpu.residual_norms(u.view(), f.view(), bcs);
@@ -561,11 +582,7 @@ fn front_source_at(nx: usize, ny: usize, x0: f64) -> Field {
 
 /// Error of `u` against `reference`, relative to max |reference|.
 fn relative_error(u: &Field, reference: &Field) -> f64 {
-    let diff = u
-        .iter()
-        .zip(reference)
-        .map(|(&g, &c)| (f64::from(g) - f64::from(c)).abs())
-        .fold(0.0, f64::max);
+    let diff = max_abs_difference(u, reference);
     diff / reference
         .iter()
         .map(|&c| f64::from(c).abs())
@@ -590,6 +607,7 @@ fn warm_started_steps_with_a_fixed_cycle_count() {
     let mut reference = Multigrid::new(nx, ny, DX);
     reference.set_coefficients(a.view(), k.view());
     let mut u_ref = Array2::zeros((nx, ny));
+    let mut u_first = Array2::zeros((nx, ny));
     let mut u_cpu = Array2::zeros((nx, ny));
     let cycles = [1u32, 2, 4];
     let mut pcg_mg = with_coefficients(ctx, &a, &k).0;
@@ -608,9 +626,13 @@ fn warm_started_steps_with_a_fixed_cycle_count() {
             .write_buffer(&f_buf, 0, bytemuck::cast_slice(f.as_slice().unwrap()));
         // Reference: warm-started CPU cycles down to the f32 floor.
         reference.solve(&mut u_ref, f.view(), bcs, 1e-12, 200);
+        if step == 0 {
+            u_first = u_ref.clone();
+        }
         let cpu_stats = cpu.solve(&mut u_cpu, f.view(), bcs, SOLVE_TOL, 60);
         let mut line = format!(
-            "step {step}: error vs floor-converged reference: cpu solve (tol {SOLVE_TOL:.0e}, {} cycles) {:.2e}",
+            "step {step}: error vs floor-converged reference: step-0 solution kept {:.2e}; cpu solve (tol {SOLVE_TOL:.0e}, {} cycles) {:.2e}",
+            relative_error(&u_first, &u_ref),
             cpu_stats.cycles,
             relative_error(&u_cpu, &u_ref)
         );
@@ -699,4 +721,18 @@ fn pcg_iterations_match_the_cpu() {
             1e-5,
         );
     }
+    // Nothing to solve (f = 0, u = 0): r·z = 0 on the first iteration, and u must stay 0.
+    let zeros = Array2::zeros((NX, NY));
+    let (u_buf, f_buf) = (upload(ctx, "u", &zeros), upload(ctx, "f", &zeros));
+    let bcs_zero = Bcs {
+        x_lo: Boundary::Neumann,
+        x_hi: Boundary::Dirichlet(0.0),
+    };
+    submit(ctx, |e| mg.encode_pcg(e, &u_buf, &f_buf, bcs_zero, 3));
+    check(
+        "3 PCG iterations on f = 0",
+        &download(ctx, &u_buf, NX, NY),
+        &zeros,
+        0.0,
+    );
 }

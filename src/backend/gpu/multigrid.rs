@@ -16,7 +16,7 @@
 //! Coarsest level: the CPU factorises it (banded Cholesky, f64). On the device one workgroup
 //! runs [`coarsest_sweeps`] red-black SOR sweeps on it in workgroup memory (`coarsest_solve`),
 //! one dispatch for all the sweeps. With the power-of-two grids of the model the coarsest level
-//! has 2–4 cells per side, where ~50 sweeps solve it to f32 round-off (the V-cycle factors
+//! has 2–4 cells per side, where 44–64 sweeps solve it to f32 round-off (the V-cycle factors
 //! match the CPU's to 3 digits, tests/gpu_multigrid.rs); a level larger
 //! than [`COARSEST_MAX_CELLS`] (odd factors in nx or ny) gets the CPU's own fallback,
 //! [`COARSEST_FALLBACK_SWEEPS`] global sweeps, and a slower cycle.
@@ -225,6 +225,8 @@ pub struct GpuMultigrid {
     statistics: [wgpu::Buffer; 2],
     statistics_finish: [wgpu::BindGroup; 2],
     stats_workgroups: (u32, u32),
+    /// `Level` uniform of the finest level with `count` = workgroups of its reductions.
+    reduction: wgpu::Buffer,
     mass_tolerance: Option<f64>,
     krylov: Option<Krylov>,
 }
@@ -267,13 +269,7 @@ impl GpuMultigrid {
             .enumerate()
             .map(|(l, &(n, m, h))| {
                 let (nc, mc) = dims.get(l + 1).map_or((0, 0), |&(a, b, _)| (a, b));
-                let count = if l == last {
-                    coarsest_sweeps(n, m)
-                } else if l == 0 {
-                    stats_workgroups.0 * stats_workgroups.1
-                } else {
-                    0
-                };
+                let count = if l == last { coarsest_sweeps(n, m) } else { 0 };
                 let uniform = |colour: u32| LevelUniform {
                     nx: n as u32,
                     ny: m as u32,
@@ -301,6 +297,24 @@ impl GpuMultigrid {
                 }
             })
             .collect();
+        // The finishing reductions read the number of partial sums from `count`, which on a
+        // single-level grid the coarsest level's sweeps would occupy: a uniform of their own.
+        let reduction = uniform_buffer(
+            ctx,
+            "multigrid reduction",
+            &LevelUniform {
+                nx: nx as u32,
+                ny: ny as u32,
+                nx_coarse: 0,
+                ny_coarse: 0,
+                inv_dx2: (1.0 / (dx * dx)) as f32,
+                colour: 0,
+                finest: 1,
+                count: stats_workgroups.0 * stats_workgroups.1,
+                omega: 1.0,
+                pad: [0; 3],
+            },
+        );
         let walls = uniform_buffer(ctx, "multigrid walls", &WallsUniform::of(neumann()));
         let groups = stats_workgroups.0 as usize * stats_workgroups.1 as usize;
         let partials = zeroed_buffer(ctx, "multigrid partials", groups * STATISTICS);
@@ -310,7 +324,7 @@ impl GpuMultigrid {
                 ctx,
                 "residual_statistics_finish",
                 &pipelines.residual_statistics_finish,
-                &[&partials, &statistics[s], &levels[0].uniforms[0]],
+                &[&partials, &statistics[s], &reduction],
             )
         });
         let mut restrict_residual = Vec::new();
@@ -345,6 +359,7 @@ impl GpuMultigrid {
             statistics,
             statistics_finish,
             stats_workgroups,
+            reduction,
             mass_tolerance: None,
             krylov: None,
         };

@@ -125,7 +125,7 @@ impl GpuMultigrid {
                 ctx,
                 "dot_finish",
                 &p.dot_finish,
-                &[&partials, &scalars, un, s],
+                &[&partials, &scalars, &self.reduction, s],
             )
         };
         let beta = |s: &wgpu::Buffer| bind_group(ctx, "pcg_beta", &p.pcg_beta, &[&scalars, s]);
