@@ -736,3 +736,46 @@ fn pcg_iterations_match_the_cpu() {
         0.0,
     );
 }
+
+#[test]
+fn a_large_coarsest_level_in_workgroup_memory() {
+    let Some(ctx) = gpu_common::gpu() else { return };
+    // 90 × 100 → 45 × 50 = 2250 cells: coarsest_solve with 828 SOR sweeps in one workgroup.
+    let (nx, ny) = (90, 100);
+    let k = deposit_conductivity(nx, ny, 1e-3);
+    let zeros = Array2::zeros((nx, ny));
+    let start = std::time::Instant::now();
+    let (gpu, cpu) = cycle_factors(ctx, &zeros, &k, &front_source(nx, ny), potential_bcs(), 4);
+    println!(
+        "{nx}×{ny} potential ({} sweeps on 45×50): V-cycle factors gpu {gpu:.3?}, cpu {cpu:.3?} ({:.0} ms for both)",
+        mgpf::backend::gpu::multigrid::coarsest_sweeps(45, 50),
+        start.elapsed().as_secs_f64() * 1e3
+    );
+    for (&g, &c) in until_floor(&gpu).iter().zip(&cpu) {
+        assert!(g <= 1.1 * c + 0.05, "gpu factor {g:.3}, cpu {c:.3}");
+    }
+}
+
+#[test]
+fn a_coarsest_level_beyond_workgroup_memory_falls_back_to_global_sweeps() {
+    let Some(ctx) = gpu_common::gpu() else { return };
+    // 130 × 128 → 65 × 64 = 4160 cells > COARSEST_MAX_CELLS: 64 global red-black sweeps there
+    // (the CPU still factorises it), so the cycle is slower than the CPU's but must converge.
+    let (nx, ny) = (130, 128);
+    assert!(nx / 2 * ny / 2 > mgpf::backend::gpu::multigrid::COARSEST_MAX_CELLS);
+    let k = deposit_conductivity(nx, ny, 1e-3);
+    let a = Array2::from_elem((nx, ny), 4.0);
+    let f = random_field(nx, ny, 9).mapv(|v| 4.0 + v);
+    let (gpu, cpu) = cycle_factors(ctx, &a, &k, &f, concentration_bcs(), 4);
+    println!("{nx}×{ny} concentration: V-cycle factors gpu {gpu:.3?}, cpu {cpu:.3?}");
+    for g in until_floor(&gpu) {
+        assert!(*g < 0.2, "fallback cycle factor {g:.3}");
+    }
+    // The potential (a = 0): 64 sweeps leave the smooth coarse error, so the cycle slows down.
+    let zeros = Array2::zeros((nx, ny));
+    let (gpu, cpu) = cycle_factors(ctx, &zeros, &k, &front_source(nx, ny), potential_bcs(), 4);
+    println!("{nx}×{ny} potential: V-cycle factors gpu {gpu:.3?}, cpu {cpu:.3?}");
+    for g in until_floor(&gpu) {
+        assert!(*g < 0.95, "fallback cycle factor {g:.3}");
+    }
+}
