@@ -1,12 +1,14 @@
 //! The device multigrid (`backend::gpu::multigrid`, shaders/multigrid.wgsl) against its CPU twin
 //! (`solver::multigrid`, `solver::multigrid_kernels`): each kernel on small non-square grids with
 //! the model's conductivity contrast (k = 1e-4 in the metal, 1 in the electrolyte) and both
-//! wall-condition pairs of the model, then V-cycle reduction factors and whole solves.
+//! wall-condition pairs of the model, then V-cycle reduction factors, whole solves, PCG, and
+//! warm-started steps with a fixed number of cycles.
 //!
-//! Tolerances (f32, ε = 1.2e-7): kernels that do the same operations in the same order
-//! (coefficients, transfers, residual, one smoothing colour) agree to a few ulps of the largest
-//! value, 1e-6 relative; the statistics sum in f32 on the device and in f64 on the CPU, 1e-4
-//! relative; solves agree to the solver tolerance times the conditioning of the smooth error.
+//! Tolerances (f32, ε = 1.2e-7), relative to the largest CPU value: kernels doing the same
+//! operations in the same order (coefficients, transfers, one smoothing colour) 1e-6, a few ulps
+//! (measured 0 to 1.9e-7); the residual, a difference of O(1) terms, 1e-5 (measured 2.5e-7); the
+//! statistics sum in f32 on the device and in f64 on the CPU, 1e-4 (measured ≤ 8e-8); solves at
+//! the f32 floor differ by ε times the conditioning of the error they leave (see each test).
 //!
 //! In CI (`CI` set) a missing adapter fails these tests; elsewhere they skip with a message.
 
