@@ -4,5 +4,6 @@
 pub mod buffers;
 pub mod context;
 pub mod kernels;
+pub mod multigrid;
 
 pub use context::{adapters, GpuContext};
