@@ -311,6 +311,7 @@ fn reaction_field_and_its_maxima_match_cpu() {
         let mut want = vec![0.0; n];
         let (reaction_max, speed_max) = op::reaction_field(
             &k,
+            &op::interface_cells(&case.xi),
             &case.xi,
             &case.c,
             &case.phi,
@@ -545,6 +546,7 @@ fn update_order_parameter_matches_cpu() {
         let mut bv = vec![0.0; n];
         op::reaction_field(
             &k,
+            &op::interface_cells(&case.xi),
             &case.xi,
             &case.c,
             &case.phi,
@@ -659,6 +661,7 @@ fn order_parameter_half_step_chains_on_the_device() {
         let mut bv = vec![0.0; n];
         let (reaction_max, speed_max) = op::reaction_field(
             &k,
+            &op::interface_cells(&case.xi),
             &case.xi,
             &case.c,
             &case.phi,
@@ -1064,6 +1067,7 @@ fn rate_maxima(case: &Case) -> RateMaxima {
     let mut bv = vec![0.0; n];
     let (reaction_factor, front_speed) = op::reaction_field(
         &k,
+        &op::interface_cells(&case.xi),
         &case.xi,
         &case.c,
         &case.phi,

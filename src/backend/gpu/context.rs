@@ -173,7 +173,10 @@ impl AdapterSummary {
 
 /// Cells of the largest f32 field one storage binding can hold.
 pub fn max_field_cells(limits: &wgpu::Limits) -> u64 {
-    limits.max_storage_buffer_binding_size.min(limits.max_buffer_size) / 4
+    limits
+        .max_storage_buffer_binding_size
+        .min(limits.max_buffer_size)
+        / 4
 }
 
 static SHARED: LazyLock<std::result::Result<GpuContext, String>> =

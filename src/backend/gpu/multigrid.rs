@@ -128,18 +128,23 @@ pub struct SolveStatistics {
 }
 
 impl SolveStatistics {
-    /// ||b − A u_end|| / (||b|| + || |D| |u_start| ||): the CPU's normwise backward error
-    /// measured against the scale at the start of the solve (the initial residual when that
-    /// scale vanishes).
+    /// ||b − A u_end|| / ||b|| as the CPU's `SolveStats::residual_rel` (relative to the
+    /// initial residual when b = 0).
     pub fn residual_rel(&self) -> f64 {
-        let scale = self.start.b2.sqrt() + self.start.scale2.sqrt();
-        let reference = if scale > 0.0 {
-            scale
-        } else {
-            self.start.r2.sqrt()
-        };
+        let b = self.end.b2.sqrt();
+        let reference = if b > 0.0 { b } else { self.start.r2.sqrt() };
         if reference > 0.0 {
             self.end.r2.sqrt() / reference
+        } else {
+            0.0
+        }
+    }
+
+    /// ||b − A u_end|| / (||b|| + || |D| |u_end| ||), as `SolveStats::backward_error`.
+    pub fn backward_error(&self) -> f64 {
+        let scale = self.end.b2.sqrt() + self.end.scale2.sqrt();
+        if scale > 0.0 {
+            self.end.r2.sqrt() / scale
         } else {
             0.0
         }
@@ -582,6 +587,7 @@ impl GpuMultigrid {
         let mass_tol = self.mass_tolerance.unwrap_or(f64::INFINITY);
         let mut stats = SolveStats {
             residual_rel: first.residual_rel(),
+            backward_error: first.backward_error(),
             mass_defect_rel: self.mass_tolerance.map_or(0.0, |_| first.mass_defect_rel()),
             ..Default::default()
         };
@@ -606,6 +612,7 @@ impl GpuMultigrid {
                 stats.history_first_factor = factor;
             }
             stats.residual_rel = rel;
+            stats.backward_error = now.backward_error();
             let mass_before = stats.mass_defect_rel;
             stats.mass_defect_rel = self.mass_tolerance.map_or(0.0, |_| now.mass_defect_rel());
             if rel <= tol && stats.mass_defect_rel > 0.5 * mass_before {
