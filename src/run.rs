@@ -2,6 +2,7 @@
 //! the animation, the voltage trace, the final fields and run.json.
 
 use crate::backend::cpu::CpuBackend;
+use crate::backend::gpu::{GpuBackend, GpuContext};
 use crate::backend::{Backend, StepReport};
 use crate::checkpoint::{self, Progress};
 use crate::config::Config;
@@ -23,7 +24,12 @@ pub const METRICS_HEADER: &str = "step,time_s,charge_c_m2,current_density_a_m2,o
 /// Which backend runs the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BackendKind {
+    /// rayon on the CPU cores (the reference).
     Cpu,
+    /// wgpu compute shaders on the GPU adapter wgpu picks (`mgpf info` lists them).
+    Gpu,
+    /// A hardware GPU when one is found, else the CPU (with a one-line notice saying why).
+    Auto,
 }
 
 /// How a run is carried out (not part of the physics config).
@@ -185,8 +191,30 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary> {
 }
 
 fn make_backend(cfg: &Config, params: &Params, opts: &RunOptions) -> Result<Box<dyn Backend>> {
+    let cpu = || Box::new(CpuBackend::new(params, &cfg.initial)) as Box<dyn Backend>;
     Ok(match opts.backend {
-        BackendKind::Cpu => Box::new(CpuBackend::new(params, &cfg.initial)),
+        BackendKind::Cpu => cpu(),
+        BackendKind::Gpu => Box::new(GpuBackend::new(
+            GpuContext::shared()?,
+            params,
+            &cfg.initial,
+        )?),
+        BackendKind::Auto => match GpuContext::shared() {
+            Ok(ctx) if ctx.adapter_info.device_type != wgpu::DeviceType::Cpu => {
+                Box::new(GpuBackend::new(ctx, params, &cfg.initial)?)
+            }
+            Ok(ctx) => {
+                eprintln!(
+                    "note: --backend auto: the only GPU adapter is a software one ({}), slower than the CPU backend; running on the CPU",
+                    ctx.adapter_info.name
+                );
+                cpu()
+            }
+            Err(e) => {
+                eprintln!("note: --backend auto: {e}; running on the CPU");
+                cpu()
+            }
+        },
     })
 }
 

@@ -42,6 +42,43 @@ pub struct Snapshot {
     pub blocked: Field,
 }
 
+impl Snapshot {
+    /// The snapshot of downloaded fields, with the pictures' interphase indicator: the resolved
+    /// band (R2), or a marker h'(xi)/max h' along the surface (R1 with a layer), and the blocked
+    /// fraction on that marker.
+    pub fn assemble(
+        p: &crate::model::Params,
+        order_parameter: Field,
+        concentration: Field,
+        potential: Field,
+        plating_rate: Field,
+        layer: &Field,
+        blocked: &Field,
+    ) -> Snapshot {
+        use crate::config::Representation;
+        use crate::model::interphase::interpolation_prime;
+        use crate::model::params::MAX_H_PRIME;
+        let marker = order_parameter
+            .mapv(|x| (interpolation_prime(x) / MAX_H_PRIME as crate::Real).min(1.0));
+        let ip = &p.interphase;
+        let interphase = match ip.representation {
+            Representation::Resolved => layer.clone(),
+            Representation::Subgrid if ip.asr_ohm_m2 > 0.0 || ip.blocked_fraction > 0.0 => {
+                marker.clone()
+            }
+            Representation::Subgrid => p.grid.field(0.0),
+        };
+        Snapshot {
+            order_parameter,
+            concentration,
+            potential,
+            plating_rate,
+            interphase,
+            blocked: &marker * blocked,
+        }
+    }
+}
+
 /// Wall time spent per phase (s).
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct PhaseTimes {

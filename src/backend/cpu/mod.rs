@@ -18,9 +18,9 @@ use crate::error::{Error, Result};
 use crate::grid::{Field, Real};
 use crate::model::control::solve_shift;
 use crate::model::initial;
-use crate::model::interphase::{interpolation_prime, layer_indicator, InterphaseFields};
+use crate::model::interphase::{layer_indicator, InterphaseFields};
 use crate::model::noise::{key, STREAM_NOISE};
-use crate::model::params::{Control, Params, MAX_H_PRIME};
+use crate::model::params::{Control, Params};
 use crate::model::timestep::{time_step, RateMaxima};
 use crate::solver::multigrid::{Bcs, Boundary, Multigrid};
 use order_parameter::OrderParameterConstants;
@@ -462,27 +462,15 @@ impl Backend for CpuBackend {
     }
 
     fn snapshot(&self) -> Snapshot {
-        let marker = self
-            .xi
-            .mapv(|x| (interpolation_prime(x) / MAX_H_PRIME as Real).min(1.0));
-        let interphase = match self.p.interphase.representation {
-            Representation::Resolved => self.layer.clone(),
-            Representation::Subgrid
-                if self.p.interphase.asr_ohm_m2 > 0.0
-                    || self.p.interphase.blocked_fraction > 0.0 =>
-            {
-                marker.clone()
-            }
-            Representation::Subgrid => self.p.grid.field(0.0),
-        };
-        Snapshot {
-            order_parameter: self.xi.clone(),
-            concentration: self.c.clone(),
-            potential: self.phi.clone(),
-            plating_rate: self.bv_rate.clone(),
-            interphase,
-            blocked: &marker * &self.interphase.blocked,
-        }
+        Snapshot::assemble(
+            &self.p,
+            self.xi.clone(),
+            self.c.clone(),
+            self.phi.clone(),
+            self.bv_rate.clone(),
+            &self.layer,
+            &self.interphase.blocked,
+        )
     }
 
     fn phase_times(&self) -> PhaseTimes {

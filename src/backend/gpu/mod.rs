@@ -1,9 +1,11 @@
 //! The wgpu compute backend: the model of the CPU backend, whole step on the device (issue 3).
 //! WGSL lives in `shaders/`, one file per kernel family, each kernel named as its CPU twin.
 
+pub mod backend;
 pub mod buffers;
 pub mod context;
 pub mod kernels;
 pub mod multigrid;
 
+pub use backend::GpuBackend;
 pub use context::{adapters, GpuContext};

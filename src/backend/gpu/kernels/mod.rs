@@ -42,11 +42,13 @@ use crate::model::params::MAX_H_PRIME;
 mod control;
 mod order_parameter;
 mod reduce;
+mod step_glue;
 mod transport;
 
 pub use control::{ControlKernels, ShiftSolve, StepControl};
 pub use order_parameter::{OrderParameterKernels, ReactionInputs};
 pub use reduce::{Reduction, Reductions, MAX_PARTIALS};
+pub use step_glue::{StepGlue, StepGlueKernels};
 pub use transport::TransportKernels;
 
 const COMMON_WGSL: &str = include_str!("../../../../shaders/common.wgsl");
@@ -56,6 +58,7 @@ const ORDER_PARAMETER_WGSL: &str = include_str!("../../../../shaders/order_param
 const TRANSPORT_WGSL: &str = include_str!("../../../../shaders/transport.wgsl");
 const REDUCE_WGSL: &str = include_str!("../../../../shaders/reduce.wgsl");
 const CONTROL_WGSL: &str = include_str!("../../../../shaders/control.wgsl");
+const STEP_WGSL: &str = include_str!("../../../../shaders/step.wgsl");
 
 /// Marks the start of one kernel's section in a family file; the text before the first marker is
 /// shared by every kernel of the family.

@@ -1,0 +1,43 @@
+// Glue of one step on the device, twins of the loops `CpuBackend::step` writes inline
+// (src/backend/cpu/mod.rs): the potential equation's source and the concentration solve's 1/dt.
+// Assembled per kernel as the other families are (head above the first "// ---- kernel:" line
+// plus one section).
+
+struct StepGlue {
+    nx: u32,
+    ny: u32,
+    // q of −∇·(σ∇φ) = −q ∂xi/∂t (Params::potential_source).
+    potential_source: f32,
+    _pad: f32,
+}
+
+@group(0) @binding(0) var<uniform> g: StepGlue;
+
+// ---- kernel: potential_source
+// rhs = −(q / dt_last) Δxi: the last step's deposition rate as the source of the potential.
+@group(0) @binding(1) var<storage, read> dxi: array<f32>;
+@group(0) @binding(2) var<storage, read> step_scalars: array<f32>;
+@group(0) @binding(3) var<storage, read_write> rhs: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
+fn potential_source(@builtin(global_invocation_id) id: vec3<u32>) {
+    let j = id.x;
+    let i = id.y;
+    if (i >= g.nx || j >= g.ny) { return; }
+    let n = i * g.ny + j;
+    let q = g.potential_source / step_scalars[DT];
+    rhs[n] = -q * dxi[n];
+}
+
+// ---- kernel: inverse_time_step_field
+// a = 1/dt on every cell: the mass term of the implicit concentration step.
+@group(0) @binding(1) var<storage, read> step_scalars: array<f32>;
+@group(0) @binding(2) var<storage, read_write> a: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
+fn inverse_time_step_field(@builtin(global_invocation_id) id: vec3<u32>) {
+    let j = id.x;
+    let i = id.y;
+    if (i >= g.nx || j >= g.ny) { return; }
+    a[i * g.ny + j] = 1.0 / step_scalars[DT];
+}

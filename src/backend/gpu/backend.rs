@@ -1,0 +1,642 @@
+//! `GpuBackend`: the CPU backend's step, every kernel on the device.
+//!
+//! One step is recorded in the CPU backend's order (see `kernels` for the chain); every scalar
+//! the step derives (the galvanostatic electrode potential, dt, the noise mean, the sums behind
+//! the reported current) stays in the `step_scalars` buffer. The fields never leave the device
+//! except for a snapshot; each step reads back only the step scalars and the two solves'
+//! residual statistics (a few hundred bytes) for its metrics row.
+//!
+//! Solves: the CPU backend runs each solve to its tolerance or to the f32 floor, deciding on the
+//! host; the device runs a fixed count instead (no read-back inside a step), chosen so that the
+//! result matches the CPU's to the parity tolerance: preconditioned CG for the potential (plain
+//! V-cycles reduce a weakly conducting metal's mode only ~0.6 per cycle, tests/gpu_multigrid.rs)
+//! and V-cycles for the concentration (0.03 per cycle).
+
+use super::buffers::{read_back, storage_buffer, zeroed_buffer};
+use super::context::{step_scalar, GpuContext};
+use super::kernels::{
+    check_limits, ControlKernels, Dispatch, Encode, OrderParameterKernels, Reduction, Reductions,
+    RunConstants, ShiftSolve, StepControl, StepGlue, StepGlueKernels, TransportKernels,
+};
+use super::multigrid::{GpuMultigrid, StatisticsSlot};
+use crate::backend::{Backend, BackendState, PhaseTimes, Snapshot, StepReport};
+use crate::config::Representation;
+use crate::error::{Error, Result};
+use crate::grid::{Field, Real};
+use crate::model::initial;
+use crate::model::interphase::{layer_indicator, InterphaseFields};
+use crate::model::params::{Control, Params};
+use crate::model::timestep::Bound;
+use crate::solver::multigrid::{Bcs, Boundary, SolveStats};
+use std::time::Instant;
+
+/// Preconditioned CG iterations of the potential solve per step.
+pub const POTENTIAL_PCG_ITERATIONS: u32 = 6;
+/// V-cycles of the concentration solve per step.
+pub const CONCENTRATION_CYCLES: u32 = 3;
+/// Evaluations of the galvanostatic root find per step (the CPU takes 1–7 from the last E).
+pub const CONTROL_EVALUATIONS: u32 = 12;
+/// Relative tolerance of the galvanostatic root find (the CPU backend's).
+const CONTROL_TOLERANCE: f64 = 1.0e-5;
+
+/// Device buffers of the fields (names as the CPU backend's).
+struct Fields {
+    xi: wgpu::Buffer,
+    c: wgpu::Buffer,
+    c_old: wgpu::Buffer,
+    phi: wgpu::Buffer,
+    dxi: wgpu::Buffer,
+    layer: wgpu::Buffer,
+    layer_diffusivity_ratio: wgpu::Buffer,
+    layer_conductivity_ratio: wgpu::Buffer,
+    asr: wgpu::Buffer,
+    blocked: wgpu::Buffer,
+    diffusivity: wgpu::Buffer,
+    conductivity: wgpu::Buffer,
+    eps_sq: wgpu::Buffer,
+    eps_deriv: wgpu::Buffer,
+    kinetic_factor: wgpu::Buffer,
+    grad_norm: wgpu::Buffer,
+    ac_rate: wgpu::Buffer,
+    bv_rate: wgpu::Buffer,
+    noise: wgpu::Buffer,
+    rhs: wgpu::Buffer,
+    zeros: wgpu::Buffer,
+    inverse_dt: wgpu::Buffer,
+    /// Per-cell operands of the reductions.
+    h_prime: wgpu::Buffer,
+    rate: wgpu::Buffer,
+    rate_derivative: wgpu::Buffer,
+    reaction_factor: wgpu::Buffer,
+    front_speed: wgpu::Buffer,
+    migration_speed: wgpu::Buffer,
+    inflow: wgpu::Buffer,
+    step_scalars: wgpu::Buffer,
+}
+
+/// The kernels of one step, bound to the run's buffers once.
+struct StepKernels {
+    transport_coefficients: Dispatch,
+    potential_source: Dispatch,
+    interface_orientation_field: Dispatch,
+    allen_cahn_rate: Dispatch,
+    ac_rate_sum: Reduction,
+    shift_solve: Option<ShiftSolve>,
+    reaction_field: Dispatch,
+    reaction_factor_max: Reduction,
+    front_speed_max: Reduction,
+    max_migration_speed: Dispatch,
+    migration_speed_max: Reduction,
+    time_step: Dispatch,
+    interface_noise: Dispatch,
+    noise_sum: Reduction,
+    h_prime_sum: Reduction,
+    noise_mean: Dispatch,
+    update_order_parameter: Dispatch,
+    dxi_sum: Reduction,
+    concentration_rhs: Dispatch,
+    inverse_time_step_field: Dispatch,
+    boundary_inflow: Dispatch,
+    inflow_sum: Reduction,
+    advance_step: Dispatch,
+}
+
+pub struct GpuBackend {
+    ctx: &'static GpuContext,
+    p: Params,
+    interphase: InterphaseFields,
+    fields: Fields,
+    kernels: StepKernels,
+    potential_mg: GpuMultigrid,
+    concentration_mg: GpuMultigrid,
+    times: PhaseTimes,
+}
+
+/// Bulk face φ = 0, no current through the collector (the CPU backend's `bcs_potential`).
+const POTENTIAL_BCS: Bcs = Bcs {
+    x_lo: Boundary::Neumann,
+    x_hi: Boundary::Dirichlet(0.0),
+};
+const CONCENTRATION_BCS: Bcs = Bcs {
+    x_lo: Boundary::Neumann,
+    x_hi: Boundary::Dirichlet(1.0),
+};
+
+fn slice(f: &Field) -> &[Real] {
+    f.as_slice().expect("standard layout")
+}
+
+impl GpuBackend {
+    /// Sets up the initial state of a run of `p` (physics.md §1.7) on `ctx`.
+    pub fn new(
+        ctx: &'static GpuContext,
+        p: &Params,
+        init: &crate::config::InitialConfig,
+    ) -> Result<GpuBackend> {
+        let g = p.grid;
+        ctx.check_grid(g.nx, g.ny)?;
+        check_limits(ctx)?;
+        let interphase = InterphaseFields::new(p);
+        let xi = initial::order_parameter(g, p.delta, init);
+        let c = initial::concentration(&xi);
+        let cells = g.cells();
+        let field = |label: &str| zeroed_buffer(ctx, label, cells);
+        let fields = Fields {
+            xi: storage_buffer(ctx, "xi", slice(&xi)),
+            c: storage_buffer(ctx, "c", slice(&c)),
+            c_old: field("c_old"),
+            phi: field("phi"),
+            dxi: field("dxi"),
+            layer: field("layer"),
+            layer_diffusivity_ratio: storage_buffer(
+                ctx,
+                "layer D ratio",
+                slice(&interphase.diffusivity_ratio),
+            ),
+            layer_conductivity_ratio: storage_buffer(
+                ctx,
+                "layer σ ratio",
+                slice(&interphase.conductivity_ratio),
+            ),
+            asr: storage_buffer(ctx, "asr", slice(&interphase.asr)),
+            blocked: storage_buffer(ctx, "blocked", slice(&interphase.blocked)),
+            diffusivity: field("diffusivity"),
+            conductivity: field("conductivity"),
+            eps_sq: field("eps_sq"),
+            eps_deriv: field("eps_deriv"),
+            kinetic_factor: field("kinetic_factor"),
+            grad_norm: field("grad_norm"),
+            ac_rate: field("ac_rate"),
+            bv_rate: field("bv_rate"),
+            noise: field("noise"),
+            rhs: field("rhs"),
+            zeros: field("zeros"),
+            inverse_dt: field("inverse_dt"),
+            h_prime: field("h_prime"),
+            rate: field("rate"),
+            rate_derivative: field("rate_derivative"),
+            reaction_factor: field("reaction_factor"),
+            front_speed: field("front_speed"),
+            migration_speed: field("migration_speed"),
+            inflow: zeroed_buffer(ctx, "inflow", g.ny),
+            step_scalars: super::kernels::step_scalars_buffer(ctx),
+        };
+        let electrode = match p.control {
+            Control::Potentiostatic {
+                applied_potential_v,
+            } => applied_potential_v,
+            Control::Galvanostatic { .. } => 0.0,
+        };
+        let mut scalars = vec![0.0f32; step_scalar::COUNT as usize];
+        scalars[step_scalar::ELECTRODE_POTENTIAL as usize] = electrode as f32;
+        // The CPU backend's last_dt before the first step (Δxi = 0 then, so the source is 0).
+        scalars[step_scalar::DT as usize] = 1.0;
+        ctx.queue
+            .write_buffer(&fields.step_scalars, 0, bytemuck::cast_slice(&scalars));
+        let kernels = StepKernels::bind(ctx, p, &fields);
+        let backend = GpuBackend {
+            ctx,
+            p: p.clone(),
+            interphase,
+            fields,
+            kernels,
+            potential_mg: GpuMultigrid::new(ctx, g.nx, g.ny, g.dx),
+            concentration_mg: GpuMultigrid::new(ctx, g.nx, g.ny, g.dx),
+            times: PhaseTimes::default(),
+        };
+        backend.refresh_layer(&xi);
+        Ok(backend)
+    }
+
+    fn resolved_layer(&self) -> bool {
+        let ip = &self.p.interphase;
+        ip.representation == Representation::Resolved && ip.thickness > 0.0
+    }
+
+    /// The resolved band (R2) from the distance to the metal surface, computed on the host
+    /// from `xi` (an exact Euclidean distance transform, as the CPU backend's) every
+    /// `interphase.refresh_every_steps` steps: the one computation of a step not yet on the
+    /// device (a download of xi and an upload of the band when it is due).
+    fn refresh_layer(&self, xi: &Field) {
+        if self.resolved_layer() {
+            let ip = &self.p.interphase;
+            let layer = layer_indicator(xi, self.p.grid, ip.thickness, self.p.delta);
+            self.write_field(&self.fields.layer, &layer);
+        }
+    }
+
+    fn read_field(&self, buffer: &wgpu::Buffer) -> Field {
+        let g = self.p.grid;
+        let values: Vec<Real> = read_back(self.ctx, buffer, g.cells());
+        Field::from_shape_vec((g.nx, g.ny), values).expect("grid-sized buffer")
+    }
+
+    fn write_field(&self, buffer: &wgpu::Buffer, field: &Field) {
+        let standard = field.as_standard_layout();
+        let values = standard.as_slice().expect("standard layout");
+        self.ctx
+            .queue
+            .write_buffer(buffer, 0, bytemuck::cast_slice(values));
+    }
+
+    fn read_scalars(&self) -> Vec<f32> {
+        read_back(
+            self.ctx,
+            &self.fields.step_scalars,
+            step_scalar::COUNT as usize,
+        )
+    }
+}
+
+impl StepKernels {
+    fn bind(ctx: &GpuContext, p: &Params, f: &Fields) -> StepKernels {
+        let grid = (p.grid.nx, p.grid.ny);
+        let cells = p.grid.cells();
+        let k = RunConstants::from_params(p).buffer(ctx);
+        let control = StepControl::from_params(p, CONTROL_TOLERANCE).buffer(ctx);
+        let glue = StepGlue::from_params(p).buffer(ctx);
+        let op = OrderParameterKernels::new(ctx);
+        let tr = TransportKernels::new(ctx);
+        let red = Reductions::new(ctx);
+        let ctl = ControlKernels::new(ctx);
+        let sg = StepGlueKernels::new(ctx);
+        let s = &f.step_scalars;
+        let inputs = super::kernels::ReactionInputs {
+            xi: &f.xi,
+            c: &f.c,
+            phi: &f.phi,
+            kinetic_factor: &f.kinetic_factor,
+            asr: &f.asr,
+            blocked: &f.blocked,
+        };
+        let shift_solve = match p.control {
+            Control::Galvanostatic { .. } => {
+                let reaction_sum =
+                    op.reaction_sum(ctx, grid, &k, &inputs, s, &f.rate, &f.rate_derivative);
+                Some(ctl.solve_shift(
+                    ctx,
+                    &control,
+                    s,
+                    &reaction_sum,
+                    &red,
+                    (&f.rate, &f.rate_derivative),
+                    cells,
+                    CONTROL_EVALUATIONS,
+                ))
+            }
+            Control::Potentiostatic { .. } => None,
+        };
+        StepKernels {
+            transport_coefficients: tr.transport_coefficients(
+                ctx,
+                grid,
+                &k,
+                &f.xi,
+                &f.layer,
+                &f.layer_diffusivity_ratio,
+                &f.layer_conductivity_ratio,
+                &f.diffusivity,
+                &f.conductivity,
+            ),
+            potential_source: sg.potential_source(ctx, grid, &glue, &f.dxi, s, &f.rhs),
+            interface_orientation_field: op.interface_orientation_field(
+                ctx,
+                grid,
+                &k,
+                &f.xi,
+                &f.eps_sq,
+                &f.eps_deriv,
+                &f.kinetic_factor,
+                &f.grad_norm,
+            ),
+            allen_cahn_rate: op.allen_cahn_rate(
+                ctx,
+                grid,
+                &k,
+                &f.xi,
+                &f.eps_sq,
+                &f.eps_deriv,
+                &f.ac_rate,
+            ),
+            ac_rate_sum: red.sum(ctx, &f.ac_rate, cells, s, step_scalar::AC_RATE_SUM),
+            shift_solve,
+            reaction_field: op.reaction_field(
+                ctx,
+                grid,
+                &k,
+                &inputs,
+                s,
+                &f.ac_rate,
+                &f.grad_norm,
+                &f.bv_rate,
+                &f.reaction_factor,
+                &f.front_speed,
+            ),
+            reaction_factor_max: red.max(
+                ctx,
+                &f.reaction_factor,
+                cells,
+                s,
+                step_scalar::REACTION_FACTOR_MAX,
+            ),
+            front_speed_max: red.max(ctx, &f.front_speed, cells, s, step_scalar::FRONT_SPEED_MAX),
+            max_migration_speed: tr.max_migration_speed(
+                ctx,
+                grid,
+                &k,
+                &f.phi,
+                &f.diffusivity,
+                &f.migration_speed,
+            ),
+            migration_speed_max: red.max(
+                ctx,
+                &f.migration_speed,
+                cells,
+                s,
+                step_scalar::MIGRATION_SPEED_MAX,
+            ),
+            time_step: ctl.time_step(ctx, &control, s),
+            interface_noise: op.interface_noise(ctx, grid, &k, s, &f.xi, &f.noise, &f.h_prime),
+            noise_sum: red.sum(ctx, &f.noise, cells, s, step_scalar::NOISE_SUM),
+            h_prime_sum: red.sum(ctx, &f.h_prime, cells, s, step_scalar::H_PRIME_SUM),
+            noise_mean: red.noise_mean(ctx, s),
+            update_order_parameter: op.update_order_parameter(
+                ctx, grid, &k, &f.xi, &f.ac_rate, &f.bv_rate, &f.noise, s, &f.dxi,
+            ),
+            dxi_sum: red.sum(ctx, &f.dxi, cells, s, step_scalar::DXI_SUM),
+            concentration_rhs: tr.concentration_rhs(
+                ctx,
+                grid,
+                &k,
+                &f.c,
+                &f.phi,
+                &f.diffusivity,
+                &f.dxi,
+                s,
+                &f.rhs,
+            ),
+            inverse_time_step_field: sg.inverse_time_step_field(ctx, grid, &glue, s, &f.inverse_dt),
+            boundary_inflow: tr.boundary_inflow(
+                ctx,
+                grid,
+                &k,
+                &f.c_old,
+                &f.c,
+                &f.phi,
+                &f.diffusivity,
+                s,
+                &f.inflow,
+            ),
+            inflow_sum: red.sum(ctx, &f.inflow, p.grid.ny, s, step_scalar::BOUNDARY_INFLOW),
+            advance_step: ctl.advance_step(ctx, s),
+        }
+    }
+}
+
+/// Records `work` into one compute pass of `encoder`.
+fn pass(encoder: &mut wgpu::CommandEncoder, work: &[&dyn Encode]) {
+    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+        label: Some("mgpf step"),
+        timestamp_writes: None,
+    });
+    for w in work {
+        w.encode(&mut pass);
+    }
+}
+
+fn solve_stats(mg: &GpuMultigrid, cycles: u32) -> SolveStats {
+    let s = mg.read_statistics();
+    let residual_rel = s.residual_rel();
+    SolveStats {
+        cycles,
+        residual_rel,
+        converged: residual_rel <= 1e-6,
+        history_first_factor: 0.0,
+        mass_defect_rel: s.mass_defect_rel(),
+        backward_error: s.backward_error(),
+    }
+}
+
+fn bound_of(index: u32) -> Bound {
+    match index {
+        0 => Bound::Gradient,
+        1 => Bound::Reaction,
+        2 => Bound::Migration,
+        3 => Bound::Motion,
+        4 => Bound::Cap,
+        _ => Bound::Fixed,
+    }
+}
+
+impl Backend for GpuBackend {
+    fn name(&self) -> String {
+        self.ctx.describe()
+    }
+
+    fn step(&mut self, step: u64) -> Result<StepReport> {
+        let t0 = Instant::now();
+        let every = self.p.interphase.refresh_every_steps.max(1);
+        if self.resolved_layer() && step > 0 && step.is_multiple_of(every) {
+            self.refresh_layer(&self.read_field(&self.fields.xi));
+        }
+        let ctx = self.ctx;
+        let f = &self.fields;
+        let k = &self.kernels;
+        // The noise counter is the step index (CPU: `step as u32`); set it, as a resume would.
+        ctx.queue.write_buffer(
+            &f.step_scalars,
+            step_scalar::STEP as u64 * 4,
+            bytemuck::bytes_of(&(step as u32)),
+        );
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        pass(
+            &mut encoder,
+            &[&k.transport_coefficients, &k.potential_source],
+        );
+        self.potential_mg
+            .set_coefficients(&mut encoder, &f.zeros, &f.conductivity);
+        self.potential_mg.encode_pcg(
+            &mut encoder,
+            &f.phi,
+            &f.rhs,
+            POTENTIAL_BCS,
+            POTENTIAL_PCG_ITERATIONS,
+        );
+        self.potential_mg.encode_residual_statistics(
+            &mut encoder,
+            &f.phi,
+            &f.rhs,
+            POTENTIAL_BCS,
+            StatisticsSlot::End,
+        );
+        let mut work: Vec<&dyn Encode> = vec![
+            &k.interface_orientation_field,
+            &k.allen_cahn_rate,
+            &k.ac_rate_sum,
+        ];
+        if let Some(shift) = &k.shift_solve {
+            work.push(shift);
+        }
+        work.extend([
+            &k.reaction_field as &dyn Encode,
+            &k.reaction_factor_max,
+            &k.front_speed_max,
+            &k.max_migration_speed,
+            &k.migration_speed_max,
+            &k.time_step,
+            &k.interface_noise,
+            &k.noise_sum,
+            &k.h_prime_sum,
+            &k.noise_mean,
+            &k.update_order_parameter,
+            &k.dxi_sum,
+            &k.concentration_rhs,
+            &k.inverse_time_step_field,
+        ]);
+        pass(&mut encoder, &work);
+        encoder.copy_buffer_to_buffer(&f.c, 0, &f.c_old, 0, f.c.size());
+        self.concentration_mg
+            .set_coefficients(&mut encoder, &f.inverse_dt, &f.diffusivity);
+        self.concentration_mg.encode_solve(
+            &mut encoder,
+            &f.c,
+            &f.rhs,
+            CONCENTRATION_BCS,
+            CONCENTRATION_CYCLES,
+        );
+        self.concentration_mg.encode_residual_statistics(
+            &mut encoder,
+            &f.c,
+            &f.rhs,
+            CONCENTRATION_BCS,
+            StatisticsSlot::End,
+        );
+        pass(
+            &mut encoder,
+            &[&k.boundary_inflow, &k.inflow_sum, &k.advance_step],
+        );
+        ctx.queue.submit([encoder.finish()]);
+
+        let s = self.read_scalars();
+        let potential_solve = solve_stats(&self.potential_mg, POTENTIAL_PCG_ITERATIONS);
+        let concentration_solve = solve_stats(&self.concentration_mg, CONCENTRATION_CYCLES);
+        self.times.update_s += t0.elapsed().as_secs_f64();
+
+        let slot = |n: u32| s[n as usize] as f64;
+        let bits = |n: u32| s[n as usize].to_bits();
+        let dt = slot(step_scalar::DT);
+        if let Some(fixed) = self.p.fixed_dt {
+            let stable = slot(step_scalar::STABLE_DT);
+            if fixed > stable * (1.0 + 1e-6) {
+                return Err(Error::Solver {
+                    step,
+                    message: format!(
+                        "numerics.dt_s = {fixed} s is above the stable time step {stable:.4e} s"
+                    ),
+                });
+            }
+        }
+        for (name, value) in [
+            ("dt", dt),
+            (
+                "electrode potential",
+                slot(step_scalar::ELECTRODE_POTENTIAL),
+            ),
+            ("Σ Δxi", slot(step_scalar::DXI_SUM)),
+        ] {
+            if !value.is_finite() {
+                return Err(Error::Solver {
+                    step,
+                    message: format!("{name} = {value} on the device: the run has blown up; lower numerics.time_step_safety or noise.amplitude_per_s"),
+                });
+            }
+        }
+        let g = self.p.grid;
+        let velocity = slot(step_scalar::DXI_SUM) * g.dx * g.dx / g.ly() / dt;
+        Ok(StepReport {
+            dt,
+            bound: bound_of(bits(step_scalar::TIME_STEP_BOUND)),
+            applied_potential_v: slot(step_scalar::ELECTRODE_POTENTIAL),
+            current_density_a_m2: self.p.current_of_velocity(velocity),
+            boundary_inflow: slot(step_scalar::BOUNDARY_INFLOW),
+            control_iterations: if self.kernels.shift_solve.is_some() {
+                bits(step_scalar::CONTROL_ITERATIONS)
+            } else {
+                0
+            },
+            potential_solve,
+            concentration_solve,
+            lambda_max: self
+                .p
+                .stiffness_lambda(slot(step_scalar::REACTION_FACTOR_MAX)),
+        })
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        let f = &self.fields;
+        Snapshot::assemble(
+            &self.p,
+            self.read_field(&f.xi),
+            self.read_field(&f.c),
+            self.read_field(&f.phi),
+            self.read_field(&f.bv_rate),
+            &self.read_field(&f.layer),
+            &self.interphase.blocked,
+        )
+    }
+
+    fn phase_times(&self) -> PhaseTimes {
+        self.times
+    }
+
+    fn save_state(&self) -> BackendState {
+        let f = &self.fields;
+        let s = self.read_scalars();
+        BackendState {
+            fields: vec![
+                ("order_parameter".into(), self.read_field(&f.xi)),
+                ("concentration".into(), self.read_field(&f.c)),
+                ("potential".into(), self.read_field(&f.phi)),
+                ("order_parameter_change".into(), self.read_field(&f.dxi)),
+                ("interphase_layer".into(), self.read_field(&f.layer)),
+            ],
+            scalars: vec![
+                (
+                    "applied_potential_v".into(),
+                    s[step_scalar::ELECTRODE_POTENTIAL as usize] as f64,
+                ),
+                ("last_dt_s".into(), s[step_scalar::DT as usize] as f64),
+            ],
+        }
+    }
+
+    fn restore_state(&mut self, state: &BackendState) -> Result<()> {
+        let f = &self.fields;
+        for (name, buffer) in [
+            ("order_parameter", &f.xi),
+            ("concentration", &f.c),
+            ("potential", &f.phi),
+            ("order_parameter_change", &f.dxi),
+            ("interphase_layer", &f.layer),
+        ] {
+            let field = state.field(name)?;
+            if field.dim() != (self.p.grid.nx, self.p.grid.ny) {
+                return Err(Error::Checkpoint(format!(
+                    "field `{name}` is {:?}, the grid is {} × {}",
+                    field.dim(),
+                    self.p.grid.nx,
+                    self.p.grid.ny
+                )));
+            }
+            self.write_field(buffer, field);
+        }
+        let mut scalars = self.read_scalars();
+        scalars[step_scalar::ELECTRODE_POTENTIAL as usize] =
+            state.scalar("applied_potential_v")? as f32;
+        scalars[step_scalar::DT as usize] = state.scalar("last_dt_s")? as f32;
+        self.ctx
+            .queue
+            .write_buffer(&f.step_scalars, 0, bytemuck::cast_slice(&scalars));
+        Ok(())
+    }
+}
