@@ -172,6 +172,53 @@ pub fn prepare_output_dir(dir: &Path, force: bool) -> Result<()> {
     std::fs::create_dir_all(dir.join("frames")).map_err(|e| Error::io(dir, e))
 }
 
+/// The end-condition fraction one step like `r` advances.
+fn step_fraction(cfg: &Config, r: &StepReport) -> f64 {
+    end_fraction(cfg, r.dt, r.current_density_a_m2 * r.dt)
+}
+
+/// The fraction at which the next frame is due (beyond 1 when none is left).
+fn next_frame_fraction(frame_index: u32, frames_total: u32) -> f64 {
+    if frames_total > 1 {
+        frame_index as f64 / (frames_total - 1) as f64
+    } else {
+        1.0
+    }
+}
+
+/// Steps to take before the loop looks at its outputs again: up to `max_batch`, never past the
+/// next metrics row, checkpoint or step cap, and at most half the steps the last step's pace
+/// says are left before the next frame or the end (so a batch does not step over either).
+fn batch_size(
+    cfg: &Config,
+    step: u64,
+    fraction: f64,
+    per_step: Option<f64>,
+    next_frame: f64,
+    max_batch: u64,
+) -> u64 {
+    if max_batch <= 1 {
+        return 1;
+    }
+    let until = |every: u64| every - step % every;
+    let mut n = max_batch.min(until(cfg.run.metrics_every_steps.max(1)));
+    if cfg.run.checkpoint_every_steps > 0 {
+        n = n.min(until(cfg.run.checkpoint_every_steps));
+    }
+    if let Some(cap) = cfg.run.max_steps {
+        n = n.min(cap.saturating_sub(step));
+    }
+    let target = next_frame.min(1.0);
+    match per_step {
+        Some(df) if df > 0.0 => {
+            let left = ((target - fraction) / df * 0.5).floor();
+            n = n.min(left.max(1.0) as u64);
+        }
+        _ => n = 1,
+    }
+    n.max(1)
+}
+
 fn end_fraction(cfg: &Config, time_s: f64, charge_c_m2: f64) -> f64 {
     match (cfg.run.end_charge_mah_cm2, cfg.run.end_time_s) {
         (Some(q), _) => charge_c_m2 / (q * MAH_CM2_IN_C_M2),
@@ -430,7 +477,15 @@ fn drive(
         if done {
             break;
         }
-        let report = match backend.step(step) {
+        let batch = batch_size(
+            cfg,
+            step,
+            fraction,
+            last.as_ref().map(|r| step_fraction(cfg, r)),
+            next_frame_fraction(frame_index, frames_total),
+            backend.max_batch(),
+        );
+        let reports = match backend.advance(step, batch) {
             Ok(r) => r,
             Err(e) => {
                 // Keep the rows up to the failure for diagnosis (the frames are already on disk).
@@ -439,20 +494,22 @@ fn drive(
                 return Err(e);
             }
         };
-        step += 1;
-        time += report.dt;
-        charge += report.current_density_a_m2 * report.dt;
-        inflow += report.boundary_inflow;
-        last = Some(report);
-        if step.is_multiple_of(16) {
-            let el = start.elapsed().as_secs_f64();
-            bar.set_position((fraction.clamp(0.0, 1.0) * 1000.0) as u64);
-            bar.set_message(format!(
-                "{:.0} steps/s, t = {:.1} s, η = {:.3} V",
-                (step - first_step) as f64 / el,
-                time,
-                report.applied_potential_v
-            ));
+        for report in reports {
+            step += 1;
+            time += report.dt;
+            charge += report.current_density_a_m2 * report.dt;
+            inflow += report.boundary_inflow;
+            last = Some(report);
+            if step.is_multiple_of(16) {
+                let el = start.elapsed().as_secs_f64();
+                bar.set_position((fraction.clamp(0.0, 1.0) * 1000.0) as u64);
+                bar.set_message(format!(
+                    "{:.0} steps/s, t = {:.1} s, η = {:.3} V",
+                    (step - first_step) as f64 / el,
+                    time,
+                    report.applied_potential_v
+                ));
+            }
         }
     }
     bar.finish_and_clear();

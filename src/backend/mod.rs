@@ -119,6 +119,17 @@ pub trait Backend {
     fn name(&self) -> String;
     /// Advances one step; `step` is the index of the step being taken (keys the noise).
     fn step(&mut self, step: u64) -> Result<StepReport>;
+    /// Most steps one [`Backend::advance`] call should take (a GPU records them in one submit).
+    fn max_batch(&self) -> u64 {
+        1
+    }
+    /// Advances `steps` ≥ 1 steps from `first_step` (or fewer, at least one, where the backend
+    /// must stop early), one report per step taken.
+    fn advance(&mut self, first_step: u64, steps: u64) -> Result<Vec<StepReport>> {
+        (first_step..first_step + steps.max(1))
+            .map(|s| self.step(s))
+            .collect()
+    }
     /// Downloads the fields.
     fn snapshot(&self) -> Snapshot;
     fn phase_times(&self) -> PhaseTimes;

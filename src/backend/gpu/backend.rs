@@ -36,6 +36,8 @@ pub const POTENTIAL_PCG_ITERATIONS: u32 = 6;
 pub const CONCENTRATION_CYCLES: u32 = 3;
 /// Evaluations of the galvanostatic root find per step (the CPU takes 1–7 from the last E).
 pub const CONTROL_EVALUATIONS: u32 = 12;
+/// Most steps recorded in one submit (the run loop asks for fewer when an output is near).
+pub const MAX_BATCH: u64 = 32;
 /// Relative tolerance of the galvanostatic root find (the CPU backend's).
 const CONTROL_TOLERANCE: f64 = 1.0e-5;
 
@@ -109,6 +111,8 @@ pub struct GpuBackend {
     kernels: StepKernels,
     potential_mg: GpuMultigrid,
     concentration_mg: GpuMultigrid,
+    /// The step scalars of each step of a batch, copied on the device, read back once.
+    reports: wgpu::Buffer,
     times: PhaseTimes,
 }
 
@@ -202,6 +206,11 @@ impl GpuBackend {
             kernels,
             potential_mg: GpuMultigrid::new(ctx, g.nx, g.ny, g.dx),
             concentration_mg: GpuMultigrid::new(ctx, g.nx, g.ny, g.dx),
+            reports: zeroed_buffer(
+                ctx,
+                "step reports",
+                (MAX_BATCH * step_scalar::COUNT as u64) as usize,
+            ),
             times: PhaseTimes::default(),
         };
         backend.refresh_layer(&xi);
@@ -237,6 +246,138 @@ impl GpuBackend {
         self.ctx
             .queue
             .write_buffer(buffer, 0, bytemuck::cast_slice(values));
+    }
+
+    /// Records one step (the CPU backend's order); the solves' residual statistics only when
+    /// `with_statistics` (the last step of a batch: its metrics row reports them).
+    fn record_step(&mut self, encoder: &mut wgpu::CommandEncoder, with_statistics: bool) {
+        let f = &self.fields;
+        let k = &self.kernels;
+        pass(encoder, &[&k.transport_coefficients, &k.potential_source]);
+        self.potential_mg
+            .set_coefficients(encoder, &f.zeros, &f.conductivity);
+        self.potential_mg.encode_pcg(
+            encoder,
+            &f.phi,
+            &f.rhs,
+            POTENTIAL_BCS,
+            POTENTIAL_PCG_ITERATIONS,
+        );
+        if with_statistics {
+            self.potential_mg.encode_residual_statistics(
+                encoder,
+                &f.phi,
+                &f.rhs,
+                POTENTIAL_BCS,
+                StatisticsSlot::End,
+            );
+        }
+        let mut work: Vec<&dyn Encode> = vec![
+            &k.interface_orientation_field,
+            &k.allen_cahn_rate,
+            &k.ac_rate_sum,
+        ];
+        if let Some(shift) = &k.shift_solve {
+            work.push(shift);
+        }
+        work.extend([
+            &k.reaction_field as &dyn Encode,
+            &k.reaction_factor_max,
+            &k.front_speed_max,
+            &k.max_migration_speed,
+            &k.migration_speed_max,
+            &k.time_step,
+            &k.interface_noise,
+            &k.noise_sum,
+            &k.h_prime_sum,
+            &k.noise_mean,
+            &k.update_order_parameter,
+            &k.dxi_sum,
+            &k.concentration_rhs,
+            &k.inverse_time_step_field,
+        ]);
+        pass(encoder, &work);
+        encoder.copy_buffer_to_buffer(&f.c, 0, &f.c_old, 0, f.c.size());
+        self.concentration_mg
+            .set_coefficients(encoder, &f.inverse_dt, &f.diffusivity);
+        self.concentration_mg.encode_solve(
+            encoder,
+            &f.c,
+            &f.rhs,
+            CONCENTRATION_BCS,
+            CONCENTRATION_CYCLES,
+        );
+        if with_statistics {
+            self.concentration_mg.encode_residual_statistics(
+                encoder,
+                &f.c,
+                &f.rhs,
+                CONCENTRATION_BCS,
+                StatisticsSlot::End,
+            );
+        }
+        pass(
+            encoder,
+            &[&k.boundary_inflow, &k.inflow_sum, &k.advance_step],
+        );
+    }
+
+    /// The report of step `step` from its scalars (the batch's last solve statistics).
+    fn report(
+        &self,
+        step: u64,
+        s: &[f32],
+        potential_solve: SolveStats,
+        concentration_solve: SolveStats,
+    ) -> Result<StepReport> {
+        let slot = |n: u32| s[n as usize] as f64;
+        let bits = |n: u32| s[n as usize].to_bits();
+        let dt = slot(step_scalar::DT);
+        if let Some(fixed) = self.p.fixed_dt {
+            let stable = slot(step_scalar::STABLE_DT);
+            if fixed > stable * (1.0 + 1e-6) {
+                return Err(Error::Solver {
+                    step,
+                    message: format!(
+                        "numerics.dt_s = {fixed} s is above the stable time step {stable:.4e} s"
+                    ),
+                });
+            }
+        }
+        for (name, value) in [
+            ("dt", dt),
+            (
+                "electrode potential",
+                slot(step_scalar::ELECTRODE_POTENTIAL),
+            ),
+            ("Σ Δxi", slot(step_scalar::DXI_SUM)),
+        ] {
+            if !value.is_finite() {
+                return Err(Error::Solver {
+                    step,
+                    message: format!("{name} = {value} on the device: the run has blown up; lower numerics.time_step_safety or noise.amplitude_per_s"),
+                });
+            }
+        }
+        let g = self.p.grid;
+        let velocity = slot(step_scalar::DXI_SUM) * g.dx * g.dx / g.ly() / dt;
+        Ok(StepReport {
+            dt,
+            bound: bound_of(bits(step_scalar::TIME_STEP_BOUND)),
+            applied_potential_v: slot(step_scalar::ELECTRODE_POTENTIAL),
+            current_density_a_m2: self.p.current_of_velocity(velocity),
+            boundary_inflow: slot(step_scalar::BOUNDARY_INFLOW),
+            control_iterations: if self.kernels.shift_solve.is_some() {
+                bits(step_scalar::CONTROL_ITERATIONS)
+            } else {
+                0
+            },
+            potential_solve,
+            concentration_solve,
+            lambda_max: self
+                .p
+                .stiffness_lambda(slot(step_scalar::REACTION_FACTOR_MAX)),
+        })
     }
 
     fn read_scalars(&self) -> Vec<f32> {
@@ -434,142 +575,68 @@ impl Backend for GpuBackend {
     }
 
     fn step(&mut self, step: u64) -> Result<StepReport> {
+        let mut reports = self.advance(step, 1)?;
+        Ok(reports.remove(0))
+    }
+
+    fn max_batch(&self) -> u64 {
+        MAX_BATCH
+    }
+
+    /// Records up to `steps` steps in one submit (fewer when the resolved band is due for a
+    /// refresh inside the batch), copying each step's scalars into the reports buffer; reads
+    /// back the reports and the last step's solve statistics once.
+    fn advance(&mut self, first_step: u64, steps: u64) -> Result<Vec<StepReport>> {
         let t0 = Instant::now();
         let every = self.p.interphase.refresh_every_steps.max(1);
-        if self.resolved_layer() && step > 0 && step.is_multiple_of(every) {
+        if self.resolved_layer() && first_step > 0 && first_step.is_multiple_of(every) {
             self.refresh_layer(&self.read_field(&self.fields.xi));
         }
+        let mut steps = steps.clamp(1, MAX_BATCH);
+        if self.resolved_layer() {
+            // Stop before the next refresh: it needs xi on the host.
+            steps = steps.min(every - first_step % every);
+        }
         let ctx = self.ctx;
-        let f = &self.fields;
-        let k = &self.kernels;
-        // The noise counter is the step index (CPU: `step as u32`); set it, as a resume would.
+        // The noise counter is the step index (CPU: `step as u32`); advance_step moves it on.
         ctx.queue.write_buffer(
-            &f.step_scalars,
+            &self.fields.step_scalars,
             step_scalar::STEP as u64 * 4,
-            bytemuck::bytes_of(&(step as u32)),
+            bytemuck::bytes_of(&(first_step as u32)),
         );
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
-        pass(
-            &mut encoder,
-            &[&k.transport_coefficients, &k.potential_source],
-        );
-        self.potential_mg
-            .set_coefficients(&mut encoder, &f.zeros, &f.conductivity);
-        self.potential_mg.encode_pcg(
-            &mut encoder,
-            &f.phi,
-            &f.rhs,
-            POTENTIAL_BCS,
-            POTENTIAL_PCG_ITERATIONS,
-        );
-        self.potential_mg.encode_residual_statistics(
-            &mut encoder,
-            &f.phi,
-            &f.rhs,
-            POTENTIAL_BCS,
-            StatisticsSlot::End,
-        );
-        let mut work: Vec<&dyn Encode> = vec![
-            &k.interface_orientation_field,
-            &k.allen_cahn_rate,
-            &k.ac_rate_sum,
-        ];
-        if let Some(shift) = &k.shift_solve {
-            work.push(shift);
+        let record = step_scalar::COUNT as u64 * 4;
+        for n in 0..steps {
+            self.record_step(&mut encoder, n + 1 == steps);
+            encoder.copy_buffer_to_buffer(
+                &self.fields.step_scalars,
+                0,
+                &self.reports,
+                n * record,
+                record,
+            );
         }
-        work.extend([
-            &k.reaction_field as &dyn Encode,
-            &k.reaction_factor_max,
-            &k.front_speed_max,
-            &k.max_migration_speed,
-            &k.migration_speed_max,
-            &k.time_step,
-            &k.interface_noise,
-            &k.noise_sum,
-            &k.h_prime_sum,
-            &k.noise_mean,
-            &k.update_order_parameter,
-            &k.dxi_sum,
-            &k.concentration_rhs,
-            &k.inverse_time_step_field,
-        ]);
-        pass(&mut encoder, &work);
-        encoder.copy_buffer_to_buffer(&f.c, 0, &f.c_old, 0, f.c.size());
-        self.concentration_mg
-            .set_coefficients(&mut encoder, &f.inverse_dt, &f.diffusivity);
-        self.concentration_mg.encode_solve(
-            &mut encoder,
-            &f.c,
-            &f.rhs,
-            CONCENTRATION_BCS,
-            CONCENTRATION_CYCLES,
-        );
-        self.concentration_mg.encode_residual_statistics(
-            &mut encoder,
-            &f.c,
-            &f.rhs,
-            CONCENTRATION_BCS,
-            StatisticsSlot::End,
-        );
-        pass(
-            &mut encoder,
-            &[&k.boundary_inflow, &k.inflow_sum, &k.advance_step],
-        );
         ctx.queue.submit([encoder.finish()]);
-
-        let s = self.read_scalars();
+        let scalars: Vec<f32> = read_back(
+            ctx,
+            &self.reports,
+            (steps * step_scalar::COUNT as u64) as usize,
+        );
         let potential_solve = solve_stats(&self.potential_mg, POTENTIAL_PCG_ITERATIONS);
         let concentration_solve = solve_stats(&self.concentration_mg, CONCENTRATION_CYCLES);
         self.times.update_s += t0.elapsed().as_secs_f64();
-
-        let slot = |n: u32| s[n as usize] as f64;
-        let bits = |n: u32| s[n as usize].to_bits();
-        let dt = slot(step_scalar::DT);
-        if let Some(fixed) = self.p.fixed_dt {
-            let stable = slot(step_scalar::STABLE_DT);
-            if fixed > stable * (1.0 + 1e-6) {
-                return Err(Error::Solver {
-                    step,
-                    message: format!(
-                        "numerics.dt_s = {fixed} s is above the stable time step {stable:.4e} s"
-                    ),
-                });
-            }
-        }
-        for (name, value) in [
-            ("dt", dt),
-            (
-                "electrode potential",
-                slot(step_scalar::ELECTRODE_POTENTIAL),
-            ),
-            ("Σ Δxi", slot(step_scalar::DXI_SUM)),
-        ] {
-            if !value.is_finite() {
-                return Err(Error::Solver {
-                    step,
-                    message: format!("{name} = {value} on the device: the run has blown up; lower numerics.time_step_safety or noise.amplitude_per_s"),
-                });
-            }
-        }
-        let g = self.p.grid;
-        let velocity = slot(step_scalar::DXI_SUM) * g.dx * g.dx / g.ly() / dt;
-        Ok(StepReport {
-            dt,
-            bound: bound_of(bits(step_scalar::TIME_STEP_BOUND)),
-            applied_potential_v: slot(step_scalar::ELECTRODE_POTENTIAL),
-            current_density_a_m2: self.p.current_of_velocity(velocity),
-            boundary_inflow: slot(step_scalar::BOUNDARY_INFLOW),
-            control_iterations: if self.kernels.shift_solve.is_some() {
-                bits(step_scalar::CONTROL_ITERATIONS)
-            } else {
-                0
-            },
-            potential_solve,
-            concentration_solve,
-            lambda_max: self
-                .p
-                .stiffness_lambda(slot(step_scalar::REACTION_FACTOR_MAX)),
-        })
+        scalars
+            .chunks_exact(step_scalar::COUNT as usize)
+            .enumerate()
+            .map(|(n, s)| {
+                self.report(
+                    first_step + n as u64,
+                    s,
+                    potential_solve,
+                    concentration_solve,
+                )
+            })
+            .collect()
     }
 
     fn snapshot(&self) -> Snapshot {
