@@ -103,6 +103,20 @@ struct StepKernels {
     advance_step: Dispatch,
 }
 
+/// Wall time per step of each phase on the device (s), from [`GpuBackend::profile`].
+#[derive(Debug, Clone, Copy)]
+pub struct GpuStepProfile {
+    /// The pointwise and stencil kernels (transport, orientation, Allen–Cahn, reaction,
+    /// noise, update, concentration right-hand side, dt).
+    pub update_s: f64,
+    pub reductions_s: f64,
+    /// The galvanostatic root find (its reaction sums and Newton steps).
+    pub control_s: f64,
+    pub potential_solve_s: f64,
+    pub concentration_solve_s: f64,
+    pub dispatches_outside_multigrid: usize,
+}
+
 pub struct GpuBackend {
     ctx: &'static GpuContext,
     p: Params,
@@ -378,6 +392,89 @@ impl GpuBackend {
                 .p
                 .stiffness_lambda(slot(step_scalar::REACTION_FACTOR_MAX)),
         })
+    }
+
+    /// Wall time per step of each phase, each recorded `reps` times in its own submit and timed
+    /// to completion (the state advances meanwhile; for benchmarks, not for runs).
+    pub fn profile(&mut self, reps: u32) -> GpuStepProfile {
+        let ctx = self.ctx;
+        let time = |record: &mut dyn FnMut(&mut wgpu::CommandEncoder)| {
+            let mut encoder = ctx.device.create_command_encoder(&Default::default());
+            record(&mut encoder);
+            ctx.queue.submit([encoder.finish()]);
+            ctx.device
+                .poll(wgpu::PollType::wait_indefinitely())
+                .expect("device poll");
+            let start = Instant::now();
+            let mut encoder = ctx.device.create_command_encoder(&Default::default());
+            for _ in 0..reps {
+                record(&mut encoder);
+            }
+            ctx.queue.submit([encoder.finish()]);
+            ctx.device
+                .poll(wgpu::PollType::wait_indefinitely())
+                .expect("device poll");
+            start.elapsed().as_secs_f64() / reps as f64
+        };
+        let k = &self.kernels;
+        let pointwise: Vec<&dyn Encode> = vec![
+            &k.transport_coefficients,
+            &k.potential_source,
+            &k.interface_orientation_field,
+            &k.allen_cahn_rate,
+            &k.reaction_field,
+            &k.max_migration_speed,
+            &k.time_step,
+            &k.interface_noise,
+            &k.noise_mean,
+            &k.update_order_parameter,
+            &k.concentration_rhs,
+            &k.inverse_time_step_field,
+            &k.boundary_inflow,
+            &k.advance_step,
+        ];
+        let reductions: Vec<&dyn Encode> = vec![
+            &k.ac_rate_sum,
+            &k.reaction_factor_max,
+            &k.front_speed_max,
+            &k.migration_speed_max,
+            &k.noise_sum,
+            &k.h_prime_sum,
+            &k.dxi_sum,
+            &k.inflow_sum,
+        ];
+        let update_s = time(&mut |e| pass(e, &pointwise));
+        let reductions_s = time(&mut |e| pass(e, &reductions));
+        let control_s = match &k.shift_solve {
+            Some(shift) => time(&mut |e| pass(e, &[shift])),
+            None => 0.0,
+        };
+        let f = &self.fields;
+        let (pot, conc) = (&mut self.potential_mg, &mut self.concentration_mg);
+        let potential_solve_s = time(&mut |e| {
+            pot.set_coefficients(e, &f.zeros, &f.conductivity);
+            pot.encode_pcg(e, &f.phi, &f.rhs, POTENTIAL_BCS, POTENTIAL_PCG_ITERATIONS);
+        });
+        let concentration_solve_s = time(&mut |e| {
+            conc.set_coefficients(e, &f.inverse_dt, &f.diffusivity);
+            conc.encode_solve(e, &f.c, &f.rhs, CONCENTRATION_BCS, CONCENTRATION_CYCLES);
+        });
+        // Dispatches outside the multigrid: one per kernel, two per reduction, and the root
+        // find's start plus, per evaluation, reaction_sum, two reductions and the Newton step.
+        let control_dispatches = k
+            .shift_solve
+            .as_ref()
+            .map_or(0, |_| 1 + 6 * CONTROL_EVALUATIONS as usize);
+        GpuStepProfile {
+            update_s,
+            reductions_s,
+            control_s,
+            potential_solve_s,
+            concentration_solve_s,
+            dispatches_outside_multigrid: pointwise.len()
+                + 2 * reductions.len()
+                + control_dispatches,
+        }
     }
 
     fn read_scalars(&self) -> Vec<f32> {

@@ -7,5 +7,5 @@ pub mod context;
 pub mod kernels;
 pub mod multigrid;
 
-pub use backend::GpuBackend;
+pub use backend::{GpuBackend, GpuStepProfile};
 pub use context::{adapters, GpuContext};

@@ -1,0 +1,139 @@
+//! GPU throughput of the mgpf step: whole steps (batched submits) and each phase, per grid
+//! size, with a copy kernel's bandwidth from the same run as the roofline.
+//!
+//! ```text
+//! cargo bench --bench gpu_step                               # sizes by adapter (see below)
+//! MGPF_GPU_BENCH_SIZES=256,1024,2048,4096 cargo bench --bench gpu_step
+//! ```
+//!
+//! Sizes default to 256, 1024, 2048, 4096 on a hardware GPU and 64, 128, 256 on a software one
+//! (lavapipe runs ~50× slower than the CPU backend: its figures are a regression baseline only).
+//! States: `Config::default_demo()` on an N × N grid, deposit N·dx/4 high, preset none, a few
+//! warm-up steps. Columns: M cell-updates/s of a whole step (32 steps per submit, read-back
+//! included), ms per step of each phase (each recorded in its own submit), dispatches per step
+//! outside the multigrid, and the copy kernel's GB/s (8 B per element: one read, one write).
+
+use mgpf::backend::gpu::buffers::{bind_group, linear_workgroups, zeroed_buffer};
+use mgpf::backend::gpu::{GpuBackend, GpuContext};
+use mgpf::backend::Backend;
+use mgpf::config::Config;
+use mgpf::model::params::Params;
+use std::time::Instant;
+
+fn config(n: usize) -> Config {
+    let mut cfg = Config::default_demo();
+    cfg.grid.nx = n;
+    cfg.grid.ny = n;
+    cfg.initial.deposit_height_um = n as f64 * cfg.grid.dx_um / 4.0;
+    cfg
+}
+
+/// GB/s of a = b over `n` f32 (one read and one write per element).
+fn copy_bandwidth(ctx: &GpuContext, n: usize) -> f64 {
+    let (src, dst) = (zeroed_buffer(ctx, "src", n), zeroed_buffer(ctx, "dst", n));
+    let module = ctx.shader(
+        "copy",
+        "@group(0) @binding(0) var<storage, read> src: array<f32>;\n\
+         @group(0) @binding(1) var<storage, read_write> dst: array<f32>;\n\
+         @compute @workgroup_size(WORKGROUP_1D)\n\
+         fn copy(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {\n\
+             let i = id.x + id.y * groups.x * WORKGROUP_1D;\n\
+             if (i >= arrayLength(&dst)) { return; }\n\
+             dst[i] = src[i];\n\
+         }",
+    );
+    let pipeline = ctx.pipeline(&module, "copy");
+    let group = bind_group(ctx, "copy", &pipeline, &[&src, &dst]);
+    let groups = linear_workgroups(n);
+    let (x, y) = (groups.min(32768), groups.div_ceil(32768));
+    let run = |reps: u32| {
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            pass.set_pipeline(&pipeline);
+            pass.set_bind_group(0, &group, &[]);
+            for _ in 0..reps {
+                pass.dispatch_workgroups(x, y, 1);
+            }
+        }
+        ctx.queue.submit([encoder.finish()]);
+        ctx.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .expect("poll");
+    };
+    run(2);
+    let reps = 20;
+    let t = Instant::now();
+    run(reps);
+    let s = t.elapsed().as_secs_f64() / reps as f64;
+    8.0 * n as f64 / s / 1e9
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let ctx = match GpuContext::shared() {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            eprintln!("gpu_step bench: {e}");
+            return;
+        }
+    };
+    let software = ctx.adapter_info.device_type == wgpu::DeviceType::Cpu;
+    let sizes: Vec<usize> = std::env::var("MGPF_GPU_BENCH_SIZES")
+        .ok()
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().parse().expect("sizes"))
+                .collect()
+        })
+        .unwrap_or_else(|| {
+            if software {
+                vec![64, 128, 256]
+            } else {
+                vec![256, 1024, 2048, 4096]
+            }
+        });
+    println!("== mgpf GPU bench on {} ==", ctx.describe());
+    println!(
+        "{:>6} {:>12} {:>9} | ms per step: {:>8} {:>8} {:>8} {:>9} {:>9} | {:>10} {:>10}",
+        "N",
+        "M cell/s",
+        "ms/step",
+        "update",
+        "reduce",
+        "control",
+        "potential",
+        "conc.",
+        "dispatches",
+        "copy GB/s"
+    );
+    for n in sizes {
+        let cfg = config(n);
+        let p = Params::from_config(&cfg).expect("bench params");
+        let mut backend = GpuBackend::new(ctx, &p, &cfg.initial).expect("gpu backend");
+        backend.advance(0, 8).expect("warm-up");
+        let steps = if software { 32 } else { 128 };
+        let t = Instant::now();
+        let mut done = 0;
+        while done < steps {
+            done += backend.advance(8 + done, 32).expect("steps").len() as u64;
+        }
+        let step_s = t.elapsed().as_secs_f64() / steps as f64;
+        let prof = backend.profile(if software { 4 } else { 20 });
+        let ms = |s: f64| s * 1e3;
+        println!(
+            "{n:>6} {:>12.1} {:>9.3} | {:>25.3} {:>8.3} {:>8.3} {:>9.3} {:>9.3} | {:>10} {:>10.1}",
+            (n * n) as f64 / step_s / 1e6,
+            ms(step_s),
+            ms(prof.update_s),
+            ms(prof.reductions_s),
+            ms(prof.control_s),
+            ms(prof.potential_solve_s),
+            ms(prof.concentration_solve_s),
+            prof.dispatches_outside_multigrid,
+            copy_bandwidth(ctx, n * n),
+        );
+    }
+}
