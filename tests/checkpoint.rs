@@ -1,5 +1,5 @@
 //! Checkpoints, resume and interruption (issue 4): a resumed run ends bit-identical to an
-//! uninterrupted one; a changed config is refused; SIGINT exits 130 with a checkpoint and the
+//! uninterrupted one; a changed config is refused; SIGINT (SIGTERM) exits 130 (143) with a checkpoint and the
 //! run can be finished with `--resume`.
 
 use mgpf::config::Config;
@@ -127,6 +127,15 @@ fn a_damaged_checkpoint_is_a_clear_error() {
 
 #[test]
 fn sigint_checkpoints_exits_130_and_the_run_resumes() {
+    interrupt_and_resume("-INT", 130);
+}
+
+#[test]
+fn sigterm_checkpoints_exits_143_and_the_run_resumes() {
+    interrupt_and_resume("-TERM", 143);
+}
+
+fn interrupt_and_resume(signal: &str, code: i32) {
     let bin = env!("CARGO_BIN_EXE_mgpf");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
@@ -157,16 +166,16 @@ fn sigint_checkpoints_exits_130_and_the_run_resumes() {
     }
     let pid = child.id().to_string();
     assert!(Command::new("kill")
-        .args(["-INT", &pid])
+        .args([signal, &pid])
         .status()
         .unwrap()
         .success());
     let status = child.wait().unwrap();
-    println!("exit status after SIGINT: {status:?} (expected 130)");
-    assert_eq!(status.code(), Some(130));
+    println!("exit status after kill {signal}: {status:?} (expected {code})");
+    assert_eq!(status.code(), Some(code));
     assert!(
         out.join("checkpoint.bin").is_file(),
-        "no checkpoint after SIGINT"
+        "no checkpoint after {signal}"
     );
     let before = std::fs::read_to_string(out.join("metrics.csv"))
         .unwrap()
