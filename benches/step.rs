@@ -20,7 +20,8 @@
 //!   warm-up): orientation and Allen–Cahn rate in one pass, interface-cell list, a_k and |∇xi|
 //!   there, reaction rate over the interface cells (with the R1 interphase Newton under
 //!   `passivating`), noise, update.
-//! - `concentration/none/N`: explicit part of the concentration step, transport_coefficients +
+//! - `concentration/none/N`: explicit part of the concentration step, transport coefficients
+//!   (`transport_coefficients_without_band`, the backend's path without a resolved band) +
 //!   concentration_rhs.
 //! - `sweep/none/N`: one red-black Gauss–Seidel sweep (red then black) of the concentration system
 //!   a = 1/dt, k = D (the same kernel smooths the potential).
@@ -58,7 +59,7 @@ use mgpf::backend::cpu::order_parameter::{
     interface_orientation_cells, reaction_field, update_order_parameter, OrderParameterConstants,
 };
 use mgpf::backend::cpu::transport::{
-    concentration_rhs, transport_coefficients, TransportConstants,
+    concentration_rhs, transport_coefficients_without_band, TransportConstants,
 };
 use mgpf::backend::cpu::CpuBackend;
 use mgpf::backend::{Backend, PhaseTimes, StepReport};
@@ -108,8 +109,8 @@ impl Kernel {
         // there: xi, c, φ, a_k, ASR, blocked, rate, |∇xi| → bv (9 × fraction); noise: xi → N
         // (2); update: xi, rate, bv, N → xi, Δxi (6).
         let order_parameter = 12.0 + 12.0 * interface;
-        // transport_coefficients: xi, s, D-ratio, σ-ratio → D, σ (6); rhs: c, φ, D, Δxi → rhs (5).
-        let concentration = 11.0;
+        // transport coefficients without a band: xi → D, σ (3); rhs: c, φ, D, Δxi → rhs (5).
+        let concentration = 8.0;
         // Per colour: u, f, a, kx, ky read, u written (6); two colours.
         let sweep = 12.0;
         match self {
@@ -169,7 +170,6 @@ struct Inputs {
     xi: Field,
     c: Field,
     phi: Field,
-    layer: Field,
     electrode: Real,
     dt: f64,
     noise_amplitude: Real,
@@ -256,8 +256,6 @@ impl State {
             xi: backend.xi.clone(),
             c: backend.c.clone(),
             phi: backend.phi.clone(),
-            // The resolved band (R2) is not used by these presets: s = 0.
-            layer: g.field(0.0),
             electrode: backend.applied_potential() as Real,
             dt,
             noise_amplitude: (p.noise_amplitude * (p.noise_dt_ref / dt).sqrt()) as Real,
@@ -392,12 +390,10 @@ fn order_parameter_update(s: &Inputs, w: &mut Work) -> f64 {
 
 /// Explicit part of the concentration step: D, σ and the right-hand side.
 fn concentration_update(s: &Inputs, w: &mut Work) {
-    transport_coefficients(
+    // The benched presets have no resolved band: the backend's path for them.
+    transport_coefficients_without_band(
         &s.tr,
         sl(&s.xi),
-        sl(&s.layer),
-        sl(&s.interphase.diffusivity_ratio),
-        sl(&s.interphase.conductivity_ratio),
         sl_mut(&mut w.diffusivity),
         sl_mut(&mut w.conductivity),
     );

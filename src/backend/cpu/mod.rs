@@ -133,10 +133,16 @@ impl CpuBackend {
         &self.interphase
     }
 
+    /// Whether a resolved band (R2) exists: else s = 0 everywhere.
+    fn has_band(&self) -> bool {
+        let ip = &self.p.interphase;
+        ip.representation == Representation::Resolved && ip.thickness > 0.0
+    }
+
     /// Recomputes the resolved band from the distance to the metal surface (R2 only).
     fn refresh_layer(&mut self) {
         let ip = &self.p.interphase;
-        if ip.representation == Representation::Resolved && ip.thickness > 0.0 {
+        if self.has_band() {
             self.layer = layer_indicator(&self.xi, self.p.grid, ip.thickness, self.p.delta);
         }
     }
@@ -278,15 +284,24 @@ impl Backend for CpuBackend {
         if step.is_multiple_of(every) && step > 0 {
             self.refresh_layer();
         }
-        transport::transport_coefficients(
-            &self.tr,
-            slice(&self.xi),
-            slice(&self.layer),
-            slice(&self.interphase.diffusivity_ratio),
-            slice(&self.interphase.conductivity_ratio),
-            slice_mut(&mut self.diffusivity),
-            slice_mut(&mut self.conductivity),
-        );
+        if self.has_band() {
+            transport::transport_coefficients(
+                &self.tr,
+                slice(&self.xi),
+                slice(&self.layer),
+                slice(&self.interphase.diffusivity_ratio),
+                slice(&self.interphase.conductivity_ratio),
+                slice_mut(&mut self.diffusivity),
+                slice_mut(&mut self.conductivity),
+            );
+        } else {
+            transport::transport_coefficients_without_band(
+                &self.tr,
+                slice(&self.xi),
+                slice_mut(&mut self.diffusivity),
+                slice_mut(&mut self.conductivity),
+            );
+        }
         let t1 = Instant::now();
         let potential_solve = self.solve_potential();
         let t2 = Instant::now();

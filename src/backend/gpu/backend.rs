@@ -12,13 +12,13 @@
 //! V-cycles reduce a weakly conducting metal's mode only ~0.6 per cycle, tests/gpu_multigrid.rs)
 //! and V-cycles for the concentration (0.03 per cycle).
 
-use super::buffers::{read_back, storage_buffer, zeroed_buffer};
+use super::buffers::{storage_buffer, zeroed_buffer, Staging};
 use super::context::{step_scalar, GpuContext};
 use super::kernels::{
     check_limits, ControlKernels, Dispatch, Encode, OrderParameterKernels, Reduction, Reductions,
     RunConstants, ShiftSolve, StepControl, StepGlue, StepGlueKernels, TransportKernels,
 };
-use super::multigrid::{GpuMultigrid, StatisticsSlot};
+use super::multigrid::{statistics_of, GpuMultigrid, SolveStatistics, StatisticsSlot, STATISTICS};
 use crate::backend::{Backend, BackendState, PhaseTimes, Snapshot, StepReport};
 use crate::config::Representation;
 use crate::error::{Error, Result};
@@ -38,6 +38,9 @@ pub const CONCENTRATION_CYCLES: u32 = 3;
 pub const CONTROL_EVALUATIONS: u32 = 12;
 /// Most steps recorded in one submit (the run loop asks for fewer when an output is near).
 pub const MAX_BATCH: u64 = 32;
+/// f32 values in the reports buffer: the step scalars of a full batch, then the potential's
+/// and the concentration's residual statistics.
+const REPORT_FLOATS: usize = MAX_BATCH as usize * step_scalar::COUNT as usize + 2 * STATISTICS;
 /// Relative tolerance of the galvanostatic root find (the CPU backend's).
 const CONTROL_TOLERANCE: f64 = 1.0e-5;
 
@@ -125,8 +128,11 @@ pub struct GpuBackend {
     kernels: StepKernels,
     potential_mg: GpuMultigrid,
     concentration_mg: GpuMultigrid,
-    /// The step scalars of each step of a batch, copied on the device, read back once.
+    /// The step scalars of each step of a batch, then the two solves' residual statistics of
+    /// its last step, copied on the device and read back once per batch.
     reports: wgpu::Buffer,
+    /// Reused for every read-back (a field, or the reports).
+    staging: Staging,
     times: PhaseTimes,
 }
 
@@ -220,11 +226,8 @@ impl GpuBackend {
             kernels,
             potential_mg: GpuMultigrid::new(ctx, g.nx, g.ny, g.dx),
             concentration_mg: GpuMultigrid::new(ctx, g.nx, g.ny, g.dx),
-            reports: zeroed_buffer(
-                ctx,
-                "step reports",
-                (MAX_BATCH * step_scalar::COUNT as u64) as usize,
-            ),
+            reports: zeroed_buffer(ctx, "step reports", REPORT_FLOATS),
+            staging: Staging::new(ctx, "staging", (4 * g.cells().max(REPORT_FLOATS)) as u64),
             times: PhaseTimes::default(),
         };
         backend.refresh_layer(&xi);
@@ -250,7 +253,7 @@ impl GpuBackend {
 
     fn read_field(&self, buffer: &wgpu::Buffer) -> Field {
         let g = self.p.grid;
-        let values: Vec<Real> = read_back(self.ctx, buffer, g.cells());
+        let values: Vec<Real> = self.staging.read(self.ctx, buffer, g.cells());
         Field::from_shape_vec((g.nx, g.ny), values).expect("grid-sized buffer")
     }
 
@@ -478,7 +481,7 @@ impl GpuBackend {
     }
 
     fn read_scalars(&self) -> Vec<f32> {
-        read_back(
+        self.staging.read(
             self.ctx,
             &self.fields.step_scalars,
             step_scalar::COUNT as usize,
@@ -642,8 +645,7 @@ fn pass(encoder: &mut wgpu::CommandEncoder, work: &[&dyn Encode]) {
     }
 }
 
-fn solve_stats(mg: &GpuMultigrid, cycles: u32) -> SolveStats {
-    let s = mg.read_statistics();
+fn solve_stats(s: SolveStatistics, cycles: u32) -> SolveStats {
     let residual_rel = s.residual_rel();
     SolveStats {
         cycles,
@@ -713,14 +715,28 @@ impl Backend for GpuBackend {
                 record,
             );
         }
+        let statistics_at = (MAX_BATCH * record) as usize / 4;
+        for (n, mg) in [&self.potential_mg, &self.concentration_mg]
+            .iter()
+            .enumerate()
+        {
+            encoder.copy_buffer_to_buffer(
+                mg.statistics_buffer(StatisticsSlot::End),
+                0,
+                &self.reports,
+                ((statistics_at + n * STATISTICS) * 4) as u64,
+                (STATISTICS * 4) as u64,
+            );
+        }
         ctx.queue.submit([encoder.finish()]);
-        let scalars: Vec<f32> = read_back(
-            ctx,
-            &self.reports,
-            (steps * step_scalar::COUNT as u64) as usize,
-        );
-        let potential_solve = solve_stats(&self.potential_mg, POTENTIAL_PCG_ITERATIONS);
-        let concentration_solve = solve_stats(&self.concentration_mg, CONCENTRATION_CYCLES);
+        let values: Vec<f32> = self.staging.read(ctx, &self.reports, REPORT_FLOATS);
+        let stats = |n: usize| {
+            let end = statistics_of(&values[statistics_at + n * STATISTICS..]);
+            SolveStatistics { start: end, end }
+        };
+        let potential_solve = solve_stats(stats(0), POTENTIAL_PCG_ITERATIONS);
+        let concentration_solve = solve_stats(stats(1), CONCENTRATION_CYCLES);
+        let scalars = &values[..(steps * step_scalar::COUNT as u64) as usize];
         self.times.update_s += t0.elapsed().as_secs_f64();
         scalars
             .chunks_exact(step_scalar::COUNT as usize)

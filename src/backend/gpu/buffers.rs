@@ -116,3 +116,48 @@ pub fn read_staging<T: bytemuck::Pod>(
     staging.unmap();
     out
 }
+
+/// A MAP_READ buffer made once and reused for every read-back of up to its capacity: a run's
+/// snapshots and step reports go through it instead of a new staging buffer each time.
+pub struct Staging {
+    buffer: wgpu::Buffer,
+    capacity: u64,
+}
+
+impl Staging {
+    pub fn new(ctx: &GpuContext, label: &str, bytes: u64) -> Staging {
+        let capacity = bytes.max(4).next_multiple_of(4);
+        Staging {
+            buffer: ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: capacity,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }),
+            capacity,
+        }
+    }
+
+    /// Copies the first `len` elements of `source` through the staging buffer (blocking).
+    pub fn read<T: bytemuck::Pod>(
+        &self,
+        ctx: &GpuContext,
+        source: &wgpu::Buffer,
+        len: usize,
+    ) -> Vec<T> {
+        let size = (len * std::mem::size_of::<T>()) as u64;
+        assert!(
+            size <= self.capacity,
+            "read-back of {size} B into {} B of staging",
+            self.capacity
+        );
+        let mut encoder = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("read back"),
+            });
+        encoder.copy_buffer_to_buffer(source, 0, &self.buffer, 0, size);
+        ctx.queue.submit([encoder.finish()]);
+        read_staging(ctx, &self.buffer, len)
+    }
+}

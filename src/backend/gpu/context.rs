@@ -244,10 +244,10 @@ impl GpuContext {
             let largest_nx = allowed / ny as u64;
             let side = (allowed as f64).sqrt().floor() as u64;
             return Err(Error::Gpu(format!(
-                "grid {nx} × {ny} needs {} MiB per field, the adapter {} allows {} MiB per storage buffer: the largest grid that fits is nx ≤ {largest_nx} at ny = {ny} (or {side} × {side})",
-                (cells * 4) >> 20,
+                "grid {nx} × {ny} needs {} bytes per field, the adapter {} allows {} bytes per storage buffer: the largest grid that fits is nx ≤ {largest_nx} at ny = {ny} (or {side} × {side})",
+                cells * 4,
                 self.adapter_info.name,
-                (allowed * 4) >> 20
+                allowed * 4
             )));
         }
         let max_groups = self.limits.max_compute_workgroups_per_dimension as u64;

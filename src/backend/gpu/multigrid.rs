@@ -49,7 +49,8 @@ pub const COARSEST_MAX_CELLS: usize = 4096;
 /// Sweeps on a coarsest level too large for workgroup memory (the CPU's `COARSEST_SWEEPS`).
 pub const COARSEST_FALLBACK_SWEEPS: usize = 64;
 /// Values of one residual-statistics record (Σ r², Σ b², Σ r, Σ |b|, Σ scale²).
-const STATISTICS: usize = 5;
+/// f32 values of one residual-statistics record (r2, b2, r_sum, b_abs_sum, scale2).
+pub const STATISTICS: usize = 5;
 /// A cycle reducing the residual less than this counts as stalled (the CPU's STALL_FACTOR).
 const STALL_FACTOR: f64 = 0.9;
 
@@ -110,6 +111,17 @@ impl WallsUniform {
             value_lo,
             value_hi,
         }
+    }
+}
+
+/// One residual-statistics record from its [`STATISTICS`] f32 values as the device writes them.
+pub fn statistics_of(v: &[f32]) -> ResidualStatistics {
+    ResidualStatistics {
+        r2: f64::from(v[0]),
+        b2: f64::from(v[1]),
+        r_sum: f64::from(v[2]),
+        b_abs_sum: f64::from(v[3]),
+        scale2: f64::from(v[4]),
     }
 }
 
@@ -553,13 +565,7 @@ impl GpuMultigrid {
     pub fn read_statistics(&self) -> SolveStatistics {
         let read = |slot: usize| {
             let v: Vec<f32> = read_back(self.ctx, &self.statistics[slot], STATISTICS);
-            ResidualStatistics {
-                r2: f64::from(v[0]),
-                b2: f64::from(v[1]),
-                r_sum: f64::from(v[2]),
-                b_abs_sum: f64::from(v[3]),
-                scale2: f64::from(v[4]),
-            }
+            statistics_of(&v)
         };
         SolveStatistics {
             start: read(0),
