@@ -69,7 +69,7 @@ use mgpf::model::interphase::InterphaseFields;
 use mgpf::model::noise::{key, STREAM_NOISE};
 use mgpf::model::Params;
 use mgpf::solver::multigrid::{Bcs, Boundary, Multigrid};
-use mgpf::solver::multigrid_kernels::{face_coefficients, smooth_red_black};
+use mgpf::solver::multigrid_kernels::{face_coefficients, smooth_red_black_sweep};
 use mgpf::{Field, Real};
 use rayon::prelude::*;
 
@@ -408,20 +408,18 @@ fn concentration_update(s: &Inputs, w: &mut Work) {
     );
 }
 
-/// One red-black Gauss–Seidel sweep (red, then black) of (1/dt − ∇·D∇) c = rhs.
+/// One red-black Gauss–Seidel sweep (red, then black, in one pass) of (1/dt − ∇·D∇) c = rhs.
 fn sweep(s: &Inputs, w: &mut Work) {
-    for colour in [0, 1] {
-        smooth_red_black(
-            w.c_solve.view_mut(),
-            w.rhs.view(),
-            w.inv_dt.view(),
-            w.kx.view(),
-            w.ky.view(),
-            concentration_bcs(),
-            s.dx,
-            colour,
-        );
-    }
+    smooth_red_black_sweep(
+        w.c_solve.view_mut(),
+        w.rhs.view(),
+        w.inv_dt.view(),
+        w.kx.view(),
+        w.ky.view(),
+        concentration_bcs(),
+        s.dx,
+        0,
+    );
 }
 
 fn v_cycle(w: &mut Work) {

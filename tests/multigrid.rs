@@ -525,3 +525,62 @@ mod kernels {
         assert!(kxc.iter().chain(kyc.iter()).all(|&v| v == 7.0));
     }
 }
+
+#[test]
+fn one_pass_sweep_equals_the_two_colour_passes_bit_for_bit() {
+    use mgpf::solver::multigrid_kernels::{
+        face_coefficients, smooth_red_black, smooth_red_black_sweep,
+    };
+    for (nx, ny, first) in [(200, 128, 0), (197, 130, 1), (64, 256, 0), (33, 40, 1)] {
+        let value =
+            |i: usize, j: usize, s: f64| ((i as f64 * 0.37 + j as f64 * 0.11 + s).sin()) as Real;
+        let k = Array2::from_shape_fn((nx, ny), |(i, j)| {
+            if i < nx / 3 {
+                1e-3
+            } else {
+                1.0 + 0.5 * value(i, j, 1.0)
+            }
+        });
+        let (mut kx, mut ky) = (Array2::zeros((nx + 1, ny)), Array2::zeros((nx, ny)));
+        face_coefficients(k.view(), kx.view_mut(), ky.view_mut());
+        let a = Array2::from_shape_fn((nx, ny), |(i, j)| 0.5 + 0.25 * value(i, j, 2.0));
+        let f = Array2::from_shape_fn((nx, ny), |(i, j)| value(i, j, 3.0));
+        let u0 = Array2::from_shape_fn((nx, ny), |(i, j)| value(i, j, 4.0));
+        let bcs = Bcs {
+            x_lo: Boundary::Neumann,
+            x_hi: Boundary::Dirichlet(0.3),
+        };
+        let dx = 0.5;
+        let mut two_pass = u0.clone();
+        for colour in [first, 1 - first] {
+            smooth_red_black(
+                two_pass.view_mut(),
+                f.view(),
+                a.view(),
+                kx.view(),
+                ky.view(),
+                bcs,
+                dx,
+                colour,
+            );
+        }
+        let mut one_pass = u0.clone();
+        smooth_red_black_sweep(
+            one_pass.view_mut(),
+            f.view(),
+            a.view(),
+            kx.view(),
+            ky.view(),
+            bcs,
+            dx,
+            first,
+        );
+        let differing = two_pass
+            .iter()
+            .zip(&one_pass)
+            .filter(|(p, q)| p.to_bits() != q.to_bits())
+            .count();
+        println!("{nx}×{ny}, first colour {first}: {differing} cells differ (expected 0)");
+        assert_eq!(differing, 0);
+    }
+}

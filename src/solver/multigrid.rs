@@ -42,7 +42,7 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2, CowArray, Ix2};
 use super::multigrid_kernels::{
     add_scaled, apply_operator, dot, face_coefficients, prolong_bilinear, residual,
     residual_norms_squared, residual_statistics, restrict_face_coefficients,
-    restrict_full_weighting, scale_and_add, smooth_red_black,
+    restrict_full_weighting, scale_and_add, smooth_red_black_sweep,
 };
 pub use super::multigrid_kernels::{Bcs, Boundary, ResidualStatistics};
 use crate::grid::{Field, Real};
@@ -106,12 +106,10 @@ impl Operator {
         [self.a.view(), self.kx.view(), self.ky.view()]
     }
 
-    /// One Gauss–Seidel sweep, colours in the given order.
-    fn sweep(&self, mut u: ArrayViewMut2<Real>, f: ArrayView2<Real>, bcs: Bcs, order: [usize; 2]) {
+    /// One Gauss–Seidel sweep, colours in the given order (one pass over memory).
+    fn sweep(&self, u: ArrayViewMut2<Real>, f: ArrayView2<Real>, bcs: Bcs, order: [usize; 2]) {
         let [a, kx, ky] = self.views();
-        for colour in order {
-            smooth_red_black(u.view_mut(), f, a, kx, ky, bcs, self.dx, colour);
-        }
+        smooth_red_black_sweep(u, f, a, kx, ky, bcs, self.dx, order[0]);
     }
 
     fn residual(&self, u: ArrayView2<Real>, f: ArrayView2<Real>, bcs: Bcs, r: ArrayViewMut2<Real>) {

@@ -349,6 +349,100 @@ pub fn smooth_red_black(
     }
 }
 
+/// Rows per task of [`smooth_red_black_sweep`].
+const SWEEP_BLOCK_ROWS: usize = 32;
+
+/// [`smooth_red_black`] with colour `first`, then with the other colour, in one pass over
+/// memory, bit for bit: within a block of rows, the second colour of row i − 1 is updated right
+/// after the first colour of row i (the wavefront of red-black Gauss–Seidel), while the rows
+/// are in cache. A block reads its neighbours' edge rows from copies taken before the sweep (it
+/// needs only their second-colour cells, which no block changes in that phase) and leaves its
+/// own first and last rows' second colour to a closing pass, when every first-colour cell is
+/// done. Same-colour cells never neighbour each other, so the order within a colour is free and
+/// the result equals the two separate colour passes.
+#[allow(clippy::too_many_arguments)]
+pub fn smooth_red_black_sweep(
+    mut u: ArrayViewMut2<Real>,
+    f: ArrayView2<Real>,
+    a: ArrayView2<Real>,
+    kx_faces: ArrayView2<Real>,
+    ky_faces: ArrayView2<Real>,
+    bcs: Bcs,
+    dx: f64,
+    first: usize,
+) {
+    let (nx, ny) = u.dim();
+    if nx * ny < PARALLEL_MIN_CELLS || nx < 2 * SWEEP_BLOCK_ROWS {
+        for colour in [first, 1 - first] {
+            smooth_red_black(u.view_mut(), f, a, kx_faces, ky_faces, bcs, dx, colour);
+        }
+        return;
+    }
+    let second = 1 - first;
+    let update = |i: usize, u_row: &mut [Real], west: &[Real], east: &[Real], colour: usize| {
+        let (kx, ky) = (kx_faces.view(), ky_faces.view());
+        let st = RowStencil::new(i, nx, west, east, kx, ky, bcs, dx);
+        let (f_row, a_row) = (row(&f, i), row(&a, i));
+        for j in ((colour + i) % 2..ny).step_by(2) {
+            let (flux, diag) = st.balance(u_row, j);
+            let ai = a_row[j];
+            u_row[j] += (f_row[j] - ai * u_row[j] + flux) / (ai + diag);
+        }
+    };
+    let cells = u
+        .as_slice_mut()
+        .expect("fields must be in standard (row-major) layout");
+    let block = SWEEP_BLOCK_ROWS * ny;
+    // The rows just outside each block, as they are before the sweep.
+    let halo: Vec<(Vec<Real>, Vec<Real>)> = (0..nx.div_ceil(SWEEP_BLOCK_ROWS))
+        .map(|b| {
+            let (r0, r1) = (b * SWEEP_BLOCK_ROWS, ((b + 1) * SWEEP_BLOCK_ROWS).min(nx));
+            let copy = |r: usize| cells[r * ny..(r + 1) * ny].to_vec();
+            (
+                if r0 > 0 { copy(r0 - 1) } else { Vec::new() },
+                if r1 < nx { copy(r1) } else { Vec::new() },
+            )
+        })
+        .collect();
+    cells
+        .par_chunks_mut(block)
+        .zip(&halo)
+        .enumerate()
+        .for_each(|(b, (rows, (below, above)))| {
+            let r0 = b * SWEEP_BLOCK_ROWS;
+            let n = rows.len() / ny;
+            // Row t of the block with its neighbours (the halo copies past the block's edges).
+            let mut with_row = |t: usize, colour: usize| {
+                let (head, rest) = rows.split_at_mut(t * ny);
+                let (row_t, tail) = rest.split_at_mut(ny);
+                let west: &[Real] = if t > 0 { &head[(t - 1) * ny..] } else { below };
+                let east: &[Real] = if t + 1 < n { &tail[..ny] } else { above };
+                update(r0 + t, row_t, west, east, colour);
+            };
+            for t in 0..n {
+                with_row(t, first);
+                if t >= 2 {
+                    with_row(t - 1, second);
+                }
+            }
+        });
+    // The second colour of each block's first and last rows, now that all first-colour cells
+    // are done (these rows never neighbour each other across blocks of ≥ 2 rows).
+    let edges: Vec<usize> = (0..nx.div_ceil(SWEEP_BLOCK_ROWS))
+        .flat_map(|b| {
+            let (r0, r1) = (b * SWEEP_BLOCK_ROWS, ((b + 1) * SWEEP_BLOCK_ROWS).min(nx));
+            [r0, r1 - 1]
+        })
+        .collect();
+    for i in edges {
+        let (head, rest) = cells.split_at_mut(i * ny);
+        let (row_i, tail) = rest.split_at_mut(ny);
+        let west: &[Real] = if i > 0 { &head[(i - 1) * ny..] } else { &[] };
+        let east: &[Real] = if i + 1 < nx { &tail[..ny] } else { &[] };
+        update(i, row_i, west, east, second);
+    }
+}
+
 /// Residual r = f − a u + Σ_f k_f (u_nb − u)/dx², i.e. b − A u with the wall values in b.
 #[allow(clippy::too_many_arguments)]
 pub fn residual(
