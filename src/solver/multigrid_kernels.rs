@@ -383,10 +383,41 @@ pub fn smooth_red_black_sweep(
         let (kx, ky) = (kx_faces.view(), ky_faces.view());
         let st = RowStencil::new(i, nx, west, east, kx, ky, bcs, dx);
         let (f_row, a_row) = (row(&f, i), row(&a, i));
-        for j in ((colour + i) % 2..ny).step_by(2) {
+        let start = (colour + i) % 2;
+        if i == 0 || i + 1 == nx || ny < 4 {
+            for j in (start..ny).step_by(2) {
+                let (flux, diag) = st.balance(u_row, j);
+                let ai = a_row[j];
+                u_row[j] += (f_row[j] - ai * u_row[j] + flux) / (ai + diag);
+            }
+            return;
+        }
+        // Rows between two rows of cells: the periodic ends through `balance`, the interior
+        // with the same operations in the same order, without its per-cell branches.
+        let mut cell = |j: usize| {
             let (flux, diag) = st.balance(u_row, j);
             let ai = a_row[j];
             u_row[j] += (f_row[j] - ai * u_row[j] + flux) / (ai + diag);
+        };
+        cell(start);
+        if (ny - 1 - start) % 2 == 0 {
+            cell(ny - 1);
+        }
+        let (k_west, k_east, k_y, inv_dx2) = (st.k_west, st.k_east, st.k_y, st.inv_dx2);
+        for j in (start + 2..ny - 1).step_by(2) {
+            let uc = u_row[j];
+            let ws = k_y[j] * inv_dx2;
+            let wn = k_y[j + 1] * inv_dx2;
+            let mut flux = ws * (u_row[j - 1] - uc) + wn * (u_row[j + 1] - uc);
+            let mut diag = ws + wn;
+            let w = k_west[j] * inv_dx2;
+            flux += w * (west[j] - uc);
+            diag += w;
+            let w = k_east[j] * inv_dx2;
+            flux += w * (east[j] - uc);
+            diag += w;
+            let ai = a_row[j];
+            u_row[j] += (f_row[j] - ai * uc + flux) / (ai + diag);
         }
     };
     let cells = u
