@@ -400,7 +400,7 @@ pub fn smooth_red_black_sweep(
             u_row[j] += (f_row[j] - ai * u_row[j] + flux) / (ai + diag);
         };
         cell(start);
-        if (ny - 1 - start) % 2 == 0 {
+        if (ny - 1 - start).is_multiple_of(2) {
             cell(ny - 1);
         }
         let (k_west, k_east, k_y, inv_dx2) = (st.k_west, st.k_east, st.k_y, st.inv_dx2);
