@@ -6,6 +6,9 @@
 //! Newton iteration on that scalar finds it; the next potential solve then uses φ_app + Δ.
 
 /// Largest Newton step in volts (keeps the exponentials of the first iterations tame).
+/// Relative tolerance of the galvanostatic root find, on both backends.
+pub const RELATIVE_TOLERANCE: f64 = 1.0e-5;
+
 const MAX_STEP_V: f64 = 0.25;
 /// A bracket narrower than this (V) ends the search: f32 sums cannot resolve it further.
 const BRACKET_FLOOR_V: f64 = 1.0e-9;

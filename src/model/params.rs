@@ -48,6 +48,13 @@ pub struct InterphaseParams {
     pub refresh_every_steps: u64,
 }
 
+impl InterphaseParams {
+    /// Whether a resolved band (R2) exists; without one s = 0 everywhere.
+    pub fn has_resolved_band(&self) -> bool {
+        self.representation == Representation::Resolved && self.thickness > 0.0
+    }
+}
+
 /// Every coefficient the kernels need, in internal units.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Params {
@@ -226,6 +233,30 @@ impl Params {
     /// Planar front velocity (µm/s) of a plating current density i (A/m²): v = i/(nF C_s).
     pub fn velocity_of_current(&self, current_a_m2: f64) -> f64 {
         current_a_m2 / (self.charge_number * FARADAY * self.cs_mol_m3) / LENGTH_UNIT_M
+    }
+
+    /// Σ ∂xi/∂t over the cells that carries the galvanostatic target current (v · L_y / dx²);
+    /// None under potentiostatic control.
+    pub fn target_rate_sum(&self) -> Option<f64> {
+        match self.control {
+            Control::Galvanostatic {
+                current_density_a_m2,
+            } => Some(
+                self.velocity_of_current(current_density_a_m2) * self.grid.ny as f64 / self.grid.dx,
+            ),
+            Control::Potentiostatic { .. } => None,
+        }
+    }
+
+    /// The electrode potential E before the first step: the applied one, or 0 (galvanostatic,
+    /// where the control finds it).
+    pub fn initial_electrode_potential(&self) -> f64 {
+        match self.control {
+            Control::Potentiostatic {
+                applied_potential_v,
+            } => applied_potential_v,
+            Control::Galvanostatic { .. } => 0.0,
+        }
     }
 
     /// Current density (A/m²) carried by a deposit growing at v (µm/s).

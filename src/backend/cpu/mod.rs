@@ -13,14 +13,13 @@ pub mod order_parameter;
 pub mod transport;
 
 use crate::backend::{Backend, BackendState, PhaseTimes, Snapshot, StepReport};
-use crate::config::Representation;
 use crate::error::{Error, Result};
 use crate::grid::{Field, Real};
 use crate::model::control::solve_shift;
 use crate::model::initial;
 use crate::model::interphase::{layer_indicator, InterphaseFields};
 use crate::model::noise::{key, STREAM_NOISE};
-use crate::model::params::{Control, Params};
+use crate::model::params::Params;
 use crate::model::timestep::{time_step, RateMaxima};
 use crate::solver::multigrid::{Bcs, Boundary, Multigrid};
 use order_parameter::OrderParameterConstants;
@@ -31,8 +30,6 @@ use transport::TransportConstants;
 /// Mass created or lost by one concentration solve, relative to its right-hand side: about the
 /// f32 floor ε/√N, so that total Mg drifts by round-off only.
 const MASS_DEFECT_TOLERANCE: f64 = 1.0e-9;
-/// Relative tolerance of the galvanostatic root find.
-const CONTROL_TOLERANCE: f64 = 1.0e-5;
 
 /// Fields and solver state of a CPU run.
 pub struct CpuBackend {
@@ -75,12 +72,7 @@ impl CpuBackend {
         let g = p.grid;
         let xi = initial::order_parameter(g, p.delta, init);
         let c = initial::concentration(&xi);
-        let applied_potential = match p.control {
-            Control::Potentiostatic {
-                applied_potential_v,
-            } => applied_potential_v,
-            Control::Galvanostatic { .. } => 0.0,
-        };
+        let applied_potential = p.initial_electrode_potential();
         let op = OrderParameterConstants::from_params(p);
         let tr = TransportConstants::from_params(p);
         let interphase = InterphaseFields::new(p);
@@ -133,16 +125,10 @@ impl CpuBackend {
         &self.interphase
     }
 
-    /// Whether a resolved band (R2) exists: else s = 0 everywhere.
-    fn has_band(&self) -> bool {
-        let ip = &self.p.interphase;
-        ip.representation == Representation::Resolved && ip.thickness > 0.0
-    }
-
     /// Recomputes the resolved band from the distance to the metal surface (R2 only).
     fn refresh_layer(&mut self) {
         let ip = &self.p.interphase;
-        if self.has_band() {
+        if self.p.interphase.has_resolved_band() {
             self.layer = layer_indicator(&self.xi, self.p.grid, ip.thickness, self.p.delta);
         }
     }
@@ -173,19 +159,6 @@ impl CpuBackend {
             self.p.solver_tolerance,
             self.p.solver_max_cycles,
         )
-    }
-
-    /// Target Σ ∂xi/∂t over cells for the galvanostatic current (velocity · L_y / dx²).
-    fn target_rate_sum(&self) -> Option<f64> {
-        match self.p.control {
-            Control::Galvanostatic {
-                current_density_a_m2,
-            } => {
-                let v = self.p.velocity_of_current(current_density_a_m2);
-                Some(v * self.p.grid.ny as f64 / self.p.grid.dx)
-            }
-            Control::Potentiostatic { .. } => None,
-        }
     }
 }
 
@@ -284,7 +257,7 @@ impl Backend for CpuBackend {
         if step.is_multiple_of(every) && step > 0 {
             self.refresh_layer();
         }
-        if self.has_band() {
+        if self.p.interphase.has_resolved_band() {
             transport::transport_coefficients(
                 &self.tr,
                 slice(&self.xi),
@@ -328,7 +301,7 @@ impl Backend for CpuBackend {
         let ac_sum: f64 = self.ac_rate.iter().map(|&v| v as f64).sum();
         let mut control_iterations = 0;
         let electrode = self.applied_potential;
-        let shift = match self.target_rate_sum() {
+        let shift = match self.p.target_rate_sum() {
             Some(target) => {
                 let (op, xi, c, phi) =
                     (&self.op, slice(&self.xi), slice(&self.c), slice(&self.phi));
@@ -353,7 +326,7 @@ impl Backend for CpuBackend {
                         (ac_sum + s - target, ds)
                     },
                     target,
-                    CONTROL_TOLERANCE,
+                    crate::model::control::RELATIVE_TOLERANCE,
                 );
                 control_iterations = sol.iterations;
                 sol.shift_v

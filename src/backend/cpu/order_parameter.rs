@@ -136,22 +136,29 @@ pub fn interface_orientation_cells(
 ) {
     let (nx, ny) = (k.nx, k.ny);
     let half_inv_dx = 0.5 * k.inv_dx;
-    let values: Vec<(Real, Real)> = cells
-        .par_iter()
-        .map(|&cell| {
-            let (i, j) = (cell as usize / ny, cell as usize % ny);
+    kinetic_factor
+        .par_chunks_mut(ny)
+        .zip(grad_norm.par_chunks_mut(ny))
+        .enumerate()
+        .for_each(|(i, (ak, gn))| {
             let (below, centre, above) = rows(xi, nx, ny, i);
-            let (jm, jp) = lateral_neighbours(j, ny);
-            let gx = (above_sign(nx, i) * above[j] - below[j]) * half_inv_dx;
-            let gy = (centre[jp] - centre[jm]) * half_inv_dx;
-            let (_, _, a_k, g) = interface_orientation(&k.aniso, gx, gy);
-            (a_k, g)
-        })
-        .collect();
-    for (&cell, &(a_k, g)) in cells.iter().zip(&values) {
-        kinetic_factor[cell as usize] = a_k;
-        grad_norm[cell as usize] = g;
-    }
+            let sign = above_sign(nx, i);
+            for &cell in row_cells(cells, i, ny) {
+                let j = cell as usize - i * ny;
+                let (jm, jp) = lateral_neighbours(j, ny);
+                let gx = (sign * above[j] - below[j]) * half_inv_dx;
+                let gy = (centre[jp] - centre[jm]) * half_inv_dx;
+                let (_, _, a_k, g) = interface_orientation(&k.aniso, gx, gy);
+                (ak[j], gn[j]) = (a_k, g);
+            }
+        });
+}
+
+/// The cells of row i in an ascending interface-cell list (a slice of it).
+fn row_cells(cells: &[u32], i: usize, ny: usize) -> &[u32] {
+    let (first, last) = ((i * ny) as u32, ((i + 1) * ny) as u32);
+    let from = &cells[cells.partition_point(|&c| c < first)..];
+    &from[..from.partition_point(|&c| c < last)]
 }
 
 /// −L_σ [g'(xi) − ∇·(ε²∇xi) + ∂x(εε' ∂y xi) − ∂y(εε' ∂x xi)]: the Allen–Cahn part of ∂xi/∂t,
@@ -381,11 +388,7 @@ pub fn reaction_field(
         .map(|(i, out)| {
             let (mut reaction_max, mut speed_max) = (0.0f64, 0.0f64);
             out.fill(0.0);
-            // This row's interface cells: a slice of the ascending list.
-            let (first, last) = ((i * ny) as u32, ((i + 1) * ny) as u32);
-            let row_cells = &cells[cells.partition_point(|&c| c < first)..];
-            let row_cells = &row_cells[..row_cells.partition_point(|&c| c < last)];
-            for &cell in row_cells {
+            for &cell in row_cells(cells, i, ny) {
                 let n = cell as usize;
                 let hp = interpolation_prime(xi[n]);
                 let (r, _) = reaction_rate(

@@ -20,7 +20,6 @@ use super::kernels::{
 };
 use super::multigrid::{statistics_of, GpuMultigrid, SolveStatistics, StatisticsSlot, STATISTICS};
 use crate::backend::{Backend, BackendState, PhaseTimes, Snapshot, StepReport};
-use crate::config::Representation;
 use crate::error::{Error, Result};
 use crate::grid::{Field, Real};
 use crate::model::initial;
@@ -41,8 +40,6 @@ pub const MAX_BATCH: u64 = 32;
 /// f32 values in the reports buffer: the step scalars of a full batch, then the potential's
 /// and the concentration's residual statistics.
 const REPORT_FLOATS: usize = MAX_BATCH as usize * step_scalar::COUNT as usize + 2 * STATISTICS;
-/// Relative tolerance of the galvanostatic root find (the CPU backend's).
-const CONTROL_TOLERANCE: f64 = 1.0e-5;
 
 /// Device buffers of the fields (names as the CPU backend's).
 struct Fields {
@@ -205,12 +202,7 @@ impl GpuBackend {
             inflow: zeroed_buffer(ctx, "inflow", g.ny),
             step_scalars: super::kernels::step_scalars_buffer(ctx),
         };
-        let electrode = match p.control {
-            Control::Potentiostatic {
-                applied_potential_v,
-            } => applied_potential_v,
-            Control::Galvanostatic { .. } => 0.0,
-        };
+        let electrode = p.initial_electrode_potential();
         let mut scalars = vec![0.0f32; step_scalar::COUNT as usize];
         scalars[step_scalar::ELECTRODE_POTENTIAL as usize] = electrode as f32;
         // The CPU backend's last_dt before the first step (Δxi = 0 then, so the source is 0).
@@ -234,17 +226,12 @@ impl GpuBackend {
         Ok(backend)
     }
 
-    fn resolved_layer(&self) -> bool {
-        let ip = &self.p.interphase;
-        ip.representation == Representation::Resolved && ip.thickness > 0.0
-    }
-
     /// The resolved band (R2) from the distance to the metal surface, computed on the host
     /// from `xi` (an exact Euclidean distance transform, as the CPU backend's) every
     /// `interphase.refresh_every_steps` steps: the one computation of a step not yet on the
     /// device (a download of xi and an upload of the band when it is due).
     fn refresh_layer(&self, xi: &Field) {
-        if self.resolved_layer() {
+        if self.p.interphase.has_resolved_band() {
             let ip = &self.p.interphase;
             let layer = layer_indicator(xi, self.p.grid, ip.thickness, self.p.delta);
             self.write_field(&self.fields.layer, &layer);
@@ -494,7 +481,8 @@ impl StepKernels {
         let grid = (p.grid.nx, p.grid.ny);
         let cells = p.grid.cells();
         let k = RunConstants::from_params(p).buffer(ctx);
-        let control = StepControl::from_params(p, CONTROL_TOLERANCE).buffer(ctx);
+        let control =
+            StepControl::from_params(p, crate::model::control::RELATIVE_TOLERANCE).buffer(ctx);
         let glue = StepGlue::from_params(p).buffer(ctx);
         let op = OrderParameterKernels::new(ctx);
         let tr = TransportKernels::new(ctx);
@@ -645,12 +633,12 @@ fn pass(encoder: &mut wgpu::CommandEncoder, work: &[&dyn Encode]) {
     }
 }
 
-fn solve_stats(s: SolveStatistics, cycles: u32) -> SolveStats {
+fn solve_stats(s: SolveStatistics, cycles: u32, tolerance: f64) -> SolveStats {
     let residual_rel = s.residual_rel();
     SolveStats {
         cycles,
         residual_rel,
-        converged: residual_rel <= 1e-6,
+        converged: residual_rel <= tolerance,
         history_first_factor: 0.0,
         mass_defect_rel: s.mass_defect_rel(),
         backward_error: s.backward_error(),
@@ -688,11 +676,14 @@ impl Backend for GpuBackend {
     fn advance(&mut self, first_step: u64, steps: u64) -> Result<Vec<StepReport>> {
         let t0 = Instant::now();
         let every = self.p.interphase.refresh_every_steps.max(1);
-        if self.resolved_layer() && first_step > 0 && first_step.is_multiple_of(every) {
+        if self.p.interphase.has_resolved_band()
+            && first_step > 0
+            && first_step.is_multiple_of(every)
+        {
             self.refresh_layer(&self.read_field(&self.fields.xi));
         }
         let mut steps = steps.clamp(1, MAX_BATCH);
-        if self.resolved_layer() {
+        if self.p.interphase.has_resolved_band() {
             // Stop before the next refresh: it needs xi on the host.
             steps = steps.min(every - first_step % every);
         }
@@ -734,8 +725,10 @@ impl Backend for GpuBackend {
             let end = statistics_of(&values[statistics_at + n * STATISTICS..]);
             SolveStatistics { start: end, end }
         };
-        let potential_solve = solve_stats(stats(0), POTENTIAL_PCG_ITERATIONS);
-        let concentration_solve = solve_stats(stats(1), CONCENTRATION_CYCLES);
+        let potential_solve =
+            solve_stats(stats(0), POTENTIAL_PCG_ITERATIONS, self.p.solver_tolerance);
+        let concentration_solve =
+            solve_stats(stats(1), CONCENTRATION_CYCLES, self.p.solver_tolerance);
         let scalars = &values[..(steps * step_scalar::COUNT as u64) as usize];
         self.times.update_s += t0.elapsed().as_secs_f64();
         scalars

@@ -4,7 +4,7 @@
 use super::{kernel_module, Dispatch, Encode, Reduction, Reductions, CONTROL_WGSL};
 use crate::backend::gpu::buffers::uniform_buffer;
 use crate::backend::gpu::context::{step_scalar, GpuContext};
-use crate::model::params::{Control, MAX_H_SECOND_DERIVATIVE};
+use crate::model::params::MAX_H_SECOND_DERIVATIVE;
 use crate::model::timestep::{bounds, RateMaxima};
 
 /// Constants of the per-step control kernels (`shaders/control.wgsl`: WGSL `StepControl`).
@@ -29,16 +29,11 @@ pub struct StepControl {
 
 impl StepControl {
     /// The constants of a run of `p`; `control_tolerance` is the relative tolerance of the
-    /// galvanostatic root find (the CPU backend's CONTROL_TOLERANCE, 1e-5).
+    /// galvanostatic root find (`model::control::RELATIVE_TOLERANCE`, 1e-5).
     pub fn from_params(p: &crate::model::Params, control_tolerance: f64) -> StepControl {
         // The state-independent bounds come from the CPU's own formula.
         let b = bounds(p, RateMaxima::default());
-        let target = match p.control {
-            Control::Galvanostatic {
-                current_density_a_m2,
-            } => p.velocity_of_current(current_density_a_m2) * p.grid.ny as f64 / p.grid.dx,
-            Control::Potentiostatic { .. } => 0.0,
-        };
+        let target = p.target_rate_sum().unwrap_or(0.0);
         StepControl {
             gradient_bound: b[0].1 as f32,
             reaction_base: (2.0 * p.l_sigma * p.w) as f32,
