@@ -71,7 +71,41 @@ impl Bcs {
     }
 }
 
-fn row<'a>(field: &ArrayView2<'a, Real>, i: usize) -> &'a [Real] {
+/// A cell value the stencil computes in: f32 for the solver's own fields, f64 for the residual of
+/// the mixed-precision refinement ([`residual_with_statistics`]). Face conductivities stay f32.
+pub trait Value:
+    Copy
+    + Send
+    + Sync
+    + From<Real>
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::AddAssign
+{
+    fn from_f64(v: f64) -> Self;
+    fn to_f64(self) -> f64;
+}
+
+impl Value for f32 {
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+}
+
+impl Value for f64 {
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    fn to_f64(self) -> f64 {
+        self
+    }
+}
+
+fn row<'a, T>(field: &ArrayView2<'a, T>, i: usize) -> &'a [T] {
     (*field)
         .index_axis_move(Axis(0), i)
         .to_slice()
@@ -113,31 +147,31 @@ where
 
 /// What lies across one x face of a row: the next row of cells, or a wall.
 #[derive(Clone, Copy)]
-enum Across<'a> {
-    Cells(&'a [Real]),
-    Wall { value: Real, factor: Real },
+enum Across<'a, T> {
+    Cells(&'a [T]),
+    Wall { value: T, factor: T },
 }
 
 /// The five-point stencil of row `i`: the flux balance Σ_faces k_f (u_nb − u)/dx² and its
 /// diagonal weight Σ_faces k_f/dx², with walls as extra faces.
-struct RowStencil<'a> {
-    west: Across<'a>,
-    east: Across<'a>,
+struct RowStencil<'a, T> {
+    west: Across<'a, T>,
+    east: Across<'a, T>,
     k_west: &'a [Real],
     k_east: &'a [Real],
     k_y: &'a [Real],
-    inv_dx2: Real,
+    inv_dx2: T,
 }
 
-impl<'a> RowStencil<'a> {
+impl<'a, T: Value> RowStencil<'a, T> {
     /// Stencil of row `i`; `west`/`east` are the cell values of rows `i − 1`/`i + 1` (ignored
     /// where the row touches a wall).
     #[allow(clippy::too_many_arguments)]
     fn new(
         i: usize,
         nx: usize,
-        west: &'a [Real],
-        east: &'a [Real],
+        west: &'a [T],
+        east: &'a [T],
         kx: ArrayView2<'a, Real>,
         ky: ArrayView2<'a, Real>,
         bcs: Bcs,
@@ -145,7 +179,10 @@ impl<'a> RowStencil<'a> {
     ) -> Self {
         let across = |b: Boundary| {
             let (value, factor) = b.wall();
-            Across::Wall { value, factor }
+            Across::Wall {
+                value: T::from(value),
+                factor: T::from(factor),
+            }
         };
         RowStencil {
             west: if i == 0 {
@@ -161,14 +198,14 @@ impl<'a> RowStencil<'a> {
             k_west: row(&kx, i),
             k_east: row(&kx, i + 1),
             k_y: row(&ky, i),
-            inv_dx2: (1.0 / (dx * dx)) as Real,
+            inv_dx2: T::from_f64(1.0 / (dx * dx)),
         }
     }
 
     /// Stencil of row `i` of `u`, taking the neighbouring rows from `u` itself.
     fn of(
         i: usize,
-        u: ArrayView2<'a, Real>,
+        u: ArrayView2<'a, T>,
         kx: ArrayView2<'a, Real>,
         ky: ArrayView2<'a, Real>,
         bcs: Bcs,
@@ -182,16 +219,17 @@ impl<'a> RowStencil<'a> {
 
     /// (Σ w (u_nb − u_j), Σ w) for cell j of `u_row`, walls included.
     #[inline(always)]
-    fn balance(&self, u_row: &[Real], j: usize) -> (Real, Real) {
+    fn balance(&self, u_row: &[T], j: usize) -> (T, T) {
         let ny = u_row.len();
         let uc = u_row[j];
         let jm = if j == 0 { ny - 1 } else { j - 1 };
         let jp = if j + 1 == ny { 0 } else { j + 1 };
-        let ws = self.k_y[j] * self.inv_dx2;
-        let wn = self.k_y[jp] * self.inv_dx2;
+        let ws = T::from(self.k_y[j]) * self.inv_dx2;
+        let wn = T::from(self.k_y[jp]) * self.inv_dx2;
         let mut flux = ws * (u_row[jm] - uc) + wn * (u_row[jp] - uc);
         let mut diag = ws + wn;
         for (across, k) in [(self.west, self.k_west[j]), (self.east, self.k_east[j])] {
+            let k = T::from(k);
             let (w, u_nb) = match across {
                 Across::Cells(nb) => (k * self.inv_dx2, nb[j]),
                 Across::Wall { value, factor } => (factor * k * self.inv_dx2, value),
@@ -560,8 +598,8 @@ impl ResidualStatistics {
 
 /// r = b − A u with its norms, sum and the diagonal scale of A u, in one pass over the grid.
 #[allow(clippy::too_many_arguments)]
-pub fn residual_statistics(
-    u: ArrayView2<Real>,
+pub fn residual_statistics<T: Value>(
+    u: ArrayView2<T>,
     f: ArrayView2<Real>,
     a: ArrayView2<Real>,
     kx_faces: ArrayView2<Real>,
@@ -570,35 +608,8 @@ pub fn residual_statistics(
     dx: f64,
 ) -> ResidualStatistics {
     let (nx, ny) = u.dim();
-    let inv_dx2 = 1.0 / (dx * dx);
-    let wall_term = |b: Boundary, k: Real| {
-        let (g, factor) = b.wall();
-        f64::from(factor) * f64::from(k) * inv_dx2 * f64::from(g)
-    };
-    let row_stats = |i: usize| {
-        let st = RowStencil::of(i, u.view(), kx_faces.view(), ky_faces.view(), bcs, dx);
-        let (u_row, f_row, a_row) = (row(&u, i), row(&f, i), row(&a, i));
-        let mut out = ResidualStatistics::default();
-        for j in 0..ny {
-            let (flux, diag) = st.balance(u_row, j);
-            let (uj, aj) = (f64::from(u_row[j]), f64::from(a_row[j]));
-            let r = f64::from(f_row[j]) - aj * uj + f64::from(flux);
-            let mut b = f64::from(f_row[j]);
-            if i == 0 {
-                b += wall_term(bcs.x_lo, kx_faces[[0, j]]);
-            }
-            if i + 1 == nx {
-                b += wall_term(bcs.x_hi, kx_faces[[nx, j]]);
-            }
-            let scale = (aj + f64::from(diag)) * uj.abs();
-            out.r2 += r * r;
-            out.b2 += b * b;
-            out.r_sum += r;
-            out.b_abs_sum += b.abs();
-            out.scale2 += scale * scale;
-        }
-        out
-    };
+    let row_stats =
+        |i: usize| row_statistics(i, u.view(), f, a, kx_faces, ky_faces, bcs, dx, |_, _| {});
     if nx * ny >= PARALLEL_MIN_CELLS {
         (0..nx)
             .into_par_iter()
@@ -609,6 +620,91 @@ pub fn residual_statistics(
             .map(row_stats)
             .fold(ResidualStatistics::default(), ResidualStatistics::add)
     }
+}
+
+/// [`residual_statistics`] of an f64 iterate, computed in f64 (no f32 rounding of u or of the
+/// fluxes), also writing r = b − A u rounded to f32 (the right-hand side of the correction).
+#[allow(clippy::too_many_arguments)]
+pub fn residual_with_statistics(
+    u: ArrayView2<f64>,
+    f: ArrayView2<Real>,
+    a: ArrayView2<Real>,
+    kx_faces: ArrayView2<Real>,
+    ky_faces: ArrayView2<Real>,
+    bcs: Bcs,
+    dx: f64,
+    mut r: ArrayViewMut2<Real>,
+) -> ResidualStatistics {
+    let (nx, ny) = u.dim();
+    let row_stats = |(i, mut r_row): (usize, ndarray::ArrayViewMut1<Real>)| {
+        let r_row = r_row.as_slice_mut().expect("rows must be contiguous");
+        row_statistics(i, u.view(), f, a, kx_faces, ky_faces, bcs, dx, |j, rj| {
+            r_row[j] = rj as Real
+        })
+    };
+    let rows = r.axis_iter_mut(Axis(0));
+    if nx * ny >= PARALLEL_MIN_CELLS {
+        rows.into_par_iter()
+            .enumerate()
+            .map(row_stats)
+            .reduce(ResidualStatistics::default, ResidualStatistics::add)
+    } else {
+        rows.enumerate()
+            .map(row_stats)
+            .fold(ResidualStatistics::default(), ResidualStatistics::add)
+    }
+}
+
+/// The statistics of row `i`, handing each cell's residual to `write(j, r_j)`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn row_statistics<T: Value>(
+    i: usize,
+    u: ArrayView2<T>,
+    f: ArrayView2<Real>,
+    a: ArrayView2<Real>,
+    kx_faces: ArrayView2<Real>,
+    ky_faces: ArrayView2<Real>,
+    bcs: Bcs,
+    dx: f64,
+    mut write: impl FnMut(usize, f64),
+) -> ResidualStatistics {
+    let (nx, ny) = u.dim();
+    let inv_dx2 = 1.0 / (dx * dx);
+    let wall_term = |b: Boundary, k: Real| {
+        let (g, factor) = b.wall();
+        f64::from(factor) * f64::from(k) * inv_dx2 * f64::from(g)
+    };
+    let st = RowStencil::of(i, u.view(), kx_faces.view(), ky_faces.view(), bcs, dx);
+    let (u_row, f_row, a_row) = (row(&u, i), row(&f, i), row(&a, i));
+    let mut out = ResidualStatistics::default();
+    for j in 0..ny {
+        let (flux, diag) = st.balance(u_row, j);
+        let (uj, aj) = (u_row[j].to_f64(), f64::from(a_row[j]));
+        let r = f64::from(f_row[j]) - aj * uj + flux.to_f64();
+        write(j, r);
+        let mut b = f64::from(f_row[j]);
+        if i == 0 {
+            b += wall_term(bcs.x_lo, kx_faces[[0, j]]);
+        }
+        if i + 1 == nx {
+            b += wall_term(bcs.x_hi, kx_faces[[nx, j]]);
+        }
+        let scale = (aj + diag.to_f64()) * uj.abs();
+        out.r2 += r * r;
+        out.b2 += b * b;
+        out.r_sum += r;
+        out.b_abs_sum += b.abs();
+        out.scale2 += scale * scale;
+    }
+    out
+}
+
+/// u += e: the f32 correction added to the f64 iterate of the refinement.
+pub fn add_correction(mut u: ArrayViewMut2<f64>, e: ArrayView2<Real>) {
+    ndarray::Zip::from(&mut u)
+        .and(&e)
+        .par_for_each(|u, &e| *u += f64::from(e));
 }
 
 /// Inner product Σ x y, accumulated in f64.
