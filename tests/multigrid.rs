@@ -585,17 +585,17 @@ fn one_pass_sweep_equals_the_two_colour_passes_bit_for_bit() {
     }
 }
 
-/// The layered (y-independent) potential problem of a floating metal slab: k = 1e4 for
-/// x < 0.3 (tanh over ~3 cells in log k), 1 beyond; a reaction-like source in the front cells;
-/// no flux at the collector (x = 0), u = 0 at the bulk face. Returns (k, f, the exact solution
-/// of the same discrete operator from a tridiagonal solve in f64).
-fn floating_slab(nx: usize, ny: usize) -> (Field, Field, Vec<f64>) {
+/// The layered (y-independent) potential problem of a metal slab: k = `k_metal` for x < 0.3
+/// (tanh over ~3 cells in log k), 1 beyond; a reaction-like source in the front cells; no flux
+/// at the collector (x = 0), u = 0 at the bulk face. Returns (k, f, the exact solution of the
+/// same discrete operator from a tridiagonal solve in f64).
+fn metal_slab(nx: usize, ny: usize, k_metal: f64) -> (Field, Field, Vec<f64>) {
     let dx = 1.0 / nx as f64;
     let x = |i: usize| (i as f64 + 0.5) * dx;
     let k: Vec<Real> = (0..nx)
         .map(|i| {
             let metal = 0.5 * (1.0 - ((x(i) - 0.3) / (1.5 * dx)).tanh());
-            (metal * 1e4_f64.ln()).exp() as Real
+            (metal * k_metal.ln()).exp() as Real
         })
         .collect();
     let f: Vec<Real> = (0..nx)
@@ -634,10 +634,11 @@ fn floating_slab(nx: usize, ny: usize) -> (Field, Field, Vec<f64>) {
     (k2, f2, exact)
 }
 
-#[test]
-fn refined_solve_passes_the_f32_floor_and_matches_the_exact_discrete_solution() {
+/// `solve` and `solve_refined` from u = 0 on a metal slab: (stats, max error / max |u_exact|)
+/// of each.
+fn slab_solves(k_metal: f64, tol: f64) -> [(SolveStats, f64); 2] {
     let (nx, ny) = (256, 16);
-    let (k, f, exact) = floating_slab(nx, ny);
+    let (k, f, exact) = metal_slab(nx, ny, k_metal);
     let bcs = Bcs {
         x_lo: Boundary::Neumann,
         x_hi: Boundary::Dirichlet(0.0),
@@ -653,29 +654,44 @@ fn refined_solve_passes_the_f32_floor_and_matches_the_exact_discrete_solution() 
             });
         worst / scale
     };
-    let tight = 1e-8;
     let mut plain = Array2::zeros((nx, ny));
-    let plain_stats = mg.solve(&mut plain, f.view(), bcs, tight, 60);
+    let plain_stats = mg.solve(&mut plain, f.view(), bcs, tol, 60);
     let mut refined = Array2::zeros((nx, ny));
-    let refined_stats = mg.solve_refined(&mut refined, f.view(), bcs, tight, 60);
-    println!(
-        "floating slab {nx}×{ny}: solve stops at ‖r‖/‖b‖ = {:.2e} after {} cycles (max error \
-         {:.2e} of max |u|); solve_refined reaches {:.2e} in {} cycles (max error {:.2e})",
-        plain_stats.residual_rel,
-        plain_stats.cycles,
-        error(&plain),
-        refined_stats.residual_rel,
-        refined_stats.cycles,
-        error(&refined)
+    let refined_stats = mg.solve_refined(&mut refined, f.view(), bcs, tol, 60);
+    let out = [
+        (plain_stats, error(&plain)),
+        (refined_stats, error(&refined)),
+    ];
+    for (name, (s, e)) in ["solve", "solve_refined"].iter().zip(out) {
+        println!(
+            "metal slab k = {k_metal:.0e}, tol {tol:.0e}, {name:<13}: ‖r‖/‖b‖ = {:.2e} after {} \
+             cycles (converged {}), max error {e:.2e} of max |u|",
+            s.residual_rel, s.cycles, s.converged
+        );
+    }
+    out
+}
+
+#[test]
+fn refined_solve_passes_the_f32_floor_and_matches_the_exact_discrete_solution() {
+    // The model's ion-insulating metal (k = 1e-3): the f32 iterate's ‖r‖/‖b‖ stalls at ~2e-4
+    // (ε·‖|A||u|‖/‖b‖), though u is as accurate there as f32 allows; `solve` spends cycles
+    // finding that floor. The f64 iterate reaches the tolerance, with an error of its order.
+    // Measured: 12 cycles to 2.2e-4 (error 3.8e-8) vs 9 cycles to 3.2e-7 (error 4.3e-7).
+    let [(plain, plain_error), (refined, refined_error)] = slab_solves(1e-3, 1e-6);
+    assert!(!plain.converged && plain.residual_rel > 1e-5, "{plain:?}");
+    assert!(
+        refined.converged && refined.cycles < plain.cycles,
+        "{refined:?}"
     );
-    // An f32 iterate of this floating metal has ε·k_metal·|u| ≫ ‖b‖: its residual is rounding
-    // noise from the start (measured 1.6 after 2 cycles, 1.3 % error), so `solve` cannot tell
-    // progress from the floor. The f64 iterate's residual falls to 1e-8 (measured 16 cycles:
-    // V-cycles reduce this floating-level mode only ~2× each, CG takes over).
-    assert!(!plain_stats.converged && plain_stats.residual_rel > 1e-3);
-    assert!(error(&plain) > 1e-3);
-    assert!(refined_stats.converged, "{refined_stats:?}");
-    assert!(refined_stats.cycles <= 30, "{refined_stats:?}");
+    assert!(plain_error < 2e-7 && refined_error < 1e-6);
+    // A floating conductor (k = 1e4 under the no-flux collector): the f32 residual is rounding
+    // noise from the start (ε·k·|u| ≫ ‖b‖: 1.6 after 2 cycles, then `solve` gives up with a
+    // 1.3 % error); the refined solve reaches 1e-8 (16 cycles: V-cycles reduce the floating
+    // level only ~2× each, CG takes over).
+    let [(plain, plain_error), (refined, refined_error)] = slab_solves(1e4, 1e-8);
+    assert!(!plain.converged && plain.residual_rel > 1e-3 && plain_error > 1e-3);
+    assert!(refined.converged && refined.cycles <= 30, "{refined:?}");
     // What is left is the final rounding to f32 (ε/2 = 6e-8 relative per cell).
-    assert!(error(&refined) < 2e-7, "error {:.2e}", error(&refined));
+    assert!(refined_error < 2e-7, "error {refined_error:.2e}");
 }
