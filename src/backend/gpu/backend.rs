@@ -1,10 +1,11 @@
 //! `GpuBackend`: the CPU backend's step, every kernel on the device.
 //!
-//! One step is recorded in the CPU backend's order (see `kernels` for the chain); every scalar
-//! the step derives (the galvanostatic electrode potential, dt, the noise mean, the sums behind
-//! the reported current) stays in the `step_scalars` buffer. The fields never leave the device
-//! except for a snapshot; each step reads back only the step scalars and the two solves'
-//! residual statistics (a few hundred bytes) for its metrics row.
+//! One step is recorded in the CPU backend's order (see `kernels` for the chain), the resolved
+//! band (R2) refreshed on the device at the CPU's cadence; every scalar the step derives (the
+//! galvanostatic electrode potential, dt, the noise mean, the sums behind the reported current)
+//! stays in the `step_scalars` buffer. The fields never leave the device except for a snapshot or
+//! a checkpoint; a batch of steps reads back only each step's scalars and the last step's solve
+//! statistics (a few kilobytes).
 //!
 //! Solves: the CPU backend runs each solve to its tolerance or to the f32 floor, deciding on the
 //! host; the device runs a fixed count instead (no read-back inside a step), chosen so that the
@@ -15,15 +16,16 @@
 use super::buffers::{storage_buffer, zeroed_buffer, Staging};
 use super::context::{step_scalar, GpuContext};
 use super::kernels::{
-    check_limits, ControlKernels, Dispatch, Encode, OrderParameterKernels, Reduction, Reductions,
-    RunConstants, ShiftSolve, StepControl, StepGlue, StepGlueKernels, TransportKernels,
+    check_limits, submit, ControlKernels, Dispatch, Encode, InterphaseKernels, LayerRefresh,
+    OrderParameterKernels, Reduction, Reductions, RunConstants, ShiftSolve, StepControl, StepGlue,
+    StepGlueKernels, TransportKernels,
 };
 use super::multigrid::{statistics_of, GpuMultigrid, SolveStatistics, StatisticsSlot, STATISTICS};
 use crate::backend::{Backend, BackendState, PhaseTimes, Snapshot, StepReport};
 use crate::error::{Error, Result};
 use crate::grid::{Field, Real};
 use crate::model::initial;
-use crate::model::interphase::{layer_indicator, InterphaseFields};
+use crate::model::interphase::InterphaseFields;
 use crate::model::params::{Control, Params};
 use crate::model::timestep::Bound;
 use crate::solver::multigrid::{Bcs, Boundary, SolveStats};
@@ -49,6 +51,10 @@ struct Fields {
     phi: wgpu::Buffer,
     dxi: wgpu::Buffer,
     layer: wgpu::Buffer,
+    /// Scratch of the band refresh (R2 only; one element otherwise): cells along x to the metal
+    /// (u32), then the distance (µm).
+    column_distance: wgpu::Buffer,
+    distance: wgpu::Buffer,
     layer_diffusivity_ratio: wgpu::Buffer,
     layer_conductivity_ratio: wgpu::Buffer,
     asr: wgpu::Buffer,
@@ -78,6 +84,8 @@ struct Fields {
 
 /// The kernels of one step, bound to the run's buffers once.
 struct StepKernels {
+    /// R2: the band from xi, every `interphase.refresh_every_steps` steps.
+    refresh_layer: Option<LayerRefresh>,
     transport_coefficients: Dispatch,
     potential_source: Dispatch,
     interface_orientation_field: Dispatch,
@@ -114,6 +122,9 @@ pub struct GpuStepProfile {
     pub control_s: f64,
     pub potential_solve_s: f64,
     pub concentration_solve_s: f64,
+    /// One refresh of the resolved band (R2; 0 without one), run every
+    /// `interphase.refresh_every_steps` steps: not in the per-step figures.
+    pub layer_refresh_s: f64,
     pub dispatches_outside_multigrid: usize,
 }
 
@@ -162,6 +173,11 @@ impl GpuBackend {
         let c = initial::concentration(&xi);
         let cells = g.cells();
         let field = |label: &str| zeroed_buffer(ctx, label, cells);
+        let band_cells = if p.interphase.has_resolved_band() {
+            cells
+        } else {
+            1
+        };
         let fields = Fields {
             xi: storage_buffer(ctx, "xi", slice(&xi)),
             c: storage_buffer(ctx, "c", slice(&c)),
@@ -169,6 +185,8 @@ impl GpuBackend {
             phi: field("phi"),
             dxi: field("dxi"),
             layer: field("layer"),
+            column_distance: zeroed_buffer(ctx, "column distance", band_cells),
+            distance: zeroed_buffer(ctx, "distance", band_cells),
             layer_diffusivity_ratio: storage_buffer(
                 ctx,
                 "layer D ratio",
@@ -222,20 +240,18 @@ impl GpuBackend {
             staging: Staging::new(ctx, "staging", (4 * g.cells().max(REPORT_FLOATS)) as u64),
             times: PhaseTimes::default(),
         };
-        backend.refresh_layer(&xi);
+        // The initial band, as `CpuBackend::new` refreshes it.
+        if let Some(refresh) = &backend.kernels.refresh_layer {
+            submit(ctx, &[refresh]);
+        }
         Ok(backend)
     }
 
-    /// The resolved band (R2) from the distance to the metal surface, computed on the host
-    /// from `xi` (an exact Euclidean distance transform, as the CPU backend's) every
-    /// `interphase.refresh_every_steps` steps: the one computation of a step not yet on the
-    /// device (a download of xi and an upload of the band when it is due).
-    fn refresh_layer(&self, xi: &Field) {
-        if self.p.interphase.has_resolved_band() {
-            let ip = &self.p.interphase;
-            let layer = layer_indicator(xi, self.p.grid, ip.thickness, self.p.delta);
-            self.write_field(&self.fields.layer, &layer);
-        }
+    /// Whether step `step` starts with a refresh of the resolved band: the CPU backend's
+    /// cadence (every `interphase.refresh_every_steps` steps after the initial one).
+    fn refreshes_layer(&self, step: u64) -> bool {
+        let every = self.p.interphase.refresh_every_steps.max(1);
+        self.kernels.refresh_layer.is_some() && step > 0 && step.is_multiple_of(every)
     }
 
     fn read_field(&self, buffer: &wgpu::Buffer) -> Field {
@@ -252,12 +268,25 @@ impl GpuBackend {
             .write_buffer(buffer, 0, bytemuck::cast_slice(values));
     }
 
-    /// Records one step (the CPU backend's order); the solves' residual statistics only when
+    /// Records step `step` (the CPU backend's order); the solves' residual statistics only when
     /// `with_statistics` (the last step of a batch: its metrics row reports them).
-    fn record_step(&mut self, encoder: &mut wgpu::CommandEncoder, with_statistics: bool) {
+    fn record_step(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        step: u64,
+        with_statistics: bool,
+    ) {
         let f = &self.fields;
         let k = &self.kernels;
-        pass(encoder, &[&k.transport_coefficients, &k.potential_source]);
+        let mut first: Vec<&dyn Encode> = Vec::with_capacity(3);
+        if self.refreshes_layer(step) {
+            first.extend(k.refresh_layer.as_ref().map(|r| r as &dyn Encode));
+        }
+        first.extend([
+            &k.transport_coefficients as &dyn Encode,
+            &k.potential_source,
+        ]);
+        pass(encoder, &first);
         self.potential_mg
             .set_coefficients(encoder, &f.zeros, &f.conductivity);
         self.potential_mg.encode_pcg(
@@ -449,6 +478,10 @@ impl GpuBackend {
             conc.set_coefficients(e, &f.inverse_dt, &f.diffusivity);
             conc.encode_solve(e, &f.c, &f.rhs, CONCENTRATION_BCS, CONCENTRATION_CYCLES);
         });
+        let layer_refresh_s = match &k.refresh_layer {
+            Some(refresh) => time(&mut |e| pass(e, &[refresh])),
+            None => 0.0,
+        };
         // Dispatches outside the multigrid: one per kernel, two per reduction, and the root
         // find's start plus, per evaluation, reaction_sum, two reductions and the Newton step.
         let control_dispatches = k
@@ -461,6 +494,7 @@ impl GpuBackend {
             control_s,
             potential_solve_s,
             concentration_solve_s,
+            layer_refresh_s,
             dispatches_outside_multigrid: pointwise.len()
                 + 2 * reductions.len()
                 + control_dispatches,
@@ -485,6 +519,7 @@ impl StepKernels {
             StepControl::from_params(p, crate::model::control::RELATIVE_TOLERANCE).buffer(ctx);
         let glue = StepGlue::from_params(p).buffer(ctx);
         let op = OrderParameterKernels::new(ctx);
+        let ip = InterphaseKernels::new(ctx);
         let tr = TransportKernels::new(ctx);
         let red = Reductions::new(ctx);
         let ctl = ControlKernels::new(ctx);
@@ -516,6 +551,17 @@ impl StepKernels {
             Control::Potentiostatic { .. } => None,
         };
         StepKernels {
+            refresh_layer: p.interphase.has_resolved_band().then(|| {
+                ip.refresh_layer(
+                    ctx,
+                    grid,
+                    &k,
+                    &f.xi,
+                    &f.column_distance,
+                    &f.distance,
+                    &f.layer,
+                )
+            }),
             transport_coefficients: tr.transport_coefficients(
                 ctx,
                 grid,
@@ -670,23 +716,12 @@ impl Backend for GpuBackend {
         MAX_BATCH
     }
 
-    /// Records up to `steps` steps in one submit (fewer when the resolved band is due for a
-    /// refresh inside the batch), copying each step's scalars into the reports buffer; reads
-    /// back the reports and the last step's solve statistics once.
+    /// Records up to [`MAX_BATCH`] steps in one submit (band refreshes included), copying each
+    /// step's scalars into the reports buffer; reads back the reports and the last step's solve
+    /// statistics once.
     fn advance(&mut self, first_step: u64, steps: u64) -> Result<Vec<StepReport>> {
         let t0 = Instant::now();
-        let every = self.p.interphase.refresh_every_steps.max(1);
-        if self.p.interphase.has_resolved_band()
-            && first_step > 0
-            && first_step.is_multiple_of(every)
-        {
-            self.refresh_layer(&self.read_field(&self.fields.xi));
-        }
-        let mut steps = steps.clamp(1, MAX_BATCH);
-        if self.p.interphase.has_resolved_band() {
-            // Stop before the next refresh: it needs xi on the host.
-            steps = steps.min(every - first_step % every);
-        }
+        let steps = steps.clamp(1, MAX_BATCH);
         let ctx = self.ctx;
         // The noise counter is the step index (CPU: `step as u32`); advance_step moves it on.
         ctx.queue.write_buffer(
@@ -697,7 +732,7 @@ impl Backend for GpuBackend {
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         let record = step_scalar::COUNT as u64 * 4;
         for n in 0..steps {
-            self.record_step(&mut encoder, n + 1 == steps);
+            self.record_step(&mut encoder, first_step + n, n + 1 == steps);
             encoder.copy_buffer_to_buffer(
                 &self.fields.step_scalars,
                 0,
