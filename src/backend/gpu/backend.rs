@@ -3,9 +3,10 @@
 //! One step is recorded in the CPU backend's order (see `kernels` for the chain), the resolved
 //! band (R2) refreshed on the device at the CPU's cadence; every scalar the step derives (the
 //! galvanostatic electrode potential, dt, the noise mean, the sums behind the reported current)
-//! stays in the `step_scalars` buffer. The fields never leave the device except for a snapshot or
-//! a checkpoint; a batch of steps reads back only each step's scalars and the last step's solve
-//! statistics (a few kilobytes).
+//! stays in the `step_scalars` buffer. Every step ends with the CPU's field guards on the device
+//! (the first bad cell of the first failing step, kept in the `field_guard` buffer). The fields
+//! never leave the device except for a snapshot or a checkpoint; a batch of steps reads back only
+//! each step's scalars, the last step's solve statistics and the guard (a few kilobytes).
 //!
 //! Solves: the CPU backend runs each solve to its tolerance or to the f32 floor, deciding on the
 //! host; the device runs a fixed count instead (no read-back inside a step), chosen so that the
@@ -16,7 +17,8 @@
 use super::buffers::{storage_buffer, zeroed_buffer, Staging};
 use super::context::{step_scalar, GpuContext};
 use super::kernels::{
-    check_limits, submit, ControlKernels, Dispatch, Encode, InterphaseKernels, LayerRefresh,
+    check_limits, clear_field_guard, field_guard, field_guard_buffer, first_failure, submit,
+    CheckFields, ControlKernels, Dispatch, Encode, GuardKernels, InterphaseKernels, LayerRefresh,
     OrderParameterKernels, Reduction, Reductions, RunConstants, ShiftSolve, StepControl, StepGlue,
     StepGlueKernels, TransportKernels,
 };
@@ -39,9 +41,10 @@ pub const CONCENTRATION_CYCLES: u32 = 3;
 pub const CONTROL_EVALUATIONS: u32 = 12;
 /// Most steps recorded in one submit (the run loop asks for fewer when an output is near).
 pub const MAX_BATCH: u64 = 32;
-/// f32 values in the reports buffer: the step scalars of a full batch, then the potential's
-/// and the concentration's residual statistics.
-const REPORT_FLOATS: usize = MAX_BATCH as usize * step_scalar::COUNT as usize + 2 * STATISTICS;
+/// 4-byte words in the reports buffer: the step scalars of a full batch, the potential's and the
+/// concentration's residual statistics, then the field guard.
+const REPORT_FLOATS: usize =
+    MAX_BATCH as usize * step_scalar::COUNT as usize + 2 * STATISTICS + field_guard::WORDS as usize;
 
 /// Device buffers of the fields (names as the CPU backend's).
 struct Fields {
@@ -80,6 +83,8 @@ struct Fields {
     migration_speed: wgpu::Buffer,
     inflow: wgpu::Buffer,
     step_scalars: wgpu::Buffer,
+    /// The first bad cell of the first step that blew up (u32 words, `field_guard`).
+    field_guard: wgpu::Buffer,
 }
 
 /// The kernels of one step, bound to the run's buffers once.
@@ -108,6 +113,7 @@ struct StepKernels {
     inverse_time_step_field: Dispatch,
     boundary_inflow: Dispatch,
     inflow_sum: Reduction,
+    check_fields: CheckFields,
     advance_step: Dispatch,
 }
 
@@ -219,6 +225,7 @@ impl GpuBackend {
             migration_speed: field("migration_speed"),
             inflow: zeroed_buffer(ctx, "inflow", g.ny),
             step_scalars: super::kernels::step_scalars_buffer(ctx),
+            field_guard: field_guard_buffer(ctx),
         };
         let electrode = p.initial_electrode_potential();
         let mut scalars = vec![0.0f32; step_scalar::COUNT as usize];
@@ -351,15 +358,24 @@ impl GpuBackend {
         }
         pass(
             encoder,
-            &[&k.boundary_inflow, &k.inflow_sum, &k.advance_step],
+            &[
+                &k.boundary_inflow,
+                &k.inflow_sum,
+                &k.check_fields,
+                &k.advance_step,
+            ],
         );
     }
 
-    /// The report of step `step` from its scalars (the batch's last solve statistics).
+    /// The report of step `step` from its scalars (the batch's last solve statistics), or the
+    /// error that ends the run there: the CPU backend's checks in its order (a fixed dt above
+    /// the stable one, then `blown_up`, the field guard's error if this step failed it), then
+    /// non-finite step scalars.
     fn report(
         &self,
         step: u64,
         s: &[f32],
+        blown_up: Option<Error>,
         potential_solve: SolveStats,
         concentration_solve: SolveStats,
     ) -> Result<StepReport> {
@@ -376,6 +392,9 @@ impl GpuBackend {
                     ),
                 });
             }
+        }
+        if let Some(e) = blown_up {
+            return Err(e);
         }
         for (name, value) in [
             ("dt", dt),
@@ -461,6 +480,7 @@ impl GpuBackend {
             &k.h_prime_sum,
             &k.dxi_sum,
             &k.inflow_sum,
+            &k.check_fields,
         ];
         let update_s = time(&mut |e| pass(e, &pointwise));
         let reductions_s = time(&mut |e| pass(e, &reductions));
@@ -482,8 +502,9 @@ impl GpuBackend {
             Some(refresh) => time(&mut |e| pass(e, &[refresh])),
             None => 0.0,
         };
-        // Dispatches outside the multigrid: one per kernel, two per reduction, and the root
-        // find's start plus, per evaluation, reaction_sum, two reductions and the Newton step.
+        // Dispatches outside the multigrid: one per kernel, two per reduction (the field guard
+        // counts as one), and the root find's start plus, per evaluation, reaction_sum, two
+        // reductions and the Newton step.
         let control_dispatches = k
             .shift_solve
             .as_ref()
@@ -663,6 +684,16 @@ impl StepKernels {
                 &f.inflow,
             ),
             inflow_sum: red.sum(ctx, &f.inflow, p.grid.ny, s, step_scalar::BOUNDARY_INFLOW),
+            check_fields: GuardKernels::new(ctx).check_fields(
+                ctx,
+                grid,
+                &k,
+                &f.xi,
+                &f.c,
+                &f.phi,
+                s,
+                &f.field_guard,
+            ),
             advance_step: ctl.advance_step(ctx, s),
         }
     }
@@ -754,8 +785,22 @@ impl Backend for GpuBackend {
                 (STATISTICS * 4) as u64,
             );
         }
+        let guard_at = statistics_at + 2 * STATISTICS;
+        encoder.copy_buffer_to_buffer(
+            &self.fields.field_guard,
+            0,
+            &self.reports,
+            (guard_at * 4) as u64,
+            field_guard::WORDS as u64 * 4,
+        );
         ctx.queue.submit([encoder.finish()]);
         let values: Vec<f32> = self.staging.read(ctx, &self.reports, REPORT_FLOATS);
+        let guard: Vec<u32> = values[guard_at..].iter().map(|v| v.to_bits()).collect();
+        let mut failure = first_failure(self.p.grid, &guard);
+        if failure.is_some() {
+            // Reported once: a run restored from a checkpoint starts with a clean guard.
+            clear_field_guard(ctx, &self.fields.field_guard);
+        }
         let stats = |n: usize| {
             let end = statistics_of(&values[statistics_at + n * STATISTICS..]);
             SolveStatistics { start: end, end }
@@ -766,18 +811,24 @@ impl Backend for GpuBackend {
             solve_stats(stats(1), CONCENTRATION_CYCLES, self.p.solver_tolerance);
         let scalars = &values[..(steps * step_scalar::COUNT as u64) as usize];
         self.times.update_s += t0.elapsed().as_secs_f64();
-        scalars
+        let mut reports = Vec::with_capacity(steps as usize);
+        for (n, s) in scalars
             .chunks_exact(step_scalar::COUNT as usize)
             .enumerate()
-            .map(|(n, s)| {
-                self.report(
-                    first_step + n as u64,
-                    s,
-                    potential_solve,
-                    concentration_solve,
-                )
-            })
-            .collect()
+        {
+            let step = first_step + n as u64;
+            // The guard records the step number as the noise counter does (u32).
+            let blown_up = failure
+                .take_if(|(at, _)| *at == step as u32)
+                .map(|(_, e)| e);
+            reports.push(self.report(step, s, blown_up, potential_solve, concentration_solve)?);
+        }
+        match failure {
+            // Recorded by a step outside this batch: cannot happen (the guard is cleared after
+            // each report), but never dropped.
+            Some((_, e)) => Err(e),
+            None => Ok(reports),
+        }
     }
 
     fn snapshot(&self) -> Snapshot {
@@ -845,6 +896,7 @@ impl Backend for GpuBackend {
         self.ctx
             .queue
             .write_buffer(&f.step_scalars, 0, bytemuck::cast_slice(&scalars));
+        clear_field_guard(self.ctx, &f.field_guard);
         Ok(())
     }
 }

@@ -23,7 +23,9 @@
 //! reaction_field + max into REACTION_FACTOR_MAX, FRONT_SPEED_MAX → max_migration_speed + max into
 //! MIGRATION_SPEED_MAX → time_step (DT, NOISE_AMPLITUDE) → interface_noise + Σ into NOISE_SUM,
 //! H_PRIME_SUM → noise_mean → update_order_parameter + Σ into DXI_SUM → concentration_rhs →
-//! copy c to c_old → concentration solve → boundary_inflow + Σ into BOUNDARY_INFLOW → advance STEP.
+//! copy c to c_old → concentration solve → boundary_inflow + Σ into BOUNDARY_INFLOW →
+//! [`CheckFields`] (the first bad cell of a blown-up step, into the field-guard buffer) →
+//! advance STEP.
 
 use super::buffers::{bind_group, grid_workgroups, uniform_buffer};
 use super::context::{step_scalar, GpuContext};
@@ -40,6 +42,7 @@ use crate::model::noise::{key, STREAM_NOISE};
 use crate::model::params::MAX_H_PRIME;
 
 mod control;
+mod guards;
 mod interphase;
 mod order_parameter;
 mod reduce;
@@ -47,6 +50,9 @@ mod step_glue;
 mod transport;
 
 pub use control::{ControlKernels, ShiftSolve, StepControl};
+pub use guards::{
+    clear_field_guard, field_guard, field_guard_buffer, first_failure, CheckFields, GuardKernels,
+};
 pub use interphase::{band_reach, InterphaseKernels, LayerRefresh, BAND_FLOOR, MAX_BAND_REACH};
 pub use order_parameter::{OrderParameterKernels, ReactionInputs};
 pub use reduce::{Reduction, Reductions, MAX_PARTIALS};
@@ -62,6 +68,7 @@ const REDUCE_WGSL: &str = include_str!("../../../../shaders/reduce.wgsl");
 const CONTROL_WGSL: &str = include_str!("../../../../shaders/control.wgsl");
 const STEP_WGSL: &str = include_str!("../../../../shaders/step.wgsl");
 const INTERPHASE_WGSL: &str = include_str!("../../../../shaders/interphase.wgsl");
+const GUARDS_WGSL: &str = include_str!("../../../../shaders/guards.wgsl");
 
 /// Marks the start of one kernel's section in a family file; the text before the first marker is
 /// shared by every kernel of the family.
@@ -378,6 +385,7 @@ mod tests {
                     "layer_indicator",
                 ][..],
             ),
+            (GUARDS_WGSL, &["check_fields", "check_fields_finish"][..]),
             (
                 CONTROL_WGSL,
                 &[
