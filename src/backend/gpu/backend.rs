@@ -43,7 +43,7 @@ pub const CONTROL_EVALUATIONS: u32 = 12;
 pub const MAX_BATCH: u64 = 32;
 /// 4-byte words in the reports buffer: the step scalars of a full batch, the potential's and the
 /// concentration's residual statistics, then the field guard.
-const REPORT_FLOATS: usize =
+const REPORT_WORDS: usize =
     MAX_BATCH as usize * step_scalar::COUNT as usize + 2 * STATISTICS + field_guard::WORDS as usize;
 
 /// Device buffers of the fields (names as the CPU backend's).
@@ -243,8 +243,8 @@ impl GpuBackend {
             kernels,
             potential_mg: GpuMultigrid::new(ctx, g.nx, g.ny, g.dx),
             concentration_mg: GpuMultigrid::new(ctx, g.nx, g.ny, g.dx),
-            reports: zeroed_buffer(ctx, "step reports", REPORT_FLOATS),
-            staging: Staging::new(ctx, "staging", (4 * g.cells().max(REPORT_FLOATS)) as u64),
+            reports: zeroed_buffer(ctx, "step reports", REPORT_WORDS),
+            staging: Staging::new(ctx, "staging", (4 * g.cells().max(REPORT_WORDS)) as u64),
             times: PhaseTimes::default(),
         };
         // The initial band, as `CpuBackend::new` refreshes it.
@@ -540,11 +540,11 @@ impl StepKernels {
             StepControl::from_params(p, crate::model::control::RELATIVE_TOLERANCE).buffer(ctx);
         let glue = StepGlue::from_params(p).buffer(ctx);
         let op = OrderParameterKernels::new(ctx);
-        let ip = InterphaseKernels::new(ctx);
         let tr = TransportKernels::new(ctx);
         let red = Reductions::new(ctx);
         let ctl = ControlKernels::new(ctx);
         let sg = StepGlueKernels::new(ctx);
+        let guards = GuardKernels::new(ctx);
         let s = &f.step_scalars;
         let inputs = super::kernels::ReactionInputs {
             xi: &f.xi,
@@ -573,7 +573,7 @@ impl StepKernels {
         };
         StepKernels {
             refresh_layer: p.interphase.has_resolved_band().then(|| {
-                ip.refresh_layer(
+                InterphaseKernels::new(ctx).refresh_layer(
                     ctx,
                     grid,
                     &k,
@@ -684,7 +684,7 @@ impl StepKernels {
                 &f.inflow,
             ),
             inflow_sum: red.sum(ctx, &f.inflow, p.grid.ny, s, step_scalar::BOUNDARY_INFLOW),
-            check_fields: GuardKernels::new(ctx).check_fields(
+            check_fields: guards.check_fields(
                 ctx,
                 grid,
                 &k,
@@ -794,7 +794,7 @@ impl Backend for GpuBackend {
             field_guard::WORDS as u64 * 4,
         );
         ctx.queue.submit([encoder.finish()]);
-        let values: Vec<f32> = self.staging.read(ctx, &self.reports, REPORT_FLOATS);
+        let values: Vec<f32> = self.staging.read(ctx, &self.reports, REPORT_WORDS);
         let guard: Vec<u32> = values[guard_at..].iter().map(|v| v.to_bits()).collect();
         let mut failure = first_failure(self.p.grid, &guard);
         if failure.is_some() {
