@@ -4,27 +4,32 @@
 //! ```text
 //! cargo bench --bench gpu_step                               # sizes by adapter (see below)
 //! MGPF_GPU_BENCH_SIZES=256,1024,2048,4096 cargo bench --bench gpu_step
+//! MGPF_GPU_BENCH_PRESET=zeolite cargo bench --bench gpu_step   # with the resolved band
 //! ```
 //!
 //! Sizes default to 256, 1024, 2048, 4096 on a hardware GPU and 64, 128, 256 on a software one
 //! (lavapipe runs ~50× slower than the CPU backend: its figures are a regression baseline only).
-//! States: `Config::default_demo()` on an N × N grid, deposit N·dx/4 high, preset none, a few
-//! warm-up steps. Columns: M cell-updates/s of a whole step (32 steps per submit, read-back
-//! included), ms per step of each phase (each recorded in its own submit), dispatches per step
-//! outside the multigrid, and the copy kernel's GB/s (8 B per element: one read, one write).
+//! States: `Config::default_demo()` on an N × N grid, deposit N·dx/4 high, preset none (or
+//! `MGPF_GPU_BENCH_PRESET`), a few warm-up steps. Columns: M cell-updates/s of a whole step (32
+//! steps per submit, read-back included), ms per step of each phase (each recorded in its own
+//! submit), ms per refresh of the resolved band (every `interphase.refresh_every_steps` steps;
+//! "-" without one), dispatches per step outside the multigrid, and the copy kernel's GB/s (8 B
+//! per element: one read, one write).
 
 use mgpf::backend::gpu::buffers::{bind_group, linear_workgroups, zeroed_buffer};
 use mgpf::backend::gpu::{GpuBackend, GpuContext};
 use mgpf::backend::Backend;
+use mgpf::config::presets::Preset;
 use mgpf::config::Config;
 use mgpf::model::params::Params;
 use std::time::Instant;
 
-fn config(n: usize) -> Config {
+fn config(n: usize, preset: Preset) -> Config {
     let mut cfg = Config::default_demo();
     cfg.grid.nx = n;
     cfg.grid.ny = n;
     cfg.initial.deposit_height_um = n as f64 * cfg.grid.dx_um / 4.0;
+    cfg.interphase.preset = preset;
     cfg
 }
 
@@ -95,9 +100,20 @@ fn main() {
                 vec![256, 1024, 2048, 4096]
             }
         });
-    println!("== mgpf GPU bench on {} ==", ctx.describe());
+    let preset = match std::env::var("MGPF_GPU_BENCH_PRESET") {
+        Ok(name) => Preset::ALL
+            .into_iter()
+            .find(|p| p.name() == name)
+            .expect("MGPF_GPU_BENCH_PRESET names a preset"),
+        Err(_) => Preset::None,
+    };
     println!(
-        "{:>6} {:>12} {:>9} | ms per step: {:>8} {:>8} {:>8} {:>9} {:>9} | {:>10} {:>10}",
+        "== mgpf GPU bench on {}, preset {} ==",
+        ctx.describe(),
+        preset.name()
+    );
+    println!(
+        "{:>6} {:>12} {:>9} | ms per step: {:>8} {:>8} {:>8} {:>9} {:>9} | {:>8} | {:>10} {:>10}",
         "N",
         "M cell/s",
         "ms/step",
@@ -106,11 +122,12 @@ fn main() {
         "control",
         "potential",
         "conc.",
+        "band",
         "dispatches",
         "copy GB/s"
     );
     for n in sizes {
-        let cfg = config(n);
+        let cfg = config(n, preset);
         let p = Params::from_config(&cfg).expect("bench params");
         let mut backend = GpuBackend::new(ctx, &p, &cfg.initial).expect("gpu backend");
         backend.advance(0, 8).expect("warm-up");
@@ -123,8 +140,13 @@ fn main() {
         let step_s = t.elapsed().as_secs_f64() / steps as f64;
         let prof = backend.profile(if software { 4 } else { 20 });
         let ms = |s: f64| s * 1e3;
+        let band = if prof.layer_refresh_s > 0.0 {
+            format!("{:.3}", ms(prof.layer_refresh_s))
+        } else {
+            "-".into()
+        };
         println!(
-            "{n:>6} {:>12.1} {:>9.3} | {:>25.3} {:>8.3} {:>8.3} {:>9.3} {:>9.3} | {:>10} {:>10.1}",
+            "{n:>6} {:>12.1} {:>9.3} | {:>25.3} {:>8.3} {:>8.3} {:>9.3} {:>9.3} | {band:>8} | {:>10} {:>10.1}",
             (n * n) as f64 / step_s / 1e6,
             ms(step_s),
             ms(prof.update_s),

@@ -1,6 +1,6 @@
-// Shared by the order-parameter and transport kernels: the run constants (a uniform block
-// mirrored by `RunConstants` in src/backend/gpu/kernels.rs, field by field) and the pointwise
-// functions of src/model/interphase.rs.
+// Shared by the order-parameter, transport and interphase kernels: the run constants (a uniform
+// block mirrored by `RunConstants` in src/backend/gpu/kernels/mod.rs, field by field) and the
+// pointwise functions of src/model/interphase.rs.
 
 struct RunConstants {
     nx: u32,
@@ -31,6 +31,10 @@ struct RunConstants {
     cs_over_c0: f32,
     inv_max_h_prime: f32,
     noise_key: u32,
+    dx: f32,
+    layer_thickness: f32,
+    layer_width: f32,
+    band_reach: u32,
 }
 
 @group(0) @binding(0) var<uniform> k: RunConstants;

@@ -4,6 +4,7 @@
 
 pub mod cpu;
 pub mod gpu;
+pub mod guards;
 
 use crate::grid::Field;
 use crate::model::timestep::Bound;

@@ -1,10 +1,12 @@
 //! `GpuBackend`: the CPU backend's step, every kernel on the device.
 //!
-//! One step is recorded in the CPU backend's order (see `kernels` for the chain); every scalar
-//! the step derives (the galvanostatic electrode potential, dt, the noise mean, the sums behind
-//! the reported current) stays in the `step_scalars` buffer. The fields never leave the device
-//! except for a snapshot; each step reads back only the step scalars and the two solves'
-//! residual statistics (a few hundred bytes) for its metrics row.
+//! One step is recorded in the CPU backend's order (see `kernels` for the chain), the resolved
+//! band (R2) refreshed on the device at the CPU's cadence; every scalar the step derives (the
+//! galvanostatic electrode potential, dt, the noise mean, the sums behind the reported current)
+//! stays in the `step_scalars` buffer. Every step ends with the CPU's field guards on the device
+//! (the first bad cell of the first failing step, kept in the `field_guard` buffer). The fields
+//! never leave the device except for a snapshot or a checkpoint; a batch of steps reads back only
+//! each step's scalars, the last step's solve statistics and the guard (a few kilobytes).
 //!
 //! Solves: the CPU backend runs each solve to its tolerance or to the f32 floor, deciding on the
 //! host; the device runs a fixed count instead (no read-back inside a step), chosen so that the
@@ -15,15 +17,17 @@
 use super::buffers::{storage_buffer, zeroed_buffer, Staging};
 use super::context::{step_scalar, GpuContext};
 use super::kernels::{
-    check_limits, ControlKernels, Dispatch, Encode, OrderParameterKernels, Reduction, Reductions,
-    RunConstants, ShiftSolve, StepControl, StepGlue, StepGlueKernels, TransportKernels,
+    check_limits, clear_field_guard, field_guard, field_guard_buffer, first_failure, submit,
+    CheckFields, ControlKernels, Dispatch, Encode, GuardKernels, InterphaseKernels, LayerRefresh,
+    OrderParameterKernels, Reduction, Reductions, RunConstants, ShiftSolve, StepControl, StepGlue,
+    StepGlueKernels, TransportKernels,
 };
 use super::multigrid::{statistics_of, GpuMultigrid, SolveStatistics, StatisticsSlot, STATISTICS};
 use crate::backend::{Backend, BackendState, PhaseTimes, Snapshot, StepReport};
 use crate::error::{Error, Result};
 use crate::grid::{Field, Real};
 use crate::model::initial;
-use crate::model::interphase::{layer_indicator, InterphaseFields};
+use crate::model::interphase::InterphaseFields;
 use crate::model::params::{Control, Params};
 use crate::model::timestep::Bound;
 use crate::solver::multigrid::{Bcs, Boundary, SolveStats};
@@ -37,9 +41,10 @@ pub const CONCENTRATION_CYCLES: u32 = 3;
 pub const CONTROL_EVALUATIONS: u32 = 12;
 /// Most steps recorded in one submit (the run loop asks for fewer when an output is near).
 pub const MAX_BATCH: u64 = 32;
-/// f32 values in the reports buffer: the step scalars of a full batch, then the potential's
-/// and the concentration's residual statistics.
-const REPORT_FLOATS: usize = MAX_BATCH as usize * step_scalar::COUNT as usize + 2 * STATISTICS;
+/// 4-byte words in the reports buffer: the step scalars of a full batch, the potential's and the
+/// concentration's residual statistics, then the field guard.
+const REPORT_WORDS: usize =
+    MAX_BATCH as usize * step_scalar::COUNT as usize + 2 * STATISTICS + field_guard::WORDS as usize;
 
 /// Device buffers of the fields (names as the CPU backend's).
 struct Fields {
@@ -49,6 +54,10 @@ struct Fields {
     phi: wgpu::Buffer,
     dxi: wgpu::Buffer,
     layer: wgpu::Buffer,
+    /// Scratch of the band refresh (R2 only; one element otherwise): cells along x to the metal
+    /// (u32), then the distance (µm).
+    column_distance: wgpu::Buffer,
+    distance: wgpu::Buffer,
     layer_diffusivity_ratio: wgpu::Buffer,
     layer_conductivity_ratio: wgpu::Buffer,
     asr: wgpu::Buffer,
@@ -74,10 +83,14 @@ struct Fields {
     migration_speed: wgpu::Buffer,
     inflow: wgpu::Buffer,
     step_scalars: wgpu::Buffer,
+    /// The first bad cell of the first step that blew up (u32 words, `field_guard`).
+    field_guard: wgpu::Buffer,
 }
 
 /// The kernels of one step, bound to the run's buffers once.
 struct StepKernels {
+    /// R2: the band from xi, every `interphase.refresh_every_steps` steps.
+    refresh_layer: Option<LayerRefresh>,
     transport_coefficients: Dispatch,
     potential_source: Dispatch,
     interface_orientation_field: Dispatch,
@@ -100,6 +113,7 @@ struct StepKernels {
     inverse_time_step_field: Dispatch,
     boundary_inflow: Dispatch,
     inflow_sum: Reduction,
+    check_fields: CheckFields,
     advance_step: Dispatch,
 }
 
@@ -114,6 +128,9 @@ pub struct GpuStepProfile {
     pub control_s: f64,
     pub potential_solve_s: f64,
     pub concentration_solve_s: f64,
+    /// One refresh of the resolved band (R2; 0 without one), run every
+    /// `interphase.refresh_every_steps` steps: not in the per-step figures.
+    pub layer_refresh_s: f64,
     pub dispatches_outside_multigrid: usize,
 }
 
@@ -162,6 +179,11 @@ impl GpuBackend {
         let c = initial::concentration(&xi);
         let cells = g.cells();
         let field = |label: &str| zeroed_buffer(ctx, label, cells);
+        let band_cells = if p.interphase.has_resolved_band() {
+            cells
+        } else {
+            1
+        };
         let fields = Fields {
             xi: storage_buffer(ctx, "xi", slice(&xi)),
             c: storage_buffer(ctx, "c", slice(&c)),
@@ -169,6 +191,8 @@ impl GpuBackend {
             phi: field("phi"),
             dxi: field("dxi"),
             layer: field("layer"),
+            column_distance: zeroed_buffer(ctx, "column distance", band_cells),
+            distance: zeroed_buffer(ctx, "distance", band_cells),
             layer_diffusivity_ratio: storage_buffer(
                 ctx,
                 "layer D ratio",
@@ -201,6 +225,7 @@ impl GpuBackend {
             migration_speed: field("migration_speed"),
             inflow: zeroed_buffer(ctx, "inflow", g.ny),
             step_scalars: super::kernels::step_scalars_buffer(ctx),
+            field_guard: field_guard_buffer(ctx),
         };
         let electrode = p.initial_electrode_potential();
         let mut scalars = vec![0.0f32; step_scalar::COUNT as usize];
@@ -218,24 +243,22 @@ impl GpuBackend {
             kernels,
             potential_mg: GpuMultigrid::new(ctx, g.nx, g.ny, g.dx),
             concentration_mg: GpuMultigrid::new(ctx, g.nx, g.ny, g.dx),
-            reports: zeroed_buffer(ctx, "step reports", REPORT_FLOATS),
-            staging: Staging::new(ctx, "staging", (4 * g.cells().max(REPORT_FLOATS)) as u64),
+            reports: zeroed_buffer(ctx, "step reports", REPORT_WORDS),
+            staging: Staging::new(ctx, "staging", (4 * g.cells().max(REPORT_WORDS)) as u64),
             times: PhaseTimes::default(),
         };
-        backend.refresh_layer(&xi);
+        // The initial band, as `CpuBackend::new` refreshes it.
+        if let Some(refresh) = &backend.kernels.refresh_layer {
+            submit(ctx, &[refresh]);
+        }
         Ok(backend)
     }
 
-    /// The resolved band (R2) from the distance to the metal surface, computed on the host
-    /// from `xi` (an exact Euclidean distance transform, as the CPU backend's) every
-    /// `interphase.refresh_every_steps` steps: the one computation of a step not yet on the
-    /// device (a download of xi and an upload of the band when it is due).
-    fn refresh_layer(&self, xi: &Field) {
-        if self.p.interphase.has_resolved_band() {
-            let ip = &self.p.interphase;
-            let layer = layer_indicator(xi, self.p.grid, ip.thickness, self.p.delta);
-            self.write_field(&self.fields.layer, &layer);
-        }
+    /// Whether step `step` starts with a refresh of the resolved band: the CPU backend's
+    /// cadence (every `interphase.refresh_every_steps` steps after the initial one).
+    fn refreshes_layer(&self, step: u64) -> bool {
+        let every = self.p.interphase.refresh_every_steps.max(1);
+        self.kernels.refresh_layer.is_some() && step > 0 && step.is_multiple_of(every)
     }
 
     fn read_field(&self, buffer: &wgpu::Buffer) -> Field {
@@ -252,12 +275,25 @@ impl GpuBackend {
             .write_buffer(buffer, 0, bytemuck::cast_slice(values));
     }
 
-    /// Records one step (the CPU backend's order); the solves' residual statistics only when
+    /// Records step `step` (the CPU backend's order); the solves' residual statistics only when
     /// `with_statistics` (the last step of a batch: its metrics row reports them).
-    fn record_step(&mut self, encoder: &mut wgpu::CommandEncoder, with_statistics: bool) {
+    fn record_step(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        step: u64,
+        with_statistics: bool,
+    ) {
         let f = &self.fields;
         let k = &self.kernels;
-        pass(encoder, &[&k.transport_coefficients, &k.potential_source]);
+        let mut first: Vec<&dyn Encode> = Vec::with_capacity(3);
+        if self.refreshes_layer(step) {
+            first.extend(k.refresh_layer.as_ref().map(|r| r as &dyn Encode));
+        }
+        first.extend([
+            &k.transport_coefficients as &dyn Encode,
+            &k.potential_source,
+        ]);
+        pass(encoder, &first);
         self.potential_mg
             .set_coefficients(encoder, &f.zeros, &f.conductivity);
         self.potential_mg.encode_pcg(
@@ -322,15 +358,24 @@ impl GpuBackend {
         }
         pass(
             encoder,
-            &[&k.boundary_inflow, &k.inflow_sum, &k.advance_step],
+            &[
+                &k.boundary_inflow,
+                &k.inflow_sum,
+                &k.check_fields,
+                &k.advance_step,
+            ],
         );
     }
 
-    /// The report of step `step` from its scalars (the batch's last solve statistics).
+    /// The report of step `step` from its scalars (the batch's last solve statistics), or the
+    /// error that ends the run there: the CPU backend's checks in its order (a fixed dt above
+    /// the stable one, then `blown_up`, the field guard's error if this step failed it), then
+    /// non-finite step scalars.
     fn report(
         &self,
         step: u64,
         s: &[f32],
+        blown_up: Option<Error>,
         potential_solve: SolveStats,
         concentration_solve: SolveStats,
     ) -> Result<StepReport> {
@@ -347,6 +392,9 @@ impl GpuBackend {
                     ),
                 });
             }
+        }
+        if let Some(e) = blown_up {
+            return Err(e);
         }
         for (name, value) in [
             ("dt", dt),
@@ -432,6 +480,7 @@ impl GpuBackend {
             &k.h_prime_sum,
             &k.dxi_sum,
             &k.inflow_sum,
+            &k.check_fields,
         ];
         let update_s = time(&mut |e| pass(e, &pointwise));
         let reductions_s = time(&mut |e| pass(e, &reductions));
@@ -449,8 +498,13 @@ impl GpuBackend {
             conc.set_coefficients(e, &f.inverse_dt, &f.diffusivity);
             conc.encode_solve(e, &f.c, &f.rhs, CONCENTRATION_BCS, CONCENTRATION_CYCLES);
         });
-        // Dispatches outside the multigrid: one per kernel, two per reduction, and the root
-        // find's start plus, per evaluation, reaction_sum, two reductions and the Newton step.
+        let layer_refresh_s = match &k.refresh_layer {
+            Some(refresh) => time(&mut |e| pass(e, &[refresh])),
+            None => 0.0,
+        };
+        // Dispatches outside the multigrid: one per kernel, two per reduction (the field guard
+        // counts as one), and the root find's start plus, per evaluation, reaction_sum, two
+        // reductions and the Newton step.
         let control_dispatches = k
             .shift_solve
             .as_ref()
@@ -461,6 +515,7 @@ impl GpuBackend {
             control_s,
             potential_solve_s,
             concentration_solve_s,
+            layer_refresh_s,
             dispatches_outside_multigrid: pointwise.len()
                 + 2 * reductions.len()
                 + control_dispatches,
@@ -489,6 +544,7 @@ impl StepKernels {
         let red = Reductions::new(ctx);
         let ctl = ControlKernels::new(ctx);
         let sg = StepGlueKernels::new(ctx);
+        let guards = GuardKernels::new(ctx);
         let s = &f.step_scalars;
         let inputs = super::kernels::ReactionInputs {
             xi: &f.xi,
@@ -516,6 +572,17 @@ impl StepKernels {
             Control::Potentiostatic { .. } => None,
         };
         StepKernels {
+            refresh_layer: p.interphase.has_resolved_band().then(|| {
+                InterphaseKernels::new(ctx).refresh_layer(
+                    ctx,
+                    grid,
+                    &k,
+                    &f.xi,
+                    &f.column_distance,
+                    &f.distance,
+                    &f.layer,
+                )
+            }),
             transport_coefficients: tr.transport_coefficients(
                 ctx,
                 grid,
@@ -617,6 +684,16 @@ impl StepKernels {
                 &f.inflow,
             ),
             inflow_sum: red.sum(ctx, &f.inflow, p.grid.ny, s, step_scalar::BOUNDARY_INFLOW),
+            check_fields: guards.check_fields(
+                ctx,
+                grid,
+                &k,
+                &f.xi,
+                &f.c,
+                &f.phi,
+                s,
+                &f.field_guard,
+            ),
             advance_step: ctl.advance_step(ctx, s),
         }
     }
@@ -670,23 +747,12 @@ impl Backend for GpuBackend {
         MAX_BATCH
     }
 
-    /// Records up to `steps` steps in one submit (fewer when the resolved band is due for a
-    /// refresh inside the batch), copying each step's scalars into the reports buffer; reads
-    /// back the reports and the last step's solve statistics once.
+    /// Records up to [`MAX_BATCH`] steps in one submit (band refreshes included), copying each
+    /// step's scalars into the reports buffer; reads back the reports and the last step's solve
+    /// statistics once.
     fn advance(&mut self, first_step: u64, steps: u64) -> Result<Vec<StepReport>> {
         let t0 = Instant::now();
-        let every = self.p.interphase.refresh_every_steps.max(1);
-        if self.p.interphase.has_resolved_band()
-            && first_step > 0
-            && first_step.is_multiple_of(every)
-        {
-            self.refresh_layer(&self.read_field(&self.fields.xi));
-        }
-        let mut steps = steps.clamp(1, MAX_BATCH);
-        if self.p.interphase.has_resolved_band() {
-            // Stop before the next refresh: it needs xi on the host.
-            steps = steps.min(every - first_step % every);
-        }
+        let steps = steps.clamp(1, MAX_BATCH);
         let ctx = self.ctx;
         // The noise counter is the step index (CPU: `step as u32`); advance_step moves it on.
         ctx.queue.write_buffer(
@@ -697,7 +763,7 @@ impl Backend for GpuBackend {
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         let record = step_scalar::COUNT as u64 * 4;
         for n in 0..steps {
-            self.record_step(&mut encoder, n + 1 == steps);
+            self.record_step(&mut encoder, first_step + n, n + 1 == steps);
             encoder.copy_buffer_to_buffer(
                 &self.fields.step_scalars,
                 0,
@@ -719,8 +785,22 @@ impl Backend for GpuBackend {
                 (STATISTICS * 4) as u64,
             );
         }
+        let guard_at = statistics_at + 2 * STATISTICS;
+        encoder.copy_buffer_to_buffer(
+            &self.fields.field_guard,
+            0,
+            &self.reports,
+            (guard_at * 4) as u64,
+            field_guard::WORDS as u64 * 4,
+        );
         ctx.queue.submit([encoder.finish()]);
-        let values: Vec<f32> = self.staging.read(ctx, &self.reports, REPORT_FLOATS);
+        let values: Vec<f32> = self.staging.read(ctx, &self.reports, REPORT_WORDS);
+        let guard: Vec<u32> = values[guard_at..].iter().map(|v| v.to_bits()).collect();
+        let mut failure = first_failure(self.p.grid, &guard);
+        if failure.is_some() {
+            // Reported once: a run restored from a checkpoint starts with a clean guard.
+            clear_field_guard(ctx, &self.fields.field_guard);
+        }
         let stats = |n: usize| {
             let end = statistics_of(&values[statistics_at + n * STATISTICS..]);
             SolveStatistics { start: end, end }
@@ -731,18 +811,24 @@ impl Backend for GpuBackend {
             solve_stats(stats(1), CONCENTRATION_CYCLES, self.p.solver_tolerance);
         let scalars = &values[..(steps * step_scalar::COUNT as u64) as usize];
         self.times.update_s += t0.elapsed().as_secs_f64();
-        scalars
+        let mut reports = Vec::with_capacity(steps as usize);
+        for (n, s) in scalars
             .chunks_exact(step_scalar::COUNT as usize)
             .enumerate()
-            .map(|(n, s)| {
-                self.report(
-                    first_step + n as u64,
-                    s,
-                    potential_solve,
-                    concentration_solve,
-                )
-            })
-            .collect()
+        {
+            let step = first_step + n as u64;
+            // The guard records the step number as the noise counter does (u32).
+            let blown_up = failure
+                .take_if(|(at, _)| *at == step as u32)
+                .map(|(_, e)| e);
+            reports.push(self.report(step, s, blown_up, potential_solve, concentration_solve)?);
+        }
+        match failure {
+            // Recorded by a step outside this batch: cannot happen (the guard is cleared after
+            // each report), but never dropped.
+            Some((_, e)) => Err(e),
+            None => Ok(reports),
+        }
     }
 
     fn snapshot(&self) -> Snapshot {
@@ -810,6 +896,7 @@ impl Backend for GpuBackend {
         self.ctx
             .queue
             .write_buffer(&f.step_scalars, 0, bytemuck::cast_slice(&scalars));
+        clear_field_guard(self.ctx, &f.field_guard);
         Ok(())
     }
 }

@@ -18,12 +18,14 @@
 //! `// ---- kernel: name` section, which declares that kernel's bindings.
 //!
 //! One step in the CPU backend's order, every scalar staying on the device:
-//! transport_coefficients → potential solve (multigrid) → interface_orientation_field →
+//! (every `interphase.refresh_every_steps` steps, R2) [`LayerRefresh`] → transport_coefficients → potential solve (multigrid) → interface_orientation_field →
 //! allen_cahn_rate → Σ into AC_RATE_SUM → (galvanostatic) [`ShiftSolve`] →
 //! reaction_field + max into REACTION_FACTOR_MAX, FRONT_SPEED_MAX → max_migration_speed + max into
 //! MIGRATION_SPEED_MAX → time_step (DT, NOISE_AMPLITUDE) → interface_noise + Σ into NOISE_SUM,
 //! H_PRIME_SUM → noise_mean → update_order_parameter + Σ into DXI_SUM → concentration_rhs →
-//! copy c to c_old → concentration solve → boundary_inflow + Σ into BOUNDARY_INFLOW → advance STEP.
+//! copy c to c_old → concentration solve → boundary_inflow + Σ into BOUNDARY_INFLOW →
+//! [`CheckFields`] (the first bad cell of a blown-up step, into the field-guard buffer) →
+//! advance STEP.
 
 use super::buffers::{bind_group, grid_workgroups, uniform_buffer};
 use super::context::{step_scalar, GpuContext};
@@ -32,7 +34,7 @@ use crate::backend::cpu::order_parameter::{
 };
 use crate::backend::cpu::transport::TransportConstants;
 use crate::error::{Error, Result};
-use crate::grid::Real;
+use crate::grid::{Grid, Real};
 use crate::model::anisotropy::KINETIC_FACTOR_MIN;
 use crate::model::control::MAX_ITERATIONS as CONTROL_MAX_ITERATIONS;
 use crate::model::kinetics::{MAX_EXPONENT, NEWTON_STEPS};
@@ -40,12 +42,18 @@ use crate::model::noise::{key, STREAM_NOISE};
 use crate::model::params::MAX_H_PRIME;
 
 mod control;
+mod guards;
+mod interphase;
 mod order_parameter;
 mod reduce;
 mod step_glue;
 mod transport;
 
 pub use control::{ControlKernels, ShiftSolve, StepControl};
+pub use guards::{
+    clear_field_guard, field_guard, field_guard_buffer, first_failure, CheckFields, GuardKernels,
+};
+pub use interphase::{band_reach, InterphaseKernels, LayerRefresh, BAND_FLOOR, MAX_BAND_REACH};
 pub use order_parameter::{OrderParameterKernels, ReactionInputs};
 pub use reduce::{Reduction, Reductions, MAX_PARTIALS};
 pub use step_glue::{StepGlue, StepGlueKernels};
@@ -59,6 +67,8 @@ const TRANSPORT_WGSL: &str = include_str!("../../../../shaders/transport.wgsl");
 const REDUCE_WGSL: &str = include_str!("../../../../shaders/reduce.wgsl");
 const CONTROL_WGSL: &str = include_str!("../../../../shaders/control.wgsl");
 const STEP_WGSL: &str = include_str!("../../../../shaders/step.wgsl");
+const INTERPHASE_WGSL: &str = include_str!("../../../../shaders/interphase.wgsl");
+const GUARDS_WGSL: &str = include_str!("../../../../shaders/guards.wgsl");
 
 /// Marks the start of one kernel's section in a family file; the text before the first marker is
 /// shared by every kernel of the family.
@@ -80,8 +90,9 @@ pub fn check_limits(ctx: &GpuContext) -> Result<()> {
     Ok(())
 }
 
-/// Run constants of the order-parameter and transport kernels: the WGSL `RunConstants` of
-/// `shaders/common.wgsl`, field by field (28 four-byte scalars, 112 bytes, a multiple of 16).
+/// Run constants of the order-parameter, transport and interphase kernels: the WGSL
+/// `RunConstants` of `shaders/common.wgsl`, field by field (32 four-byte scalars, 128 bytes, a
+/// multiple of 16).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct RunConstants {
@@ -117,10 +128,18 @@ pub struct RunConstants {
     pub inv_max_h_prime: f32,
     /// key(seed, STREAM_NOISE).
     pub noise_key: u32,
+    /// The resolved band (R2): Δx (µm), its thickness L and width δ_s (µm), and the window R
+    /// (cells) of the device's distance transform ([`band_reach`]); set by
+    /// [`RunConstants::with_band`].
+    pub dx: f32,
+    pub layer_thickness: f32,
+    pub layer_width: f32,
+    pub band_reach: u32,
 }
 
 impl RunConstants {
-    /// From the CPU kernels' constants, the front-speed gradient floor and the noise key.
+    /// From the CPU kernels' constants, the front-speed gradient floor and the noise key (no
+    /// resolved band: see [`RunConstants::with_band`]).
     pub fn new(
         op: &OrderParameterConstants,
         tr: &TransportConstants,
@@ -157,10 +176,26 @@ impl RunConstants {
             cs_over_c0: tr.cs_over_c0,
             inv_max_h_prime: 1.0 / MAX_H_PRIME as Real,
             noise_key,
+            dx: 1.0 / op.inv_dx,
+            layer_thickness: 0.0,
+            layer_width: 1.0,
+            band_reach: 0,
         }
     }
 
-    /// The constants of a run of `p`, as the CPU backend derives them.
+    /// With the resolved band of thickness `thickness` and width `width` (µm) on `grid`.
+    pub fn with_band(self, grid: Grid, thickness: f64, width: f64) -> RunConstants {
+        RunConstants {
+            dx: grid.dx as f32,
+            layer_thickness: thickness as f32,
+            layer_width: width as f32,
+            band_reach: band_reach(grid, thickness, width),
+            ..self
+        }
+    }
+
+    /// The constants of a run of `p`, as the CPU backend derives them (the band's width is δ,
+    /// as `CpuBackend::refresh_layer` passes it).
     pub fn from_params(p: &crate::model::Params) -> RunConstants {
         RunConstants::new(
             &OrderParameterConstants::from_params(p),
@@ -168,6 +203,7 @@ impl RunConstants {
             (0.1 / p.delta) as Real,
             key(p.seed, STREAM_NOISE),
         )
+        .with_band(p.grid, p.interphase.thickness, p.delta)
     }
 
     /// The uniform buffer every order-parameter and transport kernel binds at 0.
@@ -341,6 +377,15 @@ mod tests {
                     "noise_mean",
                 ][..],
             ),
+            (
+                INTERPHASE_WGSL,
+                &[
+                    "distance_from_metal_along_x",
+                    "distance_from_metal_along_y",
+                    "layer_indicator",
+                ][..],
+            ),
+            (GUARDS_WGSL, &["check_fields", "check_fields_finish"][..]),
             (
                 CONTROL_WGSL,
                 &[

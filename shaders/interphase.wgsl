@@ -1,0 +1,84 @@
+// The resolved band (R2) attached to the metal surface, twins of src/model/interphase.rs:
+// the distance d from the metal (xi ≥ ½) into the electrolyte, then the band
+// s = [1 − h(xi)] · ½[1 − tanh((d − L)/(2δ_s))].
+//
+// The CPU's `distance_from_metal` is an exact Euclidean distance transform of whole columns and
+// rows (Felzenszwalb–Huttenlocher, sequential along each line). Here each cell scans a window of
+// ±R cells (R = k.band_reach, derived in kernels::interphase::band_reach) in two separable passes,
+// in integer arithmetic:
+//   g(i, j)  = min |i − i'| over metal cells (i', j), |i − i'| ≤ R, else R + 1   (along x, walls)
+//   d²(i, j) = min over |δ| ≤ min(R, ⌊ny/2⌋) of g(i, j + δ)² + δ²                (along y, periodic)
+// d² is the exact squared distance wherever the distance is ≤ R cells (the nearest metal cell
+// lies in both windows; a capped g counts (R + 1)² > R²), and exceeds R² elsewhere, where R makes
+// the band smaller than BAND_FLOOR. Both passes stop early: pass 1 at the first metal cell, pass
+// 2 once δ² ≥ the best d² so far, so a cell near the surface costs a few reads.
+//
+// Assembled per kernel as the other families are (common.wgsl + the part above the first
+// "// ---- kernel:" line + one section).
+
+// ---- kernel: distance_from_metal_along_x
+// g(i, j) = min{|i − i'| : xi(i', j) ≥ ½, |i − i'| ≤ R}, else R + 1 (cells; not periodic).
+@group(0) @binding(1) var<storage, read> xi: array<f32>;
+@group(0) @binding(2) var<storage, read_write> column_distance: array<u32>;
+
+@compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
+fn distance_from_metal_along_x(@builtin(global_invocation_id) id: vec3<u32>) {
+    let j = id.x;
+    let i = id.y;
+    let nx = k.nx;
+    let ny = k.ny;
+    if (i >= nx || j >= ny) { return; }
+    var g = k.band_reach + 1u;
+    for (var r = 0u; r <= k.band_reach; r++) {
+        let below = r <= i;
+        let above = i + r < nx;
+        if ((below && xi[(i - r) * ny + j] >= 0.5) || (above && xi[(i + r) * ny + j] >= 0.5)) {
+            g = r;
+            break;
+        }
+        if (!below && !above) { break; }
+    }
+    column_distance[i * ny + j] = g;
+}
+
+// ---- kernel: distance_from_metal_along_y
+// d = (√d² − ½) Δx ≥ 0 (µm; 0 in the metal), d² = min_{|δ| ≤ min(R, ⌊ny/2⌋)} g(i, j + δ)² + δ².
+@group(0) @binding(1) var<storage, read> column_distance: array<u32>;
+@group(0) @binding(2) var<storage, read_write> distance: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
+fn distance_from_metal_along_y(@builtin(global_invocation_id) id: vec3<u32>) {
+    let j = id.x;
+    let i = id.y;
+    let ny = k.ny;
+    if (i >= k.nx || j >= ny) { return; }
+    let row = i * ny;
+    let g = column_distance[row + j];
+    var best = g * g;
+    // Offsets past ⌊ny/2⌋ reach the same cells the other way round, nearer.
+    let reach = min(k.band_reach, ny / 2u);
+    for (var s = 1u; s <= reach && s * s < best; s++) {
+        let right = column_distance[row + (j + s) % ny];
+        let left = column_distance[row + (j + ny - s) % ny];
+        best = min(best, min(right * right, left * left) + s * s);
+    }
+    distance[row + j] = select(max(sqrt(f32(best)) - 0.5, 0.0) * k.dx, 0.0, best == 0u);
+}
+
+// ---- kernel: layer_indicator
+// s = [1 − h(xi)] · ½[1 − tanh((d − L)/(2δ_s))], evaluated as [1 − h(xi)] / (1 + e^{(d − L)/δ_s})
+// (the same function, without f32 cancellation where the band is small; the exponent is capped
+// at 80, where the band is ~1e-35).
+@group(0) @binding(1) var<storage, read> xi: array<f32>;
+@group(0) @binding(2) var<storage, read> distance: array<f32>;
+@group(0) @binding(3) var<storage, read_write> layer: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
+fn layer_indicator(@builtin(global_invocation_id) id: vec3<u32>) {
+    let j = id.x;
+    let i = id.y;
+    if (i >= k.nx || j >= k.ny) { return; }
+    let n = i * k.ny + j;
+    let band = 1.0 / (1.0 + exp(min((distance[n] - k.layer_thickness) / k.layer_width, 80.0)));
+    layer[n] = (1.0 - interpolation(xi[n])) * band;
+}

@@ -1,0 +1,169 @@
+//! The resolved band (R2) on the device, kernels of `shaders/interphase.wgsl`: the distance from
+//! the metal by a windowed exact distance transform (the two passes of the CPU's
+//! `model::interphase::distance_from_metal`), then `layer_indicator`.
+
+use super::{kernel_module, Dispatch, Encode, COMMON_WGSL, INTERPHASE_WGSL};
+use crate::backend::gpu::context::GpuContext;
+use crate::grid::Grid;
+
+/// The band value the device's distance transform may leave out: f32 resolves the transport
+/// coefficients' (1 − s) + s r to ~6e-8, so a band below 1e-8 changes nothing.
+pub const BAND_FLOOR: f64 = 1.0e-8;
+
+/// Largest window: (R + 1)² + R², the largest squared distance the second pass forms, fits a u32.
+pub const MAX_BAND_REACH: u32 = 46_339;
+
+/// Window half-width R (cells) of the device's distance transform (`shaders/interphase.wgsl`).
+///
+/// The band ½[1 − tanh((d − L)/(2δ_s))] = 1/(1 + e^((d − L)/δ_s)) falls below [`BAND_FLOOR`]
+/// once d ≥ L + δ_s ln(1/BAND_FLOOR − 1) (L + 18.4 δ_s). The transform is exact for cells within
+/// R cells of the metal and reports more than R for the others, which lie at
+/// d = (r − ½)Δx > (R − ½)Δx from the surface; so
+///
+///   R = ⌈(L + δ_s ln(1/BAND_FLOOR − 1))/Δx + ½⌉.
+///
+/// R is capped at the grid's diameter ⌈√((nx − 1)² + ⌊ny/2⌋²)⌉ (the farthest two cells can be,
+/// with the periodic wrap in y): there the windows span the grid, the cap R + 1 exceeds every
+/// true distance, and the transform is exact everywhere (cells of a grid without metal read
+/// R + 1); and at [`MAX_BAND_REACH`].
+pub fn band_reach(grid: Grid, thickness: f64, width: f64) -> u32 {
+    let reach = ((thickness + width * (1.0 / BAND_FLOOR - 1.0).ln()) / grid.dx + 0.5).ceil();
+    let (nx, half_ny) = ((grid.nx - 1) as f64, (grid.ny / 2) as f64);
+    let diameter = (nx * nx + half_ny * half_ny).sqrt().ceil();
+    reach.clamp(0.0, diameter).min(MAX_BAND_REACH as f64) as u32
+}
+
+/// The interphase kernels (twins of `model::interphase`).
+pub struct InterphaseKernels {
+    distance_from_metal_along_x: wgpu::ComputePipeline,
+    distance_from_metal_along_y: wgpu::ComputePipeline,
+    layer_indicator: wgpu::ComputePipeline,
+}
+
+/// The band refresh of `CpuBackend::refresh_layer`: both distance passes, then the indicator.
+pub struct LayerRefresh {
+    along_x: Dispatch,
+    along_y: Dispatch,
+    layer_indicator: Dispatch,
+}
+
+impl Encode for LayerRefresh {
+    fn encode(&self, pass: &mut wgpu::ComputePass<'_>) {
+        self.along_x.encode(pass);
+        self.along_y.encode(pass);
+        self.layer_indicator.encode(pass);
+    }
+}
+
+impl LayerRefresh {
+    /// Dispatches of one refresh.
+    pub const DISPATCHES: usize = 3;
+}
+
+impl InterphaseKernels {
+    pub fn new(ctx: &GpuContext) -> InterphaseKernels {
+        let libs = [COMMON_WGSL];
+        let build = |entry| kernel_module(ctx, &libs, INTERPHASE_WGSL, entry);
+        InterphaseKernels {
+            distance_from_metal_along_x: build("distance_from_metal_along_x"),
+            distance_from_metal_along_y: build("distance_from_metal_along_y"),
+            layer_indicator: build("layer_indicator"),
+        }
+    }
+
+    /// Pass 1 of the distance: per cell the cells along x to the nearest metal cell within the
+    /// window (u32), or R + 1.
+    pub fn distance_from_metal_along_x(
+        &self,
+        ctx: &GpuContext,
+        grid: (usize, usize),
+        k: &wgpu::Buffer,
+        xi: &wgpu::Buffer,
+        column_distance: &wgpu::Buffer,
+    ) -> Dispatch {
+        Dispatch::grid(
+            ctx,
+            "distance_from_metal_along_x",
+            &self.distance_from_metal_along_x,
+            &[k, xi, column_distance],
+            grid,
+        )
+    }
+
+    /// Pass 2: the distance (µm) from the xi = ½ contour, as `distance_from_metal` returns it.
+    pub fn distance_from_metal_along_y(
+        &self,
+        ctx: &GpuContext,
+        grid: (usize, usize),
+        k: &wgpu::Buffer,
+        column_distance: &wgpu::Buffer,
+        distance: &wgpu::Buffer,
+    ) -> Dispatch {
+        Dispatch::grid(
+            ctx,
+            "distance_from_metal_along_y",
+            &self.distance_from_metal_along_y,
+            &[k, column_distance, distance],
+            grid,
+        )
+    }
+
+    /// s = [1 − h(xi)] · ½[1 − tanh((d − L)/(2δ_s))] from xi and the distance.
+    pub fn layer_indicator(
+        &self,
+        ctx: &GpuContext,
+        grid: (usize, usize),
+        k: &wgpu::Buffer,
+        xi: &wgpu::Buffer,
+        distance: &wgpu::Buffer,
+        layer: &wgpu::Buffer,
+    ) -> Dispatch {
+        Dispatch::grid(
+            ctx,
+            "layer_indicator",
+            &self.layer_indicator,
+            &[k, xi, distance, layer],
+            grid,
+        )
+    }
+
+    /// The whole refresh of `layer` from `xi`, through the scratch fields `column_distance`
+    /// (u32) and `distance` (f32).
+    #[allow(clippy::too_many_arguments)]
+    pub fn refresh_layer(
+        &self,
+        ctx: &GpuContext,
+        grid: (usize, usize),
+        k: &wgpu::Buffer,
+        xi: &wgpu::Buffer,
+        column_distance: &wgpu::Buffer,
+        distance: &wgpu::Buffer,
+        layer: &wgpu::Buffer,
+    ) -> LayerRefresh {
+        LayerRefresh {
+            along_x: self.distance_from_metal_along_x(ctx, grid, k, xi, column_distance),
+            along_y: self.distance_from_metal_along_y(ctx, grid, k, column_distance, distance),
+            layer_indicator: self.layer_indicator(ctx, grid, k, xi, distance, layer),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn band_reach_of_the_zeolite_demo_and_its_caps() {
+        // Zeolite on the demo grid: L = 5 µm, δ_s = δ = 1 µm, Δx = 0.5 µm:
+        // (5 + 18.42)/0.5 + 0.5 = 47.3 → 48 cells.
+        let r = band_reach(Grid::new(256, 256, 0.5), 5.0, 1.0);
+        let band_past = 0.5 * (1.0 - ((((r as f64) - 0.5) * 0.5 - 5.0) / 2.0).tanh());
+        println!("R = {r} (expect 48), band at (R − ½)Δx = {band_past:e} (below {BAND_FLOOR:e})");
+        assert_eq!(r, 48);
+        assert!(band_past < BAND_FLOOR);
+        // On 64 × 64 the diameter √(63² + 32²) = 70.7 → 71 does not bind; on 32 × 32 it does.
+        assert_eq!(band_reach(Grid::new(64, 64, 0.5), 5.0, 1.0), 48);
+        assert_eq!(band_reach(Grid::new(32, 32, 0.5), 5.0, 1.0), 35);
+        assert_eq!(band_reach(Grid::new(8, 8, 1e-6), 5.0, 1.0), 9);
+    }
+}
