@@ -6,12 +6,13 @@
 //! none, and the relaxation of xi towards 1 there draws it a little below zero (seen: −1.1e-4 on
 //! the first step); only NaN/Inf count there. φ must be finite.
 //!
-//! These are the values of `CpuBackend::check_fields` (src/backend/cpu/mod.rs, which holds its
-//! own copies of the two constants for now); the GPU's `check_fields` kernel
-//! (shaders/guards.wgsl) gets them from here.
+//! `CpuBackend::check_fields` applies [`healthy`]; the GPU's `check_fields` kernel
+//! (shaders/guards.wgsl) gets the same bounds from here.
 
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::grid::{Grid, Real};
+use crate::model::params::Params;
+use crate::solver::multigrid::SolveStats;
 
 /// xi outside [−0.1, 1.1] ends the run.
 pub const ORDER_PARAMETER_RANGE: (Real, Real) = (-0.1, 1.1);
@@ -20,6 +21,17 @@ pub const CONCENTRATION_FLOOR: Real = -1.0e-4;
 
 /// The guarded fields in the order they are checked (the first field with a bad cell is named).
 pub const GUARDED_FIELDS: [&str; 3] = ["order_parameter", "concentration", "potential"];
+
+/// Whether a cell of guarded field `field` (an index into [`GUARDED_FIELDS`]) with value `v`
+/// and order parameter `xi` is healthy.
+pub fn healthy(field: usize, v: Real, xi: Real) -> bool {
+    v.is_finite()
+        && match field {
+            0 => (ORDER_PARAMETER_RANGE.0..=ORDER_PARAMETER_RANGE.1).contains(&v),
+            1 => v >= CONCENTRATION_FLOOR || xi >= 0.5,
+            _ => true,
+        }
+}
 
 /// The error of a run that blew up at `step`: `field` = `value` at cell `n` (row-major index).
 pub fn blown_up(grid: Grid, step: u64, field: &str, value: Real, n: usize) -> Error {
@@ -32,4 +44,35 @@ pub fn blown_up(grid: Grid, step: u64, field: &str, value: Real, n: usize) -> Er
             (j as f64 + 0.5) * grid.dx
         ),
     }
+}
+
+/// Backward error above which a solve has failed (f32's floor is ~1e-7).
+pub const SOLVE_FAILURE: f64 = 1.0e-3;
+
+/// A multigrid solve whose backward error ||r||/(||b|| + |||D||u|||) ended far above the f32
+/// floor (above max(1e-3, 1e3 · numerics.solver_tolerance)), or is NaN, ends the run. A solve
+/// that stops above its tolerance on ||r||/||b|| without failing (at the cycle cap, the
+/// concentration at its f32 floor, the device's fixed counts) is recorded in metrics.csv and the
+/// run goes on.
+pub fn check_solves(
+    p: &Params,
+    step: u64,
+    potential: &SolveStats,
+    concentration: &SolveStats,
+) -> Result<()> {
+    for (name, s) in [("potential", potential), ("concentration", concentration)] {
+        let failed = !s.residual_rel.is_finite()
+            || !s.backward_error.is_finite()
+            || s.backward_error > SOLVE_FAILURE.max(1e3 * p.solver_tolerance);
+        if failed {
+            return Err(Error::Solver {
+                step,
+                message: format!(
+                    "the {name} solve failed: backward error {:.3e} (relative residual {:.3e}) after {} cycles, far above numerics.solver_tolerance = {:.1e} (cap numerics.solver_max_cycles = {})",
+                    s.backward_error, s.residual_rel, s.cycles, p.solver_tolerance, p.solver_max_cycles
+                ),
+            });
+        }
+    }
+    Ok(())
 }

@@ -12,7 +12,7 @@
 pub mod order_parameter;
 pub mod transport;
 
-use crate::backend::{Backend, BackendState, PhaseTimes, Snapshot, StepReport};
+use crate::backend::{guards, Backend, BackendState, PhaseTimes, Snapshot, StepReport};
 use crate::error::{Error, Result};
 use crate::grid::{Field, Real};
 use crate::model::control::solve_shift;
@@ -165,76 +165,20 @@ impl CpuBackend {
     }
 }
 
-/// Bounds outside which a field means the run has blown up (issue 4's guards): xi may overshoot
-/// [0, 1] a little between steps, c may dip below 0 only by round-off on the electrolyte side.
-/// Inside the metal (xi ≥ 0.5) c is the ion content of a phase that holds almost none, and the
-/// relaxation of xi towards 1 there (e.g. at the corner where a nucleus meets a flat deposit)
-/// draws it a little below zero (seen: −1.1e-4 on the first step); only NaN/Inf count there.
-const ORDER_PARAMETER_RANGE: (Real, Real) = (-0.1, 1.1);
-const CONCENTRATION_FLOOR: Real = -1.0e-4;
-/// A predicate a healthy cell satisfies, given its value and its xi.
-type ValueCheck = dyn Fn(Real, Real) -> bool + Sync;
-/// Backward error above which a solve has failed (f32's floor is ~1e-7).
-const SOLVE_FAILURE: f64 = 1.0e-3;
-
 impl CpuBackend {
-    /// A multigrid solve whose backward error ||r||/(||b|| + |||D||u|||) ended far above the f32
-    /// floor (or is NaN) ends the run. A solve that stops above its tolerance on ||r||/||b||
-    /// without failing (at the cycle cap, or the concentration at its f32 floor) is recorded in
-    /// metrics.csv and the run goes on.
-    fn check_solves(
-        &self,
-        step: u64,
-        potential: &crate::solver::multigrid::SolveStats,
-        concentration: &crate::solver::multigrid::SolveStats,
-    ) -> Result<()> {
-        for (name, s) in [("potential", potential), ("concentration", concentration)] {
-            let failed = !s.residual_rel.is_finite()
-                || !s.backward_error.is_finite()
-                || s.backward_error > SOLVE_FAILURE.max(1e3 * self.p.solver_tolerance);
-            if failed {
-                return Err(Error::Solver {
-                    step,
-                    message: format!(
-                        "the {name} solve failed: backward error {:.3e} (relative residual {:.3e}) after {} cycles, far above numerics.solver_tolerance = {:.1e} (cap numerics.solver_max_cycles = {})",
-                        s.backward_error, s.residual_rel, s.cycles, self.p.solver_tolerance, self.p.solver_max_cycles
-                    ),
-                });
-            }
-        }
-        Ok(())
-    }
-
-    /// NaN/Inf anywhere, xi outside [−0.1, 1.1] or c below −1e-4 ends the run with the first
-    /// offending cell.
+    /// NaN/Inf anywhere, xi outside [−0.1, 1.1] or c below −1e-4 on the electrolyte side ends
+    /// the run with the first offending cell (bounds and message: `backend::guards`).
     fn check_fields(&self, step: u64) -> Result<()> {
-        let checks: [(&str, &Field, &ValueCheck); 3] = [
-            ("order_parameter", &self.xi, &|v: Real, _| {
-                v.is_finite() && (ORDER_PARAMETER_RANGE.0..=ORDER_PARAMETER_RANGE.1).contains(&v)
-            }),
-            ("concentration", &self.c, &|v: Real, xi: Real| {
-                v.is_finite() && (v >= CONCENTRATION_FLOOR || xi >= 0.5)
-            }),
-            ("potential", &self.phi, &|v: Real, _| v.is_finite()),
-        ];
         let xi = slice(&self.xi);
-        for (name, field, ok) in checks {
+        for (k, field) in [&self.xi, &self.c, &self.phi].into_iter().enumerate() {
             let values = slice(field);
             if let Some(n) = values
                 .par_iter()
                 .zip(xi)
-                .position_first(|(&v, &x)| !ok(v, x))
+                .position_first(|(&v, &x)| !guards::healthy(k, v, x))
             {
-                let (i, j) = (n / self.p.grid.ny, n % self.p.grid.ny);
-                return Err(Error::Solver {
-                    step,
-                    message: format!(
-                        "{name} = {} at cell (i = {i}, j = {j}) (x = {:.2} µm, y = {:.2} µm): the run has blown up; lower numerics.time_step_safety or noise.amplitude_per_s",
-                        values[n],
-                        (i as f64 + 0.5) * self.p.grid.dx,
-                        (j as f64 + 0.5) * self.p.grid.dx
-                    ),
-                });
+                let name = guards::GUARDED_FIELDS[k];
+                return Err(guards::blown_up(self.p.grid, step, name, values[n], n));
             }
         }
         Ok(())
@@ -435,7 +379,7 @@ impl Backend for CpuBackend {
 
         // Fields first: a NaN names its cell there, and would fail the solves as well.
         self.check_fields(step)?;
-        self.check_solves(step, &potential_solve, &concentration_solve)?;
+        guards::check_solves(&self.p, step, &potential_solve, &concentration_solve)?;
 
         let g = self.p.grid;
         let velocity = dxi_sum * g.dx * g.dx / g.ly() / dt;

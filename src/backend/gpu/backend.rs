@@ -8,8 +8,8 @@
 //! never leave the device except for a snapshot or a checkpoint; a batch of steps reads back only
 //! each step's scalars, the last step's solve statistics and the guard (a few kilobytes).
 //!
-//! Solves: the CPU backend runs each solve to its tolerance or to the f32 floor, deciding on the
-//! host; the device runs a fixed count instead (no read-back inside a step), chosen so that the
+//! Solves: the CPU backend runs each solve to its tolerance (the potential by mixed-precision
+//! refinement), deciding on the host; the device runs a fixed count instead (no read-back inside a step), chosen so that the
 //! result matches the CPU's to the parity tolerance: preconditioned CG for the potential (plain
 //! V-cycles reduce a weakly conducting metal's mode only ~0.6 per cycle, tests/gpu_multigrid.rs)
 //! and V-cycles for the concentration (0.03 per cycle).
@@ -23,7 +23,7 @@ use super::kernels::{
     StepGlueKernels, TransportKernels,
 };
 use super::multigrid::{statistics_of, GpuMultigrid, SolveStatistics, StatisticsSlot, STATISTICS};
-use crate::backend::{Backend, BackendState, PhaseTimes, Snapshot, StepReport};
+use crate::backend::{guards, Backend, BackendState, PhaseTimes, Snapshot, StepReport};
 use crate::error::{Error, Result};
 use crate::grid::{Field, Real};
 use crate::model::initial;
@@ -822,6 +822,11 @@ impl Backend for GpuBackend {
                 .take_if(|(at, _)| *at == step as u32)
                 .map(|(_, e)| e);
             reports.push(self.report(step, s, blown_up, potential_solve, concentration_solve)?);
+        }
+        // The solves' statistics are those of the batch's last step (the one read back).
+        let last = first_step + steps - 1;
+        if failure.is_none() {
+            guards::check_solves(&self.p, last, &potential_solve, &concentration_solve)?;
         }
         match failure {
             // Recorded by a step outside this batch: cannot happen (the guard is cleared after
