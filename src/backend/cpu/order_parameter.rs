@@ -421,15 +421,40 @@ pub fn interface_cells(xi: &[Real]) -> Vec<u32> {
     cells
 }
 
-/// [`interface_cells`] into a buffer the caller keeps (no allocation once it has grown).
+/// Cells per task of [`interface_cells_into`].
+const INTERFACE_SCAN_CHUNK: usize = 1 << 14;
+
+/// [`interface_cells`] into a buffer the caller keeps (no allocation once it has grown), in
+/// ascending order: each task counts its chunk's interface cells, then writes them into its
+/// own slice of the list (two reads of xi; rayon's filtered `par_extend` took 11 ms at 2048²,
+/// this ~2 ms).
 pub fn interface_cells_into(xi: &[Real], cells: &mut Vec<u32>) {
+    let is_interface = |x: Real| interpolation_prime(x) >= INTERFACE_THRESHOLD;
+    let counts: Vec<usize> = xi
+        .par_chunks(INTERFACE_SCAN_CHUNK)
+        .map(|chunk| chunk.iter().filter(|&&x| is_interface(x)).count())
+        .collect();
     cells.clear();
-    cells.par_extend(
-        xi.par_iter()
-            .enumerate()
-            .filter(|(_, &x)| interpolation_prime(x) >= INTERFACE_THRESHOLD)
-            .map(|(c, _)| c as u32),
-    );
+    cells.resize(counts.iter().sum(), 0);
+    let mut outputs = Vec::with_capacity(counts.len());
+    let mut rest = cells.as_mut_slice();
+    for &n in &counts {
+        let (own, tail) = rest.split_at_mut(n);
+        outputs.push(own);
+        rest = tail;
+    }
+    xi.par_chunks(INTERFACE_SCAN_CHUNK)
+        .zip(outputs)
+        .enumerate()
+        .for_each(|(k, (chunk, out))| {
+            let first = k * INTERFACE_SCAN_CHUNK;
+            let mut next = out.iter_mut();
+            for (c, &x) in chunk.iter().enumerate() {
+                if is_interface(x) {
+                    *next.next().expect("counted") = (first + c) as u32;
+                }
+            }
+        });
 }
 
 /// Σ over interface cells of the reaction rate and its Δ-derivative (f64 accumulation).
@@ -673,5 +698,19 @@ mod streaming_tests {
             }
             println!("{} interface cells: a_k and |∇xi| identical", cells.len());
         }
+    }
+
+    #[test]
+    fn interface_cells_are_every_cell_with_h_prime_above_threshold_in_order() {
+        // 150 × 400 = 60 000 cells: four scan chunks, the last partial.
+        let (_, xi) = state(150, 400);
+        let expected: Vec<u32> = (0..xi.len() as u32)
+            .filter(|&c| interpolation_prime(xi[c as usize]) >= INTERFACE_THRESHOLD)
+            .collect();
+        let mut cells = vec![7; 3];
+        interface_cells_into(&xi, &mut cells);
+        println!("{} of {} cells at the interface", expected.len(), xi.len());
+        assert!(expected.len() > 1000 && expected.len() < xi.len());
+        assert_eq!(cells, expected);
     }
 }
