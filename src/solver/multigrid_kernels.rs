@@ -17,9 +17,11 @@ use rayon::prelude::*;
 
 use crate::grid::Real;
 
-/// Levels with fewer cells than this run on one thread: on the 2-core test machine a V-cycle on
-/// 64² took 0.17 ms serial and 0.5 ms with rayon; at 128² the two were about even.
-pub const PARALLEL_MIN_CELLS: usize = 128 * 128;
+/// Levels with fewer cells than this run on one thread. Measured per V-cycle per unknown
+/// (tests/multigrid.rs `time_per_cycle_per_unknown`, 2 threads): serial 30 ns at 64² and 27 ns at
+/// 128², where rayon over 2 threads gave 28–30 ns at 128² (its start-up eats the gain); 19 ns at
+/// 256² and 15 ns at 1024² in parallel, i.e. ~30 thread-ns: the work per unknown is flat.
+pub const PARALLEL_MIN_CELLS: usize = 256 * 256;
 
 /// Condition on one x wall. `Dirichlet(g)` fixes u = g on the wall face (half a cell from the
 /// first centre); `Neumann` is zero flux.
