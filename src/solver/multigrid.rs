@@ -500,15 +500,7 @@ impl Multigrid {
                 rf.r.view_mut(),
             )
         };
-        let rs = fine_residual(self, &mut rf);
-        let (r0, b) = (rs.r2.sqrt(), rs.b2.sqrt());
-        let reference = if b > 0.0 { b } else { r0 };
-        let mut stats = SolveStats {
-            residual_rel: rel(r0, reference),
-            mass_defect_rel: self.mass_defect(&rs),
-            backward_error: backward_error(&rs),
-            ..Default::default()
-        };
+        let (mut stats, reference) = self.start_from(&fine_residual(self, &mut rf));
         let mass_tol = self.mass_tolerance.unwrap_or(tol);
         let (hom, mut krylov, mut stalled) = (bcs.homogeneous(), false, 0);
         while (stats.residual_rel > tol || stats.mass_defect_rel > mass_tol)
@@ -593,14 +585,18 @@ impl Multigrid {
     /// never reach 1e-6 in f32). From u = 0 it is the plain ||b||; when both vanish, the initial
     /// residual (then the answer is u = 0 and any u ≠ 0 is reduced relative to itself).
     fn start(&self, u: &Field, f: ArrayView2<Real>, bcs: Bcs) -> (SolveStats, f64) {
-        let rs = self.residual_statistics(u.view(), f, bcs);
+        self.start_from(&self.residual_statistics(u.view(), f, bcs))
+    }
+
+    /// [`Multigrid::start`] from the statistics of the starting guess.
+    fn start_from(&self, rs: &ResidualStatistics) -> (SolveStats, f64) {
         let (r0, b) = (rs.r2.sqrt(), rs.b2.sqrt());
         let reference = if b > 0.0 { b } else { r0 };
         (
             SolveStats {
                 residual_rel: rel(r0, reference),
-                mass_defect_rel: self.mass_defect(&rs),
-                backward_error: backward_error(&rs),
+                mass_defect_rel: self.mass_defect(rs),
+                backward_error: backward_error(rs),
                 ..Default::default()
             },
             reference,
