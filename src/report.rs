@@ -110,10 +110,11 @@ pub fn derived_groups(p: &Params) -> DerivedGroups {
 }
 
 /// Fields of the CPU backend (~22 per cell) plus two multigrid hierarchies (~10 arrays each,
-/// 4/3 for the coarse levels), f32.
+/// 4/3 for the coarse levels), f32, plus the potential's refinement buffers (an f64 iterate and
+/// two f32 fields: 4 f32 words per cell).
 pub fn memory_bytes(p: &Params) -> u64 {
     let cells = p.grid.cells() as f64;
-    ((22.0 + 2.0 * 10.0 * 4.0 / 3.0) * 4.0 * cells) as u64
+    ((22.0 + 2.0 * 10.0 * 4.0 / 3.0 + 4.0) * 4.0 * cells) as u64
 }
 
 /// A fixed `numerics.dt_s` above the start-of-run bound is an error naming the bound.

@@ -40,7 +40,8 @@
 //! iterate and its residual in f64 (the cycles stay f32), which removes that floor; the CPU
 //! backend solves the potential with it.
 //!
-//! All buffers are allocated once in [`Multigrid::new`]; the kernels live in
+//! All buffers are allocated once: in [`Multigrid::new`], and the refinement's on the first
+//! [`Multigrid::solve_refined`]; the kernels live in
 //! [`super::multigrid_kernels`].
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, CowArray, Ix2};
@@ -270,7 +271,7 @@ struct Krylov {
 }
 
 /// Fine-level buffers of the mixed-precision refinement ([`Multigrid::solve_refined`]): the f64
-/// iterate, its residual and the correction (f32).
+/// iterate, its residual and the correction (f32); allocated by the first refined solve.
 #[derive(Default)]
 struct Refinement {
     u: Array2<f64>,
@@ -336,11 +337,7 @@ impl Multigrid {
                 p: fine(),
                 q: fine(),
             },
-            refinement: Refinement {
-                u: Array2::zeros((nx, ny)),
-                r: fine(),
-                e: fine(),
-            },
+            refinement: Refinement::default(),
         };
         let (a, k) = (Array2::zeros((nx, ny)), Array2::ones((nx, ny)));
         mg.set_coefficients(a.view(), k.view());
@@ -483,6 +480,14 @@ impl Multigrid {
     ) -> SolveStats {
         let f = prepare(self, u, f);
         let mut rf = std::mem::take(&mut self.refinement);
+        if rf.u.dim() != u.dim() {
+            // First refined solve of this hierarchy (a concentration solver never needs these).
+            rf = Refinement {
+                u: Array2::zeros(u.dim()),
+                r: Array2::zeros(u.dim()),
+                e: Array2::zeros(u.dim()),
+            };
+        }
         ndarray::Zip::from(&mut rf.u)
             .and(&*u)
             .par_for_each(|d, &s| *d = f64::from(s));
