@@ -243,10 +243,100 @@ impl<'a, T: Value> RowStencil<'a, T> {
     }
 }
 
+/// Cells per chunk of the vectorised interior loops: their stack buffers stay in L1 with the
+/// row slices they read.
+const CHUNK: usize = 128;
+
+impl<T: Value> RowStencil<'_, T> {
+    /// The rows across both x faces when both are cells (every row but the two at the walls).
+    #[inline(always)]
+    fn neighbour_rows(&self) -> Option<(&[T], &[T])> {
+        match (self.west, self.east) {
+            (Across::Cells(west), Across::Cells(east)) => Some((west, east)),
+            _ => None,
+        }
+    }
+
+    /// [`RowStencil::balance`] of cells j0..j0 + n (1 ≤ j0, j0 + n ≤ ny − 1) into `flux` and
+    /// `diag`, between the rows of cells `west` and `east`: the same operations in the same
+    /// order (the same bits), without the per-cell branches, so that the loop vectorises.
+    #[inline(always)]
+    fn interior_balances(
+        &self,
+        (west, east): (&[T], &[T]),
+        u: &[T],
+        j0: usize,
+        flux: &mut [T],
+        diag: &mut [T],
+    ) {
+        let n = flux.len();
+        let r = j0..j0 + n;
+        let (ul, uc, ur) = (
+            &u[j0 - 1..j0 - 1 + n],
+            &u[r.clone()],
+            &u[j0 + 1..j0 + 1 + n],
+        );
+        let (ks, kn) = (&self.k_y[r.clone()], &self.k_y[j0 + 1..j0 + 1 + n]);
+        let (kw, ke) = (&self.k_west[r.clone()], &self.k_east[r.clone()]);
+        let (uw, ue) = (&west[r.clone()], &east[r]);
+        let (diag, inv_dx2) = (&mut diag[..n], self.inv_dx2);
+        for t in 0..n {
+            let c = uc[t];
+            let ws = T::from(ks[t]) * inv_dx2;
+            let wn = T::from(kn[t]) * inv_dx2;
+            let mut f = ws * (ul[t] - c) + wn * (ur[t] - c);
+            let mut d = ws + wn;
+            let w = T::from(kw[t]) * inv_dx2;
+            f += w * (uw[t] - c);
+            d += w;
+            let w = T::from(ke[t]) * inv_dx2;
+            f += w * (ue[t] - c);
+            d += w;
+            flux[t] = f;
+            diag[t] = d;
+        }
+    }
+
+    /// Runs `cell(j, flux_j, diag_j)` over the whole row `u` in increasing j: the interior in
+    /// vectorised chunks where both x neighbours are rows of cells, [`RowStencil::balance`]
+    /// elsewhere.
+    #[inline(always)]
+    fn for_each_balance(&self, u: &[T], mut cell: impl FnMut(usize, T, T)) {
+        let ny = u.len();
+        let Some(rows) = self.neighbour_rows().filter(|_| ny >= 4) else {
+            for j in 0..ny {
+                let (f, d) = self.balance(u, j);
+                cell(j, f, d);
+            }
+            return;
+        };
+        let (f, d) = self.balance(u, 0);
+        cell(0, f, d);
+        let zero = T::from(0.0);
+        let (mut flux, mut diag) = ([zero; CHUNK], [zero; CHUNK]);
+        let mut j0 = 1;
+        while j0 + 1 < ny {
+            let n = CHUNK.min(ny - 1 - j0);
+            self.interior_balances(rows, u, j0, &mut flux[..n], &mut diag[..n]);
+            for t in 0..n {
+                cell(j0 + t, flux[t], diag[t]);
+            }
+            j0 += n;
+        }
+        let (f, d) = self.balance(u, ny - 1);
+        cell(ny - 1, f, d);
+    }
+}
+
 impl RowStencil<'_, Real> {
     /// One colour of Gauss–Seidel on row `u_row`: u_j += (f − a u + Σ w (u_nb − u)) / (a + Σ w)
-    /// on the cells j ≡ `start` (mod 2). The periodic ends go through [`RowStencil::balance`];
-    /// between two rows of cells the interior is vectorised ([`relax_interior`]).
+    /// on the cells j ≡ `start` (mod 2).
+    ///
+    /// Between two rows of cells, chunk by chunk, it computes the new value of every cell from
+    /// the row as it stands, in full-width SIMD, then keeps it on the colour's cells only. That
+    /// is exact: a colour's update reads only the other colour's cells, which this pass never
+    /// writes; the other colour's values, computed from half-updated neighbours, are thrown
+    /// away. Stride-2 loops do not vectorise; this does, at twice the arithmetic.
     #[inline(always)]
     fn relax(&self, u_row: &mut [Real], f_row: &[Real], a_row: &[Real], start: usize) {
         let ny = u_row.len();
@@ -255,81 +345,37 @@ impl RowStencil<'_, Real> {
             let ai = a_row[j];
             u_row[j] += (f_row[j] - ai * u_row[j] + flux) / (ai + diag);
         };
-        match (self.west, self.east) {
-            (Across::Cells(west), Across::Cells(east)) if ny >= 4 => {
-                let coefficients = [self.k_west, self.k_east, self.k_y, f_row, a_row];
-                relax_interior(u_row, west, east, coefficients, self.inv_dx2, start);
-                // The ends have the other colour than their periodic neighbours (ny even).
-                for j in [0, ny - 1] {
-                    if (j + start).is_multiple_of(2) {
-                        cell(u_row, j);
-                    }
-                }
+        let Some(rows) = self.neighbour_rows().filter(|_| ny >= 4) else {
+            for j in (start..ny).step_by(2) {
+                cell(u_row, j);
             }
-            _ => {
-                for j in (start..ny).step_by(2) {
-                    cell(u_row, j);
-                }
+            return;
+        };
+        let (mut flux, mut diag) = ([0.0 as Real; CHUNK], [0.0 as Real; CHUNK]);
+        let mut j0 = 1;
+        while j0 + 1 < ny {
+            let n = CHUNK.min(ny - 1 - j0);
+            let (flux, diag) = (&mut flux[..n], &mut diag[..n]);
+            self.interior_balances(rows, u_row, j0, flux, diag);
+            let r = j0..j0 + n;
+            let (fr, ar) = (&f_row[r.clone()], &a_row[r.clone()]);
+            for t in 0..n {
+                let (c, ai) = (u_row[j0 + t], ar[t]);
+                flux[t] = c + (fr[t] - ai * c + flux[t]) / (ai + diag[t]);
+            }
+            // Cell j0 + t is of the colour when (j0 + t + start) is even.
+            let parity = (j0 + start) & 1;
+            for (t, (dst, &v)) in u_row[r].iter_mut().zip(flux.iter()).enumerate() {
+                *dst = if (t & 1) == parity { v } else { *dst };
+            }
+            j0 += n;
+        }
+        // The ends have the other colour than their periodic neighbours (ny even).
+        for j in [0, ny - 1] {
+            if (j + start).is_multiple_of(2) {
+                cell(u_row, j);
             }
         }
-    }
-}
-
-/// Cells of [`relax_interior`]'s stack buffer: fits in L1 with the row slices it reads.
-const RELAX_CHUNK: usize = 128;
-
-/// [`RowStencil::relax`] on cells 1..ny−1 of a row between two rows of cells, with the same
-/// operations in the same order (bit for bit). Chunk by chunk it computes the new value of every
-/// cell from the row as it stands, in full-width SIMD, then keeps it on the colour's cells only.
-/// That is exact: a colour's update reads only the other colour's cells, which this pass never
-/// writes; the other colour's values, computed from half-updated neighbours, are thrown away.
-/// Stride-2 loops do not vectorise; this does, at twice the arithmetic.
-#[inline(always)]
-fn relax_interior(
-    u: &mut [Real],
-    west: &[Real],
-    east: &[Real],
-    [k_west, k_east, k_y, f, a]: [&[Real]; 5],
-    inv_dx2: Real,
-    start: usize,
-) {
-    let ny = u.len();
-    let mut next = [0.0 as Real; RELAX_CHUNK];
-    let mut j0 = 1;
-    while j0 + 1 < ny {
-        let n = RELAX_CHUNK.min(ny - 1 - j0);
-        let r = j0..j0 + n;
-        let (ul, uc, ur) = (
-            &u[j0 - 1..j0 - 1 + n],
-            &u[r.clone()],
-            &u[j0 + 1..j0 + 1 + n],
-        );
-        let (ks, kn) = (&k_y[r.clone()], &k_y[j0 + 1..j0 + 1 + n]);
-        let (kw, ke) = (&k_west[r.clone()], &k_east[r.clone()]);
-        let (uw, ue) = (&west[r.clone()], &east[r.clone()]);
-        let (fr, ar) = (&f[r.clone()], &a[r.clone()]);
-        let out = &mut next[..n];
-        for t in 0..n {
-            let c = uc[t];
-            let ws = ks[t] * inv_dx2;
-            let wn = kn[t] * inv_dx2;
-            let mut flux = ws * (ul[t] - c) + wn * (ur[t] - c);
-            let mut diag = ws + wn;
-            let w = kw[t] * inv_dx2;
-            flux += w * (uw[t] - c);
-            diag += w;
-            let w = ke[t] * inv_dx2;
-            flux += w * (ue[t] - c);
-            diag += w;
-            let ai = ar[t];
-            out[t] = c + (fr[t] - ai * c + flux) / (ai + diag);
-        }
-        // Lane t is cell j0 + t: of the colour when (j0 + t + start) is even.
-        let parity = (j0 + start) & 1;
-        for (t, (dst, &v)) in u[r].iter_mut().zip(out.iter()).enumerate() {
-            *dst = if (t & 1) == parity { v } else { *dst };
-        }
-        j0 += n;
     }
 }
 
@@ -577,9 +623,9 @@ pub fn residual(
     for_each_row(r, 1, 0, |i, r_row| {
         let st = RowStencil::of(i, u.view(), kx_faces.view(), ky_faces.view(), bcs, dx);
         let (u_row, f_row, a_row) = (row(&u, i), row(&f, i), row(&a, i));
-        for (j, rj) in r_row.iter_mut().enumerate() {
-            *rj = f_row[j] - a_row[j] * u_row[j] + st.balance(u_row, j).0;
-        }
+        st.for_each_balance(u_row, |j, flux, _| {
+            r_row[j] = f_row[j] - a_row[j] * u_row[j] + flux;
+        });
     });
 }
 
@@ -597,9 +643,7 @@ pub fn apply_operator(
     for_each_row(q, 1, 0, |i, q_row| {
         let st = RowStencil::of(i, p.view(), kx_faces.view(), ky_faces.view(), bcs, dx);
         let (p_row, a_row) = (row(&p, i), row(&a, i));
-        for (j, qj) in q_row.iter_mut().enumerate() {
-            *qj = a_row[j] * p_row[j] - st.balance(p_row, j).0;
-        }
+        st.for_each_balance(p_row, |j, flux, _| q_row[j] = a_row[j] * p_row[j] - flux);
     });
 }
 
@@ -719,7 +763,7 @@ fn row_statistics<T: Value>(
     dx: f64,
     mut write: impl FnMut(usize, f64),
 ) -> ResidualStatistics {
-    let (nx, ny) = u.dim();
+    let nx = u.nrows();
     let inv_dx2 = 1.0 / (dx * dx);
     let wall_term = |b: Boundary, k: Real| {
         let (g, factor) = b.wall();
@@ -728,8 +772,7 @@ fn row_statistics<T: Value>(
     let st = RowStencil::of(i, u.view(), kx_faces.view(), ky_faces.view(), bcs, dx);
     let (u_row, f_row, a_row) = (row(&u, i), row(&f, i), row(&a, i));
     let mut out = ResidualStatistics::default();
-    for j in 0..ny {
-        let (flux, diag) = st.balance(u_row, j);
+    st.for_each_balance(u_row, |j, flux, diag| {
         let (uj, aj) = (u_row[j].to_f64(), f64::from(a_row[j]));
         let r = f64::from(f_row[j]) - aj * uj + flux.to_f64();
         write(j, r);
@@ -746,7 +789,7 @@ fn row_statistics<T: Value>(
         out.r_sum += r;
         out.b_abs_sum += b.abs();
         out.scale2 += scale * scale;
-    }
+    });
     out
 }
 
@@ -827,5 +870,27 @@ mod tests {
             assert_eq!(differing, 0);
             assert_eq!(changed, ny / 2);
         }
+        // The chunked balances (residual, operator, statistics), in f32 and in f64.
+        let mut seen = Vec::new();
+        st.for_each_balance(row(&u.view(), 1), |j, flux, diag| {
+            seen.push((j, flux, diag))
+        });
+        let u_row = row(&u.view(), 1);
+        let same = seen.len() == ny
+            && seen.iter().enumerate().all(|(k, &(j, flux, diag))| {
+                let (f, d) = st.balance(u_row, j);
+                j == k && f.to_bits() == flux.to_bits() && d.to_bits() == diag.to_bits()
+            });
+        let u64 = u.mapv(f64::from);
+        let (w64, e64) = (row(&u64.view(), 0), row(&u64.view(), 2));
+        let st64 = RowStencil::new(1, nx, w64, e64, kx.view(), ky.view(), bcs, 0.7);
+        let mut same64 = true;
+        let u64_row = row(&u64.view(), 1);
+        st64.for_each_balance(u64_row, |j, flux, diag| {
+            let (f, d) = st64.balance(u64_row, j);
+            same64 &= f.to_bits() == flux.to_bits() && d.to_bits() == diag.to_bits();
+        });
+        println!("chunked balances identical: f32 {same}, f64 {same64}");
+        assert!(same && same64);
     }
 }
