@@ -303,15 +303,19 @@ impl<T: Value> RowStencil<'_, T> {
     #[inline(always)]
     fn for_each_chunk(&self, u: &[T], mut chunk: impl FnMut(usize, &[T], &[T])) {
         let ny = u.len();
-        let single = |j: usize, chunk: &mut dyn FnMut(usize, &[T], &[T])| {
+        let one = |j: usize| {
             let (f, d) = self.balance(u, j);
-            chunk(j, &[f], &[d]);
+            ([f], [d])
         };
         let Some(rows) = self.neighbour_rows().filter(|_| ny >= 4) else {
-            (0..ny).for_each(|j| single(j, &mut chunk));
+            for j in 0..ny {
+                let (f, d) = one(j);
+                chunk(j, &f, &d);
+            }
             return;
         };
-        single(0, &mut chunk);
+        let (f, d) = one(0);
+        chunk(0, &f, &d);
         let zero = T::from(0.0);
         let (mut flux, mut diag) = ([zero; CHUNK], [zero; CHUNK]);
         let mut j0 = 1;
@@ -322,7 +326,8 @@ impl<T: Value> RowStencil<'_, T> {
             chunk(j0, flux, diag);
             j0 += n;
         }
-        single(ny - 1, &mut chunk);
+        let (f, d) = one(ny - 1);
+        chunk(ny - 1, &f, &d);
     }
 
     /// [`RowStencil::for_each_chunk`] cell by cell: `cell(j, flux_j, diag_j)`.
