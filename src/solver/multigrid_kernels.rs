@@ -532,6 +532,9 @@ pub fn smooth_red_black(
     }
 }
 
+/// Copies of the rows just below and above a block of [`smooth_red_black_sweep`].
+type Halo = (Vec<Real>, Vec<Real>);
+
 /// Rows per task of [`smooth_red_black_sweep`].
 const SWEEP_BLOCK_ROWS: usize = 32;
 
@@ -555,12 +558,9 @@ pub fn smooth_red_black_sweep(
     first: usize,
 ) {
     let (nx, ny) = u.dim();
-    if nx * ny < PARALLEL_MIN_CELLS || nx < 2 * SWEEP_BLOCK_ROWS {
-        for colour in [first, 1 - first] {
-            smooth_red_black(u.view_mut(), f, a, kx_faces, ky_faces, bcs, dx, colour);
-        }
-        return;
-    }
+    // Small levels: one block of all rows, on this thread.
+    let parallel = nx * ny >= PARALLEL_MIN_CELLS && nx >= 2 * SWEEP_BLOCK_ROWS;
+    let block_rows = if parallel { SWEEP_BLOCK_ROWS } else { nx };
     let second = 1 - first;
     let update = |i: usize, u_row: &mut [Real], west: &[Real], east: &[Real], colour: usize| {
         let (kx, ky) = (kx_faces.view(), ky_faces.view());
@@ -570,11 +570,12 @@ pub fn smooth_red_black_sweep(
     let cells = u
         .as_slice_mut()
         .expect("fields must be in standard (row-major) layout");
-    let block = SWEEP_BLOCK_ROWS * ny;
+    let blocks = nx.div_ceil(block_rows);
+    let bounds = |b: usize| (b * block_rows, ((b + 1) * block_rows).min(nx));
     // The rows just outside each block, as they are before the sweep.
-    let halo: Vec<(Vec<Real>, Vec<Real>)> = (0..nx.div_ceil(SWEEP_BLOCK_ROWS))
+    let halo: Vec<Halo> = (0..blocks)
         .map(|b| {
-            let (r0, r1) = (b * SWEEP_BLOCK_ROWS, ((b + 1) * SWEEP_BLOCK_ROWS).min(nx));
+            let (r0, r1) = bounds(b);
             let copy = |r: usize| cells[r * ny..(r + 1) * ny].to_vec();
             (
                 if r0 > 0 { copy(r0 - 1) } else { Vec::new() },
@@ -582,36 +583,47 @@ pub fn smooth_red_black_sweep(
             )
         })
         .collect();
-    cells
-        .par_chunks_mut(block)
-        .zip(&halo)
-        .enumerate()
-        .for_each(|(b, (rows, (below, above)))| {
-            let r0 = b * SWEEP_BLOCK_ROWS;
-            let n = rows.len() / ny;
-            // Row t of the block with its neighbours (the halo copies past the block's edges).
-            let mut with_row = |t: usize, colour: usize| {
-                let (head, rest) = rows.split_at_mut(t * ny);
-                let (row_t, tail) = rest.split_at_mut(ny);
-                let west: &[Real] = if t > 0 { &head[(t - 1) * ny..] } else { below };
-                let east: &[Real] = if t + 1 < n { &tail[..ny] } else { above };
-                update(r0 + t, row_t, west, east, colour);
-            };
-            for t in 0..n {
-                with_row(t, first);
-                if t >= 2 {
-                    with_row(t - 1, second);
-                }
+    let run_block = |(b, (rows, (below, above))): (usize, (&mut [Real], &Halo))| {
+        let r0 = bounds(b).0;
+        let n = rows.len() / ny;
+        // Row t of the block with its neighbours (the halo copies past the block's edges).
+        let mut with_row = |t: usize, colour: usize| {
+            let (head, rest) = rows.split_at_mut(t * ny);
+            let (row_t, tail) = rest.split_at_mut(ny);
+            let west: &[Real] = if t > 0 { &head[(t - 1) * ny..] } else { below };
+            let east: &[Real] = if t + 1 < n { &tail[..ny] } else { above };
+            update(r0 + t, row_t, west, east, colour);
+        };
+        for t in 0..n {
+            with_row(t, first);
+            if t >= 2 {
+                with_row(t - 1, second);
             }
-        });
+        }
+    };
+    let block = block_rows * ny;
+    if parallel {
+        cells
+            .par_chunks_mut(block)
+            .zip(&halo)
+            .enumerate()
+            .for_each(run_block);
+    } else {
+        cells
+            .chunks_mut(block)
+            .zip(&halo)
+            .enumerate()
+            .for_each(run_block);
+    }
     // The second colour of each block's first and last rows, now that all first-colour cells
     // are done (these rows never neighbour each other across blocks of ≥ 2 rows).
-    let edges: Vec<usize> = (0..nx.div_ceil(SWEEP_BLOCK_ROWS))
+    let mut edges: Vec<usize> = (0..blocks)
         .flat_map(|b| {
-            let (r0, r1) = (b * SWEEP_BLOCK_ROWS, ((b + 1) * SWEEP_BLOCK_ROWS).min(nx));
+            let (r0, r1) = bounds(b);
             [r0, r1 - 1]
         })
         .collect();
+    edges.dedup();
     for i in edges {
         let (head, rest) = cells.split_at_mut(i * ny);
         let (row_i, tail) = rest.split_at_mut(ny);
