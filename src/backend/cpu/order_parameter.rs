@@ -387,7 +387,11 @@ pub fn reaction_field(
         .enumerate()
         .map(|(i, out)| {
             let (mut reaction_max, mut speed_max) = (0.0f64, 0.0f64);
-            out.fill(0.0);
+            // Rows the front left long ago are zero already: reading them is cheaper than
+            // writing them again (a write also costs the line's read and write-back).
+            if out.iter().any(|&v| v != 0.0) {
+                out.fill(0.0);
+            }
             for &cell in row_cells(cells, i, ny) {
                 let n = cell as usize;
                 let hp = interpolation_prime(xi[n]);
