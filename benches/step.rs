@@ -55,8 +55,9 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use mgpf::backend::cpu::order_parameter::{
-    allen_cahn_rate_streaming, interface_cells, interface_cells_into, interface_noise,
-    interface_orientation_cells, reaction_field, update_order_parameter, OrderParameterConstants,
+    allen_cahn_rate_streaming, interface_cells, interface_cells_into, interface_noise_sums,
+    interface_orientation_cells, reaction_field, update_order_parameter_drawing, NoiseDraw,
+    OrderParameterConstants,
 };
 use mgpf::backend::cpu::transport::{
     concentration_rhs, transport_coefficients_without_band, TransportConstants,
@@ -105,10 +106,10 @@ impl Kernel {
 
     fn arrays_per_cell(self, interface: f64) -> f64 {
         // orientation + Allen–Cahn in one pass: xi → rate (2); interface list: xi (1); bv_rate
-        // zeroed (1); a_k, |∇xi| at interface cells: xi → a_k, |∇xi| (3 × fraction); reaction
-        // there: xi, c, φ, a_k, ASR, blocked, rate, |∇xi| → bv (9 × fraction); noise: xi → N
-        // (2); update: xi, rate, bv, N → xi, Δxi (6).
-        let order_parameter = 12.0 + 12.0 * interface;
+        // checked for zero (1); a_k, |∇xi| at interface cells: xi → a_k, |∇xi| (3 × fraction);
+        // reaction there: xi, c, φ, a_k, ASR, blocked, rate, |∇xi| → bv (9 × fraction); noise
+        // sums: xi (1); update drawing the noise: xi, rate, bv → xi, Δxi (5).
+        let order_parameter = 10.0 + 12.0 * interface;
         // transport coefficients without a band: xi → D, σ (3); rhs: c, φ, D, Δxi → rhs (5).
         let concentration = 8.0;
         // Per colour: u, f, a, kx, ky read, u written (6); two colours.
@@ -186,7 +187,6 @@ struct Work {
     grad_norm: Field,
     ac_rate: Field,
     bv_rate: Field,
-    noise: Field,
     /// Interface-cell list (buffer reused, as in the backend).
     cells: Vec<u32>,
     dxi: Field,
@@ -270,7 +270,6 @@ impl State {
             grad_norm: g.field(0.0),
             ac_rate: g.field(0.0),
             bv_rate: g.field(0.0),
-            noise: g.field(0.0),
             dxi: g.field(0.0),
             diffusivity: g.field(0.0),
             conductivity: g.field(0.0),
@@ -365,23 +364,22 @@ fn order_parameter_update(s: &Inputs, w: &mut Work) -> f64 {
         sl_mut(&mut w.bv_rate),
     );
     black_box(maxima);
-    let (noise_sum, hp_sum) = interface_noise(
-        s.noise_amplitude,
-        s.noise_key,
-        s.step,
-        sl(xi),
-        sl_mut(&mut w.noise),
-    );
+    let draw = NoiseDraw {
+        amplitude: s.noise_amplitude,
+        key: s.noise_key,
+        step: s.step,
+    };
+    let (noise_sum, hp_sum) = interface_noise_sums(draw, sl(xi));
     let noise_mean = if hp_sum > 0.0 {
         (noise_sum / hp_sum) as Real
     } else {
         0.0
     };
-    update_order_parameter(
+    update_order_parameter_drawing(
         sl_mut(xi),
         sl(&w.ac_rate),
         sl(&w.bv_rate),
-        sl(&w.noise),
+        draw,
         noise_mean,
         s.dt as Real,
         sl_mut(&mut w.dxi),

@@ -53,7 +53,6 @@ pub struct CpuBackend {
     grad_norm: Field,
     ac_rate: Field,
     bv_rate: Field,
-    noise: Field,
     /// Interface cell indices of the current step (buffer reused every step).
     cells: Vec<u32>,
     rhs: Field,
@@ -91,7 +90,6 @@ impl CpuBackend {
             grad_norm: g.field(0.0),
             ac_rate: g.field(0.0),
             bv_rate: g.field(0.0),
-            noise: g.field(0.0),
             cells: Vec::new(),
             rhs: g.field(0.0),
             zeros: g.field(0.0),
@@ -311,24 +309,23 @@ impl Backend for CpuBackend {
             message: format!("numerics.dt_s = {} s is above the stable time step {limit:.4e} s (set by the {b} bound)", self.p.fixed_dt.unwrap_or(0.0)),
         })?;
 
-        let amplitude = (self.p.noise_amplitude * (self.p.noise_dt_ref / dt).sqrt()) as Real;
-        let (noise_sum, hp_sum) = order_parameter::interface_noise(
-            amplitude,
-            self.noise_key,
-            step as u32,
-            slice(&self.xi),
-            slice_mut(&mut self.noise),
-        );
+        // Noise: its sums first (for the zero-sum shift), then the update draws it again.
+        let draw = order_parameter::NoiseDraw {
+            amplitude: (self.p.noise_amplitude * (self.p.noise_dt_ref / dt).sqrt()) as Real,
+            key: self.noise_key,
+            step: step as u32,
+        };
+        let (noise_sum, hp_sum) = order_parameter::interface_noise_sums(draw, slice(&self.xi));
         let noise_mean = if hp_sum > 0.0 {
             (noise_sum / hp_sum) as Real
         } else {
             0.0
         };
-        let dxi_sum = order_parameter::update_order_parameter(
+        let dxi_sum = order_parameter::update_order_parameter_drawing(
             slice_mut(&mut self.xi),
             slice(&self.ac_rate),
             slice(&self.bv_rate),
-            slice(&self.noise),
+            draw,
             noise_mean,
             dt as Real,
             slice_mut(&mut self.dxi),
