@@ -164,6 +164,44 @@ fn allen_cahn_rate(@builtin(global_invocation_id) id: vec3<u32>) {
     );
 }
 
+// ---- kernel: allen_cahn_rate_streaming
+// −L_σ [g'(xi) − ∇·(ε²∇xi) + ∂x(εε' ∂y xi) − ∂y(εε' ∂x xi)], ε² and εε' of the five stencil cells
+// recomputed from xi (interface_orientation_field fused in); a_k and |∇xi| of the centre cell.
+@group(0) @binding(1) var<storage, read> xi: array<f32>;
+@group(0) @binding(2) var<storage, read_write> rate: array<f32>;
+@group(0) @binding(3) var<storage, read_write> kinetic_factor: array<f32>;
+@group(0) @binding(4) var<storage, read_write> grad_norm: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
+fn allen_cahn_rate_streaming(@builtin(global_invocation_id) id: vec3<u32>) {
+    let j = id.x;
+    let i = id.y;
+    let nx = k.nx;
+    let ny = k.ny;
+    if (i >= nx || j >= ny) { return; }
+    let lat = lateral_neighbours(j, ny);
+    // Each from its own central gradient; the rows past the x boundaries clamped as
+    // allen_cahn_rate clamps the ε² and εε' fields.
+    let below = orientation_at(row_below(i), j);
+    let left = orientation_at(i, lat.x);
+    let centre = orientation_at(i, j);
+    let right = orientation_at(i, lat.y);
+    let above = orientation_at(row_above(i, nx), j);
+    let n = i * ny + j;
+    rate[n] = allen_cahn_at(
+        i,
+        j,
+        below.x,
+        vec3<f32>(left.x, centre.x, right.x),
+        above.x,
+        below.y,
+        vec3<f32>(left.y, centre.y, right.y),
+        above.y,
+    );
+    kinetic_factor[n] = centre.z;
+    grad_norm[n] = centre.w;
+}
+
 // ---- kernel: reaction_field
 // −L_η h' m (1−p_b) a_k B_eff at the electrode potential E (step_scalars), and per cell the
 // operands of reaction_field's maxima: |m (1−p_b) a_k B_eff| where h' > 1e-3, and the front speed

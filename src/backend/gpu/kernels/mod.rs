@@ -352,6 +352,7 @@ mod tests {
                 &[
                     "interface_orientation_field",
                     "allen_cahn_rate",
+                    "allen_cahn_rate_streaming",
                     "reaction_field",
                     "reaction_sum",
                     "interface_noise",
