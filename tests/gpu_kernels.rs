@@ -700,8 +700,8 @@ fn noise_amplitude(case: &Case) -> f32 {
     (a * (case.p.noise_dt_ref / case.dt).sqrt()) as f32
 }
 
-/// The order-parameter half of a step as the CPU backend runs it (orientation, Allen–Cahn rate,
-/// reaction at E, noise, update), recorded in one submit with every scalar passed on the device:
+/// The order-parameter half of a step as the backends run it (the Allen–Cahn rate with the
+/// orientation fused in, reaction at E, noise, update), recorded in one submit with every scalar passed on the device:
 /// Σ ∂xi/∂t|_AC, the dt maxima, ΣN, Σh', n̄ and Σ Δxi never leave it.
 #[test]
 fn order_parameter_half_step_chains_on_the_device() {
@@ -767,13 +767,7 @@ fn order_parameter_half_step_chains_on_the_device() {
         );
         let s = ReactionState::new(ctx, case);
         let field = |label| zeroed_buffer(ctx, label, n);
-        let (e2, ed, gnb, acb, bvb) = (
-            field("eps_sq"),
-            field("eps_deriv"),
-            field("grad_norm"),
-            field("ac_rate"),
-            field("bv_rate"),
-        );
+        let (gnb, acb, bvb) = (field("grad_norm"), field("ac_rate"), field("bv_rate"));
         let (factor, speed, nz, hp, dxi) = (
             field("reaction_factor"),
             field("front_speed"),
@@ -782,17 +776,15 @@ fn order_parameter_half_step_chains_on_the_device() {
             field("dxi"),
         );
         let work: Vec<Box<dyn Encode>> = vec![
-            Box::new(kernels.interface_orientation_field(
+            Box::new(kernels.allen_cahn_rate_streaming(
                 ctx,
                 g,
                 &kb,
                 &s.xi,
-                &e2,
-                &ed,
+                &acb,
                 &s.kinetic_factor,
                 &gnb,
             )),
-            Box::new(kernels.allen_cahn_rate(ctx, g, &kb, &s.xi, &e2, &ed, &acb)),
             Box::new(reductions.sum(ctx, &acb, n, &sc, step_scalar::AC_RATE_SUM)),
             Box::new(kernels.reaction_field(
                 ctx,
