@@ -13,10 +13,13 @@
 //! `MGPF_GPU_BENCH_PRESET`), a few warm-up steps. Columns: M cell-updates/s of a whole step (32
 //! steps per submit, read-back included), ms per step of each phase (each recorded in its own
 //! submit), ms per refresh of the resolved band (every `interphase.refresh_every_steps` steps;
-//! "-" without one), dispatches per step outside the multigrid, and the copy kernel's GB/s (8 B
-//! per element: one read, one write).
+//! "-" without one), dispatches per step outside the multigrid, the Allen–Cahn rate alone on the
+//! same state (ms per evaluation: the two-pass kernels interface_orientation_field +
+//! allen_cahn_rate against the fused allen_cahn_rate_streaming the step runs), and the copy
+//! kernel's GB/s (8 B per element: one read, one write).
 
-use mgpf::backend::gpu::buffers::{bind_group, linear_workgroups, zeroed_buffer};
+use mgpf::backend::gpu::buffers::{bind_group, linear_workgroups, storage_buffer, zeroed_buffer};
+use mgpf::backend::gpu::kernels::{submit, Encode, OrderParameterKernels, RunConstants};
 use mgpf::backend::gpu::{GpuBackend, GpuContext};
 use mgpf::backend::Backend;
 use mgpf::config::presets::Preset;
@@ -74,6 +77,53 @@ fn copy_bandwidth(ctx: &GpuContext, n: usize) -> f64 {
     8.0 * n as f64 / s / 1e9
 }
 
+/// Seconds per evaluation of the Allen–Cahn rate of `xi` on the grid of `p`: (two-pass
+/// interface_orientation_field + allen_cahn_rate, fused allen_cahn_rate_streaming), each the
+/// best of 3 submits of `reps` evaluations.
+fn allen_cahn_times(ctx: &GpuContext, p: &Params, xi: &[f32], reps: usize) -> (f64, f64) {
+    let grid = (p.grid.nx, p.grid.ny);
+    let n = xi.len();
+    let op = OrderParameterKernels::new(ctx);
+    let k = RunConstants::from_params(p).buffer(ctx);
+    let xi = storage_buffer(ctx, "xi", xi);
+    let field = |label| zeroed_buffer(ctx, label, n);
+    let (eps_sq, eps_deriv, kinetic_factor, grad_norm, rate) = (
+        field("eps_sq"),
+        field("eps_deriv"),
+        field("kinetic_factor"),
+        field("grad_norm"),
+        field("rate"),
+    );
+    let orientation = op.interface_orientation_field(
+        ctx,
+        grid,
+        &k,
+        &xi,
+        &eps_sq,
+        &eps_deriv,
+        &kinetic_factor,
+        &grad_norm,
+    );
+    let two_pass = op.allen_cahn_rate(ctx, grid, &k, &xi, &eps_sq, &eps_deriv, &rate);
+    let fused =
+        op.allen_cahn_rate_streaming(ctx, grid, &k, &xi, &rate, &kinetic_factor, &grad_norm);
+    let time = |one: &[&dyn Encode]| {
+        let work: Vec<&dyn Encode> = one.iter().copied().cycle().take(one.len() * reps).collect();
+        (0..4)
+            .map(|_| {
+                let t = Instant::now();
+                submit(ctx, &work);
+                ctx.device
+                    .poll(wgpu::PollType::wait_indefinitely())
+                    .expect("poll");
+                t.elapsed().as_secs_f64() / reps as f64
+            })
+            .skip(1)
+            .fold(f64::INFINITY, f64::min)
+    };
+    (time(&[&orientation, &two_pass]), time(&[&fused]))
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -113,7 +163,7 @@ fn main() {
         preset.name()
     );
     println!(
-        "{:>6} {:>12} {:>9} | ms per step: {:>8} {:>8} {:>8} {:>9} {:>9} | {:>8} | {:>10} {:>10}",
+        "{:>6} {:>12} {:>9} | ms per step: {:>8} {:>8} {:>8} {:>9} {:>9} | {:>8} | {:>10} | AC ms: {:>8} {:>8} | {:>10}",
         "N",
         "M cell/s",
         "ms/step",
@@ -124,6 +174,8 @@ fn main() {
         "conc.",
         "band",
         "dispatches",
+        "2-pass",
+        "fused",
         "copy GB/s"
     );
     for n in sizes {
@@ -139,6 +191,8 @@ fn main() {
         }
         let step_s = t.elapsed().as_secs_f64() / steps as f64;
         let prof = backend.profile(if software { 4 } else { 20 });
+        let xi: Vec<f32> = backend.snapshot().order_parameter.iter().copied().collect();
+        let (two_pass_s, fused_s) = allen_cahn_times(ctx, &p, &xi, if software { 20 } else { 200 });
         let ms = |s: f64| s * 1e3;
         let band = if prof.layer_refresh_s > 0.0 {
             format!("{:.3}", ms(prof.layer_refresh_s))
@@ -146,7 +200,7 @@ fn main() {
             "-".into()
         };
         println!(
-            "{n:>6} {:>12.1} {:>9.3} | {:>25.3} {:>8.3} {:>8.3} {:>9.3} {:>9.3} | {band:>8} | {:>10} {:>10.1}",
+            "{n:>6} {:>12.1} {:>9.3} | {:>25.3} {:>8.3} {:>8.3} {:>9.3} {:>9.3} | {band:>8} | {:>10} | {:>15.3} {:>8.3} | {:>10.1}",
             (n * n) as f64 / step_s / 1e6,
             ms(step_s),
             ms(prof.update_s),
@@ -155,6 +209,8 @@ fn main() {
             ms(prof.potential_solve_s),
             ms(prof.concentration_solve_s),
             prof.dispatches_outside_multigrid,
+            ms(two_pass_s),
+            ms(fused_s),
             copy_bandwidth(ctx, n * n),
         );
     }

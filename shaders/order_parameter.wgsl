@@ -7,7 +7,8 @@
 //
 // Assembled per kernel by kernels.rs: prelude + common.wgsl + noise.wgsl + kinetics.wgsl + the part
 // of this file above the first "// ---- kernel:" line + that kernel's section (each section
-// declares its own bindings, so the file as a whole is not one module).
+// declares its own bindings, so the file as a whole is not one module). Every section binds `xi`,
+// which the stencil functions of the head (orientation_at, allen_cahn_at) read.
 
 // The row below i, clamped at the collector (mirror ghost).
 fn row_below(i: u32) -> u32 {
@@ -22,6 +23,79 @@ fn row_above(i: u32, nx: u32) -> u32 {
 // Sign of xi's ghost above row i: antisymmetric past the bulk face (xi = 0 there).
 fn above_sign(i: u32, nx: u32) -> f32 {
     return select(1.0, -1.0, i + 1u == nx);
+}
+
+// ε²(θ), ε ε'(θ) of ε = ε0 [1 + δ6 cos 6(θ − θ0)] and a_k(θ) (src/model/anisotropy.rs).
+fn interface_orientation(gx: f32, gy: f32) -> vec3<f32> {
+    let g2 = gx * gx + gy * gy;
+    if (g2 <= k.grad_sq_min) {
+        return vec3<f32>(k.eps0 * k.eps0, 0.0, 1.0);
+    }
+    let inv = 1.0 / sqrt(gx * gx + gy * gy);
+    let nx = gx * inv;
+    let ny = gy * inv;
+    let x2 = nx * nx;
+    let y2 = ny * ny;
+    let cos2 = x2 - y2;
+    let sin2 = 2.0 * nx * ny;
+    let cos6 = cos2 * (cos2 * cos2 - 3.0 * sin2 * sin2);
+    let sin6 = sin2 * (3.0 * cos2 * cos2 - sin2 * sin2);
+    let c6 = cos6 * k.cos6_t0 + sin6 * k.sin6_t0;
+    let s6 = sin6 * k.cos6_t0 - cos6 * k.sin6_t0;
+    let eps = k.eps0 * (1.0 + k.strength * c6);
+    let eps_prime = -6.0 * k.eps0 * k.strength * s6;
+    let ck2 = cos2 * k.cos2_tc + sin2 * k.sin2_tc;
+    let ck6 = cos6 * k.cos6_tc + sin6 * k.sin6_tc;
+    let a_k = max(1.0 - k.kinetic_2fold * ck2 + k.kinetic_6fold * ck6, KINETIC_FACTOR_MIN);
+    return vec3<f32>(eps * eps, eps * eps_prime, a_k);
+}
+
+// ε², εε', a_k and |∇xi| of cell (i, j) from the central gradient of xi there, with xi's ghosts:
+// mirror at the collector, antisymmetric past the bulk face, periodic in y.
+fn orientation_at(i: u32, j: u32) -> vec4<f32> {
+    let nx = k.nx;
+    let ny = k.ny;
+    let half_inv_dx = 0.5 * k.inv_dx;
+    let lat = lateral_neighbours(j, ny);
+    let gx = (above_sign(i, nx) * xi[row_above(i, nx) * ny + j] - xi[row_below(i) * ny + j]) * half_inv_dx;
+    let gy = (xi[i * ny + lat.y] - xi[i * ny + lat.x]) * half_inv_dx;
+    return vec4<f32>(interface_orientation(gx, gy), sqrt(gx * gx + gy * gy));
+}
+
+// The Allen–Cahn rate of cell (i, j) from xi's 3×3 neighbourhood and ε² (e) and εε' (d) of its
+// five stencil cells: below (_b), (left, centre, right) (vec3), above (_a), the rows past the x
+// boundaries clamped.
+fn allen_cahn_at(i: u32, j: u32, e_b: f32, e: vec3<f32>, e_a: f32, d_b: f32, d: vec3<f32>, d_a: f32) -> f32 {
+    let nx = k.nx;
+    let ny = k.ny;
+    let inv_dx2 = k.inv_dx * k.inv_dx;
+    let half_inv_dx = 0.5 * k.inv_dx;
+    let sign = above_sign(i, nx);
+    let lat = lateral_neighbours(j, ny);
+    let jm = lat.x;
+    let jp = lat.y;
+    let b = row_below(i) * ny;
+    let c = i * ny;
+    let a = row_above(i, nx) * ny;
+    // 3×3 neighbourhood: (below, centre, above) rows at (left, mid, right); the above row carries
+    // the ghost sign for the x differences.
+    let xb = vec3<f32>(xi[b + jm], xi[b + j], xi[b + jp]);
+    let xc = vec3<f32>(xi[c + jm], xi[c + j], xi[c + jp]);
+    let xa = vec3<f32>(sign * xi[a + jm], sign * xi[a + j], sign * xi[a + jp]);
+
+    let x0 = xc.y;
+    let e_c = e.y;
+    let isotropic = (0.5 * (e_c + e_a) * (xa.y - x0) - 0.5 * (e_c + e_b) * (x0 - xb.y)
+        + 0.5 * (e_c + e.z) * (xc.z - x0)
+        - 0.5 * (e_c + e.x) * (x0 - xc.x)) * inv_dx2;
+    // ∂y xi in the row above comes from the clamped row itself, not its ghost.
+    let gy_above = sign * (xa.z - xa.x) * half_inv_dx;
+    let gy_below = (xb.z - xb.x) * half_inv_dx;
+    let gx_right = (xa.z - xb.z) * half_inv_dx;
+    let gx_left = (xa.x - xb.x) * half_inv_dx;
+    let cross = (-(d_a * gy_above - d_b * gy_below) + (d.z * gx_right - d.x * gx_left)) * half_inv_dx;
+    let double_well = 2.0 * k.w * x0 * (1.0 - x0) * (1.0 - 2.0 * x0);
+    return -k.l_sigma * (double_well - isotropic - cross);
 }
 
 // −L_η h'(xi) m (1−p_b) a_k B_eff(E − φ, c) and its derivative with respect to E.
@@ -51,41 +125,12 @@ fn interface_orientation_field(@builtin(global_invocation_id) id: vec3<u32>) {
     let nx = k.nx;
     let ny = k.ny;
     if (i >= nx || j >= ny) { return; }
-    let half_inv_dx = 0.5 * k.inv_dx;
-    let lat = lateral_neighbours(j, ny);
     let n = i * ny + j;
-    let gx = (above_sign(i, nx) * xi[row_above(i, nx) * ny + j] - xi[row_below(i) * ny + j]) * half_inv_dx;
-    let gy = (xi[i * ny + lat.y] - xi[i * ny + lat.x]) * half_inv_dx;
-    let o = interface_orientation(gx, gy);
+    let o = orientation_at(i, j);
     eps_sq[n] = o.x;
     eps_deriv[n] = o.y;
     kinetic_factor[n] = o.z;
-    grad_norm[n] = sqrt(gx * gx + gy * gy);
-}
-
-// ε²(θ), ε ε'(θ) of ε = ε0 [1 + δ6 cos 6(θ − θ0)] and a_k(θ) (src/model/anisotropy.rs).
-fn interface_orientation(gx: f32, gy: f32) -> vec3<f32> {
-    let g2 = gx * gx + gy * gy;
-    if (g2 <= k.grad_sq_min) {
-        return vec3<f32>(k.eps0 * k.eps0, 0.0, 1.0);
-    }
-    let inv = 1.0 / sqrt(gx * gx + gy * gy);
-    let nx = gx * inv;
-    let ny = gy * inv;
-    let x2 = nx * nx;
-    let y2 = ny * ny;
-    let cos2 = x2 - y2;
-    let sin2 = 2.0 * nx * ny;
-    let cos6 = cos2 * (cos2 * cos2 - 3.0 * sin2 * sin2);
-    let sin6 = sin2 * (3.0 * cos2 * cos2 - sin2 * sin2);
-    let c6 = cos6 * k.cos6_t0 + sin6 * k.sin6_t0;
-    let s6 = sin6 * k.cos6_t0 - cos6 * k.sin6_t0;
-    let eps = k.eps0 * (1.0 + k.strength * c6);
-    let eps_prime = -6.0 * k.eps0 * k.strength * s6;
-    let ck2 = cos2 * k.cos2_tc + sin2 * k.sin2_tc;
-    let ck6 = cos6 * k.cos6_tc + sin6 * k.sin6_tc;
-    let a_k = max(1.0 - k.kinetic_2fold * ck2 + k.kinetic_6fold * ck6, KINETIC_FACTOR_MIN);
-    return vec3<f32>(eps * eps, eps * eps_prime, a_k);
+    grad_norm[n] = o.w;
 }
 
 // ---- kernel: allen_cahn_rate
@@ -103,40 +148,58 @@ fn allen_cahn_rate(@builtin(global_invocation_id) id: vec3<u32>) {
     let nx = k.nx;
     let ny = k.ny;
     if (i >= nx || j >= ny) { return; }
-    let inv_dx2 = k.inv_dx * k.inv_dx;
-    let half_inv_dx = 0.5 * k.inv_dx;
-    let sign = above_sign(i, nx);
     let lat = lateral_neighbours(j, ny);
-    let jm = lat.x;
-    let jp = lat.y;
     let b = row_below(i) * ny;
     let c = i * ny;
     let a = row_above(i, nx) * ny;
-    // 3×3 neighbourhood: (below, centre, above) rows at (left, mid, right); the above row carries
-    // the ghost sign for the x differences.
-    let xb = vec3<f32>(xi[b + jm], xi[b + j], xi[b + jp]);
-    let xc = vec3<f32>(xi[c + jm], xi[c + j], xi[c + jp]);
-    let xa = vec3<f32>(sign * xi[a + jm], sign * xi[a + j], sign * xi[a + jp]);
-    let e_b = eps_sq[b + j];
-    let e = vec3<f32>(eps_sq[c + jm], eps_sq[c + j], eps_sq[c + jp]);
-    let e_a = eps_sq[a + j];
-    let d_b = eps_deriv[b + j];
-    let d = vec3<f32>(eps_deriv[c + jm], eps_deriv[c + j], eps_deriv[c + jp]);
-    let d_a = eps_deriv[a + j];
+    rate[c + j] = allen_cahn_at(
+        i,
+        j,
+        eps_sq[b + j],
+        vec3<f32>(eps_sq[c + lat.x], eps_sq[c + j], eps_sq[c + lat.y]),
+        eps_sq[a + j],
+        eps_deriv[b + j],
+        vec3<f32>(eps_deriv[c + lat.x], eps_deriv[c + j], eps_deriv[c + lat.y]),
+        eps_deriv[a + j],
+    );
+}
 
-    let x0 = xc.y;
-    let e_c = e.y;
-    let isotropic = (0.5 * (e_c + e_a) * (xa.y - x0) - 0.5 * (e_c + e_b) * (x0 - xb.y)
-        + 0.5 * (e_c + e.z) * (xc.z - x0)
-        - 0.5 * (e_c + e.x) * (x0 - xc.x)) * inv_dx2;
-    // ∂y xi in the row above comes from the clamped row itself, not its ghost.
-    let gy_above = sign * (xa.z - xa.x) * half_inv_dx;
-    let gy_below = (xb.z - xb.x) * half_inv_dx;
-    let gx_right = (xa.z - xb.z) * half_inv_dx;
-    let gx_left = (xa.x - xb.x) * half_inv_dx;
-    let cross = (-(d_a * gy_above - d_b * gy_below) + (d.z * gx_right - d.x * gx_left)) * half_inv_dx;
-    let double_well = 2.0 * k.w * x0 * (1.0 - x0) * (1.0 - 2.0 * x0);
-    rate[c + j] = -k.l_sigma * (double_well - isotropic - cross);
+// ---- kernel: allen_cahn_rate_streaming
+// −L_σ [g'(xi) − ∇·(ε²∇xi) + ∂x(εε' ∂y xi) − ∂y(εε' ∂x xi)], ε² and εε' of the five stencil cells
+// recomputed from xi (interface_orientation_field fused in); a_k and |∇xi| of the centre cell.
+@group(0) @binding(1) var<storage, read> xi: array<f32>;
+@group(0) @binding(2) var<storage, read_write> rate: array<f32>;
+@group(0) @binding(3) var<storage, read_write> kinetic_factor: array<f32>;
+@group(0) @binding(4) var<storage, read_write> grad_norm: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
+fn allen_cahn_rate_streaming(@builtin(global_invocation_id) id: vec3<u32>) {
+    let j = id.x;
+    let i = id.y;
+    let nx = k.nx;
+    let ny = k.ny;
+    if (i >= nx || j >= ny) { return; }
+    let lat = lateral_neighbours(j, ny);
+    // Each from its own central gradient; the rows past the x boundaries clamped as
+    // allen_cahn_rate clamps the ε² and εε' fields.
+    let below = orientation_at(row_below(i), j);
+    let left = orientation_at(i, lat.x);
+    let centre = orientation_at(i, j);
+    let right = orientation_at(i, lat.y);
+    let above = orientation_at(row_above(i, nx), j);
+    let n = i * ny + j;
+    rate[n] = allen_cahn_at(
+        i,
+        j,
+        below.x,
+        vec3<f32>(left.x, centre.x, right.x),
+        above.x,
+        below.y,
+        vec3<f32>(left.y, centre.y, right.y),
+        above.y,
+    );
+    kinetic_factor[n] = centre.z;
+    grad_norm[n] = centre.w;
 }
 
 // ---- kernel: reaction_field

@@ -254,6 +254,70 @@ fn allen_cahn_rate_matches_cpu() {
     }
 }
 
+/// A rough xi in [0, 1] on `cells` cells (a fixed hash per cell): gradients of every orientation
+/// at every cell, the boundary rows and columns included, where the CPU states are flat.
+fn rough_xi(cells: usize) -> Vec<f32> {
+    (0..cells as u64)
+        .map(|n| {
+            let h = (n + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            ((h ^ (h >> 29)) >> 40) as f32 / (1u64 << 24) as f32
+        })
+        .collect()
+}
+
+/// The fused kernel against the CPU's fused twin (the rate) and the CPU's orientation field (a_k,
+/// |∇xi|, which it writes for the reaction kernels), on the cases' states and on a rough xi that
+/// exercises the ghost rules of all five stencil cells, there with kinetic anisotropy (the demo
+/// has none, a_k = 1). The same f32 expressions in the same order as the two-pass kernels, so
+/// held to their pointwise tolerance.
+#[test]
+fn allen_cahn_rate_streaming_matches_cpu() {
+    let Some(ctx) = gpu_common::gpu() else { return };
+    let kernels = OrderParameterKernels::new(ctx);
+    for case in cases() {
+        let n = case.xi.len();
+        let mut anisotropic = case.p.clone();
+        (anisotropic.kinetic_2fold, anisotropic.kinetic_6fold) = (0.4, 0.2);
+        anisotropic.c_axis_angle = 0.3;
+        for (state, p, xi) in [
+            ("", &case.p, case.xi.clone()),
+            (" rough xi, kinetic anisotropy", &anisotropic, rough_xi(n)),
+        ] {
+            let k = OrderParameterConstants::from_params(p);
+            let kb = RunConstants::from_params(p).buffer(ctx);
+            let mut want_rate = vec![0.0; n];
+            op::allen_cahn_rate_streaming(&k, &xi, &mut want_rate);
+            let [_, _, want_ak, want_gn] = orientation(&k, &xi);
+            let rate = zeroed_buffer(ctx, "rate", n);
+            let kinetic_factor = zeroed_buffer(ctx, "kinetic_factor", n);
+            let grad_norm = zeroed_buffer(ctx, "grad_norm", n);
+            let d = kernels.allen_cahn_rate_streaming(
+                ctx,
+                grid(&case.p),
+                &kb,
+                &upload(ctx, "xi", &xi),
+                &rate,
+                &kinetic_factor,
+                &grad_norm,
+            );
+            submit(ctx, &[&d]);
+            for (name, buf, want) in [
+                ("rate", &rate, &want_rate),
+                ("kinetic_factor", &kinetic_factor, &want_ak),
+                ("grad_norm", &grad_norm, &want_gn),
+            ] {
+                let got: Vec<f32> = read_back(ctx, buf, n);
+                compare(
+                    &format!("{}{state} allen_cahn_rate_streaming {name}", case.name),
+                    &got,
+                    want,
+                    POINTWISE_TOLERANCE,
+                );
+            }
+        }
+    }
+}
+
 /// Device buffers of a case's reaction inputs, with the CPU's a_k, AC rate and |∇xi|.
 struct ReactionState {
     xi: wgpu::Buffer,
@@ -636,8 +700,8 @@ fn noise_amplitude(case: &Case) -> f32 {
     (a * (case.p.noise_dt_ref / case.dt).sqrt()) as f32
 }
 
-/// The order-parameter half of a step as the CPU backend runs it (orientation, Allen–Cahn rate,
-/// reaction at E, noise, update), recorded in one submit with every scalar passed on the device:
+/// The order-parameter half of a step as the backends run it (the Allen–Cahn rate with the
+/// orientation fused in, reaction at E, noise, update), recorded in one submit with every scalar passed on the device:
 /// Σ ∂xi/∂t|_AC, the dt maxima, ΣN, Σh', n̄ and Σ Δxi never leave it.
 #[test]
 fn order_parameter_half_step_chains_on_the_device() {
@@ -703,13 +767,7 @@ fn order_parameter_half_step_chains_on_the_device() {
         );
         let s = ReactionState::new(ctx, case);
         let field = |label| zeroed_buffer(ctx, label, n);
-        let (e2, ed, gnb, acb, bvb) = (
-            field("eps_sq"),
-            field("eps_deriv"),
-            field("grad_norm"),
-            field("ac_rate"),
-            field("bv_rate"),
-        );
+        let (gnb, acb, bvb) = (field("grad_norm"), field("ac_rate"), field("bv_rate"));
         let (factor, speed, nz, hp, dxi) = (
             field("reaction_factor"),
             field("front_speed"),
@@ -718,17 +776,15 @@ fn order_parameter_half_step_chains_on_the_device() {
             field("dxi"),
         );
         let work: Vec<Box<dyn Encode>> = vec![
-            Box::new(kernels.interface_orientation_field(
+            Box::new(kernels.allen_cahn_rate_streaming(
                 ctx,
                 g,
                 &kb,
                 &s.xi,
-                &e2,
-                &ed,
+                &acb,
                 &s.kinetic_factor,
                 &gnb,
             )),
-            Box::new(kernels.allen_cahn_rate(ctx, g, &kb, &s.xi, &e2, &ed, &acb)),
             Box::new(reductions.sum(ctx, &acb, n, &sc, step_scalar::AC_RATE_SUM)),
             Box::new(kernels.reaction_field(
                 ctx,

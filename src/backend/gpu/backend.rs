@@ -64,8 +64,6 @@ struct Fields {
     blocked: wgpu::Buffer,
     diffusivity: wgpu::Buffer,
     conductivity: wgpu::Buffer,
-    eps_sq: wgpu::Buffer,
-    eps_deriv: wgpu::Buffer,
     kinetic_factor: wgpu::Buffer,
     grad_norm: wgpu::Buffer,
     ac_rate: wgpu::Buffer,
@@ -93,8 +91,7 @@ struct StepKernels {
     refresh_layer: Option<LayerRefresh>,
     transport_coefficients: Dispatch,
     potential_source: Dispatch,
-    interface_orientation_field: Dispatch,
-    allen_cahn_rate: Dispatch,
+    allen_cahn_rate_streaming: Dispatch,
     ac_rate_sum: Reduction,
     shift_solve: Option<ShiftSolve>,
     reaction_field: Dispatch,
@@ -120,7 +117,7 @@ struct StepKernels {
 /// Wall time per step of each phase on the device (s), from [`GpuBackend::profile`].
 #[derive(Debug, Clone, Copy)]
 pub struct GpuStepProfile {
-    /// The pointwise and stencil kernels (transport, orientation, Allen–Cahn, reaction,
+    /// The pointwise and stencil kernels (transport, Allen–Cahn with orientation, reaction,
     /// noise, update, concentration right-hand side, dt).
     pub update_s: f64,
     pub reductions_s: f64,
@@ -207,8 +204,6 @@ impl GpuBackend {
             blocked: storage_buffer(ctx, "blocked", slice(&interphase.blocked)),
             diffusivity: field("diffusivity"),
             conductivity: field("conductivity"),
-            eps_sq: field("eps_sq"),
-            eps_deriv: field("eps_deriv"),
             kinetic_factor: field("kinetic_factor"),
             grad_norm: field("grad_norm"),
             ac_rate: field("ac_rate"),
@@ -312,11 +307,7 @@ impl GpuBackend {
                 StatisticsSlot::End,
             );
         }
-        let mut work: Vec<&dyn Encode> = vec![
-            &k.interface_orientation_field,
-            &k.allen_cahn_rate,
-            &k.ac_rate_sum,
-        ];
+        let mut work: Vec<&dyn Encode> = vec![&k.allen_cahn_rate_streaming, &k.ac_rate_sum];
         if let Some(shift) = &k.shift_solve {
             work.push(shift);
         }
@@ -458,8 +449,7 @@ impl GpuBackend {
         let pointwise: Vec<&dyn Encode> = vec![
             &k.transport_coefficients,
             &k.potential_source,
-            &k.interface_orientation_field,
-            &k.allen_cahn_rate,
+            &k.allen_cahn_rate_streaming,
             &k.reaction_field,
             &k.max_migration_speed,
             &k.time_step,
@@ -595,24 +585,14 @@ impl StepKernels {
                 &f.conductivity,
             ),
             potential_source: sg.potential_source(ctx, grid, &glue, &f.dxi, s, &f.rhs),
-            interface_orientation_field: op.interface_orientation_field(
+            allen_cahn_rate_streaming: op.allen_cahn_rate_streaming(
                 ctx,
                 grid,
                 &k,
                 &f.xi,
-                &f.eps_sq,
-                &f.eps_deriv,
+                &f.ac_rate,
                 &f.kinetic_factor,
                 &f.grad_norm,
-            ),
-            allen_cahn_rate: op.allen_cahn_rate(
-                ctx,
-                grid,
-                &k,
-                &f.xi,
-                &f.eps_sq,
-                &f.eps_deriv,
-                &f.ac_rate,
             ),
             ac_rate_sum: red.sum(ctx, &f.ac_rate, cells, s, step_scalar::AC_RATE_SUM),
             shift_solve,

@@ -18,8 +18,8 @@
 //! `// ---- kernel: name` section, which declares that kernel's bindings.
 //!
 //! One step in the CPU backend's order, every scalar staying on the device:
-//! (every `interphase.refresh_every_steps` steps, R2) [`LayerRefresh`] → transport_coefficients → potential solve (multigrid) → interface_orientation_field →
-//! allen_cahn_rate → Σ into AC_RATE_SUM → (galvanostatic) [`ShiftSolve`] →
+//! (every `interphase.refresh_every_steps` steps, R2) [`LayerRefresh`] → transport_coefficients → potential solve (multigrid) →
+//! allen_cahn_rate_streaming (also a_k, |∇xi|) → Σ into AC_RATE_SUM → (galvanostatic) [`ShiftSolve`] →
 //! reaction_field + max into REACTION_FACTOR_MAX, FRONT_SPEED_MAX → max_migration_speed + max into
 //! MIGRATION_SPEED_MAX → time_step (DT, NOISE_AMPLITUDE) → interface_noise + Σ into NOISE_SUM,
 //! H_PRIME_SUM → noise_mean → update_order_parameter + Σ into DXI_SUM → concentration_rhs →
@@ -352,6 +352,7 @@ mod tests {
                 &[
                     "interface_orientation_field",
                     "allen_cahn_rate",
+                    "allen_cahn_rate_streaming",
                     "reaction_field",
                     "reaction_sum",
                     "interface_noise",

@@ -9,6 +9,7 @@ use crate::backend::gpu::context::GpuContext;
 pub struct OrderParameterKernels {
     interface_orientation_field: wgpu::ComputePipeline,
     allen_cahn_rate: wgpu::ComputePipeline,
+    allen_cahn_rate_streaming: wgpu::ComputePipeline,
     reaction_field: wgpu::ComputePipeline,
     reaction_sum: wgpu::ComputePipeline,
     interface_noise: wgpu::ComputePipeline,
@@ -32,6 +33,7 @@ impl OrderParameterKernels {
         OrderParameterKernels {
             interface_orientation_field: build("interface_orientation_field"),
             allen_cahn_rate: build("allen_cahn_rate"),
+            allen_cahn_rate_streaming: build("allen_cahn_rate_streaming"),
             reaction_field: build("reaction_field"),
             reaction_sum: build("reaction_sum"),
             interface_noise: build("interface_noise"),
@@ -78,6 +80,30 @@ impl OrderParameterKernels {
             "allen_cahn_rate",
             &self.allen_cahn_rate,
             &[k, xi, eps_sq, eps_deriv, rate],
+            grid,
+        )
+    }
+
+    /// [`interface_orientation_field`](Self::interface_orientation_field) then
+    /// [`allen_cahn_rate`](Self::allen_cahn_rate) in one dispatch: the Allen–Cahn rate of xi into
+    /// `rate`, and a_k and |∇xi| (the reaction kernels' inputs) into `kinetic_factor` and
+    /// `grad_norm`; no ε², εε' fields (each cell recomputes them for its stencil).
+    #[allow(clippy::too_many_arguments)]
+    pub fn allen_cahn_rate_streaming(
+        &self,
+        ctx: &GpuContext,
+        grid: (usize, usize),
+        k: &wgpu::Buffer,
+        xi: &wgpu::Buffer,
+        rate: &wgpu::Buffer,
+        kinetic_factor: &wgpu::Buffer,
+        grad_norm: &wgpu::Buffer,
+    ) -> Dispatch {
+        Dispatch::grid(
+            ctx,
+            "allen_cahn_rate_streaming",
+            &self.allen_cahn_rate_streaming,
+            &[k, xi, rate, kinetic_factor, grad_norm],
             grid,
         )
     }
