@@ -110,8 +110,8 @@ impl Kernel {
         // reaction there: xi, c, φ, a_k, ASR, blocked, rate, |∇xi| → bv (9 × fraction); noise
         // sums: xi (1); update drawing the noise: xi, rate, bv → xi, Δxi (5).
         let order_parameter = 10.0 + 12.0 * interface;
-        // transport coefficients without a band: xi → D, σ (3); rhs: c, φ, D, Δxi → rhs (5).
-        let concentration = 8.0;
+        // transport coefficients without a band: xi → D (2); rhs: c, φ, D, Δxi → rhs (5).
+        let concentration = 7.0;
         // Per colour: u, f, a, kx, ky read, u written (6); two colours.
         let sweep = 12.0;
         match self {
@@ -191,7 +191,6 @@ struct Work {
     cells: Vec<u32>,
     dxi: Field,
     diffusivity: Field,
-    conductivity: Field,
     rhs: Field,
     inv_dt: Field,
     kx: Field,
@@ -272,7 +271,6 @@ impl State {
             bv_rate: g.field(0.0),
             dxi: g.field(0.0),
             diffusivity: g.field(0.0),
-            conductivity: g.field(0.0),
             rhs: g.field(0.0),
             inv_dt: g.field((1.0 / dt) as Real),
             kx: Field::zeros((n + 1, n)),
@@ -389,12 +387,7 @@ fn order_parameter_update(s: &Inputs, w: &mut Work) -> f64 {
 /// Explicit part of the concentration step: D, σ and the right-hand side.
 fn concentration_update(s: &Inputs, w: &mut Work) {
     // The benched presets have no resolved band: the backend's path for them.
-    transport_coefficients_without_band(
-        &s.tr,
-        sl(&s.xi),
-        sl_mut(&mut w.diffusivity),
-        sl_mut(&mut w.conductivity),
-    );
+    transport_coefficients_without_band(&s.tr, sl(&s.xi), sl_mut(&mut w.diffusivity));
     concentration_rhs(
         &s.tr,
         sl(&s.c),

@@ -146,12 +146,19 @@ impl CpuBackend {
     /// tolerance, and finding that floor took ~14 cycles per step; the f64 iterate reaches the
     /// tolerance in ~9 at 1024² (tests/multigrid.rs, metal slab).
     fn solve_potential(&mut self) -> crate::solver::multigrid::SolveStats {
-        let q = (self.p.potential_source / self.last_dt) as Real;
+        // Without a resolved band σ/σ_l = D/D_l (transport_coefficients_without_band): the
+        // faces are weighed by D and the source by D_l.
+        let (weights, scale) = if self.p.interphase.has_resolved_band() {
+            (&self.conductivity, 1.0)
+        } else {
+            (&self.diffusivity, self.p.d_liquid)
+        };
+        let q = (self.p.potential_source * scale / self.last_dt) as Real;
         ndarray::Zip::from(&mut self.rhs)
             .and(&self.dxi)
             .par_for_each(|r, &d| *r = -q * d);
         self.potential_mg
-            .set_coefficients(self.zeros.view(), self.conductivity.view());
+            .set_coefficients(self.zeros.view(), weights.view());
         let bcs = self.bcs_potential();
         self.potential_mg.solve_refined(
             &mut self.phi,
@@ -217,7 +224,6 @@ impl Backend for CpuBackend {
                 &self.tr,
                 slice(&self.xi),
                 slice_mut(&mut self.diffusivity),
-                slice_mut(&mut self.conductivity),
             );
         }
         let t1 = Instant::now();
