@@ -1,2 +1,3 @@
 pub mod multigrid;
 pub mod multigrid_kernels;
+pub mod stencil;
