@@ -19,10 +19,10 @@ use super::stencil::{row, RowStencil, CHUNK};
 pub use super::stencil::{Bcs, Boundary, Value};
 use crate::grid::Real;
 
-/// Levels with fewer cells than this run on one thread. Measured per V-cycle per unknown
-/// (tests/multigrid.rs `time_per_cycle_per_unknown`, 2 threads): serial 30 ns at 64² and 27 ns at
-/// 128², where rayon over 2 threads gave 28–30 ns at 128² (its start-up eats the gain); 19 ns at
-/// 256² and 15 ns at 1024² in parallel, i.e. ~30 thread-ns: the work per unknown is flat.
+/// Levels with fewer cells than this run on one thread, where rayon's start-up costs more
+/// than the second core gains. Per V-cycle per unknown (tests/multigrid.rs
+/// `time_per_cycle_per_unknown`, best of 5): 16 ns at 128² serial; at 256², 14 ns on one
+/// thread and 11–15 ns on two; from 512² up, 9–11 ns on two threads against 13–19 on one.
 pub const PARALLEL_MIN_CELLS: usize = 256 * 256;
 
 /// Runs `body(i, row_i)` over the rows of `out`, where `i = 2·index + parity` when `out` holds
