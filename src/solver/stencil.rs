@@ -199,26 +199,69 @@ impl<'a, T: Value> RowStencil<'a, T> {
 pub(super) const CHUNK: usize = 128;
 
 impl<T: Value> RowStencil<'_, T> {
-    /// The rows across both x faces when both are cells (every row but the two at the walls).
+    /// [`RowStencil::balance`] of cells j0..j0 + n (1 ≤ j0, j0 + n ≤ ny − 1) into `flux` and
+    /// `diag`: the same operations in the same order (the same bits), without the per-cell
+    /// branches, so that the loop vectorises. Each x side is a row of cells or a wall, chosen
+    /// once per chunk (four loops, one per pair).
     #[inline(always)]
-    pub(super) fn neighbour_rows(&self) -> Option<(&[T], &[T])> {
+    fn interior_balances(&self, u: &[T], j0: usize, flux: &mut [T], diag: &mut [T]) {
+        let n = flux.len();
+        let r = j0..j0 + n;
+        let inv = self.inv_dx2;
+        let (kw, ke) = (&self.k_west[r.clone()], &self.k_east[r.clone()]);
+        // (weight, neighbour value) of cell t across one side, as `balance` forms them.
+        fn cells<'a, T: Value + 'a>(
+            k: &'a [Real],
+            nb: &'a [T],
+            inv: T,
+        ) -> impl Fn(usize) -> (T, T) + 'a {
+            let k = &k[..nb.len()];
+            move |t| (T::from(k[t]) * inv, nb[t])
+        }
+        fn wall<'a, T: Value + 'a>(
+            k: &'a [Real],
+            value: T,
+            factor: T,
+            inv: T,
+        ) -> impl Fn(usize) -> (T, T) + 'a {
+            move |t| (factor * T::from(k[t]) * inv, value)
+        }
         match (self.west, self.east) {
-            (Across::Cells(west), Across::Cells(east)) => Some((west, east)),
-            _ => None,
+            (Across::Cells(w), Across::Cells(e)) => {
+                let (w, e) = (&w[r.clone()], &e[r]);
+                self.balances_with(u, j0, flux, diag, cells(kw, w, inv), cells(ke, e, inv))
+            }
+            (Across::Wall { value, factor }, Across::Cells(e)) => {
+                let (w, e) = (wall(kw, value, factor, inv), cells(ke, &e[r], inv));
+                self.balances_with(u, j0, flux, diag, w, e)
+            }
+            (Across::Cells(w), Across::Wall { value, factor }) => {
+                let (w, e) = (cells(kw, &w[r], inv), wall(ke, value, factor, inv));
+                self.balances_with(u, j0, flux, diag, w, e)
+            }
+            (
+                Across::Wall { value, factor },
+                Across::Wall {
+                    value: v,
+                    factor: g,
+                },
+            ) => {
+                let (w, e) = (wall(kw, value, factor, inv), wall(ke, v, g, inv));
+                self.balances_with(u, j0, flux, diag, w, e)
+            }
         }
     }
 
-    /// [`RowStencil::balance`] of cells j0..j0 + n (1 ≤ j0, j0 + n ≤ ny − 1) into `flux` and
-    /// `diag`, between the rows of cells `west` and `east`: the same operations in the same
-    /// order (the same bits), without the per-cell branches, so that the loop vectorises.
+    /// The loop of [`RowStencil::interior_balances`], given each side's (weight, value).
     #[inline(always)]
-    fn interior_balances(
+    fn balances_with(
         &self,
-        (west, east): (&[T], &[T]),
         u: &[T],
         j0: usize,
         flux: &mut [T],
         diag: &mut [T],
+        west: impl Fn(usize) -> (T, T),
+        east: impl Fn(usize) -> (T, T),
     ) {
         let n = flux.len();
         let r = j0..j0 + n;
@@ -227,9 +270,7 @@ impl<T: Value> RowStencil<'_, T> {
             &u[r.clone()],
             &u[j0 + 1..j0 + 1 + n],
         );
-        let (ks, kn) = (&self.k_y[r.clone()], &self.k_y[j0 + 1..j0 + 1 + n]);
-        let (kw, ke) = (&self.k_west[r.clone()], &self.k_east[r.clone()]);
-        let (uw, ue) = (&west[r.clone()], &east[r]);
+        let (ks, kn) = (&self.k_y[r], &self.k_y[j0 + 1..j0 + 1 + n]);
         let (diag, inv_dx2) = (&mut diag[..n], self.inv_dx2);
         for t in 0..n {
             let c = uc[t];
@@ -237,11 +278,11 @@ impl<T: Value> RowStencil<'_, T> {
             let wn = T::from(kn[t]) * inv_dx2;
             let mut f = ws * (ul[t] - c) + wn * (ur[t] - c);
             let mut d = ws + wn;
-            let w = T::from(kw[t]) * inv_dx2;
-            f += w * (uw[t] - c);
+            let (w, nb) = west(t);
+            f += w * (nb - c);
             d += w;
-            let w = T::from(ke[t]) * inv_dx2;
-            f += w * (ue[t] - c);
+            let (w, nb) = east(t);
+            f += w * (nb - c);
             d += w;
             flux[t] = f;
             diag[t] = d;
@@ -258,13 +299,13 @@ impl<T: Value> RowStencil<'_, T> {
             let (f, d) = self.balance(u, j);
             ([f], [d])
         };
-        let Some(rows) = self.neighbour_rows().filter(|_| ny >= 4) else {
+        if ny < 4 {
             for j in 0..ny {
                 let (f, d) = one(j);
                 chunk(j, &f, &d);
             }
             return;
-        };
+        }
         let (f, d) = one(0);
         chunk(0, &f, &d);
         let zero = T::from(0.0);
@@ -273,7 +314,7 @@ impl<T: Value> RowStencil<'_, T> {
         while j0 + 1 < ny {
             let n = CHUNK.min(ny - 1 - j0);
             let (flux, diag) = (&mut flux[..n], &mut diag[..n]);
-            self.interior_balances(rows, u, j0, flux, diag);
+            self.interior_balances(u, j0, flux, diag);
             chunk(j0, flux, diag);
             j0 += n;
         }
@@ -309,18 +350,18 @@ impl RowStencil<'_, Real> {
             let ai = a_row[j];
             u_row[j] += (f_row[j] - ai * u_row[j] + flux) / (ai + diag);
         };
-        let Some(rows) = self.neighbour_rows().filter(|_| ny >= 4) else {
+        if ny < 4 {
             for j in (start..ny).step_by(2) {
                 cell(u_row, j);
             }
             return;
-        };
+        }
         let (mut flux, mut diag) = ([0.0 as Real; CHUNK], [0.0 as Real; CHUNK]);
         let mut j0 = 1;
         while j0 + 1 < ny {
             let n = CHUNK.min(ny - 1 - j0);
             let (flux, diag) = (&mut flux[..n], &mut diag[..n]);
-            self.interior_balances(rows, u_row, j0, flux, diag);
+            self.interior_balances(u_row, j0, flux, diag);
             let r = j0..j0 + n;
             let (fr, ar) = (&f_row[r.clone()], &a_row[r.clone()]);
             for t in 0..n {
@@ -355,53 +396,62 @@ mod tests {
         let (nx, ny) = (3, 300);
         let v = |i: usize, j: usize, s: f64| ((i * ny + j) as f64 * 0.37 + s).sin() as Real;
         let u = ndarray::Array2::from_shape_fn((nx, ny), |(i, j)| v(i, j, 0.0));
+        let u64 = u.mapv(f64::from);
         let kx = ndarray::Array2::from_shape_fn((nx + 1, ny), |(i, j)| 1.5 + v(i, j, 1.0));
         let ky = ndarray::Array2::from_shape_fn((nx, ny), |(i, j)| 1.5 + v(i, j, 2.0));
-        let f: Vec<Real> = (0..ny).map(|j| v(1, j, 3.0)).collect();
-        let a: Vec<Real> = (0..ny).map(|j| 0.5 + 0.25 * v(1, j, 4.0)).collect();
-        let bcs = Bcs {
-            x_lo: Boundary::Neumann,
-            x_hi: Boundary::Dirichlet(0.0),
-        };
-        let (west, east) = (row(&u.view(), 0), row(&u.view(), 2));
-        let st = RowStencil::new(1, nx, west, east, kx.view(), ky.view(), bcs, 0.7);
-        for start in [0, 1] {
-            let mut fast = row(&u.view(), 1).to_vec();
-            st.relax(&mut fast, &f, &a, start);
-            let mut slow = row(&u.view(), 1).to_vec();
-            for j in (start..ny).step_by(2) {
-                let (flux, diag) = st.balance(&slow, j);
-                slow[j] += (f[j] - a[j] * slow[j] + flux) / (a[j] + diag);
+        let (dirichlet, neumann) = (Boundary::Dirichlet(0.4), Boundary::Neumann);
+        // The interior row, then both wall rows with each kind of wall.
+        for (i, x_lo, x_hi) in [
+            (1, neumann, dirichlet),
+            (0, dirichlet, neumann),
+            (0, neumann, dirichlet),
+            (2, neumann, dirichlet),
+            (2, dirichlet, neumann),
+        ] {
+            let bcs = Bcs { x_lo, x_hi };
+            let f: Vec<Real> = (0..ny).map(|j| v(i, j, 3.0)).collect();
+            let a: Vec<Real> = (0..ny).map(|j| 0.5 + 0.25 * v(i, j, 4.0)).collect();
+            let (kx, ky) = (kx.view(), ky.view());
+            let st = RowStencil::of(i, u.view(), kx, ky, bcs, 0.7);
+            for start in [0, 1] {
+                let mut fast = row(&u.view(), i).to_vec();
+                st.relax(&mut fast, &f, &a, start);
+                let mut slow = row(&u.view(), i).to_vec();
+                for j in (start..ny).step_by(2) {
+                    let (flux, diag) = st.balance(&slow, j);
+                    slow[j] += (f[j] - a[j] * slow[j] + flux) / (a[j] + diag);
+                }
+                let differing = (0..ny)
+                    .filter(|&j| fast[j].to_bits() != slow[j].to_bits())
+                    .count();
+                let changed = (0..ny).filter(|&j| fast[j] != u[[i, j]]).count();
+                println!(
+                    "row {i} ({x_lo:?}, {x_hi:?}), colour {start}: {differing} cells differ \
+                     (expected 0), {changed} changed (expected {})",
+                    ny / 2
+                );
+                assert_eq!(differing, 0);
+                assert_eq!(changed, ny / 2);
             }
-            let differing = (0..ny)
-                .filter(|&j| fast[j].to_bits() != slow[j].to_bits())
-                .count();
-            let changed = (0..ny).filter(|&j| fast[j] != u[[1, j]]).count();
-            println!("colour {start}: {differing} cells differ (expected 0), {changed} changed (expected {})", ny / 2);
-            assert_eq!(differing, 0);
-            assert_eq!(changed, ny / 2);
-        }
-        // The chunked balances (residual, operator, statistics), in f32 and in f64.
-        let mut seen = Vec::new();
-        st.for_each_balance(row(&u.view(), 1), |j, flux, diag| {
-            seen.push((j, flux, diag))
-        });
-        let u_row = row(&u.view(), 1);
-        let same = seen.len() == ny
-            && seen.iter().enumerate().all(|(k, &(j, flux, diag))| {
+            // The chunked balances (residual, operator, statistics), in f32 and in f64.
+            let u_row = row(&u.view(), i);
+            let mut count = 0;
+            let mut same = true;
+            st.for_each_balance(u_row, |j, flux, diag| {
                 let (f, d) = st.balance(u_row, j);
-                j == k && f.to_bits() == flux.to_bits() && d.to_bits() == diag.to_bits()
+                same &=
+                    j == count && f.to_bits() == flux.to_bits() && d.to_bits() == diag.to_bits();
+                count += 1;
             });
-        let u64 = u.mapv(f64::from);
-        let (w64, e64) = (row(&u64.view(), 0), row(&u64.view(), 2));
-        let st64 = RowStencil::new(1, nx, w64, e64, kx.view(), ky.view(), bcs, 0.7);
-        let mut same64 = true;
-        let u64_row = row(&u64.view(), 1);
-        st64.for_each_balance(u64_row, |j, flux, diag| {
-            let (f, d) = st64.balance(u64_row, j);
-            same64 &= f.to_bits() == flux.to_bits() && d.to_bits() == diag.to_bits();
-        });
-        println!("chunked balances identical: f32 {same}, f64 {same64}");
-        assert!(same && same64);
+            let st64 = RowStencil::of(i, u64.view(), kx, ky, bcs, 0.7);
+            let u64_row = row(&u64.view(), i);
+            let mut same64 = true;
+            st64.for_each_balance(u64_row, |j, flux, diag| {
+                let (f, d) = st64.balance(u64_row, j);
+                same64 &= f.to_bits() == flux.to_bits() && d.to_bits() == diag.to_bits();
+            });
+            println!("row {i}: chunked balances identical: f32 {same}, f64 {same64}");
+            assert!(same && same64 && count == ny);
+        }
     }
 }
