@@ -290,8 +290,8 @@ impl<T: Value> RowStencil<'_, T> {
     }
 
     /// Runs `chunk(j0, flux, diag)` over the whole row `u` in increasing j, the balances of
-    /// cells j0.. in the slices: the interior in vectorised chunks where both x neighbours are
-    /// rows of cells, cell by cell through [`RowStencil::balance`] elsewhere.
+    /// cells j0.. in the slices: cells 1..ny − 1 in vectorised chunks, the two periodic end
+    /// cells (and rows of fewer than 4 cells) through [`RowStencil::balance`].
     #[inline(always)]
     pub(super) fn for_each_chunk(&self, u: &[T], mut chunk: impl FnMut(usize, &[T], &[T])) {
         let ny = u.len();
@@ -337,7 +337,7 @@ impl RowStencil<'_, Real> {
     /// One colour of Gauss–Seidel on row `u_row`: u_j += (f − a u + Σ w (u_nb − u)) / (a + Σ w)
     /// on the cells j ≡ `start` (mod 2).
     ///
-    /// Between two rows of cells, chunk by chunk, it computes the new value of every cell from
+    /// On cells 1..ny − 1, chunk by chunk, it computes the new value of every cell from
     /// the row as it stands, in full-width SIMD, then keeps it on the colour's cells only. That
     /// is exact: a colour's update reads only the other colour's cells, which this pass never
     /// writes; the other colour's values, computed from half-updated neighbours, are thrown
