@@ -46,15 +46,16 @@ where
     }
 }
 
-/// Σ over rows of `body(i)`, accumulated in f64.
-fn sum_rows<F>(nx: usize, ny: usize, body: F) -> f64
+/// Σ over rows of `body(i)` by `add` (rayon on large levels, in row order on small ones).
+fn sum_rows<R, F>(nx: usize, ny: usize, body: F, add: fn(R, R) -> R) -> R
 where
-    F: Fn(usize) -> f64 + Sync + Send,
+    R: Default + Send,
+    F: Fn(usize) -> R + Sync + Send,
 {
     if nx * ny >= PARALLEL_MIN_CELLS {
-        (0..nx).into_par_iter().map(body).sum()
+        (0..nx).into_par_iter().map(body).reduce(R::default, add)
     } else {
-        (0..nx).map(body).sum()
+        (0..nx).map(body).fold(R::default(), add)
     }
 }
 
@@ -395,16 +396,7 @@ pub fn residual_statistics<T: Value>(
     let (nx, ny) = u.dim();
     let row_stats =
         |i: usize| row_statistics(i, u.view(), f, a, kx_faces, ky_faces, bcs, dx, |_, _| {});
-    if nx * ny >= PARALLEL_MIN_CELLS {
-        (0..nx)
-            .into_par_iter()
-            .map(row_stats)
-            .reduce(ResidualStatistics::default, ResidualStatistics::add)
-    } else {
-        (0..nx)
-            .map(row_stats)
-            .fold(ResidualStatistics::default(), ResidualStatistics::add)
-    }
+    sum_rows(nx, ny, row_stats, ResidualStatistics::add)
 }
 
 /// [`residual_statistics`] of an f64 iterate, computed in f64 (no f32 rounding of u or of the
@@ -549,13 +541,14 @@ pub fn add_correction(mut u: ArrayViewMut2<f64>, e: ArrayView2<Real>) {
 /// Inner product Σ x y, accumulated in f64.
 pub fn dot(x: ArrayView2<Real>, y: ArrayView2<Real>) -> f64 {
     let (nx, ny) = x.dim();
-    sum_rows(nx, ny, |i| {
+    let row_dot = |i: usize| -> f64 {
         row(&x, i)
             .iter()
             .zip(row(&y, i))
             .map(|(&p, &q)| f64::from(p) * f64::from(q))
             .sum()
-    })
+    };
+    sum_rows(nx, ny, row_dot, |p, q| p + q)
 }
 
 /// y += α x.
