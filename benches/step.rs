@@ -110,7 +110,7 @@ impl Kernel {
         // reaction there: xi, c, φ, a_k, ASR, blocked, rate, |∇xi| → bv (9 × fraction); noise
         // sums: xi (1); update drawing the noise: xi, rate, bv → xi, Δxi (5).
         let order_parameter = 10.0 + 12.0 * interface;
-        // transport coefficients without a band: xi → D (2); rhs: c, φ, D, Δxi → rhs (5).
+        // transport coefficients without a band: xi → D (2); rhs: u, φ, D, Δxi → rhs (5).
         let concentration = 7.0;
         // Per colour: u, f, a, kx, ky read, u written (6); two colours.
         let sweep = 12.0;
@@ -169,7 +169,8 @@ struct Inputs {
     tr: TransportConstants,
     interphase: InterphaseFields,
     xi: Field,
-    c: Field,
+    /// The concentration state u = c/c0 − 1.
+    excess: Field,
     phi: Field,
     electrode: Real,
     dt: f64,
@@ -228,7 +229,7 @@ fn config(n: usize, preset: Preset) -> Config {
 fn concentration_bcs() -> Bcs {
     Bcs {
         x_lo: Boundary::Neumann,
-        x_hi: Boundary::Dirichlet(1.0),
+        x_hi: Boundary::Dirichlet(0.0),
     }
 }
 
@@ -253,7 +254,7 @@ impl State {
             tr: TransportConstants::from_params(&p),
             interphase: backend.interphase_fields().clone(),
             xi: backend.xi.clone(),
-            c: backend.c.clone(),
+            excess: backend.excess.clone(),
             phi: backend.phi.clone(),
             electrode: backend.applied_potential() as Real,
             dt,
@@ -275,7 +276,7 @@ impl State {
             inv_dt: g.field((1.0 / dt) as Real),
             kx: Field::zeros((n + 1, n)),
             ky: Field::zeros((n, n)),
-            c_solve: inputs.c.clone(),
+            c_solve: inputs.excess.clone(),
             mg: Multigrid::new(n, n, g.dx),
         };
         // One pass fills Δxi, D and the right-hand side; then the operator of the sweeps.
@@ -350,7 +351,7 @@ fn order_parameter_update(s: &Inputs, w: &mut Work) -> f64 {
         &s.op,
         &w.cells,
         sl(xi),
-        sl(&s.c),
+        sl(&s.excess),
         sl(&s.phi),
         s.electrode,
         sl(&w.kinetic_factor),
@@ -390,7 +391,7 @@ fn concentration_update(s: &Inputs, w: &mut Work) {
     transport_coefficients_without_band(&s.tr, sl(&s.xi), sl_mut(&mut w.diffusivity));
     concentration_rhs(
         &s.tr,
-        sl(&s.c),
+        sl(&s.excess),
         sl(&s.phi),
         sl(&w.diffusivity),
         sl(&w.dxi),

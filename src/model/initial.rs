@@ -35,3 +35,8 @@ pub fn order_parameter(grid: Grid, delta: f64, init: &InitialConfig) -> Field {
 pub fn concentration(xi: &Field) -> Field {
     xi.mapv(|x| 1.0 - interpolation(x))
 }
+
+/// The same as the excess u = c/c0 − 1 = −h(xi), unrounded by the 1 (the CPU backend's state).
+pub fn concentration_excess(xi: &Field) -> Field {
+    xi.mapv(|x| -interpolation(x))
+}

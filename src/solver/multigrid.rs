@@ -47,9 +47,10 @@
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, CowArray, Ix2};
 
 use super::multigrid_kernels::{
-    add_correction, add_scaled, apply_operator, dot, face_coefficients, prolong_bilinear, residual,
-    residual_norms_squared, residual_statistics, residual_with_statistics,
-    restrict_face_coefficients, restrict_full_weighting, scale_and_add, smooth_red_black_sweep,
+    add_correction, add_scaled, apply_operator, dot, face_coefficients, operator_sum,
+    prolong_bilinear, residual, residual_norms_squared, residual_statistics,
+    residual_with_statistics, restrict_face_coefficients, restrict_full_weighting,
+    right_hand_side_norms, scale_and_add, smooth_red_black_sweep,
 };
 pub use super::multigrid_kernels::{Bcs, Boundary, ResidualStatistics};
 use crate::grid::{Field, Real};
@@ -68,7 +69,9 @@ pub struct SolveStats {
     /// ||r₁|| / ||r₀|| of the first cycle (the per-cycle reduction factor, smaller is better).
     pub history_first_factor: f64,
     /// |Σ (b − A u)| / Σ |b|: for an implicit conservative step (a > 0) the fraction of the
-    /// right-hand side created or destroyed; `solve` drives it below `tol` too. 0 when a = 0.
+    /// right-hand side created or destroyed (exact for the f32 u; after
+    /// [`Multigrid::conserve_mass`]'s projection, what the f32 rounding of u leaves). 0 when
+    /// a = 0.
     pub mass_defect_rel: f64,
     /// Normwise backward error ||b − A u|| / (||b|| + || |D| |u| ||) of the final u: about ε
     /// at the f32 floor, however ill-conditioned A; far above it only when the solve failed.
@@ -270,6 +273,12 @@ struct Krylov {
     q: Field,
 }
 
+/// The direction z ≈ A⁻¹1 of [`Multigrid::conserve_mass`]'s projection, and its right-hand side.
+struct MassProjection {
+    z: Field,
+    ones: Field,
+}
+
 /// Fine-level buffers of the mixed-precision refinement ([`Multigrid::solve_refined`]): the f64
 /// iterate, its residual and the correction (f32); allocated by the first refined solve.
 #[derive(Default)]
@@ -290,10 +299,12 @@ pub struct Multigrid {
     hierarchy: Hierarchy,
     krylov: Krylov,
     refinement: Refinement,
-    /// a > 0 somewhere: the solve also bounds the mass defect |Σ r|.
+    /// a > 0 somewhere: Σ r is mass a solve creates or destroys.
     has_mass_term: bool,
-    /// Bound on the mass defect |Σ r| / Σ |b|; `None` uses the solve's `tol`.
-    mass_tolerance: Option<f64>,
+    /// [`Multigrid::solve`] ends by projecting Σ r out (see [`Multigrid::conserve_mass`]).
+    conserve_mass: Option<MassProjection>,
+    /// See [`Multigrid::set_reference_offset`].
+    reference_offset: Real,
 }
 
 impl Multigrid {
@@ -326,7 +337,8 @@ impl Multigrid {
         let fine = || Array2::zeros((nx, ny));
         let mut mg = Multigrid {
             has_mass_term: false,
-            mass_tolerance: None,
+            conserve_mass: None,
+            reference_offset: 0.0,
             hierarchy: Hierarchy {
                 levels,
                 coarsest: CoarsestSolver::new(cn, cm),
@@ -368,11 +380,33 @@ impl Multigrid {
         self.hierarchy.coarsest.built_for = None;
     }
 
-    /// Bounds the mass defect |Σ r| / Σ |b| of later solves (implicit conservative steps) by
-    /// `tol` instead of the solve's own tolerance: the residual norm can be small while its sum,
-    /// the mass made or lost per step, still matters over 10⁴ steps.
-    pub fn set_mass_tolerance(&mut self, tol: f64) {
-        self.mass_tolerance = Some(tol);
+    /// Makes later [`Multigrid::solve`]s conservative. An implicit conservative step
+    /// (a u − ∇·k∇u = f, a > 0) conserves mass exactly only if Σ r = 0, but a residual norm of
+    /// 1e-6 ‖b‖ leaves |Σ r| up to ~1e-6 Σ|b| (the smooth error a cycle leaves has one sign);
+    /// for the concentration, whose ‖b‖ the bulk face's term dominates, that was ~5e-4 of the
+    /// ions crossing that face each step.
+    ///
+    /// So each solve ends with u += κ z, z ≈ A⁻¹1 and κ = Σ r / Σ(A z): that zeroes Σ r
+    /// whatever z is, because [`ResidualStatistics::r_sum`] and Σ(A z) are both exact for f32
+    /// fields (interior fluxes telescope out of both). With z exact, r changes by −(Σr/N)·1,
+    /// its projection off the constant, which lowers ‖r‖; z is one V-cycle on A z = 1 from
+    /// z = 0 per solve (the cycle's ~0.1 error in A z only perturbs that projection).
+    /// (A uniform shift instead of z fails: a Dirichlet wall absorbs it, and the κ that zeroes
+    /// Σ r is below one ulp of u.)
+    pub fn conserve_mass(&mut self) {
+        let shape = self.hierarchy.levels[0].op.a.dim();
+        self.conserve_mass = Some(MassProjection {
+            z: Array2::zeros(shape),
+            ones: Array2::ones(shape),
+        });
+    }
+
+    /// For a u that stores v − `offset` (the concentration as c/c0 − 1, whose u ≈ 0 on the
+    /// bulk face carries c0 − c unrounded): [`Multigrid::solve`] measures ‖r‖ and Σ r (the same
+    /// for u and v) against v's right-hand side f + a·offset, walls at g + offset, so that its
+    /// tolerance means what it means for v's equation.
+    pub fn set_reference_offset(&mut self, offset: Real) {
+        self.reference_offset = offset;
     }
 
     /// ||b − A u||₂ and ||b||₂, with b = f plus the wall terms (f64 accumulation).
@@ -425,24 +459,28 @@ impl Multigrid {
         max_cycles: u32,
     ) -> SolveStats {
         let f = prepare(self, u, f);
-        let (mut stats, reference) = self.start(u, f.view(), bcs);
-        let mass_tol = self.mass_tolerance.unwrap_or(tol);
-        let (mut stalled, mut slow) = (0, false);
-        while (stats.residual_rel > tol || stats.mass_defect_rel > mass_tol)
-            && stats.cycles < max_cycles
-            && stalled < 2
-            && !slow
-        {
-            self.hierarchy.v_cycle(u.view_mut(), f.view(), bcs);
-            let rs = self.residual_statistics(u.view(), f.view(), bcs);
-            let mass_before = stats.mass_defect_rel;
-            stats.mass_defect_rel = self.mass_defect(&rs);
-            stats.backward_error = backward_error(&rs);
-            let factor = record(&mut stats, rel(rs.r2.sqrt(), reference));
-            if stats.residual_rel <= tol && stats.mass_defect_rel > 0.5 * mass_before {
-                // Only the mass defect is left and it no longer falls: the f32 floor.
-                break;
+        // The residual at u, measured against the right-hand side of v = u + offset.
+        let offset_b = (self.reference_offset != 0.0).then(|| {
+            let op = &self.hierarchy.levels[0].op;
+            let [a, kx, _] = op.views();
+            right_hand_side_norms(f.view(), a, kx, bcs, op.dx, self.reference_offset)
+        });
+        let statistics = |mg: &Multigrid, u: ArrayView2<Real>| {
+            let mut s = mg.residual_statistics(u, f.view(), bcs);
+            if let Some((b2, b_abs_sum)) = offset_b {
+                (s.b2, s.b_abs_sum) = (b2, b_abs_sum);
             }
+            s
+        };
+        let start = statistics(self, u.view());
+        let (mut stats, reference) = self.start_from(&start);
+        let mut last = start;
+        let (mut stalled, mut slow) = (0, false);
+        while stats.residual_rel > tol && stats.cycles < max_cycles && stalled < 2 && !slow {
+            self.hierarchy.v_cycle(u.view_mut(), f.view(), bcs);
+            last = statistics(self, u.view());
+            stats.backward_error = backward_error(&last);
+            let factor = record(&mut stats, rel(last.r2.sqrt(), reference));
             stalled = if factor > STALL_FACTOR {
                 stalled + 1
             } else {
@@ -452,12 +490,38 @@ impl Multigrid {
         }
         if slow && stats.residual_rel > tol {
             self.pcg_iterations(u, f.view(), bcs, tol, max_cycles, reference, &mut stats);
-            let rs = self.residual_statistics(u.view(), f.view(), bcs);
-            stats.mass_defect_rel = self.mass_defect(&rs);
-            stats.backward_error = backward_error(&rs);
+            last = statistics(self, u.view());
         }
+        if self.has_mass_term && self.conserve_mass.is_some() && last.r_sum != 0.0 {
+            let kappa = self.mass_projection(bcs, last.r_sum);
+            let z = &self.conserve_mass.as_ref().expect("conserving").z;
+            add_scaled(u.view_mut(), kappa, z.view());
+            last = statistics(self, u.view());
+            stats.residual_rel = rel(last.r2.sqrt(), reference);
+        }
+        stats.mass_defect_rel = self.mass_defect(&last);
+        stats.backward_error = backward_error(&last);
         stats.converged = stats.residual_rel <= tol;
         stats
+    }
+
+    /// Refreshes z ≈ A⁻¹1 by one V-cycle and returns κ = r_sum / Σ(A z), the multiple of z that
+    /// takes `r_sum` off the residual's sum ([`Multigrid::conserve_mass`]).
+    fn mass_projection(&mut self, bcs: Bcs, r_sum: f64) -> Real {
+        let hom = bcs.homogeneous();
+        let mp = self.conserve_mass.as_mut().expect("conserving");
+        // From zero every time: a solve depends on its inputs only (a resumed run repeats the
+        // uninterrupted one bit for bit).
+        mp.z.fill(0.0);
+        self.hierarchy.v_cycle(mp.z.view_mut(), mp.ones.view(), hom);
+        let op = &self.hierarchy.levels[0].op;
+        let [a, kx, _] = op.views();
+        let mass = operator_sum(mp.z.view(), a, kx, hom, op.dx);
+        if mass > 0.0 {
+            (r_sum / mass) as Real
+        } else {
+            0.0
+        }
     }
 
     /// [`Multigrid::solve`]'s contract with the f32 floor removed, by mixed-precision iterative
@@ -506,12 +570,8 @@ impl Multigrid {
             )
         };
         let (mut stats, reference) = self.start_from(&fine_residual(self, &mut rf));
-        let mass_tol = self.mass_tolerance.unwrap_or(tol);
         let (hom, mut krylov, mut stalled) = (bcs.homogeneous(), false, 0);
-        while (stats.residual_rel > tol || stats.mass_defect_rel > mass_tol)
-            && stats.cycles < max_cycles
-            && stalled < 2
-        {
+        while stats.residual_rel > tol && stats.cycles < max_cycles && stalled < 2 {
             rf.e.fill(0.0);
             let mut cycles = 1;
             if krylov {

@@ -361,8 +361,10 @@ pub struct ResidualStatistics {
     pub r2: f64,
     /// ||b||₂².
     pub b2: f64,
-    /// Σ (b − A u): interior fluxes cancel, so this is the net amount a conservative implicit
-    /// step creates or destroys.
+    /// Σ (b − A u): the net amount a conservative implicit step creates or destroys. Interior
+    /// face fluxes cancel pairwise in this sum, so it is summed without them, as Σ (f − a u) plus
+    /// the wall fluxes, all in f64: exact for the f32 iterate, where the fluxes' own f32
+    /// rounding (k u/dx² terms cancelling to a small balance) would swamp it.
     pub r_sum: f64,
     /// Σ |b|.
     pub b_abs_sum: f64,
@@ -447,14 +449,14 @@ struct StatisticLanes {
 
 impl StatisticLanes {
     #[inline(always)]
-    fn add(&mut self, r: &[f64], b: &[f64], scale: &[f64]) {
+    fn add(&mut self, r: &[f64], m: &[f64], b: &[f64], scale: &[f64]) {
         let quads = r.len() / 4 * 4;
         for q in (0..quads).step_by(4) {
             for l in 0..4 {
                 let (r, b, s) = (r[q + l], b[q + l], scale[q + l]);
                 self.r2[l] += r * r;
                 self.b2[l] += b * b;
-                self.r_sum[l] += r;
+                self.r_sum[l] += m[q + l];
                 self.b_abs_sum[l] += b.abs();
                 self.scale2[l] += s * s;
             }
@@ -463,7 +465,7 @@ impl StatisticLanes {
             let (r, b, s) = (r[t], b[t], scale[t]);
             self.r2[0] += r * r;
             self.b2[0] += b * b;
-            self.r_sum[0] += r;
+            self.r_sum[0] += m[t];
             self.b_abs_sum[0] += b.abs();
             self.scale2[0] += s * s;
         }
@@ -497,36 +499,42 @@ fn row_statistics<T: Value>(
 ) -> ResidualStatistics {
     let nx = u.nrows();
     let inv_dx2 = 1.0 / (dx * dx);
-    // b = f plus, on a wall row, the wall's known term 2 k_wall g/dx².
+    // A wall face's weight factor·k_wall/dx² and value g: b = f plus, on a wall row, the known
+    // term w g; the row's mass balance gains the wall flux w (g − u).
     let wall = |b: Boundary, face_row: usize| {
         let (g, factor) = b.wall();
         let k = row(&kx_faces, face_row);
-        move |j: usize| f64::from(factor) * f64::from(k[j]) * inv_dx2 * f64::from(g)
+        move |j: usize| (f64::from(factor) * f64::from(k[j]) * inv_dx2, f64::from(g))
     };
     let (lo, hi) = (wall(bcs.x_lo, 0), wall(bcs.x_hi, nx));
     let st = RowStencil::of(i, u.view(), kx_faces.view(), ky_faces.view(), bcs, dx);
     let (u_row, f_row, a_row) = (row(&u, i), row(&f, i), row(&a, i));
     let mut lanes = StatisticLanes::default();
-    let (mut r, mut b, mut scale) = ([0.0; CHUNK], [0.0; CHUNK], [0.0; CHUNK]);
+    let (mut r, mut m, mut b, mut scale) = ([0.0; CHUNK], [0.0; CHUNK], [0.0; CHUNK], [0.0; CHUNK]);
     st.for_each_chunk(u_row, |j0, flux, diag| {
         let n = flux.len();
-        let (r, b, scale) = (&mut r[..n], &mut b[..n], &mut scale[..n]);
+        let (r, m, b, scale) = (&mut r[..n], &mut m[..n], &mut b[..n], &mut scale[..n]);
         let cells = j0..j0 + n;
         let (u, f, a) = (&u_row[cells.clone()], &f_row[cells.clone()], &a_row[cells]);
         for t in 0..n {
             let (uj, aj) = (u[t].to_f64(), f64::from(a[t]));
-            r[t] = f64::from(f[t]) - aj * uj + flux[t].to_f64();
+            // f32 × f32 is exact in f64: m is the cell's exact f − a u.
+            m[t] = f64::from(f[t]) - aj * uj;
+            r[t] = m[t] + flux[t].to_f64();
             b[t] = f64::from(f[t]);
             scale[t] = (aj + diag[t].to_f64()) * uj.abs();
         }
-        if i == 0 {
-            (0..n).for_each(|t| b[t] += lo(j0 + t));
-        }
-        if i + 1 == nx {
-            (0..n).for_each(|t| b[t] += hi(j0 + t));
+        for (is_wall_row, side) in [(i == 0, &lo), (i + 1 == nx, &hi)] {
+            if is_wall_row {
+                for t in 0..n {
+                    let (w, g) = side(j0 + t);
+                    b[t] += w * g;
+                    m[t] += w * (g - u[t].to_f64());
+                }
+            }
         }
         write(j0, r);
-        lanes.add(r, b, scale);
+        lanes.add(r, m, b, scale);
     });
     lanes.fold()
 }
@@ -536,6 +544,73 @@ pub fn add_correction(mut u: ArrayViewMut2<f64>, e: ArrayView2<Real>) {
     ndarray::Zip::from(&mut u)
         .and(&e)
         .par_for_each(|u, &e| *u += f64::from(e));
+}
+
+/// (‖b‖₂², Σ |b|) of b = f + offset·a, plus on a wall row the wall term w (g + offset): the
+/// right-hand side of the equation for v = u + offset (f64 accumulation).
+pub fn right_hand_side_norms(
+    f: ArrayView2<Real>,
+    a: ArrayView2<Real>,
+    kx_faces: ArrayView2<Real>,
+    bcs: Bcs,
+    dx: f64,
+    offset: Real,
+) -> (f64, f64) {
+    let (nx, ny) = f.dim();
+    let (offset, inv_dx2) = (f64::from(offset), 1.0 / (dx * dx));
+    let wall = |b: Boundary, face_row: usize, j: usize| {
+        let (g, factor) = b.wall();
+        let w = f64::from(factor) * f64::from(kx_faces[[face_row, j]]) * inv_dx2;
+        w * (f64::from(g) + offset)
+    };
+    let row_norms = |i: usize| {
+        let (f_row, a_row) = (row(&f, i), row(&a, i));
+        (0..ny).fold((0.0, 0.0), |(b2, b_abs), j| {
+            let mut b = f64::from(f_row[j]) + offset * f64::from(a_row[j]);
+            if i == 0 {
+                b += wall(bcs.x_lo, 0, j);
+            }
+            if i + 1 == nx {
+                b += wall(bcs.x_hi, nx, j);
+            }
+            (b2 + b * b, b_abs + b.abs())
+        })
+    };
+    sum_rows(nx, ny, row_norms, |p: (f64, f64), q: (f64, f64)| {
+        (p.0 + q.0, p.1 + q.1)
+    })
+}
+
+/// Σ (A z) with homogeneous walls, exactly (f64 of f32 products): Σ a z plus the wall
+/// weights times the wall rows' z; the interior fluxes cancel pairwise.
+pub fn operator_sum(
+    z: ArrayView2<Real>,
+    a: ArrayView2<Real>,
+    kx_faces: ArrayView2<Real>,
+    bcs: Bcs,
+    dx: f64,
+) -> f64 {
+    let (nx, ny) = z.dim();
+    let inv_dx2 = 1.0 / (dx * dx);
+    let wall = |b: Boundary, face_row: usize, j: usize| {
+        f64::from(b.wall().1) * f64::from(kx_faces[[face_row, j]]) * inv_dx2
+    };
+    let row_sum = |i: usize| {
+        let (z_row, a_row) = (row(&z, i), row(&a, i));
+        (0..ny)
+            .map(|j| {
+                let mut w = f64::from(a_row[j]);
+                if i == 0 {
+                    w += wall(bcs.x_lo, 0, j);
+                }
+                if i + 1 == nx {
+                    w += wall(bcs.x_hi, nx, j);
+                }
+                w * f64::from(z_row[j])
+            })
+            .sum()
+    };
+    sum_rows(nx, ny, row_sum, |p: f64, q: f64| p + q)
 }
 
 /// Inner product Σ x y, accumulated in f64.
@@ -575,8 +650,10 @@ pub fn scale_and_add(p: ArrayViewMut2<Real>, beta: Real, z: ArrayView2<Real>) {
 mod tests {
     use super::*;
 
-    /// The lane-summed statistics against plain f64 sums over the residual field and b (f plus
-    /// the Dirichlet wall's 2 k g/dx² on the last row), on a grid with walls and chunk edges.
+    /// The lane-summed statistics against plain f64 sums over the residual and b (f plus the
+    /// Dirichlet walls' 2 k g/dx²), on a grid with both walls and chunk edges: r2 against the
+    /// f32 residual field, r_sum (summed without the interior fluxes) against the residual
+    /// evaluated cell by cell in f64, fluxes included.
     #[test]
     fn residual_statistics_equal_plain_sums_of_the_residual_field() {
         let (nx, ny, dx) = (9, 300, 0.7);
@@ -586,31 +663,46 @@ mod tests {
         let ky = ndarray::Array2::from_shape_fn((nx, ny), |(i, j)| 1.5 + v(i, j, 2.0));
         let f = ndarray::Array2::from_shape_fn((nx, ny), |(i, j)| v(i, j, 3.0));
         let a = ndarray::Array2::from_shape_fn((nx, ny), |(i, j)| 0.5 + 0.25 * v(i, j, 4.0));
-        let g = 0.3;
+        let (g_lo, g_hi) = (-0.2, 0.3);
         let bcs = Bcs {
-            x_lo: Boundary::Neumann,
-            x_hi: Boundary::Dirichlet(g),
+            x_lo: Boundary::Dirichlet(g_lo),
+            x_hi: Boundary::Dirichlet(g_hi),
         };
         let mut r = ndarray::Array2::zeros((nx, ny));
         let (a_, kx_, ky_) = (a.view(), kx.view(), ky.view());
         residual(u.view(), f.view(), a_, kx_, ky_, bcs, dx, r.view_mut());
-        let b = |i: usize, j: usize| {
-            let wall = if i + 1 == nx {
-                2.0 * f64::from(kx[[nx, j]]) * f64::from(g) / (dx * dx)
-            } else {
-                0.0
+        let w = |k: Real| f64::from(k) / (dx * dx);
+        let wall = |i: usize, j: usize| match i {
+            0 => 2.0 * w(kx[[0, j]]) * f64::from(g_lo),
+            _ if i + 1 == nx => 2.0 * w(kx[[nx, j]]) * f64::from(g_hi),
+            _ => 0.0,
+        };
+        let b = |i: usize, j: usize| f64::from(f[[i, j]]) + wall(i, j);
+        let r64 = |i: usize, j: usize| {
+            let uc = f64::from(u[[i, j]]);
+            let (jm, jp) = ((j + ny - 1) % ny, (j + 1) % ny);
+            let mut balance = w(ky[[i, j]]) * (f64::from(u[[i, jm]]) - uc)
+                + w(ky[[i, jp]]) * (f64::from(u[[i, jp]]) - uc);
+            balance += match i {
+                0 => -2.0 * w(kx[[0, j]]) * uc,
+                _ => w(kx[[i, j]]) * (f64::from(u[[i - 1, j]]) - uc),
             };
-            f64::from(f[[i, j]]) + wall
+            balance += if i + 1 == nx {
+                -2.0 * w(kx[[nx, j]]) * uc
+            } else {
+                w(kx[[i + 1, j]]) * (f64::from(u[[i + 1, j]]) - uc)
+            };
+            b(i, j) - f64::from(a[[i, j]]) * uc + balance
         };
         let cells = || (0..nx).flat_map(|i| (0..ny).map(move |j| (i, j)));
         let r2: f64 = r.iter().map(|&x| f64::from(x).powi(2)).sum();
-        let r_sum: f64 = r.iter().map(|&x| f64::from(x)).sum();
+        let r_sum: f64 = cells().map(|(i, j)| r64(i, j)).sum();
         let b2: f64 = cells().map(|(i, j)| b(i, j).powi(2)).sum();
         let b_abs: f64 = cells().map(|(i, j)| b(i, j).abs()).sum();
         let s = residual_statistics(u.view(), f.view(), a_, kx_, ky_, bcs, dx);
         for (what, got, want, tol) in [
             ("r2", s.r2, r2, 1e-6),
-            ("r_sum", s.r_sum, r_sum, 1e-5),
+            ("r_sum", s.r_sum, r_sum, 1e-12),
             ("b2", s.b2, b2, 1e-12),
             ("b_abs_sum", s.b_abs_sum, b_abs, 1e-12),
         ] {

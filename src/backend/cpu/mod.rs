@@ -27,10 +27,6 @@ use rayon::prelude::*;
 use std::time::Instant;
 use transport::TransportConstants;
 
-/// Mass created or lost by one concentration solve, relative to its right-hand side: about the
-/// f32 floor ε/√N, so that total Mg drifts by round-off only.
-const MASS_DEFECT_TOLERANCE: f64 = 1.0e-9;
-
 /// Fields and solver state of a CPU run.
 pub struct CpuBackend {
     p: Params,
@@ -38,9 +34,12 @@ pub struct CpuBackend {
     tr: TransportConstants,
     interphase: InterphaseFields,
     pub xi: Field,
-    pub c: Field,
-    /// c before the concentration solve (for the bulk-face inflow), reused every step.
-    c_old: Field,
+    /// The concentration as its excess over the bulk, u = c/c0 − 1: f32 c ≈ 1 at the bulk face
+    /// would make the ions crossing it uncertain by ~1e-3 per step (see
+    /// [`transport::concentration_rhs`]). The kernels read c/c0 as 1 + u.
+    pub excess: Field,
+    /// u before the concentration solve (for the bulk-face inflow), reused every step.
+    excess_old: Field,
     pub phi: Field,
     /// Δxi of the last step (source of the potential equation and sink of c).
     dxi: Field,
@@ -70,7 +69,7 @@ impl CpuBackend {
     pub fn new(p: &Params, init: &crate::config::InitialConfig) -> CpuBackend {
         let g = p.grid;
         let xi = initial::order_parameter(g, p.delta, init);
-        let c = initial::concentration(&xi);
+        let excess = initial::concentration_excess(&xi);
         let applied_potential = p.initial_electrode_potential();
         let op = OrderParameterConstants::from_params(p);
         let tr = TransportConstants::from_params(p);
@@ -80,7 +79,7 @@ impl CpuBackend {
             tr,
             interphase,
             phi: g.field(0.0),
-            c_old: g.field(0.0),
+            excess_old: g.field(0.0),
             dxi: g.field(0.0),
             last_dt: 1.0,
             layer: g.field(0.0),
@@ -97,18 +96,25 @@ impl CpuBackend {
             potential_mg: Multigrid::new(g.nx, g.ny, g.dx),
             concentration_mg: {
                 let mut mg = Multigrid::new(g.nx, g.ny, g.dx);
-                mg.set_mass_tolerance(MASS_DEFECT_TOLERANCE);
+                mg.conserve_mass();
+                // The state is u = c/c0 − 1; the tolerance refers to c's equation.
+                mg.set_reference_offset(1.0);
                 mg
             },
             applied_potential,
             noise_key: key(p.seed, STREAM_NOISE),
             times: PhaseTimes::default(),
             xi,
-            c,
+            excess,
             p: p.clone(),
         };
         backend.refresh_layer();
         backend
+    }
+
+    /// c/c0 = 1 + u.
+    pub fn concentration(&self) -> Field {
+        self.excess.mapv(|u| 1.0 + u)
     }
 
     pub fn params(&self) -> &Params {
@@ -175,15 +181,23 @@ impl CpuBackend {
     /// the run with the first offending cell (bounds and message: `backend::guards`).
     fn check_fields(&self, step: u64) -> Result<()> {
         let xi = slice(&self.xi);
-        for (k, field) in [&self.xi, &self.c, &self.phi].into_iter().enumerate() {
+        // Each field with what turns its values into the guarded quantity (c/c0 = 1 + u).
+        let fields = [(&self.xi, 0.0), (&self.excess, 1.0), (&self.phi, 0.0)];
+        for (k, (field, offset)) in fields.into_iter().enumerate() {
             let values = slice(field);
             if let Some(n) = values
                 .par_iter()
                 .zip(xi)
-                .position_first(|(&v, &x)| !guards::healthy(k, v, x))
+                .position_first(|(&v, &x)| !guards::healthy(k, offset + v, x))
             {
                 let name = guards::GUARDED_FIELDS[k];
-                return Err(guards::blown_up(self.p.grid, step, name, values[n], n));
+                return Err(guards::blown_up(
+                    self.p.grid,
+                    step,
+                    name,
+                    offset + values[n],
+                    n,
+                ));
             }
         }
         Ok(())
@@ -254,8 +268,12 @@ impl Backend for CpuBackend {
         let electrode = self.applied_potential;
         let shift = match self.p.target_rate_sum() {
             Some(target) => {
-                let (op, xi, c, phi) =
-                    (&self.op, slice(&self.xi), slice(&self.c), slice(&self.phi));
+                let (op, xi, c, phi) = (
+                    &self.op,
+                    slice(&self.xi),
+                    slice(&self.excess),
+                    slice(&self.phi),
+                );
                 let (ak, asr, blocked) = (
                     slice(&self.kinetic_factor),
                     slice(&self.interphase.asr),
@@ -292,7 +310,7 @@ impl Backend for CpuBackend {
             &self.op,
             &self.cells,
             slice(&self.xi),
-            slice(&self.c),
+            slice(&self.excess),
             slice(&self.phi),
             self.applied_potential as Real,
             slice(&self.kinetic_factor),
@@ -342,23 +360,25 @@ impl Backend for CpuBackend {
         // Concentration: (1/dt − ∇·D∇) c^{n+1} = c^n/dt − ∇·J_mig − (C_s/c0) Δxi/dt.
         transport::concentration_rhs(
             &self.tr,
-            slice(&self.c),
+            slice(&self.excess),
             slice(&self.phi),
             slice(&self.diffusivity),
             slice(&self.dxi),
             dt as Real,
             slice_mut(&mut self.rhs),
         );
-        self.c_old.assign(&self.c);
-        self.inv_dt_field.fill((1.0 / dt) as Real);
+        self.excess_old.assign(&self.excess);
+        // The same f32 1/dt as the right-hand side's c/dt: a one-ulp difference between the two
+        // would create ~ε Σc of ions every step.
+        self.inv_dt_field.fill(1.0 / dt as Real);
         self.concentration_mg
             .set_coefficients(self.inv_dt_field.view(), self.diffusivity.view());
         let bcs = Bcs {
             x_lo: Boundary::Neumann,
-            x_hi: Boundary::Dirichlet(1.0),
+            x_hi: Boundary::Dirichlet(0.0),
         };
         let concentration_solve = self.concentration_mg.solve(
-            &mut self.c,
+            &mut self.excess,
             self.rhs.view(),
             bcs,
             self.p.solver_tolerance,
@@ -366,8 +386,8 @@ impl Backend for CpuBackend {
         );
         let boundary_inflow = transport::boundary_inflow(
             &self.tr,
-            slice(&self.c_old),
-            slice(&self.c),
+            slice(&self.excess_old),
+            slice(&self.excess),
             slice(&self.phi),
             slice(&self.diffusivity),
             dt,
@@ -403,7 +423,7 @@ impl Backend for CpuBackend {
         Snapshot::assemble(
             &self.p,
             self.xi.clone(),
-            self.c.clone(),
+            self.concentration(),
             self.phi.clone(),
             self.bv_rate.clone(),
             &self.layer,
@@ -419,7 +439,9 @@ impl Backend for CpuBackend {
         BackendState {
             fields: vec![
                 ("order_parameter".into(), self.xi.clone()),
-                ("concentration".into(), self.c.clone()),
+                // c for whoever reads the file; u, unrounded by the 1, to continue from.
+                ("concentration".into(), self.concentration()),
+                ("concentration_excess".into(), self.excess.clone()),
                 ("potential".into(), self.phi.clone()),
                 ("order_parameter_change".into(), self.dxi.clone()),
                 ("interphase_layer".into(), self.layer.clone()),
@@ -433,20 +455,30 @@ impl Backend for CpuBackend {
 
     fn restore_state(&mut self, state: &BackendState) -> Result<()> {
         let shape = self.xi.dim();
-        for (name, target) in [
-            ("order_parameter", &mut self.xi),
-            ("concentration", &mut self.c),
-            ("potential", &mut self.phi),
-            ("order_parameter_change", &mut self.dxi),
-            ("interphase_layer", &mut self.layer),
-        ] {
-            let f = state.field(name)?;
+        let checked = |name: &str, f: &Field| -> Result<()> {
             if f.dim() != shape {
                 return Err(Error::Checkpoint(format!(
                     "field `{name}` is {:?}, the grid is {shape:?}",
                     f.dim()
                 )));
             }
+            Ok(())
+        };
+        // A checkpoint from before the excess was the state has c only.
+        let excess = match state.field("concentration_excess") {
+            Ok(u) => u.clone(),
+            Err(_) => state.field("concentration")?.mapv(|c| c - 1.0),
+        };
+        checked("concentration_excess", &excess)?;
+        self.excess = excess;
+        for (name, target) in [
+            ("order_parameter", &mut self.xi),
+            ("potential", &mut self.phi),
+            ("order_parameter_change", &mut self.dxi),
+            ("interphase_layer", &mut self.layer),
+        ] {
+            let f = state.field(name)?;
+            checked(name, f)?;
             target.assign(f);
         }
         self.applied_potential = state.scalar("applied_potential_v")?;

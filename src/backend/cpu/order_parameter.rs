@@ -424,16 +424,16 @@ pub fn reaction_rate(
     (prefactor * b, prefactor * db)
 }
 
-/// The reaction part of ∂xi/∂t on every cell at electrode potential E, and the maxima that
-/// bound dt: (max |m (1−p_b) a_k B_eff| where h' > 1e-3, fastest front speed |∂xi/∂t|/|∇xi|
-/// where |∇xi| > `grad_min`). Only the interface cells (`cells`, from [`interface_cells`],
+/// The reaction part of ∂xi/∂t on every cell at electrode potential E (c/c0 = 1 + `excess`),
+/// and the maxima that bound dt: (max |m (1−p_b) a_k B_eff| where h' > 1e-3, fastest front
+/// speed |∂xi/∂t|/|∇xi| where |∇xi| > `grad_min`). Only the interface cells (`cells`, from [`interface_cells`],
 /// ascending) react; every other cell gets 0.
 #[allow(clippy::too_many_arguments)]
 pub fn reaction_field(
     k: &OrderParameterConstants,
     cells: &[u32],
     xi: &[Real],
-    c: &[Real],
+    excess: &[Real],
     phi: &[Real],
     electrode: Real,
     kinetic_factor: &[Real],
@@ -461,7 +461,7 @@ pub fn reaction_field(
                 let (r, _) = reaction_rate(
                     k,
                     xi[n],
-                    c[n],
+                    1.0 + excess[n],
                     phi[n],
                     electrode,
                     kinetic_factor[n],
@@ -526,13 +526,14 @@ pub fn interface_cells_into(xi: &[Real], cells: &mut Vec<u32>) {
         });
 }
 
-/// Σ over interface cells of the reaction rate and its Δ-derivative (f64 accumulation).
+/// Σ over interface cells of the reaction rate and its Δ-derivative (f64 accumulation;
+/// c/c0 = 1 + `excess`).
 #[allow(clippy::too_many_arguments)]
 pub fn reaction_sum(
     k: &OrderParameterConstants,
     cells: &[u32],
     xi: &[Real],
-    c: &[Real],
+    excess: &[Real],
     phi: &[Real],
     electrode: Real,
     kinetic_factor: &[Real],
@@ -546,7 +547,7 @@ pub fn reaction_sum(
             let (r, dr) = reaction_rate(
                 k,
                 xi[n],
-                c[n],
+                1.0 + excess[n],
                 phi[n],
                 electrode,
                 kinetic_factor[n],

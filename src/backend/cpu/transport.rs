@@ -107,10 +107,15 @@ fn face_flux(
 /// Rows per task of [`concentration_rhs`].
 const RHS_BLOCK_ROWS: usize = 16;
 
-/// Right-hand side of the implicit concentration step (1/dt − ∇·D∇) c^{n+1} = rhs:
-/// rhs = c/dt − ∇·J_mig − (C_s/c0) Δxi/dt. At the collector the clamped neighbour row carries no
-/// flux (equal φ); past the last row a ghost with φ = −φ and c = 1 puts φ = 0, c = c0 on the bulk
-/// face at distance Δx/2.
+/// Right-hand side of the implicit concentration step for the excess u = c/c0 − 1,
+/// (1/dt − ∇·D∇) u^{n+1} = rhs with u = 0 on the bulk face:
+/// rhs = u/dt − ∇·J_mig(c) − (C_s/c0) Δxi/dt. At the collector the clamped neighbour row carries
+/// no flux (equal φ); past the last row a ghost with φ = −φ and c = 1 puts φ = 0, c = c0 on the
+/// bulk face at distance Δx/2. The migration flux reads c/c0 = 1 + u.
+///
+/// Why u and not c: the bulk face couples the last row with weight 2D dt/Δx² (~10⁴), so an f32
+/// c ≈ 1 there, quantised to ~6e-8, makes the inflow it implies uncertain by ~1e-3 of a step's
+/// ions; u ≈ 0 there carries the difference c0 − c at full relative precision.
 ///
 /// Each face flux is computed once and used by both its cells (the WGSL twin, one thread per
 /// cell, computes it from each side): the same call with the same arguments, so the same bits.
@@ -118,7 +123,7 @@ const RHS_BLOCK_ROWS: usize = 16;
 #[allow(clippy::too_many_arguments)]
 pub fn concentration_rhs(
     k: &TransportConstants,
-    c: &[Real],
+    excess: &[Real],
     phi: &[Real],
     diffusivity: &[Real],
     dxi: &[Real],
@@ -128,21 +133,31 @@ pub fn concentration_rhs(
     let (nx, ny) = (k.nx, k.ny);
     let inv_dt = 1.0 / dt;
     let row = |r: usize| r * ny..(r + 1) * ny;
+    // c/c0 = 1 + u of row `i`; past the last row, the ghost's c = 1.
+    let c_row = |i: usize, out: &mut [Real]| {
+        if i < nx {
+            for (o, &u) in out.iter_mut().zip(&excess[row(i)]) {
+                *o = 1.0 + u;
+            }
+        } else {
+            out.fill(1.0);
+        }
+    };
     // Ghost row above the last one: φ_g = −φ (φ = 0 on the face), c_g = 1, D_g = D.
     let top = row(nx - 1);
     let ghost_phi: Vec<Real> = phi[top.clone()].iter().map(|&p| -p).collect();
-    let ghost_c = vec![1.0 as Real; ny];
-    // Flux from row `i` to the row above it (the ghost past the last row).
-    let x_faces = |i: usize, out: &mut [Real]| {
+    // Flux from row `i` (c = `c_c`) to the row above it (c = `c_a`; the ghost past the last).
+    let x_faces = |i: usize, c_c: &[Real], c_a: &[Real], out: &mut [Real]| {
         let rc = row(i);
-        let (c_a, p_a, d_a) = if i + 1 < nx {
+        let (p_a, d_a) = if i + 1 < nx {
             let ra = row(i + 1);
-            (&c[ra.clone()], &phi[ra.clone()], &diffusivity[ra])
+            (&phi[ra.clone()], &diffusivity[ra])
         } else {
-            (&ghost_c[..], &ghost_phi[..], &diffusivity[top.clone()])
+            (&ghost_phi[..], &diffusivity[top.clone()])
         };
-        let (c_c, p_c, d_c) = (&c[rc.clone()], &phi[rc.clone()], &diffusivity[rc]);
-        let (c_a, p_a, d_a, out) = (&c_a[..ny], &p_a[..ny], &d_a[..ny], &mut out[..ny]);
+        let (p_c, d_c) = (&phi[rc.clone()], &diffusivity[rc]);
+        let (c_c, c_a) = (&c_c[..ny], &c_a[..ny]);
+        let (p_a, d_a, out) = (&p_a[..ny], &d_a[..ny], &mut out[..ny]);
         for (j, o) in out.iter_mut().enumerate() {
             *o = face_flux(
                 d_c[j], d_a[j], k.f, k.inv_dx, p_c[j], p_a[j], c_c[j], c_a[j],
@@ -154,26 +169,31 @@ pub fn concentration_rhs(
         .for_each(|(b, block)| {
             let r0 = b * RHS_BLOCK_ROWS;
             let (mut below, mut above) = (vec![0.0 as Real; ny], vec![0.0 as Real; ny]);
+            let (mut c_here, mut c_above) = (vec![0.0 as Real; ny], vec![0.0 as Real; ny]);
             // y faces: entry j is the flux from cell j − 1 (periodic) to cell j; entry ny = entry 0.
             let mut lateral = vec![0.0 as Real; ny + 1];
+            c_row(r0, &mut c_here);
             if r0 == 0 {
                 // The collector: the clamped row, φ equal on both sides.
-                let (c0, p0, d0) = (&c[..ny], &phi[..ny], &diffusivity[..ny]);
+                let (p0, d0) = (&phi[..ny], &diffusivity[..ny]);
                 for (j, o) in below.iter_mut().enumerate() {
-                    *o = face_flux(d0[j], d0[j], k.f, k.inv_dx, p0[j], p0[j], c0[j], c0[j]);
+                    let c0 = c_here[j];
+                    *o = face_flux(d0[j], d0[j], k.f, k.inv_dx, p0[j], p0[j], c0, c0);
                 }
             } else {
-                x_faces(r0 - 1, &mut below);
+                c_row(r0 - 1, &mut c_above);
+                x_faces(r0 - 1, &c_above, &c_here, &mut below);
             }
             for (t, out) in block.chunks_mut(ny).enumerate() {
                 let i = r0 + t;
                 let rc = row(i);
-                x_faces(i, &mut above);
+                c_row(i + 1, &mut c_above);
+                x_faces(i, &c_here, &c_above, &mut above);
                 let (c_c, p_c, d_c, s_c) = (
-                    &c[rc.clone()],
+                    &c_here[..ny],
                     &phi[rc.clone()],
                     &diffusivity[rc.clone()],
-                    &dxi[rc],
+                    &dxi[rc.clone()],
                 );
                 let last = ny - 1;
                 lateral[0] = face_flux(
@@ -189,12 +209,13 @@ pub fn concentration_rhs(
                 lateral[ny] = lateral[0];
                 let (l, r) = (&lateral[..ny], &lateral[1..]);
                 let (up, down, out) = (&above[..ny], &below[..ny], &mut out[..ny]);
-                let (c_c, s_c) = (&c_c[..ny], &s_c[..ny]);
+                let (u_c, s_c) = (&excess[rc][..ny], &s_c[..ny]);
                 for j in 0..ny {
                     let divergence = (up[j] - down[j] + r[j] - l[j]) * k.inv_dx;
-                    out[j] = c_c[j] * inv_dt - divergence - k.cs_over_c0 * s_c[j] * inv_dt;
+                    out[j] = u_c[j] * inv_dt - divergence - k.cs_over_c0 * s_c[j] * inv_dt;
                 }
                 std::mem::swap(&mut below, &mut above);
+                std::mem::swap(&mut c_here, &mut c_above);
             }
         });
 }
@@ -223,11 +244,12 @@ pub fn max_migration_speed(k: &TransportConstants, phi: &[Real], diffusivity: &[
 }
 
 /// Ions entering through the bulk face in a step of length dt (c/c0 · µm² per unit depth):
-/// implicit diffusion with the new c plus the explicit migration flux with the old c.
+/// implicit diffusion with the new excess u = c/c0 − 1 (the face's c0 − c is −u, unrounded) plus
+/// the explicit migration flux with the old c = 1 + u.
 pub fn boundary_inflow(
     k: &TransportConstants,
-    c_old: &[Real],
-    c_new: &[Real],
+    excess_old: &[Real],
+    excess_new: &[Real],
     phi: &[Real],
     diffusivity: &[Real],
     dt: f64,
@@ -239,7 +261,7 @@ pub fn boundary_inflow(
         .map(|j| {
             let n = top + j;
             let d = diffusivity[n] as f64;
-            let diffusive_in = d * (1.0 - c_new[n] as f64) * 2.0 / dx;
+            let diffusive_in = d * -(excess_new[n] as f64) * 2.0 / dx;
             // The same face flux as the right-hand side: ghost φ = −φ, c = 1 past the face.
             let migration_out = face_flux(
                 diffusivity[n],
@@ -248,7 +270,7 @@ pub fn boundary_inflow(
                 k.inv_dx,
                 phi[n],
                 -phi[n],
-                c_old[n],
+                1.0 + excess_old[n],
                 1.0,
             ) as f64;
             (diffusive_in - migration_out) * dx * dt
@@ -290,13 +312,14 @@ mod tests {
             cs_over_c0: 72.0,
         };
         let v = |n: usize, s: f64| ((n as f64 * 0.61 + s).sin()) as Real;
-        let c: Vec<Real> = (0..nx * ny).map(|n| 1.0 + 0.3 * v(n, 0.0)).collect();
+        let u: Vec<Real> = (0..nx * ny).map(|n| 0.3 * v(n, 0.0)).collect();
+        let c: Vec<Real> = u.iter().map(|&u| 1.0 + u).collect();
         let phi: Vec<Real> = (0..nx * ny).map(|n| -0.01 * (1.0 + v(n, 1.0))).collect();
         let d: Vec<Real> = (0..nx * ny).map(|n| 150.0 + 149.0 * v(n, 2.0)).collect();
         let dxi: Vec<Real> = (0..nx * ny).map(|n| 1e-3 * v(n, 3.0)).collect();
         let dt = 0.37;
         let mut fast = vec![0.0; nx * ny];
-        concentration_rhs(&k, &c, &phi, &d, &dxi, dt, &mut fast);
+        concentration_rhs(&k, &u, &phi, &d, &dxi, dt, &mut fast);
         let inv_dt = 1.0 / dt;
         let differing = (0..nx)
             .flat_map(|i| (0..ny).map(move |j| (i, j)))
@@ -315,7 +338,7 @@ mod tests {
                 };
                 let up = face_flux(d[n], da, k.f, k.inv_dx, phi[n], pa, c[n], ca);
                 let divergence = (up - flux(b, n) + flux(n, r) - flux(l, n)) * k.inv_dx;
-                let want = c[n] * inv_dt - divergence - k.cs_over_c0 * dxi[n] * inv_dt;
+                let want = u[n] * inv_dt - divergence - k.cs_over_c0 * dxi[n] * inv_dt;
                 want.to_bits() != fast[n].to_bits()
             })
             .count();
