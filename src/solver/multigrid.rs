@@ -79,6 +79,11 @@ pub struct SolveStats {
     pub backward_error: f64,
 }
 
+/// Cells of the finest level on which [`Multigrid::conserve_mass`]'s direction z ≈ A⁻¹1 is
+/// V-cycled before being prolonged up: any z makes the projection exact, z's accuracy only
+/// decides how much it perturbs the residual elsewhere (~|Σ r|/N per cell where A z ≠ 1).
+const MASS_DIRECTION_CELLS: usize = 64 * 64;
+
 /// Gauss–Seidel sweeps (each red then black) before and after the coarse-grid correction.
 const PRE_SWEEPS: usize = 2;
 const POST_SWEEPS: usize = 2;
@@ -389,8 +394,9 @@ impl Multigrid {
     /// So each solve ends with u += κ z, z ≈ A⁻¹1 and κ = Σ r / Σ(A z): that zeroes Σ r
     /// whatever z is, because [`ResidualStatistics::r_sum`] and Σ(A z) are both exact for f32
     /// fields (interior fluxes telescope out of both). With z exact, r changes by −(Σr/N)·1,
-    /// its projection off the constant, which lowers ‖r‖; z is one V-cycle on A z = 1 from
-    /// z = 0 per solve (the cycle's ~0.1 error in A z only perturbs that projection).
+    /// its projection off the constant, which lowers ‖r‖. z is recomputed from zero each solve
+    /// (so a solve depends on its inputs only) on the coarse levels, then prolonged: its error
+    /// in A z only perturbs the projection, by ~|Σ r|/N per cell where A z ≠ 1.
     /// (A uniform shift instead of z fails: a Dirichlet wall absorbs it, and the κ that zeroes
     /// Σ r is below one ulp of u.)
     pub fn conserve_mass(&mut self) {
@@ -505,15 +511,15 @@ impl Multigrid {
         stats
     }
 
-    /// Refreshes z ≈ A⁻¹1 by one V-cycle and returns κ = r_sum / Σ(A z), the multiple of z that
-    /// takes `r_sum` off the residual's sum ([`Multigrid::conserve_mass`]).
+    /// Computes z ≈ A⁻¹1 and returns κ = r_sum / Σ(A z), the multiple of z that takes `r_sum`
+    /// off the residual's sum ([`Multigrid::conserve_mass`]).
     fn mass_projection(&mut self, bcs: Bcs, r_sum: f64) -> Real {
         let hom = bcs.homogeneous();
         let mp = self.conserve_mass.as_mut().expect("conserving");
         // From zero every time: a solve depends on its inputs only (a resumed run repeats the
         // uninterrupted one bit for bit).
-        mp.z.fill(0.0);
-        self.hierarchy.v_cycle(mp.z.view_mut(), mp.ones.view(), hom);
+        self.hierarchy
+            .inverse_of_ones(mp.z.view_mut(), mp.ones.view(), hom);
         let op = &self.hierarchy.levels[0].op;
         let [a, kx, _] = op.views();
         let mass = operator_sum(mp.z.view(), a, kx, hom, op.dx);
@@ -784,12 +790,24 @@ impl Hierarchy {
     /// V(2,2) cycle: down the levels smoothing and restricting residuals, solve the coarsest
     /// exactly, back up adding bilinear corrections and smoothing. Written as two loops (no
     /// recursion) so the GPU backend can issue the same sequence of kernel dispatches.
-    fn v_cycle(&mut self, mut u0: ArrayViewMut2<Real>, f0: ArrayView2<Real>, bcs: Bcs) {
+    fn v_cycle(&mut self, u0: ArrayViewMut2<Real>, f0: ArrayView2<Real>, bcs: Bcs) {
+        self.cycle_from(0, u0, f0, bcs);
+    }
+
+    /// The V-cycle of levels `first`.. (u0, f0: the finest level's u and f, used only when
+    /// `first` = 0; coarser levels cycle on their own `u` and `f`).
+    fn cycle_from(
+        &mut self,
+        first: usize,
+        mut u0: ArrayViewMut2<Real>,
+        f0: ArrayView2<Real>,
+        bcs: Bcs,
+    ) {
         let (levels, coarsest) = (&mut self.levels, &mut self.coarsest);
         let n = levels.len();
         let hom = bcs.homogeneous();
         let bc_of = |l: usize| if l == 0 { bcs } else { hom };
-        for l in 0..n - 1 {
+        for l in first..n - 1 {
             let (head, tail) = levels.split_at_mut(l + 1);
             let (fine, coarse) = (&mut head[l], &mut tail[0]);
             let (mut u, f) = if l == 0 {
@@ -810,7 +828,7 @@ impl Hierarchy {
         } else {
             coarsest.solve(&last.op, &mut last.r, last.u.view_mut(), last.f.view(), hom);
         }
-        for l in (0..n - 1).rev() {
+        for l in (first..n - 1).rev() {
             let (head, tail) = levels.split_at_mut(l + 1);
             let (fine, coarse) = (&mut head[l], &tail[0]);
             let (mut u, f) = if l == 0 {
@@ -821,6 +839,35 @@ impl Hierarchy {
             prolong_bilinear(coarse.u.view(), u.view_mut(), hom);
             for _ in 0..POST_SWEEPS {
                 fine.op.sweep(u.view_mut(), f, bc_of(l), [1, 0]);
+            }
+        }
+    }
+
+    /// z ≈ A⁻¹1 on the finest level with homogeneous walls `hom`, at a fraction of a V-cycle's
+    /// cost: one V-cycle of the levels from the first with at most [`MASS_DIRECTION_CELLS`]
+    /// cells, on f = 1 from u = 0, prolonged up to the finest level without smoothing.
+    /// `ones` is the finest level's f = 1, used when that level is itself that small.
+    fn inverse_of_ones(&mut self, mut z: ArrayViewMut2<Real>, ones: ArrayView2<Real>, hom: Bcs) {
+        z.fill(0.0);
+        let n = self.levels.len();
+        let first = (0..n)
+            .find(|&l| self.levels[l].op.a.len() <= MASS_DIRECTION_CELLS)
+            .unwrap_or(n - 1);
+        if first == 0 {
+            self.v_cycle(z, ones, hom);
+            return;
+        }
+        let level = &mut self.levels[first];
+        level.u.fill(0.0);
+        level.f.fill(1.0);
+        self.cycle_from(first, z.view_mut(), ones, hom);
+        for l in (0..first).rev() {
+            let (head, tail) = self.levels.split_at_mut(l + 1);
+            if l == 0 {
+                prolong_bilinear(tail[0].u.view(), z.view_mut(), hom);
+            } else {
+                head[l].u.fill(0.0);
+                prolong_bilinear(tail[0].u.view(), head[l].u.view_mut(), hom);
             }
         }
     }
