@@ -15,7 +15,7 @@
 use ndarray::{s, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
-use super::stencil::{row, RowStencil, CHUNK};
+use super::stencil::{row, Faces, RowStencil, Scratch, CHUNK};
 pub use super::stencil::{Bcs, Boundary, Value};
 use crate::grid::Real;
 
@@ -194,7 +194,8 @@ pub fn smooth_red_black(
             let east = if i + 1 < nx { other_row(i + 1) } else { &[] };
             let (kx, ky) = (kx_faces.view(), ky_faces.view());
             let st = RowStencil::new(i, nx, west, east, kx, ky, bcs, dx);
-            st.relax(u_row, row(&f, i), row(&a, i), (colour + i) % 2);
+            let scratch = &mut Scratch::new();
+            st.relax(u_row, row(&f, i), row(&a, i), (colour + i) % 2, scratch);
         });
     }
 }
@@ -229,10 +230,26 @@ pub fn smooth_red_black_sweep(
     let parallel = nx * ny >= PARALLEL_MIN_CELLS && nx >= 2 * SWEEP_BLOCK_ROWS;
     let block_rows = if parallel { SWEEP_BLOCK_ROWS } else { nx };
     let second = 1 - first;
-    let update = |i: usize, u_row: &mut [Real], west: &[Real], east: &[Real], colour: usize| {
-        let (kx, ky) = (kx_faces.view(), ky_faces.view());
-        let st = RowStencil::new(i, nx, west, east, kx, ky, bcs, dx);
-        st.relax(u_row, row(&f, i), row(&a, i), (colour + i) % 2);
+    let faces = Faces::of(kx_faces, ky_faces, dx);
+    let (f, a) = (
+        f.to_slice().expect("row-major f"),
+        a.to_slice().expect("row-major a"),
+    );
+    let update = |i: usize,
+                  u_row: &mut [Real],
+                  west: &[Real],
+                  east: &[Real],
+                  colour: usize,
+                  scratch: &mut Scratch| {
+        let st = RowStencil::of_faces(i, nx, west, east, &faces, bcs);
+        let cells = i * ny..(i + 1) * ny;
+        st.relax(
+            u_row,
+            &f[cells.clone()],
+            &a[cells],
+            (colour + i) % 2,
+            scratch,
+        );
     };
     let cells = u
         .as_slice_mut()
@@ -253,13 +270,14 @@ pub fn smooth_red_black_sweep(
     let run_block = |(b, (rows, (below, above))): (usize, (&mut [Real], &Halo))| {
         let r0 = bounds(b).0;
         let n = rows.len() / ny;
+        let mut scratch = Scratch::new();
         // Row t of the block with its neighbours (the halo copies past the block's edges).
         let mut with_row = |t: usize, colour: usize| {
             let (head, rest) = rows.split_at_mut(t * ny);
             let (row_t, tail) = rest.split_at_mut(ny);
             let west: &[Real] = if t > 0 { &head[(t - 1) * ny..] } else { below };
             let east: &[Real] = if t + 1 < n { &tail[..ny] } else { above };
-            update(r0 + t, row_t, west, east, colour);
+            update(r0 + t, row_t, west, east, colour, &mut scratch);
         };
         for t in 0..n {
             with_row(t, first);
@@ -291,12 +309,13 @@ pub fn smooth_red_black_sweep(
         })
         .collect();
     edges.dedup();
+    let mut scratch = Scratch::new();
     for i in edges {
         let (head, rest) = cells.split_at_mut(i * ny);
         let (row_i, tail) = rest.split_at_mut(ny);
         let west: &[Real] = if i > 0 { &head[(i - 1) * ny..] } else { &[] };
         let east: &[Real] = if i + 1 < nx { &tail[..ny] } else { &[] };
-        update(i, row_i, west, east, second);
+        update(i, row_i, west, east, second, &mut scratch);
     }
 }
 

@@ -98,6 +98,53 @@ pub(super) fn row<'a, T>(field: &ArrayView2<'a, T>, i: usize) -> &'a [T] {
         .expect("fields must be in standard (row-major) layout")
 }
 
+/// A level's face coefficients as flat row-major slices, and 1/dx².
+pub(super) struct Faces<'a> {
+    kx: &'a [Real],
+    ky: &'a [Real],
+    ny: usize,
+    inv_dx2: f64,
+}
+
+impl<'a> Faces<'a> {
+    pub(super) fn of<'x: 'a, 'y: 'a>(
+        kx: ArrayView2<'x, Real>,
+        ky: ArrayView2<'y, Real>,
+        dx: f64,
+    ) -> Self {
+        const LAYOUT: &str = "fields must be in standard (row-major) layout";
+        Faces {
+            ny: ky.ncols(),
+            kx: kx.to_slice().expect(LAYOUT),
+            ky: ky.to_slice().expect(LAYOUT),
+            inv_dx2: 1.0 / (dx * dx),
+        }
+    }
+
+    fn kx_row(&self, i: usize) -> &'a [Real] {
+        &self.kx[i * self.ny..(i + 1) * self.ny]
+    }
+
+    fn ky_row(&self, i: usize) -> &'a [Real] {
+        &self.ky[i * self.ny..(i + 1) * self.ny]
+    }
+}
+
+/// Buffers of [`RowStencil::relax`]'s chunks, owned by the caller so that rows reuse them.
+pub(super) struct Scratch {
+    flux: [Real; CHUNK],
+    diag: [Real; CHUNK],
+}
+
+impl Scratch {
+    pub(super) fn new() -> Self {
+        Scratch {
+            flux: [0.0; CHUNK],
+            diag: [0.0; CHUNK],
+        }
+    }
+}
+
 /// What lies across one x face of a row: the next row of cells, or a wall.
 #[derive(Clone, Copy)]
 enum Across<'a, T> {
@@ -130,6 +177,20 @@ impl<'a, T: Value> RowStencil<'a, T> {
         bcs: Bcs,
         dx: f64,
     ) -> Self {
+        let faces = Faces::of(kx, ky, dx);
+        RowStencil::of_faces(i, nx, west, east, &faces, bcs)
+    }
+
+    /// [`RowStencil::new`] from the face coefficients as slices: what a kernel visiting many
+    /// rows builds once.
+    pub(super) fn of_faces(
+        i: usize,
+        nx: usize,
+        west: &'a [T],
+        east: &'a [T],
+        faces: &Faces<'a>,
+        bcs: Bcs,
+    ) -> Self {
         let across = |b: Boundary| {
             let (value, factor) = b.wall();
             Across::Wall {
@@ -148,10 +209,10 @@ impl<'a, T: Value> RowStencil<'a, T> {
             } else {
                 Across::Cells(east)
             },
-            k_west: row(&kx, i),
-            k_east: row(&kx, i + 1),
-            k_y: row(&ky, i),
-            inv_dx2: T::from_f64(1.0 / (dx * dx)),
+            k_west: faces.kx_row(i),
+            k_east: faces.kx_row(i + 1),
+            k_y: faces.ky_row(i),
+            inv_dx2: T::from_f64(faces.inv_dx2),
         }
     }
 
@@ -343,7 +404,14 @@ impl RowStencil<'_, Real> {
     /// writes; the other colour's values, computed from half-updated neighbours, are thrown
     /// away. Stride-2 loops do not vectorise; this does, at twice the arithmetic.
     #[inline(always)]
-    pub(super) fn relax(&self, u_row: &mut [Real], f_row: &[Real], a_row: &[Real], start: usize) {
+    pub(super) fn relax(
+        &self,
+        u_row: &mut [Real],
+        f_row: &[Real],
+        a_row: &[Real],
+        start: usize,
+        scratch: &mut Scratch,
+    ) {
         let ny = u_row.len();
         let cell = |u_row: &mut [Real], j: usize| {
             let (flux, diag) = self.balance(u_row, j);
@@ -356,11 +424,10 @@ impl RowStencil<'_, Real> {
             }
             return;
         }
-        let (mut flux, mut diag) = ([0.0 as Real; CHUNK], [0.0 as Real; CHUNK]);
         let mut j0 = 1;
         while j0 + 1 < ny {
             let n = CHUNK.min(ny - 1 - j0);
-            let (flux, diag) = (&mut flux[..n], &mut diag[..n]);
+            let (flux, diag) = (&mut scratch.flux[..n], &mut scratch.diag[..n]);
             self.interior_balances(u_row, j0, flux, diag);
             let r = j0..j0 + n;
             let (fr, ar) = (&f_row[r.clone()], &a_row[r.clone()]);
@@ -415,7 +482,7 @@ mod tests {
             let st = RowStencil::of(i, u.view(), kx, ky, bcs, 0.7);
             for start in [0, 1] {
                 let mut fast = row(&u.view(), i).to_vec();
-                st.relax(&mut fast, &f, &a, start);
+                st.relax(&mut fast, &f, &a, start, &mut Scratch::new());
                 let mut slow = row(&u.view(), i).to_vec();
                 for j in (start..ny).step_by(2) {
                     let (flux, diag) = st.balance(&slow, j);
