@@ -130,17 +130,16 @@ impl<'a> Faces<'a> {
     }
 }
 
-/// Buffers of [`RowStencil::relax`]'s chunks, owned by the caller so that rows reuse them.
+/// The buffer of [`RowStencil::relax`]'s chunks (each cell's new value), owned by the caller so
+/// that rows reuse it.
 pub(super) struct Scratch {
-    flux: [Real; CHUNK],
-    diag: [Real; CHUNK],
+    candidate: [Real; CHUNK],
 }
 
 impl Scratch {
     pub(super) fn new() -> Self {
         Scratch {
-            flux: [0.0; CHUNK],
-            diag: [0.0; CHUNK],
+            candidate: [0.0; CHUNK],
         }
     }
 }
@@ -265,8 +264,7 @@ impl<T: Value> RowStencil<'_, T> {
     /// branches, so that the loop vectorises. Each x side is a row of cells or a wall, chosen
     /// once per chunk (four loops, one per pair).
     #[inline(always)]
-    fn interior_balances(&self, u: &[T], j0: usize, flux: &mut [T], diag: &mut [T]) {
-        let n = flux.len();
+    fn interior_balances(&self, u: &[T], j0: usize, n: usize, out: impl FnMut(usize, T, T)) {
         let r = j0..j0 + n;
         let inv = self.inv_dx2;
         let (kw, ke) = (&self.k_west[r.clone()], &self.k_east[r.clone()]);
@@ -290,15 +288,15 @@ impl<T: Value> RowStencil<'_, T> {
         match (self.west, self.east) {
             (Across::Cells(w), Across::Cells(e)) => {
                 let (w, e) = (&w[r.clone()], &e[r]);
-                self.balances_with(u, j0, flux, diag, cells(kw, w, inv), cells(ke, e, inv))
+                self.balances_with(u, j0, n, cells(kw, w, inv), cells(ke, e, inv), out)
             }
             (Across::Wall { value, factor }, Across::Cells(e)) => {
                 let (w, e) = (wall(kw, value, factor, inv), cells(ke, &e[r], inv));
-                self.balances_with(u, j0, flux, diag, w, e)
+                self.balances_with(u, j0, n, w, e, out)
             }
             (Across::Cells(w), Across::Wall { value, factor }) => {
                 let (w, e) = (cells(kw, &w[r], inv), wall(ke, value, factor, inv));
-                self.balances_with(u, j0, flux, diag, w, e)
+                self.balances_with(u, j0, n, w, e, out)
             }
             (
                 Across::Wall { value, factor },
@@ -308,7 +306,7 @@ impl<T: Value> RowStencil<'_, T> {
                 },
             ) => {
                 let (w, e) = (wall(kw, value, factor, inv), wall(ke, v, g, inv));
-                self.balances_with(u, j0, flux, diag, w, e)
+                self.balances_with(u, j0, n, w, e, out)
             }
         }
     }
@@ -319,12 +317,11 @@ impl<T: Value> RowStencil<'_, T> {
         &self,
         u: &[T],
         j0: usize,
-        flux: &mut [T],
-        diag: &mut [T],
+        n: usize,
         west: impl Fn(usize) -> (T, T),
         east: impl Fn(usize) -> (T, T),
+        mut out: impl FnMut(usize, T, T),
     ) {
-        let n = flux.len();
         let r = j0..j0 + n;
         let (ul, uc, ur) = (
             &u[j0 - 1..j0 - 1 + n],
@@ -332,7 +329,7 @@ impl<T: Value> RowStencil<'_, T> {
             &u[j0 + 1..j0 + 1 + n],
         );
         let (ks, kn) = (&self.k_y[r], &self.k_y[j0 + 1..j0 + 1 + n]);
-        let (diag, inv_dx2) = (&mut diag[..n], self.inv_dx2);
+        let inv_dx2 = self.inv_dx2;
         for t in 0..n {
             let c = uc[t];
             let ws = T::from(ks[t]) * inv_dx2;
@@ -345,8 +342,7 @@ impl<T: Value> RowStencil<'_, T> {
             let (w, nb) = east(t);
             f += w * (nb - c);
             d += w;
-            flux[t] = f;
-            diag[t] = d;
+            out(t, f, d);
         }
     }
 
@@ -375,7 +371,10 @@ impl<T: Value> RowStencil<'_, T> {
         while j0 + 1 < ny {
             let n = CHUNK.min(ny - 1 - j0);
             let (flux, diag) = (&mut flux[..n], &mut diag[..n]);
-            self.interior_balances(u, j0, flux, diag);
+            self.interior_balances(u, j0, n, |t, f, d| {
+                flux[t] = f;
+                diag[t] = d;
+            });
             chunk(j0, flux, diag);
             j0 += n;
         }
@@ -427,17 +426,17 @@ impl RowStencil<'_, Real> {
         let mut j0 = 1;
         while j0 + 1 < ny {
             let n = CHUNK.min(ny - 1 - j0);
-            let (flux, diag) = (&mut scratch.flux[..n], &mut scratch.diag[..n]);
-            self.interior_balances(u_row, j0, flux, diag);
+            let candidate = &mut scratch.candidate[..n];
             let r = j0..j0 + n;
-            let (fr, ar) = (&f_row[r.clone()], &a_row[r.clone()]);
-            for t in 0..n {
-                let (c, ai) = (u_row[j0 + t], ar[t]);
-                flux[t] = c + (fr[t] - ai * c + flux[t]) / (ai + diag[t]);
-            }
+            let (uc, fr, ar) = (&u_row[r.clone()], &f_row[r.clone()], &a_row[r.clone()]);
+            self.interior_balances(u_row, j0, n, |t, flux, diag| {
+                let (c, ai) = (uc[t], ar[t]);
+                candidate[t] = c + (fr[t] - ai * c + flux) / (ai + diag);
+            });
+
             // Cell j0 + t is of the colour when (j0 + t + start) is even.
             let parity = (j0 + start) & 1;
-            for (t, (dst, &v)) in u_row[r].iter_mut().zip(flux.iter()).enumerate() {
+            for (t, (dst, &v)) in u_row[r].iter_mut().zip(candidate.iter()).enumerate() {
                 *dst = if (t & 1) == parity { v } else { *dst };
             }
             j0 += n;
