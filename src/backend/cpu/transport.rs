@@ -133,35 +133,37 @@ pub fn concentration_rhs(
     let (nx, ny) = (k.nx, k.ny);
     let inv_dt = 1.0 / dt;
     let row = |r: usize| r * ny..(r + 1) * ny;
-    // c/c0 = 1 + u of row `i`; past the last row, the ghost's c = 1.
-    let c_row = |i: usize, out: &mut [Real]| {
-        if i < nx {
-            for (o, &u) in out.iter_mut().zip(&excess[row(i)]) {
-                *o = 1.0 + u;
-            }
-        } else {
-            out.fill(1.0);
-        }
-    };
-    // Ghost row above the last one: φ_g = −φ (φ = 0 on the face), c_g = 1, D_g = D.
+    // Ghost row above the last one: φ_g = −φ (φ = 0 on the face), u_g = 0 (c = 1), D_g = D.
     let top = row(nx - 1);
     let ghost_phi: Vec<Real> = phi[top.clone()].iter().map(|&p| -p).collect();
-    // Flux from row `i` (c = `c_c`) to the row above it (c = `c_a`; the ghost past the last).
-    let x_faces = |i: usize, c_c: &[Real], c_a: &[Real], out: &mut [Real]| {
+    let ghost_u = vec![0.0 as Real; ny];
+    // The upwind flux with c/c0 = 1 + u on both sides.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn flux(
+        k: &TransportConstants,
+        d0: Real,
+        d1: Real,
+        p0: Real,
+        p1: Real,
+        u0: Real,
+        u1: Real,
+    ) -> Real {
+        face_flux(d0, d1, k.f, k.inv_dx, p0, p1, 1.0 + u0, 1.0 + u1)
+    }
+    // Flux from row `i` to the row above it (the ghost past the last row).
+    let x_faces = |i: usize, out: &mut [Real]| {
         let rc = row(i);
-        let (p_a, d_a) = if i + 1 < nx {
+        let (u_a, p_a, d_a) = if i + 1 < nx {
             let ra = row(i + 1);
-            (&phi[ra.clone()], &diffusivity[ra])
+            (&excess[ra.clone()], &phi[ra.clone()], &diffusivity[ra])
         } else {
-            (&ghost_phi[..], &diffusivity[top.clone()])
+            (&ghost_u[..], &ghost_phi[..], &diffusivity[top.clone()])
         };
-        let (p_c, d_c) = (&phi[rc.clone()], &diffusivity[rc]);
-        let (c_c, c_a) = (&c_c[..ny], &c_a[..ny]);
-        let (p_a, d_a, out) = (&p_a[..ny], &d_a[..ny], &mut out[..ny]);
+        let (u_c, p_c, d_c) = (&excess[rc.clone()], &phi[rc.clone()], &diffusivity[rc]);
+        let (u_a, p_a, d_a, out) = (&u_a[..ny], &p_a[..ny], &d_a[..ny], &mut out[..ny]);
         for (j, o) in out.iter_mut().enumerate() {
-            *o = face_flux(
-                d_c[j], d_a[j], k.f, k.inv_dx, p_c[j], p_a[j], c_c[j], c_a[j],
-            );
+            *o = flux(k, d_c[j], d_a[j], p_c[j], p_a[j], u_c[j], u_a[j]);
         }
     };
     rhs.par_chunks_mut(RHS_BLOCK_ROWS * ny)
@@ -169,53 +171,45 @@ pub fn concentration_rhs(
         .for_each(|(b, block)| {
             let r0 = b * RHS_BLOCK_ROWS;
             let (mut below, mut above) = (vec![0.0 as Real; ny], vec![0.0 as Real; ny]);
-            let (mut c_here, mut c_above) = (vec![0.0 as Real; ny], vec![0.0 as Real; ny]);
             // y faces: entry j is the flux from cell j − 1 (periodic) to cell j; entry ny = entry 0.
             let mut lateral = vec![0.0 as Real; ny + 1];
-            c_row(r0, &mut c_here);
             if r0 == 0 {
                 // The collector: the clamped row, φ equal on both sides.
-                let (p0, d0) = (&phi[..ny], &diffusivity[..ny]);
+                let (u0, p0, d0) = (&excess[..ny], &phi[..ny], &diffusivity[..ny]);
                 for (j, o) in below.iter_mut().enumerate() {
-                    let c0 = c_here[j];
-                    *o = face_flux(d0[j], d0[j], k.f, k.inv_dx, p0[j], p0[j], c0, c0);
+                    *o = flux(k, d0[j], d0[j], p0[j], p0[j], u0[j], u0[j]);
                 }
             } else {
-                c_row(r0 - 1, &mut c_above);
-                x_faces(r0 - 1, &c_above, &c_here, &mut below);
+                x_faces(r0 - 1, &mut below);
             }
             for (t, out) in block.chunks_mut(ny).enumerate() {
                 let i = r0 + t;
                 let rc = row(i);
-                c_row(i + 1, &mut c_above);
-                x_faces(i, &c_here, &c_above, &mut above);
-                let (c_c, p_c, d_c, s_c) = (
-                    &c_here[..ny],
+                x_faces(i, &mut above);
+                let (u_c, p_c, d_c, s_c) = (
+                    &excess[rc.clone()],
                     &phi[rc.clone()],
                     &diffusivity[rc.clone()],
-                    &dxi[rc.clone()],
+                    &dxi[rc],
                 );
                 let last = ny - 1;
-                lateral[0] = face_flux(
-                    d_c[last], d_c[0], k.f, k.inv_dx, p_c[last], p_c[0], c_c[last], c_c[0],
-                );
+                lateral[0] = flux(k, d_c[last], d_c[0], p_c[last], p_c[0], u_c[last], u_c[0]);
                 let n = ny - 1;
                 let (dl, dr) = (&d_c[..n], &d_c[1..]);
                 let (pl, pr) = (&p_c[..n], &p_c[1..]);
-                let (cl, cr) = (&c_c[..n], &c_c[1..]);
+                let (ul, ur) = (&u_c[..n], &u_c[1..]);
                 for (t, o) in lateral[1..ny].iter_mut().enumerate() {
-                    *o = face_flux(dl[t], dr[t], k.f, k.inv_dx, pl[t], pr[t], cl[t], cr[t]);
+                    *o = flux(k, dl[t], dr[t], pl[t], pr[t], ul[t], ur[t]);
                 }
                 lateral[ny] = lateral[0];
                 let (l, r) = (&lateral[..ny], &lateral[1..]);
                 let (up, down, out) = (&above[..ny], &below[..ny], &mut out[..ny]);
-                let (u_c, s_c) = (&excess[rc][..ny], &s_c[..ny]);
+                let (u_c, s_c) = (&u_c[..ny], &s_c[..ny]);
                 for j in 0..ny {
                     let divergence = (up[j] - down[j] + r[j] - l[j]) * k.inv_dx;
                     out[j] = u_c[j] * inv_dt - divergence - k.cs_over_c0 * s_c[j] * inv_dt;
                 }
                 std::mem::swap(&mut below, &mut above);
-                std::mem::swap(&mut c_here, &mut c_above);
             }
         });
 }
