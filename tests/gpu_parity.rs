@@ -5,7 +5,13 @@
 //! On lavapipe (CI) the GPU evaluates the same f32 expressions as the CPU in the same order, but
 //! its sums are f32 trees where the CPU accumulates in f64, its exp/log differ by ~1e-6, and its
 //! solves run a fixed count where the CPU stops at its tolerance: per step the fields differ
-//! at ~1e-6, and over 200 steps the metrics by well under 1e-3.
+//! at ~1e-6, and over 200 steps the metrics by well under 1e-3 (measured ≤ 8e-6).
+//!
+//! The ions entered through the bulk face are held to the same 1e-3, with less room: the
+//! device's three V-cycles per concentration solve leave a residual whose sum (ions made or
+//! lost) has one sign, and the inflow read from the last row's u comes out ~2–3e-4 below the
+//! CPU's, whose solve converges and then projects Σ r out (4 cycles: ~5e-5; 6: ~3e-6). Each
+//! backend's Mg balance error over the run is printed: CPU ~1e-9, device ~1e-5.
 
 mod gpu_common;
 
@@ -58,6 +64,8 @@ fn every_preset_matches_the_cpu_after_200_steps() {
             ("roughness", g.front.roughness, c.front.roughness),
             ("overpotential", g.overpotential_v, c.overpotential_v),
             ("charge", g.charge_c_m2, c.charge_c_m2),
+            ("total Mg", g.mg_total_mol_m, c.mg_total_mol_m),
+            ("inflow", gpu.inflow_mol_m, cpu.inflow_mol_m),
         ] {
             let rel = relative(got, want);
             worst = worst.max(rel);
@@ -66,6 +74,16 @@ fn every_preset_matches_the_cpu_after_200_steps() {
                 preset.name()
             );
             assert!(rel <= 1e-3, "{preset:?}: {what} differs by {rel:.2e}");
+        }
+        // Total Mg (ions + metal) changes only by the inflow through the bulk face.
+        for (name, run) in [("cpu", &cpu), ("gpu", &gpu)] {
+            let (first, last) = (&run.rows[0], run.last());
+            let drift = (last.mg_total_mol_m - first.mg_total_mol_m - run.inflow_mol_m)
+                / first.mg_total_mol_m;
+            println!(
+                "{:<13} {name}: total Mg {:.9e} → {:.9e} mol/m, inflow {:.6e} mol/m, relative balance error {drift:.2e}",
+                preset.name(), first.mg_total_mol_m, last.mg_total_mol_m, run.inflow_mol_m
+            );
         }
     }
     println!("largest relative difference over the presets: {worst:.2e}");
