@@ -17,6 +17,7 @@ mod gpu_common;
 
 use mgpf::backend::cpu::CpuBackend;
 use mgpf::backend::gpu::GpuBackend;
+use mgpf::backend::{Backend, BackendState};
 use mgpf::config::presets::Preset;
 use mgpf::config::Config;
 use mgpf::model::params::Params;
@@ -87,6 +88,66 @@ fn every_preset_matches_the_cpu_after_200_steps() {
         }
     }
     println!("largest relative difference over the presets: {worst:.2e}");
+}
+
+/// A CPU state continues on the device (checkpoints are backend-agnostic): the GPU saves the
+/// CPU's field names, gives back the concentration excess u = c/c0 − 1 bit for bit, and c = 1 + u
+/// as the CPU rounds it; a state without "concentration_excess" (written before the excess was
+/// the state) restores u = c − 1, within half an ulp of 1 of the saved u.
+#[test]
+fn a_cpu_state_restores_on_the_gpu_with_or_without_the_excess() {
+    let Some(ctx) = gpu_common::gpu() else { return };
+    let mut cfg = config(Preset::Passivating);
+    cfg.grid.nx = 32;
+    cfg.grid.ny = 40;
+    let p = Params::from_config(&cfg).unwrap();
+    let mut cpu = CpuBackend::new(&p, &cfg.initial);
+    cpu.advance(0, 5).unwrap();
+    let state = cpu.save_state();
+    let mut gpu = GpuBackend::new(ctx, &p, &cfg.initial).expect("gpu backend");
+    gpu.restore_state(&state).unwrap();
+    let back = gpu.save_state();
+    let names = |s: &BackendState| s.fields.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    println!(
+        "fields saved: cpu {:?}, gpu {:?}",
+        names(&state),
+        names(&back)
+    );
+    assert_eq!(names(&back), names(&state));
+    let bits = |s: &BackendState, name: &str| -> Vec<u32> {
+        s.field(name).unwrap().iter().map(|v| v.to_bits()).collect()
+    };
+    for name in ["concentration_excess", "concentration"] {
+        println!("{name}: restored and saved again bit for bit (expected)");
+        assert_eq!(bits(&back, name), bits(&state, name), "{name}");
+    }
+
+    let mut older = state.clone();
+    older
+        .fields
+        .retain(|(name, _)| name != "concentration_excess");
+    gpu.restore_state(&older).unwrap();
+    let back = gpu.save_state();
+    let (u, c) = (
+        back.field("concentration_excess").unwrap(),
+        state.field("concentration").unwrap(),
+    );
+    let from_c = c.mapv(|c| c - 1.0);
+    assert!(u
+        .iter()
+        .zip(&from_c)
+        .all(|(a, b)| a.to_bits() == b.to_bits()));
+    let saved = state.field("concentration_excess").unwrap();
+    let worst = u
+        .iter()
+        .zip(saved)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    println!(
+        "without the excess: u = c − 1 restored, max |u − u_saved| = {worst:e} (at most {:e}, half an ulp of 1)",
+        f32::EPSILON / 2.0
+    );
+    assert!(worst <= f32::EPSILON / 2.0);
 }
 
 #[test]
