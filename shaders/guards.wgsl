@@ -1,7 +1,8 @@
 // Per-step field guards, twin of CpuBackend::check_fields (src/backend/cpu/mod.rs; the bounds
 // come from src/backend/guards.rs): NaN/Inf anywhere, xi outside [−0.1, 1.1], or c below −1e-4
 // where xi < ½ ends the run, naming the first offending cell (row-major) of the first failing
-// field in the order xi, c, φ.
+// field in the order xi, c, φ. The concentration is stored as its excess u = c/c0 − 1: the guard
+// checks and records c = 1 + u, as the CPU does.
 //
 // The guard buffer (u32 words; layout kernels::guards::field_guard, generated as GUARD_*):
 //   FIRST_STEP     the step of the first failure, GUARD_NONE until one happens;
@@ -22,9 +23,10 @@ fn is_finite(v: f32) -> bool {
 }
 
 // ---- kernel: check_fields
-// CANDIDATE + f = min n over cells failing: xi ∉ [−0.1, 1.1]; c < −1e-4 with xi < ½; any non-finite.
+// CANDIDATE + f = min n over cells failing: xi ∉ [−0.1, 1.1]; c = 1 + u < −1e-4 with xi < ½; any
+// non-finite.
 @group(0) @binding(1) var<storage, read> xi: array<f32>;
-@group(0) @binding(2) var<storage, read> c: array<f32>;
+@group(0) @binding(2) var<storage, read> excess: array<f32>;
 @group(0) @binding(3) var<storage, read> phi: array<f32>;
 @group(0) @binding(4) var<storage, read_write> guard: array<atomic<u32>, GUARD_WORDS>;
 
@@ -41,7 +43,7 @@ fn check_fields(@builtin(global_invocation_id) id: vec3<u32>) {
     if (!(is_finite(x) && x >= ORDER_PARAMETER_MIN && x <= ORDER_PARAMETER_MAX)) {
         atomicMin(&guard[GUARD_CANDIDATE], n);
     }
-    let cn = c[n];
+    let cn = 1.0 + excess[n];
     if (!(is_finite(cn) && (cn >= CONCENTRATION_FLOOR || x >= 0.5))) {
         atomicMin(&guard[GUARD_CANDIDATE + 1u], n);
     }
@@ -52,9 +54,9 @@ fn check_fields(@builtin(global_invocation_id) id: vec3<u32>) {
 
 // ---- kernel: check_fields_finish
 // On the first step with a candidate: FIRST_STEP = STEP, CELL + f = CANDIDATE + f, VALUE + f =
-// the field there; then CANDIDATE + f = NONE.
+// the field there (c = 1 + u); then CANDIDATE + f = NONE.
 @group(0) @binding(0) var<storage, read> xi: array<f32>;
-@group(0) @binding(1) var<storage, read> c: array<f32>;
+@group(0) @binding(1) var<storage, read> excess: array<f32>;
 @group(0) @binding(2) var<storage, read> phi: array<f32>;
 @group(0) @binding(3) var<storage, read> step_scalars: array<u32>;
 @group(0) @binding(4) var<storage, read_write> guard: array<u32, GUARD_WORDS>;
@@ -62,7 +64,7 @@ fn check_fields(@builtin(global_invocation_id) id: vec3<u32>) {
 fn value_at(field: u32, n: u32) -> f32 {
     switch field {
         case 0u: { return xi[n]; }
-        case 1u: { return c[n]; }
+        case 1u: { return 1.0 + excess[n]; }
         default: { return phi[n]; }
     }
 }

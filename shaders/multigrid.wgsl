@@ -35,7 +35,9 @@ struct Level {
     count: u32,
     // Over-relaxation factor of coarsest_solve.
     omega: f32,
-    pad0: u32,
+    // residual_statistics measures b for v = u + reference_offset (GpuMultigrid::
+    // set_reference_offset): b = f + offset·a, walls at g + offset. 0 on coarse levels.
+    reference_offset: f32,
     pad1: u32,
     pad2: u32,
 }
@@ -296,7 +298,11 @@ fn residual(@builtin(global_invocation_id) id: vec3<u32>) {
 // ---------------------------------------------------------------------------------------------
 // residual_statistics(u, f, a, kx_faces, ky_faces, bcs, dx) → per-workgroup partial sums, then
 // residual_statistics_finish → STATISTICS values: Σ r², Σ b², Σ r, Σ |b|, Σ ((a + Σ w)|u|)²
-// with r = b − A u and b = f + the wall terms factor k_wall g/Δx² (ResidualStatistics).
+// with r = b − A u and b = f + the wall terms factor k_wall g/Δx² (ResidualStatistics). With a
+// reference offset s (the concentration stored as u = c/c0 − 1, s = 1) Σ b² and Σ |b| are those of
+// v = u + s's right-hand side, f + s a plus factor k_wall (g + s)/Δx² (the CPU's
+// right_hand_side_norms); r, and so Σ r² and Σ r, are the same for u and v. Σ r sums the f32
+// residuals, interior fluxes included (the CPU sums f − a u and the wall fluxes in f64 instead).
 
 @group(0) @binding(7) var<storage, read_write> partials: array<f32>;
 
@@ -332,13 +338,15 @@ fn residual_statistics(
         let uc = u[c];
         let ac = a[c];
         let res = f[c] - ac * uc + bal.flux;
-        var b = f[c];
+        let offset = level.reference_offset;
+        var b = f[c] + offset * ac;
         if (i == 0u) {
-            b += walls.factor_lo * kx_faces[c] * level.inv_dx2 * wall_value(walls, level, false);
+            b += walls.factor_lo * kx_faces[c] * level.inv_dx2
+                * (wall_value(walls, level, false) + offset);
         }
         if (i + 1u == level.nx) {
             b += walls.factor_hi * kx_faces[c + level.ny] * level.inv_dx2
-                * wall_value(walls, level, true);
+                * (wall_value(walls, level, true) + offset);
         }
         let scale = (ac + bal.diag) * abs(uc);
         values = array<f32, STATISTICS>(res * res, b * b, res, abs(b), scale * scale);

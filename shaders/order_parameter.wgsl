@@ -203,11 +203,11 @@ fn allen_cahn_rate_streaming(@builtin(global_invocation_id) id: vec3<u32>) {
 }
 
 // ---- kernel: reaction_field
-// −L_η h' m (1−p_b) a_k B_eff at the electrode potential E (step_scalars), and per cell the
+// −L_η h' m (1−p_b) a_k B_eff at the electrode potential E (step_scalars), c/c0 = 1 + u, and per cell the
 // operands of reaction_field's maxima: |m (1−p_b) a_k B_eff| where h' > 1e-3, and the front speed
 // |∂xi/∂t|/|∇xi| where |∇xi| > front_grad_min (0 elsewhere; Reductions::max finishes them).
 @group(0) @binding(1) var<storage, read> xi: array<f32>;
-@group(0) @binding(2) var<storage, read> c: array<f32>;
+@group(0) @binding(2) var<storage, read> excess: array<f32>;
 @group(0) @binding(3) var<storage, read> phi: array<f32>;
 @group(0) @binding(4) var<storage, read> step_scalars: array<f32>;
 @group(0) @binding(5) var<storage, read> kinetic_factor: array<f32>;
@@ -230,7 +230,7 @@ fn reaction_field(@builtin(global_invocation_id) id: vec3<u32>) {
     var factor = 0.0;
     var speed = 0.0;
     if (hp >= INTERFACE_THRESHOLD) {
-        r = reaction_rate(xi[n], c[n], phi[n], step_scalars[ELECTRODE_POTENTIAL], kinetic_factor[n], asr[n], blocked[n]).x;
+        r = reaction_rate(xi[n], 1.0 + excess[n], phi[n], step_scalars[ELECTRODE_POTENTIAL], kinetic_factor[n], asr[n], blocked[n]).x;
         if (hp > 1e-3) {
             factor = abs(r / (k.l_eta * hp));
         }
@@ -244,11 +244,11 @@ fn reaction_field(@builtin(global_invocation_id) id: vec3<u32>) {
 }
 
 // ---- kernel: reaction_sum
-// Per cell the reaction rate at E (step_scalars) and its derivative with respect to E, summed by
+// Per cell the reaction rate at E (step_scalars, c/c0 = 1 + u) and its derivative with respect to E, summed by
 // Reductions::sum for the galvanostatic Newton (the CPU loops over the interface cells only; the
 // rate is 0 on every other cell, so here every cell is visited).
 @group(0) @binding(1) var<storage, read> xi: array<f32>;
-@group(0) @binding(2) var<storage, read> c: array<f32>;
+@group(0) @binding(2) var<storage, read> excess: array<f32>;
 @group(0) @binding(3) var<storage, read> phi: array<f32>;
 @group(0) @binding(4) var<storage, read> step_scalars: array<f32>;
 @group(0) @binding(5) var<storage, read> kinetic_factor: array<f32>;
@@ -263,7 +263,7 @@ fn reaction_sum(@builtin(global_invocation_id) id: vec3<u32>) {
     let i = id.y;
     if (i >= k.nx || j >= k.ny) { return; }
     let n = i * k.ny + j;
-    let r = reaction_rate(xi[n], c[n], phi[n], step_scalars[ELECTRODE_POTENTIAL], kinetic_factor[n], asr[n], blocked[n]);
+    let r = reaction_rate(xi[n], 1.0 + excess[n], phi[n], step_scalars[ELECTRODE_POTENTIAL], kinetic_factor[n], asr[n], blocked[n]);
     rate[n] = r.x;
     rate_derivative[n] = r.y;
 }

@@ -3,7 +3,11 @@
 //
 // ∂c/∂t = ∇·(D∇c) [implicit] + ∇·(D f c ∇φ) [explicit, upwind] − (C_s/c0) ∂xi/∂t
 //
-// Boundaries: zero flux at the collector, c = 1 (c0) and φ = 0 on the bulk face, periodic in y.
+// The state is the excess u = c/c0 − 1 (the `excess` buffer): the bulk face couples the last row
+// with weight 2D dt/Δx² (~10⁴), where an f32 c ≈ 1 would carry c0 − c only to ~6e-8; u ≈ 0 there
+// carries it at full relative precision. The migration fluxes read c/c0 = 1 + u.
+//
+// Boundaries: zero flux at the collector, c = 1 (u = 0) and φ = 0 on the bulk face, periodic in y.
 // Assembled per kernel as order_parameter.wgsl is (common.wgsl + the part above the first
 // "// ---- kernel:" line + one section).
 
@@ -39,8 +43,8 @@ fn transport_coefficients(@builtin(global_invocation_id) id: vec3<u32>) {
 }
 
 // ---- kernel: concentration_rhs
-// rhs = c/dt − ∇·J_mig − (C_s/c0) Δxi/dt; ghost past the last row: φ = −φ, c = 1, D = D.
-@group(0) @binding(1) var<storage, read> c: array<f32>;
+// rhs = u/dt − ∇·J_mig(c) − (C_s/c0) Δxi/dt with c = 1 + u; ghost past the last row: φ = −φ, c = 1, D = D.
+@group(0) @binding(1) var<storage, read> excess: array<f32>;
 @group(0) @binding(2) var<storage, read> phi: array<f32>;
 @group(0) @binding(3) var<storage, read> diffusivity: array<f32>;
 @group(0) @binding(4) var<storage, read> dxi: array<f32>;
@@ -61,23 +65,24 @@ fn concentration_rhs(@builtin(global_invocation_id) id: vec3<u32>) {
     let r = i * ny + lat.y;
     // The collector clamps to the row itself (equal φ: no flux).
     let b = select(n - ny, n, i == 0u);
-    let cc = c[n];
+    let uc = excess[n];
+    let cc = 1.0 + uc;
     let pc = phi[n];
     let dc = diffusivity[n];
     var c_a = 1.0;
     var p_a = -pc;
     var d_a = dc;
     if (i + 1u < nx) {
-        c_a = c[n + ny];
+        c_a = 1.0 + excess[n + ny];
         p_a = phi[n + ny];
         d_a = diffusivity[n + ny];
     }
     let up = face_flux(dc, d_a, pc, p_a, cc, c_a);
-    let down = face_flux(diffusivity[b], dc, phi[b], pc, c[b], cc);
-    let right = face_flux(dc, diffusivity[r], pc, phi[r], cc, c[r]);
-    let left = face_flux(diffusivity[l], dc, phi[l], pc, c[l], cc);
+    let down = face_flux(diffusivity[b], dc, phi[b], pc, 1.0 + excess[b], cc);
+    let right = face_flux(dc, diffusivity[r], pc, phi[r], cc, 1.0 + excess[r]);
+    let left = face_flux(diffusivity[l], dc, phi[l], pc, 1.0 + excess[l], cc);
     let divergence = (up - down + right - left) * k.inv_dx;
-    rhs[n] = cc * inv_dt - divergence - k.cs_over_c0 * dxi[n] * inv_dt;
+    rhs[n] = uc * inv_dt - divergence - k.cs_over_c0 * dxi[n] * inv_dt;
 }
 
 // ---- kernel: max_migration_speed
@@ -105,10 +110,11 @@ fn max_migration_speed(@builtin(global_invocation_id) id: vec3<u32>) {
 }
 
 // ---- kernel: boundary_inflow
-// Per bulk-face cell j: [D (1 − c_new) 2/Δx − J_mig(c_old)] Δx dt, the ions entering in the step;
-// Reductions::sum over the first ny entries finishes it. 1D over j.
-@group(0) @binding(1) var<storage, read> c_old: array<f32>;
-@group(0) @binding(2) var<storage, read> c_new: array<f32>;
+// Per bulk-face cell j: [D (−u_new) 2/Δx − J_mig(c_old = 1 + u_old)] Δx dt, the ions entering in
+// the step (the face's c0 − c is −u, unrounded); Reductions::sum over the first ny entries
+// finishes it. 1D over j.
+@group(0) @binding(1) var<storage, read> excess_old: array<f32>;
+@group(0) @binding(2) var<storage, read> excess_new: array<f32>;
 @group(0) @binding(3) var<storage, read> phi: array<f32>;
 @group(0) @binding(4) var<storage, read> diffusivity: array<f32>;
 @group(0) @binding(5) var<storage, read> step_scalars: array<f32>;
@@ -121,7 +127,7 @@ fn boundary_inflow(@builtin(global_invocation_id) id: vec3<u32>) {
     let dx = 1.0 / k.inv_dx;
     let n = (k.nx - 1u) * k.ny + j;
     let d = diffusivity[n];
-    let diffusive_in = d * (1.0 - c_new[n]) * 2.0 / dx;
-    let migration_out = face_flux(d, d, phi[n], -phi[n], c_old[n], 1.0);
+    let diffusive_in = d * -excess_new[n] * 2.0 / dx;
+    let migration_out = face_flux(d, d, phi[n], -phi[n], 1.0 + excess_old[n], 1.0);
     inflow[j] = (diffusive_in - migration_out) * dx * step_scalars[DT];
 }

@@ -1,6 +1,7 @@
 //! Field guards on the device (`check_fields` of shaders/guards.wgsl) against the CPU backend's
 //! `check_fields`: the same bounds, the first bad cell in memory order of the first failing
-//! field (xi, c, φ), the first failing step of a batch, and the same error text.
+//! field (xi, c, φ), the first failing step of a batch, and the same error text. The device
+//! stores the concentration as its excess u = c/c0 − 1 and, as the CPU, guards c = 1 + u (f32).
 //!
 //! In CI (`CI` set) a missing adapter fails; elsewhere the tests skip with a message.
 
@@ -14,6 +15,7 @@ use mgpf::backend::gpu::kernels::{
     RunConstants,
 };
 use mgpf::backend::gpu::GpuBackend;
+use mgpf::backend::guards::{self, CONCENTRATION_FLOOR};
 use mgpf::backend::{Backend, BackendState, PhaseTimes, Snapshot, StepReport};
 use mgpf::config::Config;
 use mgpf::model::params::Params;
@@ -169,7 +171,8 @@ fn planted_nan_stops_a_gpu_run_and_keeps_the_last_good_checkpoint() {
     assert!(xi.iter().all(|v| v.is_finite()));
 }
 
-/// Runs check_fields on the given fields as step `step` and returns the guard's words.
+/// Runs check_fields on the given fields (xi, the excess u = c/c0 − 1, φ) as step `step` and
+/// returns the guard's words.
 fn check(
     ctx: &'static mgpf::backend::gpu::GpuContext,
     p: &Params,
@@ -179,7 +182,7 @@ fn check(
 ) -> Vec<u32> {
     let mut scalars = vec![0.0f32; step_scalar::COUNT as usize];
     scalars[step_scalar::STEP as usize] = f32::from_bits(step);
-    let [xi, c, phi] = fields.map(|f| storage_buffer(ctx, "field", f));
+    let [xi, excess, phi] = fields.map(|f| storage_buffer(ctx, "field", f));
     let s = storage_buffer(ctx, "step scalars", &scalars);
     let k = RunConstants::from_params(p).buffer(ctx);
     let checks = GuardKernels::new(ctx).check_fields(
@@ -187,7 +190,7 @@ fn check(
         (p.grid.nx, p.grid.ny),
         &k,
         &xi,
-        &c,
+        &excess,
         &phi,
         &s,
         guard,
@@ -204,27 +207,43 @@ fn check_fields_applies_the_cpu_bounds_and_keeps_the_first_failing_step() {
     let (nx, ny) = (p.grid.nx, p.grid.ny);
     let n = nx * ny;
     let at = |i: usize, j: usize| i * ny + j;
-    // Healthy fields with values on the bounds: xi = −0.1 and 1.1 pass, c = −1e-4 passes, c far
+    // The concentration's bound in the stored excess: the last f32 u whose c = 1 + u passes
+    // c ≥ −1e-4 (CpuBackend::check_fields' guards::healthy on 1 + u) and the first that fails.
+    let passes = |u: f32| guards::healthy(1, 1.0 + u, 0.0);
+    let mut u_pass = CONCENTRATION_FLOOR - 1.0;
+    while !passes(u_pass) {
+        u_pass = u_pass.next_up();
+    }
+    while passes(u_pass.next_down()) {
+        u_pass = u_pass.next_down();
+    }
+    let u_fail = u_pass.next_down();
+    println!(
+        "excess bound: u = {u_pass:e} (c = {:e}) passes, u = {u_fail:e} (c = {:e}) fails",
+        1.0 + u_pass,
+        1.0 + u_fail
+    );
+    // Healthy fields with values on the bounds: xi = −0.1 and 1.1 pass, u_pass passes, c far
     // below zero passes inside the metal (xi ≥ ½).
     let mut xi: Vec<f32> = (0..n).map(|m| if m < n / 4 { 1.0 } else { 0.0 }).collect();
-    let mut c = vec![1.0f32; n];
+    let mut u = vec![0.0f32; n];
     let mut phi = vec![-0.01f32; n];
     xi[at(20, 3)] = -0.1;
     xi[at(3, 4)] = 1.1;
-    c[at(22, 5)] = -1.0e-4;
-    c[at(2, 2)] = -0.3;
+    u[at(22, 5)] = u_pass;
+    u[at(2, 2)] = -1.3;
     let guard = field_guard_buffer(ctx);
-    let words = check(ctx, &p, &guard, [&xi, &c, &phi], 7);
+    let words = check(ctx, &p, &guard, [&xi, &u, &phi], 7);
     println!("healthy fields: guard words {words:?} (expected all NONE)");
     assert!(words.iter().all(|&w| w == field_guard::NONE));
 
-    // Bad cells: φ = ∞ first in memory order, then c = −2e-4 in the electrolyte, then
-    // xi = 1.2 and xi = NaN. The first field in the order xi, c, φ is named, at its first cell.
+    // Bad cells: φ = ∞ first in memory order, then u_fail in the electrolyte, then xi = 1.2
+    // and xi = NaN. The first field in the order xi, c, φ is named, at its first cell.
     phi[at(1, 1)] = f32::INFINITY;
-    c[at(30, 8)] = -2.0e-4;
+    u[at(30, 8)] = u_fail;
     xi[at(33, 9)] = 1.2;
     xi[at(36, 0)] = f32::NAN;
-    let words = check(ctx, &p, &guard, [&xi, &c, &phi], 7);
+    let words = check(ctx, &p, &guard, [&xi, &u, &phi], 7);
     let (step, e) = first_failure(p.grid, &words).expect("a failure is recorded");
     let msg = e.to_string();
     println!("step 7: {msg}");
@@ -236,18 +255,18 @@ fn check_fields_applies_the_cpu_bounds_and_keeps_the_first_failing_step() {
     let cell = |f: u32| words[(field_guard::CELL + f) as usize];
     let value = |f: u32| f32::from_bits(words[(field_guard::VALUE + f) as usize]);
     println!(
-        "cells recorded: xi {} (expect {}), c {} (expect {}), φ {} (expect {}); c = {} (expect -2e-4)",
-        cell(0), at(33, 9), cell(1), at(30, 8), cell(2), at(1, 1), value(1)
+        "cells recorded: xi {} (expect {}), c {} (expect {}), φ {} (expect {}); c = {} (expect 1 + u = {})",
+        cell(0), at(33, 9), cell(1), at(30, 8), cell(2), at(1, 1), value(1), 1.0 + u_fail
     );
     assert_eq!(
         [cell(0), cell(1), cell(2)],
         [at(33, 9) as u32, at(30, 8) as u32, at(1, 1) as u32]
     );
-    assert_eq!((value(1), value(2)), (-2.0e-4, f32::INFINITY));
+    assert_eq!((value(1), value(2)), (1.0 + u_fail, f32::INFINITY));
 
     // A later step with an earlier bad cell leaves the first failing step's record alone.
     xi[at(0, 0)] = -0.5;
-    let later = check(ctx, &p, &guard, [&xi, &c, &phi], 8);
+    let later = check(ctx, &p, &guard, [&xi, &u, &phi], 8);
     println!(
         "step 8 after step 7 failed: first step recorded {} (expected 7)",
         later[0]
@@ -259,13 +278,12 @@ fn check_fields_applies_the_cpu_bounds_and_keeps_the_first_failing_step() {
     xi[at(0, 0)] = 1.0;
     xi[at(33, 9)] = 0.0;
     xi[at(36, 0)] = 0.0;
-    let words = check(ctx, &p, &guard, [&xi, &c, &phi], 9);
+    let words = check(ctx, &p, &guard, [&xi, &u, &phi], 9);
     let msg = first_failure(p.grid, &words).unwrap().1.to_string();
     println!("step 9: {msg}");
-    assert!(
-        msg.contains(
-            "step 9: concentration = -0.0002 at cell (i = 30, j = 8) (x = 15.25 µm, y = 4.25 µm)"
-        ),
-        "{msg}"
+    let want = format!(
+        "step 9: concentration = {} at cell (i = 30, j = 8) (x = 15.25 µm, y = 4.25 µm)",
+        1.0 + u_fail
     );
+    assert!(msg.contains(&want), "{msg}\nexpected: {want}");
 }

@@ -1,7 +1,8 @@
 //! Per-kernel parity of the WGSL kernels against their CPU twins (the oracle), on 48 × 64 states
 //! taken from the CPU backend after a few steps, presets none and passivating (the latter
 //! exercises the R1 interphase Newton), and a 40 × 50 one (grid sizes that are no multiple of the
-//! workgroup). Both sides get identical f32 inputs.
+//! workgroup). Both sides get identical f32 inputs; the concentration as the backends store it,
+//! the excess u = c/c0 − 1 (both twins read c/c0 = 1 + u where they need c).
 //!
 //! Tolerances, relative to the scale of the compared field (its largest |value|): the kernels
 //! evaluate the same f32 expressions in the same order, so the differences come from the
@@ -44,9 +45,10 @@ struct Case {
     name: &'static str,
     p: Params,
     xi: Vec<f32>,
-    c: Vec<f32>,
-    /// c one step earlier (for the bulk-face inflow).
-    c_prev: Vec<f32>,
+    /// The concentration state u = c/c0 − 1.
+    excess: Vec<f32>,
+    /// u one step earlier (for the bulk-face inflow).
+    excess_prev: Vec<f32>,
     phi: Vec<f32>,
     asr: Vec<f32>,
     blocked: Vec<f32>,
@@ -75,18 +77,18 @@ fn cases() -> &'static [Case] {
             cfg.interphase.preset = preset;
             let p = Params::from_config(&cfg).unwrap();
             let mut b = CpuBackend::new(&p, &cfg.initial);
-            let mut c_prev = field(&b.concentration());
+            let mut excess_prev = field(&b.excess);
             let mut dt = 0.0;
             for s in 0..6 {
-                c_prev = field(&b.concentration());
+                excess_prev = field(&b.excess);
                 dt = b.step(s).unwrap().dt;
             }
             let ip = b.interphase_fields();
             Case {
                 name,
                 xi: field(&b.xi),
-                c: field(&b.concentration()),
-                c_prev,
+                excess: field(&b.excess),
+                excess_prev,
                 phi: field(&b.phi),
                 asr: field(&ip.asr),
                 blocked: field(&ip.blocked),
@@ -321,7 +323,7 @@ fn allen_cahn_rate_streaming_matches_cpu() {
 /// Device buffers of a case's reaction inputs, with the CPU's a_k, AC rate and |∇xi|.
 struct ReactionState {
     xi: wgpu::Buffer,
-    c: wgpu::Buffer,
+    excess: wgpu::Buffer,
     phi: wgpu::Buffer,
     kinetic_factor: wgpu::Buffer,
     asr: wgpu::Buffer,
@@ -339,7 +341,7 @@ impl ReactionState {
         op::allen_cahn_rate(&k, &case.xi, &eps_sq, &eps_deriv, &mut ac);
         ReactionState {
             xi: upload(ctx, "xi", &case.xi),
-            c: upload(ctx, "c", &case.c),
+            excess: upload(ctx, "excess", &case.excess),
             phi: upload(ctx, "phi", &case.phi),
             kinetic_factor: upload(ctx, "kinetic_factor", &ak),
             asr: upload(ctx, "asr", &case.asr),
@@ -353,7 +355,7 @@ impl ReactionState {
     fn inputs(&self) -> ReactionInputs<'_> {
         ReactionInputs {
             xi: &self.xi,
-            c: &self.c,
+            excess: &self.excess,
             phi: &self.phi,
             kinetic_factor: &self.kinetic_factor,
             asr: &self.asr,
@@ -377,7 +379,7 @@ fn reaction_field_and_its_maxima_match_cpu() {
             &k,
             &op::interface_cells(&case.xi),
             &case.xi,
-            &case.c,
+            &case.excess,
             &case.phi,
             case.electrode,
             &s.cpu_kinetic_factor,
@@ -464,7 +466,7 @@ fn reaction_sum_matches_cpu_at_several_potentials() {
                 &k,
                 &cells,
                 &case.xi,
-                &case.c,
+                &case.excess,
                 &case.phi,
                 e,
                 &s.cpu_kinetic_factor,
@@ -479,7 +481,7 @@ fn reaction_sum_matches_cpu_at_several_potentials() {
                 let (r, dr) = op::reaction_rate(
                     &k,
                     case.xi[m],
-                    case.c[m],
+                    1.0 + case.excess[m],
                     case.phi[m],
                     e,
                     s.cpu_kinetic_factor[m],
@@ -612,7 +614,7 @@ fn update_order_parameter_matches_cpu() {
             &k,
             &op::interface_cells(&case.xi),
             &case.xi,
-            &case.c,
+            &case.excess,
             &case.phi,
             case.electrode,
             &s.cpu_kinetic_factor,
@@ -727,7 +729,7 @@ fn order_parameter_half_step_chains_on_the_device() {
             &k,
             &op::interface_cells(&case.xi),
             &case.xi,
-            &case.c,
+            &case.excess,
             &case.phi,
             case.electrode,
             &ak,
@@ -935,8 +937,7 @@ fn concentration_rhs_matches_cpu() {
             .collect();
         let dt = case.dt as f32;
         let mut want = vec![0.0; n];
-        let excess: Vec<f32> = case.c.iter().map(|&c| c - 1.0).collect();
-        tr::concentration_rhs(&t, &excess, &case.phi, &diff, &dxi, dt, &mut want);
+        tr::concentration_rhs(&t, &case.excess, &case.phi, &diff, &dxi, dt, &mut want);
         let kb = RunConstants::from_params(&case.p).buffer(ctx);
         let sc = scalars(ctx, &[(step_scalar::DT, dt)]);
         let rhs = zeroed_buffer(ctx, "rhs", n);
@@ -944,7 +945,7 @@ fn concentration_rhs_matches_cpu() {
             ctx,
             grid(&case.p),
             &kb,
-            &upload(ctx, "c", &case.c),
+            &upload(ctx, "excess", &case.excess),
             &upload(ctx, "phi", &case.phi),
             &upload(ctx, "D", &diff),
             &upload(ctx, "dxi", &dxi),
@@ -959,15 +960,19 @@ fn concentration_rhs_matches_cpu() {
             &want,
             POINTWISE_TOLERANCE,
         );
-        // The migration and sink part alone (rhs − c/dt), so c/dt cannot hide its errors.
+        // The migration and sink part alone (rhs − u/dt), so u/dt cannot hide its errors.
         let inv_dt = 1.0 / dt;
         let part = |r: &[f32]| -> Vec<f32> {
-            r.iter().zip(&case.c).map(|(r, c)| r - c * inv_dt).collect()
+            r.iter()
+                .zip(&case.excess)
+                .map(|(r, u)| r - u * inv_dt)
+                .collect()
         };
-        // Each side's rhs carries its own f32 rounding (ulp of c/dt, ~5x the flux part here),
-        // hence 1e-4 of the flux part's scale.
+        // Each side's rhs carries its own f32 rounding (an ulp of u/dt, |u| up to 1 in the
+        // metal, as large as the flux part here), hence 1e-4 of the flux part's scale
+        // (lavapipe: bit for bit).
         compare(
-            &format!("{} concentration_rhs − c/dt", case.name),
+            &format!("{} concentration_rhs − u/dt", case.name),
             &part(&got),
             &part(&want),
             KINETICS_TOLERANCE,
@@ -1016,17 +1021,18 @@ fn boundary_inflow_matches_cpu() {
         let (nx, ny) = grid(&case.p);
         let t = TransportConstants::from_params(&case.p);
         let (diff, _) = cpu_coefficients(case);
-        let excess: Vec<f32> = case.c.iter().map(|&c| c - 1.0).collect();
-        let want = tr::boundary_inflow(&t, &case.c_prev, &excess, &case.phi, &diff, case.dt);
-        // Σ|term| bound: each bulk-face term is at most D (|1 − c| 2 + |J| Δx/D) dt, summed.
+        let (u_old, u_new) = (&case.excess_prev, &case.excess);
+        let want = tr::boundary_inflow(&t, u_old, u_new, &case.phi, &diff, case.dt);
+        // Σ|term| bound: each bulk-face term is at most D (2 |u_new| + |J(c_old)| Δx/D) dt with
+        // c_old = 1 + u_old, summed.
         let top = (nx - 1) * ny;
         let abs: f64 = (0..ny)
             .map(|j| {
                 let m = top + j;
                 let d = diff[m] as f64;
-                d * 2.0 * (1.0 - case.c[m] as f64).abs() * case.dt
-                    + (t.f as f64 * d * 2.0 * (case.phi[m] as f64).abs() * case.c_prev[m] as f64)
-                        * case.dt
+                let c_old = 1.0 + u_old[m] as f64;
+                d * 2.0 * (u_new[m] as f64).abs() * case.dt
+                    + (t.f as f64 * d * 2.0 * (case.phi[m] as f64).abs() * c_old) * case.dt
             })
             .sum();
         let kb = RunConstants::from_params(&case.p).buffer(ctx);
@@ -1036,8 +1042,8 @@ fn boundary_inflow_matches_cpu() {
             ctx,
             (nx, ny),
             &kb,
-            &upload(ctx, "c_old", &case.c_prev),
-            &upload(ctx, "c_new", &case.c),
+            &upload(ctx, "excess_old", u_old),
+            &upload(ctx, "excess_new", u_new),
             &upload(ctx, "phi", &case.phi),
             &upload(ctx, "D", &diff),
             &sc,
@@ -1127,7 +1133,7 @@ fn rate_maxima(case: &Case) -> RateMaxima {
         &k,
         &op::interface_cells(&case.xi),
         &case.xi,
-        &case.c,
+        &case.excess,
         &case.phi,
         case.electrode,
         &ak,
@@ -1243,7 +1249,7 @@ fn solve_shift_matches_cpu() {
                 &k,
                 &cells,
                 &case.xi,
-                &case.c,
+                &case.excess,
                 &case.phi,
                 (base as f64 + d) as f32,
                 &s.cpu_kinetic_factor,

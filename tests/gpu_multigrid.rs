@@ -20,7 +20,7 @@ use mgpf::backend::gpu::GpuContext;
 use mgpf::solver::multigrid::{Bcs, Boundary, Multigrid};
 use mgpf::solver::multigrid_kernels::{
     face_coefficients, prolong_bilinear, residual, residual_statistics, restrict_face_coefficients,
-    restrict_full_weighting, smooth_red_black,
+    restrict_full_weighting, right_hand_side_norms, smooth_red_black,
 };
 use mgpf::{Field, Real};
 use ndarray::Array2;
@@ -46,6 +46,14 @@ fn concentration_bcs() -> Bcs {
     Bcs {
         x_lo: Boundary::Neumann,
         x_hi: Boundary::Dirichlet(1.0),
+    }
+}
+
+/// The concentration as the backends store it, the excess u = c/c0 − 1: 0 on the bulk face.
+fn excess_bcs() -> Bcs {
+    Bcs {
+        x_lo: Boundary::Neumann,
+        x_hi: Boundary::Dirichlet(0.0),
     }
 }
 
@@ -299,6 +307,70 @@ fn smoothing_residual_and_transfers_match_cpu() {
 }
 
 /// Residual histories of `cycles` V-cycles from u = 0 on the device and on the CPU.
+/// With a reference offset s (the concentration stored as u = c/c0 − 1, s = 1) the device's
+/// Σ b² and Σ |b| are those of v = u + s's right-hand side, f + s a plus the Dirichlet walls'
+/// 2 k (g + s)/Δx² (the CPU's `right_hand_side_norms`, which its `solve` reports against), and
+/// Σ r², Σ r and Σ scale² are unchanged (the CPU's `residual_statistics` of u). A concentration
+/// step's a = 1/dt and an excess field; f32 sums on the device, f64 on the CPU: 1e-4 as in
+/// `smoothing_residual_and_transfers_match_cpu`.
+#[test]
+fn residual_statistics_measure_b_against_the_reference_offset() {
+    let Some(ctx) = gpu_common::gpu() else { return };
+    let k = deposit_conductivity(NX, NY, METAL_K);
+    let dt = 0.25;
+    let a = Array2::from_elem((NX, NY), (1.0 / dt) as Real);
+    let (mut mg, cpu) = with_coefficients(ctx, &a, &k);
+    let (ca, ckx, cky) = &cpu[0];
+    let u = random_field(NX, NY, 7).mapv(|v| 0.1 * v - 0.05);
+    let f = random_field(NX, NY, 8).mapv(|v| 0.2 * v - 0.1);
+    let (u_buf, f_buf) = (upload(ctx, "u", &u), upload(ctx, "f", &f));
+    for offset in [0.0, 1.0] {
+        mg.set_reference_offset(offset);
+        for (name, bcs) in [
+            ("excess (Neumann | Dirichlet 0)", excess_bcs()),
+            (
+                "Dirichlet -0.1 | Dirichlet 0.3",
+                Bcs {
+                    x_lo: Boundary::Dirichlet(-0.1),
+                    x_hi: Boundary::Dirichlet(0.3),
+                },
+            ),
+        ] {
+            submit(ctx, |e| {
+                mg.encode_residual_statistics(e, &u_buf, &f_buf, bcs, StatisticsSlot::End)
+            });
+            let got = mg.read_statistics().end;
+            let want = residual_statistics(
+                u.view(),
+                f.view(),
+                ca.view(),
+                ckx.view(),
+                cky.view(),
+                bcs,
+                DX,
+            );
+            let (b2, b_abs_sum) =
+                right_hand_side_norms(f.view(), ca.view(), ckx.view(), bcs, DX, offset);
+            for (what, g, w, scale) in [
+                ("Σ r²", got.r2, want.r2, want.r2),
+                ("Σ b²", got.b2, b2, b2),
+                (
+                    "Σ r",
+                    got.r_sum,
+                    want.r_sum,
+                    want.r2.sqrt() * (NX * NY) as f64,
+                ),
+                ("Σ |b|", got.b_abs_sum, b_abs_sum, b_abs_sum),
+                ("Σ scale²", got.scale2, want.scale2, want.scale2),
+            ] {
+                let rel = (g - w).abs() / scale;
+                println!("offset {offset}, {name}: {what}: cpu {w:.6e}, gpu {g:.6e}, expected rel. diff ≤ 1e-4, got {rel:.2e}");
+                assert!(rel <= 1e-4, "offset {offset}, {name}: {what}");
+            }
+        }
+    }
+}
+
 fn cycle_factors(
     ctx: &'static GpuContext,
     a: &Field,
@@ -423,36 +495,52 @@ fn solves_agree_with_the_cpu() {
     let c_old = Array2::from_shape_fn((NX, NY), |(i, j)| {
         (0.8 + 0.2 * (i as f64 / NX as f64) + 0.01 * f64::from(noise(i * NY + j, 6))) as Real
     });
-    // (name, a, f, bcs, solution tolerance). The potential with k = 1e-4 metal ends at the f32
-    // floor on both (||r||/||b|| ~ 2e-5, ~2e-8 against ||b|| + || |D| |u| ||): the metal's
-    // potential floats on a 1e-4 conductance, so the two solutions differ by ε times that
-    // conditioning (4e-5 measured), hence 1e-4. The concentration converges on both: 20 × tol.
+    // (name, a, f, bcs, reference offset, solution tolerance). The potential with k = 1e-4
+    // metal ends at the f32 floor on both (||r||/||b|| ~ 2e-5, ~2e-8 against ||b|| + || |D| |u| ||):
+    // the metal's potential floats on a 1e-4 conductance, so the two solutions differ by ε times
+    // that conditioning (4e-5 measured), hence 1e-4. The concentration converges on both:
+    // 20 × tol, as c and as the excess u = c/c0 − 1 the backends step (its ‖r‖ measured against
+    // c's right-hand side on both sides, reference offset 1; its solution compared as c = 1 + u,
+    // so that the tolerance is against the same scale).
+    let concentration_a = Array2::from_elem((NX, NY), (1.0 / dt) as Real);
     let cases = [
         (
             "potential",
             Array2::zeros((NX, NY)),
             front_source(NX, NY),
             potential_bcs(),
+            0.0,
             1e-4,
         ),
         (
             "concentration",
-            Array2::from_elem((NX, NY), (1.0 / dt) as Real),
+            concentration_a.clone(),
             c_old.mapv(|c| c / dt as Real),
             concentration_bcs(),
+            0.0,
+            20.0 * SOLVE_TOL,
+        ),
+        (
+            "concentration excess",
+            concentration_a,
+            c_old.mapv(|c| (c - 1.0) / dt as Real),
+            excess_bcs(),
+            1.0,
             20.0 * SOLVE_TOL,
         ),
     ];
-    for (name, a, f, bcs, solution_tol) in cases {
+    for (name, a, f, bcs, offset, solution_tol) in cases {
         let mut cpu = Multigrid::new(NX, NY, DX);
         cpu.set_coefficients(a.view(), k.view());
         cpu.conserve_mass();
+        cpu.set_reference_offset(offset);
         let mut u_cpu = Array2::zeros((NX, NY));
         let cpu_stats = cpu.solve(&mut u_cpu, f.view(), bcs, SOLVE_TOL, 50);
-        let (mut mg, _) = with_coefficients(ctx, &a, &k);
-        if name == "concentration" {
+        let (mut mg, levels) = with_coefficients(ctx, &a, &k);
+        if name.starts_with("concentration") {
             mg.set_mass_tolerance(SOLVE_TOL);
         }
+        mg.set_reference_offset(offset);
         let (u_buf, f_buf) = (
             upload(ctx, "u", &Array2::zeros((NX, NY))),
             upload(ctx, "f", &f),
@@ -472,15 +560,26 @@ fn solves_agree_with_the_cpu() {
             "{name}: gpu solve stalled above the cpu"
         );
         let u_gpu = download(ctx, &u_buf, NX, NY);
-        // Independent check of the device's own statistics with the CPU operator.
-        let (r, b) = cpu.residual_norms(u_gpu.view(), f.view(), bcs);
+        // Independent check of the device's own statistics with the CPU operator (‖b‖ of the
+        // equation for u + offset, as both solves measure it).
+        let (r, _) = cpu.residual_norms(u_gpu.view(), f.view(), bcs);
+        let (_, kx, _) = &levels[0];
+        let b = right_hand_side_norms(f.view(), a.view(), kx.view(), bcs, DX, offset)
+            .0
+            .sqrt();
         let rs = cpu.residual_statistics(u_gpu.view(), f.view(), bcs);
         println!(
             "{name}: gpu solution, CPU-evaluated ||r||/(||b|| + |||D||u|||) = {:.2e} (||r||/||b|| = {:.2e})",
             r / (b + rs.scale2.sqrt()),
             r / b
         );
-        check(&format!("{name}: solution"), &u_gpu, &u_cpu, solution_tol);
+        let plus_offset = |u: &Field| u.mapv(|u| u + offset);
+        check(
+            &format!("{name}: solution (+ offset {offset})"),
+            &plus_offset(&u_gpu),
+            &plus_offset(&u_cpu),
+            solution_tol,
+        );
     }
 }
 

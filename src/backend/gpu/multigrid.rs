@@ -32,6 +32,7 @@
 
 use super::buffers::{bind_group, grid_workgroups, read_back, uniform_buffer, zeroed_buffer};
 use super::context::{GpuContext, WORKGROUP_1D};
+use crate::grid::Real;
 use crate::solver::multigrid::{Bcs, Boundary, ResidualStatistics, SolveStats};
 
 mod pcg;
@@ -85,7 +86,9 @@ struct LevelUniform {
     finest: u32,
     count: u32,
     omega: f32,
-    pad: [u32; 3],
+    /// See [`GpuMultigrid::set_reference_offset`] (0 until set, and on coarse levels).
+    reference_offset: f32,
+    pad: [u32; 2],
 }
 
 /// The `Walls` uniform: conductance factor (2 Dirichlet, 0 Neumann) and value of each x wall.
@@ -299,7 +302,8 @@ impl GpuMultigrid {
                     finest: u32::from(l == 0),
                     count,
                     omega: coarsest_relaxation(n) as f32,
-                    pad: [0; 3],
+                    reference_offset: 0.0,
+                    pad: [0; 2],
                 };
                 let own = if l == 0 { 1 } else { n * m };
                 GpuLevel {
@@ -331,7 +335,8 @@ impl GpuMultigrid {
                 finest: 1,
                 count: stats_workgroups.0 * stats_workgroups.1,
                 omega: 1.0,
-                pad: [0; 3],
+                reference_offset: 0.0,
+                pad: [0; 2],
             },
         );
         let walls = uniform_buffer(ctx, "multigrid walls", &WallsUniform::of(neumann()));
@@ -401,9 +406,27 @@ impl GpuMultigrid {
         &self.levels[l]
     }
 
-    /// Bounds the mass defect in [`GpuMultigrid::solve`] (see the CPU's `set_mass_tolerance`).
+    /// Makes [`GpuMultigrid::solve`] also cycle until the mass defect |Σ r| / Σ |b| is below
+    /// `tol`. The CPU's `Multigrid::conserve_mass` instead ends each solve by projecting Σ r out
+    /// exactly (its Σ r and Σ A z are exact f64 sums of f32 products); the device's f32 tree sums
+    /// cannot make Σ r exact, so it has no such projection, and a run's steps (fixed cycle counts)
+    /// neither bound nor project the mass defect.
     pub fn set_mass_tolerance(&mut self, tol: f64) {
         self.mass_tolerance = Some(tol);
+    }
+
+    /// The CPU's `Multigrid::set_reference_offset`: for a u that stores v − `offset` (the
+    /// concentration as c/c0 − 1), the residual statistics measure ‖b‖ and Σ |b| against v's
+    /// right-hand side f + a·offset, walls at g + offset, so that `residual_rel` (and the
+    /// backward error) mean what they mean for v's equation; r is the same for u and v. Written
+    /// into the finest level's uniforms (queued before the next submit).
+    pub fn set_reference_offset(&mut self, offset: Real) {
+        let at = std::mem::offset_of!(LevelUniform, reference_offset) as u64;
+        for uniform in &self.levels[0].uniforms {
+            self.ctx
+                .queue
+                .write_buffer(uniform, at, bytemuck::bytes_of(&offset));
+        }
     }
 
     /// Records: a (≥ 0, nx·ny cells) copied to the finest level, harmonic face conductivities

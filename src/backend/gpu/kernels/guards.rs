@@ -118,8 +118,8 @@ impl GuardKernels {
         }
     }
 
-    /// The guard of xi, c and φ at the end of a step, into `guard` (the step number from
-    /// `step_scalars[STEP]`).
+    /// The guard of xi, c = 1 + `excess` and φ at the end of a step, into `guard` (the step
+    /// number from `step_scalars[STEP]`).
     #[allow(clippy::too_many_arguments)]
     pub fn check_fields(
         &self,
@@ -127,7 +127,7 @@ impl GuardKernels {
         grid: (usize, usize),
         k: &wgpu::Buffer,
         xi: &wgpu::Buffer,
-        c: &wgpu::Buffer,
+        excess: &wgpu::Buffer,
         phi: &wgpu::Buffer,
         step_scalars: &wgpu::Buffer,
         guard: &wgpu::Buffer,
@@ -137,14 +137,14 @@ impl GuardKernels {
                 ctx,
                 "check_fields",
                 &self.check_fields,
-                &[k, xi, c, phi, guard],
+                &[k, xi, excess, phi, guard],
                 grid,
             ),
             finish: Dispatch::new(
                 ctx,
                 "check_fields_finish",
                 &self.check_fields_finish,
-                &[xi, c, phi, step_scalars, guard],
+                &[xi, excess, phi, step_scalars, guard],
                 (1, 1, 1),
             ),
         }

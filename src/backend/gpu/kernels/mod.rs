@@ -23,7 +23,7 @@
 //! reaction_field + max into REACTION_FACTOR_MAX, FRONT_SPEED_MAX → max_migration_speed + max into
 //! MIGRATION_SPEED_MAX → time_step (DT, NOISE_AMPLITUDE) → interface_noise + Σ into NOISE_SUM,
 //! H_PRIME_SUM → noise_mean → update_order_parameter + Σ into DXI_SUM → concentration_rhs →
-//! copy c to c_old → concentration solve → boundary_inflow + Σ into BOUNDARY_INFLOW →
+//! copy excess to excess_old → concentration solve → boundary_inflow + Σ into BOUNDARY_INFLOW →
 //! [`CheckFields`] (the first bad cell of a blown-up step, into the field-guard buffer) →
 //! advance STEP.
 

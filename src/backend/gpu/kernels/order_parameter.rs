@@ -16,10 +16,11 @@ pub struct OrderParameterKernels {
     update_order_parameter: wgpu::ComputePipeline,
 }
 
-/// Buffers of the rate fields the reaction kernels read (one cell each).
+/// Buffers of the rate fields the reaction kernels read (one cell each); the concentration as
+/// its excess u = c/c0 − 1 (the kernels read c/c0 = 1 + u).
 pub struct ReactionInputs<'a> {
     pub xi: &'a wgpu::Buffer,
-    pub c: &'a wgpu::Buffer,
+    pub excess: &'a wgpu::Buffer,
     pub phi: &'a wgpu::Buffer,
     pub kinetic_factor: &'a wgpu::Buffer,
     pub asr: &'a wgpu::Buffer,
@@ -133,7 +134,7 @@ impl OrderParameterKernels {
             &[
                 k,
                 r.xi,
-                r.c,
+                r.excess,
                 r.phi,
                 step_scalars,
                 r.kinetic_factor,
@@ -170,7 +171,7 @@ impl OrderParameterKernels {
             &[
                 k,
                 r.xi,
-                r.c,
+                r.excess,
                 r.phi,
                 step_scalars,
                 r.kinetic_factor,

@@ -55,14 +55,15 @@ impl TransportKernels {
         )
     }
 
-    /// Right-hand side of the implicit concentration step with dt = `step_scalars[DT]`.
+    /// Right-hand side of the implicit step for the concentration excess u = c/c0 − 1 (the
+    /// `excess` buffer) with dt = `step_scalars[DT]`.
     #[allow(clippy::too_many_arguments)]
     pub fn concentration_rhs(
         &self,
         ctx: &GpuContext,
         grid: (usize, usize),
         k: &wgpu::Buffer,
-        c: &wgpu::Buffer,
+        excess: &wgpu::Buffer,
         phi: &wgpu::Buffer,
         diffusivity: &wgpu::Buffer,
         dxi: &wgpu::Buffer,
@@ -73,7 +74,7 @@ impl TransportKernels {
             ctx,
             "concentration_rhs",
             &self.concentration_rhs,
-            &[k, c, phi, diffusivity, dxi, step_scalars, rhs],
+            &[k, excess, phi, diffusivity, dxi, step_scalars, rhs],
             grid,
         )
     }
@@ -98,16 +99,17 @@ impl TransportKernels {
         )
     }
 
-    /// Per bulk-face cell the ions entering in a step of dt = `step_scalars[DT]`, into the first
-    /// ny entries of `inflow` (finish with [`Reductions::sum`](super::Reductions::sum) over ny into BOUNDARY_INFLOW).
+    /// Per bulk-face cell the ions entering in a step of dt = `step_scalars[DT]`, from the excess
+    /// u = c/c0 − 1 before and after the solve, into the first ny entries of `inflow` (finish
+    /// with [`Reductions::sum`](super::Reductions::sum) over ny into BOUNDARY_INFLOW).
     #[allow(clippy::too_many_arguments)]
     pub fn boundary_inflow(
         &self,
         ctx: &GpuContext,
         grid: (usize, usize),
         k: &wgpu::Buffer,
-        c_old: &wgpu::Buffer,
-        c_new: &wgpu::Buffer,
+        excess_old: &wgpu::Buffer,
+        excess_new: &wgpu::Buffer,
         phi: &wgpu::Buffer,
         diffusivity: &wgpu::Buffer,
         step_scalars: &wgpu::Buffer,
@@ -117,7 +119,15 @@ impl TransportKernels {
             ctx,
             "boundary_inflow",
             &self.boundary_inflow,
-            &[k, c_old, c_new, phi, diffusivity, step_scalars, inflow],
+            &[
+                k,
+                excess_old,
+                excess_new,
+                phi,
+                diffusivity,
+                step_scalars,
+                inflow,
+            ],
             (linear_workgroups(grid.1), 1, 1),
         )
     }
