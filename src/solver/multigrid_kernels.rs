@@ -672,7 +672,8 @@ mod tests {
     /// The lane-summed statistics against plain f64 sums over the residual and b (f plus the
     /// Dirichlet walls' 2 k g/dx²), on a grid with both walls and chunk edges: r2 against the
     /// f32 residual field, r_sum (summed without the interior fluxes) against the residual
-    /// evaluated cell by cell in f64, fluxes included.
+    /// evaluated cell by cell in f64, fluxes included; and `right_hand_side_norms`, with and
+    /// without an offset.
     #[test]
     fn residual_statistics_equal_plain_sums_of_the_residual_field() {
         let (nx, ny, dx) = (9, 300, 0.7);
@@ -719,11 +720,30 @@ mod tests {
         let b2: f64 = cells().map(|(i, j)| b(i, j).powi(2)).sum();
         let b_abs: f64 = cells().map(|(i, j)| b(i, j).abs()).sum();
         let s = residual_statistics(u.view(), f.view(), a_, kx_, ky_, bcs, dx);
+        // The right-hand side of v = u + offset: f + a·offset, walls at g + offset.
+        let offset = 0.75;
+        let b_offset = |i: usize, j: usize| {
+            let w = |k: Real, g: Real| 2.0 * f64::from(k) / (dx * dx) * (f64::from(g) + offset);
+            let wall = match i {
+                0 => w(kx[[0, j]], g_lo),
+                _ if i + 1 == nx => w(kx[[nx, j]], g_hi),
+                _ => 0.0,
+            };
+            f64::from(f[[i, j]]) + offset * f64::from(a[[i, j]]) + wall
+        };
+        let (ob2, ob_abs) = right_hand_side_norms(f.view(), a_, kx_, bcs, dx, offset as Real);
+        let want_ob2: f64 = cells().map(|(i, j)| b_offset(i, j).powi(2)).sum();
+        let want_ob_abs: f64 = cells().map(|(i, j)| b_offset(i, j).abs()).sum();
+        let (zb2, zb_abs) = right_hand_side_norms(f.view(), a_, kx_, bcs, dx, 0.0);
         for (what, got, want, tol) in [
             ("r2", s.r2, r2, 1e-6),
             ("r_sum", s.r_sum, r_sum, 1e-12),
             ("b2", s.b2, b2, 1e-12),
             ("b_abs_sum", s.b_abs_sum, b_abs, 1e-12),
+            ("rhs norm², offset 0", zb2, b2, 1e-12),
+            ("rhs Σ|b|, offset 0", zb_abs, b_abs, 1e-12),
+            ("rhs norm², offset", ob2, want_ob2, 1e-12),
+            ("rhs Σ|b|, offset", ob_abs, want_ob_abs, 1e-12),
         ] {
             let rel = (got - want).abs() / want.abs();
             println!("{what}: {got:.9e}, plain sum {want:.9e}, rel. diff {rel:.1e} (≤ {tol:.0e})");
