@@ -415,7 +415,9 @@ impl Multigrid {
         self.reference_offset = offset;
     }
 
-    /// ||b − A u||₂ and ||b||₂, with b = f plus the wall terms (f64 accumulation).
+    /// ||b − A u||₂ and ||b||₂, with b = f plus the wall terms (f64 accumulation). The
+    /// reference offset ([`Multigrid::set_reference_offset`]) is not applied here: for the b of
+    /// v = u + offset use [`super::multigrid_kernels::right_hand_side_norms`].
     pub fn residual_norms(&self, u: ArrayView2<Real>, f: ArrayView2<Real>, bcs: Bcs) -> (f64, f64) {
         let op = &self.hierarchy.levels[0].op;
         let (u, f) = (u.as_standard_layout(), f.as_standard_layout());
@@ -424,7 +426,8 @@ impl Multigrid {
         (r2.sqrt(), b2.sqrt())
     }
 
-    /// All the residual checks of a solve at this u, from one pass.
+    /// All the residual checks of a solve at this u, from one pass (b2 and b_abs_sum without the
+    /// reference offset, as in [`Multigrid::residual_norms`]).
     pub fn residual_statistics(
         &self,
         u: ArrayView2<Real>,
