@@ -19,7 +19,10 @@
 //! u += κ z, z ≈ A⁻¹1, κ = Σ r / Σ A z, all on the device, f32 sums). Over 200 steps at 64²
 //! (tests/gpu_parity.rs) that takes the device's Mg balance error from 5.2e-6–1.0e-5 of the
 //! total to ≤ 1.3e-9 (the CPU's: ≤ 1.4e-9) and its bulk-face inflow from 2.3–3.1e-4 below the
-//! CPU's to within 3.1e-7; at 64² z costs one more V-cycle per step plus 6 dispatches.
+//! CPU's to within 3.1e-7. z costs one more V-cycle per step (from the first level with ≤ 64²
+//! cells, then prolongations) plus 6 dispatches: on lavapipe (benches/gpu_step.rs) the
+//! concentration solve goes from 20.8 to 28.5 ms per step at 64² and from 43–48 to 58 ms at
+//! 256², the whole step from 78–79 to 88 ms and from 291–302 to 308–319 ms.
 //!
 //! The concentration is stored as its excess u = c/c0 − 1 (the `excess` buffer), as on the CPU:
 //! u ≈ 0 at the bulk face carries c0 − c unrounded (an f32 c ≈ 1 there made each step's inflow
