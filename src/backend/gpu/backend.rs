@@ -14,12 +14,15 @@
 //! V-cycles reduce a weakly conducting metal's mode only ~0.6 per cycle, tests/gpu_multigrid.rs)
 //! and V-cycles for the concentration (0.03 per cycle). The concentration solve reports its
 //! residual against the c-equation's right-hand side, as the CPU's does
-//! ([`GpuMultigrid::set_reference_offset`]). The CPU also ends that solve by projecting the
-//! residual's sum Σ r (the ions it creates or destroys) out exactly; the device does not: its
-//! f32 tree sums cannot make Σ r exact. What the fixed cycles leave in Σ r is larger anyway:
-//! over 200 steps at 64² (tests/gpu_parity.rs) the device's Mg balance is off by 5e-6–1e-5 of
-//! the total (the CPU's by ~1e-9) and its bulk-face inflow is 2–3e-4 below the CPU's, while
-//! the front metrics agree to 8e-6; 4 cycles give ~2e-6 and ~5e-5, 6 cycles ~1e-7 and ~3e-6.
+//! ([`GpuMultigrid::set_reference_offset`]), and ends, as the CPU's does, by projecting the
+//! residual's sum Σ r (the ions it creates or destroys) out ([`GpuMultigrid::conserve_mass`]:
+//! u += κ z, z ≈ A⁻¹1, κ = Σ r / Σ A z, all on the device, f32 sums). Over 200 steps at 64²
+//! (tests/gpu_parity.rs) that takes the device's Mg balance error from 5.2e-6–1.0e-5 of the
+//! total to ≤ 1.3e-9 (the CPU's: ≤ 1.4e-9) and its bulk-face inflow from 2.3–3.1e-4 below the
+//! CPU's to within 3.1e-7. z costs one more V-cycle per step (from the first level with ≤ 64²
+//! cells, then prolongations) plus 6 dispatches: on lavapipe (benches/gpu_step.rs) the
+//! concentration solve goes from 20.8 to 28.5 ms per step at 64² and from 43–48 to 58 ms at
+//! 256², the whole step from 78–79 to 88 ms and from 291–302 to 308–319 ms.
 //!
 //! The concentration is stored as its excess u = c/c0 − 1 (the `excess` buffer), as on the CPU:
 //! u ≈ 0 at the bulk face carries c0 − c unrounded (an f32 c ≈ 1 there made each step's inflow
@@ -255,6 +258,8 @@ impl GpuBackend {
                 let mut mg = GpuMultigrid::new(ctx, g.nx, g.ny, g.dx);
                 // The state is u = c/c0 − 1; the tolerance refers to c's equation.
                 mg.set_reference_offset(1.0);
+                // Each solve ends by projecting Σ r (ions made or lost) out, as on the CPU.
+                mg.conserve_mass();
                 mg
             },
             reports: zeroed_buffer(ctx, "step reports", REPORT_WORDS),

@@ -35,9 +35,11 @@ use super::context::{GpuContext, WORKGROUP_1D};
 use crate::grid::Real;
 use crate::solver::multigrid::{Bcs, Boundary, ResidualStatistics, SolveStats};
 
+mod mass_projection;
 mod pcg;
 mod single_kernels;
 
+use mass_projection::MassProjection;
 use pcg::Krylov;
 
 /// Pre- and post-smoothing sweeps (each red then black / black then red), as on the CPU.
@@ -218,6 +220,10 @@ struct Pipelines {
     apply_operator: wgpu::ComputePipeline,
     dot: wgpu::ComputePipeline,
     dot_finish: wgpu::ComputePipeline,
+    residual_sum: wgpu::ComputePipeline,
+    operator_sum: wgpu::ComputePipeline,
+    mass_projection_scale: wgpu::ComputePipeline,
+    add_scaled: wgpu::ComputePipeline,
     pcg_beta: wgpu::ComputePipeline,
     pcg_alpha: wgpu::ComputePipeline,
     scale_and_add: wgpu::ComputePipeline,
@@ -251,6 +257,8 @@ pub struct GpuMultigrid {
     reduction: wgpu::Buffer,
     mass_tolerance: Option<f64>,
     krylov: Option<Krylov>,
+    /// See [`GpuMultigrid::conserve_mass`].
+    mass_projection: Option<MassProjection>,
 }
 
 impl GpuMultigrid {
@@ -279,6 +287,10 @@ impl GpuMultigrid {
             apply_operator: p("apply_operator"),
             dot: p("dot"),
             dot_finish: p("dot_finish"),
+            residual_sum: p("residual_sum"),
+            operator_sum: p("operator_sum"),
+            mass_projection_scale: p("mass_projection_scale"),
+            add_scaled: p("add_scaled"),
             pcg_beta: p("pcg_beta"),
             pcg_alpha: p("pcg_alpha"),
             scale_and_add: p("scale_and_add"),
@@ -386,6 +398,7 @@ impl GpuMultigrid {
             reduction,
             mass_tolerance: None,
             krylov: None,
+            mass_projection: None,
         };
         mg.coarse_groups = (1..mg.levels.len())
             .map(|l| {
@@ -407,10 +420,9 @@ impl GpuMultigrid {
     }
 
     /// Makes [`GpuMultigrid::solve`] also cycle until the mass defect |Σ r| / Σ |b| is below
-    /// `tol`. The CPU's `Multigrid::conserve_mass` instead ends each solve by projecting Σ r out
-    /// exactly (its Σ r and Σ A z are exact f64 sums of f32 products); the device's f32 tree sums
-    /// cannot make Σ r exact, so it has no such projection, and a run's steps (fixed cycle counts)
-    /// neither bound nor project the mass defect.
+    /// `tol`. Steps (fixed cycle counts, [`GpuMultigrid::encode_solve`]) instead project Σ r out
+    /// after their cycles once [`GpuMultigrid::conserve_mass`] is set; the blocking `solve` does
+    /// not project.
     pub fn set_mass_tolerance(&mut self, tol: f64) {
         self.mass_tolerance = Some(tol);
     }
@@ -464,8 +476,8 @@ impl GpuMultigrid {
         }
     }
 
-    /// Records `cycles` V(2,2) cycles on `u` (warm start) for right-hand side `f`, with no
-    /// host read-back.
+    /// Records `cycles` V(2,2) cycles on `u` (warm start) for right-hand side `f`, then, after
+    /// [`GpuMultigrid::conserve_mass`], the mass projection; no host read-back.
     pub fn encode_solve(
         &mut self,
         encoder: &mut wgpu::CommandEncoder,
@@ -476,6 +488,9 @@ impl GpuMultigrid {
     ) {
         for _ in 0..cycles {
             self.encode_v_cycle(encoder, u, f, bcs);
+        }
+        if self.mass_projection.is_some() {
+            self.encode_mass_projection(encoder, u, f, bcs);
         }
     }
 
@@ -507,7 +522,14 @@ impl GpuMultigrid {
     ) {
         self.encode_walls(encoder, bcs);
         let fine = self.fine_group_index(u, f);
-        for level in &self.levels[1..] {
+        self.encode_cycle_from(encoder, 0, fine);
+    }
+
+    /// The V-cycle of levels `first`.. (the CPU's `Hierarchy::cycle_from`): level `first`'s u
+    /// is the caller's (finest level, `fine` its bind groups) or its own, cleared here with
+    /// those below it; the walls uniform must already hold the conditions.
+    fn encode_cycle_from(&self, encoder: &mut wgpu::CommandEncoder, first: usize, fine: usize) {
+        for level in &self.levels[first.max(1)..] {
             encoder.clear_buffer(&level.u, 0, None);
         }
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
@@ -515,7 +537,7 @@ impl GpuMultigrid {
             timestamp_writes: None,
         });
         let n = self.levels.len();
-        for l in 0..n - 1 {
+        for l in first..n - 1 {
             let groups = self.groups(l, fine);
             for _ in 0..PRE_SWEEPS {
                 self.sweep(&mut pass, l, groups, [0, 1]);
@@ -532,7 +554,7 @@ impl GpuMultigrid {
             );
         }
         self.coarsest(&mut pass, self.groups(n - 1, fine), n - 1);
-        for l in (0..n - 1).rev() {
+        for l in (first..n - 1).rev() {
             let groups = self.groups(l, fine);
             let level = &self.levels[l];
             let prolong = groups

@@ -1,0 +1,267 @@
+//! The projection that ends a conserving solve, on the device: the twin of the CPU's
+//! `Multigrid::conserve_mass` / `mass_projection` / `Hierarchy::inverse_of_ones`. u += κ z with
+//! z ≈ A⁻¹1 (homogeneous walls) and κ = Σ r / Σ (A z), both sums without the interior fluxes
+//! (kernels `residual_sum`, `operator_sum`, `dot_finish`, `mass_projection_scale`, `add_scaled`
+//! in shaders/multigrid.wgsl), recorded with no read-back.
+//!
+//! The CPU's sums are exact f64 sums of f32 products; here they are f32 trees, so Σ r after the
+//! projection is not 0 but the f32 rounding of the sum (measured in tests/gpu_parity.rs).
+
+use super::{bind_group_at, dispatch, GpuMultigrid};
+use crate::backend::gpu::buffers::{
+    bind_group, grid_workgroups, read_back, storage_buffer, uniform_buffer, zeroed_buffer,
+};
+use crate::solver::multigrid::Bcs;
+
+/// Cells of the level from which z is V-cycled before being prolonged up (the CPU's
+/// `MASS_DIRECTION_CELLS`).
+const MASS_DIRECTION_CELLS: usize = 64 * 64;
+/// Slots of the projection's scalars (MASS_RESIDUAL, MASS_OPERATOR, MASS_KAPPA in the shader).
+const MASS_RESIDUAL: u32 = 0;
+const MASS_OPERATOR: u32 = 1;
+const MASS_SCALARS: usize = 4;
+
+/// z, f = 1 and the bind groups of the projection (built by [`GpuMultigrid::conserve_mass`]).
+pub(super) struct MassProjection {
+    z: wgpu::Buffer,
+    ones: wgpu::Buffer,
+    scalars: wgpu::Buffer,
+    partials: wgpu::Buffer,
+    /// First level of z's V-cycle (the first with at most MASS_DIRECTION_CELLS cells).
+    first: usize,
+    operator_sum: wgpu::BindGroup,
+    /// dot_finish into Σ r, Σ (A z).
+    finish: [wgpu::BindGroup; 2],
+    scale: wgpu::BindGroup,
+    /// residual_sum and add_scaled per caller (u, f).
+    per_solution: Vec<(wgpu::Buffer, wgpu::Buffer, wgpu::BindGroup, wgpu::BindGroup)>,
+    _slots: [wgpu::Buffer; 2],
+}
+
+impl GpuMultigrid {
+    /// Makes [`GpuMultigrid::encode_solve`] end with the CPU's mass projection
+    /// (`Multigrid::conserve_mass`): u += κ z, z ≈ A⁻¹1 from one V-cycle on f = 1 from 0 of
+    /// the levels from the first with at most 64² cells, prolonged up without smoothing, and
+    /// κ = Σ r / Σ (A z) (0 unless Σ (A z) > 0). Costs per solve: that V-cycle, the
+    /// prolongations, two reductions (two dispatches each), κ and u += κ z.
+    pub fn conserve_mass(&mut self) {
+        if self.mass_projection.is_some() {
+            return;
+        }
+        let (ctx, p) = (self.ctx, &self.pipelines);
+        let fine = &self.levels[0];
+        let cells = fine.nx * fine.ny;
+        let n = self.levels.len();
+        let first = (0..n)
+            .find(|&l| self.levels[l].nx * self.levels[l].ny <= MASS_DIRECTION_CELLS)
+            .unwrap_or(n - 1);
+        let z = zeroed_buffer(ctx, "mass projection z", cells);
+        let ones = storage_buffer(ctx, "mass projection ones", &vec![1.0f32; cells]);
+        let scalars = zeroed_buffer(ctx, "mass projection scalars", MASS_SCALARS);
+        let groups = self.stats_workgroups.0 as usize * self.stats_workgroups.1 as usize;
+        let partials = zeroed_buffer(ctx, "mass projection partials", groups);
+        let slot = |index: u32| uniform_buffer(ctx, "mass projection slot", &[index, 0, 0, 0]);
+        let slots = [slot(MASS_RESIDUAL), slot(MASS_OPERATOR)];
+        let finish = |s: &wgpu::Buffer| {
+            bind_group(
+                ctx,
+                "dot_finish",
+                &p.dot_finish,
+                &[&partials, &scalars, &self.reduction, s],
+            )
+        };
+        let operator_sum = bind_group_at(
+            ctx,
+            "operator_sum",
+            &p.operator_sum,
+            &[
+                (0, &z),
+                (2, &fine.a),
+                (3, &fine.kx),
+                (5, &self.walls),
+                (6, &fine.uniforms[0]),
+                (7, &partials),
+            ],
+        );
+        let scale = bind_group(
+            ctx,
+            "mass_projection_scale",
+            &p.mass_projection_scale,
+            &[&scalars],
+        );
+        self.mass_projection = Some(MassProjection {
+            finish: [finish(&slots[0]), finish(&slots[1])],
+            operator_sum,
+            scale,
+            per_solution: Vec::new(),
+            _slots: slots,
+            z,
+            ones,
+            scalars,
+            partials,
+            first,
+        });
+    }
+
+    /// Records the projection of `u` (solution of A u = f with walls `bcs`): z, Σ r, Σ (A z),
+    /// κ, u += κ z.
+    pub fn encode_mass_projection(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        u: &wgpu::Buffer,
+        f: &wgpu::Buffer,
+        bcs: Bcs,
+    ) {
+        self.encode_inverse_of_ones(encoder, bcs);
+        self.encode_residual_sum(encoder, u, f, bcs);
+        self.encode_operator_sum(encoder, bcs);
+        let (_, add_group) = self.mass_groups(u, f);
+        let mp = self.mass_projection.as_ref().expect("conserving");
+        let fine = &self.levels[0];
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("mass projection"),
+            timestamp_writes: None,
+        });
+        dispatch(
+            &mut pass,
+            &self.pipelines.mass_projection_scale,
+            &mp.scale,
+            (1, 1),
+        );
+        let wg = grid_workgroups(fine.nx, fine.ny);
+        dispatch(&mut pass, &self.pipelines.add_scaled, &add_group, wg);
+    }
+
+    /// z ≈ A⁻¹1 with homogeneous walls (the CPU's `Hierarchy::inverse_of_ones`): one V-cycle
+    /// from the first level with at most 64² cells on f = 1 from 0, prolonged up to the finest
+    /// level into zeroed u's without smoothing. Leaves the walls uniform homogeneous.
+    pub fn encode_inverse_of_ones(&mut self, encoder: &mut wgpu::CommandEncoder, bcs: Bcs) {
+        let hom = bcs.homogeneous();
+        let mp = self.mass_projection.as_ref().expect("conserving");
+        let (z, ones, first) = (mp.z.clone(), mp.ones.clone(), mp.first);
+        encoder.clear_buffer(&z, 0, None);
+        if first == 0 {
+            self.encode_v_cycle(encoder, &z, &ones, hom);
+            return;
+        }
+        self.encode_walls(encoder, hom);
+        let fine = self.fine_group_index(&z, &ones);
+        let level = &self.levels[first];
+        let bytes = (level.nx * level.ny * 4) as u64;
+        encoder.copy_buffer_to_buffer(&ones, 0, &level.f, 0, bytes);
+        self.encode_cycle_from(encoder, first, fine);
+        for l in 1..first {
+            encoder.clear_buffer(&self.levels[l].u, 0, None);
+        }
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("mass projection prolongation"),
+            timestamp_writes: None,
+        });
+        for l in (0..first).rev() {
+            let level = &self.levels[l];
+            let prolong = self
+                .groups(l, fine)
+                .prolong
+                .as_ref()
+                .expect("a level above `first` has a coarser one");
+            let wg = grid_workgroups(level.nx, level.ny);
+            dispatch(&mut pass, &self.pipelines.prolong_bilinear, prolong, wg);
+        }
+    }
+
+    /// Records Σ r = Σ (f − a u) + Σ_walls w (g − u) of the finest level into the projection's
+    /// scalars (the CPU's `ResidualStatistics::r_sum`, in f32).
+    pub fn encode_residual_sum(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        u: &wgpu::Buffer,
+        f: &wgpu::Buffer,
+        bcs: Bcs,
+    ) {
+        self.encode_walls(encoder, bcs);
+        let (sum_group, _) = self.mass_groups(u, f);
+        let mp = self.mass_projection.as_ref().expect("conserving");
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("residual_sum"),
+            timestamp_writes: None,
+        });
+        let p = &self.pipelines;
+        dispatch(
+            &mut pass,
+            &p.residual_sum,
+            &sum_group,
+            self.stats_workgroups,
+        );
+        dispatch(&mut pass, &p.dot_finish, &mp.finish[0], (1, 1));
+    }
+
+    /// Records Σ (A z) (homogeneous walls of `bcs`'s kinds) of the projection's z into its
+    /// scalars (the CPU's `operator_sum`, in f32).
+    pub fn encode_operator_sum(&mut self, encoder: &mut wgpu::CommandEncoder, bcs: Bcs) {
+        self.encode_walls(encoder, bcs.homogeneous());
+        let mp = self.mass_projection.as_ref().expect("conserving");
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("operator_sum"),
+            timestamp_writes: None,
+        });
+        let p = &self.pipelines;
+        dispatch(
+            &mut pass,
+            &p.operator_sum,
+            &mp.operator_sum,
+            self.stats_workgroups,
+        );
+        dispatch(&mut pass, &p.dot_finish, &mp.finish[1], (1, 1));
+    }
+
+    /// The projection's direction z (finest level), for tests.
+    pub fn mass_direction(&self) -> &wgpu::Buffer {
+        &self.mass_projection.as_ref().expect("conserving").z
+    }
+
+    /// Reads back (Σ r, Σ (A z), κ) of the last recorded projection (blocking; tests).
+    pub fn read_mass_projection(&self) -> [f32; 3] {
+        let mp = self.mass_projection.as_ref().expect("conserving");
+        let v: Vec<f32> = read_back(self.ctx, &mp.scalars, 3);
+        [v[0], v[1], v[2]]
+    }
+
+    /// (residual_sum, add_scaled) bind groups for the caller's (u, f).
+    fn mass_groups(
+        &mut self,
+        u: &wgpu::Buffer,
+        f: &wgpu::Buffer,
+    ) -> (wgpu::BindGroup, wgpu::BindGroup) {
+        let mp = self.mass_projection.as_ref().expect("conserving");
+        if let Some((_, _, g1, g2)) = mp.per_solution.iter().find(|e| &e.0 == u && &e.1 == f) {
+            return (g1.clone(), g2.clone());
+        }
+        let (ctx, p) = (self.ctx, &self.pipelines);
+        let fine = &self.levels[0];
+        let un = &fine.uniforms[0];
+        let sum = bind_group_at(
+            ctx,
+            "residual_sum",
+            &p.residual_sum,
+            &[
+                (0, u),
+                (1, f),
+                (2, &fine.a),
+                (3, &fine.kx),
+                (5, &self.walls),
+                (6, un),
+                (7, &mp.partials),
+            ],
+        );
+        let add = bind_group(
+            ctx,
+            "add_scaled",
+            &p.add_scaled,
+            &[u, &mp.z, &mp.scalars, un],
+        );
+        let mp = self.mass_projection.as_mut().expect("conserving");
+        mp.per_solution
+            .push((u.clone(), f.clone(), sum.clone(), add.clone()));
+        (sum, add)
+    }
+}
