@@ -309,16 +309,26 @@ fn residual(@builtin(global_invocation_id) id: vec3<u32>) {
 const GROUP_CELLS: u32 = WORKGROUP_X * WORKGROUP_Y;
 var<workgroup> sums: array<array<f32, GROUP_CELLS>, STATISTICS>;
 
-// Tree sum of sums[q][0..n] into sums[q][0], n a power of two; called in uniform control flow.
-fn reduce_workgroup(t: u32, n: u32) {
-    for (var half = n / 2u; half > 0u; half = half / 2u) {
+// Tree sum of sums[q][0..GROUP_CELLS] into sums[q][0] for the first `rows` q (GROUP_CELLS a
+// power of two); called in uniform control flow, after the barrier that follows the writes.
+fn reduce_workgroup(t: u32, rows: u32) {
+    for (var half = GROUP_CELLS / 2u; half > 0u; half = half / 2u) {
         if (t < half) {
-            for (var q = 0u; q < STATISTICS; q++) {
+            for (var q = 0u; q < rows; q++) {
                 sums[q][t] += sums[q][t + half];
             }
         }
         workgroupBarrier();
     }
+}
+
+// The workgroup's sum of one value per invocation (every invocation gets it); called in uniform
+// control flow.
+fn workgroup_sum(t: u32, value: f32) -> f32 {
+    sums[0][t] = value;
+    workgroupBarrier();
+    reduce_workgroup(t, 1u);
+    return sums[0][0];
 }
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
@@ -355,7 +365,7 @@ fn residual_statistics(
         sums[q][t] = values[q];
     }
     workgroupBarrier();
-    reduce_workgroup(t, GROUP_CELLS);
+    reduce_workgroup(t, STATISTICS);
     if (t < STATISTICS) {
         let g = group.y * groups.x + group.x;
         partials[g * STATISTICS + t] = sums[t][0];
@@ -379,7 +389,7 @@ fn residual_statistics_finish(@builtin(local_invocation_index) t: u32) {
         sums[q][t] = values[q];
     }
     workgroupBarrier();
-    reduce_workgroup(t, GROUP_CELLS);
+    reduce_workgroup(t, STATISTICS);
     if (t < STATISTICS) {
         rs_statistics[t] = sums[t][0];
     }
@@ -526,16 +536,9 @@ fn dot(
         let c = i * dot_level.ny + j;
         value = dot_x[c] * dot_y[c];
     }
-    sums[0][t] = value;
-    workgroupBarrier();
-    for (var half = GROUP_CELLS / 2u; half > 0u; half = half / 2u) {
-        if (t < half) {
-            sums[0][t] += sums[0][t + half];
-        }
-        workgroupBarrier();
-    }
+    let total = workgroup_sum(t, value);
     if (t == 0u) {
-        dot_partials[group.y * groups.x + group.x] = sums[0][0];
+        dot_partials[group.y * groups.x + group.x] = total;
     }
 }
 
@@ -557,16 +560,9 @@ fn dot_finish(@builtin(local_invocation_index) t: u32) {
     for (var g = t; g < df_level.count; g += GROUP_CELLS) {
         value += df_partials[g];
     }
-    sums[0][t] = value;
-    workgroupBarrier();
-    for (var half = GROUP_CELLS / 2u; half > 0u; half = half / 2u) {
-        if (t < half) {
-            sums[0][t] += sums[0][t + half];
-        }
-        workgroupBarrier();
-    }
+    let total = workgroup_sum(t, value);
     if (t == 0u) {
-        scalars[df_slot.index] = sums[0][0];
+        scalars[df_slot.index] = total;
     }
 }
 
@@ -659,18 +655,11 @@ fn wall_weights(i: u32, c: u32) -> vec2<f32> {
     return w;
 }
 
-// sums[0][t] = value, tree-summed into partials[workgroup]; called in uniform control flow.
+// The workgroup's sum of `value` into partials[workgroup]; called in uniform control flow.
 fn sum_into_partials(t: u32, value: f32, group: vec3<u32>, groups: vec3<u32>) {
-    sums[0][t] = value;
-    workgroupBarrier();
-    for (var half = GROUP_CELLS / 2u; half > 0u; half = half / 2u) {
-        if (t < half) {
-            sums[0][t] += sums[0][t + half];
-        }
-        workgroupBarrier();
-    }
+    let total = workgroup_sum(t, value);
     if (t == 0u) {
-        partials[group.y * groups.x + group.x] = sums[0][0];
+        partials[group.y * groups.x + group.x] = total;
     }
 }
 

@@ -7,9 +7,10 @@
 //! The CPU's sums are exact f64 sums of f32 products; here they are f32 trees, so Σ r after the
 //! projection is not 0 but the f32 rounding of the sum (measured in tests/gpu_parity.rs).
 
+use super::slot_sums::SlotSums;
 use super::{bind_group_at, dispatch, GpuMultigrid};
 use crate::backend::gpu::buffers::{
-    bind_group, grid_workgroups, read_back, storage_buffer, uniform_buffer, zeroed_buffer,
+    bind_group, grid_workgroups, read_back, storage_buffer, zeroed_buffer,
 };
 use crate::solver::multigrid::Bcs;
 
@@ -26,16 +27,14 @@ pub(super) struct MassProjection {
     z: wgpu::Buffer,
     ones: wgpu::Buffer,
     scalars: wgpu::Buffer,
-    partials: wgpu::Buffer,
     /// First level of z's V-cycle (the first with at most MASS_DIRECTION_CELLS cells).
     first: usize,
     operator_sum: wgpu::BindGroup,
-    /// dot_finish into Σ r, Σ (A z).
-    finish: [wgpu::BindGroup; 2],
+    /// Sums into Σ r, Σ (A z).
+    sums: SlotSums,
     scale: wgpu::BindGroup,
     /// residual_sum and add_scaled per caller (u, f).
     per_solution: Vec<(wgpu::Buffer, wgpu::Buffer, wgpu::BindGroup, wgpu::BindGroup)>,
-    _slots: [wgpu::Buffer; 2],
 }
 
 impl GpuMultigrid {
@@ -58,18 +57,6 @@ impl GpuMultigrid {
         let z = zeroed_buffer(ctx, "mass projection z", cells);
         let ones = storage_buffer(ctx, "mass projection ones", &vec![1.0f32; cells]);
         let scalars = zeroed_buffer(ctx, "mass projection scalars", MASS_SCALARS);
-        let groups = self.stats_workgroups.0 as usize * self.stats_workgroups.1 as usize;
-        let partials = zeroed_buffer(ctx, "mass projection partials", groups);
-        let slot = |index: u32| uniform_buffer(ctx, "mass projection slot", &[index, 0, 0, 0]);
-        let slots = [slot(MASS_RESIDUAL), slot(MASS_OPERATOR)];
-        let finish = |s: &wgpu::Buffer| {
-            bind_group(
-                ctx,
-                "dot_finish",
-                &p.dot_finish,
-                &[&partials, &scalars, &self.reduction, s],
-            )
-        };
         let operator_sum = bind_group_at(
             ctx,
             "operator_sum",
@@ -80,7 +67,7 @@ impl GpuMultigrid {
                 (3, &fine.kx),
                 (5, &self.walls),
                 (6, &fine.uniforms[0]),
-                (7, &partials),
+                (7, &self.partials),
             ],
         );
         let scale = bind_group(
@@ -90,15 +77,13 @@ impl GpuMultigrid {
             &[&scalars],
         );
         self.mass_projection = Some(MassProjection {
-            finish: [finish(&slots[0]), finish(&slots[1])],
+            sums: self.slot_sums(&scalars, MASS_RESIDUAL..MASS_OPERATOR + 1),
             operator_sum,
             scale,
             per_solution: Vec::new(),
-            _slots: slots,
             z,
             ones,
             scalars,
-            partials,
             first,
         });
     }
@@ -185,14 +170,8 @@ impl GpuMultigrid {
             label: Some("residual_sum"),
             timestamp_writes: None,
         });
-        let p = &self.pipelines;
-        dispatch(
-            &mut pass,
-            &p.residual_sum,
-            &sum_group,
-            self.stats_workgroups,
-        );
-        dispatch(&mut pass, &p.dot_finish, &mp.finish[0], (1, 1));
+        let kernel = &self.pipelines.residual_sum;
+        self.reduce_into_slot(&mut pass, kernel, &sum_group, &mp.sums, MASS_RESIDUAL);
     }
 
     /// Records Σ (A z) (homogeneous walls of `bcs`'s kinds) of the projection's z into its
@@ -204,14 +183,8 @@ impl GpuMultigrid {
             label: Some("operator_sum"),
             timestamp_writes: None,
         });
-        let p = &self.pipelines;
-        dispatch(
-            &mut pass,
-            &p.operator_sum,
-            &mp.operator_sum,
-            self.stats_workgroups,
-        );
-        dispatch(&mut pass, &p.dot_finish, &mp.finish[1], (1, 1));
+        let kernel = &self.pipelines.operator_sum;
+        self.reduce_into_slot(&mut pass, kernel, &mp.operator_sum, &mp.sums, MASS_OPERATOR);
     }
 
     /// The projection's direction z (finest level), for tests.
@@ -250,7 +223,7 @@ impl GpuMultigrid {
                 (3, &fine.kx),
                 (5, &self.walls),
                 (6, un),
-                (7, &mp.partials),
+                (7, &self.partials),
             ],
         );
         let add = bind_group(

@@ -3,6 +3,7 @@
 //! `apply_operator`, `dot`, `dot_finish`, `pcg_beta`, `scale_and_add`, `pcg_alpha`,
 //! `pcg_update` in shaders/multigrid.wgsl).
 
+use super::slot_sums::SlotSums;
 use super::{bind_group_at, dispatch, GpuMultigrid};
 use crate::backend::gpu::buffers::{bind_group, grid_workgroups, uniform_buffer, zeroed_buffer};
 use crate::solver::multigrid::Bcs;
@@ -22,8 +23,8 @@ pub(super) struct Krylov {
     scalars: wgpu::Buffer,
     dot_rz: wgpu::BindGroup,
     dot_pq: wgpu::BindGroup,
-    /// dot_finish into RZ_OLD, RZ_NEW, PQ.
-    finish: [wgpu::BindGroup; 3],
+    /// Sums into RZ_OLD, RZ_NEW, PQ.
+    sums: SlotSums,
     /// pcg_beta on a later iteration / on the first (restart).
     beta: [wgpu::BindGroup; 2],
     alpha: wgpu::BindGroup,
@@ -31,8 +32,8 @@ pub(super) struct Krylov {
     apply_operator: wgpu::BindGroup,
     /// residual into r and pcg_update, per caller (u, f).
     per_solution: Vec<(wgpu::Buffer, wgpu::Buffer, wgpu::BindGroup, wgpu::BindGroup)>,
-    /// Slot uniforms and dot partials, kept with the bind groups that use them.
-    _uniforms: Vec<wgpu::Buffer>,
+    /// pcg_beta's restart uniforms, kept with the bind groups that use them.
+    _restart: [wgpu::Buffer; 2],
 }
 
 impl GpuMultigrid {
@@ -92,9 +93,7 @@ impl GpuMultigrid {
     fn dot(&self, pass: &mut wgpu::ComputePass, slot: u32) {
         let kr = self.krylov.as_ref().expect("krylov built");
         let group = if slot == PQ { &kr.dot_pq } else { &kr.dot_rz };
-        dispatch(pass, &self.pipelines.dot, group, self.stats_workgroups);
-        let finish = &kr.finish[(slot - RZ_OLD) as usize];
-        dispatch(pass, &self.pipelines.dot_finish, finish, (1, 1));
+        self.reduce_into_slot(pass, &self.pipelines.dot, group, &kr.sums, slot);
     }
 
     fn ensure_krylov(&mut self) {
@@ -112,21 +111,11 @@ impl GpuMultigrid {
             field("pcg q"),
         );
         let scalars = zeroed_buffer(ctx, "pcg scalars", PCG_SCALARS);
-        let groups = self.stats_workgroups.0 as usize * self.stats_workgroups.1 as usize;
-        let partials = zeroed_buffer(ctx, "pcg dot partials", groups);
-        let slot = |index: u32| uniform_buffer(ctx, "pcg slot", &[index, 0, 0, 0]);
-        let slots = [slot(0), slot(1), slot(RZ_OLD), slot(RZ_NEW), slot(PQ)];
+        let restart = |index: u32| uniform_buffer(ctx, "pcg restart", &[index, 0, 0, 0]);
+        let restarts = [restart(0), restart(1)];
         let un = &fine.uniforms[0];
         let dot = |x: &wgpu::Buffer, y: &wgpu::Buffer| {
-            bind_group(ctx, "dot", &p.dot, &[x, y, &partials, un])
-        };
-        let finish = |s: &wgpu::Buffer| {
-            bind_group(
-                ctx,
-                "dot_finish",
-                &p.dot_finish,
-                &[&partials, &scalars, &self.reduction, s],
-            )
+            bind_group(ctx, "dot", &p.dot, &[x, y, &self.partials, un])
         };
         let beta = |s: &wgpu::Buffer| bind_group(ctx, "pcg_beta", &p.pcg_beta, &[&scalars, s]);
         let apply_operator = bind_group_at(
@@ -146,8 +135,8 @@ impl GpuMultigrid {
         self.krylov = Some(Krylov {
             dot_rz: dot(&r, &z),
             dot_pq: dot(&p_dir, &q),
-            finish: [finish(&slots[2]), finish(&slots[3]), finish(&slots[4])],
-            beta: [beta(&slots[0]), beta(&slots[1])],
+            sums: self.slot_sums(&scalars, RZ_OLD..PQ + 1),
+            beta: [beta(&restarts[0]), beta(&restarts[1])],
             alpha: bind_group(ctx, "pcg_alpha", &p.pcg_alpha, &[&scalars]),
             scale_and_add: bind_group(
                 ctx,
@@ -157,7 +146,7 @@ impl GpuMultigrid {
             ),
             apply_operator,
             per_solution: Vec::new(),
-            _uniforms: slots.into_iter().chain([partials]).collect(),
+            _restart: restarts,
             r,
             z,
             p: p_dir,
