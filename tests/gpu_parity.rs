@@ -7,8 +7,8 @@
 //! solves run a fixed count where the CPU stops at its tolerance: per step the fields differ
 //! at ~1e-6, and over 200 steps the metrics by well under 1e-3 (measured ≤ 8e-6).
 //!
-//! The ions entered through the bulk face are held to the same 1e-3. Both backends end each
-//! concentration solve by projecting the residual's sum Σ r (ions made or lost) out; without
+//! The ions entered through the bulk face are held to 1e-5, total Mg to 1e-6. Both backends end
+//! each concentration solve by projecting the residual's sum Σ r (ions made or lost) out; without
 //! that projection the device's three V-cycles left a one-signed Σ r, an inflow 2.3–3.1e-4 below
 //! the CPU's and an Mg balance error of 5.2e-6–1.0e-5 per run. With it (measured on lavapipe)
 //! the inflow agrees to ≤ 3.1e-7 and each backend's Mg balance error over the run, printed and
@@ -61,21 +61,28 @@ fn every_preset_matches_the_cpu_after_200_steps() {
         let gpu = run(&mut gpu_backend, "gpu");
         let (c, g) = (cpu.last(), gpu.last());
         assert_eq!(c.step, g.step);
-        for (what, got, want) in [
-            ("mean height", g.front.mean_height, c.front.mean_height),
-            ("roughness", g.front.roughness, c.front.roughness),
-            ("overpotential", g.overpotential_v, c.overpotential_v),
-            ("charge", g.charge_c_m2, c.charge_c_m2),
-            ("total Mg", g.mg_total_mol_m, c.mg_total_mol_m),
-            ("inflow", gpu.inflow_mol_m, cpu.inflow_mol_m),
+        // The metrics to issue 3's 1e-3; the ions' bookkeeping tighter, as the mass projection
+        // holds it (measured on lavapipe: total Mg ≤ 1.3e-8, inflow ≤ 3.0e-7 apart).
+        for (what, got, want, tol) in [
+            (
+                "mean height",
+                g.front.mean_height,
+                c.front.mean_height,
+                1e-3,
+            ),
+            ("roughness", g.front.roughness, c.front.roughness, 1e-3),
+            ("overpotential", g.overpotential_v, c.overpotential_v, 1e-3),
+            ("charge", g.charge_c_m2, c.charge_c_m2, 1e-3),
+            ("total Mg", g.mg_total_mol_m, c.mg_total_mol_m, 1e-6),
+            ("inflow", gpu.inflow_mol_m, cpu.inflow_mol_m, 1e-5),
         ] {
             let rel = relative(got, want);
             worst = worst.max(rel);
             println!(
-                "{:<13} {what:<13}: cpu {want:.6e}, gpu {got:.6e}, relative difference {rel:.2e} (tolerance 1e-3)",
+                "{:<13} {what:<13}: cpu {want:.6e}, gpu {got:.6e}, relative difference {rel:.2e} (tolerance {tol:.0e})",
                 preset.name()
             );
-            assert!(rel <= 1e-3, "{preset:?}: {what} differs by {rel:.2e}");
+            assert!(rel <= tol, "{preset:?}: {what} differs by {rel:.2e}");
         }
         // Total Mg (ions + metal) changes only by the inflow through the bulk face.
         for (name, run) in [("cpu", &cpu), ("gpu", &gpu)] {
