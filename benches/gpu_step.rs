@@ -13,13 +13,21 @@
 //! `MGPF_GPU_BENCH_PRESET`), a few warm-up steps. Columns: M cell-updates/s of a whole step (32
 //! steps per submit, read-back included), ms per step of each phase (each recorded in its own
 //! submit), ms per refresh of the resolved band (every `interphase.refresh_every_steps` steps;
-//! "-" without one), dispatches per step outside the multigrid, the Allen–Cahn rate alone on the
-//! same state (ms per evaluation: the two-pass kernels interface_orientation_field +
-//! allen_cahn_rate against the fused allen_cahn_rate_streaming the step runs), and the copy
-//! kernel's GB/s (8 B per element: one read, one write).
+//! "-" without one), dispatches per step outside the multigrid. Then a second table: the
+//! Allen–Cahn rate alone on the same state (ms per evaluation: the two-pass kernels
+//! interface_orientation_field + allen_cahn_rate, and the two fused kernels,
+//! allen_cahn_rate_streaming and allen_cahn_rate_tiled), the GB/s of the fused kernel the step
+//! runs on this adapter (16 B per cell: xi in; rate, a_k, |∇xi| out), a copy kernel's GB/s (8 B
+//! per element: one read, one write) and the first as a percentage of the second (issue 3's
+//! floor: ≥ 60 % at 4096² on a hardware GPU), and the CPU backend's ms per step on the same
+//! state with all cores (`MGPF_GPU_BENCH_CPU_STEPS` steps after 2 warm-up, default 4; 0 skips
+//! it) with the GPU's whole step's speed-up over it (floor: ≥ 20× on the same machine).
 
+use mgpf::backend::cpu::CpuBackend;
 use mgpf::backend::gpu::buffers::{bind_group, linear_workgroups, storage_buffer, zeroed_buffer};
-use mgpf::backend::gpu::kernels::{submit, Encode, OrderParameterKernels, RunConstants};
+use mgpf::backend::gpu::kernels::{
+    submit, Encode, FusedAllenCahn, OrderParameterKernels, RunConstants,
+};
 use mgpf::backend::gpu::{GpuBackend, GpuContext};
 use mgpf::backend::Backend;
 use mgpf::config::presets::Preset;
@@ -77,10 +85,10 @@ fn copy_bandwidth(ctx: &GpuContext, n: usize) -> f64 {
     8.0 * n as f64 / s / 1e9
 }
 
-/// Seconds per evaluation of the Allen–Cahn rate of `xi` on the grid of `p`: (two-pass
-/// interface_orientation_field + allen_cahn_rate, fused allen_cahn_rate_streaming), each the
-/// best of 3 submits of `reps` evaluations.
-fn allen_cahn_times(ctx: &GpuContext, p: &Params, xi: &[f32], reps: usize) -> (f64, f64) {
+/// Seconds per evaluation of the Allen–Cahn rate of `xi` on the grid of `p`: the two-pass
+/// interface_orientation_field + allen_cahn_rate, then each fused kernel (streaming, tiled), each
+/// the best of 3 submits of `reps` evaluations.
+fn allen_cahn_times(ctx: &GpuContext, p: &Params, xi: &[f32], reps: usize) -> [f64; 3] {
     let grid = (p.grid.nx, p.grid.ny);
     let n = xi.len();
     let op = OrderParameterKernels::new(ctx);
@@ -105,8 +113,13 @@ fn allen_cahn_times(ctx: &GpuContext, p: &Params, xi: &[f32], reps: usize) -> (f
         &grad_norm,
     );
     let two_pass = op.allen_cahn_rate(ctx, grid, &k, &xi, &eps_sq, &eps_deriv, &rate);
-    let fused =
-        op.allen_cahn_rate_streaming(ctx, grid, &k, &xi, &rate, &kinetic_factor, &grad_norm);
+    let fused = |kind| {
+        op.allen_cahn_rate_fused(ctx, kind, grid, &k, &xi, &rate, &kinetic_factor, &grad_norm)
+    };
+    let (streaming, tiled) = (
+        fused(FusedAllenCahn::Streaming),
+        fused(FusedAllenCahn::Tiled),
+    );
     let time = |one: &[&dyn Encode]| {
         let work: Vec<&dyn Encode> = one.iter().copied().cycle().take(one.len() * reps).collect();
         (0..4)
@@ -121,7 +134,21 @@ fn allen_cahn_times(ctx: &GpuContext, p: &Params, xi: &[f32], reps: usize) -> (f
             .skip(1)
             .fold(f64::INFINITY, f64::min)
     };
-    (time(&[&orientation, &two_pass]), time(&[&fused]))
+    [
+        time(&[&orientation, &two_pass]),
+        time(&[&streaming]),
+        time(&[&tiled]),
+    ]
+}
+
+/// Seconds per step of the CPU backend on the same state (`steps` after 2 warm-up steps, all
+/// cores), for the GPU's speed-up over it.
+fn cpu_step_time(p: &Params, cfg: &Config, steps: u64) -> f64 {
+    let mut cpu = CpuBackend::new(p, &cfg.initial);
+    cpu.advance(0, 2).expect("cpu warm-up");
+    let t = Instant::now();
+    cpu.advance(2, steps).expect("cpu steps");
+    t.elapsed().as_secs_f64() / steps as f64
 }
 
 fn main() {
@@ -163,7 +190,7 @@ fn main() {
         preset.name()
     );
     println!(
-        "{:>6} {:>12} {:>9} | ms per step: {:>8} {:>8} {:>8} {:>9} {:>9} | {:>8} | {:>10} | AC ms: {:>8} {:>8} | {:>10}",
+        "{:>6} {:>12} {:>9} | ms per step: {:>8} {:>8} {:>8} {:>9} {:>9} | {:>8} | {:>10}",
         "N",
         "M cell/s",
         "ms/step",
@@ -174,10 +201,23 @@ fn main() {
         "conc.",
         "band",
         "dispatches",
-        "2-pass",
-        "fused",
-        "copy GB/s"
     );
+    let step_kernel = FusedAllenCahn::for_adapter(&ctx.adapter_info);
+    let cpu_steps: u64 = std::env::var("MGPF_GPU_BENCH_CPU_STEPS")
+        .map(|v| v.parse().expect("MGPF_GPU_BENCH_CPU_STEPS is a step count"))
+        .unwrap_or(4);
+    let mut roofline = vec![format!(
+        "{:>6} | AC ms: {:>8} {:>9} {:>8} | {:>10} {:>10} {:>7} | {:>12} {:>8}",
+        "N",
+        "2-pass",
+        "streaming",
+        "tiled",
+        "AC GB/s",
+        "copy GB/s",
+        "% copy",
+        "CPU ms/step",
+        "GPU ×",
+    )];
     for n in sizes {
         let cfg = config(n, preset);
         let p = Params::from_config(&cfg).expect("bench params");
@@ -192,7 +232,9 @@ fn main() {
         let step_s = t.elapsed().as_secs_f64() / steps as f64;
         let prof = backend.profile(if software { 4 } else { 20 });
         let xi: Vec<f32> = backend.snapshot().order_parameter.iter().copied().collect();
-        let (two_pass_s, fused_s) = allen_cahn_times(ctx, &p, &xi, if software { 20 } else { 200 });
+        drop(backend);
+        let [two_pass_s, streaming_s, tiled_s] =
+            allen_cahn_times(ctx, &p, &xi, if software { 20 } else { 200 });
         let ms = |s: f64| s * 1e3;
         let band = if prof.layer_refresh_s > 0.0 {
             format!("{:.3}", ms(prof.layer_refresh_s))
@@ -200,7 +242,7 @@ fn main() {
             "-".into()
         };
         println!(
-            "{n:>6} {:>12.1} {:>9.3} | {:>25.3} {:>8.3} {:>8.3} {:>9.3} {:>9.3} | {band:>8} | {:>10} | {:>15.3} {:>8.3} | {:>10.1}",
+            "{n:>6} {:>12.1} {:>9.3} | {:>25.3} {:>8.3} {:>8.3} {:>9.3} {:>9.3} | {band:>8} | {:>10}",
             (n * n) as f64 / step_s / 1e6,
             ms(step_s),
             ms(prof.update_s),
@@ -209,9 +251,37 @@ fn main() {
             ms(prof.potential_solve_s),
             ms(prof.concentration_solve_s),
             prof.dispatches_outside_multigrid,
-            ms(two_pass_s),
-            ms(fused_s),
-            copy_bandwidth(ctx, n * n),
         );
+        // The step's fused kernel moves 16 B per cell: xi in; rate, a_k, |∇xi| out.
+        let fused_s = match step_kernel {
+            FusedAllenCahn::Streaming => streaming_s,
+            FusedAllenCahn::Tiled => tiled_s,
+        };
+        let fused_gbs = 16.0 * (n * n) as f64 / fused_s / 1e9;
+        let copy_gbs = copy_bandwidth(ctx, n * n);
+        let (cpu, speed_up) = if cpu_steps > 0 {
+            let cpu_s = cpu_step_time(&p, &cfg, cpu_steps);
+            (
+                format!("{:.1}", ms(cpu_s)),
+                format!("{:.1}", cpu_s / step_s),
+            )
+        } else {
+            ("-".into(), "-".into())
+        };
+        roofline.push(format!(
+            "{n:>6} | {:>14.3} {:>9.3} {:>8.3} | {fused_gbs:>10.1} {copy_gbs:>10.1} {:>7.0} | {cpu:>12} {speed_up:>8}",
+            ms(two_pass_s),
+            ms(streaming_s),
+            ms(tiled_s),
+            100.0 * fused_gbs / copy_gbs,
+        ));
+    }
+    println!(
+        "\nThe Allen–Cahn rate alone and the roofline (the step runs {}; CPU backend: {} threads)",
+        step_kernel.kernel(),
+        rayon::current_num_threads()
+    );
+    for line in roofline {
+        println!("{line}");
     }
 }

@@ -23,8 +23,8 @@ use mgpf::backend::cpu::CpuBackend;
 use mgpf::backend::gpu::buffers::{read_back, storage_buffer, zeroed_buffer};
 use mgpf::backend::gpu::context::step_scalar;
 use mgpf::backend::gpu::kernels::{
-    step_scalars_buffer, submit, ControlKernels, Encode, OrderParameterKernels, ReactionInputs,
-    Reductions, RunConstants, StepControl, TransportKernels,
+    step_scalars_buffer, submit, ControlKernels, Encode, FusedAllenCahn, OrderParameterKernels,
+    ReactionInputs, Reductions, RunConstants, StepControl, TransportKernels,
 };
 use mgpf::backend::gpu::GpuContext;
 use mgpf::backend::Backend;
@@ -267,13 +267,13 @@ fn rough_xi(cells: usize) -> Vec<f32> {
         .collect()
 }
 
-/// The fused kernel against the CPU's fused twin (the rate) and the CPU's orientation field (a_k,
+/// Both fused kernels (streaming, tiled) against the CPU's fused twin (the rate) and the CPU's orientation field (a_k,
 /// |∇xi|, which it writes for the reaction kernels), on the cases' states and on a rough xi that
 /// exercises the ghost rules of all five stencil cells, there with kinetic anisotropy (the demo
 /// has none, a_k = 1). The same f32 expressions in the same order as the two-pass kernels, so
 /// held to their pointwise tolerance.
 #[test]
-fn allen_cahn_rate_streaming_matches_cpu() {
+fn fused_allen_cahn_kernels_match_cpu() {
     let Some(ctx) = gpu_common::gpu() else { return };
     let kernels = OrderParameterKernels::new(ctx);
     for case in cases() {
@@ -281,40 +281,49 @@ fn allen_cahn_rate_streaming_matches_cpu() {
         let mut anisotropic = case.p.clone();
         (anisotropic.kinetic_2fold, anisotropic.kinetic_6fold) = (0.4, 0.2);
         anisotropic.c_axis_angle = 0.3;
+        // A grid narrower than a workgroup's tile (16 × 16): its halo columns wrap more than
+        // once.
+        let mut tiny = anisotropic.clone();
+        (tiny.grid.nx, tiny.grid.ny) = (7, 5);
         for (state, p, xi) in [
             ("", &case.p, case.xi.clone()),
             (" rough xi, kinetic anisotropy", &anisotropic, rough_xi(n)),
+            (" rough xi on 7 × 5", &tiny, rough_xi(35)),
         ] {
+            let n = xi.len();
             let k = OrderParameterConstants::from_params(p);
             let kb = RunConstants::from_params(p).buffer(ctx);
             let mut want_rate = vec![0.0; n];
             op::allen_cahn_rate_streaming(&k, &xi, &mut want_rate);
             let [_, _, want_ak, want_gn] = orientation(&k, &xi);
-            let rate = zeroed_buffer(ctx, "rate", n);
-            let kinetic_factor = zeroed_buffer(ctx, "kinetic_factor", n);
-            let grad_norm = zeroed_buffer(ctx, "grad_norm", n);
-            let d = kernels.allen_cahn_rate_streaming(
-                ctx,
-                grid(&case.p),
-                &kb,
-                &upload(ctx, "xi", &xi),
-                &rate,
-                &kinetic_factor,
-                &grad_norm,
-            );
-            submit(ctx, &[&d]);
-            for (name, buf, want) in [
-                ("rate", &rate, &want_rate),
-                ("kinetic_factor", &kinetic_factor, &want_ak),
-                ("grad_norm", &grad_norm, &want_gn),
-            ] {
-                let got: Vec<f32> = read_back(ctx, buf, n);
-                compare(
-                    &format!("{}{state} allen_cahn_rate_streaming {name}", case.name),
-                    &got,
-                    want,
-                    POINTWISE_TOLERANCE,
+            for fused in [FusedAllenCahn::Streaming, FusedAllenCahn::Tiled] {
+                let rate = zeroed_buffer(ctx, "rate", n);
+                let kinetic_factor = zeroed_buffer(ctx, "kinetic_factor", n);
+                let grad_norm = zeroed_buffer(ctx, "grad_norm", n);
+                let d = kernels.allen_cahn_rate_fused(
+                    ctx,
+                    fused,
+                    grid(p),
+                    &kb,
+                    &upload(ctx, "xi", &xi),
+                    &rate,
+                    &kinetic_factor,
+                    &grad_norm,
                 );
+                submit(ctx, &[&d]);
+                for (name, buf, want) in [
+                    ("rate", &rate, &want_rate),
+                    ("kinetic_factor", &kinetic_factor, &want_ak),
+                    ("grad_norm", &grad_norm, &want_gn),
+                ] {
+                    let got: Vec<f32> = read_back(ctx, buf, n);
+                    compare(
+                        &format!("{}{state} {} {name}", case.name, fused.kernel()),
+                        &got,
+                        want,
+                        POINTWISE_TOLERANCE,
+                    );
+                }
             }
         }
     }
@@ -778,8 +787,9 @@ fn order_parameter_half_step_chains_on_the_device() {
             field("dxi"),
         );
         let work: Vec<Box<dyn Encode>> = vec![
-            Box::new(kernels.allen_cahn_rate_streaming(
+            Box::new(kernels.allen_cahn_rate_fused(
                 ctx,
+                FusedAllenCahn::Streaming,
                 g,
                 &kb,
                 &s.xi,

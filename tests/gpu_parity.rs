@@ -17,6 +17,7 @@
 mod gpu_common;
 
 use mgpf::backend::cpu::CpuBackend;
+use mgpf::backend::gpu::kernels::FusedAllenCahn;
 use mgpf::backend::gpu::GpuBackend;
 use mgpf::backend::{Backend, BackendState};
 use mgpf::config::presets::Preset;
@@ -102,6 +103,36 @@ fn every_preset_matches_the_cpu_after_200_steps() {
         }
     }
     println!("largest relative difference over the presets: {worst:.2e}");
+}
+
+/// The step runs whichever fused Allen–Cahn kernel suits the adapter (lavapipe: streaming; a
+/// hardware GPU: tiled, which CI's lavapipe would otherwise never step with). The two evaluate
+/// the same f32 expressions, so runs with either are the same bit for bit.
+#[test]
+fn tiled_and_streaming_allen_cahn_steps_are_bit_identical() {
+    let Some(ctx) = gpu_common::gpu() else { return };
+    // 40 × 50: tiles cut by the grid's edges in both directions (16 × 16 workgroups).
+    let mut cfg = config(Preset::Zeolite);
+    cfg.grid.nx = 40;
+    cfg.grid.ny = 50;
+    let p = Params::from_config(&cfg).unwrap();
+    let run = |fused: FusedAllenCahn| {
+        let mut gpu =
+            GpuBackend::with_fused_allen_cahn(ctx, &p, &cfg.initial, fused).expect("gpu backend");
+        gpu.advance(0, 20).unwrap();
+        gpu.save_state()
+    };
+    let (streaming, tiled) = (run(FusedAllenCahn::Streaming), run(FusedAllenCahn::Tiled));
+    for (name, field) in &streaming.fields {
+        let other = tiled.field(name).unwrap();
+        let differ = field
+            .iter()
+            .zip(other.iter())
+            .filter(|(a, b)| a.to_bits() != b.to_bits())
+            .count();
+        println!("{name}: {differ} cells differ after 20 steps (expected 0)");
+        assert_eq!(differ, 0, "{name}");
+    }
 }
 
 /// A CPU state continues on the device (checkpoints are backend-agnostic): the GPU saves the

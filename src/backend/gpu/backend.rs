@@ -32,9 +32,9 @@ use super::buffers::{storage_buffer, zeroed_buffer, Staging};
 use super::context::{step_scalar, GpuContext};
 use super::kernels::{
     check_limits, clear_field_guard, field_guard, field_guard_buffer, first_failure, submit,
-    CheckFields, ControlKernels, Dispatch, Encode, GuardKernels, InterphaseKernels, LayerRefresh,
-    OrderParameterKernels, Reduction, Reductions, RunConstants, ShiftSolve, StepControl, StepGlue,
-    StepGlueKernels, TransportKernels,
+    CheckFields, ControlKernels, Dispatch, Encode, FusedAllenCahn, GuardKernels, InterphaseKernels,
+    LayerRefresh, OrderParameterKernels, Reduction, Reductions, RunConstants, ShiftSolve,
+    StepControl, StepGlue, StepGlueKernels, TransportKernels,
 };
 use super::multigrid::{statistics_of, GpuMultigrid, SolveStatistics, StatisticsSlot, STATISTICS};
 use crate::backend::{guards, Backend, BackendState, PhaseTimes, Snapshot, StepReport};
@@ -107,7 +107,8 @@ struct StepKernels {
     refresh_layer: Option<LayerRefresh>,
     transport_coefficients: Dispatch,
     potential_source: Dispatch,
-    allen_cahn_rate_streaming: Dispatch,
+    /// The fused Allen–Cahn kernel (streaming or tiled), with a_k and |∇xi|.
+    allen_cahn_rate: Dispatch,
     ac_rate_sum: Reduction,
     shift_solve: Option<ShiftSolve>,
     reaction_field: Dispatch,
@@ -179,11 +180,24 @@ fn slice(f: &Field) -> &[Real] {
 }
 
 impl GpuBackend {
-    /// Sets up the initial state of a run of `p` (physics.md §1.7) on `ctx`.
+    /// Sets up the initial state of a run of `p` (physics.md §1.7) on `ctx`, with the fused
+    /// Allen–Cahn kernel of the adapter ([`FusedAllenCahn::for_adapter`]).
     pub fn new(
         ctx: &'static GpuContext,
         p: &Params,
         init: &crate::config::InitialConfig,
+    ) -> Result<GpuBackend> {
+        let fused = FusedAllenCahn::for_adapter(&ctx.adapter_info);
+        GpuBackend::with_fused_allen_cahn(ctx, p, init, fused)
+    }
+
+    /// [`GpuBackend::new`] with the fused Allen–Cahn kernel given (the two are bit for bit the
+    /// same step; tests run both).
+    pub fn with_fused_allen_cahn(
+        ctx: &'static GpuContext,
+        p: &Params,
+        init: &crate::config::InitialConfig,
+        fused: FusedAllenCahn,
     ) -> Result<GpuBackend> {
         let g = p.grid;
         ctx.check_grid(g.nx, g.ny)?;
@@ -246,7 +260,7 @@ impl GpuBackend {
         scalars[step_scalar::DT as usize] = 1.0;
         ctx.queue
             .write_buffer(&fields.step_scalars, 0, bytemuck::cast_slice(&scalars));
-        let kernels = StepKernels::bind(ctx, p, &fields);
+        let kernels = StepKernels::bind(ctx, p, &fields, fused);
         let backend = GpuBackend {
             ctx,
             p: p.clone(),
@@ -336,7 +350,7 @@ impl GpuBackend {
                 StatisticsSlot::End,
             );
         }
-        let mut work: Vec<&dyn Encode> = vec![&k.allen_cahn_rate_streaming, &k.ac_rate_sum];
+        let mut work: Vec<&dyn Encode> = vec![&k.allen_cahn_rate, &k.ac_rate_sum];
         if let Some(shift) = &k.shift_solve {
             work.push(shift);
         }
@@ -478,7 +492,7 @@ impl GpuBackend {
         let pointwise: Vec<&dyn Encode> = vec![
             &k.transport_coefficients,
             &k.potential_source,
-            &k.allen_cahn_rate_streaming,
+            &k.allen_cahn_rate,
             &k.reaction_field,
             &k.max_migration_speed,
             &k.time_step,
@@ -557,7 +571,7 @@ impl GpuBackend {
 }
 
 impl StepKernels {
-    fn bind(ctx: &GpuContext, p: &Params, f: &Fields) -> StepKernels {
+    fn bind(ctx: &GpuContext, p: &Params, f: &Fields, fused: FusedAllenCahn) -> StepKernels {
         let grid = (p.grid.nx, p.grid.ny);
         let cells = p.grid.cells();
         let k = RunConstants::from_params(p).buffer(ctx);
@@ -620,8 +634,9 @@ impl StepKernels {
                 &f.conductivity,
             ),
             potential_source: sg.potential_source(ctx, grid, &glue, &f.dxi, s, &f.rhs),
-            allen_cahn_rate_streaming: op.allen_cahn_rate_streaming(
+            allen_cahn_rate: op.allen_cahn_rate_fused(
                 ctx,
+                fused,
                 grid,
                 &k,
                 &f.xi,

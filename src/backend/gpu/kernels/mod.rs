@@ -19,7 +19,7 @@
 //!
 //! One step in the CPU backend's order, every scalar staying on the device:
 //! (every `interphase.refresh_every_steps` steps, R2) [`LayerRefresh`] → transport_coefficients → potential solve (multigrid) →
-//! allen_cahn_rate_streaming (also a_k, |∇xi|) → Σ into AC_RATE_SUM → (galvanostatic) [`ShiftSolve`] →
+//! allen_cahn_rate_streaming or _tiled (also a_k, |∇xi|) → Σ into AC_RATE_SUM → (galvanostatic) [`ShiftSolve`] →
 //! reaction_field + max into REACTION_FACTOR_MAX, FRONT_SPEED_MAX → max_migration_speed + max into
 //! MIGRATION_SPEED_MAX → time_step (DT, NOISE_AMPLITUDE) → interface_noise + Σ into NOISE_SUM,
 //! H_PRIME_SUM → noise_mean → update_order_parameter + Σ into DXI_SUM → concentration_rhs →
@@ -54,7 +54,7 @@ pub use guards::{
     clear_field_guard, field_guard, field_guard_buffer, first_failure, CheckFields, GuardKernels,
 };
 pub use interphase::{band_reach, InterphaseKernels, LayerRefresh, BAND_FLOOR, MAX_BAND_REACH};
-pub use order_parameter::{OrderParameterKernels, ReactionInputs};
+pub use order_parameter::{FusedAllenCahn, OrderParameterKernels, ReactionInputs};
 pub use reduce::{Reduction, Reductions, MAX_PARTIALS};
 pub use step_glue::{StepGlue, StepGlueKernels};
 pub use transport::TransportKernels;
@@ -353,6 +353,7 @@ mod tests {
                     "interface_orientation_field",
                     "allen_cahn_rate",
                     "allen_cahn_rate_streaming",
+                    "allen_cahn_rate_tiled",
                     "reaction_field",
                     "reaction_sum",
                     "interface_noise",

@@ -10,10 +10,45 @@ pub struct OrderParameterKernels {
     interface_orientation_field: wgpu::ComputePipeline,
     allen_cahn_rate: wgpu::ComputePipeline,
     allen_cahn_rate_streaming: wgpu::ComputePipeline,
+    allen_cahn_rate_tiled: wgpu::ComputePipeline,
     reaction_field: wgpu::ComputePipeline,
     reaction_sum: wgpu::ComputePipeline,
     interface_noise: wgpu::ComputePipeline,
     update_order_parameter: wgpu::ComputePipeline,
+}
+
+/// The two fused Allen–Cahn kernels, bit for bit the same rate. `allen_cahn_rate_streaming`
+/// recomputes ε² and εε' of a cell's five stencil cells from xi in each cell (5 orientations per
+/// cell, no workgroup memory); `allen_cahn_rate_tiled` computes them once per cell of a 16 × 16
+/// tile plus halo in workgroup memory (1.27 per cell, one barrier).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FusedAllenCahn {
+    Streaming,
+    Tiled,
+}
+
+impl FusedAllenCahn {
+    /// The kernel a step runs on this adapter. On lavapipe (a software adapter) the tile's
+    /// barrier costs more than the orientations it saves (benches/gpu_step.rs at 256²: 2.3–2.4
+    /// against 1.6 ms). On a hardware GPU the recomputation makes the streaming kernel
+    /// arithmetic-bound (~350 instructions per cell against 16 bytes of traffic) where the tile
+    /// leaves it memory-bound: chosen by that estimate, not yet measured on one (the bench
+    /// prints both).
+    pub fn for_adapter(info: &wgpu::AdapterInfo) -> FusedAllenCahn {
+        if info.device_type == wgpu::DeviceType::Cpu {
+            FusedAllenCahn::Streaming
+        } else {
+            FusedAllenCahn::Tiled
+        }
+    }
+
+    /// The WGSL entry point.
+    pub fn kernel(self) -> &'static str {
+        match self {
+            FusedAllenCahn::Streaming => "allen_cahn_rate_streaming",
+            FusedAllenCahn::Tiled => "allen_cahn_rate_tiled",
+        }
+    }
 }
 
 /// Buffers of the rate fields the reaction kernels read (one cell each); the concentration as
@@ -35,6 +70,7 @@ impl OrderParameterKernels {
             interface_orientation_field: build("interface_orientation_field"),
             allen_cahn_rate: build("allen_cahn_rate"),
             allen_cahn_rate_streaming: build("allen_cahn_rate_streaming"),
+            allen_cahn_rate_tiled: build("allen_cahn_rate_tiled"),
             reaction_field: build("reaction_field"),
             reaction_sum: build("reaction_sum"),
             interface_noise: build("interface_noise"),
@@ -86,13 +122,14 @@ impl OrderParameterKernels {
     }
 
     /// [`interface_orientation_field`](Self::interface_orientation_field) then
-    /// [`allen_cahn_rate`](Self::allen_cahn_rate) in one dispatch: the Allen–Cahn rate of xi into
-    /// `rate`, and a_k and |∇xi| (the reaction kernels' inputs) into `kinetic_factor` and
-    /// `grad_norm`; no ε², εε' fields (each cell recomputes them for its stencil).
+    /// [`allen_cahn_rate`](Self::allen_cahn_rate) in one dispatch (`fused` picks the kernel):
+    /// the Allen–Cahn rate of xi into `rate`, and a_k and |∇xi| (the reaction kernels' inputs)
+    /// into `kinetic_factor` and `grad_norm`; no ε², εε' fields.
     #[allow(clippy::too_many_arguments)]
-    pub fn allen_cahn_rate_streaming(
+    pub fn allen_cahn_rate_fused(
         &self,
         ctx: &GpuContext,
+        fused: FusedAllenCahn,
         grid: (usize, usize),
         k: &wgpu::Buffer,
         xi: &wgpu::Buffer,
@@ -100,10 +137,14 @@ impl OrderParameterKernels {
         kinetic_factor: &wgpu::Buffer,
         grad_norm: &wgpu::Buffer,
     ) -> Dispatch {
+        let pipeline = match fused {
+            FusedAllenCahn::Streaming => &self.allen_cahn_rate_streaming,
+            FusedAllenCahn::Tiled => &self.allen_cahn_rate_tiled,
+        };
         Dispatch::grid(
             ctx,
-            "allen_cahn_rate_streaming",
-            &self.allen_cahn_rate_streaming,
+            fused.kernel(),
+            pipeline,
             &[k, xi, rate, kinetic_factor, grad_norm],
             grid,
         )
