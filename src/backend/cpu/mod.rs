@@ -46,6 +46,8 @@ pub struct CpuBackend {
     last_dt: f64,
     layer: Field,
     diffusivity: Field,
+    /// σ/σ_l with a resolved band; empty without one (the potential then weighs its faces by
+    /// D, σ/σ_l = D/D_l).
     conductivity: Field,
     /// a_k and |∇xi|, valid at the interface cells (`cells`) only.
     kinetic_factor: Field,
@@ -84,7 +86,11 @@ impl CpuBackend {
             last_dt: 1.0,
             layer: g.field(0.0),
             diffusivity: g.field(0.0),
-            conductivity: g.field(0.0),
+            conductivity: if p.interphase.has_resolved_band() {
+                g.field(0.0)
+            } else {
+                Field::zeros((0, 0))
+            },
             kinetic_factor: g.field(1.0),
             grad_norm: g.field(0.0),
             ac_rate: g.field(0.0),

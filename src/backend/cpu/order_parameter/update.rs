@@ -156,14 +156,10 @@ pub fn update_order_parameter(
     dt: Real,
     dxi: &mut [Real],
 ) -> f64 {
-    let chunk = ROW_CHUNK;
-    xi.par_chunks_mut(chunk)
-        .zip(dxi.par_chunks_mut(chunk))
-        .zip(ac_rate.par_chunks(chunk))
-        .zip(bv_rate.par_chunks(chunk))
-        .zip(noise.par_chunks(chunk))
-        .map(|((((x, d), ac), bv), nz)| update_chunk(x, d, ac, bv, |j, _| nz[j], noise_mean, dt))
-        .sum()
+    update_chunks(xi, ac_rate, bv_rate, dxi, |first, x, d, ac, bv| {
+        let nz = &noise[first..first + x.len()];
+        update_chunk(x, d, ac, bv, |j, _| nz[j], noise_mean, dt)
+    })
 }
 
 /// [`interface_noise`] then [`update_order_parameter`] without the noise field, bit for bit:
@@ -180,29 +176,34 @@ pub fn update_order_parameter_drawing(
     dt: Real,
     dxi: &mut [Real],
 ) -> f64 {
+    update_chunks(xi, ac_rate, bv_rate, dxi, |first, x, d, ac, bv| {
+        let drawn = draw.amplitude != 0.0 && x.iter().any(|&v| interpolation_prime(v) > 0.0);
+        if drawn {
+            let first = first as u32;
+            let noise = |j: usize, hp| draw.at(first + j as u32, hp);
+            update_chunk(x, d, ac, bv, noise, noise_mean, dt)
+        } else {
+            update_chunk(x, d, ac, bv, |_, _| 0.0, noise_mean, dt)
+        }
+    })
+}
+
+/// `update(first cell, xi, Δxi, AC rate, BV rate)` over chunks of ROW_CHUNK cells in parallel;
+/// returns the sum of what it returns (Σ Δxi).
+fn update_chunks(
+    xi: &mut [Real],
+    ac_rate: &[Real],
+    bv_rate: &[Real],
+    dxi: &mut [Real],
+    update: impl Fn(usize, &mut [Real], &mut [Real], &[Real], &[Real]) -> f64 + Sync,
+) -> f64 {
     let chunk = ROW_CHUNK;
     xi.par_chunks_mut(chunk)
         .zip(dxi.par_chunks_mut(chunk))
         .zip(ac_rate.par_chunks(chunk))
         .zip(bv_rate.par_chunks(chunk))
         .enumerate()
-        .map(|(c, (((x, d), ac), bv))| {
-            let first = (c * chunk) as u32;
-            let drawn = draw.amplitude != 0.0 && x.iter().any(|&v| interpolation_prime(v) > 0.0);
-            if drawn {
-                update_chunk(
-                    x,
-                    d,
-                    ac,
-                    bv,
-                    |j, hp| draw.at(first + j as u32, hp),
-                    noise_mean,
-                    dt,
-                )
-            } else {
-                update_chunk(x, d, ac, bv, |_, _| 0.0, noise_mean, dt)
-            }
-        })
+        .map(|(c, (((x, d), ac), bv))| update(c * chunk, x, d, ac, bv))
         .sum()
 }
 
