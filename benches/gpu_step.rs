@@ -21,7 +21,9 @@
 //! per element: one read, one write) and the first as a percentage of the second (issue 3's
 //! floor: ≥ 60 % at 4096² on a hardware GPU), and the CPU backend's ms per step on the same
 //! state with all cores (`MGPF_GPU_BENCH_CPU_STEPS` steps after 2 warm-up, default 4; 0 skips
-//! it) with the GPU's whole step's speed-up over it (floor: ≥ 20× on the same machine).
+//! it) with the GPU's whole step's speed-up over it (floor: ≥ 20× on the same machine). Last,
+//! each kernel and reduction of the update and reduction phases alone: ms per dispatch and
+//! M cell/s, per size.
 
 use mgpf::backend::cpu::CpuBackend;
 use mgpf::backend::gpu::buffers::{bind_group, linear_workgroups, storage_buffer, zeroed_buffer};
@@ -218,6 +220,7 @@ fn main() {
         "CPU ms/step",
         "GPU ×",
     )];
+    let mut per_kernel: Vec<(usize, Vec<(&'static str, f64)>)> = Vec::new();
     for n in sizes {
         let cfg = config(n, preset);
         let p = Params::from_config(&cfg).expect("bench params");
@@ -233,6 +236,7 @@ fn main() {
         let prof = backend.profile(if software { 4 } else { 20 });
         let xi: Vec<f32> = backend.snapshot().order_parameter.iter().copied().collect();
         drop(backend);
+        per_kernel.push((n, prof.kernels.clone()));
         let [two_pass_s, streaming_s, tiled_s] =
             allen_cahn_times(ctx, &p, &xi, if software { 20 } else { 200 });
         let ms = |s: f64| s * 1e3;
@@ -283,5 +287,24 @@ fn main() {
     );
     for line in roofline {
         println!("{line}");
+    }
+    println!("\nEach kernel alone, ms per dispatch (M cell/s) (a reduction: both its passes)");
+    print!("{:>26}", "kernel");
+    for (n, _) in &per_kernel {
+        print!(" {:>22}", format!("{n}²"));
+    }
+    println!();
+    let names: Vec<&str> = per_kernel
+        .first()
+        .map(|(_, k)| k.iter().map(|&(name, _)| name).collect())
+        .unwrap_or_default();
+    for (row, name) in names.iter().enumerate() {
+        print!("{name:>26}");
+        for (n, kernels) in &per_kernel {
+            let s = kernels[row].1;
+            let rate = format!("{:.3} ({:.0})", s * 1e3, (n * n) as f64 / s / 1e6);
+            print!(" {rate:>22}");
+        }
+        println!();
     }
 }

@@ -107,8 +107,9 @@ struct StepKernels {
     refresh_layer: Option<LayerRefresh>,
     transport_coefficients: Dispatch,
     potential_source: Dispatch,
-    /// The fused Allen–Cahn kernel (streaming or tiled), with a_k and |∇xi|.
+    /// The fused Allen–Cahn kernel (streaming or tiled), with a_k and |∇xi|, and its name.
     allen_cahn_rate: Dispatch,
+    allen_cahn_kernel: &'static str,
     ac_rate_sum: Reduction,
     shift_solve: Option<ShiftSolve>,
     reaction_field: Dispatch,
@@ -132,7 +133,7 @@ struct StepKernels {
 }
 
 /// Wall time per step of each phase on the device (s), from [`GpuBackend::profile`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct GpuStepProfile {
     /// The pointwise and stencil kernels (transport, Allen–Cahn with orientation, reaction,
     /// noise, update, concentration right-hand side, dt).
@@ -146,6 +147,9 @@ pub struct GpuStepProfile {
     /// `interphase.refresh_every_steps` steps: not in the per-step figures.
     pub layer_refresh_s: f64,
     pub dispatches_outside_multigrid: usize,
+    /// Seconds per dispatch of each kernel and reduction of `update_s` and `reductions_s`,
+    /// each timed alone (a reduction: its two passes), in step order.
+    pub kernels: Vec<(&'static str, f64)>,
 }
 
 pub struct GpuBackend {
@@ -489,32 +493,39 @@ impl GpuBackend {
             start.elapsed().as_secs_f64() / reps as f64
         };
         let k = &self.kernels;
-        let pointwise: Vec<&dyn Encode> = vec![
-            &k.transport_coefficients,
-            &k.potential_source,
-            &k.allen_cahn_rate,
-            &k.reaction_field,
-            &k.max_migration_speed,
-            &k.time_step,
-            &k.interface_noise,
-            &k.noise_mean,
-            &k.update_order_parameter,
-            &k.concentration_rhs,
-            &k.inverse_time_step_field,
-            &k.boundary_inflow,
-            &k.advance_step,
+        let pointwise: [(&'static str, &dyn Encode); 13] = [
+            ("transport_coefficients", &k.transport_coefficients),
+            ("potential_source", &k.potential_source),
+            (k.allen_cahn_kernel, &k.allen_cahn_rate),
+            ("reaction_field", &k.reaction_field),
+            ("max_migration_speed", &k.max_migration_speed),
+            ("time_step", &k.time_step),
+            ("interface_noise", &k.interface_noise),
+            ("noise_mean", &k.noise_mean),
+            ("update_order_parameter", &k.update_order_parameter),
+            ("concentration_rhs", &k.concentration_rhs),
+            ("inverse_time_step_field", &k.inverse_time_step_field),
+            ("boundary_inflow", &k.boundary_inflow),
+            ("advance_step", &k.advance_step),
         ];
-        let reductions: Vec<&dyn Encode> = vec![
-            &k.ac_rate_sum,
-            &k.reaction_factor_max,
-            &k.front_speed_max,
-            &k.migration_speed_max,
-            &k.noise_sum,
-            &k.h_prime_sum,
-            &k.dxi_sum,
-            &k.inflow_sum,
-            &k.check_fields,
+        let reductions: [(&'static str, &dyn Encode); 9] = [
+            ("Σ ac_rate", &k.ac_rate_sum),
+            ("max reaction_factor", &k.reaction_factor_max),
+            ("max front_speed", &k.front_speed_max),
+            ("max migration_speed", &k.migration_speed_max),
+            ("Σ noise", &k.noise_sum),
+            ("Σ h'", &k.h_prime_sum),
+            ("Σ Δxi", &k.dxi_sum),
+            ("Σ inflow", &k.inflow_sum),
+            ("check_fields", &k.check_fields),
         ];
+        let kernels = pointwise
+            .iter()
+            .chain(&reductions)
+            .map(|&(name, kernel)| (name, time(&mut |e| pass(e, &[kernel]))))
+            .collect();
+        let pointwise: Vec<&dyn Encode> = pointwise.iter().map(|&(_, kernel)| kernel).collect();
+        let reductions: Vec<&dyn Encode> = reductions.iter().map(|&(_, kernel)| kernel).collect();
         let update_s = time(&mut |e| pass(e, &pointwise));
         let reductions_s = time(&mut |e| pass(e, &reductions));
         let control_s = match &k.shift_solve {
@@ -558,6 +569,7 @@ impl GpuBackend {
             dispatches_outside_multigrid: pointwise.len()
                 + 2 * reductions.len()
                 + control_dispatches,
+            kernels,
         }
     }
 
@@ -634,6 +646,7 @@ impl StepKernels {
                 &f.conductivity,
             ),
             potential_source: sg.potential_source(ctx, grid, &glue, &f.dxi, s, &f.rhs),
+            allen_cahn_kernel: fused.kernel(),
             allen_cahn_rate: op.allen_cahn_rate_fused(
                 ctx,
                 fused,
