@@ -331,6 +331,14 @@ fn workgroup_sum(t: u32, value: f32) -> f32 {
     return sums[0][0];
 }
 
+// The workgroup's sum of `value` into partials[workgroup]; called in uniform control flow.
+fn sum_into_partials(t: u32, value: f32, group: vec3<u32>, groups: vec3<u32>) {
+    let total = workgroup_sum(t, value);
+    if (t == 0u) {
+        partials[group.y * groups.x + group.x] = total;
+    }
+}
+
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn residual_statistics(
     @builtin(global_invocation_id) id: vec3<u32>,
@@ -516,10 +524,10 @@ fn apply_operator(@builtin(global_invocation_id) id: vec3<u32>) {
     q[c] = a[c] * u[c] - balance(i, j).flux;
 }
 
-// dot(x, y) → per-workgroup partial sums, then dot_finish → scalars[slot].
+// dot(x, y) → per-workgroup partial sums (binding 7, as every reduction), then dot_finish →
+// scalars[slot].
 @group(0) @binding(0) var<storage, read> dot_x: array<f32>;
 @group(0) @binding(1) var<storage, read> dot_y: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dot_partials: array<f32>;
 @group(0) @binding(3) var<uniform> dot_level: Level;
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
@@ -536,10 +544,7 @@ fn dot(
         let c = i * dot_level.ny + j;
         value = dot_x[c] * dot_y[c];
     }
-    let total = workgroup_sum(t, value);
-    if (t == 0u) {
-        dot_partials[group.y * groups.x + group.x] = total;
-    }
+    sum_into_partials(t, value, group, groups);
 }
 
 struct Slot {
@@ -653,14 +658,6 @@ fn wall_weights(i: u32, c: u32) -> vec2<f32> {
         w.y = walls.factor_hi * kx_faces[c + level.ny] * level.inv_dx2;
     }
     return w;
-}
-
-// The workgroup's sum of `value` into partials[workgroup]; called in uniform control flow.
-fn sum_into_partials(t: u32, value: f32, group: vec3<u32>, groups: vec3<u32>) {
-    let total = workgroup_sum(t, value);
-    if (t == 0u) {
-        partials[group.y * groups.x + group.x] = total;
-    }
 }
 
 // residual_sum(u, f, a, kx_faces, bcs, dx): Σ r = Σ (f − a u) + Σ_walls w (g − u_wall row)

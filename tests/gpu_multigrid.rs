@@ -17,7 +17,7 @@ mod gpu_common;
 use mgpf::backend::gpu::buffers::{read_back, storage_buffer};
 use mgpf::backend::gpu::multigrid::{GpuMultigrid, StatisticsSlot};
 use mgpf::backend::gpu::GpuContext;
-use mgpf::solver::multigrid::{Bcs, Boundary, Multigrid, ResidualStatistics};
+use mgpf::solver::multigrid::{Bcs, Boundary, Multigrid};
 use mgpf::solver::multigrid_kernels::{
     face_coefficients, operator_sum, prolong_bilinear, residual, residual_statistics,
     restrict_face_coefficients, restrict_full_weighting, right_hand_side_norms, smooth_red_black,
@@ -276,32 +276,40 @@ fn smoothing_residual_and_transfers_match_cpu() {
             KERNEL_TOL,
         );
 
-        submit(ctx, |e| {
-            mg.encode_residual_statistics(e, &u_buf, &f_buf, bcs, StatisticsSlot::End)
-        });
-        let got = mg.read_statistics().end;
-        let want = residual_statistics(
-            u.view(),
-            f.view(),
-            ca.view(),
-            ckx.view(),
-            cky.view(),
+        let buffers = (&u_buf, &f_buf);
+        check_statistics(
+            "residual_statistics",
+            ctx,
+            &mut mg,
+            &cpu[0],
+            (&u, &f),
+            buffers,
             bcs,
-            DX,
+            0.0,
         );
-        let b = (want.b2, want.b_abs_sum);
-        check_statistics("residual_statistics", &got, &want, b);
     }
 }
 
-/// The device's residual statistics against the CPU's (`want`, with ‖b‖², Σ |b| given as `b`),
-/// each to 1e-4 of its scale (Σ r to 1e-4 of ‖r‖·cells): f32 sums against f64.
+/// Records the device's residual statistics of (u, f) on the finest level and checks them against
+/// the CPU's of the same level (`level`: a, kx, ky), ‖b‖² and Σ |b| against the right-hand side
+/// of u + `offset`: each to 1e-4 of its scale (Σ r to 1e-4 of ‖r‖·cells), f32 sums against f64.
+#[allow(clippy::too_many_arguments)]
 fn check_statistics(
     name: &str,
-    got: &ResidualStatistics,
-    want: &ResidualStatistics,
-    (b2, b_abs_sum): (f64, f64),
+    ctx: &GpuContext,
+    mg: &mut GpuMultigrid,
+    (a, kx, ky): &(Field, Field, Field),
+    (u, f): (&Field, &Field),
+    (u_buf, f_buf): (&wgpu::Buffer, &wgpu::Buffer),
+    bcs: Bcs,
+    offset: Real,
 ) {
+    submit(ctx, |e| {
+        mg.encode_residual_statistics(e, u_buf, f_buf, bcs, StatisticsSlot::End)
+    });
+    let got = mg.read_statistics().end;
+    let want = residual_statistics(u.view(), f.view(), a.view(), kx.view(), ky.view(), bcs, DX);
+    let (b2, b_abs_sum) = right_hand_side_norms(f.view(), a.view(), kx.view(), bcs, DX, offset);
     for (what, g, w, scale) in [
         ("Σ r²", got.r2, want.r2, want.r2),
         ("Σ b²", got.b2, b2, b2),
@@ -335,7 +343,6 @@ fn residual_statistics_measure_b_against_the_reference_offset() {
     let dt = 0.25;
     let a = Array2::from_elem((NX, NY), (1.0 / dt) as Real);
     let (mut mg, cpu) = with_coefficients(ctx, &a, &k);
-    let (ca, ckx, cky) = &cpu[0];
     let u = random_field(NX, NY, 7).mapv(|v| 0.1 * v - 0.05);
     let f = random_field(NX, NY, 8).mapv(|v| 0.2 * v - 0.1);
     let (u_buf, f_buf) = (upload(ctx, "u", &u), upload(ctx, "f", &f));
@@ -351,23 +358,9 @@ fn residual_statistics_measure_b_against_the_reference_offset() {
                 },
             ),
         ] {
-            submit(ctx, |e| {
-                mg.encode_residual_statistics(e, &u_buf, &f_buf, bcs, StatisticsSlot::End)
-            });
-            let got = mg.read_statistics().end;
-            let want = residual_statistics(
-                u.view(),
-                f.view(),
-                ca.view(),
-                ckx.view(),
-                cky.view(),
-                bcs,
-                DX,
-            );
-            let (b2, b_abs_sum) =
-                right_hand_side_norms(f.view(), ca.view(), ckx.view(), bcs, DX, offset);
-            let b = (b2, b_abs_sum);
-            check_statistics(&format!("offset {offset}, {name}"), &got, &want, b);
+            let name = format!("offset {offset}, {name}");
+            let buffers = (&u_buf, &f_buf);
+            check_statistics(&name, ctx, &mut mg, &cpu[0], (&u, &f), buffers, bcs, offset);
         }
     }
 }

@@ -115,7 +115,8 @@ impl GpuMultigrid {
         let restarts = [restart(0), restart(1)];
         let un = &fine.uniforms[0];
         let dot = |x: &wgpu::Buffer, y: &wgpu::Buffer| {
-            bind_group(ctx, "dot", &p.dot, &[x, y, &self.partials, un])
+            let bindings = [(0, x), (1, y), (3, un), (7, &self.partials)];
+            bind_group_at(ctx, "dot", &p.dot, &bindings)
         };
         let beta = |s: &wgpu::Buffer| bind_group(ctx, "pcg_beta", &p.pcg_beta, &[&scalars, s]);
         let apply_operator = bind_group_at(
