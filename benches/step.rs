@@ -55,9 +55,9 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use mgpf::backend::cpu::order_parameter::{
-    allen_cahn_rate_streaming, interface_cells, interface_cells_into, interface_noise_sums,
-    interface_orientation_cells, reaction_field, update_order_parameter_drawing, NoiseDraw,
-    OrderParameterConstants,
+    allen_cahn_rate_streaming, clear_cells, interface_cells, interface_cells_into,
+    interface_noise_sums, interface_orientation_cells, reaction_field, reaction_maxima,
+    update_order_parameter_drawing, NoiseDraw, OrderParameterConstants,
 };
 use mgpf::backend::cpu::transport::{
     concentration_rhs, transport_coefficients_without_band, TransportConstants,
@@ -190,6 +190,8 @@ struct Work {
     bv_rate: Field,
     /// Interface-cell list (buffer reused, as in the backend).
     cells: Vec<u32>,
+    /// Per-row sums of the reaction field (its scratch).
+    row_sums: Vec<(f64, f64)>,
     dxi: Field,
     diffusivity: Field,
     rhs: Field,
@@ -265,6 +267,7 @@ impl State {
         };
         let mut work = Work {
             cells: Vec::new(),
+            row_sums: Vec::new(),
             xi_work: inputs.xi.clone(),
             kinetic_factor: g.field(1.0),
             grad_norm: g.field(0.0),
@@ -339,6 +342,7 @@ fn run(s: &Inputs, w: &mut Work, kernel: Kernel) {
 fn order_parameter_update(s: &Inputs, w: &mut Work) -> f64 {
     let xi = &mut w.xi_work;
     allen_cahn_rate_streaming(&s.op, sl(xi), sl_mut(&mut w.ac_rate));
+    clear_cells(&w.cells, s.op.ny, sl_mut(&mut w.bv_rate));
     interface_cells_into(sl(xi), &mut w.cells);
     interface_orientation_cells(
         &s.op,
@@ -347,7 +351,7 @@ fn order_parameter_update(s: &Inputs, w: &mut Work) -> f64 {
         sl_mut(&mut w.kinetic_factor),
         sl_mut(&mut w.grad_norm),
     );
-    let maxima = reaction_field(
+    reaction_field(
         &s.op,
         &w.cells,
         sl(xi),
@@ -357,10 +361,17 @@ fn order_parameter_update(s: &Inputs, w: &mut Work) -> f64 {
         sl(&w.kinetic_factor),
         sl(&s.interphase.asr),
         sl(&s.interphase.blocked),
+        sl_mut(&mut w.bv_rate),
+        &mut w.row_sums,
+    );
+    let maxima = reaction_maxima(
+        &s.op,
+        &w.cells,
+        sl(xi),
+        sl(&w.bv_rate),
         sl(&w.ac_rate),
         sl(&w.grad_norm),
         s.grad_min as Real,
-        sl_mut(&mut w.bv_rate),
     );
     black_box(maxima);
     let draw = NoiseDraw {

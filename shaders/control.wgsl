@@ -1,7 +1,8 @@
 // Per-step scalar control on the device, twins of src/model/timestep.rs (time_step) and
-// src/model/control.rs (solve_shift, one iteration per dispatch): single invocations that read
+// src/model/control.rs (ShiftSearch, one evaluation per solve_shift_iteration): kernels that read
 // the reductions in step_scalars and write dt, the noise amplitude and the electrode potential
-// back into it, so a run needs no host round trip per step.
+// back into it, so a run needs no host round trip per step. The search's constants
+// (CONTROL_*) are generated from the Rust ones.
 //
 // step_scalars is bound as u32 (some slots hold integers); f32 slots go through bitcast.
 // Assembled per kernel as order_parameter.wgsl is (no common.wgsl).
@@ -21,15 +22,18 @@ struct StepControl {
     fixed_dt: f32,
     noise_amplitude: f32,
     noise_dt_ref: f32,
-    // Σ ∂xi/∂t the galvanostatic current asks for, and the relative tolerance on it.
+    // Σ ∂xi/∂t the galvanostatic current asks for, and |E| ≤ max_overpotential (V).
     target_rate_sum: f32,
-    control_tolerance: f32,
-    _pad: u32,
+    max_overpotential: f32,
+    // Workgroups of reaction_field (its indirect dispatch while the search runs) and their count
+    // (the partial sums solve_shift_iteration finishes).
+    reaction_workgroups_x: u32,
+    reaction_workgroups_y: u32,
+    reaction_partial_count: u32,
+    _pad0: u32,
+    _pad1: u32,
 }
 
-// Mirrors the private constants of src/model/control.rs.
-const MAX_STEP_V: f32 = 0.25;
-const BRACKET_FLOOR_V: f32 = 1.0e-9;
 // ±∞ of the bracket.
 const UNBOUNDED: f32 = 1.0e30;
 
@@ -78,9 +82,12 @@ fn time_step() {
 }
 
 // ---- kernel: solve_shift_start
-// E_base = E (the last step's potential), Δ = 0, bracket (−∞, ∞): the state before the first
+// model::control::ShiftSearch::new: E_base = E (the last step's potential), Δ = 0, bracket
+// (−∞, ∞), the first reach, and the indirect dispatch of reaction_field armed for the first
 // evaluation.
-@group(0) @binding(0) var<storage, read_write> step_scalars: array<u32>;
+@group(0) @binding(0) var<uniform> control: StepControl;
+@group(0) @binding(1) var<storage, read_write> step_scalars: array<u32>;
+@group(0) @binding(2) var<storage, read_write> reaction_dispatch: array<u32>;
 
 fn write_scalar(slot: u32, v: f32) {
     step_scalars[slot] = bitcast<u32>(v);
@@ -92,16 +99,32 @@ fn solve_shift_start() {
     write_scalar(CONTROL_SHIFT, 0.0);
     write_scalar(CONTROL_LO, -UNBOUNDED);
     write_scalar(CONTROL_HI, UNBOUNDED);
-    step_scalars[CONTROL_ITERATIONS] = 0u;
-    step_scalars[CONTROL_DONE] = 0u;
+    write_scalar(CONTROL_REACH, CONTROL_FIRST_REACH_V);
+    write_scalar(CONTROL_RESIDUAL, 0.0);
+    write_scalar(CONTROL_STEP_LAST, UNBOUNDED);
+    write_scalar(CONTROL_STEP_BEFORE, UNBOUNDED);
+    step_scalars[CONTROL_EVALUATIONS] = 0u;
+    step_scalars[CONTROL_STATUS] = CONTROL_SEARCHING;
+    reaction_dispatch[0] = control.reaction_workgroups_x;
+    reaction_dispatch[1] = control.reaction_workgroups_y;
+    reaction_dispatch[2] = 1u;
 }
 
 // ---- kernel: solve_shift_iteration
-// One safeguarded Newton step on F(Δ) = Σ AC + Σ BV(E_base + Δ) − target (F decreasing in Δ),
-// from the sums at the current Δ; stops (done = 1) at |F| ≤ tol |target|, a bracket narrower than
-// 1e-9 V or MAX_ITERATIONS, as solve_shift's loop does. E = E_base + Δ afterwards.
+// model::control::ShiftSearch::advance after one evaluation: F = Σ AC + Σ BV(E_base + Δ) − target
+// (F decreasing in Δ), from reaction_field's partial sums (finished here in a fixed order), then
+// one safeguarded Newton step whose reach doubles until F changes sign, or the end of the search:
+// converged (|F| ≤ tol |target|, or a bracket at the resolution of E), not converged
+// (CONTROL_MAX_EVALUATIONS spent) or beyond the limit (|E| = max_overpotential with F still on
+// the wrong side). E = E_base + Δ afterwards; once the search has ended the indirect dispatch of
+// reaction_field is emptied (0 workgroups), so the rest of the step's budget costs nothing.
 @group(0) @binding(0) var<uniform> control: StepControl;
 @group(0) @binding(1) var<storage, read_write> step_scalars: array<u32>;
+@group(0) @binding(2) var<storage, read> reaction_partials: array<vec2<f32>>;
+@group(0) @binding(3) var<storage, read_write> reaction_dispatch: array<u32>;
+
+var<workgroup> partial_sums: array<vec2<f32>, WORKGROUP_1D>;
+var<workgroup> search_status: u32;
 
 fn read_scalar(slot: u32) -> f32 {
     return bitcast<f32>(step_scalars[slot]);
@@ -115,43 +138,141 @@ fn finite(v: f32) -> bool {
     return abs(v) < UNBOUNDED;
 }
 
-@compute @workgroup_size(1)
-fn solve_shift_iteration() {
-    if (step_scalars[CONTROL_DONE] != 0u) { return; }
-    let scale = max(abs(control.target_rate_sum), 1e-30);
-    let f = read_scalar(AC_RATE_SUM) + read_scalar(REACTION_SUM) - control.target_rate_sum;
-    let df = read_scalar(REACTION_SUM_DERIVATIVE);
+// NaN and ±Inf by their exponent bits (WGSL lets a compiler assume finite floats, so x != x may
+// fold to false).
+fn is_finite(v: f32) -> bool {
+    return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u;
+}
+
+// Ends the search with `status` (the dispatch of the remaining evaluations emptied).
+fn end_search(status: u32) {
+    step_scalars[CONTROL_STATUS] = status;
+    reaction_dispatch[0] = 0u;
+    reaction_dispatch[1] = 0u;
+    reaction_dispatch[2] = 0u;
+}
+
+// model::control::newton_step: the Newton step on asinh(F/s), s = |target|.
+fn newton_step(f: f32, df: f32, s: f32) -> f32 {
+    let u = f / s;
+    let w = abs(u);
+    var root = sqrt(1.0 + w * w);
+    if (w > 1.0) {
+        root = w * sqrt(1.0 + 1.0 / (w * w));
+    }
+    return -asinh(u) * root * s / df;
+}
+
+// One step of the search from F and dF/dΔ at the current Δ (thread 0 only).
+fn advance(f: f32, df: f32) {
     let x = read_scalar(CONTROL_SHIFT);
+    let base = read_scalar(ELECTRODE_BASE);
     var lo = read_scalar(CONTROL_LO);
     var hi = read_scalar(CONTROL_HI);
-    let iterations = step_scalars[CONTROL_ITERATIONS];
-    if (abs(f / scale) <= control.control_tolerance || hi - lo <= BRACKET_FLOOR_V || iterations >= CONTROL_MAX_ITERATIONS) {
-        step_scalars[CONTROL_DONE] = 1u;
+    var reach = read_scalar(CONTROL_REACH);
+    let f_before = read_scalar(CONTROL_RESIDUAL);
+    let step_last = read_scalar(CONTROL_STEP_LAST);
+    let step_before = read_scalar(CONTROL_STEP_BEFORE);
+    let evaluations = step_scalars[CONTROL_EVALUATIONS] + 1u;
+    step_scalars[CONTROL_EVALUATIONS] = evaluations;
+    write_scalar(CONTROL_RESIDUAL, f);
+    if (!(is_finite(f) && is_finite(df))) {
+        // Blown-up fields: the step goes on at the last step's E (the host reports the field
+        // guard's cell first). The rates are evaluated there once more.
+        write_scalar(CONTROL_SHIFT, 0.0);
+        write_scalar(ELECTRODE_POTENTIAL, base);
+        step_scalars[CONTROL_STATUS] = CONTROL_NOT_FINITE;
         return;
     }
+    let scale = max(abs(control.target_rate_sum), 1e-30);
+    if (abs(f / scale) <= CONTROL_TOLERANCE) {
+        end_search(CONTROL_CONVERGED);
+        return;
+    }
+    let min_shift = -control.max_overpotential - base;
+    let max_shift = control.max_overpotential - base;
     // F > 0: too much plating, the root lies at larger Δ.
     if (f > 0.0) {
+        if (x >= max_shift) {
+            end_search(CONTROL_BEYOND_LIMIT);
+            return;
+        }
         lo = max(lo, x);
     } else {
+        if (x <= min_shift) {
+            end_search(CONTROL_BEYOND_LIMIT);
+            return;
+        }
         hi = min(hi, x);
-    }
-    var next: f32;
-    let newton = x - f / df;
-    if (df < 0.0 && finite(df) && finite(newton)) {
-        next = x + clamp(newton - x, -MAX_STEP_V, MAX_STEP_V);
-    } else if (f > 0.0) {
-        next = x + MAX_STEP_V;
-    } else {
-        next = x - MAX_STEP_V;
-    }
-    if (finite(lo) && finite(hi) && !(next > lo && next < hi)) {
-        next = 0.5 * (lo + hi);
     }
     write_scalar(CONTROL_LO, lo);
     write_scalar(CONTROL_HI, hi);
+    let bracketed = finite(lo) && finite(hi);
+    let resolution = max(CONTROL_BRACKET_FLOOR_V, CONTROL_RELATIVE_RESOLUTION * abs(base + x));
+    if (bracketed && hi - lo <= resolution) {
+        end_search(CONTROL_CONVERGED);
+        return;
+    }
+    if (evaluations >= CONTROL_MAX_EVALUATIONS) {
+        end_search(CONTROL_NOT_CONVERGED);
+        return;
+    }
+    let newton = x + newton_step(f, df, scale);
+    let newton_valid = df < 0.0 && finite(df) && finite(newton);
+    var next: f32;
+    if (bracketed) {
+        // Newton while it stays inside and shrinks fast enough, else bisection.
+        if (newton_valid && newton > lo && newton < hi && abs(newton - x) <= 0.5 * step_before) {
+            next = newton;
+        } else {
+            next = 0.5 * (lo + hi);
+        }
+    } else {
+        let direction = select(-1.0, 1.0, f > 0.0);
+        var length = reach;
+        if (newton_valid) {
+            length = abs(newton - x);
+        }
+        // The last move did not halve |F|: at least twice as far this time.
+        if (evaluations > 1u && abs(f) > 0.5 * abs(f_before)) {
+            length = max(length, 2.0 * step_last);
+        }
+        next = x + direction * min(length, reach);
+        write_scalar(CONTROL_REACH, 2.0 * reach);
+    }
+    next = clamp(next, min_shift, max_shift);
+    write_scalar(CONTROL_STEP_BEFORE, step_last);
+    write_scalar(CONTROL_STEP_LAST, abs(next - x));
     write_scalar(CONTROL_SHIFT, next);
-    step_scalars[CONTROL_ITERATIONS] = iterations + 1u;
-    write_scalar(ELECTRODE_POTENTIAL, read_scalar(ELECTRODE_BASE) + next);
+    write_scalar(ELECTRODE_POTENTIAL, base + next);
+}
+
+@compute @workgroup_size(WORKGROUP_1D)
+fn solve_shift_iteration(@builtin(local_invocation_id) lid: vec3<u32>) {
+    if (lid.x == 0u) {
+        search_status = step_scalars[CONTROL_STATUS];
+    }
+    if (workgroupUniformLoad(&search_status) != CONTROL_SEARCHING) {
+        return;
+    }
+    var acc = vec2<f32>(0.0, 0.0);
+    for (var t = lid.x; t < control.reaction_partial_count; t += WORKGROUP_1D) {
+        acc += reaction_partials[t];
+    }
+    partial_sums[lid.x] = acc;
+    for (var s = WORKGROUP_1D / 2u; s > 0u; s >>= 1u) {
+        workgroupBarrier();
+        if (lid.x < s) {
+            partial_sums[lid.x] += partial_sums[lid.x + s];
+        }
+    }
+    workgroupBarrier();
+    if (lid.x == 0u) {
+        let sums = partial_sums[0];
+        write_scalar(REACTION_SUM, sums.x);
+        write_scalar(REACTION_SUM_DERIVATIVE, sums.y);
+        advance(read_scalar(AC_RATE_SUM) + sums.x - control.target_rate_sum, sums.y);
+    }
 }
 
 // ---- kernel: advance_step

@@ -269,9 +269,10 @@ fn allen_cahn_rate_tiled(
 }
 
 // ---- kernel: reaction_field
-// −L_η h' m (1−p_b) a_k B_eff at the electrode potential E (step_scalars), c/c0 = 1 + u, and per cell the
-// operands of reaction_field's maxima: |m (1−p_b) a_k B_eff| where h' > 1e-3, and the front speed
-// |∂xi/∂t|/|∇xi| where |∇xi| > front_grad_min (0 elsewhere; Reductions::max finishes them).
+// −L_η h' m (1−p_b) a_k B_eff at the electrode potential E (step_scalars), c/c0 = 1 + u, into
+// bv_rate (0 off the interface), and per workgroup the partial sums (Σ rate, Σ ∂rate/∂E) of the
+// galvanostatic search, which solve_shift_iteration finishes in a fixed order (the CPU twin
+// returns the sums). One call per evaluation of the search; the last is at the controlled E.
 @group(0) @binding(1) var<storage, read> xi: array<f32>;
 @group(0) @binding(2) var<storage, read> excess: array<f32>;
 @group(0) @binding(3) var<storage, read> phi: array<f32>;
@@ -279,24 +280,56 @@ fn allen_cahn_rate_tiled(
 @group(0) @binding(5) var<storage, read> kinetic_factor: array<f32>;
 @group(0) @binding(6) var<storage, read> asr: array<f32>;
 @group(0) @binding(7) var<storage, read> blocked: array<f32>;
-@group(0) @binding(8) var<storage, read> ac_rate: array<f32>;
-@group(0) @binding(9) var<storage, read> grad_norm: array<f32>;
-@group(0) @binding(10) var<storage, read_write> bv_rate: array<f32>;
-@group(0) @binding(11) var<storage, read_write> reaction_factor: array<f32>;
-@group(0) @binding(12) var<storage, read_write> front_speed: array<f32>;
+@group(0) @binding(8) var<storage, read_write> bv_rate: array<f32>;
+@group(0) @binding(9) var<storage, read_write> reaction_partials: array<vec2<f32>>;
+
+var<workgroup> tile_sums: array<vec2<f32>, WORKGROUP_X * WORKGROUP_Y>;
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
-fn reaction_field(@builtin(global_invocation_id) id: vec3<u32>) {
+fn reaction_field(@builtin(global_invocation_id) id: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let j = id.x;
+    let i = id.y;
+    var r = vec2<f32>(0.0, 0.0);
+    // No early return: every invocation takes part in the tile's sum.
+    if (i < k.nx && j < k.ny) {
+        let n = i * k.ny + j;
+        r = reaction_rate(xi[n], 1.0 + excess[n], phi[n], step_scalars[ELECTRODE_POTENTIAL], kinetic_factor[n], asr[n], blocked[n]);
+        bv_rate[n] = r.x;
+    }
+    tile_sums[lid] = r;
+    for (var s = WORKGROUP_X * WORKGROUP_Y / 2u; s > 0u; s >>= 1u) {
+        workgroupBarrier();
+        if (lid < s) {
+            tile_sums[lid] += tile_sums[lid + s];
+        }
+    }
+    if (lid == 0u) {
+        reaction_partials[wid.y * groups.x + wid.x] = tile_sums[0];
+    }
+}
+
+// ---- kernel: reaction_maxima
+// Per cell the operands of the dt bounds from the reaction field: |rate|/(L_η h') =
+// |m (1−p_b) a_k B_eff| where h' > 1e-3, and the front speed |∂xi/∂t|/|∇xi| where |∇xi| >
+// front_grad_min, on the interface cells (0 elsewhere; Reductions::max finishes them).
+@group(0) @binding(1) var<storage, read> xi: array<f32>;
+@group(0) @binding(2) var<storage, read> bv_rate: array<f32>;
+@group(0) @binding(3) var<storage, read> ac_rate: array<f32>;
+@group(0) @binding(4) var<storage, read> grad_norm: array<f32>;
+@group(0) @binding(5) var<storage, read_write> reaction_factor: array<f32>;
+@group(0) @binding(6) var<storage, read_write> front_speed: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
+fn reaction_maxima(@builtin(global_invocation_id) id: vec3<u32>) {
     let j = id.x;
     let i = id.y;
     if (i >= k.nx || j >= k.ny) { return; }
     let n = i * k.ny + j;
     let hp = interpolation_prime(xi[n]);
-    var r = 0.0;
+    let r = bv_rate[n];
     var factor = 0.0;
     var speed = 0.0;
     if (hp >= INTERFACE_THRESHOLD) {
-        r = reaction_rate(xi[n], 1.0 + excess[n], phi[n], step_scalars[ELECTRODE_POTENTIAL], kinetic_factor[n], asr[n], blocked[n]).x;
         if (hp > 1e-3) {
             factor = abs(r / (k.l_eta * hp));
         }
@@ -304,34 +337,8 @@ fn reaction_field(@builtin(global_invocation_id) id: vec3<u32>) {
             speed = abs((ac_rate[n] + r) / grad_norm[n]);
         }
     }
-    bv_rate[n] = r;
     reaction_factor[n] = factor;
     front_speed[n] = speed;
-}
-
-// ---- kernel: reaction_sum
-// Per cell the reaction rate at E (step_scalars, c/c0 = 1 + u) and its derivative with respect to E, summed by
-// Reductions::sum for the galvanostatic Newton (the CPU loops over the interface cells only; the
-// rate is 0 on every other cell, so here every cell is visited).
-@group(0) @binding(1) var<storage, read> xi: array<f32>;
-@group(0) @binding(2) var<storage, read> excess: array<f32>;
-@group(0) @binding(3) var<storage, read> phi: array<f32>;
-@group(0) @binding(4) var<storage, read> step_scalars: array<f32>;
-@group(0) @binding(5) var<storage, read> kinetic_factor: array<f32>;
-@group(0) @binding(6) var<storage, read> asr: array<f32>;
-@group(0) @binding(7) var<storage, read> blocked: array<f32>;
-@group(0) @binding(8) var<storage, read_write> rate: array<f32>;
-@group(0) @binding(9) var<storage, read_write> rate_derivative: array<f32>;
-
-@compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
-fn reaction_sum(@builtin(global_invocation_id) id: vec3<u32>) {
-    let j = id.x;
-    let i = id.y;
-    if (i >= k.nx || j >= k.ny) { return; }
-    let n = i * k.ny + j;
-    let r = reaction_rate(xi[n], 1.0 + excess[n], phi[n], step_scalars[ELECTRODE_POTENTIAL], kinetic_factor[n], asr[n], blocked[n]);
-    rate[n] = r.x;
-    rate_derivative[n] = r.y;
 }
 
 // ---- kernel: interface_noise

@@ -20,17 +20,17 @@ mod gpu_common;
 use mgpf::backend::cpu::order_parameter::{self as op, OrderParameterConstants};
 use mgpf::backend::cpu::transport::{self as tr, TransportConstants};
 use mgpf::backend::cpu::CpuBackend;
-use mgpf::backend::gpu::buffers::{read_back, storage_buffer, zeroed_buffer};
+use mgpf::backend::gpu::buffers::{grid_workgroups, read_back, storage_buffer, zeroed_buffer};
 use mgpf::backend::gpu::context::step_scalar;
 use mgpf::backend::gpu::kernels::{
-    step_scalars_buffer, submit, ControlKernels, Encode, FusedAllenCahn, OrderParameterKernels,
-    ReactionInputs, Reductions, RunConstants, StepControl, TransportKernels,
+    indirect_args_buffer, step_scalars_buffer, submit, ControlKernels, Encode, FusedAllenCahn,
+    OrderParameterKernels, ReactionInputs, Reductions, RunConstants, StepControl, TransportKernels,
 };
 use mgpf::backend::gpu::GpuContext;
 use mgpf::backend::Backend;
 use mgpf::config::presets::Preset;
 use mgpf::config::Config;
-use mgpf::model::control::solve_shift;
+use mgpf::model::control::{solve_shift, SearchStatus, RELATIVE_TOLERANCE};
 use mgpf::model::interphase::{interpolation_prime, layer_indicator};
 use mgpf::model::params::Params;
 use mgpf::model::timestep::{time_step, Bound, RateMaxima};
@@ -373,119 +373,64 @@ impl ReactionState {
     }
 }
 
-#[test]
-fn reaction_field_and_its_maxima_match_cpu() {
-    let Some(ctx) = gpu_common::gpu() else { return };
-    let kernels = OrderParameterKernels::new(ctx);
-    let reductions = Reductions::new(ctx);
-    for case in cases() {
+impl ReactionState {
+    /// The CPU's reaction field at E (rates and their sums), as a step evaluates it.
+    fn cpu_reaction_field(&self, case: &Case, e: f32) -> (Vec<f32>, (f64, f64)) {
         let k = OrderParameterConstants::from_params(&case.p);
-        let s = ReactionState::new(ctx, case);
-        let n = case.xi.len();
-        let grad_min = (0.1 / case.p.delta) as f32;
-        let mut want = vec![0.0; n];
-        let (reaction_max, speed_max) = op::reaction_field(
+        let mut rate = vec![0.0; case.xi.len()];
+        let sums = op::reaction_field(
             &k,
             &op::interface_cells(&case.xi),
             &case.xi,
             &case.excess,
             &case.phi,
-            case.electrode,
-            &s.cpu_kinetic_factor,
+            e,
+            &self.cpu_kinetic_factor,
             &case.asr,
             &case.blocked,
-            &s.cpu_ac_rate,
-            &s.cpu_grad_norm,
-            grad_min,
-            &mut want,
+            &mut rate,
+            &mut Vec::new(),
         );
-        assert!(want.iter().any(|&r| r != 0.0), "no reacting cell");
-        let kb = RunConstants::from_params(&case.p).buffer(ctx);
-        let sc = scalars(ctx, &[(step_scalar::ELECTRODE_POTENTIAL, case.electrode)]);
-        let (bv, factor, speed) = (
-            zeroed_buffer(ctx, "bv_rate", n),
-            zeroed_buffer(ctx, "reaction_factor", n),
-            zeroed_buffer(ctx, "front_speed", n),
-        );
-        let d = kernels.reaction_field(
-            ctx,
-            grid(&case.p),
-            &kb,
-            &s.inputs(),
-            &sc,
-            &upload(ctx, "ac_rate", &s.cpu_ac_rate),
-            &upload(ctx, "grad_norm", &s.cpu_grad_norm),
-            &bv,
-            &factor,
-            &speed,
-        );
-        let max_factor = reductions.max(ctx, &factor, n, &sc, step_scalar::REACTION_FACTOR_MAX);
-        let max_speed = reductions.max(ctx, &speed, n, &sc, step_scalar::FRONT_SPEED_MAX);
-        submit(ctx, &[&d, &max_factor, &max_speed]);
-        let got: Vec<f32> = read_back(ctx, &bv, n);
-        compare(
-            &format!("{} reaction_field (E = {} V)", case.name, case.electrode),
-            &got,
-            &want,
-            KINETICS_TOLERANCE,
-        );
-        let tol = |v: f64| KINETICS_TOLERANCE as f64 * v.abs();
-        let got_factor = slot(ctx, &sc, step_scalar::REACTION_FACTOR_MAX);
-        compare_scalar(
-            &format!("{} max reaction factor", case.name),
-            got_factor,
-            reaction_max,
-            tol(reaction_max),
-        );
-        let got_speed = slot(ctx, &sc, step_scalar::FRONT_SPEED_MAX);
-        compare_scalar(
-            &format!("{} max front speed", case.name),
-            got_speed,
-            speed_max,
-            tol(speed_max),
-        );
+        (rate, sums)
     }
 }
 
+/// reaction_field writes the CPU's rates and, per workgroup, partial sums whose total (here
+/// finished on the host; on the device by solve_shift_iteration) is the CPU's Σ rate and
+/// Σ ∂rate/∂E, at the potentials a galvanostatic search probes around the last step's E (the
+/// large positive shifts strip: the anodic branch of the R1 Newton, and the clamped
+/// exponentials).
 #[test]
-fn reaction_sum_matches_cpu_at_several_potentials() {
+fn reaction_field_and_its_sums_match_cpu_at_several_potentials() {
     let Some(ctx) = gpu_common::gpu() else { return };
     let kernels = OrderParameterKernels::new(ctx);
-    let reductions = Reductions::new(ctx);
     for case in cases() {
         let k = OrderParameterConstants::from_params(&case.p);
         let s = ReactionState::new(ctx, case);
         let n = case.xi.len();
-        let cells = op::interface_cells(&case.xi);
+        let g = grid(&case.p);
         let kb = RunConstants::from_params(&case.p).buffer(ctx);
-        let (rate, deriv) = (
-            zeroed_buffer(ctx, "rate", n),
-            zeroed_buffer(ctx, "rate_derivative", n),
-        );
-        // The galvanostatic Newton probes E around the last step's potential; the large positive
-        // shifts strip (the anodic branch of the R1 Newton, and the clamped exponentials).
+        let (wx, wy) = grid_workgroups(g.0, g.1);
+        let partials = zeroed_buffer(ctx, "reaction partials", 2 * (wx * wy) as usize);
+        let rate = zeroed_buffer(ctx, "bv_rate", n);
         for shift in [0.0f32, -0.05, 0.02, -0.3, 2.7, 3.0] {
             let e = case.electrode + shift;
             let sc = scalars(ctx, &[(step_scalar::ELECTRODE_POTENTIAL, e)]);
-            let d = kernels.reaction_sum(ctx, grid(&case.p), &kb, &s.inputs(), &sc, &rate, &deriv);
-            let sum = reductions.sum(ctx, &rate, n, &sc, step_scalar::REACTION_SUM);
-            let dsum = reductions.sum(ctx, &deriv, n, &sc, step_scalar::REACTION_SUM_DERIVATIVE);
-            submit(ctx, &[&d, &sum, &dsum]);
-            let (want, dwant) = op::reaction_sum(
-                &k,
-                &cells,
-                &case.xi,
-                &case.excess,
-                &case.phi,
-                e,
-                &s.cpu_kinetic_factor,
-                &case.asr,
-                &case.blocked,
+            let d = kernels.reaction_field(ctx, g, &kb, &s.inputs(), &sc, &rate, &partials);
+            submit(ctx, &[&d]);
+            let (want_rate, (want, dwant)) = s.cpu_reaction_field(case, e);
+            assert!(want_rate.iter().any(|&r| r != 0.0), "no reacting cell");
+            let label = format!("{} E = {e} V", case.name);
+            let got: Vec<f32> = read_back(ctx, &rate, n);
+            compare(
+                &format!("{label} rate"),
+                &got,
+                &want_rate,
+                KINETICS_TOLERANCE,
             );
             // Σ|x| of the per-cell terms, for the f32 accumulation bound.
             let (mut abs, mut dabs) = (0.0f64, 0.0f64);
-            let (mut want_rate, mut want_deriv) = (vec![0.0f32; n], vec![0.0f32; n]);
-            for &cell in &cells {
+            for cell in op::interface_cells(&case.xi) {
                 let m = cell as usize;
                 let (r, dr) = op::reaction_rate(
                     &k,
@@ -499,39 +444,78 @@ fn reaction_sum_matches_cpu_at_several_potentials() {
                 );
                 abs += (r as f64).abs();
                 dabs += (dr as f64).abs();
-                want_rate[m] = r;
-                want_deriv[m] = dr;
             }
-            let label = format!("{} E = {e} V", case.name);
-            let got: Vec<f32> = read_back(ctx, &rate, n);
-            compare(
-                &format!("{label} rate"),
-                &got,
-                &want_rate,
-                KINETICS_TOLERANCE,
-            );
-            let got: Vec<f32> = read_back(ctx, &deriv, n);
-            compare(
-                &format!("{label} d(rate)/dE"),
-                &got,
-                &want_deriv,
-                KINETICS_TOLERANCE,
-            );
+            let sums: Vec<f32> = read_back(ctx, &partials, 2 * (wx * wy) as usize);
+            let total = |offset: usize| -> f32 {
+                sums.iter()
+                    .skip(offset)
+                    .step_by(2)
+                    .map(|&v| v as f64)
+                    .sum::<f64>() as f32
+            };
             let tol = (SUM_TOLERANCE + KINETICS_TOLERANCE as f64) * abs;
             let dtol = (SUM_TOLERANCE + KINETICS_TOLERANCE as f64) * dabs;
-            compare_scalar(
-                &format!("{label} Σ reaction rate"),
-                slot(ctx, &sc, step_scalar::REACTION_SUM),
-                want,
-                tol,
-            );
-            compare_scalar(
-                &format!("{label} Σ d(rate)/dE"),
-                slot(ctx, &sc, step_scalar::REACTION_SUM_DERIVATIVE),
-                dwant,
-                dtol,
-            );
+            compare_scalar(&format!("{label} Σ reaction rate"), total(0), want, tol);
+            compare_scalar(&format!("{label} Σ d(rate)/dE"), total(1), dwant, dtol);
         }
+    }
+}
+
+/// reaction_maxima from the CPU's reaction field, finished by max reductions, against the CPU's.
+#[test]
+fn reaction_maxima_match_cpu() {
+    let Some(ctx) = gpu_common::gpu() else { return };
+    let kernels = OrderParameterKernels::new(ctx);
+    let reductions = Reductions::new(ctx);
+    for case in cases() {
+        let k = OrderParameterConstants::from_params(&case.p);
+        let s = ReactionState::new(ctx, case);
+        let n = case.xi.len();
+        let grad_min = (0.1 / case.p.delta) as f32;
+        let (rate, _) = s.cpu_reaction_field(case, case.electrode);
+        let (reaction_max, speed_max) = op::reaction_maxima(
+            &k,
+            &op::interface_cells(&case.xi),
+            &case.xi,
+            &rate,
+            &s.cpu_ac_rate,
+            &s.cpu_grad_norm,
+            grad_min,
+        );
+        assert!(reaction_max > 0.0 && speed_max > 0.0, "no maxima");
+        let kb = RunConstants::from_params(&case.p).buffer(ctx);
+        let sc = scalars(ctx, &[]);
+        let (factor, speed) = (
+            zeroed_buffer(ctx, "reaction_factor", n),
+            zeroed_buffer(ctx, "front_speed", n),
+        );
+        let d = kernels.reaction_maxima(
+            ctx,
+            grid(&case.p),
+            &kb,
+            &s.xi,
+            &upload(ctx, "bv_rate", &rate),
+            &upload(ctx, "ac_rate", &s.cpu_ac_rate),
+            &upload(ctx, "grad_norm", &s.cpu_grad_norm),
+            &factor,
+            &speed,
+        );
+        let max_factor = reductions.max(ctx, &factor, n, &sc, step_scalar::REACTION_FACTOR_MAX);
+        let max_speed = reductions.max(ctx, &speed, n, &sc, step_scalar::FRONT_SPEED_MAX);
+        submit(ctx, &[&d, &max_factor, &max_speed]);
+        let tol = |v: f64| POINTWISE_TOLERANCE as f64 * v.abs();
+        compare_scalar(
+            &format!("{} max reaction factor", case.name),
+            slot(ctx, &sc, step_scalar::REACTION_FACTOR_MAX),
+            reaction_max,
+            tol(reaction_max),
+        );
+        compare_scalar(
+            &format!("{} max front speed", case.name),
+            slot(ctx, &sc, step_scalar::FRONT_SPEED_MAX),
+            speed_max,
+            tol(speed_max),
+        );
     }
 }
 
@@ -616,24 +600,8 @@ fn update_order_parameter_matches_cpu() {
     let reductions = Reductions::new(ctx);
     for case in cases() {
         let n = case.xi.len();
-        let k = OrderParameterConstants::from_params(&case.p);
         let s = ReactionState::new(ctx, case);
-        let mut bv = vec![0.0; n];
-        op::reaction_field(
-            &k,
-            &op::interface_cells(&case.xi),
-            &case.xi,
-            &case.excess,
-            &case.phi,
-            case.electrode,
-            &s.cpu_kinetic_factor,
-            &case.asr,
-            &case.blocked,
-            &s.cpu_ac_rate,
-            &s.cpu_grad_norm,
-            1.0,
-            &mut bv,
-        );
+        let (bv, _) = s.cpu_reaction_field(case, case.electrode);
         let constants = RunConstants::from_params(&case.p);
         let mut noise = vec![0.0; n];
         let (ns, hs) = op::interface_noise(
@@ -733,10 +701,11 @@ fn order_parameter_half_step_chains_on_the_device() {
         op::allen_cahn_rate(&k, &case.xi, &eps_sq, &eps_deriv, &mut ac);
         let ac_sum: f64 = ac.iter().map(|&v| v as f64).sum();
         let ac_abs: f64 = ac.iter().map(|&v| (v as f64).abs()).sum();
+        let cells = op::interface_cells(&case.xi);
         let mut bv = vec![0.0; n];
-        let (reaction_max, speed_max) = op::reaction_field(
+        op::reaction_field(
             &k,
-            &op::interface_cells(&case.xi),
+            &cells,
             &case.xi,
             &case.excess,
             &case.phi,
@@ -744,10 +713,17 @@ fn order_parameter_half_step_chains_on_the_device() {
             &ak,
             &case.asr,
             &case.blocked,
+            &mut bv,
+            &mut Vec::new(),
+        );
+        let (reaction_max, speed_max) = op::reaction_maxima(
+            &k,
+            &cells,
+            &case.xi,
+            &bv,
             &ac,
             &gn,
             constants.front_grad_min,
-            &mut bv,
         );
         let mut noise = vec![0.0; n];
         let (ns, hs) =
@@ -779,6 +755,8 @@ fn order_parameter_half_step_chains_on_the_device() {
         let s = ReactionState::new(ctx, case);
         let field = |label| zeroed_buffer(ctx, label, n);
         let (gnb, acb, bvb) = (field("grad_norm"), field("ac_rate"), field("bv_rate"));
+        let (wx, wy) = grid_workgroups(g.0, g.1);
+        let partials = zeroed_buffer(ctx, "reaction partials", 2 * (wx * wy) as usize);
         let (factor, speed, nz, hp, dxi) = (
             field("reaction_factor"),
             field("front_speed"),
@@ -798,18 +776,10 @@ fn order_parameter_half_step_chains_on_the_device() {
                 &gnb,
             )),
             Box::new(reductions.sum(ctx, &acb, n, &sc, step_scalar::AC_RATE_SUM)),
-            Box::new(kernels.reaction_field(
-                ctx,
-                g,
-                &kb,
-                &s.inputs(),
-                &sc,
-                &acb,
-                &gnb,
-                &bvb,
-                &factor,
-                &speed,
-            )),
+            Box::new(kernels.reaction_field(ctx, g, &kb, &s.inputs(), &sc, &bvb, &partials)),
+            Box::new(
+                kernels.reaction_maxima(ctx, g, &kb, &s.xi, &bvb, &acb, &gnb, &factor, &speed),
+            ),
             Box::new(reductions.max(ctx, &factor, n, &sc, step_scalar::REACTION_FACTOR_MAX)),
             Box::new(reductions.max(ctx, &speed, n, &sc, step_scalar::FRONT_SPEED_MAX)),
             Box::new(kernels.interface_noise(ctx, g, &kb, &sc, &s.xi, &nz, &hp)),
@@ -1138,10 +1108,11 @@ fn rate_maxima(case: &Case) -> RateMaxima {
     let n = case.xi.len();
     let mut ac = vec![0.0; n];
     op::allen_cahn_rate(&k, &case.xi, &eps_sq, &eps_deriv, &mut ac);
+    let cells = op::interface_cells(&case.xi);
     let mut bv = vec![0.0; n];
-    let (reaction_factor, front_speed) = op::reaction_field(
+    op::reaction_field(
         &k,
-        &op::interface_cells(&case.xi),
+        &cells,
         &case.xi,
         &case.excess,
         &case.phi,
@@ -1149,10 +1120,17 @@ fn rate_maxima(case: &Case) -> RateMaxima {
         &ak,
         &case.asr,
         &case.blocked,
+        &mut bv,
+        &mut Vec::new(),
+    );
+    let (reaction_factor, front_speed) = op::reaction_maxima(
+        &k,
+        &cells,
+        &case.xi,
+        &bv,
         &ac,
         &gn,
         (0.1 / case.p.delta) as f32,
-        &mut bv,
     );
     let (diff, _) = cpu_coefficients(case);
     let t = TransportConstants::from_params(&case.p);
@@ -1200,7 +1178,7 @@ fn time_step_matches_cpu() {
             p.fixed_dt = fixed;
             let (dt, bound) = time_step(&p, m).unwrap();
             let amplitude = p.noise_amplitude * (p.noise_dt_ref / dt).sqrt();
-            let control = StepControl::from_params(&p, 1e-5).buffer(ctx);
+            let control = StepControl::from_params(&p).buffer(ctx);
             let sc = scalars(
                 ctx,
                 &[
@@ -1234,114 +1212,144 @@ fn time_step_matches_cpu() {
     }
 }
 
-/// The galvanostatic root find on the device against solve_shift on the CPU, started 0.1 V away
-/// from the root (from the last step's E, as a run does: solve_shift_start copies it), then the
-/// step counter advanced. Both stop at |F| ≤ 1e-5 |target|, so their potentials agree to
-/// 2e-5 |target| / |dF/dE| (plus the f32 resolution of E).
+/// The galvanostatic search on the device (solve_shift_start, then reaction_field and
+/// solve_shift_iteration per evaluation) against `solve_shift` on the CPU, from E one step of
+/// the search away from the root (0.1 V) and from 3.5 V away (beyond the 3 V the device's fixed
+/// budget of 12 steps of 0.25 V used to reach: the reach must expand), then the step counter
+/// advanced. Both stop at |F| ≤ 1e-5 |target|, so their potentials agree to
+/// 2e-5 |target| / |dF/dE| (plus the f32 resolution of E); the evaluations they take agree
+/// within one (f32 sums against f64 ones). With the limit below the root the device ends as
+/// the CPU does: beyond the limit, at the limit.
 #[test]
 fn solve_shift_matches_cpu() {
     let Some(ctx) = gpu_common::gpu() else { return };
     let kernels = OrderParameterKernels::new(ctx);
     let reductions = Reductions::new(ctx);
     let control_kernels = ControlKernels::new(ctx);
-    const TOL: f64 = 1e-5;
     for case in cases() {
         let n = case.xi.len();
         let k = OrderParameterConstants::from_params(&case.p);
         let s = ReactionState::new(ctx, case);
         let cells = op::interface_cells(&case.xi);
-        let control = StepControl::from_params(&case.p, TOL);
-        let target = control.target_rate_sum as f64;
         let ac_sum: f64 = s.cpu_ac_rate.iter().map(|&v| v as f64).sum();
-        let base = case.electrode - 0.1;
-        let eval = |d: f64| {
-            op::reaction_sum(
+        let g = grid(&case.p);
+        let (wx, wy) = grid_workgroups(g.0, g.1);
+        let partials = zeroed_buffer(ctx, "reaction partials", 2 * (wx * wy) as usize);
+        let dispatch = indirect_args_buffer(ctx, "reaction dispatch");
+        let rate = zeroed_buffer(ctx, "bv_rate", n);
+        let eval = |e: f64| {
+            op::reaction_field(
                 &k,
                 &cells,
                 &case.xi,
                 &case.excess,
                 &case.phi,
-                (base as f64 + d) as f32,
+                e as f32,
                 &s.cpu_kinetic_factor,
                 &case.asr,
                 &case.blocked,
+                &mut vec![0.0; n],
+                &mut Vec::new(),
             )
         };
-        let sol = solve_shift(
-            |d| {
-                let (r, dr) = eval(d);
-                (ac_sum + r - target, dr)
-            },
-            target,
-            TOL,
-        );
-        let want = base as f64 + sol.shift_v;
-
-        let cb = control.buffer(ctx);
-        let sc = scalars(
-            ctx,
-            &[
-                (step_scalar::ELECTRODE_POTENTIAL, base),
-                (step_scalar::STEP, f32::from_bits(u32::MAX - 1)),
-            ],
-        );
-        let (rate, deriv) = (
-            zeroed_buffer(ctx, "rate", n),
-            zeroed_buffer(ctx, "rate_derivative", n),
-        );
-        let ac = upload(ctx, "ac_rate", &s.cpu_ac_rate);
-        let ac_sum_gpu = reductions.sum(ctx, &ac, n, &sc, step_scalar::AC_RATE_SUM);
-        let rs = kernels.reaction_sum(
-            ctx,
-            grid(&case.p),
-            &RunConstants::from_params(&case.p).buffer(ctx),
-            &s.inputs(),
-            &sc,
-            &rate,
-            &deriv,
-        );
-        let budget = 12;
-        let solve = control_kernels.solve_shift(
-            ctx,
-            &cb,
-            &sc,
-            &rs,
-            &reductions,
-            (&rate, &deriv),
-            n,
-            budget,
-        );
-        let advance = control_kernels.advance_step(ctx, &sc);
-        submit(ctx, &[&ac_sum_gpu, &solve, &advance]);
-        let all: Vec<f32> = read_back(ctx, &sc, step_scalar::COUNT as usize);
-        assert_eq!(
-            all[step_scalar::STEP as usize].to_bits(),
-            u32::MAX,
-            "advance_step"
-        );
-        assert_eq!(all[step_scalar::ELECTRODE_BASE as usize], base);
-        let got = all[step_scalar::ELECTRODE_POTENTIAL as usize];
-        let iterations = all[step_scalar::CONTROL_ITERATIONS as usize].to_bits();
-        let done = all[step_scalar::CONTROL_DONE as usize].to_bits();
-        let shift = all[step_scalar::CONTROL_SHIFT as usize];
-        let (_, slope) = eval(sol.shift_v);
-        let tol = 2.0 * TOL * target.abs() / slope.abs() + 4.0 * f32::EPSILON as f64 * want.abs();
-        println!(
-            "{}: CPU {} iterations, shift {:.6e} V; GPU {iterations} iterations (budget {budget}, done {done}), shift {shift:.6e} V",
-            case.name, sol.iterations, sol.shift_v
-        );
-        compare_scalar(&format!("{} controlled E", case.name), got, want, tol);
-        assert_eq!(
-            done, 1,
-            "the root find did not finish within {budget} evaluations"
-        );
-        // The device's E satisfies the CPU's own stopping test (with f32 slack on the sums).
-        let (r, _) = eval(got as f64 - base as f64);
-        let residual = ((ac_sum + r - target) / target).abs();
-        println!(
-            "  |F(E_gpu)|/|target| = {residual:e} (tolerance {:e})",
-            3.0 * TOL
-        );
-        assert!(residual <= 3.0 * TOL);
+        for (offset, limit) in [(-0.1f32, 10.0), (3.5, 10.0), (0.0, 0.0)] {
+            let mut p = case.p.clone();
+            // The third search: the limit halfway between the start and the root.
+            let base = case.electrode + offset;
+            p.max_overpotential_v = if limit > 0.0 {
+                limit
+            } else {
+                0.5 * (case.electrode.abs() as f64)
+            };
+            let control = StepControl::from_params(&p);
+            let target = control.target_rate_sum as f64;
+            let cpu = solve_shift(
+                |e| {
+                    let (r, dr) = eval(e);
+                    (ac_sum + r - target, dr)
+                },
+                base as f64,
+                p.max_overpotential_v,
+                target,
+            );
+            let want = cpu.electrode();
+            let sc = scalars(
+                ctx,
+                &[
+                    (step_scalar::ELECTRODE_POTENTIAL, base),
+                    (step_scalar::STEP, f32::from_bits(u32::MAX - 1)),
+                ],
+            );
+            let ac = upload(ctx, "ac_rate", &s.cpu_ac_rate);
+            let ac_sum_gpu = reductions.sum(ctx, &ac, n, &sc, step_scalar::AC_RATE_SUM);
+            let field = kernels.reaction_field(
+                ctx,
+                g,
+                &RunConstants::from_params(&p).buffer(ctx),
+                &s.inputs(),
+                &sc,
+                &rate,
+                &partials,
+            );
+            let solve = control_kernels.solve_shift(
+                ctx,
+                &control.buffer(ctx),
+                &sc,
+                &field,
+                &partials,
+                &dispatch,
+            );
+            let advance = control_kernels.advance_step(ctx, &sc);
+            submit(ctx, &[&ac_sum_gpu, &solve, &advance]);
+            let all: Vec<f32> = read_back(ctx, &sc, step_scalar::COUNT as usize);
+            assert_eq!(
+                all[step_scalar::STEP as usize].to_bits(),
+                u32::MAX,
+                "advance_step"
+            );
+            assert_eq!(all[step_scalar::ELECTRODE_BASE as usize], base);
+            let got = all[step_scalar::ELECTRODE_POTENTIAL as usize];
+            let evaluations = all[step_scalar::CONTROL_EVALUATIONS as usize].to_bits();
+            let status =
+                SearchStatus::from_code(all[step_scalar::CONTROL_STATUS as usize].to_bits());
+            let label = format!(
+                "{} from E = {base} V (last step's E {} V, limit {} V)",
+                case.name, case.electrode, p.max_overpotential_v
+            );
+            println!(
+                "{label}: CPU {:?} after {} evaluations at E = {want:.6} V; GPU {status:?} after {evaluations} at E = {got:.6} V",
+                cpu.status, cpu.evaluations
+            );
+            assert_eq!(status, cpu.status, "{label}: status");
+            assert!(
+                evaluations.abs_diff(cpu.evaluations) <= 1,
+                "{label}: evaluations"
+            );
+            if cpu.status == SearchStatus::BeyondLimit {
+                compare_scalar(&format!("{label} E at the limit"), got, want, 0.0);
+                continue;
+            }
+            assert_eq!(status, SearchStatus::Converged, "{label}");
+            let (_, slope) = eval(want);
+            let tol = 2.0 * RELATIVE_TOLERANCE * target.abs() / slope.abs()
+                + 4.0 * f32::EPSILON as f64 * want.abs();
+            compare_scalar(&format!("{label} controlled E"), got, want, tol);
+            // The device's E satisfies the CPU's own stopping test (with f32 slack on the sums),
+            // and its rate field is the one at that E.
+            let (r, _) = eval(got as f64);
+            let residual = ((ac_sum + r - target) / target).abs();
+            println!(
+                "  |F(E_gpu)|/|target| = {residual:e} (tolerance {:e})",
+                3.0 * RELATIVE_TOLERANCE
+            );
+            assert!(residual <= 3.0 * RELATIVE_TOLERANCE);
+            let (want_rate, _) = s.cpu_reaction_field(case, got);
+            compare(
+                &format!("{label} rate at the controlled E"),
+                &read_back::<f32>(ctx, &rate, n),
+                &want_rate,
+                KINETICS_TOLERANCE,
+            );
+        }
     }
 }

@@ -147,6 +147,9 @@ pub struct ControlConfig {
     pub current_density_ma_cm2: f64,
     /// Applied collector potential vs the bulk electrolyte (negative = plating), potentiostatic mode.
     pub applied_potential_v: f64,
+    /// Largest |E| the galvanostatic control may apply (V): a target that needs more stops the
+    /// run with that message instead of driving E to whatever it takes.
+    pub max_overpotential_v: f64,
 }
 
 /// How the interphase is represented (physics.md §3.2).
@@ -285,6 +288,7 @@ impl Default for ControlConfig {
             mode: ControlMode::Galvanostatic,
             current_density_ma_cm2: 0.5,
             applied_potential_v: -0.1,
+            max_overpotential_v: 10.0,
         }
     }
 }

@@ -231,7 +231,22 @@ impl Config {
             "control.applied_potential_v",
             c.applied_potential_v,
             Range::closed(-5.0, 5.0),
-        )
+        )?;
+        check_why(
+            "control.max_overpotential_v",
+            c.max_overpotential_v,
+            Range::lo_open(0.0, 1000.0),
+            "the galvanostatic control keeps |E| within it",
+        )?;
+        if c.mode == ControlMode::Potentiostatic {
+            check_why(
+                "control.applied_potential_v",
+                c.applied_potential_v,
+                Range::closed(-c.max_overpotential_v, c.max_overpotential_v),
+                "|E| is bounded by control.max_overpotential_v",
+            )?;
+        }
+        Ok(())
     }
 
     /// Checks the preset's values with the user's keys laid over them, so a bad override is

@@ -97,6 +97,8 @@ pub struct Params {
     pub noise_amplitude: f64,
     pub noise_dt_ref: f64,
     pub control: Control,
+    /// |E| ≤ this under galvanostatic control (V).
+    pub max_overpotential_v: f64,
     pub interphase: InterphaseParams,
     pub seed: u64,
     pub time_step_safety: f64,
@@ -208,6 +210,7 @@ impl Params {
             noise_amplitude: cfg.noise.amplitude_per_s,
             noise_dt_ref: cfg.noise.reference_dt_s,
             control,
+            max_overpotential_v: cfg.control.max_overpotential_v,
             interphase,
             seed: cfg.run.seed,
             time_step_safety: cfg.numerics.time_step_safety,
@@ -246,6 +249,12 @@ impl Params {
             ),
             Control::Potentiostatic { .. } => None,
         }
+    }
+
+    /// The current density (A/m²) that Σ ∂xi/∂t = `rate_sum` over the cells carries (the inverse
+    /// of [`Params::target_rate_sum`]).
+    pub fn current_of_rate_sum(&self, rate_sum: f64) -> f64 {
+        self.current_of_velocity(rate_sum * self.grid.dx / self.grid.ny as f64)
     }
 
     /// The electrode potential E before the first step: the applied one, or 0 (galvanostatic,

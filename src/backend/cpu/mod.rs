@@ -15,7 +15,7 @@ pub mod transport;
 use crate::backend::{guards, Backend, BackendState, PhaseTimes, Snapshot, StepReport};
 use crate::error::{Error, Result};
 use crate::grid::{Field, Real};
-use crate::model::control::solve_shift;
+use crate::model::control::{control_failure, solve_shift, SearchStatus};
 use crate::model::initial;
 use crate::model::interphase::{layer_indicator, InterphaseFields};
 use crate::model::noise::{key, STREAM_NOISE};
@@ -56,6 +56,8 @@ pub struct CpuBackend {
     bv_rate: Field,
     /// Interface cell indices of the current step (buffer reused every step).
     cells: Vec<u32>,
+    /// Per-row sums of the reaction field (scratch of `reaction_field`).
+    row_sums: Vec<(f64, f64)>,
     rhs: Field,
     zeros: Field,
     inv_dt_field: Field,
@@ -96,6 +98,7 @@ impl CpuBackend {
             ac_rate: g.field(0.0),
             bv_rate: g.field(0.0),
             cells: Vec::new(),
+            row_sums: Vec::new(),
             rhs: g.field(0.0),
             zeros: g.field(0.0),
             inv_dt_field: g.field(0.0),
@@ -251,12 +254,14 @@ impl Backend for CpuBackend {
         let t2 = Instant::now();
 
         // Orientation (ε², εε') and the Allen–Cahn rate in one pass; a_k and |∇xi| where the
-        // reaction needs them, at the interface cells.
+        // reaction needs them, at the interface cells (the last step's leave the reaction
+        // field first).
         order_parameter::allen_cahn_rate_streaming(
             &self.op,
             slice(&self.xi),
             slice_mut(&mut self.ac_rate),
         );
+        order_parameter::clear_cells(&self.cells, self.p.grid.ny, slice_mut(&mut self.bv_rate));
         order_parameter::interface_cells_into(slice(&self.xi), &mut self.cells);
         order_parameter::interface_orientation_cells(
             &self.op,
@@ -267,65 +272,73 @@ impl Backend for CpuBackend {
         );
         let t3 = Instant::now();
 
-        // Galvanostatic control: the shift Δ that makes Σ ∂xi/∂t hit the target.
-        let cells = &self.cells;
-        let ac_sum: f64 = self.ac_rate.iter().map(|&v| v as f64).sum();
-        let mut control_iterations = 0;
-        let electrode = self.applied_potential;
-        let shift = match self.p.target_rate_sum() {
-            Some(target) => {
-                let (op, xi, c, phi) = (
-                    &self.op,
-                    slice(&self.xi),
-                    slice(&self.excess),
-                    slice(&self.phi),
-                );
-                let (ak, asr, blocked) = (
-                    slice(&self.kinetic_factor),
-                    slice(&self.interphase.asr),
-                    slice(&self.interphase.blocked),
-                );
-                let sol = solve_shift(
-                    |d| {
-                        let (s, ds) = order_parameter::reaction_sum(
-                            op,
-                            cells,
-                            xi,
-                            c,
-                            phi,
-                            (electrode + d) as Real,
-                            ak,
-                            asr,
-                            blocked,
-                        );
-                        (ac_sum + s - target, ds)
-                    },
-                    target,
-                    crate::model::control::RELATIVE_TOLERANCE,
-                );
-                control_iterations = sol.iterations;
-                sol.shift_v
-            }
-            None => 0.0,
-        };
-        self.applied_potential += shift;
-        let t4 = Instant::now();
-
-        // Reaction rate at the controlled potential, and the maxima that bound dt.
-        let (reaction_max, speed_max) = order_parameter::reaction_field(
+        // The reaction field at E; under galvanostatic control, at each E of the search for the
+        // one that makes Σ ∂xi/∂t hit the target (the last evaluation is at the E it returns).
+        let (op, cells, xi, c, phi) = (
             &self.op,
             &self.cells,
             slice(&self.xi),
             slice(&self.excess),
             slice(&self.phi),
-            self.applied_potential as Real,
+        );
+        let (ak, asr, blocked) = (
             slice(&self.kinetic_factor),
             slice(&self.interphase.asr),
             slice(&self.interphase.blocked),
+        );
+        let (bv_rate, row_sums) = (slice_mut(&mut self.bv_rate), &mut self.row_sums);
+        let mut reaction_field = |e: f64| {
+            order_parameter::reaction_field(
+                op, cells, xi, c, phi, e as Real, ak, asr, blocked, bv_rate, row_sums,
+            )
+        };
+        let (mut control_iterations, mut control_failed) = (0, None);
+        match self.p.target_rate_sum() {
+            Some(target) => {
+                let ac_sum: f64 = self.ac_rate.iter().map(|&v| v as f64).sum();
+                let search = solve_shift(
+                    |e| {
+                        let (s, ds) = reaction_field(e);
+                        (ac_sum + s - target, ds)
+                    },
+                    self.applied_potential,
+                    self.p.max_overpotential_v,
+                    target,
+                );
+                let p = &self.p;
+                let failure = || {
+                    control_failure(step, &search, target, p.current_of_rate_sum(target), |r| {
+                        p.current_of_rate_sum(r)
+                    })
+                };
+                match search.status {
+                    SearchStatus::Converged => {}
+                    // Blown-up fields: the step goes on at the last E (the rates evaluated
+                    // there) so that the field guards name the cell first.
+                    SearchStatus::NotFinite => {
+                        reaction_field(search.electrode());
+                        control_failed = Some(failure());
+                    }
+                    _ => return Err(failure()),
+                }
+                control_iterations = search.evaluations - 1;
+                self.applied_potential = search.electrode();
+            }
+            None => {
+                reaction_field(self.applied_potential);
+            }
+        }
+        let t4 = Instant::now();
+
+        // The maxima that bound dt.
+        let (reaction_max, speed_max) = order_parameter::reaction_maxima(
+            &self.op,
+            &self.cells,
+            slice(&self.xi),
+            slice(&self.bv_rate),
             slice(&self.ac_rate),
             slice(&self.grad_norm),
             (0.1 / self.p.delta) as Real,
-            slice_mut(&mut self.bv_rate),
         );
         let migration_speed =
             transport::max_migration_speed(&self.tr, slice(&self.phi), slice(&self.diffusivity));
@@ -400,14 +413,27 @@ impl Backend for CpuBackend {
         );
         let t6 = Instant::now();
 
-        self.times.update_s +=
-            (t1 - t0).as_secs_f64() + (t3 - t2).as_secs_f64() + (t5 - t4).as_secs_f64();
+        // The reaction field's evaluations are the control's under galvanostatic control; the
+        // one evaluation of a potentiostatic step is part of the update.
+        let reaction_s = (t4 - t3).as_secs_f64();
+        let (control_s, fixed_potential_s) = if self.p.target_rate_sum().is_some() {
+            (reaction_s, 0.0)
+        } else {
+            (0.0, reaction_s)
+        };
+        self.times.update_s += (t1 - t0).as_secs_f64()
+            + (t3 - t2).as_secs_f64()
+            + (t5 - t4).as_secs_f64()
+            + fixed_potential_s;
         self.times.potential_solve_s += (t2 - t1).as_secs_f64();
-        self.times.control_s += (t4 - t3).as_secs_f64();
+        self.times.control_s += control_s;
         self.times.concentration_solve_s += (t6 - t5).as_secs_f64();
 
         // Fields first: a NaN names its cell there, and would fail the solves as well.
         self.check_fields(step)?;
+        if let Some(e) = control_failed {
+            return Err(e);
+        }
         guards::check_solves(&self.p, step, &potential_solve, &concentration_solve)?;
 
         let g = self.p.grid;

@@ -7,10 +7,12 @@
 use crate::grid::Real;
 use crate::model::anisotropy::{interface_orientation, AnisotropyConstants};
 use crate::model::interphase::interpolation_prime;
-use crate::model::kinetics::{bv_through_resistance, BvConstants};
+use crate::model::kinetics::BvConstants;
 use rayon::prelude::*;
 
+mod reaction;
 mod update;
+pub use reaction::{clear_cells, reaction_field, reaction_maxima, reaction_rate};
 pub use update::{
     interface_noise, interface_noise_sums, update_order_parameter, update_order_parameter_drawing,
     LaneSums, NoiseDraw, LANES,
@@ -159,7 +161,7 @@ pub fn interface_orientation_cells(
 }
 
 /// The cells of row i in an ascending interface-cell list (a slice of it).
-fn row_cells(cells: &[u32], i: usize, ny: usize) -> &[u32] {
+pub(crate) fn row_cells(cells: &[u32], i: usize, ny: usize) -> &[u32] {
     let (first, last) = ((i * ny) as u32, ((i + 1) * ny) as u32);
     let from = &cells[cells.partition_point(|&c| c < first)..];
     &from[..from.partition_point(|&c| c < last)]
@@ -390,97 +392,6 @@ fn allen_cahn_at(
     -l_sigma * (double_well - isotropic - cross)
 }
 
-/// Butler–Volmer part of ∂xi/∂t at one cell, −L_η h'(xi) m (1−p_b) a_k B_eff(E − φ, c), and its
-/// derivative with respect to the electrode potential E (η_a = E − φ: metal minus local electrolyte
-/// potential; the equilibrium potential enters through the c term of B).
-#[inline]
-#[allow(clippy::too_many_arguments)]
-pub fn reaction_rate(
-    k: &OrderParameterConstants,
-    xi: Real,
-    c: Real,
-    phi: Real,
-    electrode: Real,
-    kinetic_factor: Real,
-    asr: Real,
-    blocked: Real,
-) -> (Real, Real) {
-    let hp = interpolation_prime(xi);
-    if hp < INTERFACE_THRESHOLD || blocked >= 1.0 {
-        return (0.0, 0.0);
-    }
-    let scale = k.exchange_multiplier * kinetic_factor;
-    // a_k scales the whole interfacial conductance, the layer's (1/ASR) with the exchange
-    // current: orientation-dependent attachment through the interphase still shapes the deposit
-    // when the layer's resistance, not the charge transfer, limits the current.
-    let (b, db) = bv_through_resistance(
-        k.bv,
-        electrode - phi,
-        c.max(0.0),
-        asr / kinetic_factor,
-        k.i0 * scale,
-    );
-    let prefactor = -k.l_eta * hp * scale * (1.0 - blocked);
-    (prefactor * b, prefactor * db)
-}
-
-/// The reaction part of ∂xi/∂t on every cell at electrode potential E (c/c0 = 1 + `excess`),
-/// and the maxima that bound dt: (max |m (1−p_b) a_k B_eff| where h' > 1e-3, fastest front
-/// speed |∂xi/∂t|/|∇xi| where |∇xi| > `grad_min`). Only the interface cells (`cells`, from [`interface_cells`],
-/// ascending) react; every other cell gets 0.
-#[allow(clippy::too_many_arguments)]
-pub fn reaction_field(
-    k: &OrderParameterConstants,
-    cells: &[u32],
-    xi: &[Real],
-    excess: &[Real],
-    phi: &[Real],
-    electrode: Real,
-    kinetic_factor: &[Real],
-    asr: &[Real],
-    blocked: &[Real],
-    ac_rate: &[Real],
-    grad_norm: &[Real],
-    grad_min: Real,
-    bv_rate: &mut [Real],
-) -> (f64, f64) {
-    let ny = k.ny;
-    bv_rate
-        .par_chunks_mut(ny)
-        .enumerate()
-        .map(|(i, out)| {
-            let (mut reaction_max, mut speed_max) = (0.0f64, 0.0f64);
-            // Rows the front left long ago are zero already: reading them is cheaper than
-            // writing them again (a write also costs the line's read and write-back).
-            if out.iter().any(|&v| v != 0.0) {
-                out.fill(0.0);
-            }
-            for &cell in row_cells(cells, i, ny) {
-                let n = cell as usize;
-                let hp = interpolation_prime(xi[n]);
-                let (r, _) = reaction_rate(
-                    k,
-                    xi[n],
-                    1.0 + excess[n],
-                    phi[n],
-                    electrode,
-                    kinetic_factor[n],
-                    asr[n],
-                    blocked[n],
-                );
-                out[n - i * ny] = r;
-                if hp > 1e-3 {
-                    reaction_max = reaction_max.max((r / (k.l_eta * hp)).abs() as f64);
-                }
-                if grad_norm[n] > grad_min {
-                    speed_max = speed_max.max(((ac_rate[n] + r) / grad_norm[n]).abs() as f64);
-                }
-            }
-            (reaction_max, speed_max)
-        })
-        .reduce(|| (0.0, 0.0), |a, b| (a.0.max(b.0), a.1.max(b.1)))
-}
-
 /// Indices of the cells where h'(xi) ≥ [`INTERFACE_THRESHOLD`] (the only ones with a reaction).
 pub fn interface_cells(xi: &[Real]) -> Vec<u32> {
     let mut cells = Vec::new();
@@ -524,39 +435,6 @@ pub fn interface_cells_into(xi: &[Real], cells: &mut Vec<u32>) {
                 }
             }
         });
-}
-
-/// Σ over interface cells of the reaction rate and its Δ-derivative (f64 accumulation;
-/// c/c0 = 1 + `excess`).
-#[allow(clippy::too_many_arguments)]
-pub fn reaction_sum(
-    k: &OrderParameterConstants,
-    cells: &[u32],
-    xi: &[Real],
-    excess: &[Real],
-    phi: &[Real],
-    electrode: Real,
-    kinetic_factor: &[Real],
-    asr: &[Real],
-    blocked: &[Real],
-) -> (f64, f64) {
-    cells
-        .par_iter()
-        .map(|&cell| {
-            let n = cell as usize;
-            let (r, dr) = reaction_rate(
-                k,
-                xi[n],
-                1.0 + excess[n],
-                phi[n],
-                electrode,
-                kinetic_factor[n],
-                asr[n],
-                blocked[n],
-            );
-            (r as f64, dr as f64)
-        })
-        .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1))
 }
 
 impl OrderParameterConstants {

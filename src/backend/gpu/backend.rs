@@ -28,18 +28,19 @@
 //! u ≈ 0 at the bulk face carries c0 − c unrounded (an f32 c ≈ 1 there made each step's inflow
 //! uncertain by ~1e-3 of its ions). Snapshots and checkpoints give c = 1 + u, mapped on the host.
 
-use super::buffers::{storage_buffer, zeroed_buffer, Staging};
+use super::buffers::{grid_workgroups, storage_buffer, zeroed_buffer, Staging};
 use super::context::{step_scalar, GpuContext};
 use super::kernels::{
-    check_limits, clear_field_guard, field_guard, field_guard_buffer, first_failure, submit,
-    CheckFields, ControlKernels, Dispatch, Encode, FusedAllenCahn, GuardKernels, InterphaseKernels,
-    LayerRefresh, OrderParameterKernels, Reduction, Reductions, RunConstants, ShiftSolve,
-    StepControl, StepGlue, StepGlueKernels, TransportKernels,
+    check_limits, clear_field_guard, field_guard, field_guard_buffer, first_failure,
+    indirect_args_buffer, submit, CheckFields, ControlKernels, Dispatch, Encode, FusedAllenCahn,
+    GuardKernels, InterphaseKernels, LayerRefresh, OrderParameterKernels, Reduction, Reductions,
+    RunConstants, ShiftSolve, StepControl, StepGlue, StepGlueKernels, TransportKernels,
 };
 use super::multigrid::{statistics_of, GpuMultigrid, SolveStatistics, StatisticsSlot, STATISTICS};
 use crate::backend::{guards, Backend, BackendState, PhaseTimes, Snapshot, StepReport};
 use crate::error::{Error, Result};
 use crate::grid::{Field, Real};
+use crate::model::control::{control_failure, SearchStatus, ShiftSearch, MAX_EVALUATIONS};
 use crate::model::initial;
 use crate::model::interphase::InterphaseFields;
 use crate::model::params::{Control, Params};
@@ -51,8 +52,6 @@ use std::time::Instant;
 pub const POTENTIAL_PCG_ITERATIONS: u32 = 6;
 /// V-cycles of the concentration solve per step.
 pub const CONCENTRATION_CYCLES: u32 = 3;
-/// Evaluations of the galvanostatic root find per step (the CPU takes 1–7 from the last E).
-pub const CONTROL_EVALUATIONS: u32 = 12;
 /// Most steps recorded in one submit (the run loop asks for fewer when an output is near).
 pub const MAX_BATCH: u64 = 32;
 /// 4-byte words in the reports buffer: the step scalars of a full batch, the potential's and the
@@ -90,8 +89,10 @@ struct Fields {
     inverse_dt: wgpu::Buffer,
     /// Per-cell operands of the reductions.
     h_prime: wgpu::Buffer,
-    rate: wgpu::Buffer,
-    rate_derivative: wgpu::Buffer,
+    /// reaction_field's partial sums (Σ rate, Σ ∂rate/∂E per workgroup) and the indirect
+    /// dispatch of its evaluations in the galvanostatic search.
+    reaction_partials: wgpu::Buffer,
+    reaction_dispatch: wgpu::Buffer,
     reaction_factor: wgpu::Buffer,
     front_speed: wgpu::Buffer,
     migration_speed: wgpu::Buffer,
@@ -111,8 +112,10 @@ struct StepKernels {
     allen_cahn_rate: Dispatch,
     allen_cahn_kernel: &'static str,
     ac_rate_sum: Reduction,
-    shift_solve: Option<ShiftSolve>,
+    /// The reaction field at E: once (potentiostatic), or at each E of the galvanostatic search.
     reaction_field: Dispatch,
+    shift_solve: Option<ShiftSolve>,
+    reaction_maxima: Dispatch,
     reaction_factor_max: Reduction,
     front_speed_max: Reduction,
     max_migration_speed: Dispatch,
@@ -248,8 +251,11 @@ impl GpuBackend {
             zeros: field("zeros"),
             inverse_dt: field("inverse_dt"),
             h_prime: field("h_prime"),
-            rate: field("rate"),
-            rate_derivative: field("rate_derivative"),
+            reaction_partials: {
+                let (x, y) = grid_workgroups(g.nx, g.ny);
+                zeroed_buffer(ctx, "reaction partials", 2 * (x * y) as usize)
+            },
+            reaction_dispatch: indirect_args_buffer(ctx, "reaction dispatch"),
             reaction_factor: field("reaction_factor"),
             front_speed: field("front_speed"),
             migration_speed: field("migration_speed"),
@@ -355,11 +361,12 @@ impl GpuBackend {
             );
         }
         let mut work: Vec<&dyn Encode> = vec![&k.allen_cahn_rate, &k.ac_rate_sum];
-        if let Some(shift) = &k.shift_solve {
-            work.push(shift);
+        match &k.shift_solve {
+            Some(shift) => work.push(shift),
+            None => work.push(&k.reaction_field),
         }
         work.extend([
-            &k.reaction_field as &dyn Encode,
+            &k.reaction_maxima as &dyn Encode,
             &k.reaction_factor_max,
             &k.front_speed_max,
             &k.max_migration_speed,
@@ -431,6 +438,13 @@ impl GpuBackend {
                 });
             }
         }
+        // The galvanostatic search: a failure on finite currents first (a blow-up later in
+        // the step may be its consequence), a non-finite current after the field guard (which
+        // names the blown-up cell), as the CPU backend orders them.
+        let control_failure = self.control_failure(step, s);
+        if let Some((SearchStatus::BeyondLimit | SearchStatus::NotConverged, e)) = control_failure {
+            return Err(e);
+        }
         if let Some(e) = blown_up {
             return Err(e);
         }
@@ -449,6 +463,9 @@ impl GpuBackend {
                 });
             }
         }
+        if let Some((_, e)) = control_failure {
+            return Err(e);
+        }
         let g = self.p.grid;
         let velocity = slot(step_scalar::DXI_SUM) * g.dx * g.dx / g.ly() / dt;
         Ok(StepReport {
@@ -458,7 +475,7 @@ impl GpuBackend {
             current_density_a_m2: self.p.current_of_velocity(velocity),
             boundary_inflow: slot(step_scalar::BOUNDARY_INFLOW),
             control_iterations: if self.kernels.shift_solve.is_some() {
-                bits(step_scalar::CONTROL_ITERATIONS)
+                bits(step_scalar::CONTROL_EVALUATIONS).saturating_sub(1)
             } else {
                 0
             },
@@ -468,6 +485,33 @@ impl GpuBackend {
                 .p
                 .stiffness_lambda(slot(step_scalar::REACTION_FACTOR_MAX)),
         })
+    }
+
+    /// The galvanostatic search's error of a step from its scalars `s`, if it did not converge.
+    fn control_failure(&self, step: u64, s: &[f32]) -> Option<(SearchStatus, Error)> {
+        let target = self.p.target_rate_sum()?;
+        let slot = |n: u32| s[n as usize] as f64;
+        let search = ShiftSearch {
+            base: slot(step_scalar::ELECTRODE_BASE),
+            shift: slot(step_scalar::CONTROL_SHIFT),
+            lo: slot(step_scalar::CONTROL_LO),
+            hi: slot(step_scalar::CONTROL_HI),
+            reach: slot(step_scalar::CONTROL_REACH),
+            step_last: slot(step_scalar::CONTROL_STEP_LAST),
+            step_before: slot(step_scalar::CONTROL_STEP_BEFORE),
+            evaluations: s[step_scalar::CONTROL_EVALUATIONS as usize].to_bits(),
+            residual: slot(step_scalar::CONTROL_RESIDUAL),
+            status: SearchStatus::from_code(s[step_scalar::CONTROL_STATUS as usize].to_bits()),
+            limit: self.p.max_overpotential_v,
+        };
+        if search.status == SearchStatus::Converged {
+            return None;
+        }
+        let p = &self.p;
+        let e = control_failure(step, &search, target, p.current_of_rate_sum(target), |r| {
+            p.current_of_rate_sum(r)
+        });
+        Some((search.status, e))
     }
 
     /// Wall time per step of each phase, each recorded `reps` times in its own submit and timed
@@ -493,11 +537,12 @@ impl GpuBackend {
             start.elapsed().as_secs_f64() / reps as f64
         };
         let k = &self.kernels;
-        let pointwise: [(&'static str, &dyn Encode); 13] = [
+        let pointwise: [(&'static str, &dyn Encode); 14] = [
             ("transport_coefficients", &k.transport_coefficients),
             ("potential_source", &k.potential_source),
             (k.allen_cahn_kernel, &k.allen_cahn_rate),
             ("reaction_field", &k.reaction_field),
+            ("reaction_maxima", &k.reaction_maxima),
             ("max_migration_speed", &k.max_migration_speed),
             ("time_step", &k.time_step),
             ("interface_noise", &k.interface_noise),
@@ -524,7 +569,14 @@ impl GpuBackend {
             .chain(&reductions)
             .map(|&(name, kernel)| (name, time(&mut |e| pass(e, &[kernel]))))
             .collect();
-        let pointwise: Vec<&dyn Encode> = pointwise.iter().map(|&(_, kernel)| kernel).collect();
+        // Under galvanostatic control reaction_field is the search's (control_s), not the
+        // update's.
+        let galvanostatic = k.shift_solve.is_some();
+        let pointwise: Vec<&dyn Encode> = pointwise
+            .iter()
+            .filter(|&&(name, _)| !(galvanostatic && name == "reaction_field"))
+            .map(|&(_, kernel)| kernel)
+            .collect();
         let reductions: Vec<&dyn Encode> = reductions.iter().map(|&(_, kernel)| kernel).collect();
         let update_s = time(&mut |e| pass(e, &pointwise));
         let reductions_s = time(&mut |e| pass(e, &reductions));
@@ -553,12 +605,13 @@ impl GpuBackend {
             None => 0.0,
         };
         // Dispatches outside the multigrid: one per kernel, two per reduction (the field guard
-        // counts as one), and the root find's start plus, per evaluation, reaction_sum, two
-        // reductions and the Newton step.
+        // counts as one), and the search's start plus, per evaluation of its budget,
+        // reaction_field (indirect: no workgroups once the search has ended) and the iteration
+        // (the reaction_field of the pointwise list is the search's first evaluation).
         let control_dispatches = k
             .shift_solve
             .as_ref()
-            .map_or(0, |_| 1 + 6 * CONTROL_EVALUATIONS as usize);
+            .map_or(0, |_| 1 + 2 * MAX_EVALUATIONS as usize);
         GpuStepProfile {
             update_s,
             reductions_s,
@@ -587,8 +640,7 @@ impl StepKernels {
         let grid = (p.grid.nx, p.grid.ny);
         let cells = p.grid.cells();
         let k = RunConstants::from_params(p).buffer(ctx);
-        let control =
-            StepControl::from_params(p, crate::model::control::RELATIVE_TOLERANCE).buffer(ctx);
+        let control = StepControl::from_params(p).buffer(ctx);
         let glue = StepGlue::from_params(p).buffer(ctx);
         let op = OrderParameterKernels::new(ctx);
         let tr = TransportKernels::new(ctx);
@@ -605,21 +657,17 @@ impl StepKernels {
             asr: &f.asr,
             blocked: &f.blocked,
         };
+        let reaction_field =
+            op.reaction_field(ctx, grid, &k, &inputs, s, &f.bv_rate, &f.reaction_partials);
         let shift_solve = match p.control {
-            Control::Galvanostatic { .. } => {
-                let reaction_sum =
-                    op.reaction_sum(ctx, grid, &k, &inputs, s, &f.rate, &f.rate_derivative);
-                Some(ctl.solve_shift(
-                    ctx,
-                    &control,
-                    s,
-                    &reaction_sum,
-                    &red,
-                    (&f.rate, &f.rate_derivative),
-                    cells,
-                    CONTROL_EVALUATIONS,
-                ))
-            }
+            Control::Galvanostatic { .. } => Some(ctl.solve_shift(
+                ctx,
+                &control,
+                s,
+                &reaction_field,
+                &f.reaction_partials,
+                &f.reaction_dispatch,
+            )),
             Control::Potentiostatic { .. } => None,
         };
         StepKernels {
@@ -658,16 +706,16 @@ impl StepKernels {
                 &f.grad_norm,
             ),
             ac_rate_sum: red.sum(ctx, &f.ac_rate, cells, s, step_scalar::AC_RATE_SUM),
+            reaction_field,
             shift_solve,
-            reaction_field: op.reaction_field(
+            reaction_maxima: op.reaction_maxima(
                 ctx,
                 grid,
                 &k,
-                &inputs,
-                s,
+                &f.xi,
+                &f.bv_rate,
                 &f.ac_rate,
                 &f.grad_norm,
-                &f.bv_rate,
                 &f.reaction_factor,
                 &f.front_speed,
             ),

@@ -46,24 +46,30 @@ pub mod step_scalar {
     pub const DXI_SUM: u32 = 13;
     /// Ions entering through the bulk face during the step.
     pub const BOUNDARY_INFLOW: u32 = 14;
-    /// Galvanostatic control (shaders/control.wgsl): E before the step's shift (copied from
-    /// ELECTRODE_POTENTIAL by solve_shift_start), the shift Δ and
-    /// its bracket [lo, hi] (±1e30 stand for ±∞), the iterations taken and a done flag (u32 bits).
+    /// Galvanostatic control (shaders/control.wgsl, `model::control::ShiftSearch`'s fields): E
+    /// before the step's search (copied from ELECTRODE_POTENTIAL by solve_shift_start), the shift
+    /// Δ, its bracket [lo, hi] (±1e30 stand for ±∞), the evaluations taken and the status (u32
+    /// bits: `SearchStatus`); after STABLE_DT the reach of the next move, F at the last
+    /// evaluation and the lengths of the last two moves.
     pub const ELECTRODE_BASE: u32 = 15;
     pub const CONTROL_SHIFT: u32 = 16;
     pub const CONTROL_LO: u32 = 17;
     pub const CONTROL_HI: u32 = 18;
-    pub const CONTROL_ITERATIONS: u32 = 19;
-    pub const CONTROL_DONE: u32 = 20;
+    pub const CONTROL_EVALUATIONS: u32 = 19;
+    pub const CONTROL_STATUS: u32 = 20;
     /// Which bound set dt (u32 bits: 0 gradient, 1 reaction, 2 migration, 3 motion, 4 cap,
     /// 5 fixed) and S·min(bounds), against which the host checks a fixed dt.
     pub const TIME_STEP_BOUND: u32 = 21;
     pub const STABLE_DT: u32 = 22;
-    /// Length of the buffer (slot 23 is free).
-    pub const COUNT: u32 = 24;
+    pub const CONTROL_REACH: u32 = 23;
+    pub const CONTROL_RESIDUAL: u32 = 24;
+    pub const CONTROL_STEP_LAST: u32 = 25;
+    pub const CONTROL_STEP_BEFORE: u32 = 26;
+    /// Length of the buffer (slot 27 is free: 112 bytes a step).
+    pub const COUNT: u32 = 28;
 
     /// (name, slot) of every slot, for the WGSL prelude.
-    pub const ALL: [(&str, u32); 23] = [
+    pub const ALL: [(&str, u32); 27] = [
         ("ELECTRODE_POTENTIAL", ELECTRODE_POTENTIAL),
         ("DT", DT),
         ("NOISE_AMPLITUDE", NOISE_AMPLITUDE),
@@ -83,10 +89,14 @@ pub mod step_scalar {
         ("CONTROL_SHIFT", CONTROL_SHIFT),
         ("CONTROL_LO", CONTROL_LO),
         ("CONTROL_HI", CONTROL_HI),
-        ("CONTROL_ITERATIONS", CONTROL_ITERATIONS),
-        ("CONTROL_DONE", CONTROL_DONE),
+        ("CONTROL_EVALUATIONS", CONTROL_EVALUATIONS),
+        ("CONTROL_STATUS", CONTROL_STATUS),
         ("TIME_STEP_BOUND", TIME_STEP_BOUND),
         ("STABLE_DT", STABLE_DT),
+        ("CONTROL_REACH", CONTROL_REACH),
+        ("CONTROL_RESIDUAL", CONTROL_RESIDUAL),
+        ("CONTROL_STEP_LAST", CONTROL_STEP_LAST),
+        ("CONTROL_STEP_BEFORE", CONTROL_STEP_BEFORE),
     ];
 }
 

@@ -1,9 +1,10 @@
 //! Per-step control kernels of `shaders/control.wgsl`: dt and the galvanostatic electrode
 //! potential computed on the device.
 
-use super::{kernel_module, Dispatch, Encode, Reduction, Reductions, CONTROL_WGSL};
-use crate::backend::gpu::buffers::uniform_buffer;
-use crate::backend::gpu::context::{step_scalar, GpuContext};
+use super::{kernel_module, Dispatch, Encode, CONTROL_WGSL};
+use crate::backend::gpu::buffers::{grid_workgroups, uniform_buffer};
+use crate::backend::gpu::context::GpuContext;
+use crate::model::control::MAX_EVALUATIONS;
 use crate::model::params::MAX_H_SECOND_DERIVATIVE;
 use crate::model::timestep::{bounds, RateMaxima};
 
@@ -21,19 +22,25 @@ pub struct StepControl {
     pub fixed_dt: f32,
     pub noise_amplitude: f32,
     pub noise_dt_ref: f32,
-    /// Σ ∂xi/∂t of the galvanostatic current (0 when potentiostatic: do not record the solve).
+    /// Σ ∂xi/∂t of the galvanostatic current (0 when potentiostatic: no search is recorded).
     pub target_rate_sum: f32,
-    pub control_tolerance: f32,
-    _pad: u32,
+    /// control.max_overpotential_v.
+    pub max_overpotential: f32,
+    /// reaction_field's workgroups and their count (its partial sums).
+    pub reaction_workgroups_x: u32,
+    pub reaction_workgroups_y: u32,
+    pub reaction_partial_count: u32,
+    _pad: [u32; 2],
 }
 
 impl StepControl {
-    /// The constants of a run of `p`; `control_tolerance` is the relative tolerance of the
-    /// galvanostatic root find (`model::control::RELATIVE_TOLERANCE`, 1e-5).
-    pub fn from_params(p: &crate::model::Params, control_tolerance: f64) -> StepControl {
+    /// The constants of a run of `p` (the search's own constants are generated into the WGSL
+    /// from `model::control`).
+    pub fn from_params(p: &crate::model::Params) -> StepControl {
         // The state-independent bounds come from the CPU's own formula.
         let b = bounds(p, RateMaxima::default());
         let target = p.target_rate_sum().unwrap_or(0.0);
+        let (x, y) = grid_workgroups(p.grid.nx, p.grid.ny);
         StepControl {
             gradient_bound: b[0].1 as f32,
             reaction_base: (2.0 * p.l_sigma * p.w) as f32,
@@ -45,8 +52,11 @@ impl StepControl {
             noise_amplitude: p.noise_amplitude as f32,
             noise_dt_ref: p.noise_dt_ref as f32,
             target_rate_sum: target as f32,
-            control_tolerance: control_tolerance as f32,
-            _pad: 0,
+            max_overpotential: p.max_overpotential_v as f32,
+            reaction_workgroups_x: x,
+            reaction_workgroups_y: y,
+            reaction_partial_count: x * y,
+            _pad: [0; 2],
         }
     }
 
@@ -55,32 +65,30 @@ impl StepControl {
     }
 }
 
-/// The galvanostatic root find recorded for a fixed budget of evaluations: start, then
-/// `iterations` × (reaction_sum, its two sums, one Newton step). Steps after convergence return at
-/// once (CONTROL_DONE); CONTROL_DONE = 0 afterwards means the budget ran out first.
+/// The galvanostatic search of one step (`model::control::solve_shift` on the device):
+/// solve_shift_start, then [`MAX_EVALUATIONS`] × (reaction_field, solve_shift_iteration).
+/// reaction_field is dispatched indirectly from `reaction_dispatch`, which the iteration empties
+/// once the search has ended: the evaluations after convergence dispatch no workgroups, and
+/// their iterations return at once. No evaluation is cut short by the budget: it is the CPU's
+/// cap too, and a search still open then ends as not converged (an error on both backends).
 pub struct ShiftSolve {
     start: Dispatch,
-    reaction_sum: Dispatch,
-    sum: Reduction,
-    derivative_sum: Reduction,
+    reaction_field: Dispatch,
     iteration: Dispatch,
-    iterations: u32,
 }
 
 impl Encode for ShiftSolve {
     fn encode(&self, pass: &mut wgpu::ComputePass<'_>) {
         self.start.encode(pass);
-        for _ in 0..self.iterations {
-            self.reaction_sum.encode(pass);
-            self.sum.encode(pass);
-            self.derivative_sum.encode(pass);
+        for _ in 0..MAX_EVALUATIONS {
+            self.reaction_field.encode(pass);
             self.iteration.encode(pass);
         }
     }
 }
 
 /// Per-step control kernels (twins of `model::timestep::time_step` and `model::control::
-/// solve_shift`), single invocations on step_scalars.
+/// ShiftSearch`), single workgroups on step_scalars.
 pub struct ControlKernels {
     time_step: wgpu::ComputePipeline,
     solve_shift_start: wgpu::ComputePipeline,
@@ -116,29 +124,39 @@ impl ControlKernels {
         )
     }
 
-    /// ELECTRODE_BASE = ELECTRODE_POTENTIAL (the last step's E), Δ = 0, bracket (−∞, ∞).
-    pub fn solve_shift_start(&self, ctx: &GpuContext, step_scalars: &wgpu::Buffer) -> Dispatch {
+    /// ELECTRODE_BASE = ELECTRODE_POTENTIAL (the last step's E), Δ = 0, bracket (−∞, ∞), the
+    /// first reach; arms `reaction_dispatch` for the first evaluation.
+    pub fn solve_shift_start(
+        &self,
+        ctx: &GpuContext,
+        control: &wgpu::Buffer,
+        step_scalars: &wgpu::Buffer,
+        reaction_dispatch: &wgpu::Buffer,
+    ) -> Dispatch {
         Dispatch::new(
             ctx,
             "solve_shift_start",
             &self.solve_shift_start,
-            &[step_scalars],
+            &[control, step_scalars, reaction_dispatch],
             (1, 1, 1),
         )
     }
 
-    /// One Newton step from AC_RATE_SUM, REACTION_SUM and REACTION_SUM_DERIVATIVE.
+    /// One step of the search from AC_RATE_SUM and reaction_field's partial sums (finished here
+    /// into REACTION_SUM and REACTION_SUM_DERIVATIVE).
     pub fn solve_shift_iteration(
         &self,
         ctx: &GpuContext,
         control: &wgpu::Buffer,
         step_scalars: &wgpu::Buffer,
+        reaction_partials: &wgpu::Buffer,
+        reaction_dispatch: &wgpu::Buffer,
     ) -> Dispatch {
         Dispatch::new(
             ctx,
             "solve_shift_iteration",
             &self.solve_shift_iteration,
-            &[control, step_scalars],
+            &[control, step_scalars, reaction_partials, reaction_dispatch],
             (1, 1, 1),
         )
     }
@@ -154,35 +172,39 @@ impl ControlKernels {
         )
     }
 
-    /// The whole root find from the last step's E: `reaction_sum` bound to (rate,
-    /// rate_derivative) fields, summed by `reductions` into REACTION_SUM and
-    /// REACTION_SUM_DERIVATIVE (AC_RATE_SUM computed before), `iterations` evaluations at most;
-    /// ELECTRODE_POTENTIAL holds the controlled E afterwards.
-    #[allow(clippy::too_many_arguments)]
+    /// The whole search from the last step's E, `reaction_field` (bound to the run's buffers,
+    /// writing `reaction_partials`) evaluated at each E it tries; ELECTRODE_POTENTIAL holds the
+    /// controlled E afterwards and bv_rate the reaction field there. `reaction_dispatch` is the
+    /// indirect-dispatch buffer of three u32 ([`indirect_args_buffer`]).
     pub fn solve_shift(
         &self,
         ctx: &GpuContext,
         control: &wgpu::Buffer,
         step_scalars: &wgpu::Buffer,
-        reaction_sum: &Dispatch,
-        reductions: &Reductions,
-        (rate, rate_derivative): (&wgpu::Buffer, &wgpu::Buffer),
-        cells: usize,
-        iterations: u32,
+        reaction_field: &Dispatch,
+        reaction_partials: &wgpu::Buffer,
+        reaction_dispatch: &wgpu::Buffer,
     ) -> ShiftSolve {
         ShiftSolve {
-            start: self.solve_shift_start(ctx, step_scalars),
-            reaction_sum: reaction_sum.clone(),
-            sum: reductions.sum(ctx, rate, cells, step_scalars, step_scalar::REACTION_SUM),
-            derivative_sum: reductions.sum(
+            start: self.solve_shift_start(ctx, control, step_scalars, reaction_dispatch),
+            reaction_field: reaction_field.indirect(reaction_dispatch),
+            iteration: self.solve_shift_iteration(
                 ctx,
-                rate_derivative,
-                cells,
+                control,
                 step_scalars,
-                step_scalar::REACTION_SUM_DERIVATIVE,
+                reaction_partials,
+                reaction_dispatch,
             ),
-            iteration: self.solve_shift_iteration(ctx, control, step_scalars),
-            iterations,
         }
     }
+}
+
+/// A buffer of the three u32 workgroup counts of an indirect dispatch, written by kernels.
+pub fn indirect_args_buffer(ctx: &GpuContext, label: &str) -> wgpu::Buffer {
+    ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: 12,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::INDIRECT,
+        mapped_at_creation: false,
+    })
 }

@@ -36,7 +36,9 @@ use crate::backend::cpu::transport::TransportConstants;
 use crate::error::{Error, Result};
 use crate::grid::{Grid, Real};
 use crate::model::anisotropy::KINETIC_FACTOR_MIN;
-use crate::model::control::MAX_ITERATIONS as CONTROL_MAX_ITERATIONS;
+use crate::model::control::{
+    SearchStatus, BRACKET_FLOOR_V, FIRST_REACH_V, MAX_EVALUATIONS, RELATIVE_TOLERANCE,
+};
 use crate::model::kinetics::{MAX_EXPONENT, NEWTON_STEPS};
 use crate::model::noise::{key, STREAM_NOISE};
 use crate::model::params::MAX_H_PRIME;
@@ -49,7 +51,7 @@ mod reduce;
 mod step_glue;
 mod transport;
 
-pub use control::{ControlKernels, ShiftSolve, StepControl};
+pub use control::{indirect_args_buffer, ControlKernels, ShiftSolve, StepControl};
 pub use guards::{
     clear_field_guard, field_guard, field_guard_buffer, first_failure, CheckFields, GuardKernels,
 };
@@ -74,9 +76,9 @@ const GUARDS_WGSL: &str = include_str!("../../../../shaders/guards.wgsl");
 /// shared by every kernel of the family.
 const SECTION_MARKER: &str = "// ---- kernel: ";
 
-/// Storage buffers of the widest kernel (reaction_field: 12). wgpu's default limit is 8; the
+/// Storage buffers of the widest kernel (reaction_field: 9). wgpu's default limit is 8; the
 /// context asks for the adapter's own limits (lavapipe, NVIDIA, AMD, Metal and DX12 allow more).
-pub const STORAGE_BUFFERS_PER_KERNEL: u32 = 12;
+pub const STORAGE_BUFFERS_PER_KERNEL: u32 = 9;
 
 /// Refuses an adapter that cannot bind the widest kernel's buffers, naming both numbers.
 pub fn check_limits(ctx: &GpuContext) -> Result<()> {
@@ -222,7 +224,26 @@ fn model_constants() -> String {
          const KINETIC_FACTOR_MIN: f32 = {KINETIC_FACTOR_MIN:e}f;\n\
          const MAX_EXPONENT: f32 = {MAX_EXPONENT:e}f;\n\
          const NEWTON_STEPS: u32 = {NEWTON_STEPS}u;\n\
-         const CONTROL_MAX_ITERATIONS: u32 = {CONTROL_MAX_ITERATIONS}u;\n"
+         const CONTROL_TOLERANCE: f32 = {:e}f;\n\
+         const CONTROL_FIRST_REACH_V: f32 = {:e}f;\n\
+         const CONTROL_BRACKET_FLOOR_V: f32 = {:e}f;\n\
+         const CONTROL_RELATIVE_RESOLUTION: f32 = {:e}f;\n\
+         const CONTROL_MAX_EVALUATIONS: u32 = {MAX_EVALUATIONS}u;\n\
+         const CONTROL_SEARCHING: u32 = {}u;\n\
+         const CONTROL_CONVERGED: u32 = {}u;\n\
+         const CONTROL_NOT_CONVERGED: u32 = {}u;\n\
+         const CONTROL_BEYOND_LIMIT: u32 = {}u;\n\
+         const CONTROL_NOT_FINITE: u32 = {}u;\n",
+        RELATIVE_TOLERANCE as f32,
+        FIRST_REACH_V as f32,
+        BRACKET_FLOOR_V as f32,
+        // `model::control::resolution`: two f32 ulps of E.
+        2.0 * f32::EPSILON,
+        SearchStatus::Searching as u32,
+        SearchStatus::Converged as u32,
+        SearchStatus::NotConverged as u32,
+        SearchStatus::BeyondLimit as u32,
+        SearchStatus::NotFinite as u32,
     )
 }
 
@@ -271,6 +292,8 @@ pub struct Dispatch {
     pipeline: wgpu::ComputePipeline,
     bind_group: wgpu::BindGroup,
     workgroups: (u32, u32, u32),
+    /// Workgroup counts read from this buffer (written by an earlier kernel) instead.
+    indirect: Option<wgpu::Buffer>,
 }
 
 impl Dispatch {
@@ -285,6 +308,16 @@ impl Dispatch {
             pipeline: pipeline.clone(),
             bind_group: bind_group(ctx, label, pipeline, buffers),
             workgroups,
+            indirect: None,
+        }
+    }
+
+    /// The same kernel dispatched with the workgroup counts in `args` (three u32, written by
+    /// a kernel before it: 0 workgroups skips it without a host round trip).
+    pub fn indirect(&self, args: &wgpu::Buffer) -> Dispatch {
+        Dispatch {
+            indirect: Some(args.clone()),
+            ..self.clone()
         }
     }
 
@@ -305,8 +338,13 @@ impl Encode for Dispatch {
     fn encode(&self, pass: &mut wgpu::ComputePass<'_>) {
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, &self.bind_group, &[]);
-        let (x, y, z) = self.workgroups;
-        pass.dispatch_workgroups(x, y, z);
+        match &self.indirect {
+            Some(args) => pass.dispatch_workgroups_indirect(args, 0),
+            None => {
+                let (x, y, z) = self.workgroups;
+                pass.dispatch_workgroups(x, y, z);
+            }
+        }
     }
 }
 
@@ -341,7 +379,7 @@ mod tests {
     #[test]
     fn run_constants_are_a_whole_number_of_16_byte_rows() {
         assert_eq!(std::mem::size_of::<RunConstants>() % 16, 0);
-        assert_eq!(std::mem::size_of::<StepControl>(), 48);
+        assert_eq!(std::mem::size_of::<StepControl>(), 64);
     }
 
     #[test]
@@ -355,7 +393,7 @@ mod tests {
                     "allen_cahn_rate_streaming",
                     "allen_cahn_rate_tiled",
                     "reaction_field",
-                    "reaction_sum",
+                    "reaction_maxima",
                     "interface_noise",
                     "update_order_parameter",
                 ][..],

@@ -12,7 +12,7 @@ pub struct OrderParameterKernels {
     allen_cahn_rate_streaming: wgpu::ComputePipeline,
     allen_cahn_rate_tiled: wgpu::ComputePipeline,
     reaction_field: wgpu::ComputePipeline,
-    reaction_sum: wgpu::ComputePipeline,
+    reaction_maxima: wgpu::ComputePipeline,
     interface_noise: wgpu::ComputePipeline,
     update_order_parameter: wgpu::ComputePipeline,
 }
@@ -72,7 +72,7 @@ impl OrderParameterKernels {
             allen_cahn_rate_streaming: build("allen_cahn_rate_streaming"),
             allen_cahn_rate_tiled: build("allen_cahn_rate_tiled"),
             reaction_field: build("reaction_field"),
-            reaction_sum: build("reaction_sum"),
+            reaction_maxima: build("reaction_maxima"),
             interface_noise: build("interface_noise"),
             update_order_parameter: build("update_order_parameter"),
         }
@@ -150,9 +150,10 @@ impl OrderParameterKernels {
         )
     }
 
-    /// The reaction rate at E = `step_scalars[ELECTRODE_POTENTIAL]` into `bv_rate`, and per cell
-    /// the operands of its maxima (`reaction_factor`, `front_speed`: finish them with
-    /// [`Reductions::max`](super::Reductions::max) into REACTION_FACTOR_MAX and FRONT_SPEED_MAX).
+    /// The reaction rate at E = `step_scalars[ELECTRODE_POTENTIAL]` into `bv_rate`, and per
+    /// workgroup of the grid dispatch its partial sums (Σ rate, Σ ∂rate/∂E) into
+    /// `reaction_partials` (two f32 per workgroup, finished by the galvanostatic search's
+    /// solve_shift_iteration).
     #[allow(clippy::too_many_arguments)]
     pub fn reaction_field(
         &self,
@@ -161,11 +162,8 @@ impl OrderParameterKernels {
         k: &wgpu::Buffer,
         inputs: &ReactionInputs,
         step_scalars: &wgpu::Buffer,
-        ac_rate: &wgpu::Buffer,
-        grad_norm: &wgpu::Buffer,
         bv_rate: &wgpu::Buffer,
-        reaction_factor: &wgpu::Buffer,
-        front_speed: &wgpu::Buffer,
+        reaction_partials: &wgpu::Buffer,
     ) -> Dispatch {
         let r = inputs;
         Dispatch::grid(
@@ -181,45 +179,41 @@ impl OrderParameterKernels {
                 r.kinetic_factor,
                 r.asr,
                 r.blocked,
-                ac_rate,
-                grad_norm,
                 bv_rate,
-                reaction_factor,
-                front_speed,
+                reaction_partials,
             ],
             grid,
         )
     }
 
-    /// Per cell the reaction rate at E = `step_scalars[ELECTRODE_POTENTIAL]` and its E-derivative
-    /// (finish with [`Reductions::sum`](super::Reductions::sum) into REACTION_SUM and REACTION_SUM_DERIVATIVE).
+    /// Per cell the operands of the reaction field's maxima (`reaction_factor`, `front_speed`:
+    /// finish them with [`Reductions::max`](super::Reductions::max) into REACTION_FACTOR_MAX and
+    /// FRONT_SPEED_MAX).
     #[allow(clippy::too_many_arguments)]
-    pub fn reaction_sum(
+    pub fn reaction_maxima(
         &self,
         ctx: &GpuContext,
         grid: (usize, usize),
         k: &wgpu::Buffer,
-        inputs: &ReactionInputs,
-        step_scalars: &wgpu::Buffer,
-        rate: &wgpu::Buffer,
-        rate_derivative: &wgpu::Buffer,
+        xi: &wgpu::Buffer,
+        bv_rate: &wgpu::Buffer,
+        ac_rate: &wgpu::Buffer,
+        grad_norm: &wgpu::Buffer,
+        reaction_factor: &wgpu::Buffer,
+        front_speed: &wgpu::Buffer,
     ) -> Dispatch {
-        let r = inputs;
         Dispatch::grid(
             ctx,
-            "reaction_sum",
-            &self.reaction_sum,
+            "reaction_maxima",
+            &self.reaction_maxima,
             &[
                 k,
-                r.xi,
-                r.excess,
-                r.phi,
-                step_scalars,
-                r.kinetic_factor,
-                r.asr,
-                r.blocked,
-                rate,
-                rate_derivative,
+                xi,
+                bv_rate,
+                ac_rate,
+                grad_norm,
+                reaction_factor,
+                front_speed,
             ],
             grid,
         )
