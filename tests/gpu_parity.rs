@@ -34,8 +34,11 @@ fn relative(gpu: f64, cpu: f64) -> f64 {
     (gpu - cpu).abs() / cpu.abs().max(1e-30)
 }
 
-/// The metrics compared at equal charge: (name, value of a row).
-const METRICS: [(&str, fn(&MetricsRow) -> f64); 4] = [
+/// A metric of a row.
+type Metric = fn(&MetricsRow) -> f64;
+
+/// The metrics compared at equal charge.
+const METRICS: [(&str, Metric); 4] = [
     ("overpotential", |r| r.overpotential_v),
     ("mean height", |r| r.front.mean_height),
     ("max height", |r| r.front.max_height),
@@ -43,7 +46,7 @@ const METRICS: [(&str, fn(&MetricsRow) -> f64); 4] = [
 ];
 
 /// `metric` of the CPU run interpolated linearly in charge at `q` (rows in increasing charge).
-fn at_charge(rows: &[MetricsRow], q: f64, metric: fn(&MetricsRow) -> f64) -> f64 {
+fn at_charge(rows: &[MetricsRow], q: f64, metric: Metric) -> f64 {
     let k = rows
         .partition_point(|r| r.charge_c_m2 <= q)
         .clamp(1, rows.len() - 1);
