@@ -767,6 +767,7 @@ fn summarise_size(
                 potential_solve_s: after.potential_solve_s - before.potential_solve_s,
                 concentration_solve_s: after.concentration_solve_s - before.concentration_solve_s,
                 control_s: after.control_s - before.control_s,
+                other_s: after.other_s - before.other_s,
             },
             potential_cycles: potential_cycles as f64 / steps as f64,
             concentration_cycles: concentration_cycles as f64 / steps as f64,

@@ -612,6 +612,7 @@ fn write_run_json(
             "control": times.control_s,
             "potential_solve": times.potential_solve_s,
             "concentration_solve": times.concentration_solve_s,
+            "other": times.other_s,
             "output": output_s,
         },
         "final": {

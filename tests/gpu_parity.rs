@@ -317,4 +317,41 @@ fn run_with_the_gpu_backend_writes_the_same_outputs() {
         .to_string();
     println!("run.json: {backend}");
     assert!(backend.contains("gpu: "), "{backend}");
+    // Every phase timed on the device (timestamps between the phases of each step), not the
+    // whole batch as the update.
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let times = &json["wall_time_s"];
+    println!("run.json wall_time_s: {times}");
+    let phase = |name: &str| {
+        times[name]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    let phases = [
+        "update",
+        "potential_solve",
+        "concentration_solve",
+        "control",
+    ];
+    let timestamps =
+        wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS;
+    let ctx = gpu_common::gpu().unwrap();
+    if ctx.device.features().contains(timestamps) {
+        for name in phases {
+            assert!(phase(name) > 0.0, "{name} = {}", phase(name));
+        }
+        let sum: f64 = phases.iter().map(|n| phase(n)).sum::<f64>() + phase("other");
+        assert!(
+            sum <= phase("total"),
+            "phases {sum} s > total {} s",
+            phase("total")
+        );
+        assert!(
+            phase("update") < 0.5 * sum,
+            "the update is not the whole device time"
+        );
+    } else {
+        println!("adapter without timestamp queries: the batch time is reported as other");
+        assert!(phase("other") > 0.0);
+    }
 }

@@ -87,6 +87,27 @@ pub struct PhaseTimes {
     pub potential_solve_s: f64,
     pub concentration_solve_s: f64,
     pub control_s: f64,
+    /// Time outside the phases: on the GPU, submitting a batch, waiting for and reading back its
+    /// reports (all of the batch's time on an adapter without timestamp queries, which cannot
+    /// split it); 0 on the CPU.
+    pub other_s: f64,
+}
+
+impl PhaseTimes {
+    /// The sum of the four phases.
+    pub fn phases_s(&self) -> f64 {
+        self.update_s + self.potential_solve_s + self.concentration_solve_s + self.control_s
+    }
+}
+
+impl std::ops::AddAssign for PhaseTimes {
+    fn add_assign(&mut self, t: PhaseTimes) {
+        self.update_s += t.update_s;
+        self.potential_solve_s += t.potential_solve_s;
+        self.concentration_solve_s += t.concentration_solve_s;
+        self.control_s += t.control_s;
+        self.other_s += t.other_s;
+    }
 }
 
 /// Everything a backend needs to continue a run bit for bit (checkpoints): named fields and

@@ -37,6 +37,7 @@ use super::kernels::{
     RunConstants, ShiftSolve, StepControl, StepGlue, StepGlueKernels, TransportKernels,
 };
 use super::multigrid::{statistics_of, GpuMultigrid, SolveStatistics, StatisticsSlot, STATISTICS};
+use super::phase_clock::{Mark, PhaseClock};
 use crate::backend::{guards, Backend, BackendState, PhaseTimes, Snapshot, StepReport};
 use crate::error::{Error, Result};
 use crate::grid::{Field, Real};
@@ -55,9 +56,13 @@ pub const CONCENTRATION_CYCLES: u32 = 3;
 /// Most steps recorded in one submit (the run loop asks for fewer when an output is near).
 pub const MAX_BATCH: u64 = 32;
 /// 4-byte words in the reports buffer: the step scalars of a full batch, the potential's and the
-/// concentration's residual statistics, then the field guard.
-const REPORT_WORDS: usize =
-    MAX_BATCH as usize * step_scalar::COUNT as usize + 2 * STATISTICS + field_guard::WORDS as usize;
+/// concentration's residual statistics, the field guard, then the phase timestamps.
+const REPORT_WORDS: usize = TIMESTAMPS_AT + PhaseClock::words(MAX_BATCH as u32);
+/// Where the phase timestamps start in the reports buffer (an even word: u64 pairs).
+const TIMESTAMPS_AT: usize = (MAX_BATCH as usize * step_scalar::COUNT as usize
+    + 2 * STATISTICS
+    + field_guard::WORDS as usize)
+    .next_multiple_of(2);
 
 /// Device buffers of the fields (names as the CPU backend's).
 struct Fields {
@@ -138,13 +143,14 @@ struct StepKernels {
 /// Wall time per step of each phase on the device (s), from [`GpuBackend::profile`].
 #[derive(Debug, Clone)]
 pub struct GpuStepProfile {
-    /// The pointwise and stencil kernels (transport, Allen–Cahn with orientation, reaction,
-    /// noise, update, concentration right-hand side, dt).
+    /// The pointwise and stencil kernels (transport, Allen–Cahn with orientation, reaction
+    /// maxima, noise, update, dt; the reaction field too under potentiostatic control).
     pub update_s: f64,
     pub reductions_s: f64,
-    /// The galvanostatic root find (its reaction sums and Newton steps).
+    /// The galvanostatic search (its evaluations of the reaction field and its iterations).
     pub control_s: f64,
     pub potential_solve_s: f64,
+    /// The concentration's right-hand side and its solve.
     pub concentration_solve_s: f64,
     /// One refresh of the resolved band (R2; 0 without one), run every
     /// `interphase.refresh_every_steps` steps: not in the per-step figures.
@@ -168,6 +174,8 @@ pub struct GpuBackend {
     reports: wgpu::Buffer,
     /// Reused for every read-back (a field, or the reports).
     staging: Staging,
+    /// Timestamps between the phases of each step (None: the adapter has no timestamp queries).
+    clock: Option<PhaseClock>,
     times: PhaseTimes,
 }
 
@@ -288,6 +296,7 @@ impl GpuBackend {
             },
             reports: zeroed_buffer(ctx, "step reports", REPORT_WORDS),
             staging: Staging::new(ctx, "staging", (4 * g.cells().max(REPORT_WORDS)) as u64),
+            clock: PhaseClock::new(ctx, MAX_BATCH as u32),
             times: PhaseTimes::default(),
         };
         // The initial band, as `CpuBackend::new` refreshes it.
@@ -323,16 +332,25 @@ impl GpuBackend {
             .write_buffer(buffer, 0, bytemuck::cast_slice(values));
     }
 
-    /// Records step `step` (the CPU backend's order); the solves' residual statistics only when
+    /// Records step `step`, the `n`-th of its batch (the CPU backend's order, with a timestamp
+    /// before each phase where the adapter has them); the solves' residual statistics only when
     /// `with_statistics` (the last step of a batch: its metrics row reports them).
     fn record_step(
         &mut self,
         encoder: &mut wgpu::CommandEncoder,
         step: u64,
+        n: u32,
         with_statistics: bool,
     ) {
+        let clock = self.clock.as_ref();
+        let mark = |encoder: &mut wgpu::CommandEncoder, m: Mark| {
+            if let Some(c) = clock {
+                c.mark(encoder, n, m);
+            }
+        };
         let f = &self.fields;
         let k = &self.kernels;
+        mark(encoder, Mark::Start);
         let mut first: Vec<&dyn Encode> = Vec::with_capacity(3);
         if self.refreshes_layer(step) {
             first.extend(k.refresh_layer.as_ref().map(|r| r as &dyn Encode));
@@ -342,6 +360,7 @@ impl GpuBackend {
             &k.potential_source,
         ]);
         pass(encoder, &first);
+        mark(encoder, Mark::Potential);
         self.potential_mg
             .set_coefficients(encoder, &f.zeros, &f.conductivity);
         self.potential_mg.encode_pcg(
@@ -360,28 +379,33 @@ impl GpuBackend {
                 StatisticsSlot::End,
             );
         }
-        let mut work: Vec<&dyn Encode> = vec![&k.allen_cahn_rate, &k.ac_rate_sum];
+        mark(encoder, Mark::AllenCahn);
+        pass(encoder, &[&k.allen_cahn_rate, &k.ac_rate_sum]);
+        mark(encoder, Mark::Reaction);
         match &k.shift_solve {
-            Some(shift) => work.push(shift),
-            None => work.push(&k.reaction_field),
+            Some(shift) => pass(encoder, &[shift]),
+            None => pass(encoder, &[&k.reaction_field]),
         }
-        work.extend([
-            &k.reaction_maxima as &dyn Encode,
-            &k.reaction_factor_max,
-            &k.front_speed_max,
-            &k.max_migration_speed,
-            &k.migration_speed_max,
-            &k.time_step,
-            &k.interface_noise,
-            &k.noise_sum,
-            &k.h_prime_sum,
-            &k.noise_mean,
-            &k.update_order_parameter,
-            &k.dxi_sum,
-            &k.concentration_rhs,
-            &k.inverse_time_step_field,
-        ]);
-        pass(encoder, &work);
+        mark(encoder, Mark::Update);
+        pass(
+            encoder,
+            &[
+                &k.reaction_maxima,
+                &k.reaction_factor_max,
+                &k.front_speed_max,
+                &k.max_migration_speed,
+                &k.migration_speed_max,
+                &k.time_step,
+                &k.interface_noise,
+                &k.noise_sum,
+                &k.h_prime_sum,
+                &k.noise_mean,
+                &k.update_order_parameter,
+                &k.dxi_sum,
+            ],
+        );
+        mark(encoder, Mark::Concentration);
+        pass(encoder, &[&k.concentration_rhs, &k.inverse_time_step_field]);
         encoder.copy_buffer_to_buffer(&f.excess, 0, &f.excess_old, 0, f.excess.size());
         self.concentration_mg
             .set_coefficients(encoder, &f.inverse_dt, &f.diffusivity);
@@ -401,6 +425,7 @@ impl GpuBackend {
                 StatisticsSlot::End,
             );
         }
+        mark(encoder, Mark::Guards);
         pass(
             encoder,
             &[
@@ -410,6 +435,7 @@ impl GpuBackend {
                 &k.advance_step,
             ],
         );
+        mark(encoder, Mark::End);
     }
 
     /// The report of step `step` from its scalars (the batch's last solve statistics), or the
@@ -570,11 +596,18 @@ impl GpuBackend {
             .map(|&(name, kernel)| (name, time(&mut |e| pass(e, &[kernel]))))
             .collect();
         // Under galvanostatic control reaction_field is the search's (control_s), not the
-        // update's.
+        // update's; the concentration's right-hand side is its solve's, as on the CPU.
         let galvanostatic = k.shift_solve.is_some();
         let pointwise: Vec<&dyn Encode> = pointwise
             .iter()
-            .filter(|&&(name, _)| !(galvanostatic && name == "reaction_field"))
+            .filter(|&&(name, _)| {
+                let elsewhere = match name {
+                    "reaction_field" => galvanostatic,
+                    "concentration_rhs" | "inverse_time_step_field" => true,
+                    _ => false,
+                };
+                !elsewhere
+            })
             .map(|&(_, kernel)| kernel)
             .collect();
         let reductions: Vec<&dyn Encode> = reductions.iter().map(|&(_, kernel)| kernel).collect();
@@ -590,7 +623,9 @@ impl GpuBackend {
             pot.set_coefficients(e, &f.zeros, &f.conductivity);
             pot.encode_pcg(e, &f.phi, &f.rhs, POTENTIAL_BCS, POTENTIAL_PCG_ITERATIONS);
         });
+        let rhs: [&dyn Encode; 2] = [&k.concentration_rhs, &k.inverse_time_step_field];
         let concentration_solve_s = time(&mut |e| {
+            pass(e, &rhs);
             conc.set_coefficients(e, &f.inverse_dt, &f.diffusivity);
             conc.encode_solve(
                 e,
@@ -854,7 +889,7 @@ impl Backend for GpuBackend {
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         let record = step_scalar::COUNT as u64 * 4;
         for n in 0..steps {
-            self.record_step(&mut encoder, first_step + n, n + 1 == steps);
+            self.record_step(&mut encoder, first_step + n, n as u32, n + 1 == steps);
             encoder.copy_buffer_to_buffer(
                 &self.fields.step_scalars,
                 0,
@@ -884,6 +919,14 @@ impl Backend for GpuBackend {
             (guard_at * 4) as u64,
             field_guard::WORDS as u64 * 4,
         );
+        if let Some(clock) = &self.clock {
+            clock.resolve(
+                &mut encoder,
+                steps as u32,
+                &self.reports,
+                (TIMESTAMPS_AT * 4) as u64,
+            );
+        }
         ctx.queue.submit([encoder.finish()]);
         let values: Vec<f32> = self.staging.read(ctx, &self.reports, REPORT_WORDS);
         let guard: Vec<u32> = values[guard_at..].iter().map(|v| v.to_bits()).collect();
@@ -901,7 +944,20 @@ impl Backend for GpuBackend {
         let concentration_solve =
             solve_stats(stats(1), CONCENTRATION_CYCLES, self.p.solver_tolerance);
         let scalars = &values[..(steps * step_scalar::COUNT as u64) as usize];
-        self.times.update_s += t0.elapsed().as_secs_f64();
+        // Device time per phase from the timestamps; the rest of the batch's wall time
+        // (submission, waiting, read-back) as other.
+        let mut times = match &self.clock {
+            Some(clock) => {
+                let words: Vec<u32> = values[TIMESTAMPS_AT..]
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect();
+                clock.phases(&words, steps as u32, self.kernels.shift_solve.is_some())
+            }
+            None => PhaseTimes::default(),
+        };
+        times.other_s = (t0.elapsed().as_secs_f64() - times.phases_s()).max(0.0);
+        self.times += times;
         let mut reports = Vec::with_capacity(steps as usize);
         for (n, s) in scalars
             .chunks_exact(step_scalar::COUNT as usize)

@@ -214,9 +214,12 @@ impl GpuContext {
             )));
         }
         let limits = adapter.limits();
+        // Timestamps between a step's phases, where the adapter has them (run.json's phases).
+        let timestamps =
+            wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS;
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("mgpf"),
-            required_features: wgpu::Features::empty(),
+            required_features: adapter.features() & timestamps,
             required_limits: limits.clone(),
             ..Default::default()
         }))

@@ -6,6 +6,7 @@ pub mod buffers;
 pub mod context;
 pub mod kernels;
 pub mod multigrid;
+pub mod phase_clock;
 
 pub use backend::{GpuBackend, GpuStepProfile};
 pub use context::{adapters, GpuContext};
