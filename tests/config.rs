@@ -211,10 +211,27 @@ fn grid_pinning_bound_follows_the_interface_width() {
     c.grid.dx_um = 1.01;
     let message = c.validate().expect_err("dx > δ/2").to_string();
     assert!(
-        message.contains("`grid.dx_um` = 1.01 is outside the allowed range (0, 1]"),
+        message.contains("`grid.dx_um` = 1.01 is outside the allowed range [0.001, 1]"),
         "{message}"
     );
     assert!(message.contains("interface.width_um = 2"), "{message}");
+}
+
+#[test]
+fn seeds_beyond_toml_integers_are_refused_naming_run_seed() {
+    let mut c = Config::default_demo();
+    c.run.seed = i64::MAX as u64;
+    c.validate()
+        .expect("the largest TOML integer is a valid seed");
+    // A larger u64 seed could not be written to run.json (toml::to_string would fail).
+    c.run.seed = i64::MAX as u64 + 1;
+    let message = c.validate().expect_err("seed above 2^63 - 1").to_string();
+    println!("{message}");
+    assert_eq!(
+        message,
+        "config error: `run.seed` = 9223372036854775808 is outside the allowed range \
+         [0, 9223372036854775807]"
+    );
 }
 
 #[test]
