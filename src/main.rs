@@ -93,6 +93,7 @@ fn execute(command: Command) -> mgpf::Result<()> {
             force,
         } => {
             let cfg = config.as_ref().map(|c| Config::load(c, &set)).transpose()?;
+            cfg.iter().for_each(warn_inert_keys);
             let out_dir = match (&resume, out, &config) {
                 (Some(dir), _, _) => dir.clone(),
                 (None, Some(out), _) => out,
@@ -133,6 +134,7 @@ fn execute(command: Command) -> mgpf::Result<()> {
         }
         Command::Check { config, set } => {
             let cfg = Config::load(&config, &set)?;
+            warn_inert_keys(&cfg);
             let params = Params::from_config(&cfg)?;
             println!("# resolved config\n{}", cfg.to_toml_string());
             println!("# resolved interphase\n{:#?}\n", cfg.interphase.resolve());
@@ -167,5 +169,12 @@ fn execute(command: Command) -> mgpf::Result<()> {
             );
             Ok(())
         }
+    }
+}
+
+/// One warning line per key the config sets that cannot take effect in it.
+fn warn_inert_keys(cfg: &Config) {
+    for inert in cfg.inert_keys() {
+        eprintln!("warning: {inert}");
     }
 }

@@ -55,6 +55,29 @@ fn check_prints_groups_and_time_step() {
 }
 
 #[test]
+fn check_warns_about_a_key_that_cannot_take_effect() {
+    let o = mgpf(&["check", "configs/passivating.toml"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    let o = mgpf(&[
+        "check",
+        "configs/passivating.toml",
+        "--set",
+        "interphase.thickness_um=0.5",
+    ]);
+    let err = stderr(&o);
+    println!("stderr: {err}");
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "warning: `interphase.thickness_um` has no effect: the interphase is sub-grid"
+        ),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("config OK"));
+}
+
+#[test]
 fn bad_config_exits_nonzero_naming_the_key_without_output() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("never");

@@ -4,6 +4,7 @@
 //! Conversion to the solver's internal units (µm, s, V, c/c0) happens once, in
 //! [`crate::model::params::Params::from_config`].
 
+pub mod inert;
 pub mod load;
 pub mod presets;
 pub mod validate;
