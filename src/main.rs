@@ -40,7 +40,9 @@ enum Command {
         /// Backend that runs the model.
         #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
         backend: BackendKind,
-        /// Write into a non-empty output directory.
+        /// Write into a non-empty output directory: first removes what an earlier run wrote
+        /// there (metrics.csv, run.json, checkpoint.bin, frames, growth.gif, voltage.png,
+        /// final.vti), and nothing else.
         #[arg(long)]
         force: bool,
     },
@@ -62,6 +64,11 @@ enum Command {
         out: PathBuf,
         #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
         backend: BackendKind,
+        /// Write into a non-empty output directory: first removes what an earlier demo wrote
+        /// there (the preset folders' run outputs, compare.gif, compare.png, voltage.png), and
+        /// nothing else.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -160,8 +167,12 @@ fn execute(command: Command) -> mgpf::Result<()> {
             println!("cpu: rayon, {} threads", rayon::current_num_threads());
             Ok(())
         }
-        Command::Demo { out, backend } => {
-            let rows = mgpf::demo::run_demo(&out, backend, true)?;
+        Command::Demo {
+            out,
+            backend,
+            force,
+        } => {
+            let rows = mgpf::demo::run_demo(&out, backend, force, true)?;
             print!("{}", mgpf::demo::format_table(&rows));
             println!(
                 "outputs in {} (compare.gif, compare.png, voltage.png, <preset>/)",

@@ -388,3 +388,25 @@ fn a_format_1_checkpoint_without_checksums_is_still_read() {
     assert_eq!(old.progress, new.progress);
     assert_eq!(old.state.fields, new.state.fields);
 }
+
+#[test]
+fn resume_removes_the_temporary_files_a_killed_run_left() {
+    let dir = tempfile::tempdir().unwrap();
+    interrupted_checkpoint(dir.path());
+    // What SIGKILL in the middle of writing leaves: half a checkpoint and half a frame.
+    let leftovers = ["checkpoint.bin.tmp", "frames/frame_000003.png.tmp"];
+    for name in leftovers {
+        std::fs::write(dir.path().join(name), b"half-writ").unwrap();
+    }
+    resume(None, &RunOptions::new(dir.path())).expect("resumed run");
+    for name in leftovers {
+        println!(
+            "{name} after resume: exists = {}",
+            dir.path().join(name).exists()
+        );
+        assert!(
+            !dir.path().join(name).exists(),
+            "{name} outlived the resume"
+        );
+    }
+}
