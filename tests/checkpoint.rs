@@ -410,3 +410,158 @@ fn resume_removes_the_temporary_files_a_killed_run_left() {
         );
     }
 }
+
+/// The seed of the kill moment: MGPF_KILL_SEED if set, else the clock.
+fn kill_seed() -> u64 {
+    std::env::var("MGPF_KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        })
+}
+
+/// The files under `dir`, relative, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let relative = path.strip_prefix(dir).unwrap();
+                files.push(relative.to_string_lossy().into_owned());
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Every output a killed run left under its real name is whole: the checkpoint reads, each
+/// frame decodes, every metrics row is complete.
+fn assert_no_half_written_output(dir: &Path) {
+    mgpf::checkpoint::read(dir).expect("the checkpoint a killed run left reads");
+    let csv = std::fs::read_to_string(dir.join("metrics.csv")).unwrap_or_default();
+    let columns = mgpf::run::METRICS_HEADER.split(',').count();
+    assert!(
+        csv.is_empty() || csv.ends_with('\n'),
+        "metrics.csv ends mid-row"
+    );
+    for line in csv.lines() {
+        assert_eq!(line.split(',').count(), columns, "incomplete row: {line}");
+    }
+    for name in listing(dir) {
+        if name.starts_with("frames/") && name.ends_with(".png") {
+            image::open(dir.join(&name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+}
+
+#[test]
+fn sigkill_at_a_random_moment_then_resume_ends_bit_identical() {
+    let bin = env!("CARGO_BIN_EXE_mgpf");
+    let root = tempfile::tempdir().unwrap();
+    // ~330 steps to 0.15 mAh/cm², a checkpoint every 10 and 8 frames over the run: a kill lands
+    // between, or inside, writes of every kind.
+    let mut cfg = short_config(2000);
+    cfg.run.end_charge_mah_cm2 = Some(0.15);
+    cfg.run.checkpoint_every_steps = 10;
+    cfg.run.frames = 8;
+    let config = root.path().join("kill.toml");
+    std::fs::write(&config, cfg.to_toml_string()).unwrap();
+    let start = |out: &Path| {
+        Command::new(bin)
+            .args(["run", config.to_str().unwrap(), "--out"])
+            .arg(out)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start mgpf")
+    };
+    let straight = root.path().join("straight");
+    let began = Instant::now();
+    assert!(start(&straight).wait().unwrap().success());
+    let wall = began.elapsed();
+
+    let seed = kill_seed();
+    println!("kill seed {seed} (MGPF_KILL_SEED={seed} replays it); straight run {wall:?}");
+    let mut rng = seed | 1;
+    let mut fraction = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng >> 11) as f64 / (1u64 << 53) as f64
+    };
+    // A moment after the first checkpoint (before it there is nothing to resume), a seeded
+    // random fraction of the straight run's remaining time; if the run ends first, again.
+    let mut split = root.path().join("split");
+    let mut killed = false;
+    for attempt in 0..4 {
+        split = root.path().join(format!("split{attempt}"));
+        let began = Instant::now();
+        let mut child = start(&split);
+        while !split.join("checkpoint.bin").exists() {
+            assert!(began.elapsed() < Duration::from_secs(120), "no checkpoint");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let first_checkpoint = began.elapsed();
+        let delay = wall
+            .saturating_sub(first_checkpoint)
+            .mul_f64(0.9 * fraction() / (1 << attempt) as f64);
+        std::thread::sleep(delay);
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        println!(
+            "attempt {attempt}: SIGKILL {delay:?} after the first checkpoint \
+             ({first_checkpoint:?}): {status:?}"
+        );
+        if status.signal() == Some(9) {
+            killed = true;
+            break;
+        }
+    }
+    assert!(killed, "the run always ended before the kill");
+    let left = listing(&split);
+    println!(
+        "left by the killed run: {} files, temporary: {:?}",
+        left.len(),
+        left.iter()
+            .filter(|f| f.ends_with(".tmp"))
+            .collect::<Vec<_>>()
+    );
+    assert_no_half_written_output(&split);
+
+    let resumed = Command::new(bin)
+        .args(["run", "--resume"])
+        .arg(&split)
+        .output()
+        .unwrap();
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    let files = listing(&straight);
+    assert_eq!(listing(&split), files, "the resumed run's files");
+    for file in files.iter().filter(|f| *f != "run.json") {
+        let (a, b) = (read(&straight.join(file)), read(&split.join(file)));
+        println!("{file}: {} bytes, identical: {}", a.len(), a == b);
+        assert!(a == b, "{file} differs after SIGKILL and --resume");
+    }
+    let summary = |dir: &Path| -> serde_json::Value {
+        let json: serde_json::Value = serde_json::from_slice(&read(&dir.join("run.json"))).unwrap();
+        serde_json::json!([json["steps"], json["final"]])
+    };
+    assert_eq!(
+        summary(&split),
+        summary(&straight),
+        "run.json's final figures"
+    );
+}
