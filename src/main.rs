@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use mgpf::config::presets::Preset;
 use mgpf::config::Config;
+use mgpf::memory::MemoryNeed;
 use mgpf::model::params::Params;
 use mgpf::run::{resume as resume_run, run, BackendKind, Interrupt, RunOptions};
 use std::path::PathBuf;
@@ -147,6 +148,14 @@ fn execute(command: Command) -> mgpf::Result<()> {
             println!("# resolved interphase\n{:#?}\n", cfg.interphase.resolve());
             print!("{}", mgpf::report::describe(&params));
             mgpf::report::check_time_step(&params)?;
+            let available = mgpf::memory::available();
+            println!(
+                "memory (CPU backend) with run.frames = {}: {} needed, {} available",
+                cfg.run.frames,
+                mgpf::memory::bytes(MemoryNeed::of(&params).total(cfg.run.frames)),
+                available.map_or("unknown (not checked)".into(), mgpf::memory::bytes)
+            );
+            mgpf::memory::check(&params, cfg.run.frames, available)?;
             println!("config OK");
             Ok(())
         }

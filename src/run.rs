@@ -226,10 +226,15 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary> {
     run_with_backend(cfg, &params, backend.as_mut(), opts)
 }
 
+/// The backend `opts` asks for; the CPU one only if the host memory holds it (the GPU backend
+/// checks the adapter's limits; its host side holds no more than the outputs).
 fn make_backend(cfg: &Config, params: &Params, opts: &RunOptions) -> Result<Box<dyn Backend>> {
-    let cpu = || Box::new(CpuBackend::new(params, &cfg.initial)) as Box<dyn Backend>;
+    let cpu = || -> Result<Box<dyn Backend>> {
+        crate::memory::check(params, cfg.run.frames, crate::memory::available())?;
+        Ok(Box::new(CpuBackend::new(params, &cfg.initial)))
+    };
     Ok(match opts.backend {
-        BackendKind::Cpu => cpu(),
+        BackendKind::Cpu => cpu()?,
         BackendKind::Gpu => Box::new(GpuBackend::new(
             GpuContext::shared()?,
             params,
@@ -244,11 +249,11 @@ fn make_backend(cfg: &Config, params: &Params, opts: &RunOptions) -> Result<Box<
                     "note: --backend auto: the only GPU adapter is a software one ({}), slower than the CPU backend; running on the CPU",
                     ctx.adapter_info.name
                 );
-                cpu()
+                cpu()?
             }
             Err(e) => {
                 eprintln!("note: --backend auto: {e}; running on the CPU");
-                cpu()
+                cpu()?
             }
         },
     })
