@@ -1,9 +1,12 @@
 //! Checkpoints: everything a run needs to continue bit for bit, in one file written atomically.
 //!
-//! Layout of `checkpoint.bin`: the magic `MGPFCKPT`, a little-endian u32 format version, a u64
-//! header length, the header as JSON (progress of the time loop, the backend's scalars, the
-//! field names and shape, the resolved config and its SHA-256), then each field as nx·ny
-//! little-endian f32 in the header's order.
+//! Layout of `checkpoint.bin` (format 2): the magic `MGPFCKPT`, a little-endian u32 format
+//! version, a u64 header length, the header as JSON (progress of the time loop, the backend's
+//! scalars, the field names, shape and SHA-256s, the resolved config and its SHA-256), the
+//! SHA-256 of the version, length and header bytes (32 bytes), then each field as nx·ny
+//! little-endian f32 in the header's order. Every byte is under a checksum: the header's own,
+//! and through it each field's, so one flipped bit is refused, naming the damaged section.
+//! Format 1 (no checksums, mgpf before them) is still read, unchecked.
 
 use crate::backend::BackendState;
 use crate::backend::StepReport;
@@ -18,7 +21,10 @@ use std::path::Path;
 /// File name of the checkpoint in a run's output directory.
 pub const FILE_NAME: &str = "checkpoint.bin";
 const MAGIC: &[u8; 8] = b"MGPFCKPT";
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
+/// The format without checksums, still read.
+const FORMAT_UNCHECKED: u32 = 1;
+const DIGEST_LEN: usize = 32;
 
 /// Where the time loop stands: enough to continue its outputs exactly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,6 +51,9 @@ struct Header {
     nx: usize,
     ny: usize,
     fields: Vec<String>,
+    /// SHA-256 (hex) of each field's bytes, in `fields`' order (empty in format 1).
+    #[serde(default)]
+    field_sha256: Vec<String>,
     scalars: Vec<(String, f64)>,
     progress: Progress,
 }
@@ -60,8 +69,31 @@ pub struct Checkpoint {
 
 /// SHA-256 (hex) of the resolved config as TOML: what a resumed run must match.
 pub fn config_hash(cfg: &Config) -> String {
-    let digest = Sha256::digest(cfg.to_toml_string().as_bytes());
+    sha256_hex(cfg.to_toml_string().as_bytes())
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 (hex) of a field's little-endian f32 bytes in row-major order (as written), hashed a
+/// block at a time so that no second copy of the field is made.
+fn field_sha256(field: &Field) -> String {
+    let mut hasher = Sha256::new();
+    let standard = field.as_standard_layout();
+    let mut block = Vec::with_capacity(4 * 4096);
+    for values in standard.as_slice().expect("standard layout").chunks(4096) {
+        block.clear();
+        values
+            .iter()
+            .for_each(|v| block.extend_from_slice(&v.to_le_bytes()));
+        hasher.update(&block);
+    }
+    hex(&hasher.finalize())
 }
 
 /// Writes `dir/checkpoint.bin` atomically (temp file + rename): a crash or a second Ctrl-C
@@ -79,20 +111,24 @@ pub fn write(dir: &Path, cfg: &Config, progress: &Progress, state: &BackendState
         nx,
         ny,
         fields: state.fields.iter().map(|(n, _)| n.clone()).collect(),
+        field_sha256: state.fields.iter().map(|(_, f)| field_sha256(f)).collect(),
         scalars: state.scalars.clone(),
         progress: progress.clone(),
     };
     let json = serde_json::to_vec(&header).map_err(|e| Error::Checkpoint(e.to_string()))?;
-    let mut bytes = Vec::with_capacity(20 + json.len() + state.fields.len() * nx * ny * 4);
+    let data_len = state.fields.len() * nx * ny * 4;
+    let mut bytes = Vec::with_capacity(20 + json.len() + DIGEST_LEN + data_len);
     bytes.extend_from_slice(MAGIC);
     bytes.extend_from_slice(&FORMAT.to_le_bytes());
     bytes.extend_from_slice(&(json.len() as u64).to_le_bytes());
     bytes.extend_from_slice(&json);
+    let header_digest = Sha256::digest(&bytes[8..]);
+    bytes.extend_from_slice(&header_digest);
     for (_, field) in &state.fields {
-        let standard = field.as_standard_layout();
-        for &v in standard.iter() {
-            bytes.extend_from_slice(&v.to_le_bytes());
-        }
+        field
+            .as_standard_layout()
+            .iter()
+            .for_each(|v| bytes.extend_from_slice(&v.to_le_bytes()));
     }
     crate::output::write_atomic(&dir.join(FILE_NAME), &bytes)
 }
@@ -111,20 +147,46 @@ pub fn read(dir: &Path) -> Result<Checkpoint> {
         return Err(bad("not an mgpf checkpoint"));
     }
     let format = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
-    if format != FORMAT {
+    if format != FORMAT && format != FORMAT_UNCHECKED {
         return Err(bad(&format!(
-            "format {format}, this mgpf reads format {FORMAT}"
+            "format {format}, this mgpf reads formats {FORMAT_UNCHECKED} and {FORMAT}"
         )));
     }
+    let checked = format == FORMAT;
+    let damaged = |section: &str| {
+        bad(&format!(
+            "damaged: the {section} fails its SHA-256 check, so this checkpoint cannot be \
+             resumed; start the run again"
+        ))
+    };
     let json_len = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes")) as usize;
     let json_end = 20usize
         .checked_add(json_len)
         .filter(|&e| e <= bytes.len())
         .ok_or_else(|| bad("truncated header"))?;
+    let data_start = if checked {
+        let end = json_end
+            .checked_add(DIGEST_LEN)
+            .filter(|&e| e <= bytes.len())
+            .ok_or_else(|| bad("truncated header"))?;
+        if Sha256::digest(&bytes[8..json_end])[..] != bytes[json_end..end] {
+            return Err(damaged("header"));
+        }
+        end
+    } else {
+        json_end
+    };
     let header: Header = serde_json::from_slice(&bytes[20..json_end])
         .map_err(|e| bad(&format!("unreadable header: {e}")))?;
+    if checked && header.field_sha256.len() != header.fields.len() {
+        return Err(bad(&format!(
+            "{} field checksums for {} fields",
+            header.field_sha256.len(),
+            header.fields.len()
+        )));
+    }
     let cells = header.nx * header.ny;
-    let expected = json_end + header.fields.len() * cells * 4;
+    let expected = data_start + header.fields.len() * cells * 4;
     if bytes.len() != expected {
         return Err(bad(&format!(
             "{} bytes, expected {expected} for {} fields of {} × {}",
@@ -136,8 +198,12 @@ pub fn read(dir: &Path) -> Result<Checkpoint> {
     }
     let mut fields = Vec::with_capacity(header.fields.len());
     for (k, name) in header.fields.iter().enumerate() {
-        let start = json_end + k * cells * 4;
-        let values: Vec<Real> = bytes[start..start + cells * 4]
+        let start = data_start + k * cells * 4;
+        let data = &bytes[start..start + cells * 4];
+        if checked && sha256_hex(data) != header.field_sha256[k] {
+            return Err(damaged(&format!("field `{name}`")));
+        }
+        let values: Vec<Real> = data
             .chunks_exact(4)
             .map(|b| Real::from_le_bytes(b.try_into().expect("4 bytes")))
             .collect();

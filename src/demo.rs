@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::error::Result;
 use crate::output::{self, Series};
 use crate::run::{run, BackendKind, RunOptions, RunSummary, MAH_CM2_IN_C_M2};
+use crate::rundir::prepare_demo_dir;
 use image::RgbImage;
 use std::path::Path;
 
@@ -28,9 +29,15 @@ pub fn demo_config(preset: Preset) -> Config {
 }
 
 /// Runs every preset into `out/<preset>/`, then writes compare.gif, compare.png and
-/// voltage.png into `out`, and returns the table rows.
-pub fn run_demo(out: &Path, backend: BackendKind, progress: bool) -> Result<Vec<DemoRow>> {
-    std::fs::create_dir_all(out).map_err(|e| crate::Error::io(out, e))?;
+/// voltage.png into `out`, and returns the table rows. A non-empty `out` is refused unless
+/// `force`, which first removes what an earlier demo wrote there ([`prepare_demo_dir`]).
+pub fn run_demo(
+    out: &Path,
+    backend: BackendKind,
+    force: bool,
+    progress: bool,
+) -> Result<Vec<DemoRow>> {
+    prepare_demo_dir(out, force)?;
     let mut summaries: Vec<(Preset, RunSummary)> = Vec::new();
     for preset in Preset::ALL {
         let cfg = demo_config(preset);

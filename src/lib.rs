@@ -15,6 +15,8 @@ pub use grid::{Field, Grid, Real};
 pub mod backend;
 pub mod checkpoint;
 pub mod demo;
+pub mod memory;
 pub mod model;
 pub mod report;
 pub mod run;
+pub mod rundir;

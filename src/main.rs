@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use mgpf::config::presets::Preset;
 use mgpf::config::Config;
+use mgpf::memory::MemoryNeed;
 use mgpf::model::params::Params;
 use mgpf::run::{resume as resume_run, run, BackendKind, Interrupt, RunOptions};
 use std::path::PathBuf;
@@ -40,7 +41,9 @@ enum Command {
         /// Backend that runs the model.
         #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
         backend: BackendKind,
-        /// Write into a non-empty output directory.
+        /// Write into a non-empty output directory: first removes what an earlier run wrote
+        /// there (metrics.csv, run.json, checkpoint.bin, frames, growth.gif, voltage.png,
+        /// final.vti), and nothing else.
         #[arg(long)]
         force: bool,
     },
@@ -62,6 +65,11 @@ enum Command {
         out: PathBuf,
         #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
         backend: BackendKind,
+        /// Write into a non-empty output directory: first removes what an earlier demo wrote
+        /// there (the preset folders' run outputs, compare.gif, compare.png, voltage.png), and
+        /// nothing else.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -93,6 +101,7 @@ fn execute(command: Command) -> mgpf::Result<()> {
             force,
         } => {
             let cfg = config.as_ref().map(|c| Config::load(c, &set)).transpose()?;
+            cfg.iter().for_each(warn_inert_keys);
             let out_dir = match (&resume, out, &config) {
                 (Some(dir), _, _) => dir.clone(),
                 (None, Some(out), _) => out,
@@ -133,11 +142,20 @@ fn execute(command: Command) -> mgpf::Result<()> {
         }
         Command::Check { config, set } => {
             let cfg = Config::load(&config, &set)?;
+            warn_inert_keys(&cfg);
             let params = Params::from_config(&cfg)?;
             println!("# resolved config\n{}", cfg.to_toml_string());
             println!("# resolved interphase\n{:#?}\n", cfg.interphase.resolve());
             print!("{}", mgpf::report::describe(&params));
             mgpf::report::check_time_step(&params)?;
+            let available = mgpf::memory::available();
+            println!(
+                "memory (CPU backend) with run.frames = {}: {} needed, {} available",
+                cfg.run.frames,
+                mgpf::memory::bytes(MemoryNeed::of(&params).total(cfg.run.frames)),
+                available.map_or("unknown (not checked)".into(), mgpf::memory::bytes)
+            );
+            mgpf::memory::check(&params, cfg.run.frames, available)?;
             println!("config OK");
             Ok(())
         }
@@ -158,8 +176,12 @@ fn execute(command: Command) -> mgpf::Result<()> {
             println!("cpu: rayon, {} threads", rayon::current_num_threads());
             Ok(())
         }
-        Command::Demo { out, backend } => {
-            let rows = mgpf::demo::run_demo(&out, backend, true)?;
+        Command::Demo {
+            out,
+            backend,
+            force,
+        } => {
+            let rows = mgpf::demo::run_demo(&out, backend, force, true)?;
             print!("{}", mgpf::demo::format_table(&rows));
             println!(
                 "outputs in {} (compare.gif, compare.png, voltage.png, <preset>/)",
@@ -167,5 +189,12 @@ fn execute(command: Command) -> mgpf::Result<()> {
             );
             Ok(())
         }
+    }
+}
+
+/// One warning line per key the config sets that cannot take effect in it.
+fn warn_inert_keys(cfg: &Config) {
+    for inert in cfg.inert_keys() {
+        eprintln!("warning: {inert}");
     }
 }

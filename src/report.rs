@@ -2,6 +2,7 @@
 //! the stable time step at the start of the run and the memory the run needs.
 
 use crate::error::{Error, Result};
+use crate::memory::{self, MemoryNeed};
 use crate::model::params::{Control, Params, FARADAY, LENGTH_UNIT_M};
 use crate::model::timestep::{bounds, time_step, Bound, RateMaxima};
 use serde::Serialize;
@@ -32,7 +33,10 @@ pub struct DerivedGroups {
     /// Stable dt at the start (s) and the bound that sets it.
     pub stable_dt_s: f64,
     pub dt_bound: Bound,
+    /// Host memory of a CPU run (bytes): fields, solvers and output buffers; and one frame, of
+    /// which a run keeps `run.frames` ([`crate::memory`] says how each is counted).
     pub memory_bytes: u64,
+    pub frame_bytes: u64,
 }
 
 /// Nominal rate maxima at the start: the target current through the active area.
@@ -77,6 +81,7 @@ pub fn derived_groups(p: &Params) -> DerivedGroups {
     let e0 = p.energy_unit_j_m3;
     let gap = p.grid.lx() * 0.9;
     let k = 1.0 / (5.0 * p.delta);
+    let memory = MemoryNeed::of(p);
     DerivedGroups {
         dx_over_delta: p.grid.dx / p.delta,
         lambda_target: p.stiffness_lambda(p.butler_volmer(-0.15, 1.0).abs()),
@@ -105,16 +110,9 @@ pub fn derived_groups(p: &Params) -> DerivedGroups {
             / LENGTH_UNIT_M,
         stable_dt_s: dt,
         dt_bound: bound,
-        memory_bytes: memory_bytes(p),
+        memory_bytes: memory.state_bytes + memory.output_bytes,
+        frame_bytes: memory.frame_bytes,
     }
-}
-
-/// Fields of the CPU backend (~22 per cell) plus two multigrid hierarchies (~10 arrays each,
-/// 4/3 for the coarse levels), f32, plus the potential's refinement buffers (an f64 iterate and
-/// two f32 fields: 4 f32 words per cell).
-pub fn memory_bytes(p: &Params) -> u64 {
-    let cells = p.grid.cells() as f64;
-    ((22.0 + 2.0 * 10.0 * 4.0 / 3.0 + 4.0) * 4.0 * cells) as u64
 }
 
 /// A fixed `numerics.dt_s` above the start-of-run bound is an error naming the bound.
@@ -181,10 +179,12 @@ pub fn describe(p: &Params) -> String {
         d.stable_dt_s, d.dt_bound
     ));
     s.push_str(&format!(
-        "memory: {:.1} MiB for {} x {} cells\n",
-        d.memory_bytes as f64 / 1048576.0,
+        "memory (CPU backend): {} for {} x {} cells (fields, solvers, output buffers) + {} per \
+         frame kept for growth.gif\n",
+        memory::bytes(d.memory_bytes),
         p.grid.nx,
-        p.grid.ny
+        p.grid.ny,
+        memory::bytes(d.frame_bytes)
     ));
     s
 }

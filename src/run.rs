@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::model::metrics::{front_metrics, integrals, FrontMetrics};
 use crate::model::params::{Params, FARADAY, LENGTH_UNIT_M};
 use crate::output::{self, FrameView, Series};
+use crate::rundir::prepare_output_dir;
 use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fmt::Write as _;
@@ -158,20 +159,6 @@ impl RunSummary {
 /// 1 mAh/cm² in C/m² (3.6 C per 1e-4 m²).
 pub const MAH_CM2_IN_C_M2: f64 = 36_000.0;
 
-/// Refuses a non-empty directory unless `force`, then creates it.
-pub fn prepare_output_dir(dir: &Path, force: bool) -> Result<()> {
-    if dir.exists() {
-        let non_empty = std::fs::read_dir(dir)
-            .map_err(|e| Error::io(dir, e))?
-            .next()
-            .is_some();
-        if non_empty && !force {
-            return Err(Error::OutputNotEmpty(dir.to_path_buf()));
-        }
-    }
-    std::fs::create_dir_all(dir.join("frames")).map_err(|e| Error::io(dir, e))
-}
-
 /// The end-condition fraction one step like `r` advances.
 fn step_fraction(cfg: &Config, r: &StepReport) -> f64 {
     end_fraction(cfg, r.dt, r.current_density_a_m2 * r.dt)
@@ -227,20 +214,27 @@ fn end_fraction(cfg: &Config, time_s: f64, charge_c_m2: f64) -> f64 {
     }
 }
 
-/// Validates, converts and runs a config, writing every output into `opts.out_dir`.
+/// Validates, converts and runs a config, writing every output into `opts.out_dir`. Every
+/// check comes before the directory is touched: `--force` removes an earlier run's outputs only
+/// once the run is known to start.
 pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary> {
     cfg.validate()?;
     let params = Params::from_config(cfg)?;
     crate::report::check_time_step(&params)?;
-    prepare_output_dir(&opts.out_dir, opts.force)?;
     let mut backend = make_backend(cfg, &params, opts)?;
+    prepare_output_dir(&opts.out_dir, opts.force)?;
     run_with_backend(cfg, &params, backend.as_mut(), opts)
 }
 
+/// The backend `opts` asks for; the CPU one only if the host memory holds it (the GPU backend
+/// checks the adapter's limits; its host side holds no more than the outputs).
 fn make_backend(cfg: &Config, params: &Params, opts: &RunOptions) -> Result<Box<dyn Backend>> {
-    let cpu = || Box::new(CpuBackend::new(params, &cfg.initial)) as Box<dyn Backend>;
+    let cpu = || -> Result<Box<dyn Backend>> {
+        crate::memory::check(params, cfg.run.frames, crate::memory::available())?;
+        Ok(Box::new(CpuBackend::new(params, &cfg.initial)))
+    };
     Ok(match opts.backend {
-        BackendKind::Cpu => cpu(),
+        BackendKind::Cpu => cpu()?,
         BackendKind::Gpu => Box::new(GpuBackend::new(
             GpuContext::shared()?,
             params,
@@ -255,11 +249,11 @@ fn make_backend(cfg: &Config, params: &Params, opts: &RunOptions) -> Result<Box<
                     "note: --backend auto: the only GPU adapter is a software one ({}), slower than the CPU backend; running on the CPU",
                     ctx.adapter_info.name
                 );
-                cpu()
+                cpu()?
             }
             Err(e) => {
                 eprintln!("note: --backend auto: {e}; running on the CPU");
-                cpu()
+                cpu()?
             }
         },
     })
@@ -271,6 +265,7 @@ fn make_backend(cfg: &Config, params: &Params, opts: &RunOptions) -> Result<Box<
 pub fn resume(cfg: Option<&Config>, opts: &RunOptions) -> Result<RunSummary> {
     let dir = &opts.out_dir;
     let ck = checkpoint::read(dir)?;
+    crate::rundir::remove_temporaries(dir)?;
     let cfg = match cfg {
         Some(c) => {
             let hash = checkpoint::config_hash(c);

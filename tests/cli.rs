@@ -55,6 +55,29 @@ fn check_prints_groups_and_time_step() {
 }
 
 #[test]
+fn check_warns_about_a_key_that_cannot_take_effect() {
+    let o = mgpf(&["check", "configs/passivating.toml"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    let o = mgpf(&[
+        "check",
+        "configs/passivating.toml",
+        "--set",
+        "interphase.thickness_um=0.5",
+    ]);
+    let err = stderr(&o);
+    println!("stderr: {err}");
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "warning: `interphase.thickness_um` has no effect: the interphase is sub-grid"
+        ),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("config OK"));
+}
+
+#[test]
 fn bad_config_exits_nonzero_naming_the_key_without_output() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("never");
@@ -139,6 +162,147 @@ fn run_writes_every_output_and_refuses_a_non_empty_directory() {
     // With --force it runs.
     args.push("--force");
     assert!(mgpf(&args).status.success());
+}
+
+/// The files under `dir`, relative, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut files: Vec<String> = walk(dir)
+        .iter()
+        .map(|p| p.strip_prefix(dir).unwrap().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn force_removes_an_earlier_runs_outputs_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    // An earlier run, interrupted with a checkpoint, and the user's own files beside it.
+    let mut cfg = mgpf::config::Config::default_demo();
+    (cfg.grid.nx, cfg.grid.ny) = (32, 32);
+    cfg.initial.deposit_height_um = 3.0;
+    cfg.run.frames = 40;
+    cfg.run.checkpoint_every_steps = 10;
+    let opts = mgpf::run::RunOptions {
+        stop_after_steps: Some(30),
+        ..mgpf::run::RunOptions::new(&out)
+    };
+    assert!(matches!(
+        mgpf::run::run(&cfg, &opts),
+        Err(mgpf::Error::Interrupted { .. })
+    ));
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    std::fs::write(out.join("frames/sketch.png"), "mine too").unwrap();
+    let before = listing(&out);
+    println!("before: {before:?}");
+    assert!(before.contains(&"checkpoint.bin".to_string()));
+
+    // A --force run that fails validation deletes nothing.
+    let o = mgpf(&[
+        "run",
+        "tests/bad_configs/odd-nx.toml",
+        "--out",
+        out.to_str().unwrap(),
+        "--force",
+    ]);
+    assert!(!o.status.success());
+    assert_eq!(
+        listing(&out),
+        before,
+        "a refused config changed the directory"
+    );
+
+    // A --force run too short for a checkpoint of its own.
+    let mut args = vec!["run", "configs/none.toml", "--out", out.to_str().unwrap()];
+    args.extend_from_slice(SMALL);
+    args.push("--force");
+    let o = mgpf(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let after = listing(&out);
+    println!("after:  {after:?}");
+    let expected = [
+        "final.vti",
+        "frames/frame_000000.png",
+        "frames/frame_000001.png",
+        "frames/frame_000002.png",
+        "frames/sketch.png",
+        "growth.gif",
+        "metrics.csv",
+        "notes.txt",
+        "run.json",
+        "voltage.png",
+    ];
+    assert_eq!(
+        after, expected,
+        "the earlier run's outputs must go, the user's stay"
+    );
+    assert_eq!(std::fs::read(out.join("notes.txt")).unwrap(), b"mine");
+    assert_eq!(
+        std::fs::read(out.join("frames/sketch.png")).unwrap(),
+        b"mine too"
+    );
+
+    // So --resume has no earlier run to continue over the new one's outputs.
+    let metrics = std::fs::read(out.join("metrics.csv")).unwrap();
+    let o = mgpf(&["run", "--resume", out.to_str().unwrap()]);
+    println!("resume: {}", stderr(&o));
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("checkpoint.bin"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(out.join("metrics.csv")).unwrap(), metrics);
+}
+
+#[test]
+fn demo_refuses_a_non_empty_directory_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+    let o = mgpf(&["demo", "--out", dir.path().to_str().unwrap()]);
+    println!("exit {:?}: {}", o.status.code(), stderr(&o));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("is not empty (use --force"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(listing(dir.path()), ["notes.txt"]);
+}
+
+#[test]
+fn demo_force_removes_an_earlier_demos_outputs_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    // An earlier demo's files (made here: the demo itself takes minutes), and the user's.
+    let written = [
+        "compare.gif",
+        "compare.png",
+        "voltage.png",
+        "voltage.png.tmp",
+        "none/metrics.csv",
+        "none/run.json",
+        "none/frames/frame_000000.png",
+        "bi-alloy/checkpoint.bin",
+        "bi-alloy/frames/frame_000012.png.tmp",
+    ];
+    let own = ["notes.txt", "none/mine.txt", "zeolite/frames/mine.png"];
+    for name in written.iter().chain(&own) {
+        let path = demo.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, name).unwrap();
+    }
+    let err = mgpf::rundir::prepare_demo_dir(&demo, false).expect_err("non-empty");
+    println!("{err}");
+    assert!(matches!(err, mgpf::Error::OutputNotEmpty(_)), "{err:?}");
+    mgpf::rundir::prepare_demo_dir(&demo, true).expect("--force");
+    let left = listing(&demo);
+    println!("left: {left:?}");
+    assert_eq!(
+        left,
+        ["none/mine.txt", "notes.txt", "zeolite/frames/mine.png"]
+    );
+    assert!(
+        !demo.join("bi-alloy").exists(),
+        "an emptied preset folder stays"
+    );
 }
 
 fn no_tmp_files(dir: &Path) -> bool {

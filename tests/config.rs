@@ -211,10 +211,83 @@ fn grid_pinning_bound_follows_the_interface_width() {
     c.grid.dx_um = 1.01;
     let message = c.validate().expect_err("dx > δ/2").to_string();
     assert!(
-        message.contains("`grid.dx_um` = 1.01 is outside the allowed range (0, 1]"),
+        message.contains("`grid.dx_um` = 1.01 is outside the allowed range [0.001, 1]"),
         "{message}"
     );
     assert!(message.contains("interface.width_um = 2"), "{message}");
+}
+
+#[test]
+fn seeds_beyond_toml_integers_are_refused_naming_run_seed() {
+    let mut c = Config::default_demo();
+    c.run.seed = i64::MAX as u64;
+    c.validate()
+        .expect("the largest TOML integer is a valid seed");
+    // A larger u64 seed could not be written to run.json (toml::to_string would fail).
+    c.run.seed = i64::MAX as u64 + 1;
+    let message = c.validate().expect_err("seed above 2^63 - 1").to_string();
+    println!("{message}");
+    assert_eq!(
+        message,
+        "config error: `run.seed` = 9223372036854775808 is outside the allowed range \
+         [0, 9223372036854775807]"
+    );
+}
+
+#[test]
+fn keys_that_cannot_take_effect_are_named_with_the_reason() {
+    let c = load_with(
+        MINIMAL,
+        &[
+            "interphase.preset=passivating",
+            "interphase.thickness_um=0.5",
+            "interphase.conductivity_ratio=0.1",
+            "control.applied_potential_v=-0.4",
+        ],
+    )
+    .expect("valid, if partly inert");
+    let inert = c.inert_keys();
+    for key in &inert {
+        println!("{key}");
+    }
+    let keys: Vec<&str> = inert.iter().map(|k| k.key).collect();
+    assert_eq!(
+        keys,
+        [
+            "control.applied_potential_v",
+            "interphase.thickness_um",
+            "interphase.conductivity_ratio"
+        ]
+    );
+    assert!(
+        inert[1].to_string().starts_with(
+            "`interphase.thickness_um` has no effect: the interphase is sub-grid \
+             (representation = \"subgrid\", preset \"passivating\")"
+        ),
+        "{}",
+        inert[1]
+    );
+    // The same keys take effect in a resolved band, as does the potential in potentiostatic mode.
+    let c = load_with(
+        MINIMAL,
+        &[
+            "interphase.preset=zeolite",
+            "interphase.thickness_um=2",
+            "interphase.conductivity_ratio=0.1",
+            "control.mode=potentiostatic",
+            "control.applied_potential_v=-0.4",
+        ],
+    )
+    .expect("valid");
+    assert_eq!(c.inert_keys(), vec![]);
+    // The shipped configs, printed in full or not, set nothing inert.
+    for path in toml_files("configs") {
+        let c = Config::from_path(&path).expect("shipped config loads");
+        let printed = Config::from_toml_str(&c.to_toml_string(), "printed").expect("parses back");
+        for config in [c, printed] {
+            assert_eq!(config.inert_keys(), vec![], "{}", path.display());
+        }
+    }
 }
 
 #[test]

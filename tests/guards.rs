@@ -34,6 +34,34 @@ fn runaway_noise_stops_the_run_with_the_offending_cell() {
     assert!(csv.starts_with("step,time_s,"));
 }
 
+#[test]
+fn a_blow_up_from_an_explicit_mobility_lists_the_mobility_among_its_causes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("blow");
+    // L_σ = 1 m³/(J s), ~1e9 times the Λ_t rule's, blows the run up at step 1 with the noise
+    // off: advice to lower the noise alone would send the user the wrong way.
+    let o = Command::new(env!("CARGO_BIN_EXE_mgpf"))
+        .args(["run", "configs/none.toml", "--out", out.to_str().unwrap()])
+        .args(["--set", "interface.mobility_m3_j_s=1"])
+        .args(["--set", "noise.amplitude_per_s=0"])
+        .args(["--set", "grid.nx=32", "--set", "grid.ny=32"])
+        .args(["--set", "initial.deposit_height_um=3"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    println!("exit {:?}, stderr: {err}", o.status.code());
+    assert!(!o.status.success());
+    assert!(err.contains("the run has blown up"), "{err}");
+    for key in [
+        "interface.mobility_m3_j_s",
+        "numerics.time_step_safety",
+        "noise.amplitude_per_s",
+    ] {
+        assert!(err.contains(key), "`{key}` missing from: {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}
+
 use mgpf::backend::cpu::CpuBackend;
 use mgpf::backend::{Backend, BackendState, PhaseTimes, Snapshot, StepReport};
 use mgpf::config::Config;

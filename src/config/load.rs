@@ -137,7 +137,11 @@ pub fn apply_override(root: &mut toml::Value, assignment: &str) -> Result<()> {
              only letters, digits, '_' and '-'"
         )));
     }
-    let value = parse_override_value(raw_value.trim()).map_err(bad)?;
+    let raw_value = raw_value.trim();
+    if is_integer_beyond_toml(raw_value) {
+        return Err(integer_beyond_toml(key, raw_value));
+    }
+    let value = parse_override_value(raw_value).map_err(bad)?;
 
     let (last, parents) = segments
         .split_last()
@@ -192,14 +196,77 @@ fn is_bare_word(raw: &str) -> bool {
         .all(|c| c.is_ascii_alphanumeric() || "_-+./:".contains(c))
 }
 
-/// Syntax-level parse; toml's own message already carries line, column and a caret.
+/// An integer literal (sign, digits, '_') that TOML's i64 cannot hold.
+fn is_integer_beyond_toml(literal: &str) -> bool {
+    let digits = literal.strip_prefix(['+', '-']).unwrap_or(literal);
+    !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'_')
+        && digits.bytes().any(|b| b.is_ascii_digit())
+        && literal.replace('_', "").parse::<i64>().is_err()
+}
+
+/// The error for an integer beyond TOML's range at `key`. Every integer key is unsigned, so
+/// [0, 2^63 − 1] is the most any of them allows (`run.seed` allows all of it).
+fn integer_beyond_toml(key: &str, literal: &str) -> Error {
+    Error::config(
+        key,
+        format!(
+            "= {literal} is outside the allowed range [0, {}]: TOML integers stop at 2^63 − 1",
+            super::validate::MAX_SEED
+        ),
+    )
+}
+
+/// Syntax-level parse; toml's own message already carries line, column and a caret. An integer
+/// too large for TOML is reported under its key instead (toml names no key for it).
 fn parse_tree(text: &str, origin: &str) -> Result<toml::Value> {
     text.parse::<toml::Table>()
         .map(toml::Value::Table)
-        .map_err(|e| Error::Parse {
-            path: origin.to_string(),
-            message: e.to_string().trim_end().to_string(),
+        .map_err(|e| {
+            integer_beyond_toml_in(text, &e).unwrap_or_else(|| Error::Parse {
+                path: origin.to_string(),
+                message: e.to_string().trim_end().to_string(),
+            })
         })
+}
+
+/// If `err` is toml's "number too large" at an integer literal, the error naming its key: the
+/// literal is replaced by a marker string and the document parsed again to find where it sits.
+fn integer_beyond_toml_in(text: &str, err: &toml::de::Error) -> Option<Error> {
+    let start = err.span()?.start;
+    let rest = text.get(start..)?;
+    let len = rest
+        .find(|c: char| !(c.is_ascii_digit() || "+-_".contains(c)))
+        .unwrap_or(rest.len());
+    let literal = &rest[..len];
+    if !is_integer_beyond_toml(literal) {
+        return None;
+    }
+    const MARKER: &str = "mgpf: an integer beyond TOML";
+    let marked = format!("{}\"{MARKER}\"{}", &text[..start], &rest[len..]);
+    let tree = marked.parse::<toml::Table>().ok()?;
+    let key = key_of_marker(&toml::Value::Table(tree), "", MARKER)?;
+    Some(integer_beyond_toml(&key, literal))
+}
+
+/// The dotted key (with `[index]` inside arrays) of the string value `marker`.
+fn key_of_marker(value: &toml::Value, path: &str, marker: &str) -> Option<String> {
+    match value {
+        toml::Value::String(s) if s == marker => Some(path.to_string()),
+        toml::Value::Table(table) => table.iter().find_map(|(k, v)| {
+            let sub = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            key_of_marker(v, &sub, marker)
+        }),
+        toml::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| key_of_marker(v, &format!("{path}[{i}]"), marker)),
+        _ => None,
+    }
 }
 
 /// Typed deserialization of a parsed tree. On failure the message names the full dotted key; if

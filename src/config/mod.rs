@@ -4,32 +4,53 @@
 //! Conversion to the solver's internal units (µm, s, V, c/c0) happens once, in
 //! [`crate::model::params::Params::from_config`].
 
+pub mod inert;
 pub mod load;
 pub mod presets;
 pub mod validate;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::fmt;
+use std::marker::PhantomData;
 
 /// Whole run configuration, as read from TOML.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    #[serde(deserialize_with = "table")]
     pub grid: GridConfig,
+    #[serde(deserialize_with = "table")]
     pub run: RunConfig,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table")]
     pub electrolyte: ElectrolyteConfig,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table")]
     pub interface: InterfaceConfig,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table")]
     pub noise: NoiseConfig,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table")]
     pub control: ControlConfig,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table")]
     pub interphase: InterphaseConfig,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table")]
     pub initial: InitialConfig,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table")]
     pub numerics: NumericsConfig,
+}
+
+/// Reads a section from a TOML table only. serde's derive also fills a struct from an array by
+/// position, so `grid = [48, 64, 0.5]` or `--set initial=[1,2]` would set keys nobody named.
+fn table<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<T, D::Error> {
+    struct TableOnly<T>(PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for TableOnly<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a table of keys")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    deserializer.deserialize_map(TableOnly(PhantomData))
 }
 
 /// `[grid]`: uniform cell-centred grid. x (nx cells) is the growth axis, normal to the current

@@ -11,6 +11,14 @@ use std::fmt;
 /// δ6 < 1/(m²−1) for m = 6 keeps the stiffness γ + γ'' positive (physics.md §1.5).
 const MAX_SIX_FOLD_ANISOTROPY: f64 = 1.0 / 35.0;
 
+/// The smallest cell (µm): 1 nm, a few atomic spacings; a continuum phase field means nothing
+/// below it.
+const MIN_CELL_UM: f64 = 1.0e-3;
+
+/// The largest `run.seed`: the generators take a u64, but TOML integers are i64, so a larger
+/// seed could not be written to run.json or read back from a config.
+pub const MAX_SEED: u64 = i64::MAX as u64;
+
 impl Config {
     /// Checks every key against its allowed range; the first violation is returned.
     pub fn validate(&self) -> Result<()> {
@@ -47,18 +55,33 @@ impl Config {
                 ));
             }
         }
-        check("grid.dx_um", g.dx_um, Range::lo_open(0.0, 100.0))?;
-        check(
+        let cell_range = Range::closed(MIN_CELL_UM, 100.0);
+        if !cell_range.contains(g.dx_um) {
+            let too_fine = g.dx_um.is_finite() && g.dx_um < MIN_CELL_UM;
+            return Err(out_of_range(
+                "grid.dx_um",
+                g.dx_um,
+                cell_range,
+                if too_fine {
+                    "a cell below 1 nm (a few atomic spacings) is beyond what a continuum phase \
+                     field describes"
+                } else {
+                    ""
+                },
+            ));
+        }
+        check_why(
             "interface.width_um",
             self.interface.width_um,
-            Range::POSITIVE,
+            Range::hi_open(2.0 * MIN_CELL_UM, f64::INFINITY),
+            "the interface must span at least two of the smallest cells (grid.dx_um ≥ 0.001)",
         )?;
         let half_width = self.interface.width_um / 2.0;
         if g.dx_um > half_width {
             return Err(out_of_range(
                 "grid.dx_um",
                 g.dx_um,
-                Range::lo_open(0.0, half_width),
+                Range::closed(MIN_CELL_UM, half_width),
                 &format!(
                     "grid pinning (physics.md §1.6): the cell size must be at most half the \
                      interface width (interface.width_um = {}); at Δx = 2δ the front does not move \
@@ -73,6 +96,7 @@ impl Config {
     fn validate_run(&self) -> Result<()> {
         let r = &self.run;
         check_int("run.frames", r.frames.into(), 1, 10_000)?;
+        check_int("run.seed", r.seed, 0, MAX_SEED)?;
         check_int(
             "run.metrics_every_steps",
             r.metrics_every_steps,
@@ -253,11 +277,16 @@ impl Config {
     /// reported under the key the user wrote.
     fn validate_interphase(&self) -> Result<()> {
         let s = self.interphase.resolve();
-        check(
-            "interphase.thickness_um",
-            s.thickness_um,
-            Range::NON_NEGATIVE,
-        )?;
+        // Checked where it was given even under a sub-grid interphase, which never reads it
+        // (the presets' thicknesses are ≥ 0; `none` has 0, no layer).
+        if let Some(thickness) = self.interphase.thickness_um {
+            check_why(
+                "interphase.thickness_um",
+                thickness,
+                Range::POSITIVE,
+                "a layer has a positive thickness; leave the key out for the preset's",
+            )?;
+        }
         check(
             "interphase.asr_ohm_cm2",
             s.asr_ohm_cm2,

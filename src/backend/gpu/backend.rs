@@ -485,7 +485,7 @@ impl GpuBackend {
             if !value.is_finite() {
                 return Err(Error::Solver {
                     step,
-                    message: format!("{name} = {value} on the device: the run has blown up; lower numerics.time_step_safety or noise.amplitude_per_s"),
+                    message: format!("{name} = {value} on the device: {}", guards::BLOW_UP_CAUSES),
                 });
             }
         }

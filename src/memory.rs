@@ -1,0 +1,170 @@
+//! Host memory of a CPU run, counted from what the CPU backend, its two multigrid solvers and
+//! the outputs allocate, and the check that refuses a run the machine cannot hold before
+//! anything is allocated or written (an allocation failure aborts the process).
+//!
+//! The count, in f32 words per cell (N = nx·ny cells):
+//! * backend state, for the whole run: 14 fields (xi, u, u_old, φ, Δxi, layer, D, a_k, |∇xi|,
+//!   the Allen–Cahn and reaction rates, the right-hand side, zeros, 1/dt), σ/σ_l with a resolved
+//!   band, the interface-cell index (u32, at most N), and the interphase's ASR, blocked, D and
+//!   σ ratios: 19, 20 with a band;
+//! * each multigrid hierarchy: the finest level's a, k_x, k_y and residual (4), the coarser
+//!   levels' a, k_x, k_y, u, f, r on N/4 + N/16 + ... < N/3 cells (2), the PCG vectors r, z, p,
+//!   q (4): 10; plus the potential's mixed-precision refinement (an f64 iterate, a residual and
+//!   a correction: 4) and the concentration's mass projection (2): 26 in all;
+//! * the largest output transient: at the end, the snapshot (xi, c, φ, plating rate, interface
+//!   marker, interphase, blocked: 7) and final.vti's ASCII text (5 fields at ~12 bytes a value:
+//!   15), 22 in all; a checkpoint needs less (6 fields cloned and serialized: 12); writing
+//!   growth.gif takes 6 bytes per pixel of one frame (its RGBA copy, the palette indices and
+//!   their LZW code), which is more for small grids;
+//! * every frame, kept until growth.gif is written: the RGB picture, which for small grids is
+//!   scaled up (`output::scale_factor`) and outweighs the fields.
+//!
+//! Not counted: the metrics rows (a few hundred bytes per row), the coarsest level's direct
+//! factor (bounded by the solver's work cap), and the transients of building the heterogeneity
+//! field, which end before the solvers are allocated. tests/memory.rs compares the count with
+//! the peak a run really allocates.
+
+use crate::error::{Error, Result};
+use crate::model::params::Params;
+use crate::output::FrameLayout;
+
+/// Backend state, without and with a resolved band (f32 words per cell).
+const BACKEND_WORDS: u64 = 19;
+/// Both multigrid hierarchies with their refinement and projection buffers.
+const SOLVER_WORDS: u64 = 26;
+/// The end-of-run snapshot and final.vti's text.
+const OUTPUT_WORDS: u64 = 22;
+/// Encoding one frame of growth.gif, per pixel.
+const GIF_BYTES_PER_PIXEL: u64 = 6;
+
+/// What a CPU run of one grid needs (bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct MemoryNeed {
+    /// Fields and solvers, held for the whole run.
+    pub state_bytes: u64,
+    /// The largest output transient (the end's snapshot and final.vti, or one GIF frame).
+    pub output_bytes: u64,
+    /// One frame; a run keeps `run.frames` of them.
+    pub frame_bytes: u64,
+}
+
+impl MemoryNeed {
+    /// The run's peak with `frames` frames kept.
+    pub fn total(&self, frames: u32) -> u64 {
+        self.state_bytes + self.output_bytes + u64::from(frames) * self.frame_bytes
+    }
+
+    /// The need of an `nx × ny` grid, with or without a resolved band; `title` heads the frames.
+    pub fn of_grid(nx: usize, ny: usize, resolved_band: bool, title: &str) -> MemoryNeed {
+        let cells = (nx * ny) as u64;
+        let backend = BACKEND_WORDS + u64::from(resolved_band);
+        let layout = FrameLayout::new(nx, ny, title);
+        let frame_pixels = u64::from(layout.width) * u64::from(layout.height);
+        MemoryNeed {
+            state_bytes: 4 * cells * (backend + SOLVER_WORDS),
+            output_bytes: (4 * cells * OUTPUT_WORDS).max(GIF_BYTES_PER_PIXEL * frame_pixels),
+            frame_bytes: 3 * frame_pixels,
+        }
+    }
+
+    /// The need of the run `p` describes.
+    pub fn of(p: &Params) -> MemoryNeed {
+        let title = p.interphase.spec.preset.name();
+        MemoryNeed::of_grid(
+            p.grid.nx,
+            p.grid.ny,
+            p.interphase.has_resolved_band(),
+            title,
+        )
+    }
+}
+
+/// The memory available for a new process (Linux: MemAvailable of /proc/meminfo); None where it
+/// cannot be read, and the check is skipped.
+pub fn available() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Refuses a CPU run of `p` keeping `frames` frames that needs more than `available` bytes,
+/// naming both and the largest grid that fits; `available` None skips the check.
+pub fn check(p: &Params, frames: u32, available: Option<u64>) -> Result<()> {
+    let need = MemoryNeed::of(p);
+    let (Some(available), total) = (available, need.total(frames)) else {
+        return Ok(());
+    };
+    if total <= available {
+        return Ok(());
+    }
+    let (nx, ny) = (p.grid.nx, p.grid.ny);
+    let band = p.interphase.has_resolved_band();
+    let title = p.interphase.spec.preset.name();
+    let fits =
+        |nx: usize, ny: usize| MemoryNeed::of_grid(nx, ny, band, title).total(frames) <= available;
+    let aspect = ny as f64 / nx as f64;
+    let same_aspect = |n: usize| (n, even_at_least_8((n as f64 * aspect).round() as usize));
+    let largest = largest_even(nx, |n| {
+        let (a, b) = same_aspect(n);
+        fits(a, b)
+    })
+    .map(same_aspect);
+    let widest = largest_even(ny, |m| fits(nx, m));
+    let suggestion = match (largest, widest) {
+        (None, _) => "no grid of 8 × 8 cells or more fits".to_string(),
+        (Some((a, b)), None) => {
+            format!("the largest grid that fits is {a} × {b} at the same aspect")
+        }
+        (Some((a, b)), Some(m)) => format!(
+            "the largest grid that fits is {a} × {b} at the same aspect, or {nx} × {m} at this \
+             grid.nx"
+        ),
+    };
+    Err(Error::config(
+        "grid.nx × grid.ny",
+        format!(
+            "= {nx} × {ny} needs {} of memory ({} for the fields and solvers, {} for the \
+             {frames} frames kept for growth.gif, {} for writing the outputs), but {} is \
+             available: {suggestion}; fewer run.frames also save memory",
+            bytes(total),
+            bytes(need.state_bytes),
+            bytes(u64::from(frames) * need.frame_bytes),
+            bytes(need.output_bytes),
+            bytes(available)
+        ),
+    ))
+}
+
+/// The largest even n in [8, max] with `fits(n)`, by bisection (the need grows with n).
+fn largest_even(max: usize, fits: impl Fn(usize) -> bool) -> Option<usize> {
+    let (mut lo, mut hi) = (4, max / 2 + 1);
+    if !fits(8) {
+        return None;
+    }
+    // fits(2·lo), !fits(2·hi) (2·hi > max).
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        if fits(2 * mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Some(2 * lo)
+}
+
+fn even_at_least_8(n: usize) -> usize {
+    (n - n % 2).max(8)
+}
+
+/// Bytes in MiB or GiB, labelled.
+pub fn bytes(b: u64) -> String {
+    const MIB: f64 = 1024.0 * 1024.0;
+    let mib = b as f64 / MIB;
+    if mib >= 1024.0 {
+        format!("{:.1} GiB", mib / 1024.0)
+    } else {
+        format!("{mib:.1} MiB")
+    }
+}
