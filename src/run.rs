@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// Columns of metrics.csv (SI units; the first nine are the documented contract).
-pub const METRICS_HEADER: &str = "step,time_s,charge_c_m2,current_density_a_m2,overpotential_v,mean_height_m,max_height_m,roughness_m,mg_total_mol_m,dt_s,dt_bound,lambda_max,control_iterations,potential_cycles,potential_residual,concentration_cycles,concentration_residual,inflow_mol_m";
+pub const METRICS_HEADER: &str = "step,time_s,charge_c_m2,current_density_a_m2,overpotential_v,mean_height_m,max_height_m,roughness_m,mg_total_mol_m,dt_s,dt_bound,lambda_max,control_iterations,potential_cycles,potential_residual,concentration_cycles,concentration_residual,inflow_mol_m,potential_error_v";
 
 /// Which backend runs the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -565,7 +565,7 @@ fn write_row(csv: &mut String, r: &MetricsRow, rep: Option<&StepReport>, inflow_
         Some(s) => {
             let _ = writeln!(
                 csv,
-                ",{:.6e},{},{:.4e},{},{},{:.3e},{},{:.3e},{:.12e}",
+                ",{:.6e},{},{:.4e},{},{},{:.3e},{},{:.3e},{:.12e},{:.3e}",
                 s.dt,
                 s.bound,
                 s.lambda_max,
@@ -574,11 +574,12 @@ fn write_row(csv: &mut String, r: &MetricsRow, rep: Option<&StepReport>, inflow_
                 s.potential_solve.residual_rel,
                 s.concentration_solve.cycles,
                 s.concentration_solve.residual_rel,
-                inflow_mol_m
+                inflow_mol_m,
+                s.potential_solve.error_estimate
             );
         }
         None => {
-            let _ = writeln!(csv, ",0,,0,0,0,0,0,0,{inflow_mol_m:.12e}");
+            let _ = writeln!(csv, ",0,,0,0,0,0,0,0,{inflow_mol_m:.12e},0");
         }
     }
 }

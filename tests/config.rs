@@ -485,7 +485,8 @@ fn printed_config_shows_the_resolved_interphase() {
     assert!(text.contains("#   asr_ohm_cm2 = 10000.0"), "{text}");
     assert!(text.contains("#   blocked_fraction = 0.3"), "{text}");
     assert!(text.contains("\ndiffusivity_m2_s = 3e-10\n"), "{text}");
-    assert!(text.contains("\nsolver_tolerance = 1e-6\n"), "{text}");
+    assert!(text.contains("\npotential_tolerance_v = 1e-6\n"), "{text}");
+    assert!(!text.contains("solver_tolerance"), "{text}");
 }
 
 /// xorshift64*: a tiny deterministic generator so the fuzz test needs no extra crate.

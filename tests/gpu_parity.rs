@@ -81,6 +81,13 @@ fn every_preset_matches_the_cpu_at_equal_charge_from_the_first_step() {
         // configs/<preset>.toml's deposit: the passivating layer's first step then needs
         // −3.9 V (at 6 µm the lab-frame ASR field it meets asks for −1.0 V).
         cfg.initial.deposit_height_um = 4.0;
+        // The device's six CG iterations leave the potential at its f32 floor; the CPU stops at
+        // its estimated 1e-6 V by default, which moves the bulk-face inflow by ~1e-4 and the
+        // noise-driven roughness of `none` by 1.7e-3 of its scale (measured over these 200
+        // steps: inflow 5.937110e-7 at 1e-6 V, 5.936487e-7 at 1e-8 V, 5.936408e-7 at 1e-11 V,
+        // the device 5.936409e-7). Compared at the same accuracy, the runs differ by what the
+        // backends compute differently, not by their stopping rules.
+        cfg.numerics.potential_tolerance_v = 1e-10;
         let p = Params::from_config(&cfg).unwrap();
         let target = p
             .target_rate_sum()

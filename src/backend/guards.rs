@@ -57,7 +57,7 @@ pub fn blown_up(grid: Grid, step: u64, field: &str, value: Real, n: usize) -> Er
 pub const SOLVE_FAILURE: f64 = 1.0e-3;
 
 /// A multigrid solve whose backward error ||r||/(||b|| + |||D||u|||) ended far above the f32
-/// floor (above max(1e-3, 1e3 · numerics.solver_tolerance)), or is NaN, ends the run. A solve
+/// floor (above max(1e-3, 1e3 · numerics.concentration_tolerance)), or is NaN, ends the run. A solve
 /// that stops above its tolerance on ||r||/||b|| without failing (at the cycle cap, the
 /// concentration at its f32 floor, the device's fixed counts) is recorded in metrics.csv and the
 /// run goes on.
@@ -70,13 +70,13 @@ pub fn check_solves(
     for (name, s) in [("potential", potential), ("concentration", concentration)] {
         let failed = !s.residual_rel.is_finite()
             || !s.backward_error.is_finite()
-            || s.backward_error > SOLVE_FAILURE.max(1e3 * p.solver_tolerance);
+            || s.backward_error > SOLVE_FAILURE.max(1e3 * p.concentration_tolerance);
         if failed {
             return Err(Error::Solver {
                 step,
                 message: format!(
-                    "the {name} solve failed: backward error {:.3e} (relative residual {:.3e}) after {} cycles, far above numerics.solver_tolerance = {:.1e} (cap numerics.solver_max_cycles = {})",
-                    s.backward_error, s.residual_rel, s.cycles, p.solver_tolerance, p.solver_max_cycles
+                    "the {name} solve failed: backward error {:.3e} (relative residual {:.3e}) after {} cycles, far above the f32 floor (numerics.potential_tolerance_v = {:.1e} V, numerics.concentration_tolerance = {:.1e}, cap numerics.solver_max_cycles = {})",
+                    s.backward_error, s.residual_rel, s.cycles, p.potential_tolerance_v, p.concentration_tolerance, p.solver_max_cycles
                 ),
             });
         }

@@ -240,10 +240,17 @@ pub struct NumericsConfig {
     pub dt_s: Option<f64>,
     /// Upper cap on the adaptive time step.
     pub max_dt_s: f64,
-    /// Relative residual the multigrid solves reach.
-    pub solver_tolerance: f64,
+    /// The potential solve stops when its estimated error (from the last correction and the
+    /// measured contraction) is below this, in volts.
+    pub potential_tolerance_v: f64,
+    /// Relative residual the concentration solve reaches (after at least one V-cycle).
+    pub concentration_tolerance: f64,
     /// V-cycle cap per solve.
     pub solver_max_cycles: u32,
+    /// Replaced by `potential_tolerance_v` and `concentration_tolerance`: accepted only to be
+    /// refused with a message naming them.
+    #[serde(default, skip_serializing)]
+    pub solver_tolerance: Option<f64>,
 }
 
 fn default_frames() -> u32 {
@@ -330,8 +337,10 @@ impl Default for NumericsConfig {
             time_step_safety: 0.8,
             dt_s: None,
             max_dt_s: 50.0,
-            solver_tolerance: 1.0e-6,
+            potential_tolerance_v: 1.0e-6,
+            concentration_tolerance: 1.0e-6,
             solver_max_cycles: 60,
+            solver_tolerance: None,
         }
     }
 }

@@ -408,10 +408,23 @@ impl Config {
             check("numerics.dt_s", dt, Range::POSITIVE)?;
         }
         check("numerics.max_dt_s", n.max_dt_s, Range::POSITIVE)?;
-        check(
-            "numerics.solver_tolerance",
-            n.solver_tolerance,
+        if let Some(old) = n.solver_tolerance {
+            return Err(Error::config(
+                "numerics.solver_tolerance",
+                format!("= {old}: this key was replaced by two, one per solve: numerics.potential_tolerance_v (the potential's estimated error in volts, default 1e-6; the Butler–Volmer rate moves by α·f·δφ ≈ 4e-5 per µV) and numerics.concentration_tolerance (the concentration's relative residual, default 1e-6)"),
+            ));
+        }
+        check_why(
+            "numerics.potential_tolerance_v",
+            n.potential_tolerance_v,
             Range::closed(1e-12, 1e-2),
+            "the potential solve stops when its estimated error is below it (V)",
+        )?;
+        check_why(
+            "numerics.concentration_tolerance",
+            n.concentration_tolerance,
+            Range::closed(1e-12, 1e-2),
+            "relative residual of the concentration solve",
         )?;
         check_int(
             "numerics.solver_max_cycles",

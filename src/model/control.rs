@@ -223,18 +223,33 @@ pub fn solve_shift(
 }
 
 /// The error of a search that did not converge (the same text on every backend): the step, the
-/// target and the current reached at the last potential tried. `current_of_rate_sum` turns a
-/// Σ ∂xi/∂t into a current density (A/m²).
+/// target and the current reached at the last potential tried; `allen_cahn_sum` is the
+/// capillary part of Σ ∂xi/∂t (a blow-up when it alone exceeds the target).
+/// `current_of_rate_sum` turns a Σ ∂xi/∂t into a current density (A/m²).
 pub fn control_failure(
     step: u64,
     search: &ShiftSearch,
     target_rate_sum: f64,
+    allen_cahn_sum: f64,
     target_a_m2: f64,
     current_of_rate_sum: impl Fn(f64) -> f64,
 ) -> crate::Error {
     let reached = current_of_rate_sum(target_rate_sum + search.residual);
     let (target_ma, reached_ma) = (0.1 * target_a_m2, 0.1 * reached);
     let e = search.electrode();
+    // The capillary (Allen–Cahn) part of Σ ∂xi/∂t alone beyond the target: no potential can
+    // balance a front that far from its equilibrium profile; the cause is the blow-up's.
+    let capillary = allen_cahn_sum.abs() / target_rate_sum.abs().max(1e-30);
+    if capillary > 1.0 && search.status != SearchStatus::NotFinite {
+        return crate::Error::Solver {
+            step,
+            message: format!(
+                "the Allen–Cahn part of Σ ∂xi/∂t alone is {capillary:.3e} times the galvanostatic target's, which no electrode potential within control.max_overpotential_v = {:.4} V balances (at E = {e:.4} V the current is {reached_ma:.4e} mA/cm²): {}",
+                search.limit,
+                crate::backend::guards::BLOW_UP_CAUSES
+            ),
+        };
+    }
     let message = match search.status {
         SearchStatus::NotFinite => format!(
             "the galvanostatic control met a current of {reached_ma} mA/cm² at E = {e:.6} V (target {target_ma:.6} mA/cm²): a field has blown up"
@@ -343,7 +358,7 @@ mod tests {
         );
         assert_eq!(s.status, SearchStatus::BeyondLimit);
         assert_eq!(s.electrode(), -10.0);
-        let err = control_failure(7, &s, target, 1000.0, |r| r * 10.0).to_string();
+        let err = control_failure(7, &s, target, 0.0, 1000.0, |r| r * 10.0).to_string();
         println!("{err}");
         assert!(err.contains("step 7"), "{err}");
         assert!(
@@ -397,7 +412,7 @@ mod tests {
         );
         assert_eq!(s.status, SearchStatus::NotConverged);
         assert_eq!(s.evaluations, MAX_EVALUATIONS);
-        let err = control_failure(3, &s, 1.0, 5.0, |r| r * 5.0).to_string();
+        let err = control_failure(3, &s, 1.0, 0.0, 5.0, |r| r * 5.0).to_string();
         println!("{err}");
         assert!(err.contains("did not converge in 32 evaluations"), "{err}");
     }

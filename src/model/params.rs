@@ -104,7 +104,10 @@ pub struct Params {
     pub time_step_safety: f64,
     pub fixed_dt: Option<f64>,
     pub max_dt: f64,
-    pub solver_tolerance: f64,
+    /// The potential solve's estimated error bound (V) and the concentration solve's relative
+    /// residual.
+    pub potential_tolerance_v: f64,
+    pub concentration_tolerance: f64,
     pub solver_max_cycles: u32,
 }
 
@@ -216,7 +219,8 @@ impl Params {
             time_step_safety: cfg.numerics.time_step_safety,
             fixed_dt: cfg.numerics.dt_s,
             max_dt: cfg.numerics.max_dt_s,
-            solver_tolerance: cfg.numerics.solver_tolerance,
+            potential_tolerance_v: cfg.numerics.potential_tolerance_v,
+            concentration_tolerance: cfg.numerics.concentration_tolerance,
             solver_max_cycles: cfg.numerics.solver_max_cycles,
         };
         if !(params.l_sigma.is_finite() && params.l_sigma > 0.0) {

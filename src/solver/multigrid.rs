@@ -77,6 +77,29 @@ pub struct SolveStats {
     /// at the f32 floor, however ill-conditioned A; far above it only when the solve failed.
     #[serde(default)]
     pub backward_error: f64,
+    /// [`Multigrid::solve_refined`]'s estimate of the error left in u, in u's unit:
+    /// ‖δ‖ ρ/(1 − ρ) from the last correction δ and the measured contraction ρ (∞ while there
+    /// is none, or when it did not contract; 0 for the other solves, which do not estimate it).
+    #[serde(default)]
+    pub error_estimate: f64,
+}
+
+/// When [`Multigrid::solve_refined`] stops.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Criterion {
+    /// ‖b − A u‖/‖b‖ ≤ tol.
+    RelativeResidual(f64),
+    /// The estimated error ‖δ‖∞ ρ/(1 − ρ) ≤ tol, in u's unit (the potential: volts).
+    EstimatedError(f64),
+}
+
+impl Criterion {
+    fn met(self, stats: &SolveStats) -> bool {
+        match self {
+            Criterion::RelativeResidual(tol) => stats.residual_rel <= tol,
+            Criterion::EstimatedError(tol) => stats.error_estimate <= tol,
+        }
+    }
 }
 
 /// Cells of the finest level on which [`Multigrid::conserve_mass`]'s direction z ≈ A⁻¹1 is
@@ -93,9 +116,18 @@ const DIRECT_MAX_WORK: usize = 20_000_000;
 const COARSEST_SWEEPS: usize = 64;
 /// A cycle that reduces the residual by less than this counts as stalled (f32 floor).
 const STALL_FACTOR: f64 = 0.9;
+/// [`Multigrid::solve_refined`] starts with a full-multigrid cycle when the warm start's
+/// residual is at least this fraction of ‖b‖ (no better than zero: the interface noise renews
+/// the potential's source every step, and its warm start's residual is 1.3–1.4 ‖b‖).
+const FULL_MULTIGRID_START: f64 = 0.5;
 /// In [`Multigrid::solve`], a V-cycle reducing the residual less than 5-fold (but not stalled)
 /// hands over to PCG.
 pub const PCG_SWITCH_FACTOR: f64 = 0.2;
+/// V-cycles of [`Multigrid::measure_contraction`]'s power iteration.
+const CONTRACTION_CYCLES: usize = 12;
+/// A V-cycle contracting slower than this makes [`Multigrid::solve_refined`]'s corrections
+/// preconditioned CG from the first (a resolved band: ~0.9; the bare deposit 0.5–0.6).
+const SLOW_CONTRACTION: f64 = 0.8;
 /// Relative residual to which [`Multigrid::solve_refined`] solves for a correction with CG.
 const INNER_TOLERANCE: f64 = 0.05;
 /// PCG stops after this many iterations without a new best residual (its 2-norm is not monotone).
@@ -293,6 +325,19 @@ struct Refinement {
     e: Field,
 }
 
+impl Refinement {
+    /// Allocates the buffers on first use (a concentration solver never needs them).
+    fn allocate(&mut self, shape: (usize, usize)) {
+        if self.u.dim() != shape {
+            *self = Refinement {
+                u: Array2::zeros(shape),
+                r: Array2::zeros(shape),
+                e: Array2::zeros(shape),
+            };
+        }
+    }
+}
+
 /// The levels, finest first, and the exact solver of the last.
 struct Hierarchy {
     levels: Vec<Level>,
@@ -310,6 +355,10 @@ pub struct Multigrid {
     conserve_mass: Option<MassProjection>,
     /// See [`Multigrid::set_reference_offset`].
     reference_offset: Real,
+    /// See [`Multigrid::set_error_weights`].
+    error_weights: Option<Field>,
+    /// The V-cycle's asymptotic contraction (see [`Multigrid::measure_contraction`]).
+    contraction: Option<f64>,
 }
 
 impl Multigrid {
@@ -344,6 +393,8 @@ impl Multigrid {
             has_mass_term: false,
             conserve_mass: None,
             reference_offset: 0.0,
+            error_weights: None,
+            contraction: None,
             hierarchy: Hierarchy {
                 levels,
                 coarsest: CoarsestSolver::new(cn, cm),
@@ -407,6 +458,68 @@ impl Multigrid {
         });
     }
 
+    /// Weights w ∈ [0, 1] of the error [`Criterion::EstimatedError`] measures, ‖w δ‖∞: how much
+    /// the caller's model reads each cell (the potential's: 1 in the electrolyte, h'(ξ)/max h'
+    /// in the metal, see `CpuBackend::solve_potential`).
+    pub fn set_error_weights(&mut self, weights: ArrayView2<Real>) {
+        match &mut self.error_weights {
+            Some(w) => w.assign(&weights),
+            None => self.error_weights = Some(weights.to_owned()),
+        }
+    }
+
+    /// The V-cycle's asymptotic contraction ρ of this operator in the weighted norm of
+    /// [`Multigrid::set_error_weights`], by power iteration on its error propagation: e from a
+    /// fixed pseudo-random start, [`CONTRACTION_CYCLES`] V-cycles of A e = 0 with homogeneous
+    /// `bcs`, ρ the largest ratio ‖w e_k‖∞/‖w e_{k−1}‖∞ of the last three. The slowest mode
+    /// decides what a stopped solve leaves behind, and the first corrections of a solve do not
+    /// show it (their ratio is that of faster modes: 0.27–0.48 against 0.5 at 128², preset
+    /// none; ~0.02 against ~0.9 across a resolved band). The caller refreshes it as the
+    /// coefficients change (the CPU backend: every `CONTRACTION_REFRESH_STEPS` steps); its
+    /// value is part of a checkpoint ([`Multigrid::contraction`]).
+    pub fn measure_contraction(&mut self, bcs: Bcs) -> f64 {
+        let hom = bcs.homogeneous();
+        // In the refinement's buffers (no allocation past the first solve): e and a zero f.
+        let mut rf = std::mem::take(&mut self.refinement);
+        rf.allocate(self.hierarchy.levels[0].op.a.dim());
+        let (e, zero) = (&mut rf.e, &mut rf.r);
+        zero.fill(0.0);
+        e.indexed_iter_mut().for_each(|((i, j), v)| {
+            *v = crate::model::noise::uniform_signed(0x5eed, i as u32, j as u32);
+        });
+        let norm = |mg: &Multigrid, e: &Field| -> f64 {
+            match &mg.error_weights {
+                Some(w) => e
+                    .iter()
+                    .zip(w)
+                    .fold(0.0f64, |m, (&x, &w)| m.max(f64::from(w * x).abs())),
+                None => e.iter().fold(0.0f64, |m, &x| m.max(f64::from(x).abs())),
+            }
+        };
+        let mut before = norm(self, e);
+        let mut rho = 0.0f64;
+        for cycle in 0..CONTRACTION_CYCLES {
+            self.hierarchy.v_cycle(e.view_mut(), zero.view(), hom);
+            let after = norm(self, e);
+            if cycle + 3 >= CONTRACTION_CYCLES && before > 0.0 {
+                rho = rho.max(after / before);
+            }
+            before = after;
+        }
+        self.refinement = rf;
+        self.contraction = Some(rho);
+        rho
+    }
+
+    /// The last [`Multigrid::measure_contraction`] (None before the first).
+    pub fn contraction(&self) -> Option<f64> {
+        self.contraction
+    }
+
+    pub fn set_contraction(&mut self, rho: Option<f64>) {
+        self.contraction = rho;
+    }
+
     /// For a u that stores v − `offset` (the concentration as c/c0 − 1, whose u ≈ 0 on the
     /// bulk face carries c0 − c unrounded): [`Multigrid::solve`] measures ‖r‖ and Σ r (the same
     /// for u and v) against v's right-hand side f + a·offset, walls at g + offset, so that its
@@ -446,8 +559,8 @@ impl Multigrid {
         self.hierarchy.v_cycle(u.view_mut(), f.view(), bcs);
     }
 
-    /// Solves to `||b − A u|| ≤ tol ||b||`, warm-started from `u`, in at most `max_cycles`
-    /// cycles: plain V-cycles while each reduces the residual at least 1/[`PCG_SWITCH_FACTOR`]
+    /// Solves to `||b − A u|| ≤ tol ||b||`, warm-started from `u`, in at least one and at most
+    /// `max_cycles` cycles: plain V-cycles while each reduces the residual at least 1/[`PCG_SWITCH_FACTOR`]
     /// = 5-fold, then, after a slower one, [`Multigrid::solve_pcg`] from the current `u`. Stops
     /// early once the residual no longer falls (the f32 floor: ~ε λ_max/λ_min of the smooth
     /// part, 1e-5 to 1e-4 for k = 1 at 64²–256², below 1e-6 for the deposit cases);
@@ -485,7 +598,14 @@ impl Multigrid {
         let (mut stats, reference) = self.start_from(&start);
         let mut last = start;
         let (mut stalled, mut slow) = (0, false);
-        while stats.residual_rel > tol && stats.cycles < max_cycles && stalled < 2 && !slow {
+        // At least one cycle unless the residual is 0: a warm start that already meets `tol`
+        // (the concentration's, whose ‖b‖ the c0/Δt term dominates) would otherwise leave the
+        // step's change of u to the mass projection alone.
+        while (stats.residual_rel > tol || (stats.cycles == 0 && start.r2 > 0.0))
+            && stats.cycles < max_cycles
+            && stalled < 2
+            && !slow
+        {
             self.hierarchy.v_cycle(u.view_mut(), f.view(), bcs);
             last = statistics(self, u.view());
             stats.backward_error = backward_error(&last);
@@ -533,34 +653,36 @@ impl Multigrid {
         }
     }
 
-    /// [`Multigrid::solve`]'s contract with the f32 floor removed, by mixed-precision iterative
-    /// refinement: the iterate is kept in f64 and its residual b − A u computed in f64; each
-    /// refinement solves A e = r for the correction with one f32 V-cycle from e = 0 (or, once a
-    /// cycle reduces the residual less than 1/[`PCG_SWITCH_FACTOR`]-fold, with V-cycle-
-    /// preconditioned CG to [`INNER_TOLERANCE`]), then adds it in f64. The correction's own
-    /// rounding is relative to r, which shrinks, so ‖r‖/‖b‖ falls by the cycle's factor every
-    /// refinement down to f64 levels instead of stalling at ~ε·cond(A) (2e-4 at 512², 2e-3 at
-    /// 2048² for the potential). `u` is warm-start and result, rounded to f32 at the end: that
-    /// rounding (≤ ε/2 relative per cell) is the solution's only f32 error. `cycles` counts
-    /// V-cycles, one per refinement plus one per inner CG iteration.
+    /// Solves A u = f to `criterion` by mixed-precision iterative refinement: the iterate is
+    /// kept in f64 and its residual b − A u computed in f64; each refinement solves A e = r for
+    /// the correction in f32 and adds it in f64, so ‖r‖/‖b‖ falls by the cycle's factor every
+    /// refinement down to f64 levels instead of stalling at the f32 floor ~ε·cond(A) (2e-4 at
+    /// 512², 2e-3 at 2048² for the potential). The first correction is a full-multigrid cycle
+    /// ([`Hierarchy::full_multigrid`]) when the warm start is no better than zero (its residual
+    /// ≥ [`FULL_MULTIGRID_START`] ‖b‖), else a V-cycle; the later ones V-cycles from e = 0, or,
+    /// once a cycle reduces the residual less than 1/[`PCG_SWITCH_FACTOR`]-fold, V-cycle-
+    /// preconditioned CG to [`INNER_TOLERANCE`].
+    ///
+    /// After each correction δ but a full-multigrid one the solve records the contraction ρ, the
+    /// ratio ‖δ_k‖/‖δ_{k−1}‖ of two successive corrections or at least the V-cycle's asymptotic
+    /// one ([`Multigrid::measure_contraction`], which also sends a slowly contracting operator to
+    /// CG from the first correction; ‖·‖ = ‖w ·‖∞ with [`Multigrid::set_error_weights`]) and
+    /// the error estimate ‖δ_k‖∞ ρ/(1 − ρ) (for a contraction e_k = ρ e_{k−1},
+    /// δ_k = e_{k−1} − e_k and e_k = δ_k ρ/(1 − ρ)); [`Criterion::EstimatedError`] stops on it. `u` is warm start and
+    /// result, rounded to f32 at the end: that rounding (≤ ε/2 relative per cell) is the
+    /// solution's only f32 error. `cycles` counts V-cycles (the full-multigrid cycle as one),
+    /// one per refinement plus one per inner CG iteration.
     pub fn solve_refined(
         &mut self,
         u: &mut Field,
         f: ArrayView2<Real>,
         bcs: Bcs,
-        tol: f64,
+        criterion: Criterion,
         max_cycles: u32,
     ) -> SolveStats {
         let f = prepare(self, u, f);
         let mut rf = std::mem::take(&mut self.refinement);
-        if rf.u.dim() != u.dim() {
-            // First refined solve of this hierarchy (a concentration solver never needs these).
-            rf = Refinement {
-                u: Array2::zeros(u.dim()),
-                r: Array2::zeros(u.dim()),
-                e: Array2::zeros(u.dim()),
-            };
-        }
+        rf.allocate(u.dim());
         ndarray::Zip::from(&mut rf.u)
             .and(&*u)
             .par_for_each(|d, &s| *d = f64::from(s));
@@ -578,12 +700,22 @@ impl Multigrid {
                 rf.r.view_mut(),
             )
         };
-        let (mut stats, reference) = self.start_from(&fine_residual(self, &mut rf));
-        let (hom, mut krylov, mut stalled) = (bcs.homogeneous(), false, 0);
-        while stats.residual_rel > tol && stats.cycles < max_cycles && stalled < 2 {
+        let start = fine_residual(self, &mut rf);
+        let (mut stats, reference) = self.start_from(&start);
+        let full_multigrid = start.r2.sqrt() >= FULL_MULTIGRID_START * start.b2.sqrt();
+        // Nothing to correct (a zero source on a zero warm start): the error is 0.
+        stats.error_estimate = if start.r2 > 0.0 { f64::INFINITY } else { 0.0 };
+        let hom = bcs.homogeneous();
+        let mut krylov = self.contraction.is_some_and(|rho| rho > SLOW_CONTRACTION);
+        let (mut previous_correction, mut stalled) = (None, 0);
+        while !criterion.met(&stats) && stats.cycles < max_cycles && stalled < 2 {
             rf.e.fill(0.0);
             let mut cycles = 1;
-            if krylov {
+            let of_full_multigrid = full_multigrid && stats.cycles == 0;
+            if of_full_multigrid {
+                self.hierarchy
+                    .full_multigrid(rf.e.view_mut(), rf.r.view(), hom);
+            } else if krylov {
                 let inner = self.solve_pcg(
                     &mut rf.e,
                     rf.r.view(),
@@ -595,12 +727,32 @@ impl Multigrid {
             } else {
                 self.hierarchy.v_cycle(rf.e.view_mut(), rf.r.view(), hom);
             }
-            add_correction(rf.u.view_mut(), rf.e.view());
+            let weights = self.error_weights.as_ref().map(|w| w.view());
+            let correction = add_correction(rf.u.view_mut(), rf.e.view(), weights);
             let rs = fine_residual(self, &mut rf);
             stats.mass_defect_rel = self.mass_defect(&rs);
             stats.backward_error = backward_error(&rs);
             let factor = record(&mut stats, rel(rs.r2.sqrt(), reference));
             stats.cycles += cycles - 1;
+            // ρ: the ratio of two successive corrections of the iteration (the full-multigrid
+            // one is no step of it), at least the V-cycle's asymptotic contraction when it is
+            // known (the first corrections show faster modes than the slowest, which is what
+            // a stopped solve leaves). The residual's ratio would not do: high-k cells and rough
+            // modes dominate ‖r‖ (it fell 8× faster than the error left in φ, tests/solves.rs).
+            let measured = previous_correction.map(|p: f64| correction / p);
+            // (A CG correction contracts faster than a V-cycle: the V-cycle's ρ bounds it too.)
+            let asymptotic = self.contraction;
+            let contraction = match (of_full_multigrid, measured, asymptotic) {
+                (true, _, _) => None,
+                (false, Some(m), Some(a)) => Some(m.max(a)),
+                (false, m, a) => m.or(a),
+            };
+            stats.error_estimate = match contraction {
+                _ if rs.r2 == 0.0 => 0.0,
+                Some(rho) if rho < 1.0 => correction * rho / (1.0 - rho),
+                _ => f64::INFINITY,
+            };
+            previous_correction = (!of_full_multigrid).then_some(correction);
             stalled = if factor > STALL_FACTOR {
                 stalled + 1
             } else {
@@ -612,7 +764,7 @@ impl Multigrid {
             .and(&rf.u)
             .par_for_each(|d, &s| *d = s as Real);
         self.refinement = rf;
-        stats.converged = stats.residual_rel <= tol;
+        stats.converged = criterion.met(&stats);
         stats
     }
 
@@ -843,6 +995,40 @@ impl Hierarchy {
             for _ in 0..POST_SWEEPS {
                 fine.op.sweep(u.view_mut(), f, bc_of(l), [1, 0]);
             }
+        }
+    }
+
+    /// One full-multigrid cycle for u0 from zero: f0 restricted to every level, the coarsest
+    /// solved exactly, then on each finer level the bilinear prolongation of the coarser
+    /// solution followed by one V-cycle of that level. It leaves the error near the
+    /// discretisation's own (a V-cycle from zero leaves ρ of the whole solution) at about 4/3 of
+    /// a V-cycle's work. `bcs`: the finest level's walls (homogeneous for a correction).
+    fn full_multigrid(&mut self, mut u0: ArrayViewMut2<Real>, f0: ArrayView2<Real>, bcs: Bcs) {
+        let n = self.levels.len();
+        u0.fill(0.0);
+        if n == 1 {
+            self.v_cycle(u0, f0, bcs);
+            return;
+        }
+        let hom = bcs.homogeneous();
+        restrict_full_weighting(f0, self.levels[1].f.view_mut());
+        for l in 1..n - 1 {
+            let (head, tail) = self.levels.split_at_mut(l + 1);
+            restrict_full_weighting(head[l].f.view(), tail[0].f.view_mut());
+        }
+        let last = &mut self.levels[n - 1];
+        last.u.fill(0.0);
+        self.coarsest
+            .solve(&last.op, &mut last.r, last.u.view_mut(), last.f.view(), hom);
+        for l in (0..n - 1).rev() {
+            let (head, tail) = self.levels.split_at_mut(l + 1);
+            if l == 0 {
+                prolong_bilinear(tail[0].u.view(), u0.view_mut(), hom);
+            } else {
+                head[l].u.fill(0.0);
+                prolong_bilinear(tail[0].u.view(), head[l].u.view_mut(), hom);
+            }
+            self.cycle_from(l, u0.view_mut(), f0, bcs);
         }
     }
 

@@ -148,16 +148,34 @@ pub fn prolong_bilinear(coarse: ArrayView2<Real>, fine: ArrayViewMut2<Real>, bcs
             _ => (ic + 1, 1.0),
         };
         let (own, nb) = (row(&coarse, ic), row(&coarse, inb));
-        out.iter_mut().enumerate().for_each(|(j, o)| {
-            let jc = j / 2;
-            let jn = if j % 2 == 0 {
-                (jc + nyc - 1) % nyc
-            } else {
-                (jc + 1) % nyc
-            };
-            let e = 9.0 * own[jc] + 3.0 * own[jn] + sign * (3.0 * nb[jc] + nb[jn]);
-            *o += e * (1.0 / 16.0);
-        });
+        // The fine pair (2 jc, 2 jc + 1) takes its lateral neighbour from jc − 1 and jc + 1.
+        let value = |jc: usize, jn: usize| {
+            (9.0 * own[jc] + 3.0 * own[jn] + sign * (3.0 * nb[jc] + nb[jn])) * (1.0 / 16.0)
+        };
+        let last = nyc - 1;
+        let (prev, next) = (
+            |jc: usize| if jc == 0 { last } else { jc - 1 },
+            |jc: usize| if jc == last { 0 } else { jc + 1 },
+        );
+        let ends: &[usize] = if last == 0 { &[0] } else { &[0, last] };
+        for &jc in ends {
+            out[2 * jc] += value(jc, prev(jc));
+            out[2 * jc + 1] += value(jc, next(jc));
+        }
+        if nyc > 2 {
+            // The interior pairs from shifted slices: no index arithmetic per cell, so the loop
+            // vectorises (it was 15 % of a 2048² step with a modulo per cell).
+            let interior = out[2..2 * last].chunks_exact_mut(2);
+            let coarse_cells = own[1..last]
+                .iter()
+                .zip(&own[..last - 1])
+                .zip(&own[2..])
+                .zip(nb[1..last].iter().zip(&nb[..last - 1]).zip(&nb[2..]));
+            for (pair, (((&o, &ol), &or), ((&n, &nl), &nr))) in interior.zip(coarse_cells) {
+                pair[0] += (9.0 * o + 3.0 * ol + sign * (3.0 * n + nl)) * (1.0 / 16.0);
+                pair[1] += (9.0 * o + 3.0 * or + sign * (3.0 * n + nr)) * (1.0 / 16.0);
+            }
+        }
     });
 }
 
@@ -558,11 +576,31 @@ fn row_statistics<T: Value>(
     lanes.fold()
 }
 
-/// u += e: the f32 correction added to the f64 iterate of the refinement.
-pub fn add_correction(mut u: ArrayViewMut2<f64>, e: ArrayView2<Real>) {
-    ndarray::Zip::from(&mut u)
-        .and(&e)
-        .par_for_each(|u, &e| *u += f64::from(e));
+/// u += e: the f32 correction added to the f64 iterate of the refinement; returns max |w e| (w
+/// = `weights`, or 1 without them).
+pub fn add_correction(
+    mut u: ArrayViewMut2<f64>,
+    e: ArrayView2<Real>,
+    weights: Option<ArrayView2<Real>>,
+) -> f64 {
+    match weights {
+        Some(w) => ndarray::Zip::from(&mut u).and(&e).and(&w).par_fold(
+            || 0.0f64,
+            |largest, u, &e, &w| {
+                *u += f64::from(e);
+                largest.max(f64::from(w * e).abs())
+            },
+            f64::max,
+        ),
+        None => ndarray::Zip::from(&mut u).and(&e).par_fold(
+            || 0.0f64,
+            |largest, u, &e| {
+                *u += f64::from(e);
+                largest.max(f64::from(e).abs())
+            },
+            f64::max,
+        ),
+    }
 }
 
 /// (‖b‖₂², Σ |b|) of b = f + offset·a, plus on a wall row the wall term w (g + offset): the

@@ -17,15 +17,20 @@ use crate::error::{Error, Result};
 use crate::grid::{Field, Real};
 use crate::model::control::{control_failure, solve_shift, SearchStatus};
 use crate::model::initial;
-use crate::model::interphase::{layer_indicator, InterphaseFields};
+use crate::model::interphase::{interpolation_prime, layer_indicator, InterphaseFields};
 use crate::model::noise::{key, STREAM_NOISE};
-use crate::model::params::Params;
+use crate::model::params::{Params, MAX_H_PRIME};
 use crate::model::timestep::{time_step, RateMaxima};
-use crate::solver::multigrid::{Bcs, Boundary, Multigrid};
+use crate::solver::multigrid::{Bcs, Boundary, Criterion, Multigrid};
 use order_parameter::OrderParameterConstants;
 use rayon::prelude::*;
 use std::time::Instant;
 use transport::TransportConstants;
+
+/// Steps between two measurements of the potential V-cycle's asymptotic contraction
+/// (`Multigrid::measure_contraction`, 12 V-cycles: ~0.2 cycles a step); the operator follows the
+/// front, which moves a fraction of a cell a step.
+const CONTRACTION_REFRESH_STEPS: u64 = 64;
 
 /// Fields and solver state of a CPU run.
 pub struct CpuBackend {
@@ -59,6 +64,8 @@ pub struct CpuBackend {
     /// Per-row sums of the reaction field (scratch of `reaction_field`).
     row_sums: Vec<(f64, f64)>,
     rhs: Field,
+    /// Weights of the potential's error (see `solve_potential`).
+    potential_weights: Field,
     zeros: Field,
     inv_dt_field: Field,
     potential_mg: Multigrid,
@@ -100,12 +107,14 @@ impl CpuBackend {
             cells: Vec::new(),
             row_sums: Vec::new(),
             rhs: g.field(0.0),
+            potential_weights: g.field(1.0),
             zeros: g.field(0.0),
             inv_dt_field: g.field(0.0),
             potential_mg: Multigrid::new(g.nx, g.ny, g.dx),
             concentration_mg: {
                 let mut mg = Multigrid::new(g.nx, g.ny, g.dx);
                 mg.conserve_mass();
+
                 // The state is u = c/c0 − 1; the tolerance refers to c's equation.
                 mg.set_reference_offset(1.0);
                 mg
@@ -157,10 +166,11 @@ impl CpuBackend {
     }
 
     /// Solves the potential equation with the last step's Δxi/dt as its source, by mixed-precision
-    /// refinement: an f32 iterate's ||r||/||b|| stalls at ~1e-4–2e-3 (256²–2048²), far above the
-    /// tolerance, and finding that floor took ~14 cycles per step; the f64 iterate reaches the
-    /// tolerance in ~9 at 1024² (tests/multigrid.rs, metal slab).
-    fn solve_potential(&mut self) -> crate::solver::multigrid::SolveStats {
+    /// refinement (an f32 iterate's ||r||/||b|| stalls at ~1e-4–2e-3 at 256²–2048²), to an
+    /// estimated error of `numerics.potential_tolerance_v` volts: the kinetics see φ through
+    /// η = E − φ, where 1 µV moves the Butler–Volmer rate by α·f·1 µV ≈ 4e-5, so a relative
+    /// residual of 1e-6 (φ to ~1e-9 V) bought ~10 cycles of accuracy nothing used.
+    fn solve_potential(&mut self, step: u64) -> crate::solver::multigrid::SolveStats {
         // Without a resolved band σ/σ_l = D/D_l (transport_coefficients_without_band): the
         // faces are weighed by D and the source by D_l.
         let (weights, scale) = if self.p.interphase.has_resolved_band() {
@@ -174,12 +184,34 @@ impl CpuBackend {
             .par_for_each(|r, &d| *r = -q * d);
         self.potential_mg
             .set_coefficients(self.zeros.view(), weights.view());
+        // The error the kinetics see: the reaction reads η = E − φ weighted by h'(ξ), the
+        // migration flux σ∇φ carries the ions in the electrolyte. So the error is weighed by 1
+        // in the electrolyte (ξ < ½) and by h'(ξ)/max h' in the metal, where φ is a
+        // continuation (σ_s/σ_l = 1e-3) whose floating level the cycles reduce slowly (measured
+        // at 128²: ~6e-7 V left in the bulk metal after 3 cycles, ~1e-9 V in the electrolyte).
+        let inv_max_h_prime = (1.0 / MAX_H_PRIME) as Real;
+        ndarray::Zip::from(&mut self.potential_weights)
+            .and(&self.xi)
+            .par_for_each(|w, &x| {
+                *w = if x < 0.5 {
+                    1.0
+                } else {
+                    interpolation_prime(x) * inv_max_h_prime
+                };
+            });
+        self.potential_mg
+            .set_error_weights(self.potential_weights.view());
         let bcs = self.bcs_potential();
+        if self.potential_mg.contraction().is_none()
+            || step.is_multiple_of(CONTRACTION_REFRESH_STEPS)
+        {
+            self.potential_mg.measure_contraction(bcs);
+        }
         self.potential_mg.solve_refined(
             &mut self.phi,
             self.rhs.view(),
             bcs,
-            self.p.solver_tolerance,
+            Criterion::EstimatedError(self.p.potential_tolerance_v),
             self.p.solver_max_cycles,
         )
     }
@@ -250,7 +282,7 @@ impl Backend for CpuBackend {
             );
         }
         let t1 = Instant::now();
-        let potential_solve = self.solve_potential();
+        let potential_solve = self.solve_potential(step);
         let t2 = Instant::now();
 
         // Orientation (ε², εε') and the Allen–Cahn rate in one pass; a_k and |∇xi| where the
@@ -307,9 +339,14 @@ impl Backend for CpuBackend {
                 );
                 let p = &self.p;
                 let failure = || {
-                    control_failure(step, &search, target, p.current_of_rate_sum(target), |r| {
-                        p.current_of_rate_sum(r)
-                    })
+                    control_failure(
+                        step,
+                        &search,
+                        target,
+                        ac_sum,
+                        p.current_of_rate_sum(target),
+                        |r| p.current_of_rate_sum(r),
+                    )
                 };
                 match search.status {
                     SearchStatus::Converged => {}
@@ -400,7 +437,7 @@ impl Backend for CpuBackend {
             &mut self.excess,
             self.rhs.view(),
             bcs,
-            self.p.solver_tolerance,
+            self.p.concentration_tolerance,
             self.p.solver_max_cycles,
         );
         let boundary_inflow = transport::boundary_inflow(
@@ -481,6 +518,10 @@ impl Backend for CpuBackend {
             scalars: vec![
                 ("applied_potential_v".into(), self.applied_potential),
                 ("last_dt_s".into(), self.last_dt),
+                (
+                    "potential_contraction".into(),
+                    self.potential_mg.contraction().unwrap_or(-1.0),
+                ),
             ],
         }
     }
@@ -515,6 +556,11 @@ impl Backend for CpuBackend {
         }
         self.applied_potential = state.scalar("applied_potential_v")?;
         self.last_dt = state.scalar("last_dt_s")?;
+        // The potential V-cycle's measured contraction (−1: none yet; absent from older
+        // checkpoints, whose first solve then measures it).
+        let rho = state.scalar("potential_contraction").unwrap_or(-1.0);
+        self.potential_mg
+            .set_contraction((rho >= 0.0).then_some(rho));
         Ok(())
     }
 }

@@ -534,9 +534,14 @@ impl GpuBackend {
             return None;
         }
         let p = &self.p;
-        let e = control_failure(step, &search, target, p.current_of_rate_sum(target), |r| {
-            p.current_of_rate_sum(r)
-        });
+        let e = control_failure(
+            step,
+            &search,
+            target,
+            slot(step_scalar::AC_RATE_SUM),
+            p.current_of_rate_sum(target),
+            |r| p.current_of_rate_sum(r),
+        );
         Some((search.status, e))
     }
 
@@ -836,6 +841,8 @@ fn pass(encoder: &mut wgpu::CommandEncoder, work: &[&dyn Encode]) {
     }
 }
 
+/// The statistics of a device solve of `cycles` cycles; `converged` by `tolerance` on the
+/// relative residual (the concentration's criterion).
 fn solve_stats(s: SolveStatistics, cycles: u32, tolerance: f64) -> SolveStats {
     let residual_rel = s.residual_rel();
     SolveStats {
@@ -845,6 +852,7 @@ fn solve_stats(s: SolveStatistics, cycles: u32, tolerance: f64) -> SolveStats {
         history_first_factor: 0.0,
         mass_defect_rel: s.mass_defect_rel(),
         backward_error: s.backward_error(),
+        error_estimate: 0.0,
     }
 }
 
@@ -939,10 +947,16 @@ impl Backend for GpuBackend {
             let end = statistics_of(&values[statistics_at + n * STATISTICS..]);
             SolveStatistics { start: end, end }
         };
-        let potential_solve =
-            solve_stats(stats(0), POTENTIAL_PCG_ITERATIONS, self.p.solver_tolerance);
-        let concentration_solve =
-            solve_stats(stats(1), CONCENTRATION_CYCLES, self.p.solver_tolerance);
+        let potential_solve = solve_stats(
+            stats(0),
+            POTENTIAL_PCG_ITERATIONS,
+            self.p.concentration_tolerance,
+        );
+        let concentration_solve = solve_stats(
+            stats(1),
+            CONCENTRATION_CYCLES,
+            self.p.concentration_tolerance,
+        );
         let scalars = &values[..(steps * step_scalar::COUNT as u64) as usize];
         // Device time per phase from the timestamps; the rest of the batch's wall time
         // (submission, waiting, read-back) as other.
