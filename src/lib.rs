@@ -17,6 +17,7 @@ pub mod checkpoint;
 pub mod demo;
 pub mod memory;
 pub mod model;
+pub mod progress;
 pub mod report;
 pub mod run;
 pub mod rundir;

@@ -5,8 +5,12 @@ use mgpf::config::presets::Preset;
 use mgpf::config::Config;
 use mgpf::memory::MemoryNeed;
 use mgpf::model::params::Params;
-use mgpf::run::{resume as resume_run, run, BackendKind, Interrupt, RunOptions};
-use std::path::PathBuf;
+use mgpf::progress::PLAIN_LINE_INTERVAL;
+use mgpf::run::{
+    resume as resume_run, run, BackendKind, Interrupt, RunOptions, RunSummary, StopReason,
+    MAH_CM2_IN_C_M2,
+};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -35,8 +39,11 @@ enum Command {
         /// Output directory (default: outputs/<config name>).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Override a config key by its dotted path, e.g. --set grid.nx=256 (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE", requires = "config")]
+        /// Override a config key by its dotted path, e.g. --set grid.nx=256 (repeatable). With
+        /// --resume only run.max_steps, run.checkpoint_every_steps and
+        /// run.checkpoint_every_minutes, e.g. --set run.max_steps=100000 to continue a run the
+        /// cap stopped.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
         /// Backend that runs the model.
         #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
@@ -100,7 +107,12 @@ fn execute(command: Command) -> mgpf::Result<()> {
             backend,
             force,
         } => {
-            let cfg = config.as_ref().map(|c| Config::load(c, &set)).transpose()?;
+            // A resumed run takes its CONFIG as it is and --set as the overrides it allows.
+            let fresh_overrides = if resume.is_some() { &[][..] } else { &set[..] };
+            let cfg = config
+                .as_ref()
+                .map(|c| Config::load(c, fresh_overrides))
+                .transpose()?;
             cfg.iter().for_each(warn_inert_keys);
             let out_dir = match (&resume, out, &config) {
                 (Some(dir), _, _) => dir.clone(),
@@ -117,27 +129,16 @@ fn execute(command: Command) -> mgpf::Result<()> {
             let opts = RunOptions {
                 force,
                 backend,
-                progress: true,
+                progress: Some(progress_interval()),
                 interrupt: Some(Interrupt::install()?),
                 ..RunOptions::new(&out_dir)
             };
             let s = match (resume, cfg) {
-                (Some(_), cfg) => resume_run(cfg.as_ref(), &opts)?,
+                (Some(_), cfg) => resume_run(cfg.as_ref(), &set, &opts)?,
                 (None, Some(cfg)) => run(&cfg, &opts)?,
                 (None, None) => unreachable!("clap requires CONFIG without --resume"),
             };
-            let last = s.last();
-            println!(
-                "{}: {} steps in {:.1} s on {}; charge {:.4} mAh/cm², mean height {:.3} µm, roughness {:.3} µm, overpotential {:.4} V",
-                out_dir.display(),
-                s.steps,
-                s.wall_s,
-                s.backend,
-                last.charge_c_m2 / mgpf::run::MAH_CM2_IN_C_M2,
-                last.front.mean_height,
-                last.front.roughness,
-                s.steady_overpotential()
-            );
+            println!("{}", run_summary_line(&out_dir, &s));
             Ok(())
         }
         Command::Check { config, set } => {
@@ -181,7 +182,7 @@ fn execute(command: Command) -> mgpf::Result<()> {
             backend,
             force,
         } => {
-            let rows = mgpf::demo::run_demo(&out, backend, force, true)?;
+            let rows = mgpf::demo::run_demo(&out, backend, force, Some(progress_interval()))?;
             print!("{}", mgpf::demo::format_table(&rows));
             println!(
                 "outputs in {} (compare.gif, compare.png, voltage.png, <preset>/)",
@@ -197,4 +198,51 @@ fn warn_inert_keys(cfg: &Config) {
     for inert in cfg.inert_keys() {
         eprintln!("warning: {inert}");
     }
+}
+
+/// Time between the plain progress lines; `MGPF_PROGRESS_INTERVAL_S` shortens it for tests.
+fn progress_interval() -> std::time::Duration {
+    std::env::var("MGPF_PROGRESS_INTERVAL_S")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map_or(PLAIN_LINE_INTERVAL, std::time::Duration::from_secs_f64)
+}
+
+/// What `mgpf run` prints when it ends: the final state, and η's mean over the second half.
+fn run_summary_line(out_dir: &Path, s: &RunSummary) -> String {
+    let last = s.last();
+    let steps = if s.first_step > 0 {
+        format!(
+            "{} steps ({} after resuming at step {}) in {:.1} s",
+            s.steps,
+            s.steps - s.first_step,
+            s.first_step,
+            s.wall_s
+        )
+    } else {
+        format!("{} steps in {:.1} s", s.steps, s.wall_s)
+    };
+    let stop = match s.stopped_by {
+        StopReason::EndCondition => "",
+        StopReason::MaxSteps => ", stopped by run.max_steps",
+    };
+    let mean = s.mean_overpotential_second_half_v.map_or_else(
+        || format!("the 2nd half of the {} not reached", s.second_half_of),
+        |v| {
+            format!(
+                "mean η over the 2nd half of the {} (charge-weighted) {v:.4} V",
+                s.second_half_of
+            )
+        },
+    );
+    format!(
+        "{}: {steps} on {}{stop}; final: charge {:.4} mAh/cm², mean height {:.3} µm, roughness {:.3} µm, η {:.4} V; {mean}",
+        out_dir.display(),
+        s.backend,
+        last.charge_c_m2 / MAH_CM2_IN_C_M2,
+        last.front.mean_height,
+        last.front.roughness,
+        last.overpotential_v,
+    )
 }

@@ -10,14 +10,14 @@ use crate::error::{Error, Result};
 use crate::model::metrics::{front_metrics, integrals, FrontMetrics};
 use crate::model::params::{Params, FARADAY, LENGTH_UNIT_M};
 use crate::output::{self, FrameView, Series};
+use crate::progress::{Position, ProgressDisplay};
 use crate::rundir::prepare_output_dir;
 use image::RgbImage;
-use indicatif::{ProgressBar, ProgressStyle};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Columns of metrics.csv (SI units; the first nine are the documented contract).
 pub const METRICS_HEADER: &str = "step,time_s,charge_c_m2,current_density_a_m2,overpotential_v,mean_height_m,max_height_m,roughness_m,mg_total_mol_m,dt_s,dt_bound,lambda_max,control_iterations,potential_cycles,potential_residual,concentration_cycles,concentration_residual,inflow_mol_m";
@@ -39,8 +39,8 @@ pub struct RunOptions {
     pub out_dir: PathBuf,
     pub force: bool,
     pub backend: BackendKind,
-    /// Show a progress bar (hidden anyway when stderr is not a terminal).
-    pub progress: bool,
+    /// Show progress: a bar on a terminal, else a plain line on stderr every this long.
+    pub progress: Option<Duration>,
     /// Keep the frames in memory for the caller (the demo's side-by-side animation).
     pub keep_frames: bool,
     /// Set to a signal number (SIGINT 2, SIGTERM 15) to stop after the current step with a
@@ -57,7 +57,7 @@ impl RunOptions {
             out_dir: out_dir.into(),
             force: false,
             backend: BackendKind::Cpu,
-            progress: false,
+            progress: None,
             keep_frames: false,
             interrupt: None,
             stop_after_steps: None,
@@ -119,40 +119,85 @@ pub struct MetricsRow {
     pub mg_total_mol_m: f64,
 }
 
+/// Why a run stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// It reached its end condition (run.max_steps when that is the only one).
+    EndCondition,
+    /// run.max_steps came first; the checkpoint lets `--resume` with a higher cap continue.
+    MaxSteps,
+}
+
+/// ∫ E dq and ∫ dq over the second half of the run, where its end fraction (charge, simulated
+/// time, or steps when run.max_steps is the only end condition) is past ½. The electrode
+/// potential is a step function of the charge: each step passes i·dt at its E, so summing
+/// E·Δq over every step gives the charge-weighted mean exactly, whatever rows the metrics keep.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SecondHalfCharge {
+    /// Σ E Δq (V C/m²).
+    pub potential_charge_v_c_m2: f64,
+    /// Σ Δq (C/m²).
+    pub charge_c_m2: f64,
+}
+
+impl SecondHalfCharge {
+    /// Adds a step that passed `charge` at `potential_v` while the end fraction went from
+    /// `from` to `to`: the share of it beyond ½ (the fraction grows linearly within a step).
+    fn add(&mut self, potential_v: f64, charge: f64, from: f64, to: f64) {
+        if to <= 0.5 || to <= from {
+            return;
+        }
+        let in_second_half = charge * ((to - 0.5) / (to - from)).min(1.0);
+        self.potential_charge_v_c_m2 += potential_v * in_second_half;
+        self.charge_c_m2 += in_second_half;
+    }
+
+    /// The charge-weighted mean E (V); None before any charge passed in the second half.
+    pub fn mean_v(&self) -> Option<f64> {
+        (self.charge_c_m2 != 0.0).then(|| self.potential_charge_v_c_m2 / self.charge_c_m2)
+    }
+}
+
 /// What a finished run hands back.
 #[derive(Debug, Clone)]
 pub struct RunSummary {
     pub title: String,
+    /// Steps taken since the start of the run (a resumed run counts those before it too).
     pub steps: u64,
+    /// The step this session started from: 0, or the checkpoint's step of a resumed run.
+    pub first_step: u64,
+    pub stopped_by: StopReason,
     pub rows: Vec<MetricsRow>,
     pub frames: Vec<RgbImage>,
+    /// Wall time of this session (s).
     pub wall_s: f64,
     /// Ions that entered through the bulk face over the run (mol per m of depth).
     pub inflow_mol_m: f64,
+    /// What the second half is measured in: "charge", "time" or "steps" (for labels).
+    pub second_half_of: &'static str,
+    /// Mean electrode potential over the second half of the run, weighted by charge (V): see
+    /// [`SecondHalfCharge`]. None when no charge passed there (a run capped before half way,
+    /// or resumed from a checkpoint older than the accumulator and already past half way).
+    pub mean_overpotential_second_half_v: Option<f64>,
     pub backend: String,
 }
 
 impl RunSummary {
+    /// The last metrics row: the state at the end of the run.
     pub fn last(&self) -> &MetricsRow {
         self.rows
             .last()
             .expect("a run records at least its first and last rows")
     }
+}
 
-    /// Mean overpotential over the last half of the charge passed (the steady plateau).
-    pub fn steady_overpotential(&self) -> f64 {
-        let q_end = self.last().charge_c_m2;
-        let tail: Vec<f64> = self
-            .rows
-            .iter()
-            .filter(|r| r.charge_c_m2 >= 0.5 * q_end && r.step > 0)
-            .map(|r| r.overpotential_v)
-            .collect();
-        if tail.is_empty() {
-            self.last().overpotential_v
-        } else {
-            tail.iter().sum::<f64>() / tail.len() as f64
-        }
+/// What the second half of a run is measured in, for labels: "charge", "time" or "steps".
+fn second_half_quantity(cfg: &Config) -> &'static str {
+    match (cfg.run.end_charge_mah_cm2, cfg.run.end_time_s) {
+        (Some(_), _) => "charge",
+        (None, Some(_)) => "time",
+        (None, None) => "steps",
     }
 }
 
@@ -161,7 +206,7 @@ pub const MAH_CM2_IN_C_M2: f64 = 36_000.0;
 
 /// The end-condition fraction one step like `r` advances.
 fn step_fraction(cfg: &Config, r: &StepReport) -> f64 {
-    end_fraction(cfg, r.dt, r.current_density_a_m2 * r.dt)
+    end_fraction(cfg, 1, r.dt, r.current_density_a_m2 * r.dt)
 }
 
 /// The fraction at which the next frame is due (beyond 1 when none is left).
@@ -206,11 +251,18 @@ fn batch_size(
     n.max(1)
 }
 
-fn end_fraction(cfg: &Config, time_s: f64, charge_c_m2: f64) -> f64 {
-    match (cfg.run.end_charge_mah_cm2, cfg.run.end_time_s) {
-        (Some(q), _) => charge_c_m2 / (q * MAH_CM2_IN_C_M2),
-        (None, Some(t)) => time_s / t,
-        (None, None) => 0.0,
+/// How far a run is towards its end condition (1 at the end): its charge, its simulated time,
+/// or its steps when run.max_steps is the only end condition.
+fn end_fraction(cfg: &Config, step: u64, time_s: f64, charge_c_m2: f64) -> f64 {
+    match (
+        cfg.run.end_charge_mah_cm2,
+        cfg.run.end_time_s,
+        cfg.run.max_steps,
+    ) {
+        (Some(q), _, _) => charge_c_m2 / (q * MAH_CM2_IN_C_M2),
+        (None, Some(t), _) => time_s / t,
+        (None, None, Some(n)) => step as f64 / n as f64,
+        (None, None, None) => 0.0,
     }
 }
 
@@ -259,31 +311,65 @@ fn make_backend(cfg: &Config, params: &Params, opts: &RunOptions) -> Result<Box<
     })
 }
 
+/// The config keys a resumed run may change (`mgpf run --resume DIR --set key=value`): how far
+/// it may run and how often it checkpoints, never what it computes.
+pub const RESUMABLE_KEYS: [&str; 3] = [
+    "run.max_steps",
+    "run.checkpoint_every_steps",
+    "run.checkpoint_every_minutes",
+];
+
+/// `cfg` with the [`RESUMABLE_KEYS`] of `from`.
+fn with_resumable_keys_of(cfg: &Config, from: &Config) -> Config {
+    let mut cfg = cfg.clone();
+    cfg.run.max_steps = from.run.max_steps;
+    cfg.run.checkpoint_every_steps = from.run.checkpoint_every_steps;
+    cfg.run.checkpoint_every_minutes = from.run.checkpoint_every_minutes;
+    cfg
+}
+
 /// Continues the run in `opts.out_dir` from its checkpoint, appending to its metrics and
 /// frames. With `cfg`, refuses unless it is the config the run was started with (same SHA-256
-/// of the resolved TOML); without, uses the run's own.
-pub fn resume(cfg: Option<&Config>, opts: &RunOptions) -> Result<RunSummary> {
+/// of the resolved TOML) apart from the [`RESUMABLE_KEYS`]; without, uses the run's own.
+/// `overrides` (`key=value`, [`RESUMABLE_KEYS`] only) are laid over it: a run stopped by
+/// run.max_steps continues with a higher cap.
+pub fn resume(cfg: Option<&Config>, overrides: &[String], opts: &RunOptions) -> Result<RunSummary> {
+    for assignment in overrides {
+        let key = assignment.split_once('=').map_or("", |(k, _)| k.trim());
+        if !RESUMABLE_KEYS.contains(&key) {
+            return Err(Error::config(
+                format!("--set {assignment}"),
+                format!(
+                    "cannot be applied to a resumed run: only {} may change (the rest is the run's own config)",
+                    RESUMABLE_KEYS.join(", ")
+                ),
+            ));
+        }
+    }
     let dir = &opts.out_dir;
     let ck = checkpoint::read(dir)?;
     crate::rundir::remove_temporaries(dir)?;
+    let own = Config::from_toml_str(
+        &ck.config_toml,
+        &dir.join(checkpoint::FILE_NAME).display().to_string(),
+    )?;
     let cfg = match cfg {
         Some(c) => {
-            let hash = checkpoint::config_hash(c);
+            let hash = checkpoint::config_hash(&with_resumable_keys_of(c, &own));
             if hash != ck.config_sha256 {
                 return Err(Error::Checkpoint(format!(
-                    "the config differs from the one the run in {} was started with (SHA-256 {}… vs {}…); resume without a CONFIG to continue with the run's own",
+                    "the config differs from the one the run in {} was started with (SHA-256 {}… vs {}…, {} aside); resume without a CONFIG to continue with the run's own",
                     dir.display(),
                     &hash[..12],
-                    &ck.config_sha256[..12]
+                    &ck.config_sha256[..12],
+                    RESUMABLE_KEYS.join(", ")
                 )));
             }
             c.clone()
         }
-        None => Config::from_toml_str(
-            &ck.config_toml,
-            &dir.join(checkpoint::FILE_NAME).display().to_string(),
-        )?,
+        None => own,
     };
+    let cfg = with_overrides(&cfg, overrides)?;
     let params = Params::from_config(&cfg)?;
     let mut backend = make_backend(&cfg, &params, opts)?;
     backend.restore_state(&ck.state)?;
@@ -297,6 +383,25 @@ pub fn resume(cfg: Option<&Config>, opts: &RunOptions) -> Result<RunSummary> {
         frames.push(img.to_rgb8());
     }
     drive(&cfg, &params, backend.as_mut(), opts, ck.progress, frames)
+}
+
+/// `cfg` with `key=value` overrides laid over it, validated.
+fn with_overrides(cfg: &Config, overrides: &[String]) -> Result<Config> {
+    if overrides.is_empty() {
+        return Ok(cfg.clone());
+    }
+    let mut tree = toml::Value::try_from(cfg).map_err(|e| Error::Other(e.to_string()))?;
+    for assignment in overrides {
+        crate::config::load::apply_override(&mut tree, assignment)?;
+    }
+    let text = toml::to_string(&tree).map_err(|e| Error::Other(e.to_string()))?;
+    Config::from_toml_str(
+        &text,
+        &format!(
+            "the resumed run's config (with --set {})",
+            overrides.join(" --set ")
+        ),
+    )
 }
 
 fn frame_path(dir: &Path, index: u32) -> PathBuf {
@@ -319,6 +424,7 @@ pub fn run_with_backend(
         last: None,
         rows: Vec::new(),
         csv: format!("{METRICS_HEADER}\n"),
+        second_half: Some(SecondHalfCharge::default()),
     };
     drive(cfg, p, backend, opts, progress, Vec::new())
 }
@@ -346,28 +452,37 @@ fn drive(
         mut last,
         mut rows,
         mut csv,
+        second_half,
     } = progress;
+    // A checkpoint older than the accumulator holds it only if written before half way.
+    let mut second_half = second_half.or_else(|| {
+        (end_fraction(cfg, first_step, time, charge) <= 0.5).then(SecondHalfCharge::default)
+    });
     let frames_total = cfg.run.frames.max(1);
     let max_steps = cfg.run.max_steps.unwrap_or(u64::MAX);
     let mut output_s = 0.0;
     let mut last_checkpoint = Instant::now();
-
-    let bar = if opts.progress {
-        ProgressBar::new(1000)
-    } else {
-        ProgressBar::hidden()
+    let position = |step, time_s, charge_c_m2, last: &Option<StepReport>| Position {
+        step,
+        time_s,
+        charge_c_m2,
+        fraction: end_fraction(cfg, step, time_s, charge_c_m2),
+        overpotential_v: last.map_or(0.0, |r| r.applied_potential_v),
     };
-    bar.set_style(
-        ProgressStyle::with_template("{prefix:>12} [{bar:30}] {percent:>3}% {msg} ETA {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
+    let mut display = ProgressDisplay::new(
+        opts.progress,
+        &title,
+        position(first_step, time, charge, &last),
     );
-    bar.set_prefix(title.clone());
 
     let mut step = first_step;
-    loop {
-        let fraction = end_fraction(cfg, time, charge);
-        let done = fraction >= 1.0 - 1e-12 || step >= max_steps;
+    let stopped_by = loop {
+        let fraction = end_fraction(cfg, step, time, charge);
+        let reached_end = fraction >= 1.0 - 1e-12;
+        // run.max_steps before the end condition: a checkpoint, a frame and every final output,
+        // so that `--resume` with a higher cap continues as if the run had never stopped.
+        let capped = !reached_end && step >= max_steps;
+        let done = reached_end || capped;
         // Checkpoint before this step's outputs, so a resumed run redoes them identically.
         let signal = opts
             .interrupt
@@ -380,7 +495,7 @@ fn drive(
             && !done
             && ((every > 0 && step.is_multiple_of(every))
                 || (minutes > 0.0 && last_checkpoint.elapsed().as_secs_f64() >= 60.0 * minutes));
-        if !done && (signal.is_some() || checkpoint_due) {
+        if capped || (!done && (signal.is_some() || checkpoint_due)) {
             let t_out = Instant::now();
             let progress = Progress {
                 step,
@@ -391,13 +506,14 @@ fn drive(
                 last,
                 rows: rows.clone(),
                 csv: csv.clone(),
+                second_half,
             };
             checkpoint::write(&opts.out_dir, cfg, &progress, &backend.save_state())?;
             last_checkpoint = Instant::now();
             output_s += t_out.elapsed().as_secs_f64();
         }
         if let (Some(signal), false) = (signal, done) {
-            bar.finish_and_clear();
+            display.finish();
             output::write_atomic(&opts.out_dir.join("metrics.csv"), csv.as_bytes())?;
             return Err(Error::Interrupted {
                 signal,
@@ -436,7 +552,8 @@ fn drive(
                     message: "a field became NaN or infinite".into(),
                 });
             }
-            if frame_due || (done && frames_total == 1) {
+            let frame_scheduled = frame_due || (reached_end && frames_total == 1);
+            if frame_scheduled || capped {
                 let img = output::render_frame(&FrameView {
                     order_parameter: snap.order_parameter.view(),
                     interphase: snap.interphase.view(),
@@ -451,7 +568,11 @@ fn drive(
                 });
                 output::write_png(&frame_path(&opts.out_dir, frame_index), &img)?;
                 frames.push(img);
-                frame_index += 1;
+                // The cap's extra frame takes the next slot without advancing the schedule: a
+                // resumed run overwrites it with the frame due there.
+                if frame_scheduled {
+                    frame_index += 1;
+                }
                 output::write_atomic(&opts.out_dir.join("metrics.csv"), csv.as_bytes())?;
             }
             if done {
@@ -470,7 +591,11 @@ fn drive(
             output_s += t_out.elapsed().as_secs_f64();
         }
         if done {
-            break;
+            break if capped {
+                StopReason::MaxSteps
+            } else {
+                StopReason::EndCondition
+            };
         }
         let batch = batch_size(
             cfg,
@@ -484,30 +609,27 @@ fn drive(
             Ok(r) => r,
             Err(e) => {
                 // Keep the rows up to the failure for diagnosis (the frames are already on disk).
-                bar.finish_and_clear();
+                display.finish();
                 output::write_atomic(&opts.out_dir.join("metrics.csv"), csv.as_bytes())?;
                 return Err(e);
             }
         };
         for report in reports {
+            let from = end_fraction(cfg, step, time, charge);
+            let step_charge = report.current_density_a_m2 * report.dt;
             step += 1;
             time += report.dt;
-            charge += report.current_density_a_m2 * report.dt;
+            charge += step_charge;
             inflow += report.boundary_inflow;
-            last = Some(report);
-            if step.is_multiple_of(16) {
-                let el = start.elapsed().as_secs_f64();
-                bar.set_position((fraction.clamp(0.0, 1.0) * 1000.0) as u64);
-                bar.set_message(format!(
-                    "{:.0} steps/s, t = {:.1} s, η = {:.3} V",
-                    (step - first_step) as f64 / el,
-                    time,
-                    report.applied_potential_v
-                ));
+            if let Some(acc) = &mut second_half {
+                let to = end_fraction(cfg, step, time, charge);
+                acc.add(report.applied_potential_v, step_charge, from, to);
             }
+            last = Some(report);
         }
-    }
-    bar.finish_and_clear();
+        display.update(cfg, &position(step, time, charge, &last));
+    };
+    display.finish();
 
     let t_out = Instant::now();
     output::write_atomic(&opts.out_dir.join("metrics.csv"), csv.as_bytes())?;
@@ -536,6 +658,10 @@ fn drive(
     let summary = RunSummary {
         title,
         steps: step,
+        first_step,
+        stopped_by,
+        second_half_of: second_half_quantity(cfg),
+        mean_overpotential_second_half_v: second_half.and_then(|acc| acc.mean_v()),
         rows,
         frames: if opts.keep_frames { frames } else { Vec::new() },
         wall_s,
@@ -543,6 +669,15 @@ fn drive(
         backend: backend.name(),
     };
     write_run_json(cfg, p, backend, &summary, output_s, &opts.out_dir)?;
+    if stopped_by == StopReason::MaxSteps {
+        eprintln!(
+            "note: stopped at run.max_steps = {step} before the end condition ({} of it reached); \
+             the outputs and a checkpoint are in {dir}: continue with `mgpf run --resume {dir} \
+             --set run.max_steps=N`, N > {step}",
+            percent_text(end_fraction(cfg, step, time, charge)),
+            dir = opts.out_dir.display()
+        );
+    }
     Ok(summary)
 }
 
@@ -598,6 +733,8 @@ fn write_run_json(
         "backend": s.backend,
         "seed": cfg.run.seed,
         "steps": s.steps,
+        "stopped_by": s.stopped_by,
+        "resumed_from_step": (s.first_step > 0).then_some(s.first_step),
         "config": cfg,
         "config_toml": cfg.to_toml_string(),
         "derived": crate::report::derived_groups(p),
@@ -618,11 +755,21 @@ fn write_run_json(
             "max_height_m": last.front.max_height * LENGTH_UNIT_M,
             "roughness_m": last.front.roughness * LENGTH_UNIT_M,
             "overpotential_v": last.overpotential_v,
-            "steady_overpotential_v": s.steady_overpotential(),
+            "mean_overpotential_second_half_v": s.mean_overpotential_second_half_v,
             "mg_total_mol_m": last.mg_total_mol_m,
             "inflow_mol_m": s.inflow_mol_m,
         },
     });
     let text = serde_json::to_string_pretty(&json).map_err(|e| Error::Other(e.to_string()))?;
     output::write_atomic(&dir.join("run.json"), text.as_bytes())
+}
+
+/// "48 %", or "0.31 %" below 1 %.
+fn percent_text(fraction: f64) -> String {
+    let percent = 100.0 * fraction;
+    if percent < 1.0 {
+        format!("{percent:.2} %")
+    } else {
+        format!("{percent:.0} %")
+    }
 }

@@ -128,6 +128,15 @@ fn run_writes_every_output_and_refuses_a_non_empty_directory() {
     args.extend_from_slice(SMALL);
     let o = mgpf(&args);
     assert!(o.status.success(), "run failed: {}", stderr(&o));
+    let summary = String::from_utf8_lossy(&o.stdout);
+    println!("{summary}");
+    for label in [
+        "final: charge",
+        " η ",
+        "mean η over the 2nd half of the charge",
+    ] {
+        assert!(summary.contains(label), "`{label}` missing: {summary}");
+    }
     for f in [
         "frames/frame_000000.png",
         "frames/frame_000002.png",
@@ -343,7 +352,7 @@ fn an_unwritable_output_directory_is_a_clear_error() {
 }
 
 #[test]
-fn resume_needs_a_checkpoint_and_rejects_set_without_config() {
+fn resume_needs_a_checkpoint_and_rejects_set_beyond_the_cap() {
     let dir = tempfile::tempdir().unwrap();
     let o = mgpf(&["run", "--resume", dir.path().to_str().unwrap()]);
     let err = stderr(&o);
@@ -357,6 +366,83 @@ fn resume_needs_a_checkpoint_and_rejects_set_without_config() {
         "--set",
         "grid.nx=8",
     ]);
-    assert!(!o.status.success());
-    assert!(stderr(&o).contains("--set"), "{}", stderr(&o));
+    let err = stderr(&o);
+    println!("{err}");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err.contains("--set grid.nx=8") && err.contains("run.max_steps"),
+        "{err}"
+    );
+}
+
+/// A run stopped by run.max_steps says so, exits 0, and `--resume DIR --set run.max_steps=N`
+/// finishes it.
+#[test]
+fn a_run_stopped_by_max_steps_says_so_and_resumes_with_a_higher_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("capped");
+    let out_s = out.to_str().unwrap();
+    let mut args = vec!["run", "configs/none.toml", "--out", out_s];
+    args.extend_from_slice(SMALL);
+    args.extend_from_slice(&["--set", "numerics.max_dt_s=1.0", "--set", "run.max_steps=3"]);
+    let o = mgpf(&args);
+    let err = stderr(&o);
+    println!(
+        "exit {:?}\n{err}{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        err.contains("stopped at run.max_steps = 3 before the end condition"),
+        "{err}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(json["stopped_by"], "max_steps");
+    let o = mgpf(&["run", "--resume", out_s, "--set", "run.max_steps=100000"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    println!("{}{text}", stderr(&o));
+    assert!(o.status.success());
+    assert!(text.contains("after resuming at step 3"), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(json["stopped_by"], "end_condition");
+}
+
+/// Without a terminal (stderr piped, as in a log file or CI) a run prints plain progress lines.
+#[test]
+fn progress_without_a_terminal_is_plain_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let mut args = vec!["run", "configs/none.toml", "--out", out.to_str().unwrap()];
+    args.extend_from_slice(SMALL);
+    args.extend_from_slice(&["--set", "numerics.max_dt_s=0.5"]);
+    let o = Command::new(env!("CARGO_BIN_EXE_mgpf"))
+        .args(&args)
+        .env("MGPF_PROGRESS_INTERVAL_S", "0")
+        .output()
+        .expect("mgpf runs");
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("step ")).collect();
+    println!(
+        "{} progress lines, first and last:\n{}\n{}",
+        lines.len(),
+        lines[0],
+        lines[lines.len() - 1]
+    );
+    assert!(lines.len() >= 10, "{err}");
+    let mut last_step = 0;
+    for line in &lines {
+        // step N, t = T s, charge Q mAh/cm² (P % of 0.002), ETA ...
+        let step: u64 = line["step ".len()..line.find(',').unwrap()]
+            .parse()
+            .unwrap();
+        assert!(step > last_step, "{line}");
+        last_step = step;
+        for part in [", t = ", " s, charge ", " mAh/cm² (", " % of 0.002), ETA "] {
+            assert!(line.contains(part), "`{part}` missing from `{line}`");
+        }
+    }
 }
