@@ -81,6 +81,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Mesa's Vulkan device-select layer, loaded when wgpu creates its instance, prints
+    // "error: XDG_RUNTIME_DIR is invalid or not set in the environment." twice where that
+    // variable is unset (a batch job, a container, sudo) and goes on: it is no error of
+    // ours, and wgpu picks the adapter itself. NODEVICE_SELECT=1 leaves the layer out. Set here,
+    // before any thread exists, and only where the user has not chosen.
+    if std::env::var_os("NODEVICE_SELECT").is_none() {
+        std::env::set_var("NODEVICE_SELECT", "1");
+    }
     let cli = Cli::parse();
     match execute(cli.command) {
         Ok(()) => ExitCode::SUCCESS,

@@ -446,3 +446,27 @@ fn progress_without_a_terminal_is_plain_lines() {
         }
     }
 }
+
+/// Mesa's device-select layer prints `error: XDG_RUNTIME_DIR is invalid…` twice where that
+/// variable is unset; mgpf leaves the layer out, so `mgpf info` shows no such error.
+#[test]
+fn info_prints_no_error_without_xdg_runtime_dir() {
+    let o = Command::new(env!("CARGO_BIN_EXE_mgpf"))
+        .arg("info")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("NODEVICE_SELECT")
+        .output()
+        .expect("mgpf runs");
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = stderr(&o);
+    println!("stdout:\n{out}stderr:\n{err}");
+    assert!(o.status.success());
+    if out.contains("no GPU adapter found") {
+        eprintln!("skipping: no Vulkan driver, nothing loads the layer");
+        return;
+    }
+    assert!(
+        !err.lines().any(|l| l.starts_with("error:")),
+        "an error line from a layer: {err}"
+    );
+}
