@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use mgpf::config::presets::Preset;
-use mgpf::config::Config;
+use mgpf::config::{Attachment, Config, Representation};
 use mgpf::memory::MemoryNeed;
 use mgpf::model::params::Params;
 use mgpf::progress::PLAIN_LINE_INTERVAL;
@@ -154,7 +154,7 @@ fn execute(command: Command) -> mgpf::Result<()> {
             warn_inert_keys(&cfg);
             let params = Params::from_config(&cfg)?;
             println!("# resolved config\n{}", cfg.to_toml_string());
-            println!("# resolved interphase\n{:#?}\n", cfg.interphase.resolve());
+            println!("{}", interphase_table(&cfg, &params));
             print!("{}", mgpf::report::describe(&params));
             mgpf::report::check_time_step(&params)?;
             let available = mgpf::memory::available();
@@ -253,4 +253,114 @@ fn run_summary_line(out_dir: &Path, s: &RunSummary) -> String {
         last.front.roughness,
         last.overpotential_v,
     )
+}
+
+/// The resolved interphase for `mgpf check`: each `[interphase]` key, its value in the config's
+/// units and what it does in this run.
+fn interphase_table(cfg: &Config, params: &Params) -> String {
+    let s = cfg.interphase.resolve();
+    let resolved = s.representation == Representation::Resolved;
+    let band_only = if resolved { "" } else { "; unused (subgrid)" };
+    let (attachment, attachment_meaning) = match s.attachment {
+        Attachment::LabFrame => ("lab-frame", "G(x, y): a re-forming layer"),
+        Attachment::Lateral => ("lateral", "G(y): a lifted coating"),
+    };
+    let rows = [
+        (
+            "representation",
+            match s.representation {
+                Representation::Subgrid => "subgrid",
+                Representation::Resolved => "resolved",
+            }
+            .to_string(),
+            if resolved {
+                "R2: a band with its own D and σ above the metal".to_string()
+            } else {
+                "R1: ASR, blocking and i0 multiplier in the Butler–Volmer term".to_string()
+            },
+        ),
+        (
+            "thickness_um",
+            format!("{} µm", s.thickness_um),
+            "layer thickness L_SEI".to_string(),
+        ),
+        (
+            "asr_ohm_cm2",
+            format!("{} Ω cm²", s.asr_ohm_cm2),
+            if resolved {
+                "area-specific resistance: sets the band's default σ".to_string()
+            } else {
+                "area-specific resistance, mean of the log-normal field".to_string()
+            },
+        ),
+        (
+            "exchange_current_multiplier",
+            format!("{}", s.exchange_current_multiplier),
+            format!(
+                "m_i0: i0 = {} mA/cm² × m_i0 = {} mA/cm²",
+                cfg.interface.exchange_current_ma_cm2,
+                cfg.interface.exchange_current_ma_cm2 * s.exchange_current_multiplier
+            ),
+        ),
+        (
+            "blocked_fraction",
+            format!("{}", s.blocked_fraction),
+            "P_b, surface fraction on insulating patches".to_string(),
+        ),
+        (
+            "heterogeneity_sigma_ln",
+            format!("{}", s.heterogeneity_sigma_ln),
+            "σ_ln of the log-normal heterogeneity".to_string(),
+        ),
+        (
+            "correlation_length_um",
+            format!("{} µm", s.correlation_length_um),
+            "correlation length ℓ_c of the heterogeneity".to_string(),
+        ),
+        (
+            "attachment",
+            attachment.to_string(),
+            attachment_meaning.to_string(),
+        ),
+        (
+            "diffusivity_ratio",
+            format!("{}", s.diffusivity_ratio),
+            format!("D in the band / D_l{band_only}"),
+        ),
+        match s.conductivity_ratio {
+            Some(ratio) => (
+                "conductivity_ratio",
+                format!("{ratio}"),
+                format!("σ in the band / σ_l{band_only}"),
+            ),
+            None => (
+                "conductivity_ratio",
+                format!("{:.4e}", params.interphase.conductivity_ratio),
+                format!("σ in the band / σ_l, by default L_SEI/(ASR σ_l){band_only}"),
+            ),
+        },
+        (
+            "refresh_every_steps",
+            format!("{}", s.refresh_every_steps),
+            format!("steps between two refreshes of the band{band_only}"),
+        ),
+        (
+            "kinetic_anisotropy_2fold",
+            format!("{}", params.kinetic_2fold),
+            match s.kinetic_anisotropy_2fold {
+                Some(_) => "ε_k2, replaces interface.kinetic_anisotropy_2fold".to_string(),
+                None => {
+                    "ε_k2 of interface.kinetic_anisotropy_2fold (the preset sets none)".to_string()
+                }
+            },
+        ),
+    ];
+    let mut text = format!(
+        "# resolved interphase: preset \"{}\" with the [interphase] keys given laid over it\n",
+        s.preset.name()
+    );
+    for (key, value, meaning) in rows {
+        text.push_str(&format!("  {key:<28} {value:<12} {meaning}\n"));
+    }
+    text
 }

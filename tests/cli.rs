@@ -1,5 +1,6 @@
 //! The command line as a user meets it: outputs of a run, refusals, error messages, exit codes.
 
+use mgpf::config::presets::Preset;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -41,6 +42,21 @@ fn presets_lists_all_five() {
     }
 }
 
+/// Each preset's line states its ASR in the unit of its key, `asr_ohm_cm2`, at the value the
+/// preset resolves to.
+#[test]
+fn presets_state_the_asr_in_ohm_cm2_as_the_key_does() {
+    let o = mgpf(&["presets"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    for preset in Preset::ALL.into_iter().filter(|&p| p != Preset::None) {
+        let line = text.lines().find(|l| l.starts_with(preset.name())).unwrap();
+        let expected = format!("ASR {} Ω cm²", preset.defaults().asr_ohm_cm2);
+        println!("{line}\n  expected to contain `{expected}`");
+        assert!(line.contains(&expected), "{line}");
+    }
+    assert!(!text.contains("ohm m2"), "{text}");
+}
+
 #[test]
 fn check_prints_groups_and_time_step() {
     let o = mgpf(&["check", "configs/passivating.toml"]);
@@ -52,6 +68,42 @@ fn check_prints_groups_and_time_step() {
             "`{needle}` missing from check output:\n{out}"
         );
     }
+}
+
+/// The resolved interphase is a table in the config's keys and units, not a debug dump.
+#[test]
+fn check_prints_the_resolved_interphase_in_the_configs_units() {
+    let o = mgpf(&["check", "configs/passivating.toml"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("# resolved interphase"))
+        .take_while(|l| !l.is_empty())
+        .collect();
+    println!("{}", table.join("\n"));
+    let d = Preset::Passivating.defaults();
+    for (key, value) in [
+        ("asr_ohm_cm2", format!("{} Ω cm²", d.asr_ohm_cm2)),
+        ("thickness_um", format!("{} µm", d.thickness_um)),
+        ("blocked_fraction", format!("{}", d.blocked_fraction)),
+        (
+            "exchange_current_multiplier",
+            format!("{}", d.exchange_current_multiplier),
+        ),
+    ] {
+        let row = table
+            .iter()
+            .find(|l| l.trim_start().starts_with(key))
+            .unwrap_or_else(|| panic!("no row for {key}"));
+        let got = row.trim_start()[key.len()..].trim_start();
+        println!("{key}: expected `{value}` first, got `{got}`");
+        assert!(got.starts_with(&value), "{row}");
+    }
+    assert!(
+        !out.contains("InterphaseSpec"),
+        "debug dump left in:\n{out}"
+    );
 }
 
 #[test]
