@@ -7,8 +7,7 @@ use mgpf::memory::MemoryNeed;
 use mgpf::model::params::Params;
 use mgpf::progress::PLAIN_LINE_INTERVAL;
 use mgpf::run::{
-    resume as resume_run, run, BackendKind, Interrupt, RunOptions, RunSummary, StopReason,
-    MAH_CM2_IN_C_M2,
+    resume_with, run, BackendKind, Interrupt, RunOptions, RunSummary, StopReason, MAH_CM2_IN_C_M2,
 };
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -142,7 +141,7 @@ fn execute(command: Command) -> mgpf::Result<()> {
                 ..RunOptions::new(&out_dir)
             };
             let s = match (resume, cfg) {
-                (Some(_), cfg) => resume_run(cfg.as_ref(), &set, &opts)?,
+                (Some(_), cfg) => resume_with(cfg.as_ref(), &set, &opts)?,
                 (None, Some(cfg)) => run(&cfg, &opts)?,
                 (None, None) => unreachable!("clap requires CONFIG without --resume"),
             };

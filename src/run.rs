@@ -331,9 +331,17 @@ fn with_resumable_keys_of(cfg: &Config, from: &Config) -> Config {
 /// Continues the run in `opts.out_dir` from its checkpoint, appending to its metrics and
 /// frames. With `cfg`, refuses unless it is the config the run was started with (same SHA-256
 /// of the resolved TOML) apart from the [`RESUMABLE_KEYS`]; without, uses the run's own.
-/// `overrides` (`key=value`, [`RESUMABLE_KEYS`] only) are laid over it: a run stopped by
-/// run.max_steps continues with a higher cap.
-pub fn resume(cfg: Option<&Config>, overrides: &[String], opts: &RunOptions) -> Result<RunSummary> {
+pub fn resume(cfg: Option<&Config>, opts: &RunOptions) -> Result<RunSummary> {
+    resume_with(cfg, &[], opts)
+}
+
+/// [`resume`] with `overrides` (`key=value`, [`RESUMABLE_KEYS`] only) laid over the config: a
+/// run stopped by run.max_steps continues with a higher cap.
+pub fn resume_with(
+    cfg: Option<&Config>,
+    overrides: &[String],
+    opts: &RunOptions,
+) -> Result<RunSummary> {
     for assignment in overrides {
         let key = assignment.split_once('=').map_or("", |(k, _)| k.trim());
         if !RESUMABLE_KEYS.contains(&key) {

@@ -5,7 +5,7 @@
 
 use mgpf::config::presets::Preset;
 use mgpf::config::Config;
-use mgpf::run::{resume, run, RunOptions, StopReason};
+use mgpf::run::{resume, resume_with, run, RunOptions, StopReason};
 use mgpf::Error;
 use std::path::Path;
 use std::process::Command;
@@ -58,7 +58,7 @@ fn resumed_run_is_bit_identical_to_an_uninterrupted_one() {
     println!("interrupted run: metrics.csv ends at step {last_step} (< 60 expected)");
     assert!(last_step < 60);
 
-    let summary = resume(None, &[], &RunOptions::new(&split)).expect("resumed run");
+    let summary = resume(None, &RunOptions::new(&split)).expect("resumed run");
     println!("resumed to step {} (expected 120)", summary.steps);
     assert_eq!(summary.steps, 120);
     let mut files = vec!["metrics.csv".to_string(), "final.vti".to_string()];
@@ -158,7 +158,7 @@ fn a_run_capped_by_max_steps_resumes_with_a_higher_cap_as_if_never_capped() {
     assert_eq!((ck.progress.step, ck.progress.frame_index), (cap, 2));
 
     let overrides = ["run.max_steps=10000".to_string()];
-    let resumed = resume(None, &overrides, &RunOptions::new(&capped)).expect("resumed run");
+    let resumed = resume_with(None, &overrides, &RunOptions::new(&capped)).expect("resumed run");
     println!(
         "resumed from step {} to {} (uncapped: {}), stopped by {:?}",
         resumed.first_step, resumed.steps, whole.steps, resumed.stopped_by
@@ -206,7 +206,7 @@ fn a_run_capped_by_max_steps_resumes_with_a_higher_cap_as_if_never_capped() {
 fn resume_changes_only_the_cap_and_the_checkpoint_schedule() {
     let dir = tempfile::tempdir().unwrap();
     run(&capped_config(10), &RunOptions::new(dir.path())).expect("capped run");
-    let msg = resume(
+    let msg = resume_with(
         None,
         &["grid.nx=64".to_string()],
         &RunOptions::new(dir.path()),
@@ -219,7 +219,7 @@ fn resume_changes_only_the_cap_and_the_checkpoint_schedule() {
         "{msg}"
     );
     // The run's config with another cap is still the run's config.
-    let summary = resume(
+    let summary = resume_with(
         Some(&capped_config(12)),
         &["run.checkpoint_every_steps=5".to_string()],
         &RunOptions::new(dir.path()),
@@ -291,7 +291,7 @@ fn resume_refuses_a_different_config() {
     assert!(matches!(run(&cfg, &opts), Err(Error::Interrupted { .. })));
     let mut other = cfg.clone();
     other.noise.amplitude_per_s *= 2.0;
-    let err = resume(Some(&other), &[], &RunOptions::new(dir.path())).expect_err("config changed");
+    let err = resume(Some(&other), &RunOptions::new(dir.path())).expect_err("config changed");
     let msg = err.to_string();
     println!("{msg}");
     assert!(
@@ -299,7 +299,7 @@ fn resume_refuses_a_different_config() {
         "{msg}"
     );
     // The run's own config (or the same one) is accepted.
-    resume(Some(&cfg), &[], &RunOptions::new(dir.path())).expect("same config resumes");
+    resume(Some(&cfg), &RunOptions::new(dir.path())).expect("same config resumes");
 }
 
 #[test]
@@ -310,13 +310,13 @@ fn a_damaged_checkpoint_is_a_clear_error() {
         b"not a checkpoint at all",
     )
     .unwrap();
-    let msg = resume(None, &[], &RunOptions::new(dir.path()))
+    let msg = resume(None, &RunOptions::new(dir.path()))
         .unwrap_err()
         .to_string();
     println!("{msg}");
     assert!(msg.contains("not an mgpf checkpoint"), "{msg}");
     let empty = tempfile::tempdir().unwrap();
-    let msg = resume(None, &[], &RunOptions::new(empty.path()))
+    let msg = resume(None, &RunOptions::new(empty.path()))
         .unwrap_err()
         .to_string();
     println!("{msg}");
@@ -499,7 +499,7 @@ fn one_flipped_bit_in_any_section_is_refused_naming_the_section() {
         let mut bad = good.clone();
         bad[byte] ^= 1 << bit;
         std::fs::write(scratch.path().join("checkpoint.bin"), &bad).unwrap();
-        let msg = match resume(None, &[], &RunOptions::new(scratch.path())) {
+        let msg = match resume(None, &RunOptions::new(scratch.path())) {
             Ok(_) => panic!("bit {bit} of byte {byte} ({section}) flipped, and the run resumed"),
             Err(e) => e.to_string(),
         };
@@ -596,7 +596,7 @@ fn resume_removes_the_temporary_files_a_killed_run_left() {
     for name in leftovers {
         std::fs::write(dir.path().join(name), b"half-writ").unwrap();
     }
-    resume(None, &[], &RunOptions::new(dir.path())).expect("resumed run");
+    resume(None, &RunOptions::new(dir.path())).expect("resumed run");
     for name in leftovers {
         println!(
             "{name} after resume: exists = {}",
