@@ -19,5 +19,7 @@ pub mod memory;
 pub mod model;
 pub mod progress;
 pub mod report;
+pub mod resume;
 pub mod run;
 pub mod rundir;
+pub mod summary;

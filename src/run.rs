@@ -8,10 +8,13 @@ use crate::checkpoint::{self, Progress};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::model::metrics::{front_metrics, integrals, FrontMetrics};
-use crate::model::params::{Params, FARADAY, LENGTH_UNIT_M};
+use crate::model::params::{Params, LENGTH_UNIT_M};
 use crate::output::{self, FrameView, Series};
 use crate::progress::{Position, ProgressDisplay};
+pub use crate::resume::{resume, resume_with, RESUMABLE_KEYS};
 use crate::rundir::prepare_output_dir;
+use crate::summary::{second_half_quantity, write_run_json};
+pub use crate::summary::{RunSummary, SecondHalfCharge, StopReason};
 use image::RgbImage;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -119,88 +122,6 @@ pub struct MetricsRow {
     pub mg_total_mol_m: f64,
 }
 
-/// Why a run stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StopReason {
-    /// It reached its end condition (run.max_steps when that is the only one).
-    EndCondition,
-    /// run.max_steps came first; the checkpoint lets `--resume` with a higher cap continue.
-    MaxSteps,
-}
-
-/// ∫ E dq and ∫ dq over the second half of the run, where its end fraction (charge, simulated
-/// time, or steps when run.max_steps is the only end condition) is past ½. The electrode
-/// potential is a step function of the charge: each step passes i·dt at its E, so summing
-/// E·Δq over every step gives the charge-weighted mean exactly, whatever rows the metrics keep.
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SecondHalfCharge {
-    /// Σ E Δq (V C/m²).
-    pub potential_charge_v_c_m2: f64,
-    /// Σ Δq (C/m²).
-    pub charge_c_m2: f64,
-}
-
-impl SecondHalfCharge {
-    /// Adds a step that passed `charge` at `potential_v` while the end fraction went from
-    /// `from` to `to`: the share of it beyond ½ (the fraction grows linearly within a step).
-    fn add(&mut self, potential_v: f64, charge: f64, from: f64, to: f64) {
-        if to <= 0.5 || to <= from {
-            return;
-        }
-        let in_second_half = charge * ((to - 0.5) / (to - from)).min(1.0);
-        self.potential_charge_v_c_m2 += potential_v * in_second_half;
-        self.charge_c_m2 += in_second_half;
-    }
-
-    /// The charge-weighted mean E (V); None before any charge passed in the second half.
-    pub fn mean_v(&self) -> Option<f64> {
-        (self.charge_c_m2 != 0.0).then(|| self.potential_charge_v_c_m2 / self.charge_c_m2)
-    }
-}
-
-/// What a finished run hands back.
-#[derive(Debug, Clone)]
-pub struct RunSummary {
-    pub title: String,
-    /// Steps taken since the start of the run (a resumed run counts those before it too).
-    pub steps: u64,
-    /// The step this session started from: 0, or the checkpoint's step of a resumed run.
-    pub first_step: u64,
-    pub stopped_by: StopReason,
-    pub rows: Vec<MetricsRow>,
-    pub frames: Vec<RgbImage>,
-    /// Wall time of this session (s).
-    pub wall_s: f64,
-    /// Ions that entered through the bulk face over the run (mol per m of depth).
-    pub inflow_mol_m: f64,
-    /// What the second half is measured in: "charge", "time" or "steps" (for labels).
-    pub second_half_of: &'static str,
-    /// Mean electrode potential over the second half of the run, weighted by charge (V): see
-    /// [`SecondHalfCharge`]. None when no charge passed there (a run capped before half way,
-    /// or resumed from a checkpoint older than the accumulator and already past half way).
-    pub mean_overpotential_second_half_v: Option<f64>,
-    pub backend: String,
-}
-
-impl RunSummary {
-    /// The last metrics row: the state at the end of the run.
-    pub fn last(&self) -> &MetricsRow {
-        self.rows
-            .last()
-            .expect("a run records at least its first and last rows")
-    }
-}
-
-/// What the second half of a run is measured in, for labels: "charge", "time" or "steps".
-fn second_half_quantity(cfg: &Config) -> &'static str {
-    match (cfg.run.end_charge_mah_cm2, cfg.run.end_time_s) {
-        (Some(_), _) => "charge",
-        (None, Some(_)) => "time",
-        (None, None) => "steps",
-    }
-}
-
 /// 1 mAh/cm² in C/m² (3.6 C per 1e-4 m²).
 pub const MAH_CM2_IN_C_M2: f64 = 36_000.0;
 
@@ -280,7 +201,11 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary> {
 
 /// The backend `opts` asks for; the CPU one only if the host memory holds it (the GPU backend
 /// checks the adapter's limits; its host side holds no more than the outputs).
-fn make_backend(cfg: &Config, params: &Params, opts: &RunOptions) -> Result<Box<dyn Backend>> {
+pub(crate) fn make_backend(
+    cfg: &Config,
+    params: &Params,
+    opts: &RunOptions,
+) -> Result<Box<dyn Backend>> {
     let cpu = || -> Result<Box<dyn Backend>> {
         crate::memory::check(params, cfg.run.frames, crate::memory::available())?;
         Ok(Box::new(CpuBackend::new(params, &cfg.initial)))
@@ -311,108 +236,7 @@ fn make_backend(cfg: &Config, params: &Params, opts: &RunOptions) -> Result<Box<
     })
 }
 
-/// The config keys a resumed run may change (`mgpf run --resume DIR --set key=value`): how far
-/// it may run and how often it checkpoints, never what it computes.
-pub const RESUMABLE_KEYS: [&str; 3] = [
-    "run.max_steps",
-    "run.checkpoint_every_steps",
-    "run.checkpoint_every_minutes",
-];
-
-/// `cfg` with the [`RESUMABLE_KEYS`] of `from`.
-fn with_resumable_keys_of(cfg: &Config, from: &Config) -> Config {
-    let mut cfg = cfg.clone();
-    cfg.run.max_steps = from.run.max_steps;
-    cfg.run.checkpoint_every_steps = from.run.checkpoint_every_steps;
-    cfg.run.checkpoint_every_minutes = from.run.checkpoint_every_minutes;
-    cfg
-}
-
-/// Continues the run in `opts.out_dir` from its checkpoint, appending to its metrics and
-/// frames. With `cfg`, refuses unless it is the config the run was started with (same SHA-256
-/// of the resolved TOML) apart from the [`RESUMABLE_KEYS`]; without, uses the run's own.
-pub fn resume(cfg: Option<&Config>, opts: &RunOptions) -> Result<RunSummary> {
-    resume_with(cfg, &[], opts)
-}
-
-/// [`resume`] with `overrides` (`key=value`, [`RESUMABLE_KEYS`] only) laid over the config: a
-/// run stopped by run.max_steps continues with a higher cap.
-pub fn resume_with(
-    cfg: Option<&Config>,
-    overrides: &[String],
-    opts: &RunOptions,
-) -> Result<RunSummary> {
-    for assignment in overrides {
-        let key = assignment.split_once('=').map_or("", |(k, _)| k.trim());
-        if !RESUMABLE_KEYS.contains(&key) {
-            return Err(Error::config(
-                format!("--set {assignment}"),
-                format!(
-                    "cannot be applied to a resumed run: only {} may change (the rest is the run's own config)",
-                    RESUMABLE_KEYS.join(", ")
-                ),
-            ));
-        }
-    }
-    let dir = &opts.out_dir;
-    let ck = checkpoint::read(dir)?;
-    crate::rundir::remove_temporaries(dir)?;
-    let own = Config::from_toml_str(
-        &ck.config_toml,
-        &dir.join(checkpoint::FILE_NAME).display().to_string(),
-    )?;
-    let cfg = match cfg {
-        Some(c) => {
-            let hash = checkpoint::config_hash(&with_resumable_keys_of(c, &own));
-            if hash != ck.config_sha256 {
-                return Err(Error::Checkpoint(format!(
-                    "the config differs from the one the run in {} was started with (SHA-256 {}… vs {}…, {} aside); resume without a CONFIG to continue with the run's own",
-                    dir.display(),
-                    &hash[..12],
-                    &ck.config_sha256[..12],
-                    RESUMABLE_KEYS.join(", ")
-                )));
-            }
-            c.clone()
-        }
-        None => own,
-    };
-    let cfg = with_overrides(&cfg, overrides)?;
-    let params = Params::from_config(&cfg)?;
-    let mut backend = make_backend(&cfg, &params, opts)?;
-    backend.restore_state(&ck.state)?;
-    let mut frames = Vec::with_capacity(ck.progress.frame_index as usize);
-    for k in 0..ck.progress.frame_index {
-        let path = frame_path(dir, k);
-        let img = image::open(&path).map_err(|e| Error::Image {
-            path: path.clone(),
-            message: format!("frame written before the checkpoint: {e}"),
-        })?;
-        frames.push(img.to_rgb8());
-    }
-    drive(&cfg, &params, backend.as_mut(), opts, ck.progress, frames)
-}
-
-/// `cfg` with `key=value` overrides laid over it, validated.
-fn with_overrides(cfg: &Config, overrides: &[String]) -> Result<Config> {
-    if overrides.is_empty() {
-        return Ok(cfg.clone());
-    }
-    let mut tree = toml::Value::try_from(cfg).map_err(|e| Error::Other(e.to_string()))?;
-    for assignment in overrides {
-        crate::config::load::apply_override(&mut tree, assignment)?;
-    }
-    let text = toml::to_string(&tree).map_err(|e| Error::Other(e.to_string()))?;
-    Config::from_toml_str(
-        &text,
-        &format!(
-            "the resumed run's config (with --set {})",
-            overrides.join(" --set ")
-        ),
-    )
-}
-
-fn frame_path(dir: &Path, index: u32) -> PathBuf {
+pub(crate) fn frame_path(dir: &Path, index: u32) -> PathBuf {
     dir.join("frames").join(format!("frame_{index:06}.png"))
 }
 
@@ -438,7 +262,7 @@ pub fn run_with_backend(
 }
 
 /// The time loop, from `progress` on.
-fn drive(
+pub(crate) fn drive(
     cfg: &Config,
     p: &Params,
     backend: &mut dyn Backend,
@@ -724,52 +548,6 @@ fn write_row(csv: &mut String, r: &MetricsRow, rep: Option<&StepReport>, inflow_
             let _ = writeln!(csv, ",0,,0,0,0,0,0,0,{inflow_mol_m:.12e}");
         }
     }
-}
-
-fn write_run_json(
-    cfg: &Config,
-    p: &Params,
-    backend: &dyn Backend,
-    s: &RunSummary,
-    output_s: f64,
-    dir: &Path,
-) -> Result<()> {
-    let times = backend.phase_times();
-    let last = s.last();
-    let json = serde_json::json!({
-        "mgpf_version": env!("CARGO_PKG_VERSION"),
-        "backend": s.backend,
-        "seed": cfg.run.seed,
-        "steps": s.steps,
-        "stopped_by": s.stopped_by,
-        "resumed_from_step": (s.first_step > 0).then_some(s.first_step),
-        "config": cfg,
-        "config_toml": cfg.to_toml_string(),
-        "derived": crate::report::derived_groups(p),
-        "wall_time_s": {
-            "total": s.wall_s,
-            "update": times.update_s,
-            "control": times.control_s,
-            "potential_solve": times.potential_solve_s,
-            "concentration_solve": times.concentration_solve_s,
-            "other": times.other_s,
-            "output": output_s,
-        },
-        "final": {
-            "time_s": last.time_s,
-            "charge_c_m2": last.charge_c_m2,
-            "faraday_thickness_m": last.charge_c_m2 / (p.charge_number * FARADAY * p.cs_mol_m3),
-            "mean_height_m": last.front.mean_height * LENGTH_UNIT_M,
-            "max_height_m": last.front.max_height * LENGTH_UNIT_M,
-            "roughness_m": last.front.roughness * LENGTH_UNIT_M,
-            "overpotential_v": last.overpotential_v,
-            "mean_overpotential_second_half_v": s.mean_overpotential_second_half_v,
-            "mg_total_mol_m": last.mg_total_mol_m,
-            "inflow_mol_m": s.inflow_mol_m,
-        },
-    });
-    let text = serde_json::to_string_pretty(&json).map_err(|e| Error::Other(e.to_string()))?;
-    output::write_atomic(&dir.join("run.json"), text.as_bytes())
 }
 
 /// "48 %", or "0.31 %" below 1 %.
