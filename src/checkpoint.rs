@@ -13,7 +13,7 @@ use crate::backend::StepReport;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::grid::{Field, Real};
-use crate::run::MetricsRow;
+use crate::run::{MetricsRow, SecondHalfCharge};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -41,6 +41,9 @@ pub struct Progress {
     pub rows: Vec<MetricsRow>,
     /// metrics.csv as written so far (header included).
     pub csv: String,
+    /// The second half's ∫ E dq so far; None in a checkpoint written before it was recorded.
+    #[serde(default)]
+    pub second_half: Option<SecondHalfCharge>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -2,11 +2,14 @@
 
 use clap::{Parser, Subcommand};
 use mgpf::config::presets::Preset;
-use mgpf::config::Config;
+use mgpf::config::{Attachment, Config, Representation};
 use mgpf::memory::MemoryNeed;
 use mgpf::model::params::Params;
-use mgpf::run::{resume as resume_run, run, BackendKind, Interrupt, RunOptions};
-use std::path::PathBuf;
+use mgpf::progress::PLAIN_LINE_INTERVAL;
+use mgpf::run::{
+    resume_with, run, BackendKind, Interrupt, RunOptions, RunSummary, StopReason, MAH_CM2_IN_C_M2,
+};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -35,8 +38,11 @@ enum Command {
         /// Output directory (default: outputs/<config name>).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Override a config key by its dotted path, e.g. --set grid.nx=256 (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE", requires = "config")]
+        /// Override a config key by its dotted path, e.g. --set grid.nx=256 (repeatable). With
+        /// --resume only run.max_steps, run.checkpoint_every_steps and
+        /// run.checkpoint_every_minutes, e.g. --set run.max_steps=100000 to continue a run the
+        /// cap stopped.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
         /// Backend that runs the model.
         #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
@@ -74,6 +80,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Mesa's Vulkan device-select layer, loaded when wgpu creates its instance, prints
+    // "error: XDG_RUNTIME_DIR is invalid or not set in the environment." twice where that
+    // variable is unset (a batch job, a container, sudo) and goes on: it is no error of
+    // ours, and wgpu picks the adapter itself. NODEVICE_SELECT=1 leaves the layer out. Set here,
+    // before any thread exists, and only where the user has not chosen.
+    if std::env::var_os("NODEVICE_SELECT").is_none() {
+        std::env::set_var("NODEVICE_SELECT", "1");
+    }
     let cli = Cli::parse();
     match execute(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -100,7 +114,12 @@ fn execute(command: Command) -> mgpf::Result<()> {
             backend,
             force,
         } => {
-            let cfg = config.as_ref().map(|c| Config::load(c, &set)).transpose()?;
+            // A resumed run takes its CONFIG as it is and --set as the overrides it allows.
+            let fresh_overrides = if resume.is_some() { &[][..] } else { &set[..] };
+            let cfg = config
+                .as_ref()
+                .map(|c| Config::load(c, fresh_overrides))
+                .transpose()?;
             cfg.iter().for_each(warn_inert_keys);
             let out_dir = match (&resume, out, &config) {
                 (Some(dir), _, _) => dir.clone(),
@@ -117,27 +136,16 @@ fn execute(command: Command) -> mgpf::Result<()> {
             let opts = RunOptions {
                 force,
                 backend,
-                progress: true,
+                progress: Some(progress_interval()),
                 interrupt: Some(Interrupt::install()?),
                 ..RunOptions::new(&out_dir)
             };
             let s = match (resume, cfg) {
-                (Some(_), cfg) => resume_run(cfg.as_ref(), &opts)?,
+                (Some(_), cfg) => resume_with(cfg.as_ref(), &set, &opts)?,
                 (None, Some(cfg)) => run(&cfg, &opts)?,
                 (None, None) => unreachable!("clap requires CONFIG without --resume"),
             };
-            let last = s.last();
-            println!(
-                "{}: {} steps in {:.1} s on {}; charge {:.4} mAh/cm², mean height {:.3} µm, roughness {:.3} µm, overpotential {:.4} V",
-                out_dir.display(),
-                s.steps,
-                s.wall_s,
-                s.backend,
-                last.charge_c_m2 / mgpf::run::MAH_CM2_IN_C_M2,
-                last.front.mean_height,
-                last.front.roughness,
-                s.steady_overpotential()
-            );
+            println!("{}", run_summary_line(&out_dir, &s));
             Ok(())
         }
         Command::Check { config, set } => {
@@ -145,7 +153,7 @@ fn execute(command: Command) -> mgpf::Result<()> {
             warn_inert_keys(&cfg);
             let params = Params::from_config(&cfg)?;
             println!("# resolved config\n{}", cfg.to_toml_string());
-            println!("# resolved interphase\n{:#?}\n", cfg.interphase.resolve());
+            println!("{}", interphase_table(&cfg, &params));
             print!("{}", mgpf::report::describe(&params));
             mgpf::report::check_time_step(&params)?;
             let available = mgpf::memory::available();
@@ -181,7 +189,7 @@ fn execute(command: Command) -> mgpf::Result<()> {
             backend,
             force,
         } => {
-            let rows = mgpf::demo::run_demo(&out, backend, force, true)?;
+            let rows = mgpf::demo::run_demo(&out, backend, force, Some(progress_interval()))?;
             print!("{}", mgpf::demo::format_table(&rows));
             println!(
                 "outputs in {} (compare.gif, compare.png, voltage.png, <preset>/)",
@@ -197,4 +205,161 @@ fn warn_inert_keys(cfg: &Config) {
     for inert in cfg.inert_keys() {
         eprintln!("warning: {inert}");
     }
+}
+
+/// Time between the plain progress lines; `MGPF_PROGRESS_INTERVAL_S` shortens it for tests.
+fn progress_interval() -> std::time::Duration {
+    std::env::var("MGPF_PROGRESS_INTERVAL_S")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map_or(PLAIN_LINE_INTERVAL, std::time::Duration::from_secs_f64)
+}
+
+/// What `mgpf run` prints when it ends: the final state, and η's mean over the second half.
+fn run_summary_line(out_dir: &Path, s: &RunSummary) -> String {
+    let last = s.last();
+    let steps = if s.first_step > 0 {
+        format!(
+            "{} steps ({} after resuming at step {}) in {:.1} s",
+            s.steps,
+            s.steps - s.first_step,
+            s.first_step,
+            s.wall_s
+        )
+    } else {
+        format!("{} steps in {:.1} s", s.steps, s.wall_s)
+    };
+    let stop = match s.stopped_by {
+        StopReason::EndCondition => "",
+        StopReason::MaxSteps => ", stopped by run.max_steps",
+    };
+    let mean = s.mean_overpotential_second_half_v.map_or_else(
+        || format!("the 2nd half of the {} not reached", s.second_half_of),
+        |v| {
+            format!(
+                "mean η over the 2nd half of the {} (charge-weighted) {v:.4} V",
+                s.second_half_of
+            )
+        },
+    );
+    format!(
+        "{}: {steps} on {}{stop}; final: charge {:.4} mAh/cm², mean height {:.3} µm, roughness {:.3} µm, η {:.4} V; {mean}",
+        out_dir.display(),
+        s.backend,
+        last.charge_c_m2 / MAH_CM2_IN_C_M2,
+        last.front.mean_height,
+        last.front.roughness,
+        last.overpotential_v,
+    )
+}
+
+/// The resolved interphase for `mgpf check`: each `[interphase]` key, its value in the config's
+/// units and what it does in this run.
+fn interphase_table(cfg: &Config, params: &Params) -> String {
+    let s = cfg.interphase.resolve();
+    let resolved = s.representation == Representation::Resolved;
+    let band_only = if resolved { "" } else { "; unused (subgrid)" };
+    let (attachment, attachment_meaning) = match s.attachment {
+        Attachment::LabFrame => ("lab-frame", "G(x, y): a re-forming layer"),
+        Attachment::Lateral => ("lateral", "G(y): a lifted coating"),
+    };
+    let rows = [
+        (
+            "representation",
+            match s.representation {
+                Representation::Subgrid => "subgrid",
+                Representation::Resolved => "resolved",
+            }
+            .to_string(),
+            if resolved {
+                "R2: a band with its own D and σ above the metal".to_string()
+            } else {
+                "R1: ASR, blocking and i0 multiplier in the Butler–Volmer term".to_string()
+            },
+        ),
+        (
+            "thickness_um",
+            format!("{} µm", s.thickness_um),
+            "layer thickness L_SEI".to_string(),
+        ),
+        (
+            "asr_ohm_cm2",
+            format!("{} Ω cm²", s.asr_ohm_cm2),
+            if resolved {
+                "area-specific resistance: sets the band's default σ".to_string()
+            } else {
+                "area-specific resistance, mean of the log-normal field".to_string()
+            },
+        ),
+        (
+            "exchange_current_multiplier",
+            format!("{}", s.exchange_current_multiplier),
+            format!(
+                "m_i0: i0 = {} mA/cm² × m_i0 = {} mA/cm²",
+                cfg.interface.exchange_current_ma_cm2,
+                cfg.interface.exchange_current_ma_cm2 * s.exchange_current_multiplier
+            ),
+        ),
+        (
+            "blocked_fraction",
+            format!("{}", s.blocked_fraction),
+            "P_b, surface fraction on insulating patches".to_string(),
+        ),
+        (
+            "heterogeneity_sigma_ln",
+            format!("{}", s.heterogeneity_sigma_ln),
+            "σ_ln of the log-normal heterogeneity".to_string(),
+        ),
+        (
+            "correlation_length_um",
+            format!("{} µm", s.correlation_length_um),
+            "correlation length ℓ_c of the heterogeneity".to_string(),
+        ),
+        (
+            "attachment",
+            attachment.to_string(),
+            attachment_meaning.to_string(),
+        ),
+        (
+            "diffusivity_ratio",
+            format!("{}", s.diffusivity_ratio),
+            format!("D in the band / D_l{band_only}"),
+        ),
+        match s.conductivity_ratio {
+            Some(ratio) => (
+                "conductivity_ratio",
+                format!("{ratio}"),
+                format!("σ in the band / σ_l{band_only}"),
+            ),
+            None => (
+                "conductivity_ratio",
+                format!("{:.4e}", params.interphase.conductivity_ratio),
+                format!("σ in the band / σ_l, by default L_SEI/(ASR σ_l){band_only}"),
+            ),
+        },
+        (
+            "refresh_every_steps",
+            format!("{}", s.refresh_every_steps),
+            format!("steps between two refreshes of the band{band_only}"),
+        ),
+        (
+            "kinetic_anisotropy_2fold",
+            format!("{}", params.kinetic_2fold),
+            match s.kinetic_anisotropy_2fold {
+                Some(_) => "ε_k2, replaces interface.kinetic_anisotropy_2fold".to_string(),
+                None => {
+                    "ε_k2 of interface.kinetic_anisotropy_2fold (the preset sets none)".to_string()
+                }
+            },
+        ),
+    ];
+    let mut text = format!(
+        "# resolved interphase: preset \"{}\" with the [interphase] keys given laid over it\n",
+        s.preset.name()
+    );
+    for (key, value, meaning) in rows {
+        text.push_str(&format!("  {key:<28} {value:<12} {meaning}\n"));
+    }
+    text
 }

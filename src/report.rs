@@ -138,7 +138,7 @@ pub fn describe(p: &Params) -> String {
     let d = derived_groups(p);
     let (maxima, _) = nominal_maxima(p);
     let mut s = String::new();
-    s.push_str("derived groups (physics.md §2.1):\n");
+    s.push_str("derived groups (docs/model.md, \"Derived groups\"):\n");
     s.push_str(&format!(
         "  Δx/δ                      {:.3} (≤ 0.5 required)\n",
         d.dx_over_delta

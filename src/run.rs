@@ -8,16 +8,19 @@ use crate::checkpoint::{self, Progress};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::model::metrics::{front_metrics, integrals, FrontMetrics};
-use crate::model::params::{Params, FARADAY, LENGTH_UNIT_M};
+use crate::model::params::{Params, LENGTH_UNIT_M};
 use crate::output::{self, FrameView, Series};
+use crate::progress::{Position, ProgressDisplay};
+pub use crate::resume::{resume, resume_with, RESUMABLE_KEYS};
 use crate::rundir::prepare_output_dir;
+use crate::summary::{second_half_quantity, write_run_json};
+pub use crate::summary::{RunSummary, SecondHalfCharge, StopReason};
 use image::RgbImage;
-use indicatif::{ProgressBar, ProgressStyle};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Columns of metrics.csv (SI units; the first nine are the documented contract).
 pub const METRICS_HEADER: &str = "step,time_s,charge_c_m2,current_density_a_m2,overpotential_v,mean_height_m,max_height_m,roughness_m,mg_total_mol_m,dt_s,dt_bound,lambda_max,control_iterations,potential_cycles,potential_residual,concentration_cycles,concentration_residual,inflow_mol_m,potential_error_v";
@@ -39,8 +42,8 @@ pub struct RunOptions {
     pub out_dir: PathBuf,
     pub force: bool,
     pub backend: BackendKind,
-    /// Show a progress bar (hidden anyway when stderr is not a terminal).
-    pub progress: bool,
+    /// Show progress: a bar on a terminal, else a plain line on stderr every this long.
+    pub progress: Option<Duration>,
     /// Keep the frames in memory for the caller (the demo's side-by-side animation).
     pub keep_frames: bool,
     /// Set to a signal number (SIGINT 2, SIGTERM 15) to stop after the current step with a
@@ -57,7 +60,7 @@ impl RunOptions {
             out_dir: out_dir.into(),
             force: false,
             backend: BackendKind::Cpu,
-            progress: false,
+            progress: None,
             keep_frames: false,
             interrupt: None,
             stop_after_steps: None,
@@ -119,49 +122,12 @@ pub struct MetricsRow {
     pub mg_total_mol_m: f64,
 }
 
-/// What a finished run hands back.
-#[derive(Debug, Clone)]
-pub struct RunSummary {
-    pub title: String,
-    pub steps: u64,
-    pub rows: Vec<MetricsRow>,
-    pub frames: Vec<RgbImage>,
-    pub wall_s: f64,
-    /// Ions that entered through the bulk face over the run (mol per m of depth).
-    pub inflow_mol_m: f64,
-    pub backend: String,
-}
-
-impl RunSummary {
-    pub fn last(&self) -> &MetricsRow {
-        self.rows
-            .last()
-            .expect("a run records at least its first and last rows")
-    }
-
-    /// Mean overpotential over the last half of the charge passed (the steady plateau).
-    pub fn steady_overpotential(&self) -> f64 {
-        let q_end = self.last().charge_c_m2;
-        let tail: Vec<f64> = self
-            .rows
-            .iter()
-            .filter(|r| r.charge_c_m2 >= 0.5 * q_end && r.step > 0)
-            .map(|r| r.overpotential_v)
-            .collect();
-        if tail.is_empty() {
-            self.last().overpotential_v
-        } else {
-            tail.iter().sum::<f64>() / tail.len() as f64
-        }
-    }
-}
-
 /// 1 mAh/cm² in C/m² (3.6 C per 1e-4 m²).
 pub const MAH_CM2_IN_C_M2: f64 = 36_000.0;
 
 /// The end-condition fraction one step like `r` advances.
 fn step_fraction(cfg: &Config, r: &StepReport) -> f64 {
-    end_fraction(cfg, r.dt, r.current_density_a_m2 * r.dt)
+    end_fraction(cfg, 1, r.dt, r.current_density_a_m2 * r.dt)
 }
 
 /// The fraction at which the next frame is due (beyond 1 when none is left).
@@ -206,11 +172,18 @@ fn batch_size(
     n.max(1)
 }
 
-fn end_fraction(cfg: &Config, time_s: f64, charge_c_m2: f64) -> f64 {
-    match (cfg.run.end_charge_mah_cm2, cfg.run.end_time_s) {
-        (Some(q), _) => charge_c_m2 / (q * MAH_CM2_IN_C_M2),
-        (None, Some(t)) => time_s / t,
-        (None, None) => 0.0,
+/// How far a run is towards its end condition (1 at the end): its charge, its simulated time,
+/// or its steps when run.max_steps is the only end condition.
+fn end_fraction(cfg: &Config, step: u64, time_s: f64, charge_c_m2: f64) -> f64 {
+    match (
+        cfg.run.end_charge_mah_cm2,
+        cfg.run.end_time_s,
+        cfg.run.max_steps,
+    ) {
+        (Some(q), _, _) => charge_c_m2 / (q * MAH_CM2_IN_C_M2),
+        (None, Some(t), _) => time_s / t,
+        (None, None, Some(n)) => step as f64 / n as f64,
+        (None, None, None) => 0.0,
     }
 }
 
@@ -228,7 +201,11 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary> {
 
 /// The backend `opts` asks for; the CPU one only if the host memory holds it (the GPU backend
 /// checks the adapter's limits; its host side holds no more than the outputs).
-fn make_backend(cfg: &Config, params: &Params, opts: &RunOptions) -> Result<Box<dyn Backend>> {
+pub(crate) fn make_backend(
+    cfg: &Config,
+    params: &Params,
+    opts: &RunOptions,
+) -> Result<Box<dyn Backend>> {
     let cpu = || -> Result<Box<dyn Backend>> {
         crate::memory::check(params, cfg.run.frames, crate::memory::available())?;
         Ok(Box::new(CpuBackend::new(params, &cfg.initial)))
@@ -259,47 +236,7 @@ fn make_backend(cfg: &Config, params: &Params, opts: &RunOptions) -> Result<Box<
     })
 }
 
-/// Continues the run in `opts.out_dir` from its checkpoint, appending to its metrics and
-/// frames. With `cfg`, refuses unless it is the config the run was started with (same SHA-256
-/// of the resolved TOML); without, uses the run's own.
-pub fn resume(cfg: Option<&Config>, opts: &RunOptions) -> Result<RunSummary> {
-    let dir = &opts.out_dir;
-    let ck = checkpoint::read(dir)?;
-    crate::rundir::remove_temporaries(dir)?;
-    let cfg = match cfg {
-        Some(c) => {
-            let hash = checkpoint::config_hash(c);
-            if hash != ck.config_sha256 {
-                return Err(Error::Checkpoint(format!(
-                    "the config differs from the one the run in {} was started with (SHA-256 {}… vs {}…); resume without a CONFIG to continue with the run's own",
-                    dir.display(),
-                    &hash[..12],
-                    &ck.config_sha256[..12]
-                )));
-            }
-            c.clone()
-        }
-        None => Config::from_toml_str(
-            &ck.config_toml,
-            &dir.join(checkpoint::FILE_NAME).display().to_string(),
-        )?,
-    };
-    let params = Params::from_config(&cfg)?;
-    let mut backend = make_backend(&cfg, &params, opts)?;
-    backend.restore_state(&ck.state)?;
-    let mut frames = Vec::with_capacity(ck.progress.frame_index as usize);
-    for k in 0..ck.progress.frame_index {
-        let path = frame_path(dir, k);
-        let img = image::open(&path).map_err(|e| Error::Image {
-            path: path.clone(),
-            message: format!("frame written before the checkpoint: {e}"),
-        })?;
-        frames.push(img.to_rgb8());
-    }
-    drive(&cfg, &params, backend.as_mut(), opts, ck.progress, frames)
-}
-
-fn frame_path(dir: &Path, index: u32) -> PathBuf {
+pub(crate) fn frame_path(dir: &Path, index: u32) -> PathBuf {
     dir.join("frames").join(format!("frame_{index:06}.png"))
 }
 
@@ -319,12 +256,13 @@ pub fn run_with_backend(
         last: None,
         rows: Vec::new(),
         csv: format!("{METRICS_HEADER}\n"),
+        second_half: Some(SecondHalfCharge::default()),
     };
     drive(cfg, p, backend, opts, progress, Vec::new())
 }
 
 /// The time loop, from `progress` on.
-fn drive(
+pub(crate) fn drive(
     cfg: &Config,
     p: &Params,
     backend: &mut dyn Backend,
@@ -346,28 +284,37 @@ fn drive(
         mut last,
         mut rows,
         mut csv,
+        second_half,
     } = progress;
+    // A checkpoint older than the accumulator holds it only if written before half way.
+    let mut second_half = second_half.or_else(|| {
+        (end_fraction(cfg, first_step, time, charge) <= 0.5).then(SecondHalfCharge::default)
+    });
     let frames_total = cfg.run.frames.max(1);
     let max_steps = cfg.run.max_steps.unwrap_or(u64::MAX);
     let mut output_s = 0.0;
     let mut last_checkpoint = Instant::now();
-
-    let bar = if opts.progress {
-        ProgressBar::new(1000)
-    } else {
-        ProgressBar::hidden()
+    let position = |step, time_s, charge_c_m2, last: &Option<StepReport>| Position {
+        step,
+        time_s,
+        charge_c_m2,
+        fraction: end_fraction(cfg, step, time_s, charge_c_m2),
+        overpotential_v: last.map_or(0.0, |r| r.applied_potential_v),
     };
-    bar.set_style(
-        ProgressStyle::with_template("{prefix:>12} [{bar:30}] {percent:>3}% {msg} ETA {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
+    let mut display = ProgressDisplay::new(
+        opts.progress,
+        &title,
+        position(first_step, time, charge, &last),
     );
-    bar.set_prefix(title.clone());
 
     let mut step = first_step;
-    loop {
-        let fraction = end_fraction(cfg, time, charge);
-        let done = fraction >= 1.0 - 1e-12 || step >= max_steps;
+    let stopped_by = loop {
+        let fraction = end_fraction(cfg, step, time, charge);
+        let reached_end = fraction >= 1.0 - 1e-12;
+        // run.max_steps before the end condition: a checkpoint, a frame and every final output,
+        // so that `--resume` with a higher cap continues as if the run had never stopped.
+        let capped = !reached_end && step >= max_steps;
+        let done = reached_end || capped;
         // Checkpoint before this step's outputs, so a resumed run redoes them identically.
         let signal = opts
             .interrupt
@@ -380,7 +327,7 @@ fn drive(
             && !done
             && ((every > 0 && step.is_multiple_of(every))
                 || (minutes > 0.0 && last_checkpoint.elapsed().as_secs_f64() >= 60.0 * minutes));
-        if !done && (signal.is_some() || checkpoint_due) {
+        if capped || (!done && (signal.is_some() || checkpoint_due)) {
             let t_out = Instant::now();
             let progress = Progress {
                 step,
@@ -391,13 +338,14 @@ fn drive(
                 last,
                 rows: rows.clone(),
                 csv: csv.clone(),
+                second_half,
             };
             checkpoint::write(&opts.out_dir, cfg, &progress, &backend.save_state())?;
             last_checkpoint = Instant::now();
             output_s += t_out.elapsed().as_secs_f64();
         }
         if let (Some(signal), false) = (signal, done) {
-            bar.finish_and_clear();
+            display.finish();
             output::write_atomic(&opts.out_dir.join("metrics.csv"), csv.as_bytes())?;
             return Err(Error::Interrupted {
                 signal,
@@ -436,7 +384,8 @@ fn drive(
                     message: "a field became NaN or infinite".into(),
                 });
             }
-            if frame_due || (done && frames_total == 1) {
+            let frame_scheduled = frame_due || (reached_end && frames_total == 1);
+            if frame_scheduled || capped {
                 let img = output::render_frame(&FrameView {
                     order_parameter: snap.order_parameter.view(),
                     interphase: snap.interphase.view(),
@@ -451,7 +400,11 @@ fn drive(
                 });
                 output::write_png(&frame_path(&opts.out_dir, frame_index), &img)?;
                 frames.push(img);
-                frame_index += 1;
+                // The cap's extra frame takes the next slot without advancing the schedule: a
+                // resumed run overwrites it with the frame due there.
+                if frame_scheduled {
+                    frame_index += 1;
+                }
                 output::write_atomic(&opts.out_dir.join("metrics.csv"), csv.as_bytes())?;
             }
             if done {
@@ -470,7 +423,11 @@ fn drive(
             output_s += t_out.elapsed().as_secs_f64();
         }
         if done {
-            break;
+            break if capped {
+                StopReason::MaxSteps
+            } else {
+                StopReason::EndCondition
+            };
         }
         let batch = batch_size(
             cfg,
@@ -484,30 +441,27 @@ fn drive(
             Ok(r) => r,
             Err(e) => {
                 // Keep the rows up to the failure for diagnosis (the frames are already on disk).
-                bar.finish_and_clear();
+                display.finish();
                 output::write_atomic(&opts.out_dir.join("metrics.csv"), csv.as_bytes())?;
                 return Err(e);
             }
         };
         for report in reports {
+            let from = end_fraction(cfg, step, time, charge);
+            let step_charge = report.current_density_a_m2 * report.dt;
             step += 1;
             time += report.dt;
-            charge += report.current_density_a_m2 * report.dt;
+            charge += step_charge;
             inflow += report.boundary_inflow;
-            last = Some(report);
-            if step.is_multiple_of(16) {
-                let el = start.elapsed().as_secs_f64();
-                bar.set_position((fraction.clamp(0.0, 1.0) * 1000.0) as u64);
-                bar.set_message(format!(
-                    "{:.0} steps/s, t = {:.1} s, η = {:.3} V",
-                    (step - first_step) as f64 / el,
-                    time,
-                    report.applied_potential_v
-                ));
+            if let Some(acc) = &mut second_half {
+                let to = end_fraction(cfg, step, time, charge);
+                acc.add(report.applied_potential_v, step_charge, from, to);
             }
+            last = Some(report);
         }
-    }
-    bar.finish_and_clear();
+        display.update(cfg, &position(step, time, charge, &last));
+    };
+    display.finish();
 
     let t_out = Instant::now();
     output::write_atomic(&opts.out_dir.join("metrics.csv"), csv.as_bytes())?;
@@ -536,6 +490,10 @@ fn drive(
     let summary = RunSummary {
         title,
         steps: step,
+        first_step,
+        stopped_by,
+        second_half_of: second_half_quantity(cfg),
+        mean_overpotential_second_half_v: second_half.and_then(|acc| acc.mean_v()),
         rows,
         frames: if opts.keep_frames { frames } else { Vec::new() },
         wall_s,
@@ -543,6 +501,15 @@ fn drive(
         backend: backend.name(),
     };
     write_run_json(cfg, p, backend, &summary, output_s, &opts.out_dir)?;
+    if stopped_by == StopReason::MaxSteps {
+        eprintln!(
+            "note: stopped at run.max_steps = {step} before the end condition ({} of it reached); \
+             the outputs and a checkpoint are in {dir}: continue with `mgpf run --resume {dir} \
+             --set run.max_steps=N`, N > {step}",
+            percent_text(end_fraction(cfg, step, time, charge)),
+            dir = opts.out_dir.display()
+        );
+    }
     Ok(summary)
 }
 
@@ -584,46 +551,12 @@ fn write_row(csv: &mut String, r: &MetricsRow, rep: Option<&StepReport>, inflow_
     }
 }
 
-fn write_run_json(
-    cfg: &Config,
-    p: &Params,
-    backend: &dyn Backend,
-    s: &RunSummary,
-    output_s: f64,
-    dir: &Path,
-) -> Result<()> {
-    let times = backend.phase_times();
-    let last = s.last();
-    let json = serde_json::json!({
-        "mgpf_version": env!("CARGO_PKG_VERSION"),
-        "backend": s.backend,
-        "seed": cfg.run.seed,
-        "steps": s.steps,
-        "config": cfg,
-        "config_toml": cfg.to_toml_string(),
-        "derived": crate::report::derived_groups(p),
-        "wall_time_s": {
-            "total": s.wall_s,
-            "update": times.update_s,
-            "control": times.control_s,
-            "potential_solve": times.potential_solve_s,
-            "concentration_solve": times.concentration_solve_s,
-            "other": times.other_s,
-            "output": output_s,
-        },
-        "final": {
-            "time_s": last.time_s,
-            "charge_c_m2": last.charge_c_m2,
-            "faraday_thickness_m": last.charge_c_m2 / (p.charge_number * FARADAY * p.cs_mol_m3),
-            "mean_height_m": last.front.mean_height * LENGTH_UNIT_M,
-            "max_height_m": last.front.max_height * LENGTH_UNIT_M,
-            "roughness_m": last.front.roughness * LENGTH_UNIT_M,
-            "overpotential_v": last.overpotential_v,
-            "steady_overpotential_v": s.steady_overpotential(),
-            "mg_total_mol_m": last.mg_total_mol_m,
-            "inflow_mol_m": s.inflow_mol_m,
-        },
-    });
-    let text = serde_json::to_string_pretty(&json).map_err(|e| Error::Other(e.to_string()))?;
-    output::write_atomic(&dir.join("run.json"), text.as_bytes())
+/// "48 %", or "0.31 %" below 1 %.
+fn percent_text(fraction: f64) -> String {
+    let percent = 100.0 * fraction;
+    if percent < 1.0 {
+        format!("{percent:.2} %")
+    } else {
+        format!("{percent:.0} %")
+    }
 }

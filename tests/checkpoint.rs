@@ -1,9 +1,11 @@
 //! Checkpoints, resume and interruption (issue 4): a resumed run ends bit-identical to an
 //! uninterrupted one; a changed config is refused; SIGINT (SIGTERM) exits 130 (143) with a checkpoint and the
-//! run can be finished with `--resume`.
+//! run can be finished with `--resume`; a run stopped by run.max_steps resumes with a higher cap
+//! to the end of an uncapped one.
 
+use mgpf::config::presets::Preset;
 use mgpf::config::Config;
-use mgpf::run::{resume, run, RunOptions};
+use mgpf::run::{resume, resume_with, run, RunOptions, StopReason};
 use mgpf::Error;
 use std::path::Path;
 use std::process::Command;
@@ -80,6 +82,202 @@ fn resumed_run_is_bit_identical_to_an_uninterrupted_one() {
             "{file} differs between the straight and the resumed run"
         );
     }
+}
+
+/// A 91-step passivating run to 0.005 mAh/cm² (dt capped at 0.4 s): frames at 0, ½ and the
+/// end charge, a metrics row every 7 steps, a checkpoint every 25.
+fn capped_config(max_steps: u64) -> Config {
+    let mut cfg = Config::default_demo();
+    cfg.grid.nx = 32;
+    cfg.grid.ny = 32;
+    cfg.initial.deposit_height_um = 3.0;
+    cfg.interphase.preset = Preset::Passivating;
+    cfg.numerics.max_dt_s = 0.4;
+    cfg.run.end_charge_mah_cm2 = Some(0.005);
+    cfg.run.max_steps = Some(max_steps);
+    cfg.run.frames = 3;
+    cfg.run.metrics_every_steps = 7;
+    cfg.run.checkpoint_every_steps = 25;
+    cfg
+}
+
+fn frame_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("frames"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn run_json(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&read(&dir.join("run.json"))).unwrap()
+}
+
+#[test]
+fn a_run_capped_by_max_steps_resumes_with_a_higher_cap_as_if_never_capped() {
+    // Step 66: past half the charge (the second half's mean is under way), between the frames
+    // at ½ and at the end, off the metrics and checkpoint schedules.
+    let cap = 66;
+    let root = tempfile::tempdir().unwrap();
+    let (straight, capped) = (root.path().join("straight"), root.path().join("capped"));
+    let whole = run(&capped_config(10_000), &RunOptions::new(&straight)).expect("uncapped run");
+    println!(
+        "uncapped: {} steps, stopped by {:?}",
+        whole.steps, whole.stopped_by
+    );
+    assert_eq!(whole.stopped_by, StopReason::EndCondition);
+    assert!(whole.steps > cap + 10, "the end must lie well past the cap");
+
+    let first = run(&capped_config(cap), &RunOptions::new(&capped)).expect("capped run");
+    let json = run_json(&capped);
+    println!(
+        "capped: {} steps, stopped by {:?}; run.json stopped_by {}, frames {:?}",
+        first.steps,
+        first.stopped_by,
+        json["stopped_by"],
+        frame_names(&capped)
+    );
+    assert_eq!((first.steps, first.stopped_by), (cap, StopReason::MaxSteps));
+    assert_eq!(json["stopped_by"], "max_steps");
+    assert_eq!(run_json(&straight)["stopped_by"], "end_condition");
+    // Frames at 0 and ½ as scheduled, plus the cap's own; every final output; a checkpoint at
+    // the cap.
+    assert_eq!(
+        frame_names(&capped),
+        ["frame_000000.png", "frame_000001.png", "frame_000002.png"]
+    );
+    for file in ["growth.gif", "voltage.png", "final.vti", "metrics.csv"] {
+        assert!(capped.join(file).is_file(), "{file} missing after the cap");
+    }
+    let ck = mgpf::checkpoint::read(&capped).unwrap();
+    println!(
+        "checkpoint at step {} (expected {cap}), frame index {} (expected 2: the cap's frame is outside the schedule)",
+        ck.progress.step, ck.progress.frame_index
+    );
+    assert_eq!((ck.progress.step, ck.progress.frame_index), (cap, 2));
+
+    let overrides = ["run.max_steps=10000".to_string()];
+    let resumed = resume_with(None, &overrides, &RunOptions::new(&capped)).expect("resumed run");
+    println!(
+        "resumed from step {} to {} (uncapped: {}), stopped by {:?}",
+        resumed.first_step, resumed.steps, whole.steps, resumed.stopped_by
+    );
+    assert_eq!(
+        (resumed.first_step, resumed.steps, resumed.stopped_by),
+        (cap, whole.steps, StopReason::EndCondition)
+    );
+    // The cap's frame was overwritten by the frame due there: frames, metrics and fields are
+    // the uncapped run's, byte for byte.
+    let mut files = vec!["metrics.csv".to_string(), "final.vti".to_string()];
+    files.extend(
+        frame_names(&straight)
+            .into_iter()
+            .map(|f| format!("frames/{f}")),
+    );
+    assert_eq!(frame_names(&straight), frame_names(&capped));
+    for file in &files {
+        let (a, b) = (read(&straight.join(file)), read(&capped.join(file)));
+        println!("{file}: identical {}", a == b);
+        assert!(
+            a == b,
+            "{file} differs between the uncapped and the resumed run"
+        );
+    }
+    let (a, b) = (run_json(&straight), run_json(&capped));
+    println!(
+        "final η {} vs {}; mean η, 2nd half {} vs {}",
+        a["final"]["overpotential_v"],
+        b["final"]["overpotential_v"],
+        a["final"]["mean_overpotential_second_half_v"],
+        b["final"]["mean_overpotential_second_half_v"]
+    );
+    assert_eq!(a["final"], b["final"]);
+    assert_eq!(a["config"], b["config"]);
+    assert_eq!(b["stopped_by"], "end_condition");
+    assert_eq!(b["resumed_from_step"], cap);
+    assert_eq!(
+        whole.mean_overpotential_second_half_v.map(f64::to_bits),
+        resumed.mean_overpotential_second_half_v.map(f64::to_bits)
+    );
+}
+
+#[test]
+fn resume_changes_only_the_cap_and_the_checkpoint_schedule() {
+    let dir = tempfile::tempdir().unwrap();
+    run(&capped_config(10), &RunOptions::new(dir.path())).expect("capped run");
+    let msg = resume_with(
+        None,
+        &["grid.nx=64".to_string()],
+        &RunOptions::new(dir.path()),
+    )
+    .expect_err("grid.nx cannot change")
+    .to_string();
+    println!("{msg}");
+    assert!(
+        msg.contains("--set grid.nx=64") && msg.contains("run.max_steps"),
+        "{msg}"
+    );
+    // The run's config with another cap is still the run's config.
+    let summary = resume_with(
+        Some(&capped_config(12)),
+        &["run.checkpoint_every_steps=5".to_string()],
+        &RunOptions::new(dir.path()),
+    )
+    .expect("a config differing in run.max_steps resumes");
+    println!("resumed to step {} (cap 12)", summary.steps);
+    assert_eq!(summary.steps, 12);
+}
+
+/// f64 the default serde_json parser reads back one ulp off (found by a million-value sweep):
+/// a checkpoint must give a resumed run its time, charge and second-half integral exactly.
+#[test]
+fn checkpoint_progress_round_trips_every_f64_bit() {
+    let awkward = [
+        3.9430133835633675e5,
+        2.1291890726713459e-4,
+        5.555682251934807e-8,
+    ];
+    let cfg = capped_config(10);
+    let progress = mgpf::checkpoint::Progress {
+        step: 7,
+        time_s: awkward[0],
+        charge_c_m2: awkward[1],
+        inflow: awkward[2],
+        frame_index: 1,
+        last: None,
+        rows: Vec::new(),
+        csv: String::new(),
+        second_half: Some(mgpf::run::SecondHalfCharge {
+            potential_charge_v_c_m2: -awkward[0],
+            charge_c_m2: awkward[1],
+        }),
+    };
+    let state = mgpf::backend::BackendState {
+        fields: vec![("order_parameter".into(), mgpf::Field::zeros((8, 8)))],
+        scalars: vec![("dt".into(), awkward[2])],
+    };
+    let dir = tempfile::tempdir().unwrap();
+    mgpf::checkpoint::write(dir.path(), &cfg, &progress, &state).unwrap();
+    let back = mgpf::checkpoint::read(dir.path()).unwrap();
+    let bits = |p: &mgpf::checkpoint::Progress| {
+        let s = p.second_half.unwrap();
+        [
+            p.time_s,
+            p.charge_c_m2,
+            p.inflow,
+            s.potential_charge_v_c_m2,
+            s.charge_c_m2,
+        ]
+        .map(f64::to_bits)
+    };
+    println!(
+        "written {:?}\nread    {:?}",
+        bits(&progress),
+        bits(&back.progress)
+    );
+    assert_eq!(bits(&progress), bits(&back.progress));
+    assert_eq!(back.state.scalars, state.scalars);
 }
 
 #[test]

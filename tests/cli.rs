@@ -1,5 +1,6 @@
 //! The command line as a user meets it: outputs of a run, refusals, error messages, exit codes.
 
+use mgpf::config::presets::Preset;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -41,6 +42,21 @@ fn presets_lists_all_five() {
     }
 }
 
+/// Each preset's line states its ASR in the unit of its key, `asr_ohm_cm2`, at the value the
+/// preset resolves to.
+#[test]
+fn presets_state_the_asr_in_ohm_cm2_as_the_key_does() {
+    let o = mgpf(&["presets"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    for preset in Preset::ALL.into_iter().filter(|&p| p != Preset::None) {
+        let line = text.lines().find(|l| l.starts_with(preset.name())).unwrap();
+        let expected = format!("ASR {} Ω cm²", preset.defaults().asr_ohm_cm2);
+        println!("{line}\n  expected to contain `{expected}`");
+        assert!(line.contains(&expected), "{line}");
+    }
+    assert!(!text.contains("ohm m2"), "{text}");
+}
+
 #[test]
 fn check_prints_groups_and_time_step() {
     let o = mgpf(&["check", "configs/passivating.toml"]);
@@ -52,6 +68,42 @@ fn check_prints_groups_and_time_step() {
             "`{needle}` missing from check output:\n{out}"
         );
     }
+}
+
+/// The resolved interphase is a table in the config's keys and units, not a debug dump.
+#[test]
+fn check_prints_the_resolved_interphase_in_the_configs_units() {
+    let o = mgpf(&["check", "configs/passivating.toml"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("# resolved interphase"))
+        .take_while(|l| !l.is_empty())
+        .collect();
+    println!("{}", table.join("\n"));
+    let d = Preset::Passivating.defaults();
+    for (key, value) in [
+        ("asr_ohm_cm2", format!("{} Ω cm²", d.asr_ohm_cm2)),
+        ("thickness_um", format!("{} µm", d.thickness_um)),
+        ("blocked_fraction", format!("{}", d.blocked_fraction)),
+        (
+            "exchange_current_multiplier",
+            format!("{}", d.exchange_current_multiplier),
+        ),
+    ] {
+        let row = table
+            .iter()
+            .find(|l| l.trim_start().starts_with(key))
+            .unwrap_or_else(|| panic!("no row for {key}"));
+        let got = row.trim_start()[key.len()..].trim_start();
+        println!("{key}: expected `{value}` first, got `{got}`");
+        assert!(got.starts_with(&value), "{row}");
+    }
+    assert!(
+        !out.contains("InterphaseSpec"),
+        "debug dump left in:\n{out}"
+    );
 }
 
 #[test]
@@ -128,6 +180,15 @@ fn run_writes_every_output_and_refuses_a_non_empty_directory() {
     args.extend_from_slice(SMALL);
     let o = mgpf(&args);
     assert!(o.status.success(), "run failed: {}", stderr(&o));
+    let summary = String::from_utf8_lossy(&o.stdout);
+    println!("{summary}");
+    for label in [
+        "final: charge",
+        " η ",
+        "mean η over the 2nd half of the charge",
+    ] {
+        assert!(summary.contains(label), "`{label}` missing: {summary}");
+    }
     for f in [
         "frames/frame_000000.png",
         "frames/frame_000002.png",
@@ -343,7 +404,7 @@ fn an_unwritable_output_directory_is_a_clear_error() {
 }
 
 #[test]
-fn resume_needs_a_checkpoint_and_rejects_set_without_config() {
+fn resume_needs_a_checkpoint_and_rejects_set_beyond_the_cap() {
     let dir = tempfile::tempdir().unwrap();
     let o = mgpf(&["run", "--resume", dir.path().to_str().unwrap()]);
     let err = stderr(&o);
@@ -357,6 +418,107 @@ fn resume_needs_a_checkpoint_and_rejects_set_without_config() {
         "--set",
         "grid.nx=8",
     ]);
-    assert!(!o.status.success());
-    assert!(stderr(&o).contains("--set"), "{}", stderr(&o));
+    let err = stderr(&o);
+    println!("{err}");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err.contains("--set grid.nx=8") && err.contains("run.max_steps"),
+        "{err}"
+    );
+}
+
+/// A run stopped by run.max_steps says so, exits 0, and `--resume DIR --set run.max_steps=N`
+/// finishes it.
+#[test]
+fn a_run_stopped_by_max_steps_says_so_and_resumes_with_a_higher_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("capped");
+    let out_s = out.to_str().unwrap();
+    let mut args = vec!["run", "configs/none.toml", "--out", out_s];
+    args.extend_from_slice(SMALL);
+    args.extend_from_slice(&["--set", "numerics.max_dt_s=1.0", "--set", "run.max_steps=3"]);
+    let o = mgpf(&args);
+    let err = stderr(&o);
+    println!(
+        "exit {:?}\n{err}{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        err.contains("stopped at run.max_steps = 3 before the end condition"),
+        "{err}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(json["stopped_by"], "max_steps");
+    let o = mgpf(&["run", "--resume", out_s, "--set", "run.max_steps=100000"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    println!("{}{text}", stderr(&o));
+    assert!(o.status.success());
+    assert!(text.contains("after resuming at step 3"), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(json["stopped_by"], "end_condition");
+}
+
+/// Without a terminal (stderr piped, as in a log file or CI) a run prints plain progress lines.
+#[test]
+fn progress_without_a_terminal_is_plain_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let mut args = vec!["run", "configs/none.toml", "--out", out.to_str().unwrap()];
+    args.extend_from_slice(SMALL);
+    args.extend_from_slice(&["--set", "numerics.max_dt_s=0.5"]);
+    let o = Command::new(env!("CARGO_BIN_EXE_mgpf"))
+        .args(&args)
+        .env("MGPF_PROGRESS_INTERVAL_S", "0")
+        .output()
+        .expect("mgpf runs");
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("step ")).collect();
+    println!(
+        "{} progress lines, first and last:\n{}\n{}",
+        lines.len(),
+        lines[0],
+        lines[lines.len() - 1]
+    );
+    assert!(lines.len() >= 10, "{err}");
+    let mut last_step = 0;
+    for line in &lines {
+        // step N, t = T s, charge Q mAh/cm² (P % of 0.002), ETA ...
+        let step: u64 = line["step ".len()..line.find(',').unwrap()]
+            .parse()
+            .unwrap();
+        assert!(step > last_step, "{line}");
+        last_step = step;
+        for part in [", t = ", " s, charge ", " mAh/cm² (", " % of 0.002), ETA "] {
+            assert!(line.contains(part), "`{part}` missing from `{line}`");
+        }
+    }
+}
+
+/// Mesa's device-select layer prints `error: XDG_RUNTIME_DIR is invalid…` twice where that
+/// variable is unset; mgpf leaves the layer out, so `mgpf info` shows no such error.
+#[test]
+fn info_prints_no_error_without_xdg_runtime_dir() {
+    let o = Command::new(env!("CARGO_BIN_EXE_mgpf"))
+        .arg("info")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("NODEVICE_SELECT")
+        .output()
+        .expect("mgpf runs");
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = stderr(&o);
+    println!("stdout:\n{out}stderr:\n{err}");
+    assert!(o.status.success());
+    if out.contains("no GPU adapter found") {
+        eprintln!("skipping: no Vulkan driver, nothing loads the layer");
+        return;
+    }
+    assert!(
+        !err.lines().any(|l| l.starts_with("error:")),
+        "an error line from a layer: {err}"
+    );
 }

@@ -58,23 +58,54 @@ impl Preset {
         Preset::ALL.into_iter().find(|p| p.name() == name)
     }
 
-    /// One line for `mgpf presets`.
-    pub fn summary(self) -> &'static str {
+    /// What the layer is, for `mgpf presets`.
+    fn description(self) -> &'static str {
         match self {
-            Preset::None => "bare Mg, clean electrolyte: no interphase resistance or blocking",
-            Preset::Passivating => {
-                "native MgF2/MgO/MgS SEI (Mg(TFSI)2/DME): R1, ASR 1 ohm m2, 60 % blocked, i0 x0.02, lab-frame patches"
-            }
-            Preset::BromineRich => {
-                "Br-rich SEI (1-bromooctane, Mg(HMDS)2/DME): R1, ASR 0.01 ohm m2, kinetic anisotropy 0.6 (basal-planar)"
-            }
-            Preset::Zeolite => {
-                "3A zeolite/polymer film: R2 resolved 5 um band, D x0.1, ASR 0.005 ohm m2, lifted coating"
-            }
-            Preset::BiAlloy => {
-                "Bi/Mg3Bi2/MgCl2 alloy layer (BiCl3/DME): R1, ASR 0.005 ohm m2, i0 x1.5, 15 % blocked MgCl2"
-            }
+            Preset::None => "bare Mg, clean electrolyte",
+            Preset::Passivating => "native MgF2/MgO/MgS SEI (Mg(TFSI)2/DME)",
+            Preset::BromineRich => "Br-rich SEI (1-bromooctane, Mg(HMDS)2/DME), basal-planar",
+            Preset::Zeolite => "3A zeolite/polymer film",
+            Preset::BiAlloy => "Bi/Mg3Bi2/MgCl2 alloy layer (BiCl3/DME), MgCl2 patches",
         }
+    }
+
+    /// One line for `mgpf presets`: what the layer is, then its defaults in the config's units
+    /// (read from [`Preset::defaults`], so the two cannot disagree).
+    pub fn summary(self) -> String {
+        let d = self.defaults();
+        if self == Preset::None {
+            return format!(
+                "{}: no interphase resistance, blocking or heterogeneity",
+                self.description()
+            );
+        }
+        let mut parts = vec![match d.representation {
+            Representation::Subgrid => format!("subgrid (R1), {} µm thick", d.thickness_um),
+            Representation::Resolved => format!("resolved (R2) band of {} µm", d.thickness_um),
+        }];
+        parts.push(format!("ASR {} Ω cm²", d.asr_ohm_cm2));
+        if d.exchange_current_multiplier != 1.0 {
+            parts.push(format!("i0 ×{}", d.exchange_current_multiplier));
+        }
+        if d.blocked_fraction > 0.0 {
+            parts.push(format!("{} % blocked", 100.0 * d.blocked_fraction));
+        }
+        if d.representation == Representation::Resolved {
+            parts.push(format!("D ×{}", d.diffusivity_ratio));
+        }
+        if let Some(eps) = d.kinetic_anisotropy_2fold {
+            parts.push(format!("ε_k2 {eps}"));
+        }
+        parts.push(format!(
+            "σ_ln {} over {} µm, {}",
+            d.heterogeneity_sigma_ln,
+            d.correlation_length_um,
+            match d.attachment {
+                Attachment::LabFrame => "lab-frame",
+                Attachment::Lateral => "lateral",
+            }
+        ));
+        format!("{}: {}", self.description(), parts.join(", "))
     }
 
     /// Defaults of physics.md §3.3 (ASR converted from Ω m² to Ω cm²: ×1e4).
