@@ -532,7 +532,7 @@ fn write_row(csv: &mut String, r: &MetricsRow, rep: Option<&StepReport>, inflow_
         Some(s) => {
             let _ = writeln!(
                 csv,
-                ",{:.6e},{},{:.4e},{},{},{:.3e},{},{:.3e},{:.12e},{:.3e}",
+                ",{:.6e},{},{:.4e},{},{},{:.3e},{},{:.3e},{:.12e},{}",
                 s.dt,
                 s.bound,
                 s.lambda_max,
@@ -542,11 +542,14 @@ fn write_row(csv: &mut String, r: &MetricsRow, rep: Option<&StepReport>, inflow_
                 s.concentration_solve.cycles,
                 s.concentration_solve.residual_rel,
                 inflow_mol_m,
-                s.potential_solve.error_estimate
+                // Empty where the solve estimated nothing (the device's fixed count).
+                s.potential_solve
+                    .error_estimate
+                    .map_or(String::new(), |e| format!("{e:.3e}"))
             );
         }
         None => {
-            let _ = writeln!(csv, ",0,,0,0,0,0,0,0,{inflow_mol_m:.12e},0");
+            let _ = writeln!(csv, ",0,,0,0,0,0,0,0,{inflow_mol_m:.12e},");
         }
     }
 }

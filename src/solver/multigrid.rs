@@ -78,10 +78,10 @@ pub struct SolveStats {
     #[serde(default)]
     pub backward_error: f64,
     /// [`Multigrid::solve_refined`]'s estimate of the error left in u, in u's unit:
-    /// ‖δ‖ ρ/(1 − ρ) from the last correction δ and the measured contraction ρ (∞ while there
-    /// is none, or when it did not contract; 0 for the other solves, which do not estimate it).
+    /// ‖δ‖ ρ/(1 − ρ) from the last correction δ and the measured contraction ρ; None where
+    /// there is none (the other solves, which do not estimate it, or no contraction measured).
     #[serde(default)]
-    pub error_estimate: f64,
+    pub error_estimate: Option<f64>,
 }
 
 /// When [`Multigrid::solve_refined`] stops.
@@ -97,7 +97,7 @@ impl Criterion {
     fn met(self, stats: &SolveStats) -> bool {
         match self {
             Criterion::RelativeResidual(tol) => stats.residual_rel <= tol,
-            Criterion::EstimatedError(tol) => stats.error_estimate <= tol,
+            Criterion::EstimatedError(tol) => stats.error_estimate.is_some_and(|e| e <= tol),
         }
     }
 }
@@ -704,7 +704,7 @@ impl Multigrid {
         let (mut stats, reference) = self.start_from(&start);
         let full_multigrid = start.r2.sqrt() >= FULL_MULTIGRID_START * start.b2.sqrt();
         // Nothing to correct (a zero source on a zero warm start): the error is 0.
-        stats.error_estimate = if start.r2 > 0.0 { f64::INFINITY } else { 0.0 };
+        stats.error_estimate = (start.r2 == 0.0).then_some(0.0);
         let hom = bcs.homogeneous();
         let mut krylov = self.contraction.is_some_and(|rho| rho > SLOW_CONTRACTION);
         let (mut previous_correction, mut stalled) = (None, 0);
@@ -748,9 +748,9 @@ impl Multigrid {
                 (false, m, a) => m.or(a),
             };
             stats.error_estimate = match contraction {
-                _ if rs.r2 == 0.0 => 0.0,
-                Some(rho) if rho < 1.0 => correction * rho / (1.0 - rho),
-                _ => f64::INFINITY,
+                _ if rs.r2 == 0.0 => Some(0.0),
+                Some(rho) if rho < 1.0 => Some(correction * rho / (1.0 - rho)),
+                _ => None,
             };
             previous_correction = (!of_full_multigrid).then_some(correction);
             stalled = if factor > STALL_FACTOR {
