@@ -708,7 +708,14 @@ impl Multigrid {
         let hom = bcs.homogeneous();
         let mut krylov = self.contraction.is_some_and(|rho| rho > SLOW_CONTRACTION);
         let (mut previous_correction, mut stalled) = (None, 0);
-        while !criterion.met(&stats) && stats.cycles < max_cycles && stalled < 2 {
+        // A non-finite residual (a blown-up field in f or the coefficients) ends the solve at
+        // once: cycles would spread the NaN over the whole field (the coarsest level's direct
+        // solve couples every cell), where the field guards should name the cell it came from.
+        while !criterion.met(&stats)
+            && stats.residual_rel.is_finite()
+            && stats.cycles < max_cycles
+            && stalled < 2
+        {
             rf.e.fill(0.0);
             let mut cycles = 1;
             let of_full_multigrid = full_multigrid && stats.cycles == 0;

@@ -223,30 +223,49 @@ impl CpuBackend {
     fn check_fields(&self, step: u64) -> Result<()> {
         let xi = slice(&self.xi);
         // Each field with what turns its values into the guarded quantity (c/c0 = 1 + u).
-        let fields = [(&self.xi, 0.0), (&self.excess, 1.0), (&self.phi, 0.0)];
-        // Whole chunks scanned in plain loops, then the first bad cell of the first bad chunk:
-        // a per-cell `position_first` cost ~80 ms a step at 2048² (rayon's per-item folder).
+        let fields = [
+            (slice(&self.xi), 0.0),
+            (slice(&self.excess), 1.0),
+            (slice(&self.phi), 0.0),
+        ];
+        let unhealthy = |k: usize, v: Real, x: Real| !guards::healthy(k, fields[k].1 + v, x);
+        // One pass over whole chunks in plain loops, keeping per field the first chunk with a
+        // bad cell (a per-cell `position_first` per field cost ~80 ms a step at 2048²); then
+        // the first bad cell of the first field that has one, the order the guards name them.
         const CHUNK: usize = 1 << 14;
-        for (k, (field, offset)) in fields.into_iter().enumerate() {
-            let values = slice(field);
-            let unhealthy = |(&v, &x): (&Real, &Real)| !guards::healthy(k, offset + v, x);
-            let first_bad_chunk = values
-                .par_chunks(CHUNK)
-                .zip(xi.par_chunks(CHUNK))
-                .position_first(|(v, x)| v.iter().zip(x).any(unhealthy));
-            if let Some(n) = first_bad_chunk.map(|c| {
-                let (v, x) = (&values[c * CHUNK..], &xi[c * CHUNK..]);
-                c * CHUNK + v.iter().zip(x).position(unhealthy).expect("a bad cell")
-            }) {
-                let name = guards::GUARDED_FIELDS[k];
-                return Err(guards::blown_up(
-                    self.p.grid,
-                    step,
-                    name,
-                    offset + values[n],
-                    n,
-                ));
-            }
+        let first_bad_chunks = (0..xi.len().div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let cells = c * CHUNK..((c + 1) * CHUNK).min(xi.len());
+                let x = &xi[cells.clone()];
+                std::array::from_fn::<_, 3, _>(|k| {
+                    let v = &fields[k].0[cells.clone()];
+                    v.iter()
+                        .zip(x)
+                        .any(|(&v, &x)| unhealthy(k, v, x))
+                        .then_some(c)
+                })
+            })
+            .reduce(
+                || [None; 3],
+                |a, b| std::array::from_fn(|k| a[k].into_iter().chain(b[k]).min()),
+            );
+        for (k, chunk) in first_bad_chunks.into_iter().enumerate() {
+            let Some(c) = chunk else { continue };
+            let (values, offset) = fields[k];
+            let n = c * CHUNK
+                + values[c * CHUNK..]
+                    .iter()
+                    .zip(&xi[c * CHUNK..])
+                    .position(|(&v, &x)| unhealthy(k, v, x))
+                    .expect("a bad cell in the chunk");
+            return Err(guards::blown_up(
+                self.p.grid,
+                step,
+                guards::GUARDED_FIELDS[k],
+                offset + values[n],
+                n,
+            ));
         }
         Ok(())
     }
