@@ -3,10 +3,10 @@
 //! anything is allocated or written (an allocation failure aborts the process).
 //!
 //! The count, in f32 words per cell (N = nx·ny cells):
-//! * backend state, for the whole run: 15 fields (xi, u, u_old, φ, Δxi, layer, D, a_k, |∇xi|,
-//!   the Allen–Cahn and reaction rates, the right-hand side, zeros, 1/dt, the weights of the
-//!   potential's error), σ/σ_l with a resolved band, the interface-cell index (u32, at most N),
-//!   and the interphase's ASR, blocked, D and σ ratios: 20, 21 with a band;
+//! * backend state, for the whole run: 13 fields (xi, u, u_old, φ, Δxi, layer, D, a_k, |∇xi|,
+//!   the Allen–Cahn and reaction rates, the right-hand side, the weights of the potential's
+//!   error), σ/σ_l with a resolved band, the interface-cell index (u32, at most N), and the
+//!   interphase's ASR, blocked, D and σ ratios: 18, 19 with a band;
 //! * each multigrid hierarchy: the finest level's a, k_x, k_y and residual (4), the coarser
 //!   levels' a, k_x, k_y, u, f, r on N/4 + N/16 + ... < N/3 cells (2), the PCG vectors r, z, p,
 //!   q (4): 10; plus the potential's mixed-precision refinement (an f64 iterate, a residual and
@@ -30,7 +30,7 @@ use crate::model::params::Params;
 use crate::output::FrameLayout;
 
 /// Backend state, without and with a resolved band (f32 words per cell).
-const BACKEND_WORDS: u64 = 20;
+const BACKEND_WORDS: u64 = 18;
 /// Both multigrid hierarchies with their refinement and projection buffers.
 const SOLVER_WORDS: u64 = 27;
 /// The end-of-run snapshot and final.vti's text.

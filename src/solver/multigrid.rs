@@ -357,6 +357,9 @@ pub struct Multigrid {
     reference_offset: Real,
     /// See [`Multigrid::set_error_weights`].
     error_weights: Option<Field>,
+    /// The uniform a every level holds, when set by
+    /// [`Multigrid::set_coefficients_with_uniform_a`].
+    uniform_a: Option<Real>,
     /// The V-cycle's asymptotic contraction (see [`Multigrid::measure_contraction`]).
     contraction: Option<f64>,
 }
@@ -394,6 +397,7 @@ impl Multigrid {
             conserve_mass: None,
             reference_offset: 0.0,
             error_weights: None,
+            uniform_a: None,
             contraction: None,
             hierarchy: Hierarchy {
                 levels,
@@ -425,12 +429,38 @@ impl Multigrid {
         assert_eq!(k.dim(), fine.a.dim(), "k has the wrong shape");
         fine.a.assign(&a);
         self.has_mass_term = a.iter().any(|&v| v > 0.0);
+        self.uniform_a = None;
         let k = k.as_standard_layout();
         face_coefficients(k.view(), fine.kx.view_mut(), fine.ky.view_mut());
         for l in 1..levels.len() {
             let (head, tail) = levels.split_at_mut(l);
             let (f, c) = (&head[l - 1].op, &mut tail[0].op);
             restrict_full_weighting(f.a.view(), c.a.view_mut());
+            restrict_face_coefficients(f.kx.view(), f.ky.view(), c.kx.view_mut(), c.ky.view_mut());
+        }
+        self.hierarchy.coarsest.built_for = None;
+    }
+
+    /// [`Multigrid::set_coefficients`] with a = `a` in every cell (0: the potential, 1/Δt: an
+    /// implicit step): every level's a is filled (a uniform a restricts to itself), where a
+    /// field would cost a copy, a scan for a > 0 and a restriction per level (~8 ms a solve at
+    /// 2048²); the potential's zero a is written only when it changes.
+    pub fn set_coefficients_with_uniform_a(&mut self, a: Real, k: ArrayView2<Real>) {
+        let levels = &mut self.hierarchy.levels;
+        if self.uniform_a != Some(a) {
+            for level in levels.iter_mut() {
+                level.op.a.fill(a);
+            }
+            self.uniform_a = Some(a);
+        }
+        self.has_mass_term = a > 0.0;
+        let fine = &mut levels[0].op;
+        assert_eq!(k.dim(), fine.a.dim(), "k has the wrong shape");
+        let k = k.as_standard_layout();
+        face_coefficients(k.view(), fine.kx.view_mut(), fine.ky.view_mut());
+        for l in 1..levels.len() {
+            let (head, tail) = levels.split_at_mut(l);
+            let (f, c) = (&head[l - 1].op, &mut tail[0].op);
             restrict_face_coefficients(f.kx.view(), f.ky.view(), c.kx.view_mut(), c.ky.view_mut());
         }
         self.hierarchy.coarsest.built_for = None;

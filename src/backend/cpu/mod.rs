@@ -66,8 +66,6 @@ pub struct CpuBackend {
     rhs: Field,
     /// Weights of the potential's error (see `solve_potential`).
     potential_weights: Field,
-    zeros: Field,
-    inv_dt_field: Field,
     potential_mg: Multigrid,
     concentration_mg: Multigrid,
     applied_potential: f64,
@@ -108,8 +106,6 @@ impl CpuBackend {
             row_sums: Vec::new(),
             rhs: g.field(0.0),
             potential_weights: g.field(1.0),
-            zeros: g.field(0.0),
-            inv_dt_field: g.field(0.0),
             potential_mg: Multigrid::new(g.nx, g.ny, g.dx),
             concentration_mg: {
                 let mut mg = Multigrid::new(g.nx, g.ny, g.dx);
@@ -183,7 +179,7 @@ impl CpuBackend {
             .and(&self.dxi)
             .par_for_each(|r, &d| *r = -q * d);
         self.potential_mg
-            .set_coefficients(self.zeros.view(), weights.view());
+            .set_coefficients_with_uniform_a(0.0, weights.view());
         // The error the kinetics see: the reaction reads η = E − φ weighted by h'(ξ), the
         // migration flux σ∇φ carries the ions in the electrolyte. So the error is weighed by 1
         // in the electrolyte (ξ < ½) and by h'(ξ)/max h' in the metal, where φ is a
@@ -452,9 +448,8 @@ impl Backend for CpuBackend {
         self.excess_old.assign(&self.excess);
         // The same f32 1/dt as the right-hand side's c/dt: a one-ulp difference between the two
         // would create ~ε Σc of ions every step.
-        self.inv_dt_field.fill(1.0 / dt as Real);
         self.concentration_mg
-            .set_coefficients(self.inv_dt_field.view(), self.diffusivity.view());
+            .set_coefficients_with_uniform_a(1.0 / dt as Real, self.diffusivity.view());
         let bcs = Bcs {
             x_lo: Boundary::Neumann,
             x_hi: Boundary::Dirichlet(0.0),
