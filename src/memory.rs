@@ -14,7 +14,7 @@
 //!   projection (2): 27 in all;
 //! * the largest output transient: at the end, the snapshot (xi, c, φ, plating rate, interface
 //!   marker, interphase, blocked: 7) and final.vti's ASCII text (5 fields at ~12 bytes a value:
-//!   15), 22 in all; a checkpoint needs less (6 fields cloned and serialized: 12); writing
+//!   15), 22 in all; a checkpoint needs less (7 fields cloned and serialized: 14); writing
 //!   growth.gif takes 6 bytes per pixel of one frame (its RGBA copy, the palette indices and
 //!   their LZW code), which is more for small grids;
 //! * every frame, kept until growth.gif is written: the RGB picture, which for small grids is

@@ -84,6 +84,43 @@ fn resumed_run_is_bit_identical_to_an_uninterrupted_one() {
     }
 }
 
+/// A frame due at the very step a run resumes from shows the reaction field of the step before
+/// it (the plating-rate panel): the checkpoint carries that field, so the resumed run draws the
+/// uninterrupted run's frame (before, it drew a plating rate of 0 there: found by the SIGKILL
+/// test below, whose random moment decides whether it lands on such a step).
+#[test]
+fn a_frame_due_where_the_run_resumes_is_the_uninterrupted_runs() {
+    let mut cfg = capped_config(10_000);
+    cfg.run.metrics_every_steps = 1;
+    let root = tempfile::tempdir().unwrap();
+    let (straight, split) = (root.path().join("straight"), root.path().join("split"));
+    let whole = run(&cfg, &RunOptions::new(&straight)).expect("uninterrupted run");
+    // Frame 1 is due at the first step whose charge reaches half the end charge.
+    let half = 0.5 * cfg.run.end_charge_mah_cm2.unwrap() * mgpf::run::MAH_CM2_IN_C_M2;
+    let at = whole
+        .rows
+        .iter()
+        .find(|r| r.charge_c_m2 >= half - 1e-12 * half)
+        .expect("the run passes half its charge")
+        .step;
+    let opts = RunOptions {
+        stop_after_steps: Some(at),
+        ..RunOptions::new(&split)
+    };
+    assert!(matches!(run(&cfg, &opts), Err(Error::Interrupted { .. })));
+    assert!(!split.join("frames/frame_000001.png").exists());
+    resume(None, &RunOptions::new(&split)).expect("resumed run");
+    let (a, b) = (
+        read(&straight.join("frames/frame_000001.png")),
+        read(&split.join("frames/frame_000001.png")),
+    );
+    println!(
+        "frame 1 due at step {at}, where the run resumed: identical {}",
+        a == b
+    );
+    assert!(a == b, "frame 1 differs");
+}
+
 /// A 91-step passivating run to 0.005 mAh/cm² (dt capped at 0.4 s): frames at 0, ½ and the
 /// end charge, a metrics row every 7 steps, a checkpoint every 25.
 fn capped_config(max_steps: u64) -> Config {

@@ -538,6 +538,9 @@ impl Backend for CpuBackend {
                 ("potential".into(), self.phi.clone()),
                 ("order_parameter_change".into(), self.dxi.clone()),
                 ("interphase_layer".into(), self.layer.clone()),
+                // The last step's reaction field: a frame due where a resumed run starts shows
+                // it (and the next step clears it where it was set, `cells`).
+                ("plating_rate".into(), self.bv_rate.clone()),
             ],
             scalars: vec![
                 ("applied_potential_v".into(), self.applied_potential),
@@ -578,6 +581,24 @@ impl Backend for CpuBackend {
             checked(name, f)?;
             target.assign(f);
         }
+        // The last step's reaction field (absent from older checkpoints: 0), and as the cells
+        // the next step clears before it evaluates the new ones, those where it is set (the
+        // last step's interface cells where the rate was not 0).
+        match state.field("plating_rate") {
+            Ok(f) => {
+                checked("plating_rate", f)?;
+                self.bv_rate.assign(f);
+            }
+            Err(_) => self.bv_rate.fill(0.0),
+        }
+        self.cells.clear();
+        self.cells.extend(
+            slice(&self.bv_rate)
+                .iter()
+                .enumerate()
+                .filter(|(_, &r)| r != 0.0)
+                .map(|(n, _)| n as u32),
+        );
         self.applied_potential = state.scalar("applied_potential_v")?;
         self.last_dt = state.scalar("last_dt_s")?;
         // The potential V-cycle's measured contraction (−1: none yet; absent from older

@@ -1031,6 +1031,7 @@ impl Backend for GpuBackend {
                 ("potential".into(), self.read_field(&f.phi)),
                 ("order_parameter_change".into(), self.read_field(&f.dxi)),
                 ("interphase_layer".into(), self.read_field(&f.layer)),
+                ("plating_rate".into(), self.read_field(&f.bv_rate)),
             ],
             scalars: vec![
                 (
@@ -1071,6 +1072,19 @@ impl Backend for GpuBackend {
             let field = state.field(name)?;
             checked(name, field)?;
             self.write_field(buffer, field);
+        }
+        // The last step's reaction field, for a frame due where the run resumes (absent from
+        // older checkpoints: 0; reaction_field rewrites every cell next step).
+        match state.field("plating_rate") {
+            Ok(field) => {
+                checked("plating_rate", field)?;
+                self.write_field(&f.bv_rate, field);
+            }
+            Err(_) => {
+                self.ctx
+                    .queue
+                    .write_buffer(&f.bv_rate, 0, &vec![0u8; 4 * self.p.grid.cells()])
+            }
         }
         let mut scalars = self.read_scalars();
         scalars[step_scalar::ELECTRODE_POTENTIAL as usize] =
