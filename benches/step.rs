@@ -57,19 +57,19 @@ use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use mgpf::backend::cpu::order_parameter::{
     allen_cahn_rate_streaming, clear_cells, interface_cells, interface_cells_into,
     interface_noise_sums, interface_orientation_cells, reaction_field, reaction_maxima,
-    update_order_parameter_drawing, NoiseDraw, OrderParameterConstants,
+    update_order_parameter_drawing, NoiseDraw,
 };
-use mgpf::backend::cpu::transport::{
-    concentration_rhs, transport_coefficients_without_band, TransportConstants,
-};
+use mgpf::backend::cpu::transport::{concentration_rhs, transport_coefficients_without_band};
 use mgpf::backend::cpu::CpuBackend;
 use mgpf::backend::{Backend, PhaseTimes, StepReport};
 use mgpf::config::presets::Preset;
 use mgpf::config::{Config, GridConfig};
+use mgpf::model::coefficients::{OrderParameterConstants, TransportConstants};
 use mgpf::model::interphase::InterphaseFields;
 use mgpf::model::noise::{key, STREAM_NOISE};
 use mgpf::model::Params;
-use mgpf::solver::multigrid::{Bcs, Boundary, Multigrid};
+use mgpf::numerics::{Bcs, Boundary};
+use mgpf::solver::multigrid::Multigrid;
 use mgpf::solver::multigrid_kernels::{face_coefficients, smooth_red_black_sweep};
 use mgpf::{Field, Real};
 use rayon::prelude::*;

@@ -7,6 +7,7 @@
 pub mod config;
 pub mod error;
 pub mod grid;
+pub mod numerics;
 pub mod output;
 pub mod solver;
 

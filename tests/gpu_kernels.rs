@@ -17,8 +17,8 @@
 
 mod gpu_common;
 
-use mgpf::backend::cpu::order_parameter::{self as op, OrderParameterConstants};
-use mgpf::backend::cpu::transport::{self as tr, TransportConstants};
+use mgpf::backend::cpu::order_parameter as op;
+use mgpf::backend::cpu::transport as tr;
 use mgpf::backend::cpu::CpuBackend;
 use mgpf::backend::gpu::buffers::{grid_workgroups, read_back, storage_buffer, zeroed_buffer};
 use mgpf::backend::gpu::context::step_scalar;
@@ -30,6 +30,7 @@ use mgpf::backend::gpu::GpuContext;
 use mgpf::backend::Backend;
 use mgpf::config::presets::Preset;
 use mgpf::config::Config;
+use mgpf::model::coefficients::{OrderParameterConstants, TransportConstants};
 use mgpf::model::control::{solve_shift, SearchStatus, RELATIVE_TOLERANCE};
 use mgpf::model::interphase::{interpolation_prime, layer_indicator};
 use mgpf::model::params::Params;

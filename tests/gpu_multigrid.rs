@@ -17,7 +17,8 @@ mod gpu_common;
 use mgpf::backend::gpu::buffers::{read_back, storage_buffer};
 use mgpf::backend::gpu::multigrid::{GpuMultigrid, StatisticsSlot};
 use mgpf::backend::gpu::GpuContext;
-use mgpf::solver::multigrid::{Bcs, Boundary, Multigrid};
+use mgpf::numerics::{Bcs, Boundary};
+use mgpf::solver::multigrid::Multigrid;
 use mgpf::solver::multigrid_kernels::{
     face_coefficients, operator_sum, prolong_bilinear, residual, residual_statistics,
     restrict_face_coefficients, restrict_full_weighting, right_hand_side_norms, smooth_red_black,

@@ -5,7 +5,8 @@
 use std::f64::consts::PI;
 use std::time::Instant;
 
-use mgpf::solver::multigrid::{Bcs, Boundary, Criterion, Multigrid, SolveStats};
+use mgpf::numerics::{Bcs, Boundary, SolveStats};
+use mgpf::solver::multigrid::{Criterion, Multigrid};
 use mgpf::{Field, Real};
 use ndarray::Array2;
 

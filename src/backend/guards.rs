@@ -12,7 +12,7 @@
 use crate::error::{Error, Result};
 use crate::grid::{Grid, Real};
 use crate::model::params::Params;
-use crate::solver::multigrid::SolveStats;
+use crate::numerics::SolveStats;
 
 /// xi outside [−0.1, 1.1] ends the run.
 pub const ORDER_PARAMETER_RANGE: (Real, Real) = (-0.1, 1.1);

@@ -8,7 +8,7 @@ pub mod guards;
 
 use crate::grid::Field;
 use crate::model::timestep::Bound;
-use crate::solver::multigrid::SolveStats;
+use crate::numerics::SolveStats;
 use crate::Result;
 
 /// Scalars of one step, reduced on the backend.

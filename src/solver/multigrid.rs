@@ -52,37 +52,8 @@ use super::multigrid_kernels::{
     residual_with_statistics, restrict_face_coefficients, restrict_full_weighting,
     right_hand_side_norms, scale_and_add, smooth_red_black_sweep,
 };
-pub use super::multigrid_kernels::{Bcs, Boundary, ResidualStatistics};
 use crate::grid::{Field, Real};
-
-/// Outcome of a solve.
-#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SolveStats {
-    /// V-cycles (or preconditioned CG iterations, one V-cycle each) performed.
-    pub cycles: u32,
-    /// Final ||b − A u||₂ / ||b||₂ (relative to the initial residual when b = 0).
-    pub residual_rel: f64,
-    /// `residual_rel` ≤ tol. [`Multigrid::solve`] can stop short of it at the f32 floor of
-    /// ||r||/||b|| (~ε·cond(A): about 2e-3 for the potential at 2048²), where `backward_error`
-    /// is ~ε; [`Multigrid::solve_refined`] has no such floor.
-    pub converged: bool,
-    /// ||r₁|| / ||r₀|| of the first cycle (the per-cycle reduction factor, smaller is better).
-    pub history_first_factor: f64,
-    /// |Σ (b − A u)| / Σ |b|: for an implicit conservative step (a > 0) the fraction of the
-    /// right-hand side created or destroyed (exact for the f32 u; after
-    /// [`Multigrid::conserve_mass`]'s projection, what the f32 rounding of u leaves). 0 when
-    /// a = 0.
-    pub mass_defect_rel: f64,
-    /// Normwise backward error ||b − A u|| / (||b|| + || |D| |u| ||) of the final u: about ε
-    /// at the f32 floor, however ill-conditioned A; far above it only when the solve failed.
-    #[serde(default)]
-    pub backward_error: f64,
-    /// [`Multigrid::solve_refined`]'s estimate of the error left in u, in u's unit:
-    /// ‖δ‖ ρ/(1 − ρ) from the last correction δ and the measured contraction ρ; None where
-    /// there is none (the other solves, which do not estimate it, or no contraction measured).
-    #[serde(default)]
-    pub error_estimate: Option<f64>,
-}
+use crate::numerics::{backward_error, relative, Bcs, Boundary, ResidualStatistics, SolveStats};
 
 /// When [`Multigrid::solve_refined`] stops.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -639,7 +610,7 @@ impl Multigrid {
             self.hierarchy.v_cycle(u.view_mut(), f.view(), bcs);
             last = statistics(self, u.view());
             stats.backward_error = backward_error(&last);
-            let factor = record(&mut stats, rel(last.r2.sqrt(), reference));
+            let factor = record(&mut stats, relative(last.r2.sqrt(), reference));
             stalled = if factor > STALL_FACTOR {
                 stalled + 1
             } else {
@@ -656,7 +627,7 @@ impl Multigrid {
             let z = &self.conserve_mass.as_ref().expect("conserving").z;
             add_scaled(u.view_mut(), kappa, z.view());
             last = statistics(self, u.view());
-            stats.residual_rel = rel(last.r2.sqrt(), reference);
+            stats.residual_rel = relative(last.r2.sqrt(), reference);
         }
         stats.mass_defect_rel = self.mass_defect(&last);
         stats.backward_error = backward_error(&last);
@@ -769,7 +740,7 @@ impl Multigrid {
             let rs = fine_residual(self, &mut rf);
             stats.mass_defect_rel = self.mass_defect(&rs);
             stats.backward_error = backward_error(&rs);
-            let factor = record(&mut stats, rel(rs.r2.sqrt(), reference));
+            let factor = record(&mut stats, relative(rs.r2.sqrt(), reference));
             stats.cycles += cycles - 1;
             // ρ: the ratio of two successive corrections of the iteration (the full-multigrid
             // one is no step of it), at least the V-cycle's asymptotic contraction when it is
@@ -857,7 +828,7 @@ impl Multigrid {
         let reference = if b > 0.0 { b } else { r0 };
         (
             SolveStats {
-                residual_rel: rel(r0, reference),
+                residual_rel: relative(r0, reference),
                 mass_defect_rel: self.mass_defect(rs),
                 backward_error: backward_error(rs),
                 ..Default::default()
@@ -917,12 +888,12 @@ impl Multigrid {
             let alpha = (rz / pq) as Real;
             add_scaled(u.view_mut(), alpha, kr.p.view());
             add_scaled(kr.r.view_mut(), -alpha, kr.q.view());
-            let mut now = rel(dot(kr.r.view(), kr.r.view()).sqrt(), reference);
+            let mut now = relative(dot(kr.r.view(), kr.r.view()).sqrt(), reference);
             restart = now <= tol;
             if restart {
                 // The recursive residual drifts from the true one in f32: check it, and go on
                 // from the true residual if that is not yet below tol.
-                now = rel(self.residual_norms(u.view(), f, bcs).0, reference);
+                now = relative(self.residual_norms(u.view(), f, bcs).0, reference);
             }
             record(stats, now);
             if now < STALL_FACTOR * best {
@@ -931,7 +902,7 @@ impl Multigrid {
                 since_best += 1;
             }
         }
-        stats.residual_rel = rel(self.residual_norms(u.view(), f, bcs).0, reference);
+        stats.residual_rel = relative(self.residual_norms(u.view(), f, bcs).0, reference);
     }
 }
 
@@ -948,19 +919,6 @@ fn record(stats: &mut SolveStats, now: f64) -> f64 {
     }
     stats.residual_rel = now;
     factor
-}
-
-/// ||r|| / (||b|| + || |D| |u| ||), 0 when both vanish.
-fn backward_error(rs: &ResidualStatistics) -> f64 {
-    rel(rs.r2.sqrt(), rs.b2.sqrt() + rs.scale2.sqrt())
-}
-
-fn rel(r: f64, reference: f64) -> f64 {
-    if reference > 0.0 {
-        r / reference
-    } else {
-        0.0
-    }
 }
 
 /// Checks the shapes and makes `u` and `f` row-major, as the kernels (and GPU buffers) need.

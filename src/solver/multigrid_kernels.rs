@@ -15,9 +15,10 @@
 use ndarray::{s, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
+pub use super::stencil::Value;
 use super::stencil::{row, Faces, RowStencil, Scratch, CHUNK};
-pub use super::stencil::{Bcs, Boundary, Value};
 use crate::grid::Real;
+use crate::numerics::{Bcs, Boundary, ResidualStatistics};
 
 /// Levels with fewer cells than this run on one thread, where rayon's start-up costs more
 /// than the second core gains. Per V-cycle per unknown (tests/multigrid.rs
@@ -391,36 +392,6 @@ pub fn residual_norms_squared(
     (s.r2, s.b2)
 }
 
-/// Everything a solve checks about u, from one pass (f64 accumulation); b = f plus the wall terms.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct ResidualStatistics {
-    /// ||b − A u||₂².
-    pub r2: f64,
-    /// ||b||₂².
-    pub b2: f64,
-    /// Σ (b − A u): the net amount a conservative implicit step creates or destroys. Interior
-    /// face fluxes cancel pairwise in this sum, so it is summed without them, as Σ (f − a u) plus
-    /// the wall fluxes, all in f64: exact for the f32 iterate, where the fluxes' own f32
-    /// rounding (k u/dx² terms cancelling to a small balance) would swamp it.
-    pub r_sum: f64,
-    /// Σ |b|.
-    pub b_abs_sum: f64,
-    /// Σ ((a + Σ w) |u|)²: the squared scale of A u cell by cell (diagonal times |u|).
-    pub scale2: f64,
-}
-
-impl ResidualStatistics {
-    fn add(self, o: Self) -> Self {
-        Self {
-            r2: self.r2 + o.r2,
-            b2: self.b2 + o.b2,
-            r_sum: self.r_sum + o.r_sum,
-            b_abs_sum: self.b_abs_sum + o.b_abs_sum,
-            scale2: self.scale2 + o.scale2,
-        }
-    }
-}
-
 /// r = b − A u with its norms, sum and the diagonal scale of A u, in one pass over the grid.
 #[allow(clippy::too_many_arguments)]
 pub fn residual_statistics<T: Value>(
@@ -435,7 +406,7 @@ pub fn residual_statistics<T: Value>(
     let (nx, ny) = u.dim();
     let row_stats =
         |i: usize| row_statistics(i, u.view(), f, a, kx_faces, ky_faces, bcs, dx, |_, _| {});
-    sum_rows(nx, ny, row_stats, ResidualStatistics::add)
+    sum_rows(nx, ny, row_stats, std::ops::Add::add)
 }
 
 /// [`residual_statistics`] of an f64 iterate, computed in f64 (no f32 rounding of u or of the
@@ -465,11 +436,11 @@ pub fn residual_with_statistics(
         rows.into_par_iter()
             .enumerate()
             .map(row_stats)
-            .reduce(ResidualStatistics::default, ResidualStatistics::add)
+            .reduce(ResidualStatistics::default, std::ops::Add::add)
     } else {
         rows.enumerate()
             .map(row_stats)
-            .fold(ResidualStatistics::default(), ResidualStatistics::add)
+            .fold(ResidualStatistics::default(), std::ops::Add::add)
     }
 }
 

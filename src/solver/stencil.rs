@@ -5,56 +5,7 @@
 use ndarray::{ArrayView2, Axis};
 
 use crate::grid::Real;
-
-/// Condition on one x wall. `Dirichlet(g)` fixes u = g on the wall face (half a cell from the
-/// first centre); `Neumann` is zero flux.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Boundary {
-    Dirichlet(Real),
-    Neumann,
-}
-
-/// Conditions on the two x walls (y is periodic).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Bcs {
-    pub x_lo: Boundary,
-    pub x_hi: Boundary,
-}
-
-impl Boundary {
-    /// The same kind of condition with a zero value (what the error obeys on coarse levels).
-    pub fn homogeneous(self) -> Boundary {
-        match self {
-            Boundary::Dirichlet(_) => Boundary::Dirichlet(0.0),
-            Boundary::Neumann => Boundary::Neumann,
-        }
-    }
-
-    /// Wall value and conductance factor: Dirichlet couples over half a cell (factor 2).
-    pub(crate) fn wall(self) -> (Real, Real) {
-        match self {
-            Boundary::Dirichlet(g) => (g, 2.0),
-            Boundary::Neumann => (0.0, 0.0),
-        }
-    }
-
-    /// Sign of the ghost value of a correction beyond this wall: −e₀ (Dirichlet) or +e₀.
-    pub(super) fn ghost_sign(self) -> Real {
-        match self {
-            Boundary::Dirichlet(_) => -1.0,
-            Boundary::Neumann => 1.0,
-        }
-    }
-}
-
-impl Bcs {
-    pub fn homogeneous(self) -> Bcs {
-        Bcs {
-            x_lo: self.x_lo.homogeneous(),
-            x_hi: self.x_hi.homogeneous(),
-        }
-    }
-}
+use crate::numerics::{Bcs, Boundary};
 
 /// A cell value the stencil computes in: f32 for the solver's own fields, f64 for the residual of
 /// the mixed-precision refinement ([`residual_with_statistics`]). Face conductivities stay f32.

@@ -10,9 +10,10 @@
 
 use mgpf::backend::cpu::order_parameter::{
     allen_cahn_rate, interface_noise, interface_orientation_field, reaction_rate,
-    update_order_parameter, OrderParameterConstants,
+    update_order_parameter,
 };
 use mgpf::config::Config;
+use mgpf::model::coefficients::OrderParameterConstants;
 use mgpf::model::metrics::equivalent_thickness;
 use mgpf::model::params::MAX_H_SECOND_DERIVATIVE;
 use mgpf::model::Params;

@@ -15,17 +15,17 @@ pub mod transport;
 use crate::backend::{guards, Backend, BackendState, PhaseTimes, Snapshot, StepReport};
 use crate::error::{Error, Result};
 use crate::grid::{Field, Real};
+use crate::model::coefficients::{OrderParameterConstants, TransportConstants};
 use crate::model::control::{control_failure, solve_shift, SearchStatus};
 use crate::model::initial;
 use crate::model::interphase::{interpolation_prime, layer_indicator, InterphaseFields};
 use crate::model::noise::{key, STREAM_NOISE};
 use crate::model::params::{Params, MAX_H_PRIME};
 use crate::model::timestep::{time_step, RateMaxima};
-use crate::solver::multigrid::{Bcs, Boundary, Criterion, Multigrid};
-use order_parameter::OrderParameterConstants;
+use crate::numerics::{Bcs, Boundary, SolveStats};
+use crate::solver::multigrid::{Criterion, Multigrid};
 use rayon::prelude::*;
 use std::time::Instant;
-use transport::TransportConstants;
 
 /// Steps between two measurements of the potential V-cycle's asymptotic contraction
 /// (`Multigrid::measure_contraction`, 12 V-cycles: ~0.2 cycles a step); the operator follows the
@@ -166,7 +166,7 @@ impl CpuBackend {
     /// estimated error of `numerics.potential_tolerance_v` volts: the kinetics see φ through
     /// η = E − φ, where 1 µV moves the Butler–Volmer rate by α·f·1 µV ≈ 4e-5, so a relative
     /// residual of 1e-6 (φ to ~1e-9 V) bought ~10 cycles of accuracy nothing used.
-    fn solve_potential(&mut self, step: u64) -> crate::solver::multigrid::SolveStats {
+    fn solve_potential(&mut self, step: u64) -> SolveStats {
         // Without a resolved band σ/σ_l = D/D_l (transport_coefficients_without_band): the
         // faces are weighed by D and the source by D_l.
         let (weights, scale) = if self.p.interphase.has_resolved_band() {

@@ -5,9 +5,9 @@
 //! Boundaries: zero flux at the collector (i = 0), xi = 0 on the bulk face (i = nx), periodic in y.
 
 use crate::grid::Real;
-use crate::model::anisotropy::{interface_orientation, AnisotropyConstants};
+use crate::model::anisotropy::interface_orientation;
+use crate::model::coefficients::{OrderParameterConstants, INTERFACE_THRESHOLD};
 use crate::model::interphase::interpolation_prime;
-use crate::model::kinetics::BvConstants;
 use rayon::prelude::*;
 
 mod reaction;
@@ -17,27 +17,6 @@ pub use update::{
     interface_noise, interface_noise_sums, update_order_parameter, update_order_parameter_drawing,
     LaneSums, NoiseDraw, LANES,
 };
-
-/// |xi| below this is stored as 0 (far above f32's subnormal range, far below any physics).
-pub const FLUSH_TO_ZERO: Real = 1.0e-30;
-
-/// Cells with h'(xi) below this carry no reaction (bulk metal or electrolyte).
-pub const INTERFACE_THRESHOLD: Real = 1.0e-6;
-
-/// Constants of the order-parameter kernels (internal units).
-#[derive(Debug, Clone, Copy)]
-pub struct OrderParameterConstants {
-    pub nx: usize,
-    pub ny: usize,
-    pub inv_dx: Real,
-    pub l_sigma: Real,
-    pub w: Real,
-    pub l_eta: Real,
-    pub i0: Real,
-    pub exchange_multiplier: Real,
-    pub aniso: AnisotropyConstants,
-    pub bv: BvConstants,
-}
 
 /// Periodic lateral neighbours (j − 1, j + 1) without an integer division.
 #[inline(always)]
@@ -435,38 +414,6 @@ pub fn interface_cells_into(xi: &[Real], cells: &mut Vec<u32>) {
                 }
             }
         });
-}
-
-impl OrderParameterConstants {
-    pub fn from_params(p: &crate::model::Params) -> Self {
-        OrderParameterConstants {
-            nx: p.grid.nx,
-            ny: p.grid.ny,
-            inv_dx: (1.0 / p.grid.dx) as Real,
-            l_sigma: p.l_sigma as Real,
-            w: p.w as Real,
-            l_eta: p.l_eta as Real,
-            i0: p.i0_a_m2 as Real,
-            exchange_multiplier: p.interphase.exchange_current_multiplier as Real,
-            aniso: AnisotropyConstants {
-                eps0: p.kappa.sqrt() as Real,
-                strength: p.aniso_strength as Real,
-                cos6_t0: (6.0 * p.aniso_angle).cos() as Real,
-                sin6_t0: (6.0 * p.aniso_angle).sin() as Real,
-                kinetic_2fold: p.kinetic_2fold as Real,
-                kinetic_6fold: p.kinetic_6fold as Real,
-                cos2_tc: (2.0 * p.c_axis_angle).cos() as Real,
-                sin2_tc: (2.0 * p.c_axis_angle).sin() as Real,
-                cos6_tc: (6.0 * p.c_axis_angle).cos() as Real,
-                sin6_tc: (6.0 * p.c_axis_angle).sin() as Real,
-                grad_sq_min: (1.0e-3 / p.delta).powi(2) as Real,
-            },
-            bv: BvConstants {
-                f: p.f as Real,
-                alpha: p.alpha as Real,
-            },
-        }
-    }
 }
 
 #[cfg(test)]

@@ -7,21 +7,9 @@
 
 use super::order_parameter::lateral_neighbours;
 use crate::grid::Real;
+use crate::model::coefficients::TransportConstants;
 use crate::model::interphase::interpolation;
 use rayon::prelude::*;
-
-/// Constants of the transport kernels (internal units).
-#[derive(Debug, Clone, Copy)]
-pub struct TransportConstants {
-    pub nx: usize,
-    pub ny: usize,
-    pub inv_dx: Real,
-    pub d_liquid: Real,
-    pub d_solid: Real,
-    /// f = nF/RT.
-    pub f: Real,
-    pub cs_over_c0: Real,
-}
 
 /// D = h D_s + (1−h) D_l [(1−s) + s r_D] and the ionic conductivity
 /// σ/σ_l = h D_s/D_l + (1−h) [(1−s) + s r_σ]: the t+ = 1 identity σ = n²F²D c0/(RT) holds in the
@@ -270,20 +258,6 @@ pub fn boundary_inflow(
             (diffusive_in - migration_out) * dx * dt
         })
         .sum()
-}
-
-impl TransportConstants {
-    pub fn from_params(p: &crate::model::Params) -> Self {
-        TransportConstants {
-            nx: p.grid.nx,
-            ny: p.grid.ny,
-            inv_dx: (1.0 / p.grid.dx) as Real,
-            d_liquid: p.d_liquid as Real,
-            d_solid: p.d_solid as Real,
-            f: p.f as Real,
-            cs_over_c0: p.cs_over_c0 as Real,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -46,7 +46,7 @@ use crate::model::initial;
 use crate::model::interphase::InterphaseFields;
 use crate::model::params::{Control, Params};
 use crate::model::timestep::Bound;
-use crate::solver::multigrid::{Bcs, Boundary, SolveStats};
+use crate::numerics::{Bcs, Boundary, SolveStats};
 use std::time::Instant;
 
 /// Preconditioned CG iterations of the potential solve per step.

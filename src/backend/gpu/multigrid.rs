@@ -33,7 +33,7 @@
 use super::buffers::{bind_group, grid_workgroups, read_back, uniform_buffer, zeroed_buffer};
 use super::context::{GpuContext, WORKGROUP_1D};
 use crate::grid::Real;
-use crate::solver::multigrid::{Bcs, Boundary, ResidualStatistics, SolveStats};
+use crate::numerics::{backward_error, Bcs, Boundary, ResidualStatistics, SolveStats};
 
 mod mass_projection;
 mod pcg;
@@ -160,12 +160,7 @@ impl SolveStatistics {
 
     /// ||b − A u_end|| / (||b|| + || |D| |u_end| ||), as `SolveStats::backward_error`.
     pub fn backward_error(&self) -> f64 {
-        let scale = self.end.b2.sqrt() + self.end.scale2.sqrt();
-        if scale > 0.0 {
-            self.end.r2.sqrt() / scale
-        } else {
-            0.0
-        }
+        backward_error(&self.end)
     }
 
     /// |Σ (b − A u_end)| / Σ |b|: mass created or destroyed by an implicit conservative step

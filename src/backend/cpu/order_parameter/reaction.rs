@@ -6,8 +6,9 @@
 //! the field at its E and returns the sums the search needs, so the last one, at the controlled
 //! E, is the field the update uses (no separate evaluation after the search).
 
-use super::{row_cells, OrderParameterConstants, INTERFACE_THRESHOLD};
+use super::row_cells;
 use crate::grid::Real;
+use crate::model::coefficients::{OrderParameterConstants, INTERFACE_THRESHOLD};
 use crate::model::interphase::interpolation_prime;
 use crate::model::kinetics::bv_through_resistance;
 use rayon::prelude::*;

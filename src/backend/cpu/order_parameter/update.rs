@@ -2,8 +2,8 @@
 //! zero-sum noise shift; twins of the `interface_noise` and `update_order_parameter` kernels of
 //! shaders/order_parameter.wgsl.
 
-use super::FLUSH_TO_ZERO;
 use crate::grid::Real;
+use crate::model::coefficients::FLUSH_TO_ZERO;
 use crate::model::interphase::interpolation_prime;
 use crate::model::noise::uniform_signed;
 use crate::model::params::MAX_H_PRIME;

@@ -29,13 +29,12 @@
 
 use super::buffers::{bind_group, grid_workgroups, uniform_buffer};
 use super::context::{step_scalar, GpuContext};
-use crate::backend::cpu::order_parameter::{
-    OrderParameterConstants, FLUSH_TO_ZERO, INTERFACE_THRESHOLD,
-};
-use crate::backend::cpu::transport::TransportConstants;
 use crate::error::{Error, Result};
 use crate::grid::{Grid, Real};
 use crate::model::anisotropy::KINETIC_FACTOR_MIN;
+use crate::model::coefficients::{
+    OrderParameterConstants, TransportConstants, FLUSH_TO_ZERO, INTERFACE_THRESHOLD,
+};
 use crate::model::control::{
     SearchStatus, BRACKET_FLOOR_V, FIRST_REACH_V, MAX_EVALUATIONS, RELATIVE_TOLERANCE,
 };

@@ -12,7 +12,7 @@ use super::{bind_group_at, dispatch, GpuMultigrid};
 use crate::backend::gpu::buffers::{
     bind_group, grid_workgroups, read_back, storage_buffer, zeroed_buffer,
 };
-use crate::solver::multigrid::Bcs;
+use crate::numerics::Bcs;
 
 /// Cells of the level from which z is V-cycled before being prolonged up (the CPU's
 /// `MASS_DIRECTION_CELLS`).

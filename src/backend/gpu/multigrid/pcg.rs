@@ -6,7 +6,7 @@
 use super::slot_sums::SlotSums;
 use super::{bind_group_at, dispatch, GpuMultigrid};
 use crate::backend::gpu::buffers::{bind_group, grid_workgroups, uniform_buffer, zeroed_buffer};
-use crate::solver::multigrid::Bcs;
+use crate::numerics::Bcs;
 
 /// Slots of the PCG scalars buffer (the constants of the same name in multigrid.wgsl).
 const RZ_OLD: u32 = 1;

@@ -3,7 +3,7 @@
 
 use super::{dispatch, GpuMultigrid};
 use crate::backend::gpu::buffers::grid_workgroups;
-use crate::solver::multigrid::Bcs;
+use crate::numerics::Bcs;
 
 impl GpuMultigrid {
     /// Records one colour of red-black Gauss–Seidel on the finest level (parity tests).

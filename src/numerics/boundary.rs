@@ -1,0 +1,54 @@
+//! The boundary condition of a solved field on the two x walls (the collector at x = 0 and the
+//! bulk face at x = L); the lateral axes are periodic. Both backends' solves take it.
+
+use crate::grid::Real;
+
+/// Condition on one x wall. `Dirichlet(g)` fixes u = g on the wall face (half a cell from the
+/// first centre); `Neumann` is zero flux.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Boundary {
+    Dirichlet(Real),
+    Neumann,
+}
+
+/// Conditions on the two x walls (y is periodic).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bcs {
+    pub x_lo: Boundary,
+    pub x_hi: Boundary,
+}
+
+impl Boundary {
+    /// The same kind of condition with a zero value (what the error obeys on coarse levels).
+    pub fn homogeneous(self) -> Boundary {
+        match self {
+            Boundary::Dirichlet(_) => Boundary::Dirichlet(0.0),
+            Boundary::Neumann => Boundary::Neumann,
+        }
+    }
+
+    /// Wall value and conductance factor: Dirichlet couples over half a cell (factor 2).
+    pub(crate) fn wall(self) -> (Real, Real) {
+        match self {
+            Boundary::Dirichlet(g) => (g, 2.0),
+            Boundary::Neumann => (0.0, 0.0),
+        }
+    }
+
+    /// Sign of the ghost value of a correction beyond this wall: −e₀ (Dirichlet) or +e₀.
+    pub(crate) fn ghost_sign(self) -> Real {
+        match self {
+            Boundary::Dirichlet(_) => -1.0,
+            Boundary::Neumann => 1.0,
+        }
+    }
+}
+
+impl Bcs {
+    pub fn homogeneous(self) -> Bcs {
+        Bcs {
+            x_lo: self.x_lo.homogeneous(),
+            x_hi: self.x_hi.homogeneous(),
+        }
+    }
+}
