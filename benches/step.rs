@@ -54,6 +54,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
+use mgpf::backend::cpu::multigrid::kernels::{face_coefficients, smooth_red_black_sweep};
+use mgpf::backend::cpu::multigrid::Multigrid;
 use mgpf::backend::cpu::order_parameter::{
     allen_cahn_rate_streaming, clear_cells, interface_cells, interface_cells_into,
     interface_noise_sums, interface_orientation_cells, reaction_field, reaction_maxima,
@@ -69,8 +71,6 @@ use mgpf::model::interphase::InterphaseFields;
 use mgpf::model::noise::{key, STREAM_NOISE};
 use mgpf::model::Params;
 use mgpf::numerics::{Bcs, Boundary};
-use mgpf::solver::multigrid::Multigrid;
-use mgpf::solver::multigrid_kernels::{face_coefficients, smooth_red_black_sweep};
 use mgpf::{Field, Real};
 use rayon::prelude::*;
 

@@ -9,7 +9,6 @@ pub mod error;
 pub mod grid;
 pub mod numerics;
 pub mod output;
-pub mod solver;
 
 pub use error::{Error, Result};
 pub use grid::{Field, Grid, Real};

@@ -1,5 +1,5 @@
 //! The device multigrid (`backend::gpu::multigrid`, shaders/multigrid.wgsl) against its CPU twin
-//! (`solver::multigrid`, `solver::multigrid_kernels`): each kernel on small non-square grids with
+//! (`backend::cpu::multigrid`, `backend::cpu::multigrid::kernels`): each kernel on small non-square grids with
 //! the model's conductivity contrast (k = 1e-4 in the metal, 1 in the electrolyte) and both
 //! wall-condition pairs of the model, then V-cycle reduction factors, whole solves, PCG, and
 //! warm-started steps with a fixed number of cycles.
@@ -14,15 +14,15 @@
 
 mod gpu_common;
 
+use mgpf::backend::cpu::multigrid::kernels::{
+    face_coefficients, operator_sum, prolong_bilinear, residual, residual_statistics,
+    restrict_face_coefficients, restrict_full_weighting, right_hand_side_norms, smooth_red_black,
+};
+use mgpf::backend::cpu::multigrid::Multigrid;
 use mgpf::backend::gpu::buffers::{read_back, storage_buffer};
 use mgpf::backend::gpu::multigrid::{GpuMultigrid, StatisticsSlot};
 use mgpf::backend::gpu::GpuContext;
 use mgpf::numerics::{Bcs, Boundary};
-use mgpf::solver::multigrid::Multigrid;
-use mgpf::solver::multigrid_kernels::{
-    face_coefficients, operator_sum, prolong_bilinear, residual, residual_statistics,
-    restrict_face_coefficients, restrict_full_weighting, right_hand_side_norms, smooth_red_black,
-};
 use mgpf::{Field, Real};
 use ndarray::Array2;
 

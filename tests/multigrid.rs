@@ -1,12 +1,12 @@
-//! Validation of the geometric multigrid (`mgpf::solver::multigrid`): second-order accuracy on
+//! Validation of the geometric multigrid (`mgpf::backend::cpu::multigrid`): second-order accuracy on
 //! a manufactured solution, per-cycle residual reduction with the model's conductivity contrast,
 //! the implicit-diffusion form, grid-independent cycle counts, and the trivial right-hand side.
 
 use std::f64::consts::PI;
 use std::time::Instant;
 
+use mgpf::backend::cpu::multigrid::{Criterion, Multigrid};
 use mgpf::numerics::{Bcs, Boundary, SolveStats};
-use mgpf::solver::multigrid::{Criterion, Multigrid};
 use mgpf::{Field, Real};
 use ndarray::Array2;
 
@@ -397,7 +397,7 @@ fn zero_rhs_with_homogeneous_bcs_returns_at_once() {
 /// Kernels against cell-by-cell reference implementations.
 mod kernels {
     use super::*;
-    use mgpf::solver::multigrid_kernels::*;
+    use mgpf::backend::cpu::multigrid::kernels::*;
 
     /// ((A u)_ij − wall terms, diagonal of A) at (i, j) with harmonic faces, cell by cell.
     fn reference_stencil(
@@ -613,7 +613,7 @@ mod kernels {
 
 #[test]
 fn one_pass_sweep_equals_the_two_colour_passes_bit_for_bit() {
-    use mgpf::solver::multigrid_kernels::{
+    use mgpf::backend::cpu::multigrid::kernels::{
         face_coefficients, smooth_red_black, smooth_red_black_sweep,
     };
     for (nx, ny, first) in [(200, 128, 0), (197, 130, 1), (64, 256, 0), (33, 40, 1)] {

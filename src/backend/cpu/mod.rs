@@ -9,6 +9,7 @@
 //! 4. dt from the stability bounds; xi explicit (forward Euler) with noise;
 //! 5. concentration: backward-Euler diffusion with explicit migration and sink.
 
+pub mod multigrid;
 pub mod order_parameter;
 pub mod transport;
 
@@ -23,7 +24,7 @@ use crate::model::noise::{key, STREAM_NOISE};
 use crate::model::params::{Params, MAX_H_PRIME};
 use crate::model::timestep::{time_step, RateMaxima};
 use crate::numerics::{Bcs, Boundary, SolveStats};
-use crate::solver::multigrid::{Criterion, Multigrid};
+use multigrid::{Criterion, Multigrid};
 use rayon::prelude::*;
 use std::time::Instant;
 

@@ -1,5 +1,5 @@
 //! The five-point stencil of one row of `a u − ∇·(k ∇u) = f`, which every multigrid kernel
-//! ([`super::multigrid_kernels`]) applies: the wall conditions, the flux balance of a cell, the
+//! ([`kernels`]) applies: the wall conditions, the flux balance of a cell, the
 //! vectorised interior loops (balances by chunks, the red-black relaxation of a row).
 
 use ndarray::{ArrayView2, Axis};

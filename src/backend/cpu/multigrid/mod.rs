@@ -1,0 +1,389 @@
+//! Geometric multigrid for the cell-centred, variable-coefficient problem
+//!
+//! ```text
+//!     a(x) u − ∇·( k(x) ∇u ) = f
+//! ```
+//!
+//! on the uniform grid (Δx = Δy), periodic in y, with a Dirichlet or Neumann condition on each x
+//! wall. `a = 1/Δt` gives implicit diffusion, `a = 0` the potential. At cell (i, j):
+//! `a u − (1/Δx²) Σ_faces k_f (u_nb − u) = f`, with harmonic face conductivities
+//! `k_f = 2 k_L k_R/(k_L + k_R)` and a Dirichlet wall coupled over half a cell with the cell's k.
+//!
+//! The cycle is V(2,2): red-black Gauss–Seidel (red, black; then black, red after the
+//! correction), the 4-child average of the residual, bilinear prolongation of the correction
+//! with the wall rule of its boundary condition, and coarse levels halving both dimensions while
+//! both are even and at least 4. Coarse levels solve for the error with homogeneous conditions of
+//! the same kind; the coarsest is solved exactly (banded Cholesky in f64) unless it is too large.
+//!
+//! Coarse coefficients: `a` is the mean of the 4 children; the face conductivities are the
+//! weighted arithmetic mean of the fine faces that a bilinearly prolonged correction crosses
+//! (¼, ½, ¼ across the face, ½, ½ along it, see [`restrict_face_coefficients`]), so the coarse
+//! operator approximates the Galerkin product of the cycle's own transfers. Mean V-cycle factor
+//! from u = 0 to 1e-6 on the deposit geometry of `tests/multigrid.rs` at 64² / 256² / 1024²,
+//! against the rules tried:
+//!
+//! | coarse face rule                         | k = 1e4 metal, 1 | plus a k = 1e-3 band |
+//! |------------------------------------------|------------------|----------------------|
+//! | this one (¼, ½, ¼)                       | 0.06, 0.06, 0.10 | 0.28, 0.06, 0.10     |
+//! | coincident fine faces only               | 0.06, 0.06, 0.10 | 0.48, 0.60, –        |
+//! | resistances in series across the spacing | diverges (×13)   | diverges             |
+//!
+//! Series (harmonic) coarsening makes a coarse cell straddling the metal front resistive, yet
+//! the prolongation hands its correction to a metal child, where it fights a 1e4 conductance:
+//! the cycle diverges. No rule lets the bilinear prolongation represent the potential jump
+//! across a band thinner than a coarse cell: that mode converges at 0.89 per cycle at 64², and
+//! [`Multigrid::solve`] hands it to V-cycle-preconditioned CG.
+//!
+//! In f32 the residual of a source-driven problem has a floor ~ε‖|A||u|‖/‖b‖ (1e-4–2e-3 for the
+//! potential at 256²–2048²), and for a floating conductor (k = 1e4 under a no-flux wall) the
+//! residual is rounding noise from the first cycle. [`Multigrid::solve_refined`] keeps the
+//! iterate and its residual in f64 (the cycles stay f32), which removes that floor; the CPU
+//! backend solves the potential with it.
+//!
+//! All buffers are allocated once: in [`Multigrid::new`], and the refinement's on the first
+//! [`Multigrid::solve_refined`]; the kernels live in
+//! [`kernels`].
+
+mod hierarchy;
+pub mod kernels;
+mod solve;
+mod stencil;
+
+pub use solve::{Criterion, PCG_SWITCH_FACTOR};
+
+use ndarray::{Array2, ArrayView2};
+
+use crate::grid::{Field, Real};
+use crate::numerics::{Bcs, ResidualStatistics};
+use hierarchy::{CoarsestSolver, Hierarchy, Level, Operator};
+use kernels::{
+    face_coefficients, residual_norms_squared, residual_statistics, restrict_face_coefficients,
+    restrict_full_weighting,
+};
+use solve::prepare;
+
+/// V-cycles of [`Multigrid::measure_contraction`]'s power iteration.
+const CONTRACTION_CYCLES: usize = 12;
+/// A V-cycle contracting slower than this makes [`Multigrid::solve_refined`]'s corrections
+/// preconditioned CG from the first (a resolved band: ~0.9; the bare deposit 0.5–0.6).
+const SLOW_CONTRACTION: f64 = 0.8;
+
+/// Fine-level vectors of the preconditioned conjugate-gradient solve.
+struct Krylov {
+    r: Field,
+    z: Field,
+    p: Field,
+    q: Field,
+}
+
+/// The direction z ≈ A⁻¹1 of [`Multigrid::conserve_mass`]'s projection, and its right-hand side.
+struct MassProjection {
+    z: Field,
+    ones: Field,
+}
+
+/// Fine-level buffers of the mixed-precision refinement ([`Multigrid::solve_refined`]): the f64
+/// iterate, its residual and the correction (f32); allocated by the first refined solve.
+#[derive(Default)]
+struct Refinement {
+    u: Array2<f64>,
+    r: Field,
+    e: Field,
+}
+
+impl Refinement {
+    /// Allocates the buffers on first use (a concentration solver never needs them).
+    fn allocate(&mut self, shape: (usize, usize)) {
+        if self.u.dim() != shape {
+            *self = Refinement {
+                u: Array2::zeros(shape),
+                r: Array2::zeros(shape),
+                e: Array2::zeros(shape),
+            };
+        }
+    }
+}
+
+/// Geometric multigrid solver; see the module documentation.
+pub struct Multigrid {
+    hierarchy: Hierarchy,
+    krylov: Krylov,
+    refinement: Refinement,
+    /// a > 0 somewhere: Σ r is mass a solve creates or destroys.
+    has_mass_term: bool,
+    /// [`Multigrid::solve`] ends by projecting Σ r out (see [`Multigrid::conserve_mass`]).
+    conserve_mass: Option<MassProjection>,
+    /// See [`Multigrid::set_reference_offset`].
+    reference_offset: Real,
+    /// See [`Multigrid::set_error_weights`].
+    error_weights: Option<Field>,
+    /// The uniform a every level holds, when set by
+    /// [`Multigrid::set_coefficients_with_uniform_a`].
+    uniform_a: Option<Real>,
+    /// The V-cycle's asymptotic contraction (see [`Multigrid::measure_contraction`]).
+    contraction: Option<f64>,
+}
+
+impl Multigrid {
+    /// Builds the level hierarchy for an `nx × ny` grid of cell size `dx`. Coefficients start at
+    /// a = 0, k = 1 until [`Multigrid::set_coefficients`] is called.
+    pub fn new(nx: usize, ny: usize, dx: f64) -> Multigrid {
+        assert!(nx >= 1 && ny >= 1, "multigrid needs at least one cell");
+        let mut dims = vec![(nx, ny, dx)];
+        while let Some(&(n, m, h)) = dims.last() {
+            if n % 2 != 0 || m % 2 != 0 || n < 4 || m < 4 {
+                break;
+            }
+            dims.push((n / 2, m / 2, 2.0 * h));
+        }
+        let last = dims.len() - 1;
+        let levels = dims
+            .iter()
+            .enumerate()
+            .map(|(l, &(n, m, h))| {
+                let own = if l == 0 { (0, 0) } else { (n, m) };
+                Level {
+                    op: Operator::new(n, m, h),
+                    u: Array2::zeros(own),
+                    f: Array2::zeros(own),
+                    r: Array2::zeros((n, m)),
+                }
+            })
+            .collect();
+        let (cn, cm, _) = dims[last];
+        let fine = || Array2::zeros((nx, ny));
+        let mut mg = Multigrid {
+            has_mass_term: false,
+            conserve_mass: None,
+            reference_offset: 0.0,
+            error_weights: None,
+            uniform_a: None,
+            contraction: None,
+            hierarchy: Hierarchy {
+                levels,
+                coarsest: CoarsestSolver::new(cn, cm),
+            },
+            krylov: Krylov {
+                r: fine(),
+                z: fine(),
+                p: fine(),
+                q: fine(),
+            },
+            refinement: Refinement::default(),
+        };
+        let (a, k) = (Array2::zeros((nx, ny)), Array2::ones((nx, ny)));
+        mg.set_coefficients(a.view(), k.view());
+        mg
+    }
+
+    /// Number of levels, the finest included.
+    pub fn levels(&self) -> usize {
+        self.hierarchy.levels.len()
+    }
+
+    /// Sets a (≥ 0) and k (> 0) per cell on the finest level and rebuilds the coarse levels.
+    pub fn set_coefficients(&mut self, a: ArrayView2<Real>, k: ArrayView2<Real>) {
+        let levels = &mut self.hierarchy.levels;
+        let fine = &mut levels[0].op;
+        assert_eq!(a.dim(), fine.a.dim(), "a has the wrong shape");
+        assert_eq!(k.dim(), fine.a.dim(), "k has the wrong shape");
+        fine.a.assign(&a);
+        self.has_mass_term = a.iter().any(|&v| v > 0.0);
+        self.uniform_a = None;
+        let k = k.as_standard_layout();
+        face_coefficients(k.view(), fine.kx.view_mut(), fine.ky.view_mut());
+        for l in 1..levels.len() {
+            let (head, tail) = levels.split_at_mut(l);
+            let (f, c) = (&head[l - 1].op, &mut tail[0].op);
+            restrict_full_weighting(f.a.view(), c.a.view_mut());
+            restrict_face_coefficients(f.kx.view(), f.ky.view(), c.kx.view_mut(), c.ky.view_mut());
+        }
+        self.hierarchy.coarsest.built_for = None;
+    }
+
+    /// [`Multigrid::set_coefficients`] with a = `a` in every cell (0: the potential, 1/Δt: an
+    /// implicit step): every level's a is filled (a uniform a restricts to itself), where a
+    /// field would cost a copy, a scan for a > 0 and a restriction per level (~8 ms a solve at
+    /// 2048²); the potential's zero a is written only when it changes.
+    pub fn set_coefficients_with_uniform_a(&mut self, a: Real, k: ArrayView2<Real>) {
+        let levels = &mut self.hierarchy.levels;
+        if self.uniform_a != Some(a) {
+            for level in levels.iter_mut() {
+                level.op.a.fill(a);
+            }
+            self.uniform_a = Some(a);
+        }
+        self.has_mass_term = a > 0.0;
+        let fine = &mut levels[0].op;
+        assert_eq!(k.dim(), fine.a.dim(), "k has the wrong shape");
+        let k = k.as_standard_layout();
+        face_coefficients(k.view(), fine.kx.view_mut(), fine.ky.view_mut());
+        for l in 1..levels.len() {
+            let (head, tail) = levels.split_at_mut(l);
+            let (f, c) = (&head[l - 1].op, &mut tail[0].op);
+            restrict_face_coefficients(f.kx.view(), f.ky.view(), c.kx.view_mut(), c.ky.view_mut());
+        }
+        self.hierarchy.coarsest.built_for = None;
+    }
+
+    /// Makes later [`Multigrid::solve`]s conservative. An implicit conservative step
+    /// (a u − ∇·k∇u = f, a > 0) conserves mass exactly only if Σ r = 0, but a residual norm of
+    /// 1e-6 ‖b‖ leaves |Σ r| up to ~1e-6 Σ|b| (the smooth error a cycle leaves has one sign);
+    /// for the concentration, whose ‖b‖ the bulk face's term dominates, that was ~5e-4 of the
+    /// ions crossing that face each step.
+    ///
+    /// So each solve ends with u += κ z, z ≈ A⁻¹1 and κ = Σ r / Σ(A z): that zeroes Σ r
+    /// whatever z is, because [`ResidualStatistics::r_sum`] and Σ(A z) are both exact for f32
+    /// fields (interior fluxes telescope out of both). With z exact, r changes by −(Σr/N)·1,
+    /// its projection off the constant, which lowers ‖r‖. z is recomputed from zero each solve
+    /// (so a solve depends on its inputs only) on the coarse levels, then prolonged: its error
+    /// in A z only perturbs the projection, by ~|Σ r|/N per cell where A z ≠ 1.
+    /// (A uniform shift instead of z fails: a Dirichlet wall absorbs it, and the κ that zeroes
+    /// Σ r is below one ulp of u.)
+    pub fn conserve_mass(&mut self) {
+        let shape = self.hierarchy.levels[0].op.a.dim();
+        self.conserve_mass = Some(MassProjection {
+            z: Array2::zeros(shape),
+            ones: Array2::ones(shape),
+        });
+    }
+
+    /// Weights w ∈ [0, 1] of the error [`Criterion::EstimatedError`] measures, ‖w δ‖∞: how much
+    /// the caller's model reads each cell (the potential's: 1 in the electrolyte, h'(ξ)/max h'
+    /// in the metal, see `CpuBackend::solve_potential`).
+    pub fn set_error_weights(&mut self, weights: ArrayView2<Real>) {
+        match &mut self.error_weights {
+            Some(w) => w.assign(&weights),
+            None => self.error_weights = Some(weights.to_owned()),
+        }
+    }
+
+    /// The V-cycle's asymptotic contraction ρ of this operator in the weighted norm of
+    /// [`Multigrid::set_error_weights`], by power iteration on its error propagation: e from a
+    /// fixed pseudo-random start, [`CONTRACTION_CYCLES`] V-cycles of A e = 0 with homogeneous
+    /// `bcs`, ρ the largest ratio ‖w e_k‖∞/‖w e_{k−1}‖∞ of the last three. The slowest mode
+    /// decides what a stopped solve leaves behind, and the first corrections of a solve do not
+    /// show it (their ratio is that of faster modes: 0.27–0.48 against 0.5 at 128², preset
+    /// none; ~0.02 against ~0.9 across a resolved band). The caller refreshes it as the
+    /// coefficients change (the CPU backend: every `CONTRACTION_REFRESH_STEPS` steps); its
+    /// value is part of a checkpoint ([`Multigrid::contraction`]).
+    pub fn measure_contraction(&mut self, bcs: Bcs) -> f64 {
+        let hom = bcs.homogeneous();
+        // In the refinement's buffers (no allocation past the first solve): e and a zero f.
+        let mut rf = std::mem::take(&mut self.refinement);
+        rf.allocate(self.hierarchy.levels[0].op.a.dim());
+        let (e, zero) = (&mut rf.e, &mut rf.r);
+        zero.fill(0.0);
+        e.indexed_iter_mut().for_each(|((i, j), v)| {
+            *v = crate::model::noise::uniform_signed(0x5eed, i as u32, j as u32);
+        });
+        let norm = |mg: &Multigrid, e: &Field| -> f64 {
+            match &mg.error_weights {
+                Some(w) => e
+                    .iter()
+                    .zip(w)
+                    .fold(0.0f64, |m, (&x, &w)| m.max(f64::from(w * x).abs())),
+                None => e.iter().fold(0.0f64, |m, &x| m.max(f64::from(x).abs())),
+            }
+        };
+        let mut before = norm(self, e);
+        let mut rho = 0.0f64;
+        for cycle in 0..CONTRACTION_CYCLES {
+            self.hierarchy.v_cycle(e.view_mut(), zero.view(), hom);
+            let after = norm(self, e);
+            if cycle + 3 >= CONTRACTION_CYCLES && before > 0.0 {
+                rho = rho.max(after / before);
+            }
+            before = after;
+        }
+        self.refinement = rf;
+        self.contraction = Some(rho);
+        rho
+    }
+
+    /// The last [`Multigrid::measure_contraction`] (None before the first).
+    pub fn contraction(&self) -> Option<f64> {
+        self.contraction
+    }
+
+    pub fn set_contraction(&mut self, rho: Option<f64>) {
+        self.contraction = rho;
+    }
+
+    /// For a u that stores v − `offset` (the concentration as c/c0 − 1, whose u ≈ 0 on the
+    /// bulk face carries c0 − c unrounded): [`Multigrid::solve`] measures ‖r‖ and Σ r (the same
+    /// for u and v) against v's right-hand side f + a·offset, walls at g + offset, so that its
+    /// tolerance means what it means for v's equation.
+    pub fn set_reference_offset(&mut self, offset: Real) {
+        self.reference_offset = offset;
+    }
+
+    /// ||b − A u||₂ and ||b||₂, with b = f plus the wall terms (f64 accumulation). The
+    /// reference offset ([`Multigrid::set_reference_offset`]) is not applied here: for the b of
+    /// v = u + offset use [`kernels::right_hand_side_norms`].
+    pub fn residual_norms(&self, u: ArrayView2<Real>, f: ArrayView2<Real>, bcs: Bcs) -> (f64, f64) {
+        let op = &self.hierarchy.levels[0].op;
+        let (u, f) = (u.as_standard_layout(), f.as_standard_layout());
+        let [a, kx, ky] = op.views();
+        let (r2, b2) = residual_norms_squared(u.view(), f.view(), a, kx, ky, bcs, op.dx);
+        (r2.sqrt(), b2.sqrt())
+    }
+
+    /// All the residual checks of a solve at this u, from one pass (b2 and b_abs_sum without the
+    /// reference offset, as in [`Multigrid::residual_norms`]).
+    pub fn residual_statistics(
+        &self,
+        u: ArrayView2<Real>,
+        f: ArrayView2<Real>,
+        bcs: Bcs,
+    ) -> ResidualStatistics {
+        let op = &self.hierarchy.levels[0].op;
+        let (u, f) = (u.as_standard_layout(), f.as_standard_layout());
+        let [a, kx, ky] = op.views();
+        residual_statistics(u.view(), f.view(), a, kx, ky, bcs, op.dx)
+    }
+
+    /// One V(2,2) cycle on the finest level.
+    pub fn v_cycle(&mut self, u: &mut Field, f: ArrayView2<Real>, bcs: Bcs) {
+        let f = prepare(self, u, f);
+        self.hierarchy.v_cycle(u.view_mut(), f.view(), bcs);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::numerics::Boundary;
+
+    #[test]
+    fn single_level_direct_solve_is_exact() {
+        let (nx, ny) = (3, 5);
+        let mut mg = Multigrid::new(nx, ny, 0.1);
+        assert_eq!(mg.levels(), 1);
+        let k = Array2::from_shape_fn((nx, ny), |(i, j)| 1.0 + ((i * 7 + j * 3) % 5) as Real);
+        let a = Array2::from_elem((nx, ny), 0.5);
+        mg.set_coefficients(a.view(), k.view());
+        let f = Array2::from_shape_fn((nx, ny), |(i, j)| i as Real - j as Real);
+        let bcs = Bcs {
+            x_lo: Boundary::Dirichlet(1.0),
+            x_hi: Boundary::Neumann,
+        };
+        let mut u = Array2::zeros((nx, ny));
+        mg.v_cycle(&mut u, f.view(), bcs);
+        let (r, b) = mg.residual_norms(u.view(), f.view(), bcs);
+        println!(
+            "direct solve: expected relative residual < 1e-6, got {:.2e}",
+            r / b
+        );
+        assert!(r / b < 1e-6);
+    }
+
+    #[test]
+    fn levels_halve_while_even() {
+        for ((nx, ny), expected) in [((64, 64), 6), ((96, 64), 6), ((6, 8), 2), ((5, 8), 1)] {
+            let got = Multigrid::new(nx, ny, 1.0).levels();
+            println!("{nx}×{ny}: expected {expected} levels, got {got}");
+            assert_eq!(got, expected);
+        }
+    }
+}

@@ -1,3 +1,0 @@
-pub mod multigrid;
-pub mod multigrid_kernels;
-pub mod stencil;
