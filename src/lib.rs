@@ -1,25 +1,20 @@
 //! mgpf: phase-field simulation of Mg electrodeposition beneath interphase (SEI) layers.
 //!
-//! One backend-agnostic model (`model`), a small backend trait (`backend`) with the CPU/rayon
-//! reference implementation, a geometric multigrid for the implicit solves (`solver`), and the
-//! outputs people look at (`output`).
+//! The parts, and who may import whom, are in docs/architecture.md: the physics (`model`) on a
+//! `grid`, the solve vocabulary both backends share (`numerics`), the backend trait and its two
+//! implementations (`backend`: CPU with rayon, the reference, and GPU with wgpu), the time loop
+//! that knows only the trait (`simulation`), what people look at and tools read (`output`), and
+//! the face that builds a backend and runs it (`cli`).
 
+pub mod backend;
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod grid;
+pub mod model;
 pub mod numerics;
 pub mod output;
+pub mod simulation;
 
 pub use error::{Error, Result};
 pub use grid::{Field, Grid, Real};
-pub mod backend;
-pub mod checkpoint;
-pub mod demo;
-pub mod memory;
-pub mod model;
-pub mod progress;
-pub mod report;
-pub mod resume;
-pub mod run;
-pub mod rundir;
-pub mod summary;

@@ -1,14 +1,14 @@
 //! The `mgpf` command line.
 
 use clap::{Parser, Subcommand};
+use mgpf::cli::{self, run, BackendKind};
 use mgpf::config::presets::Preset;
 use mgpf::config::{Attachment, Config, Representation};
-use mgpf::memory::MemoryNeed;
 use mgpf::model::params::Params;
-use mgpf::progress::PLAIN_LINE_INTERVAL;
-use mgpf::run::{
-    resume_with, run, BackendKind, Interrupt, RunOptions, RunSummary, StopReason, MAH_CM2_IN_C_M2,
-};
+use mgpf::model::units::MAH_CM2_IN_C_M2;
+use mgpf::simulation::memory::{self, MemoryNeed};
+use mgpf::simulation::progress::PLAIN_LINE_INTERVAL;
+use mgpf::simulation::{report, Interrupt, RunOptions, RunSummary, StopReason};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -135,14 +135,13 @@ fn execute(command: Command) -> mgpf::Result<()> {
             };
             let opts = RunOptions {
                 force,
-                backend,
                 progress: Some(progress_interval()),
                 interrupt: Some(Interrupt::install()?),
                 ..RunOptions::new(&out_dir)
             };
             let s = match (resume, cfg) {
-                (Some(_), cfg) => resume_with(cfg.as_ref(), &set, &opts)?,
-                (None, Some(cfg)) => run(&cfg, &opts)?,
+                (Some(_), cfg) => cli::resume(cfg.as_ref(), &set, backend, &opts)?,
+                (None, Some(cfg)) => run(&cfg, backend, &opts)?,
                 (None, None) => unreachable!("clap requires CONFIG without --resume"),
             };
             println!("{}", run_summary_line(&out_dir, &s));
@@ -154,16 +153,16 @@ fn execute(command: Command) -> mgpf::Result<()> {
             let params = Params::from_config(&cfg)?;
             println!("# resolved config\n{}", cfg.to_toml_string());
             println!("{}", interphase_table(&cfg, &params));
-            print!("{}", mgpf::report::describe(&params));
-            mgpf::report::check_time_step(&params)?;
-            let available = mgpf::memory::available();
+            print!("{}", report::describe(&params));
+            report::check_time_step(&params)?;
+            let available = memory::available();
             println!(
                 "memory (CPU backend) with run.frames = {}: {} needed, {} available",
                 cfg.run.frames,
-                mgpf::memory::bytes(MemoryNeed::of(&params).total(cfg.run.frames)),
-                available.map_or("unknown (not checked)".into(), mgpf::memory::bytes)
+                memory::bytes(MemoryNeed::of(&params).total(cfg.run.frames)),
+                available.map_or("unknown (not checked)".into(), memory::bytes)
             );
-            mgpf::memory::check(&params, cfg.run.frames, available)?;
+            memory::check(&params, cfg.run.frames, available)?;
             println!("config OK");
             Ok(())
         }
@@ -189,8 +188,8 @@ fn execute(command: Command) -> mgpf::Result<()> {
             backend,
             force,
         } => {
-            let rows = mgpf::demo::run_demo(&out, backend, force, Some(progress_interval()))?;
-            print!("{}", mgpf::demo::format_table(&rows));
+            let rows = mgpf::cli::demo::run_demo(&out, backend, force, Some(progress_interval()))?;
+            print!("{}", mgpf::cli::demo::format_table(&rows));
             println!(
                 "outputs in {} (compare.gif, compare.png, voltage.png, <preset>/)",
                 out.display()

@@ -5,7 +5,7 @@
 
 use mgpf::config::presets::Preset;
 use mgpf::config::Config;
-use mgpf::run::{resume, resume_with, run, RunOptions, StopReason};
+use mgpf::simulation::{RunOptions, StopReason};
 use mgpf::Error;
 use std::path::Path;
 use std::process::Command;
@@ -96,7 +96,7 @@ fn a_frame_due_where_the_run_resumes_is_the_uninterrupted_runs() {
     let (straight, split) = (root.path().join("straight"), root.path().join("split"));
     let whole = run(&cfg, &RunOptions::new(&straight)).expect("uninterrupted run");
     // Frame 1 is due at the first step whose charge reaches half the end charge.
-    let half = 0.5 * cfg.run.end_charge_mah_cm2.unwrap() * mgpf::run::MAH_CM2_IN_C_M2;
+    let half = 0.5 * cfg.run.end_charge_mah_cm2.unwrap() * mgpf::model::units::MAH_CM2_IN_C_M2;
     let at = whole
         .rows
         .iter()
@@ -187,7 +187,7 @@ fn a_run_capped_by_max_steps_resumes_with_a_higher_cap_as_if_never_capped() {
     for file in ["growth.gif", "voltage.png", "final.vti", "metrics.csv"] {
         assert!(capped.join(file).is_file(), "{file} missing after the cap");
     }
-    let ck = mgpf::checkpoint::read(&capped).unwrap();
+    let ck = mgpf::simulation::checkpoint::read(&capped).unwrap();
     println!(
         "checkpoint at step {} (expected {cap}), frame index {} (expected 2: the cap's frame is outside the schedule)",
         ck.progress.step, ck.progress.frame_index
@@ -276,7 +276,7 @@ fn checkpoint_progress_round_trips_every_f64_bit() {
         5.555682251934807e-8,
     ];
     let cfg = capped_config(10);
-    let progress = mgpf::checkpoint::Progress {
+    let progress = mgpf::simulation::checkpoint::Progress {
         step: 7,
         time_s: awkward[0],
         charge_c_m2: awkward[1],
@@ -285,7 +285,7 @@ fn checkpoint_progress_round_trips_every_f64_bit() {
         last: None,
         rows: Vec::new(),
         csv: String::new(),
-        second_half: Some(mgpf::run::SecondHalfCharge {
+        second_half: Some(mgpf::simulation::SecondHalfCharge {
             potential_charge_v_c_m2: -awkward[0],
             charge_c_m2: awkward[1],
         }),
@@ -295,9 +295,9 @@ fn checkpoint_progress_round_trips_every_f64_bit() {
         scalars: vec![("dt".into(), awkward[2])],
     };
     let dir = tempfile::tempdir().unwrap();
-    mgpf::checkpoint::write(dir.path(), &cfg, &progress, &state).unwrap();
-    let back = mgpf::checkpoint::read(dir.path()).unwrap();
-    let bits = |p: &mgpf::checkpoint::Progress| {
+    mgpf::simulation::checkpoint::write(dir.path(), &cfg, &progress, &state).unwrap();
+    let back = mgpf::simulation::checkpoint::read(dir.path()).unwrap();
+    let bits = |p: &mgpf::simulation::checkpoint::Progress| {
         let s = p.second_half.unwrap();
         [
             p.time_s,
@@ -466,7 +466,8 @@ fn truncated_or_corrupted_checkpoints_never_panic() {
     }
     for bytes in &cases {
         std::fs::write(scratch.path().join("checkpoint.bin"), bytes).unwrap();
-        let outcome = std::panic::catch_unwind(|| mgpf::checkpoint::read(scratch.path()));
+        let outcome =
+            std::panic::catch_unwind(|| mgpf::simulation::checkpoint::read(scratch.path()));
         match outcome {
             Err(_) => panic!("checkpoint reader panicked on {} bytes", bytes.len()),
             Ok(Err(_)) => failures += 1,
@@ -495,7 +496,7 @@ fn interrupted_checkpoint(dir: &Path) -> (Vec<u8>, Vec<String>) {
         run(&short_config(12), &opts),
         Err(Error::Interrupted { .. })
     ));
-    let names = mgpf::checkpoint::read(dir)
+    let names = mgpf::simulation::checkpoint::read(dir)
         .expect("a fresh checkpoint reads")
         .state
         .fields
@@ -552,7 +553,7 @@ fn every_f64_of_a_checkpoint_reads_back_bit_for_bit() {
     // -0.013219489316512005 read back as ...007, so a resumed run drifted from the straight one).
     let dir = tempfile::tempdir().unwrap();
     interrupted_checkpoint(dir.path());
-    let mut ck = mgpf::checkpoint::read(dir.path()).unwrap();
+    let mut ck = mgpf::simulation::checkpoint::read(dir.path()).unwrap();
     let mut rng = 0x9E37_79B9_7F4A_7C15u64;
     let values: Vec<f64> = std::iter::from_fn(|| {
         rng ^= rng << 13;
@@ -571,8 +572,8 @@ fn every_f64_of_a_checkpoint_reads_back_bit_for_bit() {
         .collect();
     ck.progress.time_s = -0.013219489316512005;
     let cfg = Config::from_toml_str(&ck.config_toml, "checkpoint").unwrap();
-    mgpf::checkpoint::write(dir.path(), &cfg, &ck.progress, &ck.state).unwrap();
-    let back = mgpf::checkpoint::read(dir.path()).unwrap();
+    mgpf::simulation::checkpoint::write(dir.path(), &cfg, &ck.progress, &ck.state).unwrap();
+    let back = mgpf::simulation::checkpoint::read(dir.path()).unwrap();
     let off: Vec<(f64, f64)> = ck
         .state
         .scalars
@@ -608,8 +609,8 @@ fn a_format_1_checkpoint_without_checksums_is_still_read() {
     let scratch = tempfile::tempdir().unwrap();
     std::fs::write(scratch.path().join("checkpoint.bin"), &old).unwrap();
     let (new, old) = (
-        mgpf::checkpoint::read(dir.path()).expect("format 2"),
-        mgpf::checkpoint::read(scratch.path()).expect("format 1 is read, unchecked"),
+        mgpf::simulation::checkpoint::read(dir.path()).expect("format 2"),
+        mgpf::simulation::checkpoint::read(scratch.path()).expect("format 1 is read, unchecked"),
     );
     println!(
         "format 1: {} bytes, step {}; format 2: {} bytes, step {}",
@@ -681,9 +682,9 @@ fn listing(dir: &Path) -> Vec<String> {
 /// Every output a killed run left under its real name is whole: the checkpoint reads, each
 /// frame decodes, every metrics row is complete.
 fn assert_no_half_written_output(dir: &Path) {
-    mgpf::checkpoint::read(dir).expect("the checkpoint a killed run left reads");
+    mgpf::simulation::checkpoint::read(dir).expect("the checkpoint a killed run left reads");
     let csv = std::fs::read_to_string(dir.join("metrics.csv")).unwrap_or_default();
-    let columns = mgpf::run::METRICS_HEADER.split(',').count();
+    let columns = mgpf::simulation::METRICS_HEADER.split(',').count();
     assert!(
         csv.is_empty() || csv.ends_with('\n'),
         "metrics.csv ends mid-row"
@@ -799,4 +800,29 @@ fn sigkill_at_a_random_moment_then_resume_ends_bit_identical() {
         summary(&straight),
         "run.json's final figures"
     );
+}
+
+/// A run on the CPU backend.
+fn run(
+    cfg: &mgpf::config::Config,
+    opts: &RunOptions,
+) -> mgpf::Result<mgpf::simulation::RunSummary> {
+    mgpf::cli::run(cfg, mgpf::cli::BackendKind::Cpu, opts)
+}
+
+/// Resumes a run on the CPU backend.
+fn resume(
+    cfg: Option<&mgpf::config::Config>,
+    opts: &RunOptions,
+) -> mgpf::Result<mgpf::simulation::RunSummary> {
+    resume_with(cfg, &[], opts)
+}
+
+/// Resumes a run on the CPU backend with `--set` overrides.
+fn resume_with(
+    cfg: Option<&mgpf::config::Config>,
+    overrides: &[String],
+    opts: &RunOptions,
+) -> mgpf::Result<mgpf::simulation::RunSummary> {
+    mgpf::cli::resume(cfg, overrides, mgpf::cli::BackendKind::Cpu, opts)
 }

@@ -245,12 +245,12 @@ fn force_removes_an_earlier_runs_outputs_and_nothing_else() {
     cfg.initial.deposit_height_um = 3.0;
     cfg.run.frames = 40;
     cfg.run.checkpoint_every_steps = 10;
-    let opts = mgpf::run::RunOptions {
+    let opts = mgpf::simulation::RunOptions {
         stop_after_steps: Some(30),
-        ..mgpf::run::RunOptions::new(&out)
+        ..mgpf::simulation::RunOptions::new(&out)
     };
     assert!(matches!(
-        mgpf::run::run(&cfg, &opts),
+        mgpf::cli::run(&cfg, mgpf::cli::BackendKind::Cpu, &opts),
         Err(mgpf::Error::Interrupted { .. })
     ));
     std::fs::write(out.join("notes.txt"), "mine").unwrap();
@@ -350,10 +350,10 @@ fn demo_force_removes_an_earlier_demos_outputs_and_nothing_else() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, name).unwrap();
     }
-    let err = mgpf::rundir::prepare_demo_dir(&demo, false).expect_err("non-empty");
+    let err = mgpf::simulation::rundir::prepare_demo_dir(&demo, false).expect_err("non-empty");
     println!("{err}");
     assert!(matches!(err, mgpf::Error::OutputNotEmpty(_)), "{err:?}");
-    mgpf::rundir::prepare_demo_dir(&demo, true).expect("--force");
+    mgpf::simulation::rundir::prepare_demo_dir(&demo, true).expect("--force");
     let left = listing(&demo);
     println!("left: {left:?}");
     assert_eq!(

@@ -6,7 +6,7 @@ use mgpf::config::presets::Preset;
 use mgpf::config::Config;
 use mgpf::model::metrics::{equivalent_thickness, front_metrics, integrals};
 use mgpf::model::params::{Params, FARADAY, LENGTH_UNIT_M};
-use mgpf::run::MAH_CM2_IN_C_M2;
+use mgpf::model::units::MAH_CM2_IN_C_M2;
 
 struct Totals {
     charge_c_m2: f64,

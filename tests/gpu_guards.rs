@@ -19,7 +19,7 @@ use mgpf::backend::guards::{self, CONCENTRATION_FLOOR};
 use mgpf::backend::{Backend, BackendState, PhaseTimes, Snapshot, StepReport};
 use mgpf::config::Config;
 use mgpf::model::params::Params;
-use mgpf::run::{run_with_backend, RunOptions};
+use mgpf::simulation::{run_with_backend, RunOptions};
 
 /// A backend with a NaN planted in xi just before one step, through the state a checkpoint
 /// holds (save_state, edit, restore_state): the same hook for the CPU and the GPU.
@@ -164,7 +164,8 @@ fn planted_nan_stops_a_gpu_run_and_keeps_the_last_good_checkpoint() {
     let (i, j) = cell_of(&msg);
     println!("planted at (5, 7), reported at ({i}, {j})");
     assert!(i.abs_diff(5) <= 2 && j.abs_diff(7) <= 2);
-    let ck = mgpf::checkpoint::read(dir.path()).expect("the last good checkpoint is kept");
+    let ck =
+        mgpf::simulation::checkpoint::read(dir.path()).expect("the last good checkpoint is kept");
     println!("checkpoint at step {} (expected 30)", ck.progress.step);
     assert_eq!(ck.progress.step, 30);
     let xi = ck.state.field("order_parameter").unwrap();

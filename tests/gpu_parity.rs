@@ -11,8 +11,9 @@ use mgpf::backend::gpu::GpuBackend;
 use mgpf::backend::{Backend, BackendState};
 use mgpf::config::presets::Preset;
 use mgpf::config::Config;
+use mgpf::model::metrics::MetricsRow;
 use mgpf::model::params::Params;
-use mgpf::run::{run_with_backend, MetricsRow, RunOptions, RunSummary};
+use mgpf::simulation::{run_with_backend, RunOptions, RunSummary};
 use std::process::Command;
 
 const STEPS: u64 = 200;

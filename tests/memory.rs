@@ -4,9 +4,9 @@
 
 use mgpf::config::presets::Preset;
 use mgpf::config::Config;
-use mgpf::memory::{self, MemoryNeed};
 use mgpf::model::params::Params;
-use mgpf::run::{run, RunOptions};
+use mgpf::simulation::memory::{self, MemoryNeed};
+use mgpf::simulation::RunOptions;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -186,4 +186,12 @@ fn run_refuses_a_grid_beyond_the_memory_available_before_creating_its_directory(
     );
     assert!(!stdout.contains("config OK"));
     assert!(stderr.contains("the largest grid that fits is"), "{stderr}");
+}
+
+/// A run on the CPU backend.
+fn run(
+    cfg: &mgpf::config::Config,
+    opts: &RunOptions,
+) -> mgpf::Result<mgpf::simulation::RunSummary> {
+    mgpf::cli::run(cfg, mgpf::cli::BackendKind::Cpu, opts)
 }

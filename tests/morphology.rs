@@ -4,13 +4,13 @@
 
 use mgpf::backend::cpu::CpuBackend;
 use mgpf::backend::Backend;
+use mgpf::cli::demo::demo_config;
 use mgpf::config::presets::Preset;
 use mgpf::config::Config;
-use mgpf::demo::demo_config;
 use mgpf::grid::Field;
 use mgpf::model::metrics::{front_heights, front_metrics};
 use mgpf::model::params::Params;
-use mgpf::run::MAH_CM2_IN_C_M2;
+use mgpf::model::units::MAH_CM2_IN_C_M2;
 
 /// Runs a config to its end charge; returns the final order parameter and the mean
 /// overpotential over the second half of the charge (the steady plateau).

@@ -4,7 +4,8 @@
 
 use mgpf::config::presets::Preset;
 use mgpf::config::Config;
-use mgpf::run::{run, RunOptions, RunSummary, StopReason, MAH_CM2_IN_C_M2};
+use mgpf::model::units::MAH_CM2_IN_C_M2;
+use mgpf::simulation::{RunOptions, RunSummary, StopReason};
 
 /// 91 steps of the passivating preset to 0.005 mAh/cm² (dt capped at 0.4 s).
 fn passivating(metrics_every_steps: u64) -> Config {
@@ -92,4 +93,12 @@ fn a_run_ended_by_max_steps_alone_spreads_its_frames_over_the_steps() {
     assert_eq!((s.steps, s.stopped_by), (30, StopReason::EndCondition));
     assert_eq!(written, 4);
     assert!(s.mean_overpotential_second_half_v.is_some());
+}
+
+/// A run on the CPU backend.
+fn run(
+    cfg: &mgpf::config::Config,
+    opts: &RunOptions,
+) -> mgpf::Result<mgpf::simulation::RunSummary> {
+    mgpf::cli::run(cfg, mgpf::cli::BackendKind::Cpu, opts)
 }

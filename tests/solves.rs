@@ -179,7 +179,13 @@ fn metrics_report_the_potential_error_estimate() {
     };
     let cpu = dir.path().join("cpu");
     let mut backend = CpuBackend::new(&p, &cfg.initial);
-    mgpf::run::run_with_backend(&cfg, &p, &mut backend, &mgpf::run::RunOptions::new(&cpu)).unwrap();
+    mgpf::simulation::run_with_backend(
+        &cfg,
+        &p,
+        &mut backend,
+        &mgpf::simulation::RunOptions::new(&cpu),
+    )
+    .unwrap();
     let values = column(&cpu);
     println!("cpu potential_error_v: {values:?}");
     // Row 0 precedes any step; step 1 solves a zero source exactly (0 V).
@@ -190,7 +196,13 @@ fn metrics_report_the_potential_error_estimate() {
     let Some(ctx) = gpu_common::gpu() else { return };
     let gpu = dir.path().join("gpu");
     let mut backend = GpuBackend::new(ctx, &p, &cfg.initial).unwrap();
-    mgpf::run::run_with_backend(&cfg, &p, &mut backend, &mgpf::run::RunOptions::new(&gpu)).unwrap();
+    mgpf::simulation::run_with_backend(
+        &cfg,
+        &p,
+        &mut backend,
+        &mgpf::simulation::RunOptions::new(&gpu),
+    )
+    .unwrap();
     let values = column(&gpu);
     println!("gpu potential_error_v: {values:?}");
     assert!(values.iter().all(|v| v.is_empty()), "{values:?}");

@@ -62,3 +62,15 @@ pub fn integrals(c: &Field, xi: &Field, grid: Grid) -> (f64, f64) {
     let sx = xi.iter().map(|&v| v as f64).sum::<f64>() * area;
     (sc, sx)
 }
+
+/// One metrics row.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MetricsRow {
+    pub step: u64,
+    pub time_s: f64,
+    pub charge_c_m2: f64,
+    pub current_density_a_m2: f64,
+    pub overpotential_v: f64,
+    pub front: FrontMetrics,
+    pub mg_total_mol_m: f64,
+}

@@ -16,5 +16,6 @@ pub mod metrics;
 pub mod noise;
 pub mod params;
 pub mod timestep;
+pub mod units;
 
 pub use params::Params;

@@ -1,11 +1,13 @@
 //! `mgpf demo`: the five interphase presets at one current density to one charge, side by side.
 
+use super::{run, BackendKind};
 use crate::config::presets::Preset;
 use crate::config::Config;
 use crate::error::Result;
+use crate::model::units::MAH_CM2_IN_C_M2;
 use crate::output::{self, Series};
-use crate::run::{run, BackendKind, RunOptions, RunSummary, StopReason, MAH_CM2_IN_C_M2};
-use crate::rundir::prepare_demo_dir;
+use crate::simulation::rundir::prepare_demo_dir;
+use crate::simulation::{RunOptions, RunSummary, StopReason};
 use image::RgbImage;
 use std::path::Path;
 use std::time::Duration;
@@ -51,12 +53,11 @@ pub fn run_demo(
         let opts = RunOptions {
             out_dir: out.join(preset.name()),
             force: true,
-            backend,
             progress,
             keep_frames: true,
             ..RunOptions::new(out.join(preset.name()))
         };
-        let summary = run(&cfg, &opts)?;
+        let summary = run(&cfg, backend, &opts)?;
         summaries.push((preset, summary));
     }
     write_comparison(out, &summaries)?;

@@ -4,9 +4,9 @@
 use crate::backend::Backend;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::model::metrics::MetricsRow;
 use crate::model::params::{Params, FARADAY, LENGTH_UNIT_M};
 use crate::output;
-use crate::run::MetricsRow;
 use image::RgbImage;
 use std::path::Path;
 
@@ -113,7 +113,7 @@ pub(crate) fn write_run_json(
         "resumed_from_step": (s.first_step > 0).then_some(s.first_step),
         "config": cfg,
         "config_toml": cfg.to_toml_string(),
-        "derived": crate::report::derived_groups(p),
+        "derived": super::report::derived_groups(p),
         "wall_time_s": {
             "total": s.wall_s,
             "update": times.update_s,

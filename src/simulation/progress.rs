@@ -3,7 +3,7 @@
 //! Both read the loop's counters and the wall clock only, so they never change a result.
 
 use crate::config::Config;
-use crate::run::MAH_CM2_IN_C_M2;
+use crate::model::units::MAH_CM2_IN_C_M2;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};

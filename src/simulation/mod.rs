@@ -1,47 +1,43 @@
 //! The time loop of a run: steps a backend to the end condition, records metrics, writes frames,
-//! the animation, the voltage trace, the final fields and run.json.
+//! the animation, the voltage trace, the final fields and run.json; checkpoints and resuming,
+//! the progress display and the rules of the output directory. It knows the [`Backend`] trait,
+//! never a concrete backend (the CLI builds one).
 
-use crate::backend::cpu::CpuBackend;
-use crate::backend::gpu::{GpuBackend, GpuContext};
+pub mod checkpoint;
+pub mod memory;
+pub mod progress;
+pub mod report;
+mod resume;
+pub mod rundir;
+mod summary;
+
 use crate::backend::{Backend, StepReport};
-use crate::checkpoint::{self, Progress};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::model::metrics::{front_metrics, integrals, FrontMetrics};
+use crate::model::metrics::{front_metrics, integrals, MetricsRow};
 use crate::model::params::{Params, LENGTH_UNIT_M};
+use crate::model::units::MAH_CM2_IN_C_M2;
 use crate::output::{self, FrameView, Series};
-use crate::progress::{Position, ProgressDisplay};
-pub use crate::resume::{resume, resume_with, RESUMABLE_KEYS};
-use crate::rundir::prepare_output_dir;
-use crate::summary::{second_half_quantity, write_run_json};
-pub use crate::summary::{RunSummary, SecondHalfCharge, StopReason};
+use checkpoint::Progress;
 use image::RgbImage;
+use progress::{Position, ProgressDisplay};
+pub use resume::{resume_with_backend, ResumedRun, RESUMABLE_KEYS};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use summary::{second_half_quantity, write_run_json};
+pub use summary::{RunSummary, SecondHalfCharge, StopReason};
 
 /// Columns of metrics.csv (SI units; the first nine are the documented contract).
 pub const METRICS_HEADER: &str = "step,time_s,charge_c_m2,current_density_a_m2,overpotential_v,mean_height_m,max_height_m,roughness_m,mg_total_mol_m,dt_s,dt_bound,lambda_max,control_iterations,potential_cycles,potential_residual,concentration_cycles,concentration_residual,inflow_mol_m,potential_error_v";
-
-/// Which backend runs the model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum BackendKind {
-    /// rayon on the CPU cores (the reference).
-    Cpu,
-    /// wgpu compute shaders on the GPU adapter wgpu picks (`mgpf info` lists them).
-    Gpu,
-    /// A hardware GPU when one is found, else the CPU (with a one-line notice saying why).
-    Auto,
-}
 
 /// How a run is carried out (not part of the physics config).
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub out_dir: PathBuf,
     pub force: bool,
-    pub backend: BackendKind,
     /// Show progress: a bar on a terminal, else a plain line on stderr every this long.
     pub progress: Option<Duration>,
     /// Keep the frames in memory for the caller (the demo's side-by-side animation).
@@ -54,12 +50,11 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
-    /// Options for a run into `out_dir` on the CPU, no progress bar, no interrupt.
+    /// Options for a run into `out_dir`, no progress bar, no interrupt.
     pub fn new(out_dir: impl Into<PathBuf>) -> RunOptions {
         RunOptions {
             out_dir: out_dir.into(),
             force: false,
-            backend: BackendKind::Cpu,
             progress: None,
             keep_frames: false,
             interrupt: None,
@@ -109,21 +104,6 @@ impl Interrupt {
         }
     }
 }
-
-/// One metrics row.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct MetricsRow {
-    pub step: u64,
-    pub time_s: f64,
-    pub charge_c_m2: f64,
-    pub current_density_a_m2: f64,
-    pub overpotential_v: f64,
-    pub front: FrontMetrics,
-    pub mg_total_mol_m: f64,
-}
-
-/// 1 mAh/cm² in C/m² (3.6 C per 1e-4 m²).
-pub const MAH_CM2_IN_C_M2: f64 = 36_000.0;
 
 /// The end-condition fraction one step like `r` advances.
 fn step_fraction(cfg: &Config, r: &StepReport) -> f64 {
@@ -185,55 +165,6 @@ fn end_fraction(cfg: &Config, step: u64, time_s: f64, charge_c_m2: f64) -> f64 {
         (None, None, Some(n)) => step as f64 / n as f64,
         (None, None, None) => 0.0,
     }
-}
-
-/// Validates, converts and runs a config, writing every output into `opts.out_dir`. Every
-/// check comes before the directory is touched: `--force` removes an earlier run's outputs only
-/// once the run is known to start.
-pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary> {
-    cfg.validate()?;
-    let params = Params::from_config(cfg)?;
-    crate::report::check_time_step(&params)?;
-    let mut backend = make_backend(cfg, &params, opts)?;
-    prepare_output_dir(&opts.out_dir, opts.force)?;
-    run_with_backend(cfg, &params, backend.as_mut(), opts)
-}
-
-/// The backend `opts` asks for; the CPU one only if the host memory holds it (the GPU backend
-/// checks the adapter's limits; its host side holds no more than the outputs).
-pub(crate) fn make_backend(
-    cfg: &Config,
-    params: &Params,
-    opts: &RunOptions,
-) -> Result<Box<dyn Backend>> {
-    let cpu = || -> Result<Box<dyn Backend>> {
-        crate::memory::check(params, cfg.run.frames, crate::memory::available())?;
-        Ok(Box::new(CpuBackend::new(params, &cfg.initial)))
-    };
-    Ok(match opts.backend {
-        BackendKind::Cpu => cpu()?,
-        BackendKind::Gpu => Box::new(GpuBackend::new(
-            GpuContext::shared()?,
-            params,
-            &cfg.initial,
-        )?),
-        BackendKind::Auto => match GpuContext::shared() {
-            Ok(ctx) if ctx.adapter_info.device_type != wgpu::DeviceType::Cpu => {
-                Box::new(GpuBackend::new(ctx, params, &cfg.initial)?)
-            }
-            Ok(ctx) => {
-                eprintln!(
-                    "note: --backend auto: the only GPU adapter is a software one ({}), slower than the CPU backend; running on the CPU",
-                    ctx.adapter_info.name
-                );
-                cpu()?
-            }
-            Err(e) => {
-                eprintln!("note: --backend auto: {e}; running on the CPU");
-                cpu()?
-            }
-        },
-    })
 }
 
 pub(crate) fn frame_path(dir: &Path, index: u32) -> PathBuf {

@@ -1,8 +1,8 @@
 //! What `mgpf check` prints and run.json records: the dimensionless groups of physics.md §2.1,
 //! the stable time step at the start of the run and the memory the run needs.
 
+use super::memory::{self, MemoryNeed};
 use crate::error::{Error, Result};
-use crate::memory::{self, MemoryNeed};
 use crate::model::params::{Control, Params, FARADAY, LENGTH_UNIT_M};
 use crate::model::timestep::{bounds, time_step, Bound, RateMaxima};
 use serde::Serialize;
@@ -34,7 +34,7 @@ pub struct DerivedGroups {
     pub stable_dt_s: f64,
     pub dt_bound: Bound,
     /// Host memory of a CPU run (bytes): fields, solvers and output buffers; and one frame, of
-    /// which a run keeps `run.frames` ([`crate::memory`] says how each is counted).
+    /// which a run keeps `run.frames` ([`super::memory`] says how each is counted).
     pub memory_bytes: u64,
     pub frame_bytes: u64,
 }
@@ -105,7 +105,7 @@ pub fn derived_groups(p: &Params) -> DerivedGroups {
             } => current_density_a_m2,
             Control::Potentiostatic { .. } => 0.0,
         }),
-        thickness_per_mah_cm2_um: crate::run::MAH_CM2_IN_C_M2
+        thickness_per_mah_cm2_um: crate::model::units::MAH_CM2_IN_C_M2
             / (p.charge_number * FARADAY * p.cs_mol_m3)
             / LENGTH_UNIT_M,
         stable_dt_s: dt,

@@ -8,12 +8,13 @@
 //! and through it each field's, so one flipped bit is refused, naming the damaged section.
 //! Format 1 (no checksums, mgpf before them) is still read, unchecked.
 
+use super::SecondHalfCharge;
 use crate::backend::BackendState;
 use crate::backend::StepReport;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::grid::{Field, Real};
-use crate::run::{MetricsRow, SecondHalfCharge};
+use crate::model::metrics::MetricsRow;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::Path;

@@ -1,0 +1,86 @@
+//! What the command line does, for `mgpf` and for scripts: builds the backend a run asks for
+//! (with its notices), runs or resumes a run on it, and the demo. The time loop itself is
+//! [`crate::simulation`], which knows no concrete backend.
+
+pub mod demo;
+
+use crate::backend::cpu::CpuBackend;
+use crate::backend::gpu::{GpuBackend, GpuContext};
+use crate::backend::Backend;
+use crate::config::Config;
+use crate::error::Result;
+use crate::model::params::Params;
+use crate::simulation::rundir::prepare_output_dir;
+use crate::simulation::{
+    memory, report, resume_with_backend, run_with_backend, ResumedRun, RunOptions, RunSummary,
+};
+
+/// Which backend runs the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendKind {
+    /// rayon on the CPU cores (the reference).
+    Cpu,
+    /// wgpu compute shaders on the GPU adapter wgpu picks (`mgpf info` lists them).
+    Gpu,
+    /// A hardware GPU when one is found, else the CPU (with a one-line notice saying why).
+    Auto,
+}
+
+/// Validates, converts and runs a config, writing every output into `opts.out_dir`. Every
+/// check comes before the directory is touched: `--force` removes an earlier run's outputs only
+/// once the run is known to start.
+pub fn run(cfg: &Config, backend: BackendKind, opts: &RunOptions) -> Result<RunSummary> {
+    cfg.validate()?;
+    let params = Params::from_config(cfg)?;
+    report::check_time_step(&params)?;
+    let mut backend = make_backend(cfg, &params, backend)?;
+    prepare_output_dir(&opts.out_dir, opts.force)?;
+    run_with_backend(cfg, &params, backend.as_mut(), opts)
+}
+
+/// The backend of `kind`; the CPU one only if the host memory holds it (the GPU backend
+/// checks the adapter's limits; its host side holds no more than the outputs).
+pub fn make_backend(cfg: &Config, params: &Params, kind: BackendKind) -> Result<Box<dyn Backend>> {
+    let cpu = || -> Result<Box<dyn Backend>> {
+        memory::check(params, cfg.run.frames, memory::available())?;
+        Ok(Box::new(CpuBackend::new(params, &cfg.initial)))
+    };
+    Ok(match kind {
+        BackendKind::Cpu => cpu()?,
+        BackendKind::Gpu => Box::new(GpuBackend::new(
+            GpuContext::shared()?,
+            params,
+            &cfg.initial,
+        )?),
+        BackendKind::Auto => match GpuContext::shared() {
+            Ok(ctx) if ctx.adapter_info.device_type != wgpu::DeviceType::Cpu => {
+                Box::new(GpuBackend::new(ctx, params, &cfg.initial)?)
+            }
+            Ok(ctx) => {
+                eprintln!(
+                    "note: --backend auto: the only GPU adapter is a software one ({}), slower than the CPU backend; running on the CPU",
+                    ctx.adapter_info.name
+                );
+                cpu()?
+            }
+            Err(e) => {
+                eprintln!("note: --backend auto: {e}; running on the CPU");
+                cpu()?
+            }
+        },
+    })
+}
+
+/// Continues the run in `opts.out_dir` from its checkpoint on a backend of `kind`, with the
+/// `overrides` ([`crate::simulation::RESUMABLE_KEYS`] only) laid over its config; with `cfg`,
+/// only if it is the config the run was started with ([`ResumedRun::open`]).
+pub fn resume(
+    cfg: Option<&Config>,
+    overrides: &[String],
+    kind: BackendKind,
+    opts: &RunOptions,
+) -> Result<RunSummary> {
+    let run = ResumedRun::open(&opts.out_dir, cfg, overrides)?;
+    let mut backend = make_backend(&run.cfg, &run.params, kind)?;
+    resume_with_backend(run, backend.as_mut(), opts)
+}
