@@ -246,7 +246,7 @@ pub fn control_failure(
             message: format!(
                 "the Allen–Cahn part of Σ ∂xi/∂t alone is {capillary:.3e} times the galvanostatic target's, which no electrode potential within control.max_overpotential_v = {:.4} V balances (at E = {e:.4} V the current is {reached_ma:.4e} mA/cm²): {}",
                 search.limit,
-                crate::backend::guards::BLOW_UP_CAUSES
+                crate::model::timestep::BLOW_UP_CAUSES
             ),
         };
     }

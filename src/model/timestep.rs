@@ -94,3 +94,10 @@ pub fn time_step(p: &Params, m: RateMaxima) -> Result<(f64, Bound), (Bound, f64)
         None => Ok((stable, which)),
     }
 }
+
+/// What a blown-up run says after the offending value, CPU and GPU alike. The causes are listed
+/// neutrally, with the keys that set them: a guard sees the symptom, not its cause, and each of
+/// these blows a run up at step 0 or 1 (an explicit interface.mobility_m3_j_s = 1, or
+/// interface.stiffness_lambda = 1e-9, does so with the noise off; lowering the time step safety
+/// then lets it run).
+pub const BLOW_UP_CAUSES: &str = "the run has blown up; possible causes, with the keys that set them: a time step too long (numerics.time_step_safety, or numerics.dt_s if fixed), an interface mobility too high (interface.mobility_m3_j_s if set, else a small interface.stiffness_lambda), noise too strong (noise.amplitude_per_s)";
