@@ -342,7 +342,7 @@ fn run(s: &Inputs, w: &mut Work, kernel: Kernel) {
 fn order_parameter_update(s: &Inputs, w: &mut Work) -> f64 {
     let xi = &mut w.xi_work;
     allen_cahn_rate_streaming(&s.op, sl(xi), sl_mut(&mut w.ac_rate));
-    clear_cells(&w.cells, s.op.ny, sl_mut(&mut w.bv_rate));
+    clear_cells(&w.cells, s.op.grid.ny, sl_mut(&mut w.bv_rate));
     interface_cells_into(sl(xi), &mut w.cells);
     interface_orientation_cells(
         &s.op,

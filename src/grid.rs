@@ -1,9 +1,11 @@
 //! The uniform cell-centred grid and the field type shared by every backend.
 //!
-//! Index convention: a field has shape `(nx, ny)` and is indexed `[i, j]`; `i` runs along x, the
-//! growth axis normal to the current collector (x = 0 at the collector face), `j` runs along the
-//! periodic lateral axis y and is the contiguous (fastest) index. Cell (i, j) is centred at
-//! `((i + ½)Δx, (j + ½)Δx)`.
+//! Three axes: x, the growth axis normal to the current collector (bounded: x = 0 at the
+//! collector face, x = L at the bulk face), and y and z, the lateral axes (periodic). A 2D grid
+//! is the nz = 1 case. Cells are stored row-major with z fastest, so the flat index of cell
+//! (i, j, k) is `i·ny·nz + j·nz + k` ([`Grid::strides`]); with nz = 1 that is today's `i·ny + j`
+//! and a field is indexed `[i, j]`. Cell (i, j, k) is centred at ((i + ½)Δx, (j + ½)Δx,
+//! (k + ½)Δx).
 
 use ndarray::Array2;
 
@@ -13,22 +15,72 @@ pub type Real = f32;
 /// A 2D field on the grid, shape `(nx, ny)`.
 pub type Field = Array2<Real>;
 
+/// How an axis ends: the growth axis is bounded by the collector and the bulk face, the
+/// lateral axes wrap around.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topology {
+    Bounded,
+    Periodic,
+}
+
 /// Uniform grid in internal units (µm).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Grid {
     pub nx: usize,
     pub ny: usize,
-    /// Cell size Δx = Δy in µm.
+    /// Cells along the second lateral axis: 1 for a 2D run.
+    pub nz: usize,
+    /// Cell size Δx = Δy = Δz in µm.
     pub dx: f64,
 }
 
 impl Grid {
+    /// The topology of the x, y and z axes.
+    pub const TOPOLOGY: [Topology; 3] = [Topology::Bounded, Topology::Periodic, Topology::Periodic];
+
+    /// A 2D grid (nz = 1).
     pub fn new(nx: usize, ny: usize, dx: f64) -> Self {
-        Self { nx, ny, dx }
+        Self { nx, ny, nz: 1, dx }
+    }
+
+    /// The cells along x, y and z.
+    pub fn shape(&self) -> [usize; 3] {
+        [self.nx, self.ny, self.nz]
+    }
+
+    /// Flat-index steps of one cell along x, y and z (z fastest).
+    pub fn strides(&self) -> [usize; 3] {
+        [self.ny * self.nz, self.nz, 1]
+    }
+
+    /// Cells in one x layer (a lateral plane): ny·nz.
+    pub fn layer_cells(&self) -> usize {
+        self.ny * self.nz
     }
 
     pub fn cells(&self) -> usize {
-        self.nx * self.ny
+        self.nx * self.ny * self.nz
+    }
+
+    /// 2 for a 2D grid (nz = 1), else 3.
+    pub fn dimension(&self) -> usize {
+        if self.nz == 1 {
+            2
+        } else {
+            3
+        }
+    }
+
+    /// The flat index of cell (i, j, k).
+    pub fn index(&self, i: usize, j: usize, k: usize) -> usize {
+        let [sx, sy, sz] = self.strides();
+        i * sx + j * sy + k * sz
+    }
+
+    /// The cell (i, j, k) of a flat index.
+    pub fn cell(&self, n: usize) -> [usize; 3] {
+        let layer = self.layer_cells();
+        [n / layer, (n % layer) / self.nz, n % self.nz]
     }
 
     /// Domain length along x (µm).
@@ -41,8 +93,44 @@ impl Grid {
         self.ny as f64 * self.dx
     }
 
+    /// Domain width along z (µm).
+    pub fn lz(&self) -> f64 {
+        self.nz as f64 * self.dx
+    }
+
     /// A field filled with `value`.
     pub fn field(&self, value: Real) -> Field {
         Array2::from_elem((self.nx, self.ny), value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_2d_grid_indexes_as_nx_by_ny_rows() {
+        let g = Grid::new(5, 7, 0.5);
+        assert_eq!((g.nz, g.dimension(), g.cells()), (1, 2, 35));
+        assert_eq!(g.strides(), [7, 1, 1]);
+        assert_eq!(g.index(3, 4, 0), 3 * 7 + 4);
+        assert_eq!(g.cell(3 * 7 + 4), [3, 4, 0]);
+    }
+
+    #[test]
+    fn a_3d_grid_has_z_fastest_and_round_trips_every_cell() {
+        let g = Grid {
+            nx: 4,
+            ny: 3,
+            nz: 8,
+            dx: 1.0,
+        };
+        assert_eq!((g.dimension(), g.layer_cells()), (3, 24));
+        assert_eq!(g.strides(), [24, 8, 1]);
+        for n in 0..g.cells() {
+            let [i, j, k] = g.cell(n);
+            assert!(i < g.nx && j < g.ny && k < g.nz);
+            assert_eq!(g.index(i, j, k), n);
+        }
     }
 }

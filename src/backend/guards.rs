@@ -34,16 +34,28 @@ pub fn healthy(field: usize, v: Real, xi: Real) -> bool {
         }
 }
 
-/// The error of a run that blew up at `step`: `field` = `value` at cell `n` (row-major index).
+/// The error of a run that blew up at `step`: `field` = `value` at cell `n` (flat index), named
+/// by its (i, j) and position in 2D, (i, j, k) in 3D.
 pub fn blown_up(grid: Grid, step: u64, field: &str, value: Real, n: usize) -> Error {
-    let (i, j) = (n / grid.ny, n % grid.ny);
+    let [i, j, k] = grid.cell(n);
+    let at = |c: usize| (c as f64 + 0.5) * grid.dx;
+    let cell = if grid.dimension() == 2 {
+        format!(
+            "(i = {i}, j = {j}) (x = {:.2} µm, y = {:.2} µm)",
+            at(i),
+            at(j)
+        )
+    } else {
+        format!(
+            "(i = {i}, j = {j}, k = {k}) (x = {:.2} µm, y = {:.2} µm, z = {:.2} µm)",
+            at(i),
+            at(j),
+            at(k)
+        )
+    };
     Error::Solver {
         step,
-        message: format!(
-            "{field} = {value} at cell (i = {i}, j = {j}) (x = {:.2} µm, y = {:.2} µm): {BLOW_UP_CAUSES}",
-            (i as f64 + 0.5) * grid.dx,
-            (j as f64 + 0.5) * grid.dx
-        ),
+        message: format!("{field} = {value} at cell {cell}: {BLOW_UP_CAUSES}"),
     }
 }
 

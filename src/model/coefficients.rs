@@ -2,7 +2,7 @@
 //! from [`Params`] in internal units and shared by both backends (the GPU backend writes them
 //! into its uniforms and generated WGSL).
 
-use crate::grid::Real;
+use crate::grid::{Grid, Real};
 use crate::model::anisotropy::AnisotropyConstants;
 use crate::model::kinetics::BvConstants;
 use crate::model::Params;
@@ -16,8 +16,8 @@ pub const INTERFACE_THRESHOLD: Real = 1.0e-6;
 /// Constants of the order-parameter kernels (internal units).
 #[derive(Debug, Clone, Copy)]
 pub struct OrderParameterConstants {
-    pub nx: usize,
-    pub ny: usize,
+    pub grid: Grid,
+    /// 1/Δx (1/µm).
     pub inv_dx: Real,
     pub l_sigma: Real,
     pub w: Real,
@@ -31,8 +31,7 @@ pub struct OrderParameterConstants {
 impl OrderParameterConstants {
     pub fn from_params(p: &Params) -> Self {
         OrderParameterConstants {
-            nx: p.grid.nx,
-            ny: p.grid.ny,
+            grid: p.grid,
             inv_dx: (1.0 / p.grid.dx) as Real,
             l_sigma: p.l_sigma as Real,
             w: p.w as Real,
@@ -63,8 +62,8 @@ impl OrderParameterConstants {
 /// Constants of the transport kernels (internal units).
 #[derive(Debug, Clone, Copy)]
 pub struct TransportConstants {
-    pub nx: usize,
-    pub ny: usize,
+    pub grid: Grid,
+    /// 1/Δx (1/µm).
     pub inv_dx: Real,
     pub d_liquid: Real,
     pub d_solid: Real,
@@ -76,8 +75,7 @@ pub struct TransportConstants {
 impl TransportConstants {
     pub fn from_params(p: &Params) -> Self {
         TransportConstants {
-            nx: p.grid.nx,
-            ny: p.grid.ny,
+            grid: p.grid,
             inv_dx: (1.0 / p.grid.dx) as Real,
             d_liquid: p.d_liquid as Real,
             d_solid: p.d_solid as Real,

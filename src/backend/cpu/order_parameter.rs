@@ -57,7 +57,7 @@ pub fn interface_orientation_field(
     kinetic_factor: &mut [Real],
     grad_norm: &mut [Real],
 ) {
-    let ny = k.ny;
+    let ny = k.grid.ny;
     eps_sq
         .par_chunks_mut(ny)
         .zip(eps_deriv.par_chunks_mut(ny))
@@ -83,7 +83,7 @@ fn orientation_row(
     ed: &mut [Real],
     mut rest: impl FnMut(usize, Real, Real),
 ) {
-    let (nx, ny) = (k.nx, k.ny);
+    let (nx, ny) = (k.grid.nx, k.grid.ny);
     let half_inv_dx = 0.5 * k.inv_dx;
     let (below, centre, above) = rows(xi, nx, ny, i);
     let sign = above_sign(nx, i);
@@ -119,7 +119,7 @@ pub fn interface_orientation_cells(
     kinetic_factor: &mut [Real],
     grad_norm: &mut [Real],
 ) {
-    let (nx, ny) = (k.nx, k.ny);
+    let (nx, ny) = (k.grid.nx, k.grid.ny);
     let half_inv_dx = 0.5 * k.inv_dx;
     kinetic_factor
         .par_chunks_mut(ny)
@@ -156,7 +156,7 @@ pub fn allen_cahn_rate(
     eps_deriv: &[Real],
     rate: &mut [Real],
 ) {
-    let (nx, ny) = (k.nx, k.ny);
+    let (nx, ny) = (k.grid.nx, k.grid.ny);
     rate.par_chunks_mut(ny).enumerate().for_each(|(i, out)| {
         allen_cahn_row(
             k,
@@ -182,7 +182,7 @@ const STREAMING_BLOCK_ROWS: usize = 64;
 /// the same inputs, so one cell's value is every cell's: the orientation of a zero gradient,
 /// and the rate of a uniform stencil, from the same functions.
 pub fn allen_cahn_rate_streaming(k: &OrderParameterConstants, xi: &[Real], rate: &mut [Real]) {
-    let (nx, ny) = (k.nx, k.ny);
+    let (nx, ny) = (k.grid.nx, k.grid.ny);
     // The bits all cells of row r share, if they do (one branch-free pass per row).
     let row_bits = |r: usize| {
         let row = &xi[r * ny..(r + 1) * ny];
@@ -276,7 +276,7 @@ fn allen_cahn_row(
     (d_below, d, d_above): (&[Real], &[Real], &[Real]),
     out: &mut [Real],
 ) {
-    let (nx, ny) = (k.nx, k.ny);
+    let (nx, ny) = (k.grid.nx, k.grid.ny);
     let inv_dx2 = k.inv_dx * k.inv_dx;
     let half_inv_dx = 0.5 * k.inv_dx;
     let (x_below, x, x_above) = rows(xi, nx, ny, i);

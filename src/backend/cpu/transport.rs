@@ -118,7 +118,7 @@ pub fn concentration_rhs(
     dt: Real,
     rhs: &mut [Real],
 ) {
-    let (nx, ny) = (k.nx, k.ny);
+    let (nx, ny) = (k.grid.nx, k.grid.ny);
     let inv_dt = 1.0 / dt;
     let row = |r: usize| r * ny..(r + 1) * ny;
     // Ghost row above the last one: φ_g = −φ (φ = 0 on the face), u_g = 0 (c = 1), D_g = D.
@@ -204,7 +204,7 @@ pub fn concentration_rhs(
 
 /// Largest migration face speed D_f f |∂φ/∂n| (µm/s), for the explicit-migration bound.
 pub fn max_migration_speed(k: &TransportConstants, phi: &[Real], diffusivity: &[Real]) -> f64 {
-    let (nx, ny) = (k.nx, k.ny);
+    let (nx, ny) = (k.grid.nx, k.grid.ny);
     (0..nx)
         .into_par_iter()
         .map(|i| {
@@ -236,7 +236,7 @@ pub fn boundary_inflow(
     diffusivity: &[Real],
     dt: f64,
 ) -> f64 {
-    let (nx, ny) = (k.nx, k.ny);
+    let (nx, ny) = (k.grid.nx, k.grid.ny);
     let dx = 1.0 / k.inv_dx as f64;
     let top = (nx - 1) * ny;
     (0..ny)
@@ -263,6 +263,7 @@ pub fn boundary_inflow(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::grid::Grid;
 
     /// The face-sharing kernel against the per-cell form its WGSL twin uses (four face fluxes
     /// per cell, the collector row clamped, a ghost row past the bulk face): the same bits, on a
@@ -271,8 +272,7 @@ mod tests {
     fn concentration_rhs_equals_the_per_cell_flux_balance_bit_for_bit() {
         let (nx, ny) = (37, 24);
         let k = TransportConstants {
-            nx,
-            ny,
+            grid: Grid::new(nx, ny, 0.5),
             inv_dx: 2.0,
             d_liquid: 300.0,
             d_solid: 0.3,
@@ -318,8 +318,7 @@ mod tests {
     fn coefficients_without_band_equal_the_general_kernel_with_s_zero() {
         let n = 5000;
         let k = TransportConstants {
-            nx: 50,
-            ny: 100,
+            grid: Grid::new(50, 100, 0.5),
             inv_dx: 2.0,
             d_liquid: 300.0,
             d_solid: 0.3,

@@ -66,7 +66,7 @@ pub fn reaction_field(
     bv_rate: &mut [Real],
     row_sums: &mut Vec<(f64, f64)>,
 ) -> (f64, f64) {
-    let ny = k.ny;
+    let ny = k.grid.ny;
     bv_rate
         .par_chunks_mut(ny)
         .enumerate()

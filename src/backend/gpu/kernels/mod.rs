@@ -149,8 +149,8 @@ impl RunConstants {
     ) -> RunConstants {
         let a = &op.aniso;
         RunConstants {
-            nx: op.nx as u32,
-            ny: op.ny as u32,
+            nx: op.grid.nx as u32,
+            ny: op.grid.ny as u32,
             inv_dx: op.inv_dx,
             l_sigma: op.l_sigma,
             w: op.w,
