@@ -18,21 +18,9 @@
 //! Coarse coefficients: `a` is the mean of the 4 children; the face conductivities are the
 //! weighted arithmetic mean of the fine faces that a bilinearly prolonged correction crosses
 //! (¼, ½, ¼ across the face, ½, ½ along it, see [`restrict_face_coefficients`]), so the coarse
-//! operator approximates the Galerkin product of the cycle's own transfers. Mean V-cycle factor
-//! from u = 0 to 1e-6 on the deposit geometry of `tests/multigrid.rs` at 64² / 256² / 1024²,
-//! against the rules tried:
-//!
-//! | coarse face rule                         | k = 1e4 metal, 1 | plus a k = 1e-3 band |
-//! |------------------------------------------|------------------|----------------------|
-//! | this one (¼, ½, ¼)                       | 0.06, 0.06, 0.10 | 0.28, 0.06, 0.10     |
-//! | coincident fine faces only               | 0.06, 0.06, 0.10 | 0.48, 0.60, –        |
-//! | resistances in series across the spacing | diverges (×13)   | diverges             |
-//!
-//! Series (harmonic) coarsening makes a coarse cell straddling the metal front resistive, yet
-//! the prolongation hands its correction to a metal child, where it fights a 1e4 conductance:
-//! the cycle diverges. No rule lets the bilinear prolongation represent the potential jump
-//! across a band thinner than a coarse cell: that mode converges at 0.89 per cycle at 64², and
-//! [`Multigrid::solve`] hands it to V-cycle-preconditioned CG.
+//! operator approximates the Galerkin product of the cycle's own transfers (docs/model.md,
+//! "Solves", compares it with the rules tried). A band thinner than a coarse cell converges
+//! slowly whatever the rule; [`Multigrid::solve`] hands it to V-cycle-preconditioned CG.
 //!
 //! In f32 the residual of a source-driven problem has a floor ~ε‖|A||u|‖/‖b‖ (1e-4–2e-3 for the
 //! potential at 256²–2048²), and for a floating conductor (k = 1e4 under a no-flux wall) the
