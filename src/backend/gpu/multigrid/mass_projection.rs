@@ -2,7 +2,7 @@
 //! `Multigrid::conserve_mass` / `mass_projection` / `Hierarchy::inverse_of_ones`. u += κ z with
 //! z ≈ A⁻¹1 (homogeneous walls) and κ = Σ r / Σ (A z), both sums without the interior fluxes
 //! (kernels `residual_sum`, `operator_sum`, `dot_finish`, `mass_projection_scale`, `add_scaled`
-//! in shaders/multigrid.wgsl), recorded with no read-back.
+//! in shaders/multigrid/), recorded with no read-back.
 //!
 //! The CPU's sums are exact f64 sums of f32 products; here they are f32 trees, so Σ r after the
 //! projection is not 0 but the f32 rounding of the sum (measured in tests/gpu_parity.rs).

@@ -1,14 +1,14 @@
 //! Flexible conjugate gradients preconditioned by one V-cycle, every scalar on the device: the
 //! twin of the CPU's `Multigrid::solve_pcg` with a fixed iteration count (kernels
 //! `apply_operator`, `dot`, `dot_finish`, `pcg_beta`, `scale_and_add`, `pcg_alpha`,
-//! `pcg_update` in shaders/multigrid.wgsl).
+//! `pcg_update` in shaders/multigrid/).
 
 use super::slot_sums::SlotSums;
 use super::{bind_group_at, dispatch, GpuMultigrid};
 use crate::backend::gpu::buffers::{bind_group, grid_workgroups, uniform_buffer, zeroed_buffer};
 use crate::numerics::Bcs;
 
-/// Slots of the PCG scalars buffer (the constants of the same name in multigrid.wgsl).
+/// Slots of the PCG scalars buffer (the constants of the same name in pcg.wgsl).
 const RZ_OLD: u32 = 1;
 const RZ_NEW: u32 = 2;
 const PQ: u32 = 3;

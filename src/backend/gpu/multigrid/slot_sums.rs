@@ -1,6 +1,6 @@
 //! Reductions of a finest-level field into a slot of a small scalars buffer, every one through
 //! the same two dispatches: a kernel writes one partial sum per workgroup into the shared
-//! `partials` buffer (`dot`, `residual_sum`, `operator_sum` in shaders/multigrid.wgsl, each
+//! `partials` buffer (`dot`, `residual_sum`, `operator_sum` in shaders/multigrid/, each
 //! ending in `workgroup_sum`), then `dot_finish` adds the partials into the slot. Used by the
 //! PCG's dot products and the mass projection's sums; the reductions of one command stream run
 //! in order, so they share the partials.

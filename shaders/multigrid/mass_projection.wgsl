@@ -1,0 +1,90 @@
+// The mass projection that ends a conserving solve (Multigrid::conserve_mass): u += κ z with
+// z ≈ A⁻¹1 and κ = Σ r / Σ (A z), every scalar on the device. Both sums leave the interior
+// fluxes out (they cancel pairwise), as the CPU's do: residual_sum and operator_sum write
+// per-workgroup partials (binding 7, as residual_statistics), dot_finish adds them into the
+// projection's scalars, mass_projection_scale takes their quotient and add_scaled applies it.
+
+// Weight factor·k_wall/Δx² of the x walls at cell (i, c): (west, east), 0 off the wall rows.
+fn wall_weights(i: u32, c: u32) -> vec2<f32> {
+    var w = vec2<f32>(0.0, 0.0);
+    if (i == 0u) {
+        w.x = walls.factor_lo * kx_faces[c] * level.inv_dx2;
+    }
+    if (i + 1u == level.nx) {
+        w.y = walls.factor_hi * kx_faces[c + level.ny] * level.inv_dx2;
+    }
+    return w;
+}
+
+// residual_sum(u, f, a, kx_faces, bcs, dx): Σ r = Σ (f − a u) + Σ_walls w (g − u_wall row)
+// (ResidualStatistics::r_sum; the CPU sums in f64, here an f32 tree).
+@compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
+fn residual_sum(
+    @builtin(global_invocation_id) id: vec3<u32>,
+    @builtin(local_invocation_index) t: u32,
+    @builtin(workgroup_id) group: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+) {
+    let j = id.x;
+    let i = id.y;
+    var value = 0.0;
+    // No early return: every invocation reaches the barriers.
+    if (j < level.ny && i < level.nx) {
+        let c = i * level.ny + j;
+        let uc = u[c];
+        let w = wall_weights(i, c);
+        value = f[c] - a[c] * uc + w.x * (wall_value(walls, level, false) - uc)
+            + w.y * (wall_value(walls, level, true) - uc);
+    }
+    sum_into_partials(t, value, group, groups);
+}
+
+// operator_sum(z, a, kx_faces, bcs, dx): Σ (A z) = Σ (a + Σ_walls w) z with homogeneous walls.
+@compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
+fn operator_sum(
+    @builtin(global_invocation_id) id: vec3<u32>,
+    @builtin(local_invocation_index) t: u32,
+    @builtin(workgroup_id) group: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+) {
+    let j = id.x;
+    let i = id.y;
+    var value = 0.0;
+    if (j < level.ny && i < level.nx) {
+        let c = i * level.ny + j;
+        let w = wall_weights(i, c);
+        value = (a[c] + w.x + w.y) * u[c];
+    }
+    sum_into_partials(t, value, group, groups);
+}
+
+// Slots of the projection's scalars: Σ r, Σ (A z), κ.
+const MASS_RESIDUAL: u32 = 0u;
+const MASS_OPERATOR: u32 = 1u;
+const MASS_KAPPA: u32 = 2u;
+
+@group(0) @binding(0) var<storage, read_write> mp_scalars: array<f32>;
+
+// κ = Σ r / Σ (A z), 0 unless Σ (A z) > 0 (Multigrid::mass_projection).
+@compute @workgroup_size(1)
+fn mass_projection_scale() {
+    let mass = mp_scalars[MASS_OPERATOR];
+    mp_scalars[MASS_KAPPA] = select(0.0, mp_scalars[MASS_RESIDUAL] / mass, mass > 0.0);
+}
+
+@group(0) @binding(0) var<storage, read_write> as_y: array<f32>;
+@group(0) @binding(1) var<storage, read> as_x: array<f32>;
+@group(0) @binding(2) var<storage, read> as_scalars: array<f32>;
+@group(0) @binding(3) var<uniform> as_level: Level;
+
+// add_scaled(y, κ, x): y += κ x, κ read from the projection's scalars.
+@compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
+fn add_scaled(@builtin(global_invocation_id) id: vec3<u32>) {
+    let j = id.x;
+    let i = id.y;
+    if (j >= as_level.ny || i >= as_level.nx) {
+        return;
+    }
+    let c = i * as_level.ny + j;
+    as_y[c] += as_scalars[MASS_KAPPA] * as_x[c];
+}

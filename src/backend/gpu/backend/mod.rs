@@ -1,0 +1,188 @@
+//! `GpuBackend`: the CPU backend's step, every kernel on the device.
+//!
+//! One step is recorded in the CPU backend's order (see `kernels` for the chain), the resolved
+//! band (R2) refreshed on the device at the CPU's cadence; every scalar the step derives (the
+//! galvanostatic electrode potential, dt, the noise mean, the sums behind the reported current)
+//! stays in the `step_scalars` buffer. Every step ends with the CPU's field guards on the device
+//! (the first bad cell of the first failing step, kept in the `field_guard` buffer). The fields
+//! never leave the device except for a snapshot or a checkpoint; a batch of steps reads back only
+//! each step's scalars, the last step's solve statistics and the guard (a few kilobytes).
+//!
+//! Solves: the CPU backend runs each solve to its tolerance (the potential by mixed-precision
+//! refinement), deciding on the host; the device runs a fixed count instead (no read-back
+//! inside a step), chosen so that the result matches the CPU's to the parity tolerance:
+//! preconditioned CG for the potential (plain V-cycles reduce a weakly conducting metal's mode
+//! only ~0.6 per cycle, tests/gpu_multigrid.rs) and V-cycles for the concentration (0.03 per
+//! cycle). The concentration solve reports its residual against the c-equation's right-hand
+//! side, as the CPU's does
+//! ([`GpuMultigrid::set_reference_offset`]), and ends, as the CPU's does, by projecting the
+//! residual's sum Σ r (the ions it creates or destroys) out ([`GpuMultigrid::conserve_mass`]:
+//! u += κ z, z ≈ A⁻¹1, κ = Σ r / Σ A z, all on the device, f32 sums). Over 200 steps at 64²
+//! (tests/gpu_parity.rs) that takes the device's Mg balance error from 5.2e-6–1.0e-5 of the
+//! total to ≤ 1.3e-9 (the CPU's: ≤ 1.4e-9) and its bulk-face inflow from 2.3–3.1e-4 below the
+//! CPU's to within 3.1e-7. z costs one more V-cycle per step (from the first level with ≤ 64²
+//! cells, then prolongations) plus 6 dispatches.
+//!
+//! The concentration is stored as its excess u = c/c0 − 1 (the `excess` buffer), as on the CPU:
+//! u ≈ 0 at the bulk face carries c0 − c unrounded (an f32 c ≈ 1 there made each step's inflow
+//! uncertain by ~1e-3 of its ions). Snapshots and checkpoints give c = 1 + u, mapped on the host.
+
+mod batch;
+mod fields;
+mod profile;
+mod reports;
+mod state;
+mod step_kernels;
+
+pub use profile::GpuStepProfile;
+
+use super::buffers::{zeroed_buffer, Staging};
+use super::context::{step_scalar, GpuContext};
+use super::kernels::{check_limits, submit, FusedAllenCahn};
+use super::multigrid::GpuMultigrid;
+use super::phase_clock::PhaseClock;
+use crate::backend::{Backend, BackendState, PhaseTimes, Snapshot, StepReport};
+use crate::error::Result;
+use crate::model::initial;
+use crate::model::interphase::InterphaseFields;
+use crate::model::params::Params;
+use crate::numerics::{Bcs, Boundary};
+use batch::REPORT_WORDS;
+use fields::Fields;
+use step_kernels::StepKernels;
+
+/// Preconditioned CG iterations of the potential solve per step.
+pub const POTENTIAL_PCG_ITERATIONS: u32 = 6;
+/// V-cycles of the concentration solve per step.
+pub const CONCENTRATION_CYCLES: u32 = 3;
+/// Most steps recorded in one submit (the run loop asks for fewer when an output is near).
+pub const MAX_BATCH: u64 = 32;
+
+pub struct GpuBackend {
+    ctx: &'static GpuContext,
+    p: Params,
+    interphase: InterphaseFields,
+    fields: Fields,
+    kernels: StepKernels,
+    potential_mg: GpuMultigrid,
+    concentration_mg: GpuMultigrid,
+    /// The step scalars of each step of a batch, then the two solves' residual statistics of
+    /// its last step, copied on the device and read back once per batch.
+    reports: wgpu::Buffer,
+    /// Reused for every read-back (a field, or the reports).
+    staging: Staging,
+    /// Timestamps between the phases of each step (None: the adapter has no timestamp queries).
+    clock: Option<PhaseClock>,
+    times: PhaseTimes,
+}
+
+/// Bulk face φ = 0, no current through the collector (the CPU backend's `bcs_potential`).
+const POTENTIAL_BCS: Bcs = Bcs {
+    x_lo: Boundary::Neumann,
+    x_hi: Boundary::Dirichlet(0.0),
+};
+/// No flux through the collector; the bulk face at c = c0, i.e. the excess u = 0 there.
+const CONCENTRATION_BCS: Bcs = Bcs {
+    x_lo: Boundary::Neumann,
+    x_hi: Boundary::Dirichlet(0.0),
+};
+
+impl GpuBackend {
+    /// Sets up the initial state of a run of `p` (physics.md §1.7) on `ctx`, with the fused
+    /// Allen–Cahn kernel of the adapter ([`FusedAllenCahn::for_adapter`]).
+    pub fn new(
+        ctx: &'static GpuContext,
+        p: &Params,
+        init: &crate::config::InitialConfig,
+    ) -> Result<GpuBackend> {
+        let fused = FusedAllenCahn::for_adapter(&ctx.adapter_info);
+        GpuBackend::with_fused_allen_cahn(ctx, p, init, fused)
+    }
+
+    /// [`GpuBackend::new`] with the fused Allen–Cahn kernel given (the two are bit for bit the
+    /// same step; tests run both).
+    pub fn with_fused_allen_cahn(
+        ctx: &'static GpuContext,
+        p: &Params,
+        init: &crate::config::InitialConfig,
+        fused: FusedAllenCahn,
+    ) -> Result<GpuBackend> {
+        let g = p.grid;
+        ctx.check_grid(g.nx, g.ny)?;
+        check_limits(ctx)?;
+        let interphase = InterphaseFields::new(p);
+        let xi = initial::order_parameter(g, p.delta, init);
+        let excess = initial::concentration_excess(&xi);
+        let fields = Fields::new(ctx, p, &interphase, &xi, &excess);
+        let electrode = p.initial_electrode_potential();
+        let mut scalars = vec![0.0f32; step_scalar::COUNT as usize];
+        scalars[step_scalar::ELECTRODE_POTENTIAL as usize] = electrode as f32;
+        // The CPU backend's last_dt before the first step (Δxi = 0 then, so the source is 0).
+        scalars[step_scalar::DT as usize] = 1.0;
+        ctx.queue
+            .write_buffer(&fields.step_scalars, 0, bytemuck::cast_slice(&scalars));
+        let kernels = StepKernels::bind(ctx, p, &fields, fused);
+        let backend = GpuBackend {
+            ctx,
+            p: p.clone(),
+            interphase,
+            fields,
+            kernels,
+            potential_mg: GpuMultigrid::new(ctx, g.nx, g.ny, g.dx),
+            concentration_mg: {
+                let mut mg = GpuMultigrid::new(ctx, g.nx, g.ny, g.dx);
+                // The state is u = c/c0 − 1; the tolerance refers to c's equation.
+                mg.set_reference_offset(1.0);
+                // Each solve ends by projecting Σ r (ions made or lost) out, as on the CPU.
+                mg.conserve_mass();
+                mg
+            },
+            reports: zeroed_buffer(ctx, "step reports", REPORT_WORDS),
+            staging: Staging::new(ctx, "staging", (4 * g.cells().max(REPORT_WORDS)) as u64),
+            clock: PhaseClock::new(ctx, MAX_BATCH as u32),
+            times: PhaseTimes::default(),
+        };
+        // The initial band, as `CpuBackend::new` refreshes it.
+        if let Some(refresh) = &backend.kernels.refresh_layer {
+            submit(ctx, &[refresh]);
+        }
+        Ok(backend)
+    }
+}
+
+impl Backend for GpuBackend {
+    fn name(&self) -> String {
+        self.ctx.describe()
+    }
+
+    fn step(&mut self, step: u64) -> Result<StepReport> {
+        let mut reports = self.advance(step, 1)?;
+        Ok(reports.remove(0))
+    }
+
+    fn max_batch(&self) -> u64 {
+        MAX_BATCH
+    }
+
+    /// Records up to [`MAX_BATCH`] steps in one submit (band refreshes included), reading back
+    /// the reports once (see `batch`).
+    fn advance(&mut self, first_step: u64, steps: u64) -> Result<Vec<StepReport>> {
+        self.advance_batch(first_step, steps)
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        self.read_snapshot()
+    }
+
+    fn phase_times(&self) -> PhaseTimes {
+        self.times
+    }
+
+    fn save_state(&self) -> BackendState {
+        self.read_state()
+    }
+
+    fn restore_state(&mut self, state: &BackendState) -> Result<()> {
+        self.write_state(state)
+    }
+}

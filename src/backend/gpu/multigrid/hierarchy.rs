@@ -1,0 +1,334 @@
+//! The level hierarchy: each level's device buffers and `Level` uniforms (the CPU's levels:
+//! halve both sides while both are even and at least 4), the coarsest level's sweeps, the
+//! coefficients a and k restricted down the levels, the `Walls` uniform and the bind groups of
+//! each level's stencil kernels.
+
+use super::{dispatch, GpuMultigrid};
+use crate::backend::gpu::buffers::{bind_group, grid_workgroups, uniform_buffer, zeroed_buffer};
+use crate::backend::gpu::context::GpuContext;
+use crate::grid::Real;
+use crate::numerics::{Bcs, Boundary};
+
+/// Largest coarsest level solved in workgroup memory: 4 bytes a cell, 16 KiB, WebGPU's default
+/// `max_compute_workgroup_storage_size` (a multiple of WORKGROUP_1D: each invocation owns 16
+/// cells). Grids whose sides are 2^k times an odd factor up to ~64 stay below it.
+pub const COARSEST_MAX_CELLS: usize = 4096;
+/// Sweeps on a coarsest level too large for workgroup memory (the CPU's `COARSEST_SWEEPS`).
+pub const COARSEST_FALLBACK_SWEEPS: usize = 64;
+
+/// Red-black SOR sweeps that solve the coarsest level. The slowest error mode is constant in y
+/// and spans x with a Neumann wall on one side, like a line of 2nx + 1 cells: Gauss–Seidel needs
+/// ~(2nx + 1)²/π² sweeps per e-fold, optimal SOR ~(2nx + 1)/(2π). 8 (2nx + 1) + 2 ny sweeps
+/// give 10–20 e-folds on the 2–4 cells per side of the model's grids, with a margin for the
+/// conductivity contrast; at least 32.
+pub fn coarsest_sweeps(nx: usize, ny: usize) -> u32 {
+    (8 * (2 * nx + 1) + 2 * ny).clamp(32, 4096) as u32
+}
+
+/// Optimal SOR factor 2/(1 + √(1 − ρ²)) for the Jacobi radius ρ = (1 + cos(π/(2nx + 1)))/2 of
+/// that slowest mode (equal x and y weights, constant in y).
+fn coarsest_relaxation(nx: usize) -> f64 {
+    let rho = 0.5 * (1.0 + (std::f64::consts::PI / (2 * nx + 1) as f64).cos());
+    2.0 / (1.0 + (1.0 - rho * rho).sqrt())
+}
+
+/// The `Level` uniform of the shader (field by field).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+struct LevelUniform {
+    nx: u32,
+    ny: u32,
+    nx_coarse: u32,
+    ny_coarse: u32,
+    inv_dx2: f32,
+    colour: u32,
+    finest: u32,
+    count: u32,
+    omega: f32,
+    /// See [`GpuMultigrid::set_reference_offset`] (0 until set, and on coarse levels).
+    reference_offset: f32,
+    pad: [u32; 2],
+}
+
+/// The `Walls` uniform: conductance factor (2 Dirichlet, 0 Neumann) and value of each x wall.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub(super) struct WallsUniform {
+    factor_lo: f32,
+    factor_hi: f32,
+    value_lo: f32,
+    value_hi: f32,
+}
+
+impl WallsUniform {
+    pub(super) fn of(bcs: Bcs) -> Self {
+        let wall = |b: Boundary| match b {
+            Boundary::Dirichlet(g) => (2.0, g),
+            Boundary::Neumann => (0.0, 0.0),
+        };
+        let ((factor_lo, value_lo), (factor_hi, value_hi)) = (wall(bcs.x_lo), wall(bcs.x_hi));
+        WallsUniform {
+            factor_lo,
+            factor_hi,
+            value_lo,
+            value_hi,
+        }
+    }
+}
+
+/// Device buffers of one level. On the finest level `u` and `f` belong to the caller and the
+/// level's own stay one element long.
+pub struct GpuLevel {
+    pub nx: usize,
+    pub ny: usize,
+    pub dx: f64,
+    pub a: wgpu::Buffer,
+    /// (nx + 1) × ny x-face conductivities (rows 0 and nx: the walls).
+    pub kx: wgpu::Buffer,
+    pub ky: wgpu::Buffer,
+    /// Error and its right-hand side on coarse levels.
+    pub u: wgpu::Buffer,
+    pub f: wgpu::Buffer,
+    /// Residual of this level (restricted to the next level's f).
+    pub r: wgpu::Buffer,
+    /// `Level` uniforms for colour 0 and colour 1.
+    pub(super) uniforms: [wgpu::Buffer; 2],
+}
+
+/// Bind groups of the kernels that read or write one level's u and f.
+pub(super) struct StencilGroups {
+    pub(super) smooth: [wgpu::BindGroup; 2],
+    pub(super) residual: wgpu::BindGroup,
+    /// prolong_bilinear from the next coarser level into this u (None on the coarsest).
+    pub(super) prolong: Option<wgpu::BindGroup>,
+    pub(super) coarsest: Option<wgpu::BindGroup>,
+    pub(super) statistics: Option<wgpu::BindGroup>,
+}
+
+impl GpuLevel {
+    /// Every level's buffers for an `nx × ny` grid of cell size `dx`, the finest first.
+    pub(super) fn hierarchy(ctx: &GpuContext, nx: usize, ny: usize, dx: f64) -> Vec<GpuLevel> {
+        let mut dims = vec![(nx, ny, dx)];
+        while let Some(&(n, m, h)) = dims.last() {
+            if n % 2 != 0 || m % 2 != 0 || n < 4 || m < 4 {
+                break;
+            }
+            dims.push((n / 2, m / 2, 2.0 * h));
+        }
+        let last = dims.len() - 1;
+        dims.iter()
+            .enumerate()
+            .map(|(l, &(n, m, h))| {
+                let (nc, mc) = dims.get(l + 1).map_or((0, 0), |&(a, b, _)| (a, b));
+                let count = if l == last { coarsest_sweeps(n, m) } else { 0 };
+                let uniform = |colour: u32| LevelUniform {
+                    nx: n as u32,
+                    ny: m as u32,
+                    nx_coarse: nc as u32,
+                    ny_coarse: mc as u32,
+                    inv_dx2: (1.0 / (h * h)) as f32,
+                    colour,
+                    finest: u32::from(l == 0),
+                    count,
+                    omega: coarsest_relaxation(n) as f32,
+                    reference_offset: 0.0,
+                    pad: [0; 2],
+                };
+                let own = if l == 0 { 1 } else { n * m };
+                GpuLevel {
+                    nx: n,
+                    ny: m,
+                    dx: h,
+                    a: zeroed_buffer(ctx, "multigrid a", n * m),
+                    kx: zeroed_buffer(ctx, "multigrid kx", (n + 1) * m),
+                    ky: zeroed_buffer(ctx, "multigrid ky", n * m),
+                    u: zeroed_buffer(ctx, "multigrid u", own),
+                    f: zeroed_buffer(ctx, "multigrid f", own),
+                    r: zeroed_buffer(ctx, "multigrid r", n * m),
+                    uniforms: [0, 1].map(|c| uniform_buffer(ctx, "multigrid level", &uniform(c))),
+                }
+            })
+            .collect()
+    }
+}
+
+/// The `Level` uniform of the finishing reductions of the finest level. They read the number
+/// of partial sums, `groups`, from `count`, which on a single-level grid the coarsest level's
+/// sweeps would occupy: a uniform of their own.
+pub(super) fn reduction_uniform(
+    ctx: &GpuContext,
+    nx: usize,
+    ny: usize,
+    dx: f64,
+    groups: u32,
+) -> wgpu::Buffer {
+    uniform_buffer(
+        ctx,
+        "multigrid reduction",
+        &LevelUniform {
+            nx: nx as u32,
+            ny: ny as u32,
+            nx_coarse: 0,
+            ny_coarse: 0,
+            inv_dx2: (1.0 / (dx * dx)) as f32,
+            colour: 0,
+            finest: 1,
+            count: groups,
+            omega: 1.0,
+            reference_offset: 0.0,
+            pad: [0; 2],
+        },
+    )
+}
+
+impl GpuMultigrid {
+    /// The CPU's `Multigrid::set_reference_offset`: for a u that stores v − `offset` (the
+    /// concentration as c/c0 − 1), the residual statistics measure ‖b‖ and Σ |b| against v's
+    /// right-hand side f + a·offset, walls at g + offset, so that `residual_rel` (and the
+    /// backward error) mean what they mean for v's equation; r is the same for u and v. Written
+    /// into the finest level's uniforms (queued before the next submit).
+    pub fn set_reference_offset(&mut self, offset: Real) {
+        let at = std::mem::offset_of!(LevelUniform, reference_offset) as u64;
+        for uniform in &self.levels[0].uniforms {
+            self.ctx
+                .queue
+                .write_buffer(uniform, at, bytemuck::bytes_of(&offset));
+        }
+    }
+
+    /// Records: a (≥ 0, nx·ny cells) copied to the finest level, harmonic face conductivities
+    /// of k (> 0), then the coarse levels' a and face coefficients. `a` may be filled by an
+    /// earlier kernel of the same encoder (e.g. 1/dt computed on the device).
+    pub fn set_coefficients(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        a: &wgpu::Buffer,
+        k: &wgpu::Buffer,
+    ) {
+        let fine = &self.levels[0];
+        let cells = (fine.nx * fine.ny * 4) as u64;
+        encoder.copy_buffer_to_buffer(a, 0, &fine.a, 0, cells);
+        let k_group = self.k_group(k);
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("multigrid coefficients"),
+            timestamp_writes: None,
+        });
+        let fine = &self.levels[0];
+        dispatch(
+            &mut pass,
+            &self.pipelines.face_coefficients,
+            &k_group,
+            grid_workgroups(fine.nx + 1, fine.ny),
+        );
+        for l in 0..self.levels.len() - 1 {
+            let coarse = &self.levels[l + 1];
+            let (nc, mc) = (coarse.nx, coarse.ny);
+            let fw = &self.pipelines.restrict_full_weighting;
+            dispatch(&mut pass, fw, &self.restrict_a[l], grid_workgroups(nc, mc));
+            let rf = &self.pipelines.restrict_face_coefficients;
+            let group = &self.restrict_faces[l];
+            dispatch(&mut pass, rf, group, grid_workgroups(nc + 1, mc));
+        }
+    }
+
+    /// Copies the wall conditions into the `walls` uniform inside the command stream.
+    pub(super) fn encode_walls(&mut self, encoder: &mut wgpu::CommandEncoder, bcs: Bcs) {
+        let value = WallsUniform::of(bcs);
+        let index = match self.wall_sources.iter().position(|(w, _)| *w == value) {
+            Some(n) => n,
+            None => {
+                let buffer = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("multigrid walls source"),
+                    size: std::mem::size_of::<WallsUniform>() as u64,
+                    usage: wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: true,
+                });
+                buffer
+                    .slice(..)
+                    .get_mapped_range_mut()
+                    .expect("mapped at creation")
+                    .copy_from_slice(bytemuck::bytes_of(&value));
+                buffer.unmap();
+                self.wall_sources.push((value, buffer));
+                self.wall_sources.len() - 1
+            }
+        };
+        let size = std::mem::size_of::<WallsUniform>() as u64;
+        encoder.copy_buffer_to_buffer(&self.wall_sources[index].1, 0, &self.walls, 0, size);
+    }
+
+    /// Index into `fine_groups` for the caller's (u, f), building the bind groups once.
+    pub(super) fn fine_group_index(&mut self, u: &wgpu::Buffer, f: &wgpu::Buffer) -> usize {
+        if let Some(n) = self
+            .fine_groups
+            .iter()
+            .position(|(bu, bf, _)| bu == u && bf == f)
+        {
+            return n;
+        }
+        let groups = self.stencil_groups(0, u, f);
+        self.fine_groups.push((u.clone(), f.clone(), groups));
+        self.fine_groups.len() - 1
+    }
+
+    fn k_group(&mut self, k: &wgpu::Buffer) -> wgpu::BindGroup {
+        if let Some((_, g)) = self.k_groups.iter().find(|(b, _)| b == k) {
+            return g.clone();
+        }
+        let fine = &self.levels[0];
+        let group = bind_group(
+            self.ctx,
+            "face_coefficients",
+            &self.pipelines.face_coefficients,
+            &[k, &fine.kx, &fine.ky, &fine.uniforms[0]],
+        );
+        self.k_groups.push((k.clone(), group.clone()));
+        group
+    }
+
+    /// The stencil bind groups of level `l` with the given u and f.
+    pub(super) fn stencil_groups(
+        &self,
+        l: usize,
+        u: &wgpu::Buffer,
+        f: &wgpu::Buffer,
+    ) -> StencilGroups {
+        let (ctx, p) = (self.ctx, &self.pipelines);
+        let level = &self.levels[l];
+        let (a, kx, ky, w) = (&level.a, &level.kx, &level.ky, &self.walls);
+        let [un0, un1] = &level.uniforms;
+        let last = l + 1 == self.levels.len();
+        let stencil = |pipeline, un, extra: Option<&wgpu::Buffer>| {
+            let mut buffers = vec![u, f, a, kx, ky, w, un];
+            buffers.extend(extra);
+            bind_group(ctx, "multigrid stencil", pipeline, &buffers)
+        };
+        StencilGroups {
+            smooth: [
+                stencil(&p.smooth_red_black, un0, None),
+                stencil(&p.smooth_red_black, un1, None),
+            ],
+            residual: stencil(&p.residual, un0, Some(&level.r)),
+            prolong: (!last).then(|| {
+                bind_group(
+                    ctx,
+                    "prolong_bilinear",
+                    &p.prolong_bilinear,
+                    &[&self.levels[l + 1].u, u, w, un0],
+                )
+            }),
+            coarsest: (last && level.nx * level.ny <= COARSEST_MAX_CELLS)
+                .then(|| stencil(&p.coarsest_solve, un0, None)),
+            statistics: (l == 0)
+                .then(|| stencil(&p.residual_statistics, un0, Some(&self.partials))),
+        }
+    }
+
+    pub(super) fn groups(&self, l: usize, fine: usize) -> &StencilGroups {
+        if l == 0 {
+            &self.fine_groups[fine].2
+        } else {
+            &self.coarse_groups[l - 1]
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! Geometric multigrid on the device: the twin of [`crate::solver::multigrid`] for
+//! `a u − ∇·(k ∇u) = f` (kernels in `shaders/multigrid/`, named as their CPU twins).
+//!
+//! The level hierarchy is the CPU's (halve both sides while both are even and at least 4), so
+//! each level can be compared with the CPU level by level. The cycle is the CPU's V(2,2):
+//! red-black Gauss–Seidel (red, black before the restriction; black, red after the
+//! prolongation), full weighting of the residual, bilinear prolongation of the correction.
+//!
+//! Everything a step needs is recorded into the caller's command encoder with no read-back:
+//! [`GpuMultigrid::set_coefficients`] (a and k as device buffers), [`GpuMultigrid::encode_solve`]
+//! (a fixed number of V-cycles) and, when a metrics row is due,
+//! [`GpuMultigrid::encode_residual_statistics`] into a small device buffer read back by
+//! [`GpuMultigrid::read_statistics`]. [`GpuMultigrid::solve`] is the blocking convenience (tests,
+//! one-off solves) with the CPU's stop test.
+//!
+//! Coarsest level: the CPU factorises it (banded Cholesky, f64). On the device one workgroup
+//! runs [`coarsest_sweeps`] red-black SOR sweeps on it in workgroup memory (`coarsest_solve`),
+//! one dispatch for all the sweeps. With the power-of-two grids of the model the coarsest level
+//! has 2–4 cells per side, where 44–64 sweeps solve it to f32 round-off (the V-cycle factors
+//! match the CPU's to 3 digits, tests/gpu_multigrid.rs), and up to 45 × 50 cells (828 sweeps)
+//! it still matches them; a level larger than [`COARSEST_MAX_CELLS`] (large odd factors in nx
+//! or ny) gets the CPU's own fallback, [`COARSEST_FALLBACK_SWEEPS`] global sweeps, which for the
+//! potential (a = 0) slows the cycle to 0.6–0.9 (the CPU, which factorises it, keeps 0.2).
+//!
+//! The CPU's `solve` switches to V-cycle-preconditioned CG after a cycle that reduces the
+//! residual less than 5-fold; that decision needs a read-back, so here the caller picks:
+//! [`GpuMultigrid::encode_solve`] (V-cycles) or [`GpuMultigrid::encode_pcg`] (flexible PCG with
+//! every scalar on the device). For the potential with a weakly conducting metal the V-cycle
+//! reduces the metal's floating mode only ~0.6 per cycle, and the residual-based stop test
+//! hardly sees it: warm-started steps keep 1–20 % error in the metal with 2–4 V-cycles, 0.1 %
+//! with 4 PCG iterations (tests/gpu_multigrid.rs, `warm_started_steps_with_a_fixed_cycle_count`).
+
+use super::buffers::{bind_group, grid_workgroups, uniform_buffer, zeroed_buffer};
+use super::context::{GpuContext, WORKGROUP_1D};
+use crate::numerics::{Bcs, Boundary};
+
+mod cycle;
+mod hierarchy;
+mod mass_projection;
+mod pcg;
+mod single_kernels;
+mod slot_sums;
+mod statistics;
+
+pub use hierarchy::{coarsest_sweeps, GpuLevel, COARSEST_FALLBACK_SWEEPS, COARSEST_MAX_CELLS};
+pub use statistics::{statistics_of, SolveStatistics, StatisticsSlot, STATISTICS};
+
+use hierarchy::{reduction_uniform, StencilGroups, WallsUniform};
+use mass_projection::MassProjection;
+use pcg::Krylov;
+
+/// The kernel families of `shaders/multigrid/`, one WGSL module: the operator's bindings and
+/// helpers first, then each family (every entry point's bindings are its own).
+const SHADER_PARTS: [&str; 7] = [
+    include_str!("../../../../shaders/multigrid/common.wgsl"),
+    include_str!("../../../../shaders/multigrid/coefficients.wgsl"),
+    include_str!("../../../../shaders/multigrid/transfers.wgsl"),
+    include_str!("../../../../shaders/multigrid/smoothing.wgsl"),
+    include_str!("../../../../shaders/multigrid/reductions.wgsl"),
+    include_str!("../../../../shaders/multigrid/pcg.wgsl"),
+    include_str!("../../../../shaders/multigrid/mass_projection.wgsl"),
+];
+
+struct Pipelines {
+    face_coefficients: wgpu::ComputePipeline,
+    restrict_face_coefficients: wgpu::ComputePipeline,
+    restrict_full_weighting: wgpu::ComputePipeline,
+    prolong_bilinear: wgpu::ComputePipeline,
+    smooth_red_black: wgpu::ComputePipeline,
+    residual: wgpu::ComputePipeline,
+    residual_statistics: wgpu::ComputePipeline,
+    residual_statistics_finish: wgpu::ComputePipeline,
+    coarsest_solve: wgpu::ComputePipeline,
+    apply_operator: wgpu::ComputePipeline,
+    dot: wgpu::ComputePipeline,
+    dot_finish: wgpu::ComputePipeline,
+    residual_sum: wgpu::ComputePipeline,
+    operator_sum: wgpu::ComputePipeline,
+    mass_projection_scale: wgpu::ComputePipeline,
+    add_scaled: wgpu::ComputePipeline,
+    pcg_beta: wgpu::ComputePipeline,
+    pcg_alpha: wgpu::ComputePipeline,
+    scale_and_add: wgpu::ComputePipeline,
+    pcg_update: wgpu::ComputePipeline,
+}
+
+/// Geometric multigrid on the device; see the module documentation.
+pub struct GpuMultigrid {
+    ctx: &'static GpuContext,
+    pipelines: Pipelines,
+    levels: Vec<GpuLevel>,
+    /// The `Walls` uniform every kernel reads, refilled inside the command stream.
+    walls: wgpu::Buffer,
+    /// One source buffer per distinct set of wall conditions seen, copied into `walls`.
+    wall_sources: Vec<(WallsUniform, wgpu::Buffer)>,
+    /// Bind groups of coarse levels (index l − 1 for level l), built once.
+    coarse_groups: Vec<StencilGroups>,
+    /// Bind groups of the finest level per caller (u, f) pair.
+    fine_groups: Vec<(wgpu::Buffer, wgpu::Buffer, StencilGroups)>,
+    /// face_coefficients bind group per caller k buffer.
+    k_groups: Vec<(wgpu::Buffer, wgpu::BindGroup)>,
+    /// restrict_full_weighting r_l → f_{l+1} and a_l → a_{l+1}; restrict_face_coefficients.
+    restrict_residual: Vec<wgpu::BindGroup>,
+    restrict_a: Vec<wgpu::BindGroup>,
+    restrict_faces: Vec<wgpu::BindGroup>,
+    partials: wgpu::Buffer,
+    statistics: [wgpu::Buffer; 2],
+    statistics_finish: [wgpu::BindGroup; 2],
+    stats_workgroups: (u32, u32),
+    /// `Level` uniform of the finest level with `count` = workgroups of its reductions.
+    reduction: wgpu::Buffer,
+    krylov: Option<Krylov>,
+    /// See [`GpuMultigrid::conserve_mass`].
+    mass_projection: Option<MassProjection>,
+}
+
+impl GpuMultigrid {
+    /// Allocates every level's buffers for an `nx × ny` grid of cell size `dx`.
+    pub fn new(ctx: &'static GpuContext, nx: usize, ny: usize, dx: f64) -> GpuMultigrid {
+        assert!(nx >= 1 && ny >= 1, "multigrid needs at least one cell");
+        let module = ctx.shader("multigrid", &shader_source());
+        let p = |entry: &str| ctx.pipeline(&module, entry);
+        let pipelines = Pipelines {
+            face_coefficients: p("face_coefficients"),
+            restrict_face_coefficients: p("restrict_face_coefficients"),
+            restrict_full_weighting: p("restrict_full_weighting"),
+            prolong_bilinear: p("prolong_bilinear"),
+            smooth_red_black: p("smooth_red_black"),
+            residual: p("residual"),
+            residual_statistics: p("residual_statistics"),
+            residual_statistics_finish: p("residual_statistics_finish"),
+            coarsest_solve: p("coarsest_solve"),
+            apply_operator: p("apply_operator"),
+            dot: p("dot"),
+            dot_finish: p("dot_finish"),
+            residual_sum: p("residual_sum"),
+            operator_sum: p("operator_sum"),
+            mass_projection_scale: p("mass_projection_scale"),
+            add_scaled: p("add_scaled"),
+            pcg_beta: p("pcg_beta"),
+            pcg_alpha: p("pcg_alpha"),
+            scale_and_add: p("scale_and_add"),
+            pcg_update: p("pcg_update"),
+        };
+        let stats_workgroups = grid_workgroups(nx, ny);
+        let levels = GpuLevel::hierarchy(ctx, nx, ny, dx);
+        let reduction = reduction_uniform(ctx, nx, ny, dx, stats_workgroups.0 * stats_workgroups.1);
+        let walls = uniform_buffer(ctx, "multigrid walls", &WallsUniform::of(neumann()));
+        let groups = stats_workgroups.0 as usize * stats_workgroups.1 as usize;
+        let partials = zeroed_buffer(ctx, "multigrid partials", groups * STATISTICS);
+        let statistics = [0, 1].map(|_| zeroed_buffer(ctx, "multigrid statistics", STATISTICS));
+        let statistics_finish = [0, 1].map(|s| {
+            bind_group(
+                ctx,
+                "residual_statistics_finish",
+                &pipelines.residual_statistics_finish,
+                &[&partials, &statistics[s], &reduction],
+            )
+        });
+        let mut restrict_residual = Vec::new();
+        let mut restrict_a = Vec::new();
+        let mut restrict_faces = Vec::new();
+        for l in 0..levels.len() - 1 {
+            let (fine, coarse) = (&levels[l], &levels[l + 1]);
+            let fw = &pipelines.restrict_full_weighting;
+            let un = &fine.uniforms[0];
+            restrict_residual.push(bind_group(ctx, "restrict r", fw, &[&fine.r, &coarse.f, un]));
+            restrict_a.push(bind_group(ctx, "restrict a", fw, &[&fine.a, &coarse.a, un]));
+            restrict_faces.push(bind_group(
+                ctx,
+                "restrict_face_coefficients",
+                &pipelines.restrict_face_coefficients,
+                &[&fine.kx, &fine.ky, &coarse.kx, &coarse.ky, un],
+            ));
+        }
+        let mut mg = GpuMultigrid {
+            ctx,
+            pipelines,
+            levels,
+            walls,
+            wall_sources: Vec::new(),
+            coarse_groups: Vec::new(),
+            fine_groups: Vec::new(),
+            k_groups: Vec::new(),
+            restrict_residual,
+            restrict_a,
+            restrict_faces,
+            partials,
+            statistics,
+            statistics_finish,
+            stats_workgroups,
+            reduction,
+            krylov: None,
+            mass_projection: None,
+        };
+        mg.coarse_groups = (1..mg.levels.len())
+            .map(|l| {
+                let level = &mg.levels[l];
+                mg.stencil_groups(l, &level.u, &level.f)
+            })
+            .collect();
+        mg
+    }
+
+    /// Number of levels, the finest included.
+    pub fn levels(&self) -> usize {
+        self.levels.len()
+    }
+
+    /// The buffers of level `l` (0 the finest), for tests and diagnostics.
+    pub fn level(&self, l: usize) -> &GpuLevel {
+        &self.levels[l]
+    }
+}
+
+fn dispatch(
+    pass: &mut wgpu::ComputePass,
+    pipeline: &wgpu::ComputePipeline,
+    group: &wgpu::BindGroup,
+    (x, y): (u32, u32),
+) {
+    pass.set_pipeline(pipeline);
+    pass.set_bind_group(0, group, &[]);
+    pass.dispatch_workgroups(x, y, 1);
+}
+
+/// A bind group with buffers at the given bindings (for entry points that skip some).
+fn bind_group_at(
+    ctx: &GpuContext,
+    label: &str,
+    pipeline: &wgpu::ComputePipeline,
+    buffers: &[(u32, &wgpu::Buffer)],
+) -> wgpu::BindGroup {
+    let entries: Vec<wgpu::BindGroupEntry> = buffers
+        .iter()
+        .map(|&(binding, b)| wgpu::BindGroupEntry {
+            binding,
+            resource: b.as_entire_binding(),
+        })
+        .collect();
+    ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(label),
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &entries,
+    })
+}
+
+fn neumann() -> Bcs {
+    Bcs {
+        x_lo: Boundary::Neumann,
+        x_hi: Boundary::Neumann,
+    }
+}
+
+/// The multigrid shader: the files of `shaders/multigrid/` with the constants this module owns
+/// prepended.
+fn shader_source() -> String {
+    assert_eq!(COARSEST_MAX_CELLS % WORKGROUP_1D as usize, 0);
+    format!(
+        "const COARSEST_MAX_CELLS: u32 = {COARSEST_MAX_CELLS}u;\nconst STATISTICS: u32 = {STATISTICS}u;\n{}",
+        SHADER_PARTS.concat()
+    )
+}
