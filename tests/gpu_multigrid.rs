@@ -1,4 +1,4 @@
-//! The device multigrid (`backend::gpu::multigrid`, shaders/multigrid.wgsl) against its CPU twin
+//! The device multigrid (`backend::gpu::multigrid`, shaders/multigrid/) against its CPU twin
 //! (`backend::cpu::multigrid`, `backend::cpu::multigrid::kernels`): each kernel on small non-square grids with
 //! the model's conductivity contrast (k = 1e-4 in the metal, 1 in the electrolyte) and both
 //! wall-condition pairs of the model, then V-cycle reduction factors, whole solves, PCG, and

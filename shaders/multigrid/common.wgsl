@@ -1,5 +1,5 @@
 // Geometric multigrid for a u − ∇·(k ∇u) = f on the cell-centred grid: the WGSL twins of
-// src/solver/multigrid_kernels.rs, same names, bindings in the CPU argument order (uniforms last).
+// src/backend/cpu/multigrid/kernels.rs, same names, bindings in the CPU argument order (uniforms last).
 //
 // Fields are f32, row-major, cell (i, j) at i * ny + j; i runs along x (walls at both ends), j
 // along the periodic y. 2D kernels take global_id.x → j, global_id.y → i (buffers::grid_workgroups).

@@ -12,7 +12,7 @@
 use crate::error::{Error, Result};
 use crate::grid::{Grid, Real};
 use crate::model::params::Params;
-pub use crate::model::timestep::BLOW_UP_CAUSES;
+use crate::model::timestep::BLOW_UP_CAUSES;
 use crate::numerics::SolveStats;
 
 /// xi outside [−0.1, 1.1] ends the run.

@@ -4,7 +4,7 @@
 use super::GpuBackend;
 use crate::backend::gpu::context::step_scalar;
 use crate::backend::gpu::multigrid::SolveStatistics;
-use crate::backend::{guards, StepReport};
+use crate::backend::StepReport;
 use crate::error::{Error, Result};
 use crate::model::control::{control_failure, SearchStatus, ShiftSearch};
 use crate::model::timestep::Bound;
@@ -61,7 +61,10 @@ impl GpuBackend {
             if !value.is_finite() {
                 return Err(Error::Solver {
                     step,
-                    message: format!("{name} = {value} on the device: {}", guards::BLOW_UP_CAUSES),
+                    message: format!(
+                        "{name} = {value} on the device: {}",
+                        crate::model::timestep::BLOW_UP_CAUSES
+                    ),
                 });
             }
         }

@@ -1,4 +1,4 @@
-//! Geometric multigrid on the device: the twin of [`crate::solver::multigrid`] for
+//! Geometric multigrid on the device: the twin of the CPU multigrid (`backend::cpu::multigrid`) for
 //! `a u − ∇·(k ∇u) = f` (kernels in `shaders/multigrid/`, named as their CPU twins).
 //!
 //! The level hierarchy is the CPU's (halve both sides while both are even and at least 4), so
