@@ -55,7 +55,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use mgpf::backend::cpu::multigrid::kernels::{face_coefficients, smooth_red_black_sweep};
-use mgpf::backend::cpu::multigrid::Multigrid;
+use mgpf::backend::cpu::multigrid::{Field as MgField, Multigrid};
 use mgpf::backend::cpu::order_parameter::{
     allen_cahn_rate_streaming, clear_cells, interface_cells, interface_cells_into,
     interface_noise_sums, interface_orientation_cells, reaction_field, reaction_maxima,
@@ -154,6 +154,11 @@ const KERNELS: [Kernel; 5] = [
     Kernel::ExplicitStep,
 ];
 
+/// A 2D field as the multigrid takes it (the bench's grids are 2D: nz = 1).
+fn plane(f: &Field) -> ndarray::ArrayView2<'_, Real> {
+    f.index_axis(ndarray::Axis(2), 0)
+}
+
 fn sl(f: &Field) -> &[Real] {
     f.as_slice().expect("standard layout")
 }
@@ -195,10 +200,11 @@ struct Work {
     dxi: Field,
     diffusivity: Field,
     rhs: Field,
-    inv_dt: Field,
-    kx: Field,
-    ky: Field,
-    c_solve: Field,
+    // The multigrid's operands, as it takes them: 2D arrays.
+    inv_dt: MgField,
+    kx: MgField,
+    ky: MgField,
+    c_solve: MgField,
     mg: Multigrid,
 }
 
@@ -276,10 +282,10 @@ impl State {
             dxi: g.field(0.0),
             diffusivity: g.field(0.0),
             rhs: g.field(0.0),
-            inv_dt: g.field((1.0 / dt) as Real),
-            kx: Field::zeros((n + 1, n)),
-            ky: Field::zeros((n, n)),
-            c_solve: inputs.excess.clone(),
+            inv_dt: MgField::from_elem((n, n), (1.0 / dt) as Real),
+            kx: MgField::zeros((n + 1, n)),
+            ky: MgField::zeros((n, n)),
+            c_solve: plane(&inputs.excess).to_owned(),
             mg: Multigrid::new(n, n, g.dx),
         };
         // One pass fills Δxi, D and the right-hand side; then the operator of the sweeps.
@@ -287,12 +293,12 @@ impl State {
         order_parameter_update(&inputs, &mut work);
         concentration_update(&inputs, &mut work);
         face_coefficients(
-            work.diffusivity.view(),
+            plane(&work.diffusivity),
             work.kx.view_mut(),
             work.ky.view_mut(),
         );
         work.mg
-            .set_coefficients(work.inv_dt.view(), work.diffusivity.view());
+            .set_coefficients(work.inv_dt.view(), plane(&work.diffusivity));
         let interface_fraction = interface_cells(sl(&inputs.xi)).len() as f64 / (n * n) as f64;
         println!(
             "  state {n}² {}: {WARM_STEPS} warm-up steps, last {:.3} s, dt {:.3e} s, E {:.3} V, \
@@ -415,7 +421,7 @@ fn concentration_update(s: &Inputs, w: &mut Work) {
 fn sweep(s: &Inputs, w: &mut Work) {
     smooth_red_black_sweep(
         w.c_solve.view_mut(),
-        w.rhs.view(),
+        plane(&w.rhs),
         w.inv_dt.view(),
         w.kx.view(),
         w.ky.view(),
@@ -426,7 +432,7 @@ fn sweep(s: &Inputs, w: &mut Work) {
 }
 
 fn v_cycle(w: &mut Work) {
-    w.mg.v_cycle(&mut w.c_solve, w.rhs.view(), concentration_bcs());
+    w.mg.v_cycle(&mut w.c_solve, plane(&w.rhs), concentration_bcs());
 }
 
 fn explicit_step(s: &Inputs, w: &mut Work) {

@@ -7,13 +7,14 @@
 //! and a field is indexed `[i, j]`. Cell (i, j, k) is centred at ((i + ½)Δx, (j + ½)Δx,
 //! (k + ½)Δx).
 
-use ndarray::Array2;
+use ndarray::{Array3, ArrayView2, Axis};
 
 /// Floating-point type of the fields (the GPU backend is f32 too). Reductions use f64.
 pub type Real = f32;
 
-/// A 2D field on the grid, shape `(nx, ny)`.
-pub type Field = Array2<Real>;
+/// A field on the grid, shape `(nx, ny, nz)` (nz = 1 in 2D), row-major: its flat slice is in the
+/// grid's order ([`Grid::strides`]).
+pub type Field = Array3<Real>;
 
 /// How an axis ends: the growth axis is bounded by the collector and the bulk face, the
 /// lateral axes wrap around.
@@ -98,9 +99,34 @@ impl Grid {
         self.nz as f64 * self.dx
     }
 
+    /// A cell's area (2D, per unit depth: Δx², µm²) or volume (3D: Δx³, µm³).
+    pub fn cell_measure(&self) -> f64 {
+        self.dx.powi(self.dimension() as i32)
+    }
+
+    /// The collector's length (2D, per unit depth: L_y, µm) or area (3D: L_y L_z, µm²).
+    pub fn collector_measure(&self) -> f64 {
+        if self.dimension() == 2 {
+            self.ly()
+        } else {
+            self.ly() * self.lz()
+        }
+    }
+
     /// A field filled with `value`.
     pub fn field(&self, value: Real) -> Field {
-        Array2::from_elem((self.nx, self.ny), value)
+        Array3::from_elem((self.nx, self.ny, self.nz), value)
+    }
+
+    /// A field from its value at each cell (i, j, k).
+    pub fn field_from_fn(&self, f: impl FnMut((usize, usize, usize)) -> Real) -> Field {
+        Array3::from_shape_fn((self.nx, self.ny, self.nz), f)
+    }
+
+    /// The x–y section of `field` through the middle of z (the field itself in 2D): what the 2D
+    /// pictures show of a 3D run.
+    pub fn mid_section<'a>(&self, field: &'a Field) -> ArrayView2<'a, Real> {
+        field.index_axis(Axis(2), self.nz / 2)
     }
 }
 

@@ -291,7 +291,7 @@ fn checkpoint_progress_round_trips_every_f64_bit() {
         }),
     };
     let state = mgpf::backend::BackendState {
-        fields: vec![("order_parameter".into(), mgpf::Field::zeros((8, 8)))],
+        fields: vec![("order_parameter".into(), mgpf::Field::zeros((8, 8, 1)))],
         scalars: vec![("dt".into(), awkward[2])],
     };
     let dir = tempfile::tempdir().unwrap();

@@ -26,13 +26,13 @@ use mgpf::simulation::{run_with_backend, RunOptions};
 struct PlantedNan<B: Backend> {
     inner: B,
     at_step: u64,
-    cell: (usize, usize),
+    cell: (usize, usize, usize),
     /// (first step, steps) of each advance call.
     batches: Vec<(u64, u64)>,
 }
 
 impl<B: Backend> PlantedNan<B> {
-    fn new(inner: B, at_step: u64, cell: (usize, usize)) -> Self {
+    fn new(inner: B, at_step: u64, cell: (usize, usize, usize)) -> Self {
         PlantedNan {
             inner,
             at_step,
@@ -114,7 +114,7 @@ fn cell_of(msg: &str) -> (usize, usize) {
 fn a_nan_planted_inside_a_batch_fails_the_step_and_cell_the_cpu_names() {
     let Some(ctx) = gpu_common::gpu() else { return };
     let (cfg, p) = demo(24, 32);
-    let (at, cell) = (35, (5, 7));
+    let (at, cell) = (35, (5, 7, 0));
     let run = |backend: &mut dyn Backend| -> String {
         backend.advance(0, at).unwrap();
         let e = backend
@@ -151,7 +151,11 @@ fn planted_nan_stops_a_gpu_run_and_keeps_the_last_good_checkpoint() {
     let (mut cfg, _) = demo(24, 32);
     cfg.run.checkpoint_every_steps = 10;
     let p = Params::from_config(&cfg).unwrap();
-    let mut backend = PlantedNan::new(GpuBackend::new(ctx, &p, &cfg.initial).unwrap(), 35, (5, 7));
+    let mut backend = PlantedNan::new(
+        GpuBackend::new(ctx, &p, &cfg.initial).unwrap(),
+        35,
+        (5, 7, 0),
+    );
     let dir = tempfile::tempdir().unwrap();
     let err = run_with_backend(&cfg, &p, &mut backend, &RunOptions::new(dir.path()))
         .expect_err("the planted NaN must stop the run");

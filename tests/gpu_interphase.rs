@@ -35,7 +35,7 @@ const LAYER_TOLERANCE: f32 = 1e-6;
 /// the wrap), and a floating island with electrolyte below it. xi takes values
 /// across [0, ½) and [½, 1] so that 1 − h(xi) varies.
 fn rough_surface(grid: Grid) -> Field {
-    Field::from_shape_fn((grid.nx, grid.ny), |(i, j)| {
+    grid.field_from_fn(|(i, j, _)| {
         let (x, y) = (i as f64, j as f64);
         let ny = grid.ny as f64;
         let height = 6.0

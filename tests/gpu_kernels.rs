@@ -57,7 +57,7 @@ struct Case {
     dt: f64,
 }
 
-fn field(f: &ndarray::Array2<f32>) -> Vec<f32> {
+fn field(f: &mgpf::Field) -> Vec<f32> {
     f.iter().copied().collect()
 }
 
@@ -851,7 +851,7 @@ fn order_parameter_half_step_chains_on_the_device() {
 /// A layer band and layer ratios that vary from cell to cell (the presets' are uniform).
 fn layer_fields(case: &Case) -> [Vec<f32>; 3] {
     let g = case.p.grid;
-    let xi = ndarray::Array2::from_shape_vec((g.nx, g.ny), case.xi.clone()).unwrap();
+    let xi = mgpf::Field::from_shape_vec((g.nx, g.ny, g.nz), case.xi.clone()).unwrap();
     let layer = field(&layer_indicator(&xi, g, 1.5, case.p.delta));
     let n = case.xi.len();
     let ratio =

@@ -18,12 +18,12 @@ use mgpf::backend::cpu::multigrid::kernels::{
     face_coefficients, operator_sum, prolong_bilinear, residual, residual_statistics,
     restrict_face_coefficients, restrict_full_weighting, right_hand_side_norms, smooth_red_black,
 };
-use mgpf::backend::cpu::multigrid::Multigrid;
+use mgpf::backend::cpu::multigrid::{Field, Multigrid};
 use mgpf::backend::gpu::buffers::{read_back, storage_buffer};
 use mgpf::backend::gpu::multigrid::{GpuMultigrid, StatisticsSlot};
 use mgpf::backend::gpu::GpuContext;
 use mgpf::numerics::{Bcs, Boundary};
-use mgpf::{Field, Real};
+use mgpf::Real;
 use ndarray::Array2;
 
 const NX: usize = 48;

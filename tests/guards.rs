@@ -72,7 +72,7 @@ use mgpf::simulation::{run_with_backend, RunOptions};
 struct PlantedNan {
     inner: CpuBackend,
     at_step: u64,
-    cell: (usize, usize),
+    cell: (usize, usize, usize),
 }
 
 impl Backend for PlantedNan {
@@ -110,7 +110,7 @@ fn planted_nan_stops_the_run_and_keeps_the_last_good_checkpoint() {
     let mut backend = PlantedNan {
         inner: CpuBackend::new(&p, &cfg.initial),
         at_step: 35,
-        cell: (5, 7),
+        cell: (5, 7, 0),
     };
     let dir = tempfile::tempdir().unwrap();
     let err = run_with_backend(&cfg, &p, &mut backend, &RunOptions::new(dir.path()))

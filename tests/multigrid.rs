@@ -5,9 +5,9 @@
 use std::f64::consts::PI;
 use std::time::Instant;
 
-use mgpf::backend::cpu::multigrid::{Criterion, Multigrid};
+use mgpf::backend::cpu::multigrid::{Criterion, Field, Multigrid};
 use mgpf::numerics::{Bcs, Boundary, SolveStats};
-use mgpf::{Field, Real};
+use mgpf::Real;
 use ndarray::Array2;
 
 const TOL: f64 = 1e-6;

@@ -5,7 +5,11 @@ use mgpf::output::{
     montage, render_frame, scale_factor, write_atomic, write_gif, write_line_plot, write_png,
     write_vti, FrameLayout, FrameView, Series, ELECTROLYTE_RGB, INTERPHASE_RGB, METAL_RGB, NAN_RGB,
 };
-use mgpf::{Field, Real};
+use mgpf::Real;
+use ndarray::Axis;
+
+/// The 2D fields a picture shows (a run's x–y section).
+type Plane = ndarray::Array2<Real>;
 
 /// Surface height (cells) of the synthetic deposit: planar at 20 with a Gaussian bump at j = 40.
 fn surface(j: usize) -> f64 {
@@ -14,11 +18,11 @@ fn surface(j: usize) -> f64 {
 
 /// Planar deposit in the bottom third with a bump, an interphase band 1..3 cells above the
 /// surface, a concentration rising away from the surface.
-fn synthetic(nx: usize, ny: usize) -> (Field, Field, Field) {
-    let xi = Field::from_shape_fn((nx, ny), |(i, j)| {
+fn synthetic(nx: usize, ny: usize) -> (Plane, Plane, Plane) {
+    let xi = Plane::from_shape_fn((nx, ny), |(i, j)| {
         (0.5 * (1.0 - (i as f64 - surface(j)).tanh())) as Real
     });
-    let ip = Field::from_shape_fn((nx, ny), |(i, j)| {
+    let ip = Plane::from_shape_fn((nx, ny), |(i, j)| {
         let d = i as f64 - surface(j);
         if (1.0..=3.0).contains(&d) {
             1.0
@@ -26,13 +30,13 @@ fn synthetic(nx: usize, ny: usize) -> (Field, Field, Field) {
             0.0
         }
     });
-    let c = Field::from_shape_fn((nx, ny), |(i, j)| {
+    let c = Plane::from_shape_fn((nx, ny), |(i, j)| {
         ((i as f64 - surface(j)) / 30.0).clamp(0.0, 1.0) as Real
     });
     (xi, ip, c)
 }
 
-fn view<'a>(xi: &'a Field, ip: &'a Field, c: &'a Field, title: &'a str) -> FrameView<'a> {
+fn view<'a>(xi: &'a Plane, ip: &'a Plane, c: &'a Plane, title: &'a str) -> FrameView<'a> {
     FrameView {
         plating_rate: None,
         order_parameter: xi.view(),
@@ -104,7 +108,7 @@ fn render_frame_draws_nan_magenta_without_panicking() {
     xi[[5, 5]] = Real::NAN;
     ip[[30, 10]] = Real::NAN;
     c[[35, 20]] = Real::NAN;
-    let blocked = Field::from_elem((nx, ny), Real::NAN);
+    let blocked = Plane::from_elem((nx, ny), Real::NAN);
     let mut v = view(&xi, &ip, &c, "nan");
     v.time_s = f64::NAN;
     v.overpotential_v = f64::INFINITY;
@@ -117,7 +121,7 @@ fn render_frame_draws_nan_magenta_without_panicking() {
     let img = render_frame(&v);
     assert_eq!(px(&img, lay.morphology_pixel(nx, 30, 20)), NAN_RGB);
     // Empty or mismatched fields: drawn, not a panic.
-    let empty = Field::zeros((0, 0));
+    let empty = Plane::zeros((0, 0));
     let img = render_frame(&view(&empty, &empty, &empty, "empty"));
     assert!(img.width() > 0 && img.height() > 0);
     let img = render_frame(&view(&xi, &empty, &empty, "mismatched"));
@@ -274,11 +278,15 @@ fn write_vti_writes_one_cell_array_per_field() {
     let path = dir.path().join("state.vti");
     let (nx, ny) = (7, 5);
     let (xi, _, c) = synthetic(nx, ny);
-    let idx = Field::from_shape_fn((nx, ny), |(i, j)| (100 * i + j) as Real);
+    let idx = Plane::from_shape_fn((nx, ny), |(i, j)| (100 * i + j) as Real);
     write_vti(
         &path,
         0.25,
-        &[("xi", xi.view()), ("c", c.view()), ("index", idx.view())],
+        &[
+            ("xi", xi.view().insert_axis(Axis(2))),
+            ("c", c.view().insert_axis(Axis(2))),
+            ("index", idx.view().insert_axis(Axis(2))),
+        ],
     )
     .unwrap();
     let xml = std::fs::read_to_string(&path).unwrap();
@@ -325,7 +333,7 @@ fn plating_rate_panel_is_scaled_to_its_maximum() {
     let (xi, ip, c) = synthetic(nx, ny);
     // Three cells away from the ξ = ½ contour (drawn over the panel): the maximum, half of it,
     // and a dissolving cell.
-    let mut rate = Field::zeros((nx, ny));
+    let mut rate = Plane::zeros((nx, ny));
     rate[[35, 40]] = 2.0e-3;
     rate[[35, 10]] = 1.0e-3;
     rate[[35, 70]] = -1.0e-3;

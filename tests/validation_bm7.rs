@@ -147,8 +147,8 @@ fn run_bm7(n: usize, steps: u64, bm: Bm7, exact_collector_flux: bool) -> Field {
         "dt = {dt} above the explicit bound {bound} at h = 1/{n}"
     );
     let xi0 = exact_field(n, bm, 0.0);
-    let xi0 =
-        Field::from_shape_vec((n / 2, n), xi0.iter().map(|&v| v as Real).collect()).expect("shape");
+    let xi0 = Field::from_shape_vec((n / 2, n, 1), xi0.iter().map(|&v| v as Real).collect())
+        .expect("shape");
     // c = 1, E = 0 and L_η = 0: the reaction kernel runs and contributes nothing.
     let mut s = FrozenStepper::with_dt(&p, xi0, 1.0, 0.0, dt);
     let mut columns = vec![(0.0, 0.0, 0.0, 0.0); n];

@@ -11,7 +11,6 @@ use common::{
 };
 use mgpf::model::metrics::front_heights;
 use mgpf::model::Params;
-use mgpf::Field;
 use std::time::Instant;
 
 const NY: usize = 4;
@@ -26,10 +25,9 @@ fn v1_equilibrium_profile_and_interface_energy() {
     let nx = (40.0 * delta / dx).round() as usize;
     let p = mg_params(nx, NY, dx);
     let x0 = 20.0 * delta;
-    let step = Field::from_shape_fn(
-        (nx, NY),
-        |(i, _)| if (i as f64 + 0.5) * dx < x0 { 1.0 } else { 0.0 },
-    );
+    let step = p
+        .grid
+        .field_from_fn(|(i, _, _)| if (i as f64 + 0.5) * dx < x0 { 1.0 } else { 0.0 });
     // E = 0 with c = 1 gives B = e^0 − 1·e^0 = 0 exactly: the reaction kernel runs, adds nothing.
     let mut s = FrozenStepper::new(&p, step, 1.0, 0.0);
     let t_end = 20.0 / (p.l_sigma * p.w);
@@ -47,7 +45,7 @@ fn v1_equilibrium_profile_and_interface_energy() {
     let x_fit = heights.iter().sum::<f64>() / heights.len() as f64;
 
     let mut max_err = 0.0f64;
-    for ((i, _), &v) in s.xi.indexed_iter() {
+    for ((i, _, _), &v) in s.xi.indexed_iter() {
         let x = (i as f64 + 0.5) * dx;
         let exact = 0.5 * (1.0 - ((x - x_fit) / (2.0 * delta)).tanh());
         max_err = max_err.max((v as f64 - exact).abs());
@@ -58,7 +56,7 @@ fn v1_equilibrium_profile_and_interface_energy() {
     let (w, kappa) = (p.w, p.kappa);
     let mut gamma = 0.0;
     for j in 0..NY {
-        let col: Vec<f64> = (0..nx).map(|i| s.xi[[i, j]] as f64).collect();
+        let col: Vec<f64> = (0..nx).map(|i| s.xi[[i, j, 0]] as f64).collect();
         let bulk: f64 = col
             .iter()
             .map(|&x| w * x * x * (1.0 - x) * (1.0 - x))

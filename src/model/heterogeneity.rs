@@ -90,7 +90,7 @@ fn fft_2d(
 
 /// The threshold above which a fraction `fraction` of the field's values lie (empirical
 /// quantile, so blocked patches cover exactly that area fraction).
-pub fn upper_quantile(field: &Array2<f64>, fraction: f64) -> f64 {
+pub fn upper_quantile<D: ndarray::Dimension>(field: &ndarray::Array<f64, D>, fraction: f64) -> f64 {
     if fraction <= 0.0 {
         return f64::INFINITY;
     }

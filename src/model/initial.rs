@@ -1,5 +1,5 @@
-//! Initial conditions (physics.md §1.7): planar deposit with optional semicircular nuclei,
-//! the equilibrium tanh profile, c = c0 (1 − h(xi)).
+//! Initial conditions (docs/model.md): a planar deposit with optional nuclei (discs in 2D,
+//! hemispheres in 3D), the equilibrium tanh profile, c = c0 (1 − h(xi)).
 
 use crate::config::InitialConfig;
 use crate::grid::{Field, Grid, Real};
@@ -14,16 +14,23 @@ pub fn order_parameter(grid: Grid, delta: f64, init: &InitialConfig) -> Field {
     }
     let h0 = init.deposit_height_um;
     let r = init.nucleus_radius_um;
-    Field::from_shape_fn((grid.nx, grid.ny), |(i, j)| {
+    // Nuclei sit at z = Lz/2 (in 2D the one layer's centre): discs in 2D, hemispheres in 3D.
+    let (lz, zc) = (grid.lz(), 0.5 * grid.lz());
+    let periodic = |a: f64, l: f64| {
+        let d = a.abs() % l;
+        d.min(l - d)
+    };
+    grid.field_from_fn(|(i, j, k)| {
         let x = (i as f64 + 0.5) * grid.dx;
         let y = (j as f64 + 0.5) * grid.dx;
+        let z = (k as f64 + 0.5) * grid.dx;
         let mut d = x - h0;
         if r > 0.0 {
+            // Periodic lateral distance to the nucleus centre on the deposit surface.
+            let dz = periodic(z - zc, lz);
             for &yc in &centres {
-                // Periodic lateral distance to the nucleus centre on the deposit surface.
-                let mut dy = (y - yc).abs() % ly;
-                dy = dy.min(ly - dy);
-                let dc = ((x - h0).powi(2) + dy * dy).sqrt() - r;
+                let dy = periodic(y - yc, ly);
+                let dc = ((x - h0).powi(2) + dy * dy + dz * dz).sqrt() - r;
                 d = d.min(dc);
             }
         }

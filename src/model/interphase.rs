@@ -3,10 +3,10 @@
 //! surface through the distance from the xi = ½ contour.
 
 use crate::config::{Attachment, Representation};
-use crate::grid::{Field, Grid, Real};
+use crate::grid::{Field, Grid, Real, Topology};
 use crate::model::heterogeneity::{gaussian_random_field, upper_quantile};
 use crate::model::params::Params;
-use ndarray::{Array2, Zip};
+use ndarray::{Array3, Axis, Zip};
 
 /// Static interphase properties per cell.
 #[derive(Debug, Clone)]
@@ -53,21 +53,28 @@ impl InterphaseFields {
     }
 }
 
-/// G(x, y) (lab frame) or G(y) broadcast along x (lateral), unit variance; zero if σ_ln = 0 and
-/// nothing is blocked.
-fn heterogeneity_field(p: &Params) -> Array2<f64> {
+/// G(x, y) (lab frame) or G(y) broadcast along x (lateral), unit variance, on the grid's cells;
+/// zero if σ_ln = 0 and nothing is blocked. In 3D the lateral field is G(y, z); the lab-frame
+/// field is today's G(x, y), the same in every z layer (a 3D field is issue 14's §2).
+fn heterogeneity_field(p: &Params) -> Array3<f64> {
     let g = p.grid;
     let ip = &p.interphase;
+    let shape = (g.nx, g.ny, g.nz);
     if ip.sigma_ln == 0.0 && ip.blocked_fraction == 0.0 {
-        return Array2::zeros((g.nx, g.ny));
+        return Array3::zeros(shape);
     }
     match ip.attachment {
         Attachment::LabFrame => {
-            gaussian_random_field(g.nx, g.ny, g.dx, ip.correlation_length, p.seed, 0)
+            let plane = gaussian_random_field(g.nx, g.ny, g.dx, ip.correlation_length, p.seed, 0);
+            Array3::from_shape_fn(shape, |(i, j, _)| plane[[i, j]])
+        }
+        Attachment::Lateral if g.nz == 1 => {
+            let line = gaussian_random_field(1, g.ny, g.dx, ip.correlation_length, p.seed, 1);
+            Array3::from_shape_fn(shape, |(_, j, _)| line[[0, j]])
         }
         Attachment::Lateral => {
-            let line = gaussian_random_field(1, g.ny, g.dx, ip.correlation_length, p.seed, 1);
-            Array2::from_shape_fn((g.nx, g.ny), |(_, j)| line[[0, j]])
+            let plane = gaussian_random_field(g.ny, g.nz, g.dx, ip.correlation_length, p.seed, 1);
+            Array3::from_shape_fn(shape, |(_, j, k)| plane[[j, k]])
         }
     }
 }
@@ -100,32 +107,31 @@ pub fn layer_indicator(xi: &Field, grid: Grid, thickness: f64, width: f64) -> Fi
 
 /// Euclidean distance (µm) from each cell centre to the xi = ½ contour on the electrolyte side
 /// (0 inside the metal): exact squared distance transform (Felzenszwalb–Huttenlocher) of the
-/// metal mask, periodic in y, then the half cell to the contour.
-pub fn distance_from_metal(xi: &Field, grid: Grid) -> Array2<f64> {
-    let (nx, ny) = (grid.nx, grid.ny);
+/// metal mask, one separable pass per axis (x bounded, y and z periodic), then the half cell to
+/// the contour.
+pub fn distance_from_metal(xi: &Field, grid: Grid) -> Array3<f64> {
     let inf = 1.0e20;
-    let mut d2 =
-        Array2::from_shape_fn((nx, ny), |(i, j)| if xi[[i, j]] >= 0.5 { 0.0 } else { inf });
-    // Along x (not periodic).
-    let mut col = vec![0.0; nx];
-    for j in 0..ny {
-        for i in 0..nx {
-            col[i] = d2[[i, j]];
+    let mut d2 = xi.mapv(|x| if x >= 0.5 { 0.0 } else { inf });
+    for (axis, topology) in Grid::TOPOLOGY.into_iter().enumerate() {
+        let n = d2.len_of(Axis(axis));
+        if n == 1 {
+            continue;
         }
-        let out = squared_distance_1d(&col);
-        for i in 0..nx {
-            d2[[i, j]] = out[i];
-        }
-    }
-    // Along y (periodic: transform three copies and keep the middle one).
-    let mut row = vec![0.0; 3 * ny];
-    for i in 0..nx {
-        for k in 0..3 * ny {
-            row[k] = d2[[i, k % ny]];
-        }
-        let out = squared_distance_1d(&row);
-        for j in 0..ny {
-            d2[[i, j]] = out[ny + j];
+        let copies = match topology {
+            Topology::Bounded => 1,
+            // Periodic: transform three copies and keep the middle one.
+            Topology::Periodic => 3,
+        };
+        let mut line = vec![0.0; copies * n];
+        for mut lane in d2.lanes_mut(Axis(axis)) {
+            for (m, v) in line.iter_mut().enumerate() {
+                *v = lane[m % n];
+            }
+            let out = squared_distance_1d(&line);
+            let first = (copies / 2) * n;
+            for (m, v) in lane.iter_mut().enumerate() {
+                *v = out[first + m];
+            }
         }
     }
     d2.mapv(|v| {
@@ -188,27 +194,44 @@ mod tests {
     #[test]
     fn distance_of_planar_metal() {
         let grid = Grid::new(32, 8, 0.5);
-        let xi = Array2::from_shape_fn((32, 8), |(i, _)| if i < 10 { 1.0 } else { 0.0 });
+        let xi = grid.field_from_fn(|(i, _, _)| if i < 10 { 1.0 } else { 0.0 });
         let d = distance_from_metal(&xi, grid);
         // Cell 15 is 6 cells above the last metal cell (9): 5.5 cells from the contour = 2.75 µm.
         println!(
             "d(15) = {} (expect 2.75), d(5) = {} (expect 0)",
-            d[[15, 3]],
-            d[[5, 3]]
+            d[[15, 3, 0]],
+            d[[5, 3, 0]]
         );
-        assert!((d[[15, 3]] - 2.75).abs() < 1e-12 && d[[5, 3]] == 0.0);
+        assert!((d[[15, 3, 0]] - 2.75).abs() < 1e-12 && d[[5, 3, 0]] == 0.0);
     }
 
     #[test]
     fn distance_is_periodic_in_y() {
         let grid = Grid::new(4, 16, 1.0);
-        let mut xi = Array2::zeros((4, 16));
-        xi[[0, 0]] = 1.0;
+        let mut xi = grid.field(0.0);
+        xi[[0, 0, 0]] = 1.0;
         let d = distance_from_metal(&xi, grid);
         println!(
             "d(0,15) = {} (expect 0.5 via the periodic wrap)",
-            d[[0, 15]]
+            d[[0, 15, 0]]
         );
-        assert!((d[[0, 15]] - 0.5).abs() < 1e-12);
+        assert!((d[[0, 15, 0]] - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn distance_is_euclidean_in_3d_and_periodic_in_z() {
+        let grid = Grid {
+            nx: 6,
+            ny: 8,
+            nz: 10,
+            dx: 1.0,
+        };
+        let mut xi = grid.field(0.0);
+        xi[[0, 0, 0]] = 1.0;
+        let d = distance_from_metal(&xi, grid);
+        // Cell (3, 2, 9): 3, 2 and 1 (through the z wrap) cells away: √14 − ½.
+        let want = 14f64.sqrt() - 0.5;
+        println!("d(3,2,9) = {} (expect {want})", d[[3, 2, 9]]);
+        assert!((d[[3, 2, 9]] - want).abs() < 1e-12);
     }
 }

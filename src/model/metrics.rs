@@ -11,29 +11,31 @@ pub struct FrontMetrics {
     pub roughness: f64,
 }
 
-/// Height (µm from the collector) of the outermost xi = ½ crossing in each column, linearly
-/// interpolated between cell centres.
+/// Height (µm from the collector) of the outermost xi = ½ crossing in each lateral column
+/// (j, k), j-major, linearly interpolated between cell centres.
 pub fn front_heights(xi: &Field, grid: Grid) -> Vec<f64> {
-    (0..grid.ny)
-        .map(|j| {
-            for i in (0..grid.nx).rev() {
-                let v = xi[[i, j]] as f64;
-                if v >= 0.5 {
-                    let above = if i + 1 < grid.nx {
-                        xi[[i + 1, j]] as f64
-                    } else {
-                        0.0
-                    };
-                    let frac = if v > above {
-                        (v - 0.5) / (v - above)
-                    } else {
-                        0.0
-                    };
-                    return (i as f64 + 0.5 + frac.clamp(0.0, 1.0)) * grid.dx;
-                }
+    let column = |j: usize, k: usize| {
+        for i in (0..grid.nx).rev() {
+            let v = xi[[i, j, k]] as f64;
+            if v >= 0.5 {
+                let above = if i + 1 < grid.nx {
+                    xi[[i + 1, j, k]] as f64
+                } else {
+                    0.0
+                };
+                let frac = if v > above {
+                    (v - 0.5) / (v - above)
+                } else {
+                    0.0
+                };
+                return (i as f64 + 0.5 + frac.clamp(0.0, 1.0)) * grid.dx;
             }
-            0.0
-        })
+        }
+        0.0
+    };
+    (0..grid.ny)
+        .flat_map(|j| (0..grid.nz).map(move |k| (j, k)))
+        .map(|(j, k)| column(j, k))
         .collect()
 }
 
@@ -50,14 +52,16 @@ pub fn front_metrics(xi: &Field, grid: Grid) -> FrontMetrics {
     }
 }
 
-/// ∫ xi dA / L_y (µm): the deposit's equivalent planar thickness.
+/// ∫ xi dV over the collector's area (µm): the deposit's equivalent planar thickness (in 2D
+/// ∫ xi dA / L_y).
 pub fn equivalent_thickness(xi: &Field, grid: Grid) -> f64 {
-    xi.iter().map(|&v| v as f64).sum::<f64>() * grid.dx * grid.dx / grid.ly()
+    xi.iter().map(|&v| v as f64).sum::<f64>() * grid.cell_measure() / grid.collector_measure()
 }
 
-/// Σ c dA and Σ xi dA in internal units (c/c0 µm², µm²), f64 accumulation.
+/// Σ c dV and Σ xi dV in internal units, f64 accumulation: per unit depth in 2D (c/c0 µm², µm²),
+/// absolute in 3D (c/c0 µm³, µm³).
 pub fn integrals(c: &Field, xi: &Field, grid: Grid) -> (f64, f64) {
-    let area = grid.dx * grid.dx;
+    let area = grid.cell_measure();
     let sc = c.iter().map(|&v| v as f64).sum::<f64>() * area;
     let sx = xi.iter().map(|&v| v as f64).sum::<f64>() * area;
     (sc, sx)

@@ -3,42 +3,42 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use ndarray::ArrayView2;
+use ndarray::ArrayView3;
 
 use crate::error::{Error, Result};
 use crate::grid::Real;
 
-/// Writes `fields` (each of shape `(nx, ny)`, the same for all) as VTK ImageData with one
-/// `<CellData>` `Float32` array per field, atomically. VTK x is the growth axis `i`, y the
-/// lateral axis `j`, one cell thick in z: `WholeExtent="0 nx 0 ny 0 1"`, spacing `dx_um` (µm).
-/// Values run x fastest, as VTK expects. NaN is written as `nan`.
-pub fn write_vti(path: &Path, dx_um: f64, fields: &[(&str, ArrayView2<Real>)]) -> Result<()> {
+/// Writes `fields` (each of shape `(nx, ny, nz)`, the same for all) as VTK ImageData with one
+/// `<CellData>` `Float32` array per field, atomically. VTK x is the growth axis `i`, y and z the
+/// lateral axes `j`, `k` (a 2D run is one cell thick in z): `WholeExtent="0 nx 0 ny 0 nz"`,
+/// spacing `dx_um` (µm). Values run x fastest, then y, as VTK expects. NaN is written as `nan`.
+pub fn write_vti(path: &Path, dx_um: f64, fields: &[(&str, ArrayView3<Real>)]) -> Result<()> {
     let fail = |message: String| Error::Other(format!("VTK output {}: {message}", path.display()));
     let Some((_, first)) = fields.first() else {
         return Err(fail("no fields to write".into()));
     };
-    let (nx, ny) = first.dim();
-    if nx == 0 || ny == 0 {
-        return Err(fail(format!("empty field ({nx}x{ny} cells)")));
+    let (nx, ny, nz) = first.dim();
+    if nx == 0 || ny == 0 || nz == 0 {
+        return Err(fail(format!("empty field ({nx}x{ny}x{nz} cells)")));
     }
-    if let Some((name, f)) = fields.iter().find(|(_, f)| f.dim() != (nx, ny)) {
-        let (a, b) = f.dim();
+    if let Some((name, f)) = fields.iter().find(|(_, f)| f.dim() != (nx, ny, nz)) {
+        let (a, b, c) = f.dim();
         return Err(fail(format!(
-            "field `{name}` is {a}x{b}, expected {nx}x{ny}"
+            "field `{name}` is {a}x{b}x{c}, expected {nx}x{ny}x{nz}"
         )));
     }
     if !(dx_um.is_finite() && dx_um > 0.0) {
         return Err(fail(format!("cell size {dx_um} µm is not positive")));
     }
-    let mut s = String::with_capacity(fields.len() * nx * ny * 12 + 1024);
+    let mut s = String::with_capacity(fields.len() * nx * ny * nz * 12 + 1024);
     s.push_str("<?xml version=\"1.0\"?>\n");
     s.push_str("<VTKFile type=\"ImageData\" version=\"0.1\" byte_order=\"LittleEndian\">\n");
     let _ = writeln!(
         s,
-        "  <ImageData WholeExtent=\"0 {nx} 0 {ny} 0 1\" Origin=\"0 0 0\" \
+        "  <ImageData WholeExtent=\"0 {nx} 0 {ny} 0 {nz}\" Origin=\"0 0 0\" \
          Spacing=\"{dx_um} {dx_um} {dx_um}\">"
     );
-    let _ = writeln!(s, "    <Piece Extent=\"0 {nx} 0 {ny} 0 1\">");
+    let _ = writeln!(s, "    <Piece Extent=\"0 {nx} 0 {ny} 0 {nz}\">");
     let _ = writeln!(
         s,
         "      <CellData Scalars=\"{}\">",
@@ -51,17 +51,19 @@ pub fn write_vti(path: &Path, dx_um: f64, fields: &[(&str, ArrayView2<Real>)]) -
              format=\"ascii\">",
             xml_escape(name)
         );
-        for j in 0..ny {
-            s.push_str("         ");
-            for i in 0..nx {
-                let v = f[[i, j]];
-                if v.is_nan() {
-                    s.push_str(" nan");
-                } else {
-                    let _ = write!(s, " {v}");
+        for k in 0..nz {
+            for j in 0..ny {
+                s.push_str("         ");
+                for i in 0..nx {
+                    let v = f[[i, j, k]];
+                    if v.is_nan() {
+                        s.push_str(" nan");
+                    } else {
+                        let _ = write!(s, " {v}");
+                    }
                 }
+                s.push('\n');
             }
-            s.push('\n');
         }
         s.push_str("        </DataArray>\n");
     }
@@ -83,10 +85,10 @@ mod tests {
     #[test]
     fn mismatched_and_empty_inputs_are_errors() {
         let p = std::env::temp_dir().join(format!("mgpf-vtk-{}.vti", std::process::id()));
-        let a = ndarray::Array2::<Real>::zeros((3, 2));
-        let b = ndarray::Array2::<Real>::zeros((2, 3));
+        let a = ndarray::Array3::<Real>::zeros((3, 2, 1));
+        let b = ndarray::Array3::<Real>::zeros((2, 3, 1));
         let e = write_vti(&p, 1.0, &[("a", a.view()), ("b", b.view())]).unwrap_err();
-        assert!(e.to_string().contains("field `b` is 2x3"), "{e}");
+        assert!(e.to_string().contains("field `b` is 2x3x1"), "{e}");
         assert!(write_vti(&p, 1.0, &[])
             .unwrap_err()
             .to_string()

@@ -54,12 +54,23 @@ struct Header {
     config_toml: String,
     nx: usize,
     ny: usize,
+    /// 1 in 2D, where it is left out (a 2D checkpoint reads as before the third axis).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    nz: usize,
     fields: Vec<String>,
     /// SHA-256 (hex) of each field's bytes, in `fields`' order (empty in format 1).
     #[serde(default)]
     field_sha256: Vec<String>,
     scalars: Vec<(String, f64)>,
     progress: Progress,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 
 /// A checkpoint read back: the config it was written for, the loop's progress and the state.
@@ -103,7 +114,7 @@ fn field_sha256(field: &Field) -> String {
 /// Writes `dir/checkpoint.bin` atomically (temp file + rename): a crash or a second Ctrl-C
 /// leaves the previous checkpoint intact.
 pub fn write(dir: &Path, cfg: &Config, progress: &Progress, state: &BackendState) -> Result<()> {
-    let (nx, ny) = state
+    let (nx, ny, nz) = state
         .fields
         .first()
         .map(|(_, f)| f.dim())
@@ -114,6 +125,7 @@ pub fn write(dir: &Path, cfg: &Config, progress: &Progress, state: &BackendState
         config_toml: cfg.to_toml_string(),
         nx,
         ny,
+        nz,
         fields: state.fields.iter().map(|(n, _)| n.clone()).collect(),
         field_sha256: state.fields.iter().map(|(_, f)| field_sha256(f)).collect(),
         scalars: state.scalars.clone(),
@@ -189,7 +201,7 @@ pub fn read(dir: &Path) -> Result<Checkpoint> {
             header.fields.len()
         )));
     }
-    let cells = header.nx * header.ny;
+    let cells = header.nx * header.ny * header.nz;
     let expected = data_start + header.fields.len() * cells * 4;
     if bytes.len() != expected {
         return Err(bad(&format!(
@@ -211,7 +223,7 @@ pub fn read(dir: &Path) -> Result<Checkpoint> {
             .chunks_exact(4)
             .map(|b| Real::from_le_bytes(b.try_into().expect("4 bytes")))
             .collect();
-        let field = Field::from_shape_vec((header.nx, header.ny), values)
+        let field = Field::from_shape_vec((header.nx, header.ny, header.nz), values)
             .map_err(|e| bad(&e.to_string()))?;
         fields.push((name.clone(), field));
     }

@@ -318,11 +318,11 @@ pub(crate) fn drive(
             let frame_scheduled = frame_due || (reached_end && frames_total == 1);
             if frame_scheduled || capped {
                 let img = output::render_frame(&FrameView {
-                    order_parameter: snap.order_parameter.view(),
-                    interphase: snap.interphase.view(),
-                    blocked: Some(snap.blocked.view()),
-                    concentration: snap.concentration.view(),
-                    plating_rate: Some(snap.plating_rate.view()),
+                    order_parameter: g.mid_section(&snap.order_parameter),
+                    interphase: g.mid_section(&snap.interphase),
+                    blocked: Some(g.mid_section(&snap.blocked)),
+                    concentration: g.mid_section(&snap.concentration),
+                    plating_rate: Some(g.mid_section(&snap.plating_rate)),
                     dx_um: g.dx,
                     title: &title,
                     time_s: time,

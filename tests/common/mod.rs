@@ -128,7 +128,7 @@ impl FrozenStepper {
         let grid = p.grid;
         assert_eq!(
             xi.dim(),
-            (grid.nx, grid.ny),
+            (grid.nx, grid.ny, grid.nz),
             "xi must have the grid's shape"
         );
         let n = grid.cells();
@@ -301,7 +301,7 @@ pub fn slope(x: &[f64], y: &[f64]) -> f64 {
 
 /// Planar profile ½[1 − tanh((x − x0)/(2δ))] at the cell centres, uniform in y.
 pub fn planar_profile(grid: Grid, delta: f64, x0: f64) -> Field {
-    Field::from_shape_fn((grid.nx, grid.ny), |(i, _)| {
+    grid.field_from_fn(|(i, _, _)| {
         let x = (i as f64 + 0.5) * grid.dx;
         (0.5 * (1.0 - ((x - x0) / (2.0 * delta)).tanh())) as Real
     })
@@ -311,7 +311,7 @@ pub fn planar_profile(grid: Grid, delta: f64, x0: f64) -> Field {
 /// periodic distance along y.
 pub fn disc_profile(grid: Grid, delta: f64, xc: f64, yc: f64, r: f64) -> Field {
     let ly = grid.ly();
-    Field::from_shape_fn((grid.nx, grid.ny), |(i, j)| {
+    grid.field_from_fn(|(i, j, _)| {
         let x = (i as f64 + 0.5) * grid.dx;
         let mut dy = ((j as f64 + 0.5) * grid.dx - yc).abs() % ly;
         dy = dy.min(ly - dy);

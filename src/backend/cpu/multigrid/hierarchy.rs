@@ -4,7 +4,8 @@
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
 use super::kernels::*;
-use crate::grid::{Field, Real};
+use super::Field;
+use crate::grid::Real;
 use crate::numerics::{Bcs, Boundary};
 
 /// Cells of the finest level on which [`Multigrid::conserve_mass`]'s direction z ≈ A⁻¹1 is

@@ -41,7 +41,10 @@ pub use solve::{Criterion, PCG_SWITCH_FACTOR};
 
 use ndarray::{Array2, ArrayView2};
 
-use crate::grid::{Field, Real};
+use crate::grid::Real;
+
+/// The multigrid's 2D arrays (nx, ny·nz) until it takes the grid's flat storage.
+pub type Field = Array2<Real>;
 use crate::numerics::{Bcs, ResidualStatistics};
 use hierarchy::{CoarsestSolver, Hierarchy, Level, Operator};
 use kernels::{

@@ -4,8 +4,9 @@
 use ndarray::{ArrayView2, CowArray, Ix2};
 
 use super::kernels::*;
+use super::Field;
 use super::{Multigrid, Refinement, SLOW_CONTRACTION};
-use crate::grid::{Field, Real};
+use crate::grid::Real;
 use crate::numerics::{backward_error, relative, Bcs, ResidualStatistics, SolveStats};
 
 /// When [`Multigrid::solve_refined`] stops.

@@ -17,7 +17,7 @@ impl GpuBackend {
     fn read_field(&self, buffer: &wgpu::Buffer) -> Field {
         let g = self.p.grid;
         let values: Vec<Real> = self.staging.read(self.ctx, buffer, g.cells());
-        Field::from_shape_vec((g.nx, g.ny), values).expect("grid-sized buffer")
+        Field::from_shape_vec((g.nx, g.ny, g.nz), values).expect("grid-sized buffer")
     }
 
     fn write_field(&self, buffer: &wgpu::Buffer, field: &Field) {
@@ -80,12 +80,14 @@ impl GpuBackend {
     pub(super) fn write_state(&mut self, state: &BackendState) -> Result<()> {
         let f = &self.fields;
         let checked = |name: &str, field: &Field| -> Result<()> {
-            if field.dim() != (self.p.grid.nx, self.p.grid.ny) {
+            let g = self.p.grid;
+            if field.dim() != (g.nx, g.ny, g.nz) {
                 return Err(Error::Checkpoint(format!(
-                    "field `{name}` is {:?}, the grid is {} × {}",
+                    "field `{name}` is {:?}, the grid is {} × {} × {}",
                     field.dim(),
-                    self.p.grid.nx,
-                    self.p.grid.ny
+                    g.nx,
+                    g.ny,
+                    g.nz
                 )));
             }
             Ok(())
