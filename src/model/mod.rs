@@ -6,6 +6,7 @@
 //! density E0 = R T c0.
 
 pub mod anisotropy;
+pub mod boundary;
 pub mod coefficients;
 pub mod control;
 pub mod heterogeneity;

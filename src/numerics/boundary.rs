@@ -35,8 +35,19 @@ impl Boundary {
         }
     }
 
-    /// Sign of the ghost value of a correction beyond this wall: −e₀ (Dirichlet) or +e₀.
-    pub(crate) fn ghost_sign(self) -> Real {
+    /// The value on the wall face seen from a cell holding `inside`: g (Dirichlet) or `inside`
+    /// (zero flux: the face takes the cell's value). What an upwind flux takes from beyond the wall.
+    pub fn face_value(self, inside: Real) -> Real {
+        match self {
+            Boundary::Dirichlet(g) => g,
+            Boundary::Neumann => inside,
+        }
+    }
+
+    /// Sign of the ghost value beyond this wall of a field that is 0 there (a correction, or a
+    /// field whose wall value is 0): −e₀ (Dirichlet, antisymmetric about the face) or +e₀ (zero
+    /// flux, the mirror).
+    pub fn ghost_sign(self) -> Real {
         match self {
             Boundary::Dirichlet(_) => -1.0,
             Boundary::Neumann => 1.0,

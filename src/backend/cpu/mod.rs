@@ -16,6 +16,7 @@ pub mod transport;
 use crate::backend::{guards, Backend, BackendState, PhaseTimes, Snapshot, StepReport};
 use crate::error::{Error, Result};
 use crate::grid::{Field, Real};
+use crate::model::boundary;
 use crate::model::coefficients::{OrderParameterConstants, TransportConstants};
 use crate::model::control::{control_failure, solve_shift, SearchStatus};
 use crate::model::initial;
@@ -23,7 +24,7 @@ use crate::model::interphase::{interpolation_prime, layer_indicator, InterphaseF
 use crate::model::noise::{key, STREAM_NOISE};
 use crate::model::params::{Params, MAX_H_PRIME};
 use crate::model::timestep::{time_step, RateMaxima};
-use crate::numerics::{Bcs, Boundary, SolveStats};
+use crate::numerics::SolveStats;
 use multigrid::{Criterion, Multigrid};
 use ndarray::ArrayView2;
 use rayon::prelude::*;
@@ -153,16 +154,6 @@ impl CpuBackend {
         }
     }
 
-    /// Electrolyte potential: no current through the collector face (the metal's potential is the
-    /// scalar electrode potential E), φ = 0 in the bulk; the deposition source is the only
-    /// current, so the ionic current through the bulk face equals the reaction current.
-    fn bcs_potential(&self) -> Bcs {
-        Bcs {
-            x_lo: Boundary::Neumann,
-            x_hi: Boundary::Dirichlet(0.0),
-        }
-    }
-
     /// Solves the potential equation with the last step's Δxi/dt as its source, by mixed-precision
     /// refinement (an f32 iterate's ||r||/||b|| stalls at ~1e-4–2e-3 at 256²–2048²), to an
     /// estimated error of `numerics.potential_tolerance_v` volts: the kinetics see φ through
@@ -199,7 +190,7 @@ impl CpuBackend {
             });
         self.potential_mg
             .set_error_weights(layers(&self.potential_weights));
-        let bcs = self.bcs_potential();
+        let bcs = boundary::POTENTIAL;
         if self.potential_mg.contraction().is_none()
             || step.is_multiple_of(CONTRACTION_REFRESH_STEPS)
         {
@@ -455,10 +446,7 @@ impl Backend for CpuBackend {
         // would create ~ε Σc of ions every step.
         self.concentration_mg
             .set_coefficients_with_uniform_a(1.0 / dt as Real, layers(&self.diffusivity));
-        let bcs = Bcs {
-            x_lo: Boundary::Neumann,
-            x_hi: Boundary::Dirichlet(0.0),
-        };
+        let bcs = boundary::CONCENTRATION_EXCESS;
         let (mg, rhs) = (&mut self.concentration_mg, &self.rhs);
         let concentration_solve = with_layers(&mut self.excess, |excess| {
             mg.solve(

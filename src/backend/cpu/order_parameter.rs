@@ -6,6 +6,7 @@
 
 use crate::grid::Real;
 use crate::model::anisotropy::interface_orientation;
+use crate::model::boundary;
 use crate::model::coefficients::{OrderParameterConstants, INTERFACE_THRESHOLD};
 use crate::model::interphase::interpolation_prime;
 use rayon::prelude::*;
@@ -37,12 +38,13 @@ fn rows(f: &[Real], nx: usize, ny: usize, i: usize) -> (&[Real], &[Real], &[Real
     (below, row(i), above)
 }
 
-/// Sign of xi's ghost above row i: the bulk face holds xi = 0 (antisymmetric ghost) past the last
-/// row; the collector side mirrors (zero flux), which `rows` already gives.
+/// Sign of xi's ghost above row i ([`boundary::ORDER_PARAMETER`]): past the last row the bulk
+/// face's ghost (xi = 0 there: antisymmetric); the collector's mirror (zero flux) is what `rows`
+/// gives below row 0.
 #[inline(always)]
 fn above_sign(nx: usize, i: usize) -> Real {
     if i + 1 == nx {
-        -1.0
+        boundary::ORDER_PARAMETER.x_hi.ghost_sign()
     } else {
         1.0
     }

@@ -7,6 +7,7 @@
 
 use super::order_parameter::lateral_neighbours;
 use crate::grid::Real;
+use crate::model::boundary;
 use crate::model::coefficients::TransportConstants;
 use crate::model::interphase::interpolation;
 use rayon::prelude::*;
@@ -92,22 +93,95 @@ fn face_flux(
     u.max(0.0) * c_from + u.min(0.0) * c_to
 }
 
-/// Rows per task of [`concentration_rhs`].
+/// x layers per task of [`concentration_rhs`].
 const RHS_BLOCK_ROWS: usize = 16;
+
+/// The upwind flux with c/c0 = 1 + u on both sides.
+#[inline(always)]
+fn excess_flux(
+    k: &TransportConstants,
+    d0: Real,
+    d1: Real,
+    p0: Real,
+    p1: Real,
+    u0: Real,
+    u1: Real,
+) -> Real {
+    face_flux(d0, d1, k.f, k.inv_dx, p0, p1, 1.0 + u0, 1.0 + u1)
+}
+
+/// The fluxes through the lateral faces of one x layer (ny·nz cells, z fastest), into `y` and
+/// `z`: `y[m]` for cell m = j·nz + k is the flux from (j − 1, k) to (j, k), periodic in y, and
+/// `y[ny·nz + k]` repeats `y[k]` (so cell m's far face is `y[m + nz]`); likewise `z[j·(nz + 1) + k]`
+/// from (j, k − 1) to (j, k), periodic in z, with `z[j·(nz + 1) + nz]` = `z[j·(nz + 1)]`. In 2D
+/// (nz = 1) there are no z faces and `z` is left alone. The slices `u`, `p`, `d` are the layer's.
+fn lateral_fluxes(
+    k: &TransportConstants,
+    (u, p, d): (&[Real], &[Real], &[Real]),
+    y: &mut [Real],
+    z: &mut [Real],
+) {
+    let (ny, nz) = (k.grid.ny, k.grid.nz);
+    let layer = ny * nz;
+    let last_line = layer - nz;
+    for c in 0..nz {
+        let from = last_line + c;
+        y[c] = excess_flux(k, d[from], d[c], p[from], p[c], u[from], u[c]);
+    }
+    // Interior y faces: equal-length shifted slices, so the loop carries no bounds checks.
+    let n = layer - nz;
+    let (dl, dr) = (&d[..n], &d[nz..]);
+    let (pl, pr) = (&p[..n], &p[nz..]);
+    let (ul, ur) = (&u[..n], &u[nz..]);
+    for (t, o) in y[nz..layer].iter_mut().enumerate() {
+        *o = excess_flux(k, dl[t], dr[t], pl[t], pr[t], ul[t], ur[t]);
+    }
+    y.copy_within(..nz, layer);
+    if nz > 1 {
+        for j in 0..ny {
+            let (line, out) = (j * nz, &mut z[j * (nz + 1)..(j + 1) * (nz + 1)]);
+            let cell = |c: usize| line + c;
+            out[0] = excess_flux(
+                k,
+                d[cell(nz - 1)],
+                d[cell(0)],
+                p[cell(nz - 1)],
+                p[cell(0)],
+                u[cell(nz - 1)],
+                u[cell(0)],
+            );
+            for c in 1..nz {
+                out[c] = excess_flux(
+                    k,
+                    d[cell(c - 1)],
+                    d[cell(c)],
+                    p[cell(c - 1)],
+                    p[cell(c)],
+                    u[cell(c - 1)],
+                    u[cell(c)],
+                );
+            }
+            out[nz] = out[0];
+        }
+    }
+}
 
 /// Right-hand side of the implicit concentration step for the excess u = c/c0 − 1,
 /// (1/dt − ∇·D∇) u^{n+1} = rhs with u = 0 on the bulk face:
-/// rhs = u/dt − ∇·J_mig(c) − (C_s/c0) Δxi/dt. At the collector the clamped neighbour row carries
-/// no flux (equal φ); past the last row a ghost with φ = −φ and c = 1 puts φ = 0, c = c0 on the
-/// bulk face at distance Δx/2. The migration flux reads c/c0 = 1 + u.
+/// rhs = u/dt − ∇·J_mig(c) − (C_s/c0) Δxi/dt. The walls follow [`boundary`]: at the collector
+/// the mirrored layer carries no flux (equal φ); past the last layer the potential's ghost
+/// (φ → −φ: φ = 0 on the bulk face at distance Δx/2) and the excess's face value (u = 0, c = c0)
+/// from beyond. The migration flux reads c/c0 = 1 + u.
 ///
-/// Why u and not c: the bulk face couples the last row with weight 2D dt/Δx² (~10⁴), so an f32
+/// Why u and not c: the bulk face couples the last layer with weight 2D dt/Δx² (~10⁴), so an f32
 /// c ≈ 1 there, quantised to ~6e-8, makes the inflow it implies uncertain by ~1e-3 of a step's
 /// ions; u ≈ 0 there carries the difference c0 − c at full relative precision.
 ///
 /// Each face flux is computed once and used by both its cells (the WGSL twin, one thread per
 /// cell, computes it from each side): the same call with the same arguments, so the same bits.
-/// Rows go in blocks; a block recomputes only the face below its first row.
+/// x layers go in blocks; a block recomputes only the face below its first layer. The fluxes
+/// loop over the axes: x faces between layers, y and z faces within one ([`lateral_fluxes`]);
+/// in 2D there are no z faces.
 #[allow(clippy::too_many_arguments)]
 pub fn concentration_rhs(
     k: &TransportConstants,
@@ -118,28 +192,23 @@ pub fn concentration_rhs(
     dt: Real,
     rhs: &mut [Real],
 ) {
-    let (nx, ny) = (k.grid.nx, k.grid.ny);
+    let (nx, ny, nz) = (k.grid.nx, k.grid.ny, k.grid.nz);
+    let layer = ny * nz;
     let inv_dt = 1.0 / dt;
-    let row = |r: usize| r * ny..(r + 1) * ny;
-    // Ghost row above the last one: φ_g = −φ (φ = 0 on the face), u_g = 0 (c = 1), D_g = D.
+    let row = |r: usize| r * layer..(r + 1) * layer;
+    let (lo, hi) = (boundary::POTENTIAL.x_lo, boundary::POTENTIAL.x_hi);
+    let excess_hi = boundary::CONCENTRATION_EXCESS.x_hi;
+    // The layer past the last one: the potential's ghost, the excess's face value, D the same.
     let top = row(nx - 1);
-    let ghost_phi: Vec<Real> = phi[top.clone()].iter().map(|&p| -p).collect();
-    let ghost_u = vec![0.0 as Real; ny];
-    // The upwind flux with c/c0 = 1 + u on both sides.
-    #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    fn flux(
-        k: &TransportConstants,
-        d0: Real,
-        d1: Real,
-        p0: Real,
-        p1: Real,
-        u0: Real,
-        u1: Real,
-    ) -> Real {
-        face_flux(d0, d1, k.f, k.inv_dx, p0, p1, 1.0 + u0, 1.0 + u1)
-    }
-    // Flux from row `i` to the row above it (the ghost past the last row).
+    let ghost_phi: Vec<Real> = phi[top.clone()]
+        .iter()
+        .map(|&p| hi.ghost_sign() * p)
+        .collect();
+    let ghost_u: Vec<Real> = excess[top.clone()]
+        .iter()
+        .map(|&u| excess_hi.face_value(u))
+        .collect();
+    // Flux from layer `i` to the layer above it (the ghost past the last layer).
     let x_faces = |i: usize, out: &mut [Real]| {
         let rc = row(i);
         let (u_a, p_a, d_a) = if i + 1 < nx {
@@ -149,28 +218,34 @@ pub fn concentration_rhs(
             (&ghost_u[..], &ghost_phi[..], &diffusivity[top.clone()])
         };
         let (u_c, p_c, d_c) = (&excess[rc.clone()], &phi[rc.clone()], &diffusivity[rc]);
-        let (u_a, p_a, d_a, out) = (&u_a[..ny], &p_a[..ny], &d_a[..ny], &mut out[..ny]);
-        for (j, o) in out.iter_mut().enumerate() {
-            *o = flux(k, d_c[j], d_a[j], p_c[j], p_a[j], u_c[j], u_a[j]);
+        let (u_a, p_a, d_a, out) = (
+            &u_a[..layer],
+            &p_a[..layer],
+            &d_a[..layer],
+            &mut out[..layer],
+        );
+        for (m, o) in out.iter_mut().enumerate() {
+            *o = excess_flux(k, d_c[m], d_a[m], p_c[m], p_a[m], u_c[m], u_a[m]);
         }
     };
-    rhs.par_chunks_mut(RHS_BLOCK_ROWS * ny)
+    rhs.par_chunks_mut(RHS_BLOCK_ROWS * layer)
         .enumerate()
         .for_each(|(b, block)| {
             let r0 = b * RHS_BLOCK_ROWS;
-            let (mut below, mut above) = (vec![0.0 as Real; ny], vec![0.0 as Real; ny]);
-            // y faces: entry j is the flux from cell j − 1 (periodic) to cell j; entry ny = entry 0.
-            let mut lateral = vec![0.0 as Real; ny + 1];
+            let (mut below, mut above) = (vec![0.0 as Real; layer], vec![0.0 as Real; layer]);
+            let mut y_faces = vec![0.0 as Real; layer + nz];
+            let mut z_faces = vec![0.0 as Real; if nz > 1 { ny * (nz + 1) } else { 0 }];
             if r0 == 0 {
-                // The collector: the clamped row, φ equal on both sides.
-                let (u0, p0, d0) = (&excess[..ny], &phi[..ny], &diffusivity[..ny]);
-                for (j, o) in below.iter_mut().enumerate() {
-                    *o = flux(k, d0[j], d0[j], p0[j], p0[j], u0[j], u0[j]);
+                // The collector: the mirrored layer, φ equal on both sides.
+                let (u0, p0, d0) = (&excess[..layer], &phi[..layer], &diffusivity[..layer]);
+                for (m, o) in below.iter_mut().enumerate() {
+                    let p_ghost = lo.ghost_sign() * p0[m];
+                    *o = excess_flux(k, d0[m], d0[m], p0[m], p_ghost, u0[m], u0[m]);
                 }
             } else {
                 x_faces(r0 - 1, &mut below);
             }
-            for (t, out) in block.chunks_mut(ny).enumerate() {
+            for (t, out) in block.chunks_mut(layer).enumerate() {
                 let i = r0 + t;
                 let rc = row(i);
                 x_faces(i, &mut above);
@@ -180,54 +255,68 @@ pub fn concentration_rhs(
                     &diffusivity[rc.clone()],
                     &dxi[rc],
                 );
-                let last = ny - 1;
-                lateral[0] = flux(k, d_c[last], d_c[0], p_c[last], p_c[0], u_c[last], u_c[0]);
-                let n = ny - 1;
-                let (dl, dr) = (&d_c[..n], &d_c[1..]);
-                let (pl, pr) = (&p_c[..n], &p_c[1..]);
-                let (ul, ur) = (&u_c[..n], &u_c[1..]);
-                for (t, o) in lateral[1..ny].iter_mut().enumerate() {
-                    *o = flux(k, dl[t], dr[t], pl[t], pr[t], ul[t], ur[t]);
-                }
-                lateral[ny] = lateral[0];
-                let (l, r) = (&lateral[..ny], &lateral[1..]);
-                let (up, down, out) = (&above[..ny], &below[..ny], &mut out[..ny]);
-                let (u_c, s_c) = (&u_c[..ny], &s_c[..ny]);
-                for j in 0..ny {
-                    let divergence = (up[j] - down[j] + r[j] - l[j]) * k.inv_dx;
-                    out[j] = u_c[j] * inv_dt - divergence - k.cs_over_c0 * s_c[j] * inv_dt;
+                lateral_fluxes(k, (u_c, p_c, d_c), &mut y_faces, &mut z_faces);
+                let (l, r) = (&y_faces[..layer], &y_faces[nz..]);
+                let (up, down, out) = (&above[..layer], &below[..layer], &mut out[..layer]);
+                let (u_c, s_c) = (&u_c[..layer], &s_c[..layer]);
+                let value = |m: usize, balance: Real| {
+                    u_c[m] * inv_dt - balance * k.inv_dx - k.cs_over_c0 * s_c[m] * inv_dt
+                };
+                if nz == 1 {
+                    for m in 0..layer {
+                        out[m] = value(m, up[m] - down[m] + r[m] - l[m]);
+                    }
+                } else {
+                    for (m, o) in out.iter_mut().enumerate() {
+                        let zf = (m / nz) * (nz + 1) + m % nz;
+                        let z_balance = z_faces[zf + 1] - z_faces[zf];
+                        *o = value(m, up[m] - down[m] + r[m] - l[m] + z_balance);
+                    }
                 }
                 std::mem::swap(&mut below, &mut above);
             }
         });
 }
 
-/// Largest migration face speed D_f f |∂φ/∂n| (µm/s), for the explicit-migration bound.
+/// Largest migration face speed D_f f |∂φ/∂n| (µm/s) over every face (x, y and z), for the
+/// explicit-migration bound; past the bulk face the potential's ghost ([`boundary::POTENTIAL`]).
 pub fn max_migration_speed(k: &TransportConstants, phi: &[Real], diffusivity: &[Real]) -> f64 {
-    let (nx, ny) = (k.grid.nx, k.grid.ny);
+    let g = k.grid;
+    let (nx, ny, nz) = (g.nx, g.ny, g.nz);
+    let layer = g.layer_cells();
+    let hi = boundary::POTENTIAL.x_hi;
     (0..nx)
         .into_par_iter()
         .map(|i| {
             let mut m: Real = 0.0;
+            let speed = |a: usize, b: usize| {
+                harmonic(diffusivity[a], diffusivity[b]) * (phi[b] - phi[a]).abs()
+            };
             for j in 0..ny {
-                let n = i * ny + j;
-                let r = i * ny + lateral_neighbours(j, ny).1;
-                m = m.max(harmonic(diffusivity[n], diffusivity[r]) * (phi[r] - phi[n]).abs());
-                let up = if i + 1 < nx {
-                    harmonic(diffusivity[n], diffusivity[n + ny]) * (phi[n + ny] - phi[n]).abs()
-                } else {
-                    diffusivity[n] * 2.0 * phi[n].abs()
-                };
-                m = m.max(up);
+                let jp = lateral_neighbours(j, ny).1;
+                for c in 0..nz {
+                    let n = i * layer + j * nz + c;
+                    m = m.max(speed(n, i * layer + jp * nz + c));
+                    if nz > 1 {
+                        m = m.max(speed(n, i * layer + j * nz + lateral_neighbours(c, nz).1));
+                    }
+                    let up = if i + 1 < nx {
+                        speed(n, n + layer)
+                    } else {
+                        diffusivity[n] * (hi.ghost_sign() * phi[n] - phi[n]).abs()
+                    };
+                    m = m.max(up);
+                }
             }
             (m * k.f * k.inv_dx) as f64
         })
         .reduce(|| 0.0, f64::max)
 }
 
-/// Ions entering through the bulk face in a step of length dt (c/c0 · µm² per unit depth):
-/// implicit diffusion with the new excess u = c/c0 − 1 (the face's c0 − c is −u, unrounded) plus
-/// the explicit migration flux with the old c = 1 + u.
+/// Ions entering through the bulk face in a step of length dt (c/c0 · µm² per unit depth in 2D,
+/// c/c0 · µm³ in 3D): implicit diffusion with the new excess u = c/c0 − 1 (the face's c0 − c is
+/// −u, unrounded) plus the explicit migration flux with the old c = 1 + u, the potential's ghost
+/// and the excess's face value beyond the face as in [`concentration_rhs`].
 pub fn boundary_inflow(
     k: &TransportConstants,
     excess_old: &[Real],
@@ -236,26 +325,31 @@ pub fn boundary_inflow(
     diffusivity: &[Real],
     dt: f64,
 ) -> f64 {
-    let (nx, ny) = (k.grid.nx, k.grid.ny);
+    let g = k.grid;
     let dx = 1.0 / k.inv_dx as f64;
-    let top = (nx - 1) * ny;
-    (0..ny)
-        .map(|j| {
-            let n = top + j;
+    let layer = g.layer_cells();
+    let top = (g.nx - 1) * layer;
+    let (hi, excess_hi) = (
+        boundary::POTENTIAL.x_hi,
+        boundary::CONCENTRATION_EXCESS.x_hi,
+    );
+    // The face's length (2D, per unit depth) or area (3D).
+    let face = if g.dimension() == 2 { dx } else { dx * dx };
+    (0..layer)
+        .map(|m| {
+            let n = top + m;
             let d = diffusivity[n] as f64;
             let diffusive_in = d * -(excess_new[n] as f64) * 2.0 / dx;
-            // The same face flux as the right-hand side: ghost φ = −φ, c = 1 past the face.
-            let migration_out = face_flux(
+            let migration_out = excess_flux(
+                k,
                 diffusivity[n],
                 diffusivity[n],
-                k.f,
-                k.inv_dx,
                 phi[n],
-                -phi[n],
-                1.0 + excess_old[n],
-                1.0,
+                hi.ghost_sign() * phi[n],
+                excess_old[n],
+                excess_hi.face_value(excess_old[n]),
             ) as f64;
-            (diffusive_in - migration_out) * dx * dt
+            (diffusive_in - migration_out) * face * dt
         })
         .sum()
 }
@@ -312,6 +406,113 @@ mod tests {
             .count();
         println!("{differing} of {} cells differ (expected 0)", nx * ny);
         assert_eq!(differing, 0);
+    }
+
+    fn constants(grid: Grid) -> TransportConstants {
+        TransportConstants {
+            grid,
+            inv_dx: 2.0,
+            d_liquid: 300.0,
+            d_solid: 0.3,
+            f: 77.9,
+            cs_over_c0: 72.0,
+        }
+    }
+
+    /// Fields varying in every cell: (u, φ, D, Δxi).
+    fn varied(n: usize) -> [Vec<Real>; 4] {
+        let v = |m: usize, s: f64| ((m as f64 * 0.61 + s).sin()) as Real;
+        [
+            (0..n).map(|m| 0.3 * v(m, 0.0)).collect(),
+            (0..n).map(|m| -0.01 * (1.0 + v(m, 1.0))).collect(),
+            (0..n).map(|m| 150.0 + 149.0 * v(m, 2.0)).collect(),
+            (0..n).map(|m| 1e-3 * v(m, 3.0)).collect(),
+        ]
+    }
+
+    /// In 3D the kernel is the seven-point flux balance cell by cell (six face fluxes, the
+    /// collector mirrored, the bulk face's ghost, y and z periodic): the same bits, on an
+    /// odd-shaped grid whose last block of x layers is partial.
+    #[test]
+    fn concentration_rhs_in_3d_equals_the_per_cell_seven_point_balance() {
+        let g = Grid {
+            nx: 19,
+            ny: 5,
+            nz: 6,
+            dx: 0.5,
+        };
+        let k = constants(g);
+        let [u, phi, d, dxi] = varied(g.cells());
+        let c: Vec<Real> = u.iter().map(|&u| 1.0 + u).collect();
+        let dt = 0.37;
+        let mut fast = vec![0.0; g.cells()];
+        concentration_rhs(&k, &u, &phi, &d, &dxi, dt, &mut fast);
+        let inv_dt = 1.0 / dt;
+        let flux =
+            |a: usize, b: usize| face_flux(d[a], d[b], k.f, k.inv_dx, phi[a], phi[b], c[a], c[b]);
+        let mut differing = 0;
+        for n in 0..g.cells() {
+            let [i, j, kk] = g.cell(n);
+            let (jm, _) = lateral_neighbours(j, g.ny);
+            let (km, kp) = lateral_neighbours(kk, g.nz);
+            let jp = lateral_neighbours(j, g.ny).1;
+            let b = if i == 0 { n } else { n - g.layer_cells() };
+            let up = if i + 1 < g.nx {
+                flux(n, n + g.layer_cells())
+            } else {
+                face_flux(d[n], d[n], k.f, k.inv_dx, phi[n], -phi[n], c[n], 1.0)
+            };
+            let balance = up - flux(b, n) + flux(n, g.index(i, jp, kk))
+                - flux(g.index(i, jm, kk), n)
+                + (flux(n, g.index(i, j, kp)) - flux(g.index(i, j, km), n));
+            let want = u[n] * inv_dt - balance * k.inv_dx - k.cs_over_c0 * dxi[n] * inv_dt;
+            differing += usize::from(want.to_bits() != fast[n].to_bits());
+        }
+        println!("{differing} of {} cells differ (expected 0)", g.cells());
+        assert_eq!(differing, 0);
+    }
+
+    /// A z-invariant 3D state is the 2D state in every z column: the same right-hand side, the
+    /// same fastest migration, and Lz times the 2D inflow through the bulk face.
+    #[test]
+    fn a_z_invariant_3d_state_reduces_to_2d() {
+        let (g2, g3) = (
+            Grid::new(21, 6, 0.5),
+            Grid {
+                nx: 21,
+                ny: 6,
+                nz: 8,
+                dx: 0.5,
+            },
+        );
+        let (k2, k3) = (constants(g2), constants(g3));
+        let [u, phi, d, dxi] = varied(g2.cells());
+        let spread = |f: &[Real]| -> Vec<Real> { (0..g3.cells()).map(|n| f[n / g3.nz]).collect() };
+        let (u3, phi3, d3, dxi3) = (spread(&u), spread(&phi), spread(&d), spread(&dxi));
+        let (mut r2, mut r3) = (vec![0.0; g2.cells()], vec![0.0; g3.cells()]);
+        concentration_rhs(&k2, &u, &phi, &d, &dxi, 0.37, &mut r2);
+        concentration_rhs(&k3, &u3, &phi3, &d3, &dxi3, 0.37, &mut r3);
+        let differing = (0..g3.cells()).filter(|&n| r3[n] != r2[n / g3.nz]).count();
+        println!(
+            "{differing} of {} 3D cells differ from their 2D cell (expected 0)",
+            g3.cells()
+        );
+        assert_eq!(differing, 0);
+        let (s2, s3) = (
+            max_migration_speed(&k2, &phi, &d),
+            max_migration_speed(&k3, &phi3, &d3),
+        );
+        println!("fastest migration 2D {s2}, 3D {s3} µm/s");
+        assert_eq!(s2, s3);
+        let u_new: Vec<Real> = u.iter().map(|&v| 0.9 * v).collect();
+        let i2 = boundary_inflow(&k2, &u, &u_new, &phi, &d, 0.37);
+        let i3 = boundary_inflow(&k3, &u3, &spread(&u_new), &phi3, &d3, 0.37);
+        let lz = g3.lz();
+        println!(
+            "inflow 2D {i2} µm² per µm depth, 3D {i3} µm³ (expect Lz × 2D = {})",
+            lz * i2
+        );
+        assert!((i3 - lz * i2).abs() <= 1e-12 * (lz * i2).abs());
     }
 
     #[test]

@@ -46,7 +46,7 @@ use crate::error::Result;
 use crate::model::initial;
 use crate::model::interphase::InterphaseFields;
 use crate::model::params::Params;
-use crate::numerics::{Bcs, Boundary};
+use crate::numerics::Bcs;
 use batch::REPORT_WORDS;
 use fields::Fields;
 use step_kernels::StepKernels;
@@ -76,16 +76,9 @@ pub struct GpuBackend {
     times: PhaseTimes,
 }
 
-/// Bulk face φ = 0, no current through the collector (the CPU backend's `bcs_potential`).
-const POTENTIAL_BCS: Bcs = Bcs {
-    x_lo: Boundary::Neumann,
-    x_hi: Boundary::Dirichlet(0.0),
-};
-/// No flux through the collector; the bulk face at c = c0, i.e. the excess u = 0 there.
-const CONCENTRATION_BCS: Bcs = Bcs {
-    x_lo: Boundary::Neumann,
-    x_hi: Boundary::Dirichlet(0.0),
-};
+/// The solves' conditions ([`crate::model::boundary`]).
+const POTENTIAL_BCS: Bcs = crate::model::boundary::POTENTIAL;
+const CONCENTRATION_BCS: Bcs = crate::model::boundary::CONCENTRATION_EXCESS;
 
 impl GpuBackend {
     /// Sets up the initial state of a run of `p` (physics.md §1.7) on `ctx`, with the fused
