@@ -38,7 +38,7 @@ fn allowed(part: &str) -> &'static [&'static str] {
         "backend" => &["grid", "numerics", "model", "config"],
         "backend::cpu" => &["grid", "numerics", "model", "config", "backend"],
         "backend::gpu" => &["grid", "numerics", "model", "config", "backend"],
-        "output" => &["grid", "model"],
+        "output" => &["grid", "model", "config"],
         "simulation" => &["grid", "numerics", "model", "config", "backend", "output"],
         "cli" => &[
             "grid",

@@ -29,7 +29,8 @@ pub struct StepReport {
     pub lambda_max: f64,
 }
 
-/// Fields downloaded from a backend for output.
+/// Fields downloaded from a backend for output: the model's own fields, no picture choices
+/// (what a frame draws of the interphase is [`crate::output::interphase_picture`]'s).
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub order_parameter: Field,
@@ -38,46 +39,10 @@ pub struct Snapshot {
     /// Butler–Volmer part of ∂xi/∂t in the last step (1/s): where the interphase lets the
     /// plating current through (the noise and the capillary terms left out).
     pub plating_rate: Field,
-    /// Interphase indicator for pictures (resolved band, or a marker along the surface).
-    pub interphase: Field,
+    /// The resolved interphase band's indicator s (R2; 0 everywhere under a sub-grid layer).
+    pub layer: Field,
+    /// 1 on the interphase's blocked patches, 0 elsewhere.
     pub blocked: Field,
-}
-
-impl Snapshot {
-    /// The snapshot of downloaded fields, with the pictures' interphase indicator: the resolved
-    /// band (R2), or a marker h'(xi)/max h' along the surface (R1 with a layer), and the blocked
-    /// fraction on that marker.
-    pub fn assemble(
-        p: &crate::model::Params,
-        order_parameter: Field,
-        concentration: Field,
-        potential: Field,
-        plating_rate: Field,
-        layer: &Field,
-        blocked: &Field,
-    ) -> Snapshot {
-        use crate::config::Representation;
-        use crate::model::interphase::interpolation_prime;
-        use crate::model::params::MAX_H_PRIME;
-        let marker = order_parameter
-            .mapv(|x| (interpolation_prime(x) / MAX_H_PRIME as crate::Real).min(1.0));
-        let ip = &p.interphase;
-        let interphase = match ip.representation {
-            Representation::Resolved => layer.clone(),
-            Representation::Subgrid if ip.asr_ohm_m2 > 0.0 || ip.blocked_fraction > 0.0 => {
-                marker.clone()
-            }
-            Representation::Subgrid => p.grid.field(0.0),
-        };
-        Snapshot {
-            order_parameter,
-            concentration,
-            potential,
-            plating_rate,
-            interphase,
-            blocked: &marker * blocked,
-        }
-    }
 }
 
 /// Wall time spent per phase (s).

@@ -11,6 +11,7 @@
 mod animation;
 mod draw;
 mod frames;
+mod picture;
 mod plot;
 mod vtk;
 
@@ -26,6 +27,7 @@ pub use frames::{
     nice_scale_length, render_frame, scale_factor, viridis, FrameLayout, FrameView, BLOCKED_RGB,
     CONTOUR_RGB, ELECTROLYTE_RGB, INTERPHASE_RGB, METAL_RGB, NAN_RGB,
 };
+pub use picture::interphase_picture;
 pub use plot::{write_line_plot, Series, PLOT_HEIGHT, PLOT_WIDTH};
 pub use vtk::write_vti;
 

@@ -14,6 +14,7 @@ mod summary;
 use crate::backend::{Backend, StepReport};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::grid::Field;
 use crate::model::metrics::{front_metrics, integrals, MetricsRow};
 use crate::model::params::{Params, LENGTH_UNIT_M};
 use crate::model::units::MAH_CM2_IN_C_M2;
@@ -316,11 +317,16 @@ pub(crate) fn drive(
                 });
             }
             let frame_scheduled = frame_due || (reached_end && frames_total == 1);
+            let (interphase, blocked) = if frame_scheduled || capped || done {
+                output::interphase_picture(p, &snap.order_parameter, &snap.layer, &snap.blocked)
+            } else {
+                (Field::zeros((0, 0, 0)), Field::zeros((0, 0, 0)))
+            };
             if frame_scheduled || capped {
                 let img = output::render_frame(&FrameView {
                     order_parameter: g.mid_section(&snap.order_parameter),
-                    interphase: g.mid_section(&snap.interphase),
-                    blocked: Some(g.mid_section(&snap.blocked)),
+                    interphase: g.mid_section(&interphase),
+                    blocked: Some(g.mid_section(&blocked)),
                     concentration: g.mid_section(&snap.concentration),
                     plating_rate: Some(g.mid_section(&snap.plating_rate)),
                     dx_um: g.dx,
@@ -347,7 +353,7 @@ pub(crate) fn drive(
                         ("concentration", snap.concentration.view()),
                         ("potential", snap.potential.view()),
                         ("plating_rate", snap.plating_rate.view()),
-                        ("interphase", snap.interphase.view()),
+                        ("interphase", interphase.view()),
                     ],
                 )?;
             }

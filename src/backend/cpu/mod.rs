@@ -509,15 +509,14 @@ impl Backend for CpuBackend {
     }
 
     fn snapshot(&self) -> Snapshot {
-        Snapshot::assemble(
-            &self.p,
-            self.xi.clone(),
-            self.concentration(),
-            self.phi.clone(),
-            self.bv_rate.clone(),
-            &self.layer,
-            &self.interphase.blocked,
-        )
+        Snapshot {
+            order_parameter: self.xi.clone(),
+            concentration: self.concentration(),
+            potential: self.phi.clone(),
+            plating_rate: self.bv_rate.clone(),
+            layer: self.layer.clone(),
+            blocked: self.interphase.blocked.clone(),
+        }
     }
 
     fn phase_times(&self) -> PhaseTimes {

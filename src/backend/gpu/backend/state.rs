@@ -39,15 +39,14 @@ impl GpuBackend {
     /// The fields of a snapshot, read back.
     pub(super) fn read_snapshot(&self) -> Snapshot {
         let f = &self.fields;
-        Snapshot::assemble(
-            &self.p,
-            self.read_field(&f.xi),
-            self.concentration(),
-            self.read_field(&f.phi),
-            self.read_field(&f.bv_rate),
-            &self.read_field(&f.layer),
-            &self.interphase.blocked,
-        )
+        Snapshot {
+            order_parameter: self.read_field(&f.xi),
+            concentration: self.concentration(),
+            potential: self.read_field(&f.phi),
+            plating_rate: self.read_field(&f.bv_rate),
+            layer: self.read_field(&f.layer),
+            blocked: self.interphase.blocked.clone(),
+        }
     }
 
     /// The fields and scalars a run continues from, read back.
