@@ -6,7 +6,8 @@ pub mod cpu;
 pub mod gpu;
 pub mod guards;
 
-use crate::grid::Field;
+use crate::grid::{Field, Grid};
+use crate::model::state::ModelState;
 use crate::model::timestep::Bound;
 use crate::numerics::SolveStats;
 use crate::Result;
@@ -84,6 +85,68 @@ pub struct BackendState {
 }
 
 impl BackendState {
+    /// The checkpoint of a model state, with a backend's own scalars (`extra`) after the
+    /// model's. The concentration is saved twice: c for whoever reads the file, and u, unrounded
+    /// by the 1, to continue from.
+    pub fn of_model(state: ModelState, extra: Vec<(String, f64)>) -> BackendState {
+        let concentration = state.concentration_excess.mapv(|u| 1.0 + u);
+        let mut scalars = vec![
+            ("applied_potential_v".into(), state.applied_potential_v),
+            ("last_dt_s".into(), state.last_dt_s),
+        ];
+        scalars.extend(extra);
+        BackendState {
+            fields: vec![
+                ("order_parameter".into(), state.order_parameter),
+                ("concentration".into(), concentration),
+                ("concentration_excess".into(), state.concentration_excess),
+                ("potential".into(), state.potential),
+                (
+                    "order_parameter_change".into(),
+                    state.order_parameter_change,
+                ),
+                ("interphase_layer".into(), state.interphase_layer),
+                ("plating_rate".into(), state.plating_rate),
+            ],
+            scalars,
+        }
+    }
+
+    /// The model state a checkpoint holds, every field checked against `grid`. Older
+    /// checkpoints hold c only (no excess: u = c − 1) and no plating rate (0).
+    pub fn model_state(&self, grid: Grid) -> crate::Result<ModelState> {
+        let shape = (grid.nx, grid.ny, grid.nz);
+        let checked = |name: &str, f: Field| -> crate::Result<Field> {
+            if f.dim() != shape {
+                return Err(crate::Error::Checkpoint(format!(
+                    "field `{name}` is {:?}, the grid is {shape:?}",
+                    f.dim()
+                )));
+            }
+            Ok(f)
+        };
+        let field =
+            |name: &str| -> crate::Result<Field> { checked(name, self.field(name)?.clone()) };
+        let excess = match self.field("concentration_excess") {
+            Ok(u) => u.clone(),
+            Err(_) => self.field("concentration")?.mapv(|c| c - 1.0),
+        };
+        let plating_rate = match self.field("plating_rate") {
+            Ok(f) => f.clone(),
+            Err(_) => grid.field(0.0),
+        };
+        Ok(ModelState {
+            order_parameter: field("order_parameter")?,
+            concentration_excess: checked("concentration_excess", excess)?,
+            potential: field("potential")?,
+            order_parameter_change: field("order_parameter_change")?,
+            interphase_layer: field("interphase_layer")?,
+            plating_rate: checked("plating_rate", plating_rate)?,
+            applied_potential_v: self.scalar("applied_potential_v")?,
+            last_dt_s: self.scalar("last_dt_s")?,
+        })
+    }
+
     pub fn field(&self, name: &str) -> crate::Result<&Field> {
         self.fields
             .iter()

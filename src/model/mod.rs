@@ -16,6 +16,7 @@ pub mod kinetics;
 pub mod metrics;
 pub mod noise;
 pub mod params;
+pub mod state;
 pub mod timestep;
 pub mod units;
 

@@ -19,10 +19,10 @@ use crate::grid::{Field, Real};
 use crate::model::boundary;
 use crate::model::coefficients::{OrderParameterConstants, TransportConstants};
 use crate::model::control::{control_failure, solve_shift, SearchStatus};
-use crate::model::initial;
 use crate::model::interphase::{interpolation_prime, layer_indicator, InterphaseFields};
 use crate::model::noise::{key, STREAM_NOISE};
 use crate::model::params::{Params, MAX_H_PRIME};
+use crate::model::state::ModelState;
 use crate::model::timestep::{time_step, RateMaxima};
 use crate::numerics::SolveStats;
 use multigrid::{Criterion, Multigrid};
@@ -80,21 +80,19 @@ impl CpuBackend {
     /// Sets up the initial state (physics.md §1.7) for a run of `p`.
     pub fn new(p: &Params, init: &crate::config::InitialConfig) -> CpuBackend {
         let g = p.grid;
-        let xi = initial::order_parameter(g, p.delta, init);
-        let excess = initial::concentration_excess(&xi);
-        let applied_potential = p.initial_electrode_potential();
+        let start = ModelState::initial(p, init);
         let op = OrderParameterConstants::from_params(p);
         let tr = TransportConstants::from_params(p);
         let interphase = InterphaseFields::new(p);
-        let mut backend = CpuBackend {
+        CpuBackend {
             op,
             tr,
             interphase,
-            phi: g.field(0.0),
+            phi: start.potential,
             excess_old: g.field(0.0),
-            dxi: g.field(0.0),
-            last_dt: 1.0,
-            layer: g.field(0.0),
+            dxi: start.order_parameter_change,
+            last_dt: start.last_dt_s,
+            layer: start.interphase_layer,
             diffusivity: g.field(0.0),
             conductivity: if p.interphase.has_resolved_band() {
                 g.field(0.0)
@@ -104,7 +102,7 @@ impl CpuBackend {
             kinetic_factor: g.field(1.0),
             grad_norm: g.field(0.0),
             ac_rate: g.field(0.0),
-            bv_rate: g.field(0.0),
+            bv_rate: start.plating_rate,
             cells: Vec::new(),
             row_sums: Vec::new(),
             rhs: g.field(0.0),
@@ -118,15 +116,13 @@ impl CpuBackend {
                 mg.set_reference_offset(1.0);
                 mg
             },
-            applied_potential,
+            applied_potential: start.applied_potential_v,
             noise_key: key(p.seed, STREAM_NOISE),
             times: PhaseTimes::default(),
-            xi,
-            excess,
+            xi: start.order_parameter,
+            excess: start.concentration_excess,
             p: p.clone(),
-        };
-        backend.refresh_layer();
-        backend
+        }
     }
 
     /// c/c0 = 1 + u.
@@ -524,68 +520,32 @@ impl Backend for CpuBackend {
     }
 
     fn save_state(&self) -> BackendState {
-        BackendState {
-            fields: vec![
-                ("order_parameter".into(), self.xi.clone()),
-                // c for whoever reads the file; u, unrounded by the 1, to continue from.
-                ("concentration".into(), self.concentration()),
-                ("concentration_excess".into(), self.excess.clone()),
-                ("potential".into(), self.phi.clone()),
-                ("order_parameter_change".into(), self.dxi.clone()),
-                ("interphase_layer".into(), self.layer.clone()),
-                // The last step's reaction field: a frame due where a resumed run starts shows
-                // it (and the next step clears it where it was set, `cells`).
-                ("plating_rate".into(), self.bv_rate.clone()),
-            ],
-            scalars: vec![
-                ("applied_potential_v".into(), self.applied_potential),
-                ("last_dt_s".into(), self.last_dt),
-                (
-                    "potential_contraction".into(),
-                    self.potential_mg.contraction().unwrap_or(-1.0),
-                ),
-            ],
-        }
+        let state = ModelState {
+            order_parameter: self.xi.clone(),
+            concentration_excess: self.excess.clone(),
+            potential: self.phi.clone(),
+            order_parameter_change: self.dxi.clone(),
+            interphase_layer: self.layer.clone(),
+            plating_rate: self.bv_rate.clone(),
+            applied_potential_v: self.applied_potential,
+            last_dt_s: self.last_dt,
+        };
+        // The potential V-cycle's measured contraction (−1: none yet).
+        let contraction = self.potential_mg.contraction().unwrap_or(-1.0);
+        BackendState::of_model(state, vec![("potential_contraction".into(), contraction)])
     }
 
     fn restore_state(&mut self, state: &BackendState) -> Result<()> {
-        let shape = self.xi.dim();
-        let checked = |name: &str, f: &Field| -> Result<()> {
-            if f.dim() != shape {
-                return Err(Error::Checkpoint(format!(
-                    "field `{name}` is {:?}, the grid is {shape:?}",
-                    f.dim()
-                )));
-            }
-            Ok(())
-        };
-        // A checkpoint from before the excess was the state has c only.
-        let excess = match state.field("concentration_excess") {
-            Ok(u) => u.clone(),
-            Err(_) => state.field("concentration")?.mapv(|c| c - 1.0),
-        };
-        checked("concentration_excess", &excess)?;
-        self.excess = excess;
-        for (name, target) in [
-            ("order_parameter", &mut self.xi),
-            ("potential", &mut self.phi),
-            ("order_parameter_change", &mut self.dxi),
-            ("interphase_layer", &mut self.layer),
-        ] {
-            let f = state.field(name)?;
-            checked(name, f)?;
-            target.assign(f);
-        }
-        // The last step's reaction field (absent from older checkpoints: 0), and as the cells
-        // the next step clears before it evaluates the new ones, those where it is set (the
-        // last step's interface cells where the rate was not 0).
-        match state.field("plating_rate") {
-            Ok(f) => {
-                checked("plating_rate", f)?;
-                self.bv_rate.assign(f);
-            }
-            Err(_) => self.bv_rate.fill(0.0),
-        }
+        let m = state.model_state(self.p.grid)?;
+        self.xi = m.order_parameter;
+        self.excess = m.concentration_excess;
+        self.phi = m.potential;
+        self.dxi = m.order_parameter_change;
+        self.layer = m.interphase_layer;
+        // The last step's reaction field, and as the cells the next step clears before it
+        // evaluates the new ones, those where it is set (the last step's interface cells where
+        // the rate was not 0).
+        self.bv_rate = m.plating_rate;
         self.cells.clear();
         self.cells.extend(
             slice(&self.bv_rate)
@@ -594,8 +554,8 @@ impl Backend for CpuBackend {
                 .filter(|(_, &r)| r != 0.0)
                 .map(|(n, _)| n as u32),
         );
-        self.applied_potential = state.scalar("applied_potential_v")?;
-        self.last_dt = state.scalar("last_dt_s")?;
+        self.applied_potential = m.applied_potential_v;
+        self.last_dt = m.last_dt_s;
         // The potential V-cycle's measured contraction (−1: none yet; absent from older
         // checkpoints, whose first solve then measures it).
         let rho = state.scalar("potential_contraction").unwrap_or(-1.0);

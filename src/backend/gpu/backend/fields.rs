@@ -6,6 +6,7 @@ use crate::backend::gpu::kernels::{field_guard_buffer, indirect_args_buffer, ste
 use crate::grid::{Field, Real};
 use crate::model::interphase::InterphaseFields;
 use crate::model::params::Params;
+use crate::model::state::ModelState;
 
 /// Device buffers of the fields (names as the CPU backend's).
 pub(super) struct Fields {
@@ -56,8 +57,7 @@ impl Fields {
         ctx: &GpuContext,
         p: &Params,
         interphase: &InterphaseFields,
-        xi: &Field,
-        excess: &Field,
+        start: &ModelState,
     ) -> Fields {
         let g = p.grid;
         let cells = g.cells();
@@ -68,12 +68,12 @@ impl Fields {
             1
         };
         Fields {
-            xi: storage_buffer(ctx, "xi", slice(xi)),
-            excess: storage_buffer(ctx, "excess", slice(excess)),
+            xi: storage_buffer(ctx, "xi", slice(&start.order_parameter)),
+            excess: storage_buffer(ctx, "excess", slice(&start.concentration_excess)),
             excess_old: field("excess_old"),
-            phi: field("phi"),
-            dxi: field("dxi"),
-            layer: field("layer"),
+            phi: storage_buffer(ctx, "phi", slice(&start.potential)),
+            dxi: storage_buffer(ctx, "dxi", slice(&start.order_parameter_change)),
+            layer: storage_buffer(ctx, "layer", slice(&start.interphase_layer)),
             column_distance: zeroed_buffer(ctx, "column distance", band_cells),
             distance: zeroed_buffer(ctx, "distance", band_cells),
             layer_diffusivity_ratio: storage_buffer(

@@ -43,9 +43,9 @@ use super::multigrid::GpuMultigrid;
 use super::phase_clock::PhaseClock;
 use crate::backend::{Backend, BackendState, PhaseTimes, Snapshot, StepReport};
 use crate::error::Result;
-use crate::model::initial;
 use crate::model::interphase::InterphaseFields;
 use crate::model::params::Params;
+use crate::model::state::ModelState;
 use crate::numerics::Bcs;
 use batch::REPORT_WORDS;
 use fields::Fields;
@@ -104,14 +104,11 @@ impl GpuBackend {
         ctx.check_grid(g.nx, g.ny)?;
         check_limits(ctx)?;
         let interphase = InterphaseFields::new(p);
-        let xi = initial::order_parameter(g, p.delta, init);
-        let excess = initial::concentration_excess(&xi);
-        let fields = Fields::new(ctx, p, &interphase, &xi, &excess);
-        let electrode = p.initial_electrode_potential();
+        let start = ModelState::initial(p, init);
+        let fields = Fields::new(ctx, p, &interphase, &start);
         let mut scalars = vec![0.0f32; step_scalar::COUNT as usize];
-        scalars[step_scalar::ELECTRODE_POTENTIAL as usize] = electrode as f32;
-        // The CPU backend's last_dt before the first step (Δxi = 0 then, so the source is 0).
-        scalars[step_scalar::DT as usize] = 1.0;
+        scalars[step_scalar::ELECTRODE_POTENTIAL as usize] = start.applied_potential_v as f32;
+        scalars[step_scalar::DT as usize] = start.last_dt_s as f32;
         ctx.queue
             .write_buffer(&fields.step_scalars, 0, bytemuck::cast_slice(&scalars));
         let kernels = StepKernels::bind(ctx, p, &fields, fused);
@@ -135,7 +132,7 @@ impl GpuBackend {
             clock: PhaseClock::new(ctx, MAX_BATCH as u32),
             times: PhaseTimes::default(),
         };
-        // The initial band, as `CpuBackend::new` refreshes it.
+        // The initial band from the device's own distance transform, as every later refresh.
         if let Some(refresh) = &backend.kernels.refresh_layer {
             submit(ctx, &[refresh]);
         }

@@ -5,8 +5,9 @@ use super::GpuBackend;
 use crate::backend::gpu::context::step_scalar;
 use crate::backend::gpu::kernels::clear_field_guard;
 use crate::backend::{BackendState, Snapshot};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::grid::{Field, Real};
+use crate::model::state::ModelState;
 
 impl GpuBackend {
     /// c/c0 = 1 + u, from the excess read back.
@@ -53,78 +54,38 @@ impl GpuBackend {
     pub(super) fn read_state(&self) -> BackendState {
         let f = &self.fields;
         let s = self.read_scalars();
-        let excess = self.read_field(&f.excess);
-        BackendState {
-            fields: vec![
-                ("order_parameter".into(), self.read_field(&f.xi)),
-                // c for whoever reads the file; u, unrounded by the 1, to continue from.
-                ("concentration".into(), excess.mapv(|u| 1.0 + u)),
-                ("concentration_excess".into(), excess),
-                ("potential".into(), self.read_field(&f.phi)),
-                ("order_parameter_change".into(), self.read_field(&f.dxi)),
-                ("interphase_layer".into(), self.read_field(&f.layer)),
-                ("plating_rate".into(), self.read_field(&f.bv_rate)),
-            ],
-            scalars: vec![
-                (
-                    "applied_potential_v".into(),
-                    s[step_scalar::ELECTRODE_POTENTIAL as usize] as f64,
-                ),
-                ("last_dt_s".into(), s[step_scalar::DT as usize] as f64),
-            ],
-        }
+        let state = ModelState {
+            order_parameter: self.read_field(&f.xi),
+            concentration_excess: self.read_field(&f.excess),
+            potential: self.read_field(&f.phi),
+            order_parameter_change: self.read_field(&f.dxi),
+            interphase_layer: self.read_field(&f.layer),
+            plating_rate: self.read_field(&f.bv_rate),
+            applied_potential_v: s[step_scalar::ELECTRODE_POTENTIAL as usize] as f64,
+            last_dt_s: s[step_scalar::DT as usize] as f64,
+        };
+        BackendState::of_model(state, Vec::new())
     }
 
     /// Writes a checkpoint's fields and scalars back (the same grid) and clears the guard.
     pub(super) fn write_state(&mut self, state: &BackendState) -> Result<()> {
+        let m = state.model_state(self.p.grid)?;
         let f = &self.fields;
-        let checked = |name: &str, field: &Field| -> Result<()> {
-            let g = self.p.grid;
-            if field.dim() != (g.nx, g.ny, g.nz) {
-                return Err(Error::Checkpoint(format!(
-                    "field `{name}` is {:?}, the grid is {} × {} × {}",
-                    field.dim(),
-                    g.nx,
-                    g.ny,
-                    g.nz
-                )));
-            }
-            Ok(())
-        };
-        // A checkpoint from before the excess was the state has c only.
-        let excess = match state.field("concentration_excess") {
-            Ok(u) => u.clone(),
-            Err(_) => state.field("concentration")?.mapv(|c| c - 1.0),
-        };
-        checked("concentration_excess", &excess)?;
-        self.write_field(&f.excess, &excess);
-        for (name, buffer) in [
-            ("order_parameter", &f.xi),
-            ("potential", &f.phi),
-            ("order_parameter_change", &f.dxi),
-            ("interphase_layer", &f.layer),
+        for (buffer, field) in [
+            (&f.xi, &m.order_parameter),
+            (&f.excess, &m.concentration_excess),
+            (&f.phi, &m.potential),
+            (&f.dxi, &m.order_parameter_change),
+            (&f.layer, &m.interphase_layer),
+            // The last step's reaction field, for a frame due where the run resumes
+            // (reaction_field rewrites every cell next step).
+            (&f.bv_rate, &m.plating_rate),
         ] {
-            let field = state.field(name)?;
-            checked(name, field)?;
             self.write_field(buffer, field);
         }
-        // The last step's reaction field, for a frame due where the run resumes (absent from
-        // older checkpoints: 0; reaction_field rewrites every cell next step).
-        match state.field("plating_rate") {
-            Ok(field) => {
-                checked("plating_rate", field)?;
-                self.write_field(&f.bv_rate, field);
-            }
-            Err(_) => {
-                self.ctx
-                    .queue
-                    .write_buffer(&f.bv_rate, 0, &vec![0u8; 4 * self.p.grid.cells()])
-            }
-        }
         let mut scalars = self.read_scalars();
-        scalars[step_scalar::ELECTRODE_POTENTIAL as usize] =
-            state.scalar("applied_potential_v")? as f32;
-        scalars[step_scalar::DT as usize] = state.scalar("last_dt_s")? as f32;
+        scalars[step_scalar::ELECTRODE_POTENTIAL as usize] = m.applied_potential_v as f32;
+        scalars[step_scalar::DT as usize] = m.last_dt_s as f32;
         self.ctx
             .queue
             .write_buffer(&f.step_scalars, 0, bytemuck::cast_slice(&scalars));
