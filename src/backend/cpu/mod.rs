@@ -107,9 +107,9 @@ impl CpuBackend {
             row_sums: Vec::new(),
             rhs: g.field(0.0),
             potential_weights: g.field(1.0),
-            potential_mg: Multigrid::new(g.nx, g.ny, g.dx),
+            potential_mg: Multigrid::new(g),
             concentration_mg: {
-                let mut mg = Multigrid::new(g.nx, g.ny, g.dx);
+                let mut mg = Multigrid::new(g);
                 mg.conserve_mass();
 
                 // The state is u = c/c0 − 1; the tolerance refers to c's equation.
@@ -180,7 +180,7 @@ impl CpuBackend {
             .and(&self.dxi)
             .par_for_each(|r, &d| *r = -q * d);
         self.potential_mg
-            .set_coefficients_with_uniform_a(0.0, weights.view());
+            .set_coefficients_with_uniform_a(0.0, slice(weights));
         // The error the kinetics see: the reaction reads η = E − φ weighted by h'(ξ), the
         // migration flux σ∇φ carries the ions in the electrolyte. So the error is weighed by 1
         // in the electrolyte (ξ < ½) and by h'(ξ)/max h' in the metal, where φ is a
@@ -197,7 +197,7 @@ impl CpuBackend {
                 };
             });
         self.potential_mg
-            .set_error_weights(self.potential_weights.view());
+            .set_error_weights(slice(&self.potential_weights));
         let bcs = self.bcs_potential();
         if self.potential_mg.contraction().is_none()
             || step.is_multiple_of(CONTRACTION_REFRESH_STEPS)
@@ -205,8 +205,8 @@ impl CpuBackend {
             self.potential_mg.measure_contraction(bcs);
         }
         self.potential_mg.solve_refined(
-            &mut self.phi,
-            self.rhs.view(),
+            slice_mut(&mut self.phi),
+            slice(&self.rhs),
             bcs,
             Criterion::EstimatedError(self.p.potential_tolerance_v),
             self.p.solver_max_cycles,
@@ -450,14 +450,14 @@ impl Backend for CpuBackend {
         // The same f32 1/dt as the right-hand side's c/dt: a one-ulp difference between the two
         // would create ~ε Σc of ions every step.
         self.concentration_mg
-            .set_coefficients_with_uniform_a(1.0 / dt as Real, self.diffusivity.view());
+            .set_coefficients_with_uniform_a(1.0 / dt as Real, slice(&self.diffusivity));
         let bcs = Bcs {
             x_lo: Boundary::Neumann,
             x_hi: Boundary::Dirichlet(0.0),
         };
         let concentration_solve = self.concentration_mg.solve(
-            &mut self.excess,
-            self.rhs.view(),
+            slice_mut(&mut self.excess),
+            slice(&self.rhs),
             bcs,
             self.p.concentration_tolerance,
             self.p.solver_max_cycles,
