@@ -1,6 +1,9 @@
 //! Validation of the geometric multigrid (`mgpf::backend::cpu::multigrid`): second-order accuracy on
 //! a manufactured solution, per-cycle residual reduction with the model's conductivity contrast,
-//! the implicit-diffusion form, grid-independent cycle counts, and the trivial right-hand side.
+//! the implicit-diffusion form, grid-independent cycle counts, and the trivial right-hand side;
+//! the same properties in 3D in [`three_d`].
+
+mod three_d;
 
 use std::f64::consts::PI;
 use std::time::Instant;
