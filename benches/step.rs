@@ -54,8 +54,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
-use mgpf::backend::cpu::multigrid::kernels::{face_coefficients, smooth_red_black_sweep};
-use mgpf::backend::cpu::multigrid::{Field as MgField, Multigrid};
+use mgpf::backend::cpu::multigrid::kernels::{face_coefficients, smooth_red_black_sweep, Operator};
+use mgpf::backend::cpu::multigrid::Multigrid;
 use mgpf::backend::cpu::order_parameter::{
     allen_cahn_rate_streaming, clear_cells, interface_cells, interface_cells_into,
     interface_noise_sums, interface_orientation_cells, reaction_field, reaction_maxima,
@@ -154,11 +154,6 @@ const KERNELS: [Kernel; 5] = [
     Kernel::ExplicitStep,
 ];
 
-/// A 2D field as the multigrid takes it (the bench's grids are 2D: nz = 1).
-fn plane(f: &Field) -> ndarray::ArrayView2<'_, Real> {
-    f.index_axis(ndarray::Axis(2), 0)
-}
-
 fn sl(f: &Field) -> &[Real] {
     f.as_slice().expect("standard layout")
 }
@@ -169,7 +164,6 @@ fn sl_mut(f: &mut Field) -> &mut [Real] {
 
 /// Frozen inputs of the kernels, taken from a warmed-up backend.
 struct Inputs {
-    dx: f64,
     op: OrderParameterConstants,
     tr: TransportConstants,
     interphase: InterphaseFields,
@@ -200,11 +194,10 @@ struct Work {
     dxi: Field,
     diffusivity: Field,
     rhs: Field,
-    // The multigrid's operands, as it takes them: 2D arrays.
-    inv_dt: MgField,
-    kx: MgField,
-    ky: MgField,
-    c_solve: MgField,
+    inv_dt: Field,
+    /// The operator of the sweeps: a = 1/dt, faces from D.
+    op: Operator,
+    c_solve: Field,
     mg: Multigrid,
 }
 
@@ -257,7 +250,6 @@ impl State {
         let dt = report.expect("at least one warm-up step").dt;
         let g = p.grid;
         let inputs = Inputs {
-            dx: g.dx,
             op: OrderParameterConstants::from_params(&p),
             tr: TransportConstants::from_params(&p),
             interphase: backend.interphase_fields().clone(),
@@ -282,23 +274,19 @@ impl State {
             dxi: g.field(0.0),
             diffusivity: g.field(0.0),
             rhs: g.field(0.0),
-            inv_dt: MgField::from_elem((n, n), (1.0 / dt) as Real),
-            kx: MgField::zeros((n + 1, n)),
-            ky: MgField::zeros((n, n)),
-            c_solve: plane(&inputs.excess).to_owned(),
-            mg: Multigrid::new(n, n, g.dx),
+            inv_dt: g.field((1.0 / dt) as Real),
+            op: Operator::new(g),
+            c_solve: inputs.excess.clone(),
+            mg: Multigrid::new(g),
         };
         // One pass fills Δxi, D and the right-hand side; then the operator of the sweeps.
         restore_xi(&inputs, &mut work);
         order_parameter_update(&inputs, &mut work);
         concentration_update(&inputs, &mut work);
-        face_coefficients(
-            plane(&work.diffusivity),
-            work.kx.view_mut(),
-            work.ky.view_mut(),
-        );
+        work.op.a.copy_from_slice(sl(&work.inv_dt));
+        face_coefficients(sl(&work.diffusivity), &mut work.op);
         work.mg
-            .set_coefficients(work.inv_dt.view(), plane(&work.diffusivity));
+            .set_coefficients(sl(&work.inv_dt), sl(&work.diffusivity));
         let interface_fraction = interface_cells(sl(&inputs.xi)).len() as f64 / (n * n) as f64;
         println!(
             "  state {n}² {}: {WARM_STEPS} warm-up steps, last {:.3} s, dt {:.3e} s, E {:.3} V, \
@@ -337,7 +325,7 @@ fn run(s: &Inputs, w: &mut Work, kernel: Kernel) {
             black_box(order_parameter_update(s, w));
         }
         Kernel::Concentration => concentration_update(s, w),
-        Kernel::Sweep => sweep(s, w),
+        Kernel::Sweep => sweep(w),
         Kernel::VCycle => v_cycle(w),
         Kernel::ExplicitStep => explicit_step(s, w),
     }
@@ -418,27 +406,24 @@ fn concentration_update(s: &Inputs, w: &mut Work) {
 }
 
 /// One red-black Gauss–Seidel sweep (red, then black, in one pass) of (1/dt − ∇·D∇) c = rhs.
-fn sweep(s: &Inputs, w: &mut Work) {
+fn sweep(w: &mut Work) {
     smooth_red_black_sweep(
-        w.c_solve.view_mut(),
-        plane(&w.rhs),
-        w.inv_dt.view(),
-        w.kx.view(),
-        w.ky.view(),
+        &w.op,
+        sl_mut(&mut w.c_solve),
+        sl(&w.rhs),
         concentration_bcs(),
-        s.dx,
         0,
     );
 }
 
 fn v_cycle(w: &mut Work) {
-    w.mg.v_cycle(&mut w.c_solve, plane(&w.rhs), concentration_bcs());
+    w.mg.v_cycle(sl_mut(&mut w.c_solve), sl(&w.rhs), concentration_bcs());
 }
 
 fn explicit_step(s: &Inputs, w: &mut Work) {
     black_box(order_parameter_update(s, w));
     concentration_update(s, w);
-    sweep(s, w);
+    sweep(w);
 }
 
 /// a = b + s·c, rayon over the elements.

@@ -17,14 +17,18 @@ mod gpu_common;
 use mgpf::backend::cpu::multigrid::kernels::{
     face_coefficients, operator_sum, prolong_bilinear, residual, residual_statistics,
     restrict_face_coefficients, restrict_full_weighting, right_hand_side_norms, smooth_red_black,
+    Operator,
 };
-use mgpf::backend::cpu::multigrid::{Field, Multigrid};
+use mgpf::backend::cpu::multigrid::Multigrid;
 use mgpf::backend::gpu::buffers::{read_back, storage_buffer};
 use mgpf::backend::gpu::multigrid::{GpuMultigrid, StatisticsSlot};
 use mgpf::backend::gpu::GpuContext;
 use mgpf::numerics::{Bcs, Boundary};
-use mgpf::Real;
+use mgpf::{Grid, Real};
 use ndarray::Array2;
+
+/// A 2D test field, shape (nx, ny); the multigrid takes its flat slice.
+type Field = Array2<Real>;
 
 const NX: usize = 48;
 const NY: usize = 64;
@@ -106,6 +110,20 @@ fn deposit_conductivity(nx: usize, ny: usize, metal_k: f64) -> Field {
     })
 }
 
+/// A field's values in the grid's flat order, as the CPU multigrid takes them.
+fn s(f: &Field) -> &[Real] {
+    f.as_slice().expect("standard layout")
+}
+
+fn sm(f: &mut Field) -> &mut [Real] {
+    f.as_slice_mut().expect("standard layout")
+}
+
+/// Flat values as an `rows × cols` field.
+fn as_field(values: &[Real], rows: usize, cols: usize) -> Field {
+    Array2::from_shape_vec((rows, cols), values.to_vec()).expect("shape")
+}
+
 fn upload(ctx: &GpuContext, label: &str, field: &Field) -> wgpu::Buffer {
     storage_buffer(ctx, label, field.as_slice().expect("standard layout"))
 }
@@ -148,30 +166,28 @@ fn submit(ctx: &GpuContext, record: impl FnOnce(&mut wgpu::CommandEncoder)) {
     ctx.queue.submit([encoder.finish()]);
 }
 
-/// A GPU multigrid with coefficients a, k set on the device, and the CPU face coefficients of
-/// every level built by the CPU kernels: (mg, [(a, kx, ky)] finest first).
+/// A GPU multigrid with coefficients a, k set on the device, and the CPU operator of every
+/// level built by the CPU kernels on the device's level grids (finest first).
 fn with_coefficients(
     ctx: &'static GpuContext,
     a: &Field,
     k: &Field,
-) -> (GpuMultigrid, Vec<(Field, Field, Field)>) {
+) -> (GpuMultigrid, Vec<Operator>) {
     let (nx, ny) = a.dim();
     let mut mg = GpuMultigrid::new(ctx, nx, ny, DX);
     let (a_buf, k_buf) = (upload(ctx, "a", a), upload(ctx, "k", k));
     submit(ctx, |e| mg.set_coefficients(e, &a_buf, &k_buf));
-    let mut cpu = Vec::new();
-    let mut kx = Array2::zeros((nx + 1, ny));
-    let mut ky = Array2::zeros((nx, ny));
-    face_coefficients(k.view(), kx.view_mut(), ky.view_mut());
-    cpu.push((a.clone(), kx, ky));
+    let mut fine = Operator::new(Grid::new(nx, ny, DX));
+    fine.a.copy_from_slice(s(a));
+    face_coefficients(s(k), &mut fine);
+    let mut cpu = vec![fine];
     for l in 1..mg.levels() {
         let (n, m) = (mg.level(l).nx, mg.level(l).ny);
-        let (fa, fkx, fky) = &cpu[l - 1];
-        let mut ca = Array2::zeros((n, m));
-        let (mut ckx, mut cky) = (Array2::zeros((n + 1, m)), Array2::zeros((n, m)));
-        restrict_full_weighting(fa.view(), ca.view_mut());
-        restrict_face_coefficients(fkx.view(), fky.view(), ckx.view_mut(), cky.view_mut());
-        cpu.push((ca, ckx, cky));
+        let f = &cpu[l - 1];
+        let mut c = Operator::new(Grid::new(n, m, f.grid.dx * 2.0));
+        restrict_full_weighting(f.grid, &f.a, c.grid, &mut c.a);
+        restrict_face_coefficients(f, &mut c);
+        cpu.push(c);
     }
     (mg, cpu)
 }
@@ -183,18 +199,23 @@ fn coefficients_match_cpu_on_every_level() {
     let a = random_field(NX, NY, 1).mapv(|v| 0.5 + 0.4 * v);
     let (mg, cpu) = with_coefficients(ctx, &a, &k);
     println!("{NX}×{NY}: {} levels", mg.levels());
-    assert_eq!(mg.levels(), Multigrid::new(NX, NY, DX).levels());
-    for (l, (ca, ckx, cky)) in cpu.iter().enumerate() {
+    assert_eq!(mg.levels(), Multigrid::new(Grid::new(NX, NY, DX)).levels());
+    for (l, op) in cpu.iter().enumerate() {
         let level = mg.level(l);
         let (n, m) = (level.nx, level.ny);
         let tag = |name: &str| format!("level {l} ({n}×{m}) {name}");
-        check(&tag("a"), &download(ctx, &level.a, n, m), ca, KERNEL_TOL);
+        let (ca, ckx, cky) = (
+            as_field(&op.a, n, m),
+            as_field(&op.kx, n + 1, m),
+            as_field(&op.ky, n, m),
+        );
+        check(&tag("a"), &download(ctx, &level.a, n, m), &ca, KERNEL_TOL);
         let gkx = download(ctx, &level.kx, n + 1, m);
-        check(&tag("kx_faces"), &gkx, ckx, KERNEL_TOL);
+        check(&tag("kx_faces"), &gkx, &ckx, KERNEL_TOL);
         check(
             &tag("ky_faces"),
             &download(ctx, &level.ky, n, m),
-            cky,
+            &cky,
             KERNEL_TOL,
         );
     }
@@ -206,7 +227,7 @@ fn smoothing_residual_and_transfers_match_cpu() {
     let k = deposit_conductivity(NX, NY, METAL_K);
     let a = Array2::zeros((NX, NY));
     let (mut mg, cpu) = with_coefficients(ctx, &a, &k);
-    let (ca, ckx, cky) = &cpu[0];
+    let op = &cpu[0];
     for (name, bcs) in all_bcs() {
         println!("-- {name}");
         let mut u = random_field(NX, NY, 2);
@@ -219,17 +240,7 @@ fn smoothing_residual_and_transfers_match_cpu() {
             submit(ctx, |e| {
                 mg.encode_smooth_red_black(e, &u_buf, &f_buf, bcs, colour)
             });
-            let (dx, bc) = (DX, bcs);
-            smooth_red_black(
-                u.view_mut(),
-                f.view(),
-                ca.view(),
-                ckx.view(),
-                cky.view(),
-                bc,
-                dx,
-                colour,
-            );
+            smooth_red_black(op, sm(&mut u), s(&f), bcs, colour);
             let got = download(ctx, &u_buf, NX, NY);
             check(
                 &format!("smooth_red_black colour {colour} (pass {sweep})"),
@@ -242,23 +253,14 @@ fn smoothing_residual_and_transfers_match_cpu() {
         // The residual is a difference of O(1) terms: compare it with the size of a u/dx² term.
         submit(ctx, |e| mg.encode_residual(e, &u_buf, &f_buf, bcs));
         let mut r = Array2::zeros((NX, NY));
-        residual(
-            u.view(),
-            f.view(),
-            ca.view(),
-            ckx.view(),
-            cky.view(),
-            bcs,
-            DX,
-            r.view_mut(),
-        );
+        residual(op, s(&u), s(&f), bcs, sm(&mut r));
         let got = download(ctx, &mg.level(0).r, NX, NY);
         check("residual", &got, &r, 1e-5);
 
         submit(ctx, |e| mg.encode_restrict_residual(e));
         let (n1, m1) = (mg.level(1).nx, mg.level(1).ny);
         let mut r1 = Array2::zeros((n1, m1));
-        restrict_full_weighting(got.view(), r1.view_mut());
+        restrict_full_weighting(op.grid, s(&got), cpu[1].grid, sm(&mut r1));
         let got1 = download(ctx, &mg.level(1).f, n1, m1);
         check("restrict_full_weighting", &got1, &r1, KERNEL_TOL);
 
@@ -269,7 +271,8 @@ fn smoothing_residual_and_transfers_match_cpu() {
             bytemuck::cast_slice(e1.as_slice().unwrap()),
         );
         submit(ctx, |e| mg.encode_prolong_bilinear(e, &u_buf, &f_buf, bcs));
-        prolong_bilinear(e1.view(), u.view_mut(), bcs.homogeneous());
+        let hom = bcs.homogeneous();
+        prolong_bilinear(cpu[1].grid, s(&e1), op.grid, sm(&mut u), hom);
         check(
             "prolong_bilinear",
             &download(ctx, &u_buf, NX, NY),
@@ -292,14 +295,14 @@ fn smoothing_residual_and_transfers_match_cpu() {
 }
 
 /// Records the device's residual statistics of (u, f) on the finest level and checks them against
-/// the CPU's of the same level (`level`: a, kx, ky), ‖b‖² and Σ |b| against the right-hand side
+/// the CPU's of the same level (its operator `op`), ‖b‖² and Σ |b| against the right-hand side
 /// of u + `offset`: each to 1e-4 of its scale (Σ r to 1e-4 of ‖r‖·cells), f32 sums against f64.
 #[allow(clippy::too_many_arguments)]
 fn check_statistics(
     name: &str,
     ctx: &GpuContext,
     mg: &mut GpuMultigrid,
-    (a, kx, ky): &(Field, Field, Field),
+    op: &Operator,
     (u, f): (&Field, &Field),
     (u_buf, f_buf): (&wgpu::Buffer, &wgpu::Buffer),
     bcs: Bcs,
@@ -309,8 +312,8 @@ fn check_statistics(
         mg.encode_residual_statistics(e, u_buf, f_buf, bcs, StatisticsSlot::End)
     });
     let got = mg.read_statistics().end;
-    let want = residual_statistics(u.view(), f.view(), a.view(), kx.view(), ky.view(), bcs, DX);
-    let (b2, b_abs_sum) = right_hand_side_norms(f.view(), a.view(), kx.view(), bcs, DX, offset);
+    let want = residual_statistics(op, s(u), s(f), bcs);
+    let (b2, b_abs_sum) = right_hand_side_norms(op, s(f), bcs, offset);
     for (what, g, w, scale) in [
         ("Σ r²", got.r2, want.r2, want.r2),
         ("Σ b²", got.b2, b2, b2),
@@ -376,14 +379,14 @@ fn cycle_factors(
     cycles: usize,
 ) -> (Vec<f64>, Vec<f64>) {
     let (nx, ny) = a.dim();
-    let mut cpu = Multigrid::new(nx, ny, DX);
-    cpu.set_coefficients(a.view(), k.view());
+    let mut cpu = Multigrid::new(Grid::new(nx, ny, DX));
+    cpu.set_coefficients(s(a), s(k));
     let mut u = Array2::zeros((nx, ny));
-    let (mut r_prev, _) = cpu.residual_norms(u.view(), f.view(), bcs);
+    let (mut r_prev, _) = cpu.residual_norms(s(&u), s(f), bcs);
     let mut cpu_factors = Vec::new();
     for _ in 0..cycles {
-        cpu.v_cycle(&mut u, f.view(), bcs);
-        let (r, _) = cpu.residual_norms(u.view(), f.view(), bcs);
+        cpu.v_cycle(sm(&mut u), s(f), bcs);
+        let (r, _) = cpu.residual_norms(s(&u), s(f), bcs);
         cpu_factors.push(r / r_prev);
         r_prev = r;
     }
@@ -526,12 +529,12 @@ fn solves_agree_with_the_cpu() {
         ),
     ];
     for (name, a, f, bcs, offset, solution_tol) in cases {
-        let mut cpu = Multigrid::new(NX, NY, DX);
-        cpu.set_coefficients(a.view(), k.view());
+        let mut cpu = Multigrid::new(Grid::new(NX, NY, DX));
+        cpu.set_coefficients(s(&a), s(&k));
         cpu.conserve_mass();
         cpu.set_reference_offset(offset);
         let mut u_cpu = Array2::zeros((NX, NY));
-        let cpu_stats = cpu.solve(&mut u_cpu, f.view(), bcs, SOLVE_TOL, 50);
+        let cpu_stats = cpu.solve(sm(&mut u_cpu), s(&f), bcs, SOLVE_TOL, 50);
         let (mut mg, levels) = with_coefficients(ctx, &a, &k);
         let conserving = name.starts_with("concentration");
         if conserving {
@@ -559,12 +562,11 @@ fn solves_agree_with_the_cpu() {
         let u_gpu = download(ctx, &u_buf, NX, NY);
         // Independent check of the device's own statistics with the CPU operator (‖b‖ of the
         // equation for u + offset, as both solves measure it).
-        let (r, _) = cpu.residual_norms(u_gpu.view(), f.view(), bcs);
-        let (_, kx, _) = &levels[0];
-        let b = right_hand_side_norms(f.view(), a.view(), kx.view(), bcs, DX, offset)
+        let (r, _) = cpu.residual_norms(s(&u_gpu), s(&f), bcs);
+        let b = right_hand_side_norms(&levels[0], s(&f), bcs, offset)
             .0
             .sqrt();
-        let rs = cpu.residual_statistics(u_gpu.view(), f.view(), bcs);
+        let rs = cpu.residual_statistics(s(&u_gpu), s(&f), bcs);
         println!(
             "{name}: gpu solution, CPU-evaluated ||r||/(||b|| + |||D||u|||) = {:.2e} (||r||/||b|| = {:.2e})",
             r / (b + rs.scale2.sqrt()),
@@ -573,9 +575,9 @@ fn solves_agree_with_the_cpu() {
         if conserving {
             // Σ r of the device's solution, exact (the CPU's f64 sum): the device's projection
             // took it off up to its f32 sums (the CPU's own: 0 up to u's rounding).
-            let b_abs_sum = right_hand_side_norms(f.view(), a.view(), kx.view(), bcs, DX, offset).1;
+            let b_abs_sum = right_hand_side_norms(&levels[0], s(&f), bcs, offset).1;
             let defect = rs.r_sum.abs() / b_abs_sum;
-            let cpu_rs = cpu.residual_statistics(u_cpu.view(), f.view(), bcs);
+            let cpu_rs = cpu.residual_statistics(s(&u_cpu), s(&f), bcs);
             println!(
                 "{name}: |Σ r| / Σ |b|: gpu {defect:.2e} (its own f32 statistics {:.2e}), cpu {:.2e}",
                 gpu_stats.mass_defect_rel,
@@ -616,9 +618,9 @@ fn single_level_grid_is_solved_by_the_coarsest_kernel() {
     );
     submit(ctx, |e| mg.encode_solve(e, &u_buf, &f_buf, bcs, 1));
     let u = download(ctx, &u_buf, nx, ny);
-    let mut cpu = Multigrid::new(nx, ny, DX);
-    cpu.set_coefficients(a.view(), k.view());
-    let (r, b) = cpu.residual_norms(u.view(), f.view(), bcs);
+    let mut cpu = Multigrid::new(Grid::new(nx, ny, DX));
+    cpu.set_coefficients(s(&a), s(&k));
+    let (r, b) = cpu.residual_norms(s(&u), s(&f), bcs);
     println!(
         "{nx}×{ny}, one coarsest_solve ({} sweeps): expected ||r||/||b|| < 2e-6 (the f32 floor, ~7e-7), got {:.2e}",
         mgpf::backend::gpu::multigrid::coarsest_sweeps(nx, ny),
@@ -631,13 +633,13 @@ fn single_level_grid_is_solved_by_the_coarsest_kernel() {
     });
     let (got, want) = (
         mg.read_statistics().end,
-        cpu.residual_statistics(u.view(), f.view(), bcs),
+        cpu.residual_statistics(s(&u), s(&f), bcs),
     );
     println!("Σ b²: cpu {:.6e}, gpu {:.6e}", want.b2, got.b2);
     assert!((got.b2 - want.b2).abs() <= 1e-5 * want.b2);
     submit(ctx, |e| mg.encode_solve(e, &u_buf, &f_buf, bcs, 1));
     let u = download(ctx, &u_buf, nx, ny);
-    let (r, b) = cpu.residual_norms(u.view(), f.view(), bcs);
+    let (r, b) = cpu.residual_norms(s(&u), s(&f), bcs);
     println!(
         "after a second coarsest_solve (the f32 floor): {:.2e}",
         r / b
@@ -716,10 +718,10 @@ fn warm_started_steps_with_a_fixed_cycle_count() {
     let k = deposit_conductivity(nx, ny, 1e-3);
     let a = Array2::zeros((nx, ny));
     let bcs = potential_bcs();
-    let mut cpu = Multigrid::new(nx, ny, DX);
-    cpu.set_coefficients(a.view(), k.view());
-    let mut reference = Multigrid::new(nx, ny, DX);
-    reference.set_coefficients(a.view(), k.view());
+    let mut cpu = Multigrid::new(Grid::new(nx, ny, DX));
+    cpu.set_coefficients(s(&a), s(&k));
+    let mut reference = Multigrid::new(Grid::new(nx, ny, DX));
+    reference.set_coefficients(s(&a), s(&k));
     let mut u_ref = Array2::zeros((nx, ny));
     let mut u_first = Array2::zeros((nx, ny));
     let mut u_cpu = Array2::zeros((nx, ny));
@@ -739,11 +741,11 @@ fn warm_started_steps_with_a_fixed_cycle_count() {
         ctx.queue
             .write_buffer(&f_buf, 0, bytemuck::cast_slice(f.as_slice().unwrap()));
         // Reference: warm-started CPU cycles down to the f32 floor.
-        reference.solve(&mut u_ref, f.view(), bcs, 1e-12, 200);
+        reference.solve(sm(&mut u_ref), s(&f), bcs, 1e-12, 200);
         if step == 0 {
             u_first = u_ref.clone();
         }
-        let cpu_stats = cpu.solve(&mut u_cpu, f.view(), bcs, SOLVE_TOL, 60);
+        let cpu_stats = cpu.solve(sm(&mut u_cpu), s(&f), bcs, SOLVE_TOL, 60);
         let mut line = format!(
             "step {step}: error vs floor-converged reference: step-0 solution kept {:.2e}; cpu solve (tol {SOLVE_TOL:.0e}, {} cycles) {:.2e}",
             relative_error(&u_first, &u_ref),
@@ -808,12 +810,12 @@ fn pcg_iterations_match_the_cpu() {
     let a = Array2::zeros((NX, NY));
     let f = front_source(NX, NY);
     let bcs = potential_bcs();
-    let mut cpu = Multigrid::new(NX, NY, DX);
-    cpu.set_coefficients(a.view(), k.view());
+    let mut cpu = Multigrid::new(Grid::new(NX, NY, DX));
+    cpu.set_coefficients(s(&a), s(&k));
     let (mut mg, _) = with_coefficients(ctx, &a, &k);
     for iterations in [1u32, 3, 6] {
         let mut u_cpu = Array2::zeros((NX, NY));
-        let cpu_stats = cpu.solve_pcg(&mut u_cpu, f.view(), bcs, 0.0, iterations);
+        let cpu_stats = cpu.solve_pcg(sm(&mut u_cpu), s(&f), bcs, 0.0, iterations);
         let u_buf = upload(ctx, "u", &Array2::zeros((NX, NY)));
         let f_buf = upload(ctx, "f", &f);
         submit(ctx, |e| {
@@ -911,7 +913,7 @@ fn residual_sum_and_operator_sum_match_cpu() {
     let (a, k) = implicit_coefficients(NX, NY);
     let (mut mg, cpu) = with_coefficients(ctx, &a, &k);
     mg.conserve_mass();
-    let (ca, ckx, cky) = &cpu[0];
+    let op = &cpu[0];
     let inv_dx2 = 1.0 / (DX * DX);
     for (name, bcs) in all_bcs() {
         println!("-- {name}");
@@ -920,27 +922,18 @@ fn residual_sum_and_operator_sum_match_cpu() {
         let (u_buf, f_buf) = (upload(ctx, "u", &u), upload(ctx, "f", &f));
         submit(ctx, |e| mg.encode_residual_sum(e, &u_buf, &f_buf, bcs));
         let got = f64::from(mg.read_mass_projection()[0]);
-        let want = residual_statistics(
-            u.view(),
-            f.view(),
-            ca.view(),
-            ckx.view(),
-            cky.view(),
-            bcs,
-            DX,
-        )
-        .r_sum;
+        let want = residual_statistics(op, s(&u), s(&f), bcs).r_sum;
         let wall = |b: Boundary, face_row: usize, j: usize| {
             let (g, factor) = match b {
                 Boundary::Dirichlet(g) => (f64::from(g), 2.0),
                 Boundary::Neumann => (0.0, 0.0),
             };
-            (factor * f64::from(ckx[[face_row, j]]) * inv_dx2, g)
+            (factor * f64::from(op.kx[face_row * NY + j]) * inv_dx2, g)
         };
         let mut scale = 0.0;
         for ((i, j), &uc) in u.indexed_iter() {
             let uc = f64::from(uc);
-            scale += f64::from(f[[i, j]]).abs() + (f64::from(ca[[i, j]]) * uc).abs();
+            scale += f64::from(f[[i, j]]).abs() + (f64::from(op.a[i * NY + j]) * uc).abs();
             for (on, side, row) in [(i == 0, bcs.x_lo, 0), (i + 1 == NX, bcs.x_hi, NX)] {
                 if on {
                     let (w, g) = wall(side, row, j);
@@ -961,7 +954,7 @@ fn residual_sum_and_operator_sum_match_cpu() {
         submit(ctx, |e| mg.encode_operator_sum(e, bcs));
         let got = f64::from(mg.read_mass_projection()[1]);
         let hom = bcs.homogeneous();
-        let want = operator_sum(z.view(), ca.view(), ckx.view(), hom, DX);
+        let want = operator_sum(op, s(&z), hom);
         // All terms are positive: Σ |terms| = the sum itself.
         let rel = (got - want).abs() / want.abs();
         println!("operator_sum: cpu {want:.6e}, gpu {got:.6e}, relative difference {rel:.2e} (tolerance 1e-5)");
@@ -981,7 +974,7 @@ fn mass_projection_takes_the_residual_sum_out() {
         let (a, k) = implicit_coefficients(nx, ny);
         let (mut mg, cpu) = with_coefficients(ctx, &a, &k);
         mg.conserve_mass();
-        let (ca, ckx, cky) = &cpu[0];
+        let op = &cpu[0];
         let bcs = excess_bcs();
         let f = random_field(nx, ny, 15).mapv(|v| 1.0 + 0.5 * v);
         // A rough solve: two V-cycles from 0 leave a residual whose sum is ~2.5e-6 of Σ |f|.
@@ -990,18 +983,7 @@ fn mass_projection_takes_the_residual_sum_out() {
         for _ in 0..2 {
             submit(ctx, |e| mg.encode_v_cycle(e, &u_buf, &f_buf, bcs));
         }
-        let r_sum = |u: &Field| {
-            residual_statistics(
-                u.view(),
-                f.view(),
-                ca.view(),
-                ckx.view(),
-                cky.view(),
-                bcs,
-                DX,
-            )
-            .r_sum
-        };
+        let r_sum = |u: &Field| residual_statistics(op, s(u), s(&f), bcs).r_sum;
         let f_abs: f64 = f.iter().map(|&v| f64::from(v).abs()).sum();
         let before = r_sum(&download(ctx, &u_buf, nx, ny));
         submit(ctx, |e| mg.encode_mass_projection(e, &u_buf, &f_buf, bcs));

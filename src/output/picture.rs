@@ -16,13 +16,12 @@ pub fn interphase_picture(
     blocked: &Field,
 ) -> (Field, Field) {
     let marker = xi.mapv(|x| (interpolation_prime(x) / MAX_H_PRIME as Real).min(1.0));
+    let blocked = &marker * blocked;
     let ip = &p.interphase;
     let interphase = match ip.representation {
         Representation::Resolved => layer.clone(),
-        Representation::Subgrid if ip.asr_ohm_m2 > 0.0 || ip.blocked_fraction > 0.0 => {
-            marker.clone()
-        }
+        Representation::Subgrid if ip.asr_ohm_m2 > 0.0 || ip.blocked_fraction > 0.0 => marker,
         Representation::Subgrid => p.grid.field(0.0),
     };
-    (interphase, &marker * blocked)
+    (interphase, blocked)
 }

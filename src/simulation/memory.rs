@@ -12,9 +12,9 @@
 //!   q (4): 10; plus the potential's mixed-precision refinement (an f64 iterate, a residual and
 //!   a correction: 4) and its copy of the error weights (1), and the concentration's mass
 //!   projection (2): 27 in all;
-//! * the largest output transient: at the end, the snapshot (xi, c, φ, plating rate, interface
-//!   marker, interphase, blocked: 7) and final.vti's ASCII text (5 fields at ~12 bytes a value:
-//!   15), 22 in all; a checkpoint needs less (7 fields cloned and serialized: 14); writing
+//! * the largest output transient: at the end, the snapshot (xi, c, φ, plating rate, the band,
+//!   the blocked patches: 6), the picture's interphase and blocked layers (2) and final.vti's
+//!   ASCII text (5 fields at ~12 bytes a value: 15), 23 in all; a checkpoint needs less (7 fields cloned and serialized: 14); writing
 //!   growth.gif takes 6 bytes per pixel of one frame (its RGBA copy, the palette indices and
 //!   their LZW code), which is more for small grids;
 //! * every frame, kept until growth.gif is written: the RGB picture, which for small grids is
@@ -34,7 +34,7 @@ const BACKEND_WORDS: u64 = 18;
 /// Both multigrid hierarchies with their refinement and projection buffers.
 const SOLVER_WORDS: u64 = 27;
 /// The end-of-run snapshot and final.vti's text.
-const OUTPUT_WORDS: u64 = 22;
+const OUTPUT_WORDS: u64 = 23;
 /// Encoding one frame of growth.gif, per pixel.
 const GIF_BYTES_PER_PIXEL: u64 = 6;
 

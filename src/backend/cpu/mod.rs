@@ -26,7 +26,6 @@ use crate::model::state::ModelState;
 use crate::model::timestep::{time_step, RateMaxima};
 use crate::numerics::SolveStats;
 use multigrid::{Criterion, Multigrid};
-use ndarray::ArrayView2;
 use rayon::prelude::*;
 use std::time::Instant;
 
@@ -107,9 +106,9 @@ impl CpuBackend {
             row_sums: Vec::new(),
             rhs: g.field(0.0),
             potential_weights: g.field(1.0),
-            potential_mg: Multigrid::new(g.nx, g.layer_cells(), g.dx),
+            potential_mg: Multigrid::new(g),
             concentration_mg: {
-                let mut mg = Multigrid::new(g.nx, g.layer_cells(), g.dx);
+                let mut mg = Multigrid::new(g);
                 mg.conserve_mass();
 
                 // The state is u = c/c0 − 1; the tolerance refers to c's equation.
@@ -168,7 +167,7 @@ impl CpuBackend {
             .and(&self.dxi)
             .par_for_each(|r, &d| *r = -q * d);
         self.potential_mg
-            .set_coefficients_with_uniform_a(0.0, layers(weights));
+            .set_coefficients_with_uniform_a(0.0, slice(weights));
         // The error the kinetics see: the reaction reads η = E − φ weighted by h'(ξ), the
         // migration flux σ∇φ carries the ions in the electrolyte. So the error is weighed by 1
         // in the electrolyte (ξ < ½) and by h'(ξ)/max h' in the metal, where φ is a
@@ -185,23 +184,20 @@ impl CpuBackend {
                 };
             });
         self.potential_mg
-            .set_error_weights(layers(&self.potential_weights));
+            .set_error_weights(slice(&self.potential_weights));
         let bcs = boundary::POTENTIAL;
         if self.potential_mg.contraction().is_none()
             || step.is_multiple_of(CONTRACTION_REFRESH_STEPS)
         {
             self.potential_mg.measure_contraction(bcs);
         }
-        let (mg, rhs) = (&mut self.potential_mg, &self.rhs);
-        with_layers(&mut self.phi, |phi| {
-            mg.solve_refined(
-                phi,
-                layers(rhs),
-                bcs,
-                Criterion::EstimatedError(self.p.potential_tolerance_v),
-                self.p.solver_max_cycles,
-            )
-        })
+        self.potential_mg.solve_refined(
+            slice_mut(&mut self.phi),
+            slice(&self.rhs),
+            bcs,
+            Criterion::EstimatedError(self.p.potential_tolerance_v),
+            self.p.solver_max_cycles,
+        )
     }
 }
 
@@ -441,18 +437,15 @@ impl Backend for CpuBackend {
         // The same f32 1/dt as the right-hand side's c/dt: a one-ulp difference between the two
         // would create ~ε Σc of ions every step.
         self.concentration_mg
-            .set_coefficients_with_uniform_a(1.0 / dt as Real, layers(&self.diffusivity));
+            .set_coefficients_with_uniform_a(1.0 / dt as Real, slice(&self.diffusivity));
         let bcs = boundary::CONCENTRATION_EXCESS;
-        let (mg, rhs) = (&mut self.concentration_mg, &self.rhs);
-        let concentration_solve = with_layers(&mut self.excess, |excess| {
-            mg.solve(
-                excess,
-                layers(rhs),
-                bcs,
-                self.p.concentration_tolerance,
-                self.p.solver_max_cycles,
-            )
-        });
+        let concentration_solve = self.concentration_mg.solve(
+            slice_mut(&mut self.excess),
+            slice(&self.rhs),
+            bcs,
+            self.p.concentration_tolerance,
+            self.p.solver_max_cycles,
+        );
         let boundary_inflow = transport::boundary_inflow(
             &self.tr,
             slice(&self.excess_old),
@@ -563,27 +556,4 @@ impl Backend for CpuBackend {
             .set_contraction((rho >= 0.0).then_some(rho));
         Ok(())
     }
-}
-
-/// The multigrid's view of a field: nx rows of the ny·nz cells of an x layer (the same memory).
-/// In 2D (nz = 1) that is the field itself; the multigrid takes the grid's flat storage next.
-fn layers(f: &Field) -> ArrayView2<'_, Real> {
-    let (nx, ny, nz) = f.dim();
-    debug_assert_eq!(nz, 1, "the CPU multigrid solves 2D grids");
-    f.view()
-        .into_shape_with_order((nx, ny * nz))
-        .expect("fields are row-major")
-}
-
-/// Runs `body` on `f` as the multigrid's rows ([`layers`]), moved, not copied.
-fn with_layers<R>(f: &mut Field, body: impl FnOnce(&mut multigrid::Field) -> R) -> R {
-    let (nx, ny, nz) = f.dim();
-    let mut rows = std::mem::take(f)
-        .into_shape_with_order((nx, ny * nz))
-        .expect("fields are row-major");
-    let result = body(&mut rows);
-    *f = rows
-        .into_shape_with_order((nx, ny, nz))
-        .expect("the multigrid keeps the shape");
-    result
 }

@@ -1,10 +1,9 @@
 //! The CPU multigrid's solves: V-cycles to a relative residual, the mixed-precision refined
 //! solve to an estimated error, and V-cycle-preconditioned CG.
 
-use ndarray::{ArrayView2, CowArray, Ix2};
+use rayon::prelude::*;
 
 use super::kernels::*;
-use super::Field;
 use super::{Multigrid, Refinement, SLOW_CONTRACTION};
 use crate::grid::Real;
 use crate::numerics::{backward_error, relative, Bcs, ResidualStatistics, SolveStats};
@@ -57,27 +56,27 @@ impl Multigrid {
     /// V-cycles only, 0.062 / 0.096, at 256² / 1024².
     pub fn solve(
         &mut self,
-        u: &mut Field,
-        f: ArrayView2<Real>,
+        u: &mut [Real],
+        f: &[Real],
         bcs: Bcs,
         tol: f64,
         max_cycles: u32,
     ) -> SolveStats {
-        let f = prepare(self, u, f);
+        check_lengths(self, u, f);
+        let layer = self.grid().layer_cells();
         // The residual at u, measured against the right-hand side of v = u + offset.
         let offset_b = (self.reference_offset != 0.0).then(|| {
             let op = &self.hierarchy.levels[0].op;
-            let [a, kx, _] = op.views();
-            right_hand_side_norms(f.view(), a, kx, bcs, op.dx, self.reference_offset)
+            right_hand_side_norms(op, f, bcs, self.reference_offset)
         });
-        let statistics = |mg: &Multigrid, u: ArrayView2<Real>| {
-            let mut s = mg.residual_statistics(u, f.view(), bcs);
+        let statistics = |mg: &Multigrid, u: &[Real]| {
+            let mut s = mg.residual_statistics(u, f, bcs);
             if let Some((b2, b_abs_sum)) = offset_b {
                 (s.b2, s.b_abs_sum) = (b2, b_abs_sum);
             }
             s
         };
-        let start = statistics(self, u.view());
+        let start = statistics(self, u);
         let (mut stats, reference) = self.start_from(&start);
         let mut last = start;
         let (mut stalled, mut slow) = (0, false);
@@ -89,8 +88,8 @@ impl Multigrid {
             && stalled < 2
             && !slow
         {
-            self.hierarchy.v_cycle(u.view_mut(), f.view(), bcs);
-            last = statistics(self, u.view());
+            self.hierarchy.v_cycle(u, f, bcs);
+            last = statistics(self, u);
             stats.backward_error = backward_error(&last);
             let factor = record(&mut stats, relative(last.r2.sqrt(), reference));
             stalled = if factor > STALL_FACTOR {
@@ -101,14 +100,14 @@ impl Multigrid {
             slow = factor > PCG_SWITCH_FACTOR && factor <= STALL_FACTOR;
         }
         if slow && stats.residual_rel > tol {
-            self.pcg_iterations(u, f.view(), bcs, tol, max_cycles, reference, &mut stats);
-            last = statistics(self, u.view());
+            self.pcg_iterations(u, f, bcs, tol, max_cycles, reference, &mut stats);
+            last = statistics(self, u);
         }
         if self.has_mass_term && self.conserve_mass.is_some() && last.r_sum != 0.0 {
             let kappa = self.mass_projection(bcs, last.r_sum);
             let z = &self.conserve_mass.as_ref().expect("conserving").z;
-            add_scaled(u.view_mut(), kappa, z.view());
-            last = statistics(self, u.view());
+            add_scaled(u, kappa, z, layer);
+            last = statistics(self, u);
             stats.residual_rel = relative(last.r2.sqrt(), reference);
         }
         stats.mass_defect_rel = self.mass_defect(&last);
@@ -124,11 +123,8 @@ impl Multigrid {
         let mp = self.conserve_mass.as_mut().expect("conserving");
         // From zero every time: a solve depends on its inputs only (a resumed run repeats the
         // uninterrupted one bit for bit).
-        self.hierarchy
-            .inverse_of_ones(mp.z.view_mut(), mp.ones.view(), hom);
-        let op = &self.hierarchy.levels[0].op;
-        let [a, kx, _] = op.views();
-        let mass = operator_sum(mp.z.view(), a, kx, hom, op.dx);
+        self.hierarchy.inverse_of_ones(&mut mp.z, &mp.ones, hom);
+        let mass = operator_sum(&self.hierarchy.levels[0].op, &mp.z, hom);
         if mass > 0.0 {
             (r_sum / mass) as Real
         } else {
@@ -157,31 +153,21 @@ impl Multigrid {
     /// one per refinement plus one per inner CG iteration.
     pub fn solve_refined(
         &mut self,
-        u: &mut Field,
-        f: ArrayView2<Real>,
+        u: &mut [Real],
+        f: &[Real],
         bcs: Bcs,
         criterion: Criterion,
         max_cycles: u32,
     ) -> SolveStats {
-        let f = prepare(self, u, f);
+        check_lengths(self, u, f);
         let mut rf = std::mem::take(&mut self.refinement);
-        rf.allocate(u.dim());
-        ndarray::Zip::from(&mut rf.u)
-            .and(&*u)
-            .par_for_each(|d, &s| *d = f64::from(s));
+        rf.allocate(u.len());
+        rf.u.par_iter_mut()
+            .zip(&*u)
+            .for_each(|(d, &s)| *d = f64::from(s));
         let fine_residual = |mg: &Multigrid, rf: &mut Refinement| {
             let op = &mg.hierarchy.levels[0].op;
-            let [a, kx, ky] = op.views();
-            residual_with_statistics(
-                rf.u.view(),
-                f.view(),
-                a,
-                kx,
-                ky,
-                bcs,
-                op.dx,
-                rf.r.view_mut(),
-            )
+            residual_with_statistics(op, &rf.u, f, bcs, &mut rf.r)
         };
         let start = fine_residual(self, &mut rf);
         let (mut stats, reference) = self.start_from(&start);
@@ -203,22 +189,21 @@ impl Multigrid {
             let mut cycles = 1;
             let of_full_multigrid = full_multigrid && stats.cycles == 0;
             if of_full_multigrid {
-                self.hierarchy
-                    .full_multigrid(rf.e.view_mut(), rf.r.view(), hom);
+                self.hierarchy.full_multigrid(&mut rf.e, &rf.r, hom);
             } else if krylov {
                 let inner = self.solve_pcg(
                     &mut rf.e,
-                    rf.r.view(),
+                    &rf.r,
                     hom,
                     INNER_TOLERANCE,
                     max_cycles - stats.cycles,
                 );
                 cycles = inner.cycles.max(1);
             } else {
-                self.hierarchy.v_cycle(rf.e.view_mut(), rf.r.view(), hom);
+                self.hierarchy.v_cycle(&mut rf.e, &rf.r, hom);
             }
-            let weights = self.error_weights.as_ref().map(|w| w.view());
-            let correction = add_correction(rf.u.view_mut(), rf.e.view(), weights);
+            let weights = self.error_weights.as_deref();
+            let correction = add_correction(&mut rf.u, &rf.e, weights);
             let rs = fine_residual(self, &mut rf);
             stats.mass_defect_rel = self.mass_defect(&rs);
             stats.backward_error = backward_error(&rs);
@@ -250,9 +235,9 @@ impl Multigrid {
             };
             krylov |= factor > PCG_SWITCH_FACTOR;
         }
-        ndarray::Zip::from(&mut *u)
-            .and(&rf.u)
-            .par_for_each(|d, &s| *d = s as Real);
+        u.par_iter_mut()
+            .zip(&rf.u)
+            .for_each(|(d, &s)| *d = s as Real);
         self.refinement = rf;
         stats.converged = criterion.met(&stats);
         stats
@@ -280,31 +265,27 @@ impl Multigrid {
     /// V-cycle cannot reduce, which is how [`Multigrid::solve`] uses it.
     pub fn solve_pcg(
         &mut self,
-        u: &mut Field,
-        f: ArrayView2<Real>,
+        u: &mut [Real],
+        f: &[Real],
         bcs: Bcs,
         tol: f64,
         max_cycles: u32,
     ) -> SolveStats {
-        let f = prepare(self, u, f);
-        let (mut stats, reference) = self.start(u, f.view(), bcs);
-        self.pcg_iterations(u, f.view(), bcs, tol, max_cycles, reference, &mut stats);
-        stats.backward_error = backward_error(&self.residual_statistics(u.view(), f.view(), bcs));
+        check_lengths(self, u, f);
+        let (mut stats, reference) = self.start_from(&self.residual_statistics(u, f, bcs));
+        self.pcg_iterations(u, f, bcs, tol, max_cycles, reference, &mut stats);
+        stats.backward_error = backward_error(&self.residual_statistics(u, f, bcs));
         stats.converged = stats.residual_rel <= tol;
         stats
     }
 
-    /// Initial statistics and the norm the residual is measured against: the normwise backward
-    /// error scale ||b|| + || |D| |u| || (D the diagonal of A, u the starting guess), so that a
-    /// warm start's tolerance means the same as a cold one's and stays above the f32 rounding
+    /// Initial statistics and the norm the residual is measured against, from the statistics
+    /// `rs` of the starting guess: the normwise backward error scale ||b|| + || |D| |u| || (D
+    /// the diagonal of A, u the starting guess), so that a warm start's tolerance means the
+    /// same as a cold one's and stays above the f32 rounding
     /// floor ε || |D| |u| || (a source-driven potential, where ||b|| ≪ ||A u||, would otherwise
     /// never reach 1e-6 in f32). From u = 0 it is the plain ||b||; when both vanish, the initial
     /// residual (then the answer is u = 0 and any u ≠ 0 is reduced relative to itself).
-    fn start(&self, u: &Field, f: ArrayView2<Real>, bcs: Bcs) -> (SolveStats, f64) {
-        self.start_from(&self.residual_statistics(u.view(), f, bcs))
-    }
-
-    /// [`Multigrid::start`] from the statistics of the starting guess.
     fn start_from(&self, rs: &ResidualStatistics) -> (SolveStats, f64) {
         let (r0, b) = (rs.r2.sqrt(), rs.b2.sqrt());
         let reference = if b > 0.0 { b } else { r0 };
@@ -322,8 +303,8 @@ impl Multigrid {
     #[allow(clippy::too_many_arguments)]
     fn pcg_iterations(
         &mut self,
-        u: &mut Field,
-        f: ArrayView2<Real>,
+        u: &mut [Real],
+        f: &[Real],
         bcs: Bcs,
         tol: f64,
         max_cycles: u32,
@@ -331,6 +312,7 @@ impl Multigrid {
         stats: &mut SolveStats,
     ) {
         let hom = bcs.homogeneous();
+        let layer = self.grid().layer_cells();
         let (mut restart, mut rz) = (true, 0.0);
         let (mut best, mut since_best) = (stats.residual_rel, 0);
         while stats.residual_rel > tol
@@ -338,44 +320,39 @@ impl Multigrid {
             && since_best < PCG_STALL_ITERATIONS
         {
             let kr = &mut self.krylov;
+            let fine = &self.hierarchy.levels[0].op;
             if restart {
-                let fine = &self.hierarchy.levels[0].op;
-                fine.residual(u.view(), f, bcs, kr.r.view_mut());
+                residual(fine, u, f, bcs, &mut kr.r);
             }
             let r_dot_z_old = if restart {
                 0.0
             } else {
-                dot(kr.r.view(), kr.z.view())
+                dot(&kr.r, &kr.z, layer)
             };
             kr.z.fill(0.0);
-            self.hierarchy.v_cycle(kr.z.view_mut(), kr.r.view(), hom);
-            let rz_new = dot(kr.r.view(), kr.z.view());
+            self.hierarchy.v_cycle(&mut kr.z, &kr.r, hom);
+            let rz_new = dot(&kr.r, &kr.z, layer);
             if restart {
-                kr.p.assign(&kr.z);
+                kr.p.copy_from_slice(&kr.z);
             } else {
-                scale_and_add(
-                    kr.p.view_mut(),
-                    ((rz_new - r_dot_z_old) / rz) as Real,
-                    kr.z.view(),
-                );
+                let beta = ((rz_new - r_dot_z_old) / rz) as Real;
+                scale_and_add(&mut kr.p, beta, &kr.z, layer);
             }
             rz = rz_new;
-            let op = &self.hierarchy.levels[0].op;
-            let [a, kx, ky] = op.views();
-            apply_operator(kr.p.view(), a, kx, ky, hom, op.dx, kr.q.view_mut());
-            let pq = dot(kr.p.view(), kr.q.view());
+            apply_operator(&self.hierarchy.levels[0].op, &kr.p, hom, &mut kr.q);
+            let pq = dot(&kr.p, &kr.q, layer);
             if !(pq > 0.0 && rz > 0.0) {
                 break;
             }
             let alpha = (rz / pq) as Real;
-            add_scaled(u.view_mut(), alpha, kr.p.view());
-            add_scaled(kr.r.view_mut(), -alpha, kr.q.view());
-            let mut now = relative(dot(kr.r.view(), kr.r.view()).sqrt(), reference);
+            add_scaled(u, alpha, &kr.p, layer);
+            add_scaled(&mut kr.r, -alpha, &kr.q, layer);
+            let mut now = relative(dot(&kr.r, &kr.r, layer).sqrt(), reference);
             restart = now <= tol;
             if restart {
                 // The recursive residual drifts from the true one in f32: check it, and go on
                 // from the true residual if that is not yet below tol.
-                now = relative(self.residual_norms(u.view(), f, bcs).0, reference);
+                now = relative(self.residual_norms(u, f, bcs).0, reference);
             }
             record(stats, now);
             if now < STALL_FACTOR * best {
@@ -384,7 +361,7 @@ impl Multigrid {
                 since_best += 1;
             }
         }
-        stats.residual_rel = relative(self.residual_norms(u.view(), f, bcs).0, reference);
+        stats.residual_rel = relative(self.residual_norms(u, f, bcs).0, reference);
     }
 }
 
@@ -403,21 +380,9 @@ fn record(stats: &mut SolveStats, now: f64) -> f64 {
     factor
 }
 
-/// Checks the shapes and makes `u` and `f` row-major, as the kernels (and GPU buffers) need.
-pub(super) fn prepare<'a>(
-    mg: &Multigrid,
-    u: &mut Field,
-    f: ArrayView2<'a, Real>,
-) -> CowArray<'a, Real, Ix2> {
-    let shape = mg.hierarchy.levels[0].op.a.dim();
-    assert_eq!(u.dim(), shape, "u has the wrong shape");
-    assert_eq!(f.dim(), shape, "f has the wrong shape");
-    if !u.is_standard_layout() {
-        *u = u.as_standard_layout().into_owned();
-    }
-    if f.is_standard_layout() {
-        CowArray::from(f)
-    } else {
-        CowArray::from(f.as_standard_layout().into_owned())
-    }
+/// Checks that `u` and `f` hold one value per cell of the finest level.
+pub(super) fn check_lengths(mg: &Multigrid, u: &[Real], f: &[Real]) {
+    let cells = mg.grid().cells();
+    assert_eq!(u.len(), cells, "u has the wrong length");
+    assert_eq!(f.len(), cells, "f has the wrong length");
 }

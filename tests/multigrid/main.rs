@@ -1,14 +1,20 @@
 //! Validation of the geometric multigrid (`mgpf::backend::cpu::multigrid`): second-order accuracy on
 //! a manufactured solution, per-cycle residual reduction with the model's conductivity contrast,
-//! the implicit-diffusion form, grid-independent cycle counts, and the trivial right-hand side.
+//! the implicit-diffusion form, grid-independent cycle counts, and the trivial right-hand side;
+//! the same properties in 3D in [`three_d`].
+
+mod three_d;
 
 use std::f64::consts::PI;
 use std::time::Instant;
 
-use mgpf::backend::cpu::multigrid::{Criterion, Field, Multigrid};
+use mgpf::backend::cpu::multigrid::{Criterion, Multigrid};
 use mgpf::numerics::{Bcs, Boundary, SolveStats};
-use mgpf::Real;
+use mgpf::{Grid, Real};
 use ndarray::Array2;
+
+/// A 2D test field, shape (nx, ny); the multigrid takes its flat slice.
+type Field = Array2<Real>;
 
 const TOL: f64 = 1e-6;
 const DIFFUSION_TOL: f64 = 1e-9;
@@ -19,6 +25,15 @@ fn field(n: usize, value: impl Fn(f64, f64) -> f64) -> Field {
     Array2::from_shape_fn((n, n), |(i, j)| {
         value((i as f64 + 0.5) * dx, (j as f64 + 0.5) * dx) as Real
     })
+}
+
+/// A field's values in the grid's flat order, as the multigrid takes them.
+fn s(f: &Field) -> &[Real] {
+    f.as_slice().expect("standard layout")
+}
+
+fn sm(f: &mut Field) -> &mut [Real] {
+    f.as_slice_mut().expect("standard layout")
 }
 
 /// Per-cycle reduction factor (geometric mean): (r_final / r_0)^(1/cycles), r_0 = 1 from u = 0.
@@ -52,15 +67,15 @@ fn potential_bcs() -> Bcs {
 /// row reducing less than 0.9×), in the `SolveStats` form.
 fn plain_v_cycles(mg: &mut Multigrid, f: &Field, bcs: Bcs, max_cycles: u32) -> SolveStats {
     let mut u = Array2::zeros(f.dim());
-    let (_, b) = mg.residual_norms(u.view(), f.view(), bcs);
+    let (_, b) = mg.residual_norms(s(&u), s(f), bcs);
     let mut stats = SolveStats {
         residual_rel: 1.0,
         ..Default::default()
     };
     let mut stalled = 0;
     while stats.residual_rel > TOL && stats.cycles < max_cycles && stalled < 2 {
-        mg.v_cycle(&mut u, f.view(), bcs);
-        let rel = mg.residual_norms(u.view(), f.view(), bcs).0 / b;
+        mg.v_cycle(sm(&mut u), s(f), bcs);
+        let rel = mg.residual_norms(s(&u), s(f), bcs).0 / b;
         let factor = rel / stats.residual_rel;
         stalled = if factor > 0.9 { stalled + 1 } else { 0 };
         stats.cycles += 1;
@@ -85,13 +100,13 @@ fn deposit_potential(n: usize, band: bool) -> DepositRuns {
     let k = deposit_conductivity(n, band);
     let a = Array2::zeros((n, n));
     let source = field(n, |x, y| (PI * x).sin() * (1.0 + (2.0 * PI * y).cos()));
-    let mut mg = Multigrid::new(n, n, 1.0 / n as f64);
-    mg.set_coefficients(a.view(), k.view());
+    let mut mg = Multigrid::new(Grid::new(n, n, 1.0 / n as f64));
+    mg.set_coefficients(s(&a), s(&k));
     let v_cycles = plain_v_cycles(&mut mg, &source, potential_bcs(), 60);
     let mut u = Array2::zeros((n, n));
-    let solve = mg.solve(&mut u, source.view(), potential_bcs(), TOL, 60);
+    let solve = mg.solve(sm(&mut u), s(&source), potential_bcs(), TOL, 60);
     let mut u = Array2::zeros((n, n));
-    let pcg = mg.solve_pcg(&mut u, source.view(), potential_bcs(), TOL, 60);
+    let pcg = mg.solve_pcg(sm(&mut u), s(&source), potential_bcs(), TOL, 60);
     for (name, s) in [("V-cycles", v_cycles), ("solve", solve), ("solve_pcg", pcg)] {
         println!(
             "{n:>4}² band={band:<5} {name:<9}: {:>2} cycles to {:.2e} (converged {}), mean \
@@ -120,8 +135,8 @@ fn manufactured_solution_converges_at_second_order() {
     let exact = |x: f64, y: f64| (PI * x).sin() * (2.0 * PI * y).cos();
     let mut errors = Vec::new();
     for n in [64, 128, 256] {
-        let mut mg = Multigrid::new(n, n, 1.0 / n as f64);
-        mg.set_coefficients(Array2::zeros((n, n)).view(), Array2::ones((n, n)).view());
+        let mut mg = Multigrid::new(Grid::new(n, n, 1.0 / n as f64));
+        mg.set_coefficients(s(&Array2::zeros((n, n))), s(&Array2::ones((n, n))));
         // −∇²u = (π² + 4π²) u for the exact solution.
         let f = field(n, |x, y| 5.0 * PI * PI * exact(x, y));
         let mut u = Array2::zeros((n, n));
@@ -129,7 +144,7 @@ fn manufactured_solution_converges_at_second_order() {
         // forward error of up to cond(A)·1e-6, above the O(h²) error at 256². Asking for 1e-9
         // runs the cycles to the f32 floor (two cycles without progress), where u is as good as
         // f32 makes it.
-        let stats = mg.solve(&mut u, f.view(), bcs, DIFFUSION_TOL, 40);
+        let stats = mg.solve(sm(&mut u), s(&f), bcs, DIFFUSION_TOL, 40);
         let err = (&u - &field(n, exact))
             .iter()
             .map(|e| e.abs())
@@ -210,10 +225,10 @@ fn implicit_diffusion_keeps_uniform_state_exactly() {
     for dt in [1e3, 1e-3] {
         let a = Array2::from_elem((n, n), (1.0 / dt) as Real);
         let f = a.clone(); // a · 1: the exact solution is u ≡ 1.
-        let mut mg = Multigrid::new(n, n, 1.0 / n as f64);
-        mg.set_coefficients(a.view(), d.view());
+        let mut mg = Multigrid::new(Grid::new(n, n, 1.0 / n as f64));
+        mg.set_coefficients(s(&a), s(&d));
         let mut u = Array2::zeros((n, n));
-        let stats = mg.solve(&mut u, f.view(), bcs, DIFFUSION_TOL, 40);
+        let stats = mg.solve(sm(&mut u), s(&f), bcs, DIFFUSION_TOL, 40);
         let err = u.iter().map(|v| (v - 1.0).abs()).fold(0.0, f32::max);
         println!(
             "dt = {dt:.0e}: {} cycles to {:.1e}, mean factor {:.3}, first {:.3}; expected \
@@ -257,15 +272,15 @@ fn conserve_mass_zeroes_the_residual_sum_within_the_tolerance() {
     let f = Array2::from_shape_fn((n, n), |ij| u_old[ij] / dt as Real + sink[ij]);
     let mut sums = Vec::new();
     for conserving in [false, true] {
-        let mut mg = Multigrid::new(n, n, 1.0 / n as f64);
-        mg.set_coefficients(a.view(), d.view());
+        let mut mg = Multigrid::new(Grid::new(n, n, 1.0 / n as f64));
+        mg.set_coefficients(s(&a), s(&d));
         mg.set_reference_offset(1.0);
         if conserving {
             mg.conserve_mass();
         }
         let mut u = u_old.clone();
-        let stats = mg.solve(&mut u, f.view(), bcs, TOL, 40);
-        let rs = mg.residual_statistics(u.view(), f.view(), bcs);
+        let stats = mg.solve(sm(&mut u), s(&f), bcs, TOL, 40);
+        let rs = mg.residual_statistics(s(&u), s(&f), bcs);
         let relative = rs.r_sum.abs() / rs.b_abs_sum;
         println!(
             "conserve_mass {conserving}: {} cycles, ‖r‖/‖b_c‖ = {:.2e} (tol {TOL:.0e}),              |Σ r|/Σ|b| = {relative:.2e}",
@@ -301,17 +316,17 @@ fn cycles_to_tolerance_do_not_grow_with_grid() {
 fn ns_per_cycle_per_unknown(n: usize) -> (usize, f64) {
     let k = deposit_conductivity(n, false);
     let f = field(n, |x, _| x);
-    let mut mg = Multigrid::new(n, n, 1.0 / n as f64);
-    mg.set_coefficients(Array2::zeros((n, n)).view(), k.view());
+    let mut mg = Multigrid::new(Grid::new(n, n, 1.0 / n as f64));
+    mg.set_coefficients(s(&Array2::zeros((n, n))), s(&k));
     let mut u = Array2::zeros((n, n));
-    mg.v_cycle(&mut u, f.view(), potential_bcs());
+    mg.v_cycle(sm(&mut u), s(&f), potential_bcs());
     // The fastest of 5 batches: the machine is shared, and interference only adds time.
     let cycles = (2 * 1024 * 1024 / (n * n)).clamp(2, 100);
     let per_cycle = (0..5)
         .map(|_| {
             let start = Instant::now();
             for _ in 0..cycles {
-                mg.v_cycle(&mut u, f.view(), potential_bcs());
+                mg.v_cycle(sm(&mut u), s(&f), potential_bcs());
             }
             start.elapsed().as_secs_f64() / cycles as f64
         })
@@ -358,28 +373,25 @@ fn time_per_cycle_per_unknown() {
 #[test]
 fn zero_rhs_with_homogeneous_bcs_returns_at_once() {
     let n = 64;
-    let mut mg = Multigrid::new(n, n, 1.0 / n as f64);
-    mg.set_coefficients(
-        Array2::zeros((n, n)).view(),
-        deposit_conductivity(n, true).view(),
-    );
+    let mut mg = Multigrid::new(Grid::new(n, n, 1.0 / n as f64));
+    mg.set_coefficients(s(&Array2::zeros((n, n))), s(&deposit_conductivity(n, true)));
     let bcs = Bcs {
         x_lo: Boundary::Dirichlet(0.0),
         x_hi: Boundary::Neumann,
     };
     let f = Array2::zeros((n, n));
     let mut u = Array2::zeros((n, n));
-    let stats = mg.solve(&mut u, f.view(), bcs, TOL, 20);
+    let stats = mg.solve(sm(&mut u), s(&f), bcs, TOL, 20);
     println!("expected 0 cycles, u = 0, converged; got {stats:?}");
     assert_eq!(stats.cycles, 0);
     assert!(stats.converged);
     assert!(u.iter().all(|&v| v == 0.0));
-    let stats = mg.solve_pcg(&mut u, f.view(), bcs, TOL, 20);
+    let stats = mg.solve_pcg(sm(&mut u), s(&f), bcs, TOL, 20);
     assert!(stats.converged && stats.cycles == 0 && u.iter().all(|&v| v == 0.0));
     // b = 0 but u ≠ 0: the residual is measured against the initial one and u → 0 (to a tight
     // tolerance: the initial residual is dominated by the k = 1e4 cells).
     let mut u = field(n, |x, y| x * y);
-    let stats = mg.solve(&mut u, f.view(), bcs, 1e-10, 30);
+    let stats = mg.solve(sm(&mut u), s(&f), bcs, 1e-10, 30);
     let max = u.iter().fold(0.0, |m: Real, v| m.max(v.abs()));
     println!("from u = xy: expected u → 0, got max |u| = {max:.1e} after {stats:?}");
     assert!(stats.converged && max < 1e-5);
@@ -389,7 +401,7 @@ fn zero_rhs_with_homogeneous_bcs_returns_at_once() {
         x_hi: Boundary::Neumann,
     };
     let f = Array2::ones((n, n));
-    let stats = mg.solve(&mut u, f.view(), neumann, TOL, 8);
+    let stats = mg.solve(sm(&mut u), s(&f), neumann, TOL, 8);
     println!("singular system: {stats:?}");
     assert!(stats.cycles <= 8 && u.iter().all(|v| v.is_finite()));
 }
@@ -446,13 +458,6 @@ mod kernels {
         })
     }
 
-    fn faces(k: &Array2<Real>) -> (Array2<Real>, Array2<Real>) {
-        let (nx, ny) = k.dim();
-        let (mut kx, mut ky) = (Array2::zeros((nx + 1, ny)), Array2::zeros((nx, ny)));
-        face_coefficients(k.view(), kx.view_mut(), ky.view_mut());
-        (kx, ky)
-    }
-
     #[test]
     fn red_black_sweep_matches_cell_by_cell_gauss_seidel() {
         let bcs = Bcs {
@@ -466,20 +471,11 @@ mod kernels {
                 pattern(nx, ny, 2, 1e-3, 1e4),
                 pattern(nx, ny, 3, -1.0, 1.0),
             );
-            let (kx, ky) = faces(&k);
+            let op = operator(&a, &k, 0.5);
             let mut u = pattern(nx, ny, 4, -1.0, 1.0);
             let mut expected = u.clone();
             for colour in [0, 1] {
-                smooth_red_black(
-                    u.view_mut(),
-                    f.view(),
-                    a.view(),
-                    kx.view(),
-                    ky.view(),
-                    bcs,
-                    0.5,
-                    colour,
-                );
+                smooth_red_black(&op, sm(&mut u), s(&f), bcs, colour);
                 for i in 0..nx {
                     for j in (0..ny).filter(|j| (i + j) % 2 == colour) {
                         let (au, diag) = reference_stencil(&expected, &a, &k, bcs, 0.5, i, j);
@@ -509,27 +505,10 @@ mod kernels {
             pattern(nx, ny, 3, -1.0, 1.0),
             pattern(nx, ny, 4, -1.0, 1.0),
         );
-        let (kx, ky) = faces(&k);
+        let op = operator(&a, &k, dx);
         let (mut r, mut q) = (Array2::zeros((nx, ny)), Array2::zeros((nx, ny)));
-        residual(
-            u.view(),
-            f.view(),
-            a.view(),
-            kx.view(),
-            ky.view(),
-            bcs,
-            dx,
-            r.view_mut(),
-        );
-        apply_operator(
-            u.view(),
-            a.view(),
-            kx.view(),
-            ky.view(),
-            bcs,
-            dx,
-            q.view_mut(),
-        );
+        residual(&op, s(&u), s(&f), bcs, sm(&mut r));
+        apply_operator(&op, s(&u), bcs, sm(&mut q));
         let mut r2 = 0.0;
         for (i, j) in (0..nx).flat_map(|i| (0..ny).map(move |j| (i, j))) {
             let expected = f64::from(f[[i, j]]) - reference_stencil(&u, &a, &k, bcs, dx, i, j).0;
@@ -544,8 +523,7 @@ mod kernels {
             );
             r2 += expected * expected;
         }
-        let (got, _) =
-            residual_norms_squared(u.view(), f.view(), a.view(), kx.view(), ky.view(), bcs, dx);
+        let (got, _) = residual_norms_squared(&op, s(&u), s(&f), bcs);
         println!("Σ r²: expected {r2:.6e}, got {got:.6e}");
         assert!((got - r2).abs() < 1e-5 * r2);
     }
@@ -553,22 +531,20 @@ mod kernels {
     #[test]
     fn transfers_keep_constants_and_lines() {
         let (nx, ny) = (8, 6);
+        let (fg, cg) = (Grid::new(nx, ny, 1.0), Grid::new(nx / 2, ny / 2, 2.0));
         let fine = Array2::from_shape_fn((nx, ny), |(i, j)| (i * 10 + j) as Real);
         let mut coarse = Array2::zeros((nx / 2, ny / 2));
-        restrict_full_weighting(fine.view(), coarse.view_mut());
+        restrict_full_weighting(fg, s(&fine), cg, sm(&mut coarse));
         assert_eq!(coarse[[1, 2]], 0.25 * (24.0 + 25.0 + 34.0 + 35.0));
         // A correction linear in x is interpolated exactly away from the walls; a constant with
         // Neumann walls stays constant, with Dirichlet walls it halves in the wall rows.
         let line = Array2::from_shape_fn((nx / 2, ny / 2), |(i, _)| 2.0 * i as Real + 1.0);
         let mut out = Array2::zeros((nx, ny));
-        prolong_bilinear(
-            line.view(),
-            out.view_mut(),
-            Bcs {
-                x_lo: Boundary::Neumann,
-                x_hi: Boundary::Neumann,
-            },
-        );
+        let neumann = Bcs {
+            x_lo: Boundary::Neumann,
+            x_hi: Boundary::Neumann,
+        };
+        prolong_bilinear(cg, s(&line), fg, sm(&mut out), neumann);
         for i in 1..nx - 1 {
             assert!(
                 out.row(i)
@@ -580,42 +556,45 @@ mod kernels {
         }
         let ones = Array2::ones((nx / 2, ny / 2));
         let mut out = Array2::zeros((nx, ny));
-        prolong_bilinear(
-            ones.view(),
-            out.view_mut(),
-            Bcs {
-                x_lo: Boundary::Dirichlet(5.0),
-                x_hi: Boundary::Neumann,
-            },
-        );
+        let dirichlet = Bcs {
+            x_lo: Boundary::Dirichlet(5.0),
+            x_hi: Boundary::Neumann,
+        };
+        prolong_bilinear(cg, s(&ones), fg, sm(&mut out), dirichlet);
         assert!(out.row(0).iter().all(|&v| v == 0.5) && out.row(nx - 1).iter().all(|&v| v == 1.0));
     }
 
     #[test]
     fn face_coefficients_are_harmonic_and_coarsen_uniform_k_to_itself() {
         let k = Array2::from_shape_fn((2, 2), |(i, j)| if (i + j) % 2 == 0 { 1.0 } else { 3.0 });
-        let (kx, ky) = faces(&k);
+        let op = operator(&Array2::zeros((2, 2)), &k, 1.0);
+        // Flat (i, j) → i·ny + j with ny = 2: kx [1, 0], ky [0, 1], kx [0, 1], kx [2, 1].
+        let (kx, ky) = (&op.kx, &op.ky);
         println!(
             "interior faces: expected 1.5, got kx {} ky {}",
-            kx[[1, 0]],
-            ky[[0, 1]]
+            kx[2], ky[1]
         );
-        assert_eq!(
-            (kx[[1, 0]], ky[[0, 1]], kx[[0, 1]], kx[[2, 1]]),
-            (1.5, 1.5, 3.0, 1.0)
-        );
-        let (kx, ky) = faces(&Array2::from_elem((8, 4), 7.0));
-        let (mut kxc, mut kyc) = (Array2::zeros((5, 2)), Array2::zeros((4, 2)));
-        restrict_face_coefficients(kx.view(), ky.view(), kxc.view_mut(), kyc.view_mut());
-        assert!(kxc.iter().chain(kyc.iter()).all(|&v| v == 7.0));
+        assert_eq!((kx[2], ky[1], kx[1], kx[5]), (1.5, 1.5, 3.0, 1.0));
+        let fine = operator(&Array2::zeros((8, 4)), &Array2::from_elem((8, 4), 7.0), 1.0);
+        let mut coarse = Operator::new(Grid::new(4, 2, 2.0));
+        restrict_face_coefficients(&fine, &mut coarse);
+        assert!(coarse.kx.iter().chain(&coarse.ky).all(|&v| v == 7.0));
     }
+}
+
+/// The operator of a and k on their nx × ny grid of cell size dx, with harmonic faces.
+fn operator(a: &Field, k: &Field, dx: f64) -> mgpf::backend::cpu::multigrid::kernels::Operator {
+    use mgpf::backend::cpu::multigrid::kernels::{face_coefficients, Operator};
+    let (nx, ny) = a.dim();
+    let mut op = Operator::new(Grid::new(nx, ny, dx));
+    op.a.copy_from_slice(s(a));
+    face_coefficients(s(k), &mut op);
+    op
 }
 
 #[test]
 fn one_pass_sweep_equals_the_two_colour_passes_bit_for_bit() {
-    use mgpf::backend::cpu::multigrid::kernels::{
-        face_coefficients, smooth_red_black, smooth_red_black_sweep,
-    };
+    use mgpf::backend::cpu::multigrid::kernels::{smooth_red_black, smooth_red_black_sweep};
     for (nx, ny, first) in [(200, 128, 0), (197, 130, 1), (64, 256, 0), (33, 40, 1)] {
         let value =
             |i: usize, j: usize, s: f64| ((i as f64 * 0.37 + j as f64 * 0.11 + s).sin()) as Real;
@@ -626,8 +605,6 @@ fn one_pass_sweep_equals_the_two_colour_passes_bit_for_bit() {
                 1.0 + 0.5 * value(i, j, 1.0)
             }
         });
-        let (mut kx, mut ky) = (Array2::zeros((nx + 1, ny)), Array2::zeros((nx, ny)));
-        face_coefficients(k.view(), kx.view_mut(), ky.view_mut());
         let a = Array2::from_shape_fn((nx, ny), |(i, j)| 0.5 + 0.25 * value(i, j, 2.0));
         let f = Array2::from_shape_fn((nx, ny), |(i, j)| value(i, j, 3.0));
         let u0 = Array2::from_shape_fn((nx, ny), |(i, j)| value(i, j, 4.0));
@@ -635,31 +612,13 @@ fn one_pass_sweep_equals_the_two_colour_passes_bit_for_bit() {
             x_lo: Boundary::Neumann,
             x_hi: Boundary::Dirichlet(0.3),
         };
-        let dx = 0.5;
+        let op = operator(&a, &k, 0.5);
         let mut two_pass = u0.clone();
         for colour in [first, 1 - first] {
-            smooth_red_black(
-                two_pass.view_mut(),
-                f.view(),
-                a.view(),
-                kx.view(),
-                ky.view(),
-                bcs,
-                dx,
-                colour,
-            );
+            smooth_red_black(&op, sm(&mut two_pass), s(&f), bcs, colour);
         }
         let mut one_pass = u0.clone();
-        smooth_red_black_sweep(
-            one_pass.view_mut(),
-            f.view(),
-            a.view(),
-            kx.view(),
-            ky.view(),
-            bcs,
-            dx,
-            first,
-        );
+        smooth_red_black_sweep(&op, sm(&mut one_pass), s(&f), bcs, first);
         let differing = two_pass
             .iter()
             .zip(&one_pass)
@@ -728,8 +687,8 @@ fn slab_solves(k_metal: f64, tol: f64) -> [(SolveStats, f64); 2] {
         x_lo: Boundary::Neumann,
         x_hi: Boundary::Dirichlet(0.0),
     };
-    let mut mg = Multigrid::new(nx, ny, 1.0 / nx as f64);
-    mg.set_coefficients(Array2::zeros((nx, ny)).view(), k.view());
+    let mut mg = Multigrid::new(Grid::new(nx, ny, 1.0 / nx as f64));
+    mg.set_coefficients(s(&Array2::zeros((nx, ny))), s(&k));
     let scale = exact.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
     let error = |u: &Field| {
         let worst = (0..nx)
@@ -740,11 +699,11 @@ fn slab_solves(k_metal: f64, tol: f64) -> [(SolveStats, f64); 2] {
         worst / scale
     };
     let mut plain = Array2::zeros((nx, ny));
-    let plain_stats = mg.solve(&mut plain, f.view(), bcs, tol, 60);
+    let plain_stats = mg.solve(sm(&mut plain), s(&f), bcs, tol, 60);
     let mut refined = Array2::zeros((nx, ny));
     let refined_stats = mg.solve_refined(
-        &mut refined,
-        f.view(),
+        sm(&mut refined),
+        s(&f),
         bcs,
         Criterion::RelativeResidual(tol),
         60,
@@ -812,8 +771,8 @@ fn model_potential_problem(n: usize, seed: u64) -> (Multigrid, Field, Bcs) {
         -1e3 / (d.cosh() * d.cosh())
     });
     source.mapv_inplace(|s| s * (1.0 + 2.0 * noise() as Real));
-    let mut mg = Multigrid::new(n, n, 1.0 / n as f64);
-    mg.set_coefficients(Array2::zeros((n, n)).view(), k.view());
+    let mut mg = Multigrid::new(Grid::new(n, n, 1.0 / n as f64));
+    mg.set_coefficients(s(&Array2::zeros((n, n))), s(&k));
     let bcs = Bcs {
         x_lo: Boundary::Neumann,
         x_hi: Boundary::Dirichlet(0.0),
@@ -835,8 +794,8 @@ fn the_estimated_error_bounds_the_true_error_of_the_potential() {
     println!("V-cycle contraction (power iteration): {rho:.3}");
     let mut exact = Array2::zeros((n, n));
     let reference = mg.solve_refined(
-        &mut exact,
-        source.view(),
+        sm(&mut exact),
+        s(&source),
         bcs,
         Criterion::RelativeResidual(1e-12),
         200,
@@ -846,16 +805,16 @@ fn the_estimated_error_bounds_the_true_error_of_the_potential() {
     let (_, previous_source, _) = model_potential_problem(n, 2);
     let mut previous = Array2::zeros((n, n));
     mg.solve_refined(
-        &mut previous,
-        previous_source.view(),
+        sm(&mut previous),
+        s(&previous_source),
         bcs,
         Criterion::RelativeResidual(1e-12),
         200,
     );
     let mut old_rule = Array2::zeros((n, n));
     let old = mg.solve_refined(
-        &mut old_rule,
-        source.view(),
+        sm(&mut old_rule),
+        s(&source),
         bcs,
         Criterion::RelativeResidual(1e-6),
         60,
@@ -869,8 +828,8 @@ fn the_estimated_error_bounds_the_true_error_of_the_potential() {
         for (start, warm) in [("zero", None), ("last step", Some(&previous))] {
             let mut u = warm.cloned().unwrap_or_else(|| Array2::zeros((n, n)));
             let s = mg.solve_refined(
-                &mut u,
-                source.view(),
+                sm(&mut u),
+                s(&source),
                 bcs,
                 Criterion::EstimatedError(tol),
                 60,
