@@ -115,6 +115,7 @@ fn excess_flux(
 /// `y[ny·nz + k]` repeats `y[k]` (so cell m's far face is `y[m + nz]`); likewise `z[j·(nz + 1) + k]`
 /// from (j, k − 1) to (j, k), periodic in z, with `z[j·(nz + 1) + nz]` = `z[j·(nz + 1)]`. In 2D
 /// (nz = 1) there are no z faces and `z` is left alone. The slices `u`, `p`, `d` are the layer's.
+#[inline(always)]
 fn lateral_fluxes(
     k: &TransportConstants,
     (u, p, d): (&[Real], &[Real], &[Real]),
@@ -259,18 +260,17 @@ pub fn concentration_rhs(
                 let (l, r) = (&y_faces[..layer], &y_faces[nz..]);
                 let (up, down, out) = (&above[..layer], &below[..layer], &mut out[..layer]);
                 let (u_c, s_c) = (&u_c[..layer], &s_c[..layer]);
-                let value = |m: usize, balance: Real| {
-                    u_c[m] * inv_dt - balance * k.inv_dx - k.cs_over_c0 * s_c[m] * inv_dt
-                };
                 if nz == 1 {
-                    for m in 0..layer {
-                        out[m] = value(m, up[m] - down[m] + r[m] - l[m]);
+                    for j in 0..layer {
+                        let divergence = (up[j] - down[j] + r[j] - l[j]) * k.inv_dx;
+                        out[j] = u_c[j] * inv_dt - divergence - k.cs_over_c0 * s_c[j] * inv_dt;
                     }
                 } else {
-                    for (m, o) in out.iter_mut().enumerate() {
+                    for m in 0..layer {
                         let zf = (m / nz) * (nz + 1) + m % nz;
                         let z_balance = z_faces[zf + 1] - z_faces[zf];
-                        *o = value(m, up[m] - down[m] + r[m] - l[m] + z_balance);
+                        let divergence = (up[m] - down[m] + r[m] - l[m] + z_balance) * k.inv_dx;
+                        out[m] = u_c[m] * inv_dt - divergence - k.cs_over_c0 * s_c[m] * inv_dt;
                     }
                 }
                 std::mem::swap(&mut below, &mut above);
