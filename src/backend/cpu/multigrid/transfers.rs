@@ -28,18 +28,25 @@ pub fn face_coefficients(k: &[Real], op: &mut Operator) {
                 .for_each(|(c, o)| *o = harmonic(l[c], r[c]));
         }
     });
-    // The −side face of each cell along a periodic lateral axis of `extent` cells at `stride`.
+    // The −side face of each cell along a periodic lateral axis of `extent` cells at `stride`:
+    // the layer is made of runs of stride·extent cells that the axis wraps around; in each, a
+    // cell's face pairs it with the cell `stride` behind, the first `stride` cells with the run's
+    // last (shifted slices, no division per cell).
     let lateral = |out: &mut [Real], stride: usize, extent: usize| {
+        let run = stride * extent;
         for_each_layer(out, layer, |i, out| {
             let cells = &k[i * layer..(i + 1) * layer];
-            out.iter_mut().enumerate().for_each(|(c, o)| {
-                let behind = if (c / stride).is_multiple_of(extent) {
-                    c + (extent - 1) * stride
-                } else {
-                    c - stride
-                };
-                *o = harmonic(cells[behind], cells[c]);
-            });
+            for (out, cells) in out.chunks_exact_mut(run).zip(cells.chunks_exact(run)) {
+                let (head, tail) = out.split_at_mut(stride);
+                let wrapped = &cells[run - stride..];
+                for ((o, &b), &c) in head.iter_mut().zip(wrapped).zip(&cells[..stride]) {
+                    *o = harmonic(b, c);
+                }
+                let (behind, ahead) = (&cells[..run - stride], &cells[stride..]);
+                for ((o, &b), &c) in tail.iter_mut().zip(behind).zip(ahead) {
+                    *o = harmonic(b, c);
+                }
+            }
         });
     };
     lateral(&mut op.ky, grid.nz, grid.ny);
@@ -62,8 +69,8 @@ pub fn restrict_face_coefficients(fine: &Operator, coarse: &mut Operator) {
     } else {
         vec![0, 1]
     };
-    let first_child =
-        |c: usize| 2 * (c / cg.nz) * fg.nz + if fg.nz > 1 { 2 * (c % cg.nz) } else { 0 };
+    // The first fine child of coarse lateral cell (jc, kc).
+    let first_child = |jc: usize, kc: usize| 2 * jc * fg.nz + if fg.nz > 1 { 2 * kc } else { 0 };
     let mean = 1.0 / lateral_children.len() as Real;
     let kx = &fine.kx;
     for_each_layer(&mut coarse.kx, cg.layer_cells(), |ic, out| {
@@ -75,13 +82,16 @@ pub fn restrict_face_coefficients(fine: &Operator, coarse: &mut Operator) {
                 _ => 0.25 * k(2 * ic - 1) + 0.5 * k(2 * ic) + 0.25 * k(2 * ic + 1),
             }
         };
-        out.iter_mut().enumerate().for_each(|(c, o)| {
-            let first = first_child(c);
-            let sum = lateral_children[1..]
-                .iter()
-                .fold(across(first), |s, &d| s + across(first + d));
-            *o = mean * sum;
-        });
+        // Line by line (no division per cell).
+        for (jc, line) in out.chunks_exact_mut(cg.nz).enumerate() {
+            for (kc, o) in line.iter_mut().enumerate() {
+                let first = first_child(jc, kc);
+                let sum = lateral_children[1..]
+                    .iter()
+                    .fold(across(first), |s, &d| s + across(first + d));
+                *o = mean * sum;
+            }
+        }
     });
     restrict_lateral_faces(&fine.ky, fg, &mut coarse.ky, cg, 1);
     if fg.nz > 1 {
@@ -106,8 +116,10 @@ fn restrict_lateral_faces(fine: &[Real], fg: Grid, coarse: &mut [Real], cg: Grid
         _ => unreachable!("a coarsened level has 2 or 3 coarsened axes"),
     };
     let mean = 1.0 / children.len() as Real;
-    let across = |n: usize| {
-        let behind = if (n / stride).is_multiple_of(extent) {
+    // The fine faces across coarse face n: the one behind (wrapping past the axis's start,
+    // where every child of a coarse cell at coordinate 0 sits), on, and ahead.
+    let across = |n: usize, at_start: bool| {
+        let behind = if at_start {
             n + (extent - 1) * stride
         } else {
             n - stride
@@ -115,15 +127,18 @@ fn restrict_lateral_faces(fine: &[Real], fg: Grid, coarse: &mut [Real], cg: Grid
         0.25 * fine[behind] + 0.5 * fine[n] + 0.25 * fine[n + stride]
     };
     let layer_c = cg.layer_cells();
+    // Line by line (no division per cell).
     for_each_layer(coarse, layer_c, |ic, out| {
-        out.iter_mut().enumerate().for_each(|(c, o)| {
-            let [_, jc, kc] = cg.cell(ic * layer_c + c);
-            let first = fg.index(2 * ic, 2 * jc, if fg.nz > 1 { 2 * kc } else { 0 });
-            let sum = children[1..]
-                .iter()
-                .fold(across(first), |s, &d| s + across(first + d));
-            *o = mean * sum;
-        });
+        for (jc, line) in out.chunks_exact_mut(cg.nz).enumerate() {
+            for (kc, o) in line.iter_mut().enumerate() {
+                let first = fg.index(2 * ic, 2 * jc, if fg.nz > 1 { 2 * kc } else { 0 });
+                let at_start = if axis == 1 { jc == 0 } else { kc == 0 };
+                let sum = children[1..].iter().fold(across(first, at_start), |s, &d| {
+                    s + across(first + d, at_start)
+                });
+                *o = mean * sum;
+            }
+        }
     });
 }
 
