@@ -174,7 +174,7 @@ fn with_coefficients(
     k: &Field,
 ) -> (GpuMultigrid, Vec<Operator>) {
     let (nx, ny) = a.dim();
-    let mut mg = GpuMultigrid::new(ctx, nx, ny, DX);
+    let mut mg = GpuMultigrid::new(ctx, Grid::new(nx, ny, DX));
     let (a_buf, k_buf) = (upload(ctx, "a", a), upload(ctx, "k", k));
     submit(ctx, |e| mg.set_coefficients(e, &a_buf, &k_buf));
     let mut fine = Operator::new(Grid::new(nx, ny, DX));

@@ -118,9 +118,9 @@ impl GpuBackend {
             interphase,
             fields,
             kernels,
-            potential_mg: GpuMultigrid::new(ctx, g.nx, g.ny, g.dx),
+            potential_mg: GpuMultigrid::new(ctx, g),
             concentration_mg: {
-                let mut mg = GpuMultigrid::new(ctx, g.nx, g.ny, g.dx);
+                let mut mg = GpuMultigrid::new(ctx, g);
                 // The state is u = c/c0 − 1; the tolerance refers to c's equation.
                 mg.set_reference_offset(1.0);
                 // Each solve ends by projecting Σ r (ions made or lost) out, as on the CPU.

@@ -6,7 +6,9 @@
 use super::{dispatch, GpuMultigrid};
 use crate::backend::gpu::buffers::{bind_group, grid_workgroups, uniform_buffer, zeroed_buffer};
 use crate::backend::gpu::context::GpuContext;
+use crate::grid::Grid;
 use crate::grid::Real;
+use crate::numerics::multigrid_levels;
 use crate::numerics::{Bcs, Boundary};
 
 /// Largest coarsest level solved in workgroup memory: 4 bytes a cell, 16 KiB, WebGPU's default
@@ -107,14 +109,12 @@ pub(super) struct StencilGroups {
 
 impl GpuLevel {
     /// Every level's buffers for an `nx × ny` grid of cell size `dx`, the finest first.
-    pub(super) fn hierarchy(ctx: &GpuContext, nx: usize, ny: usize, dx: f64) -> Vec<GpuLevel> {
-        let mut dims = vec![(nx, ny, dx)];
-        while let Some(&(n, m, h)) = dims.last() {
-            if n % 2 != 0 || m % 2 != 0 || n < 4 || m < 4 {
-                break;
-            }
-            dims.push((n / 2, m / 2, 2.0 * h));
-        }
+    /// The levels of [`multigrid_levels`], the plan the CPU multigrid follows too.
+    pub(super) fn hierarchy(ctx: &GpuContext, grid: Grid) -> Vec<GpuLevel> {
+        let dims: Vec<(usize, usize, f64)> = multigrid_levels(grid)
+            .iter()
+            .map(|g| (g.nx, g.ny, g.dx))
+            .collect();
         let last = dims.len() - 1;
         dims.iter()
             .enumerate()

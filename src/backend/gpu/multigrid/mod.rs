@@ -32,6 +32,7 @@
 
 use super::buffers::{bind_group, grid_workgroups, uniform_buffer, zeroed_buffer};
 use super::context::{GpuContext, WORKGROUP_1D};
+use crate::grid::Grid;
 use crate::numerics::{Bcs, Boundary};
 
 mod cycle;
@@ -116,8 +117,11 @@ pub struct GpuMultigrid {
 
 impl GpuMultigrid {
     /// Allocates every level's buffers for an `nx × ny` grid of cell size `dx`.
-    pub fn new(ctx: &'static GpuContext, nx: usize, ny: usize, dx: f64) -> GpuMultigrid {
+    /// The device multigrid of a 2D `grid` (3D on the device is issue 16's).
+    pub fn new(ctx: &'static GpuContext, grid: Grid) -> GpuMultigrid {
+        let (nx, ny, dx) = (grid.nx, grid.ny, grid.dx);
         assert!(nx >= 1 && ny >= 1, "multigrid needs at least one cell");
+        assert_eq!(grid.nz, 1, "the device multigrid solves 2D grids");
         let module = ctx.shader("multigrid", &shader_source());
         let p = |entry: &str| ctx.pipeline(&module, entry);
         let pipelines = Pipelines {
@@ -143,7 +147,7 @@ impl GpuMultigrid {
             pcg_update: p("pcg_update"),
         };
         let stats_workgroups = grid_workgroups(nx, ny);
-        let levels = GpuLevel::hierarchy(ctx, nx, ny, dx);
+        let levels = GpuLevel::hierarchy(ctx, grid);
         let reduction = reduction_uniform(ctx, nx, ny, dx, stats_workgroups.0 * stats_workgroups.1);
         let walls = uniform_buffer(ctx, "multigrid walls", &WallsUniform::of(neumann()));
         let groups = stats_workgroups.0 as usize * stats_workgroups.1 as usize;
