@@ -20,9 +20,9 @@ fn row_above(i: u32, nx: u32) -> u32 {
     return select(i + 1u, i, i + 1u == nx);
 }
 
-// Sign of xi's ghost above row i: antisymmetric past the bulk face (xi = 0 there).
+// Sign of xi's ghost above row i: past the bulk face the generated wall rule (xi = 0 there).
 fn above_sign(i: u32, nx: u32) -> f32 {
-    return select(1.0, -1.0, i + 1u == nx);
+    return select(1.0, ORDER_PARAMETER_BULK_GHOST_SIGN, i + 1u == nx);
 }
 
 // ε²(θ), ε ε'(θ) of ε = ε0 [1 + δ6 cos 6(θ − θ0)] and a_k(θ) (src/model/anisotropy.rs).

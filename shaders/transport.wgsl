@@ -63,14 +63,14 @@ fn concentration_rhs(@builtin(global_invocation_id) id: vec3<u32>) {
     let lat = lateral_neighbours(j, ny);
     let l = i * ny + lat.x;
     let r = i * ny + lat.y;
-    // The collector clamps to the row itself (equal φ: no flux).
+    // The collector: the row itself with the potential's collector ghost (equal φ: no flux).
     let b = select(n - ny, n, i == 0u);
     let uc = excess[n];
     let cc = 1.0 + uc;
     let pc = phi[n];
     let dc = diffusivity[n];
-    var c_a = 1.0;
-    var p_a = -pc;
+    var c_a = 1.0 + excess_bulk_face(uc);
+    var p_a = potential_bulk_ghost(pc);
     var d_a = dc;
     if (i + 1u < nx) {
         c_a = 1.0 + excess[n + ny];
@@ -78,7 +78,11 @@ fn concentration_rhs(@builtin(global_invocation_id) id: vec3<u32>) {
         d_a = diffusivity[n + ny];
     }
     let up = face_flux(dc, d_a, pc, p_a, cc, c_a);
-    let down = face_flux(diffusivity[b], dc, phi[b], pc, 1.0 + excess[b], cc);
+    var p_b = phi[b];
+    if (i == 0u) {
+        p_b = potential_collector_ghost(pc);
+    }
+    let down = face_flux(diffusivity[b], dc, p_b, pc, 1.0 + excess[b], cc);
     let right = face_flux(dc, diffusivity[r], pc, phi[r], cc, 1.0 + excess[r]);
     let left = face_flux(diffusivity[l], dc, phi[l], pc, 1.0 + excess[l], cc);
     let divergence = (up - down + right - left) * k.inv_dx;
@@ -102,7 +106,7 @@ fn max_migration_speed(@builtin(global_invocation_id) id: vec3<u32>) {
     let n = i * ny + j;
     let r = i * ny + lateral_neighbours(j, ny).y;
     let lateral = harmonic(diffusivity[n], diffusivity[r]) * abs(phi[r] - phi[n]);
-    var up = diffusivity[n] * 2.0 * abs(phi[n]);
+    var up = diffusivity[n] * abs(potential_bulk_ghost(phi[n]) - phi[n]);
     if (i + 1u < nx) {
         up = harmonic(diffusivity[n], diffusivity[n + ny]) * abs(phi[n + ny] - phi[n]);
     }
@@ -128,6 +132,7 @@ fn boundary_inflow(@builtin(global_invocation_id) id: vec3<u32>) {
     let n = (k.nx - 1u) * k.ny + j;
     let d = diffusivity[n];
     let diffusive_in = d * -excess_new[n] * 2.0 / dx;
-    let migration_out = face_flux(d, d, phi[n], -phi[n], 1.0 + excess_old[n], 1.0);
+    let beyond = 1.0 + excess_bulk_face(excess_old[n]);
+    let migration_out = face_flux(d, d, phi[n], potential_bulk_ghost(phi[n]), 1.0 + excess_old[n], beyond);
     inflow[j] = (diffusive_in - migration_out) * dx * step_scalars[DT];
 }

@@ -246,6 +246,30 @@ fn model_constants() -> String {
     )
 }
 
+/// The wall rules of [`crate::model::boundary`] as WGSL, so that the kernels take each field's
+/// ghost from the same place as the CPU's: the ghost past a wall of a field whose wall value is
+/// 0 is `sign · inside`, and the value an upwind flux takes from beyond a wall is the Dirichlet
+/// value, or the cell's own under zero flux.
+fn boundary_rules() -> String {
+    use crate::model::boundary::{CONCENTRATION_EXCESS, ORDER_PARAMETER, POTENTIAL};
+    use crate::numerics::Boundary;
+    let face_value = |name: &str, b: Boundary| match b {
+        Boundary::Dirichlet(g) => format!("fn {name}(inside: f32) -> f32 {{ return {g:e}f; }}\n"),
+        Boundary::Neumann => format!("fn {name}(inside: f32) -> f32 {{ return inside; }}\n"),
+    };
+    format!(
+        "// Generated from src/model/boundary.rs: the walls of each field.\n\
+         const ORDER_PARAMETER_BULK_GHOST_SIGN: f32 = {:e}f;\n\
+         fn potential_collector_ghost(inside: f32) -> f32 {{ return {:e}f * inside; }}\n\
+         fn potential_bulk_ghost(inside: f32) -> f32 {{ return {:e}f * inside; }}\n\
+         {}",
+        ORDER_PARAMETER.x_hi.ghost_sign(),
+        POTENTIAL.x_lo.ghost_sign(),
+        POTENTIAL.x_hi.ghost_sign(),
+        face_value("excess_bulk_face", CONCENTRATION_EXCESS.x_hi),
+    )
+}
+
 /// The shared head of a family file and the section of `entry`.
 fn family_parts<'a>(family: &'a str, entry: &str) -> (&'a str, &'a str) {
     let first = family
@@ -269,6 +293,7 @@ fn kernel_module(
 ) -> wgpu::ComputePipeline {
     let (head, section) = family_parts(family, entry);
     let mut source = model_constants();
+    source.push_str(&boundary_rules());
     for lib in libraries {
         source.push_str(lib);
         source.push('\n');
@@ -449,5 +474,19 @@ mod tests {
         println!("{s}");
         assert!(s.contains("const INTERFACE_THRESHOLD: f32 = 1e-6f;"));
         assert!(s.contains("const MAX_EXPONENT: f32 = 6e1f;"));
+    }
+
+    #[test]
+    fn the_boundary_rules_are_the_models() {
+        let s = boundary_rules();
+        println!("{s}");
+        assert!(s.contains("const ORDER_PARAMETER_BULK_GHOST_SIGN: f32 = -1e0f;"));
+        assert!(
+            s.contains("fn potential_bulk_ghost(inside: f32) -> f32 { return -1e0f * inside; }")
+        );
+        assert!(s.contains(
+            "fn potential_collector_ghost(inside: f32) -> f32 { return 1e0f * inside; }"
+        ));
+        assert!(s.contains("fn excess_bulk_face(inside: f32) -> f32 { return 0e0f; }"));
     }
 }
