@@ -139,28 +139,18 @@ fn lateral_fluxes(
     }
     y.copy_within(..nz, layer);
     if nz > 1 {
+        // Each z line from shifted slices (no index arithmetic per cell), its wrap face first.
         for j in 0..ny {
-            let (line, out) = (j * nz, &mut z[j * (nz + 1)..(j + 1) * (nz + 1)]);
-            let cell = |c: usize| line + c;
-            out[0] = excess_flux(
-                k,
-                d[cell(nz - 1)],
-                d[cell(0)],
-                p[cell(nz - 1)],
-                p[cell(0)],
-                u[cell(nz - 1)],
-                u[cell(0)],
-            );
-            for c in 1..nz {
-                out[c] = excess_flux(
-                    k,
-                    d[cell(c - 1)],
-                    d[cell(c)],
-                    p[cell(c - 1)],
-                    p[cell(c)],
-                    u[cell(c - 1)],
-                    u[cell(c)],
-                );
+            let cells = j * nz..(j + 1) * nz;
+            let (u, p, d) = (&u[cells.clone()], &p[cells.clone()], &d[cells]);
+            let out = &mut z[j * (nz + 1)..(j + 1) * (nz + 1)];
+            let last = nz - 1;
+            out[0] = excess_flux(k, d[last], d[0], p[last], p[0], u[last], u[0]);
+            let (dl, dr) = (&d[..last], &d[1..]);
+            let (pl, pr) = (&p[..last], &p[1..]);
+            let (ul, ur) = (&u[..last], &u[1..]);
+            for (t, o) in out[1..nz].iter_mut().enumerate() {
+                *o = excess_flux(k, dl[t], dr[t], pl[t], pr[t], ul[t], ur[t]);
             }
             out[nz] = out[0];
         }
@@ -266,11 +256,21 @@ pub fn concentration_rhs(
                         out[j] = u_c[j] * inv_dt - divergence - k.cs_over_c0 * s_c[j] * inv_dt;
                     }
                 } else {
-                    for m in 0..layer {
-                        let zf = (m / nz) * (nz + 1) + m % nz;
-                        let z_balance = z_faces[zf + 1] - z_faces[zf];
-                        let divergence = (up[m] - down[m] + r[m] - l[m] + z_balance) * k.inv_dx;
-                        out[m] = u_c[m] * inv_dt - divergence - k.cs_over_c0 * s_c[m] * inv_dt;
+                    // Line by line: the z faces of line j are z_faces[j (nz + 1)..].
+                    for j in 0..ny {
+                        let cells = j * nz..(j + 1) * nz;
+                        let zf = &z_faces[j * (nz + 1)..(j + 1) * (nz + 1)];
+                        let (zl, zr) = (&zf[..nz], &zf[1..]);
+                        let (up, down) = (&up[cells.clone()], &down[cells.clone()]);
+                        let (r, l) = (&r[cells.clone()], &l[cells.clone()]);
+                        let (u_c, s_c) = (&u_c[cells.clone()], &s_c[cells.clone()]);
+                        let out = &mut out[cells];
+                        for c in 0..nz {
+                            let z_balance = zr[c] - zl[c];
+                            let balance = up[c] - down[c] + r[c] - l[c] + z_balance;
+                            let divergence = balance * k.inv_dx;
+                            out[c] = u_c[c] * inv_dt - divergence - k.cs_over_c0 * s_c[c] * inv_dt;
+                        }
                     }
                 }
                 std::mem::swap(&mut below, &mut above);
