@@ -23,7 +23,7 @@ use mgpf::backend::cpu::multigrid::Multigrid;
 use mgpf::backend::gpu::buffers::{read_back, storage_buffer};
 use mgpf::backend::gpu::multigrid::{GpuMultigrid, StatisticsSlot};
 use mgpf::backend::gpu::GpuContext;
-use mgpf::numerics::{Bcs, Boundary};
+use mgpf::numerics::{Bcs, Boundary, SolvePlan};
 use mgpf::{Grid, Real};
 use ndarray::Array2;
 
@@ -534,7 +534,15 @@ fn solves_agree_with_the_cpu() {
         cpu.conserve_mass();
         cpu.set_reference_offset(offset);
         let mut u_cpu = Array2::zeros((NX, NY));
-        let cpu_stats = cpu.solve(sm(&mut u_cpu), s(&f), bcs, SOLVE_TOL, 50);
+        let cpu_stats = cpu.solve(
+            sm(&mut u_cpu),
+            s(&f),
+            bcs,
+            SolvePlan::VCycles {
+                tolerance: SOLVE_TOL,
+                max_cycles: 50,
+            },
+        );
         let (mut mg, levels) = with_coefficients(ctx, &a, &k);
         let conserving = name.starts_with("concentration");
         if conserving {
@@ -741,11 +749,27 @@ fn warm_started_steps_with_a_fixed_cycle_count() {
         ctx.queue
             .write_buffer(&f_buf, 0, bytemuck::cast_slice(f.as_slice().unwrap()));
         // Reference: warm-started CPU cycles down to the f32 floor.
-        reference.solve(sm(&mut u_ref), s(&f), bcs, 1e-12, 200);
+        reference.solve(
+            sm(&mut u_ref),
+            s(&f),
+            bcs,
+            SolvePlan::VCycles {
+                tolerance: 1e-12,
+                max_cycles: 200,
+            },
+        );
         if step == 0 {
             u_first = u_ref.clone();
         }
-        let cpu_stats = cpu.solve(sm(&mut u_cpu), s(&f), bcs, SOLVE_TOL, 60);
+        let cpu_stats = cpu.solve(
+            sm(&mut u_cpu),
+            s(&f),
+            bcs,
+            SolvePlan::VCycles {
+                tolerance: SOLVE_TOL,
+                max_cycles: 60,
+            },
+        );
         let mut line = format!(
             "step {step}: error vs floor-converged reference: step-0 solution kept {:.2e}; cpu solve (tol {SOLVE_TOL:.0e}, {} cycles) {:.2e}",
             relative_error(&u_first, &u_ref),
@@ -782,7 +806,7 @@ fn warm_started_steps_with_a_fixed_cycle_count() {
         line += &format!("; gpu 4 PCG iterations {pcg_err:.2e} (residual {pcg_rel:.1e})");
         println!("{line}");
         if step > 0 {
-            // Measured: 0.3–1.5e-3, 30× below 4 V-cycles (the CPU's solve_pcg: the same).
+            // Measured: 0.3–1.5e-3, 30× below 4 V-cycles (the CPU's SolvePlan::Pcg: the same).
             assert!(
                 pcg_err < 5e-3,
                 "step {step}: 4 PCG iterations left {pcg_err:.2e}"
@@ -815,7 +839,11 @@ fn pcg_iterations_match_the_cpu() {
     let (mut mg, _) = with_coefficients(ctx, &a, &k);
     for iterations in [1u32, 3, 6] {
         let mut u_cpu = Array2::zeros((NX, NY));
-        let cpu_stats = cpu.solve_pcg(sm(&mut u_cpu), s(&f), bcs, 0.0, iterations);
+        let plan = SolvePlan::Pcg {
+            tolerance: 0.0,
+            max_cycles: iterations,
+        };
+        let cpu_stats = cpu.solve(sm(&mut u_cpu), s(&f), bcs, plan);
         let u_buf = upload(ctx, "u", &Array2::zeros((NX, NY)));
         let f_buf = upload(ctx, "f", &f);
         submit(ctx, |e| {

@@ -8,8 +8,8 @@ mod three_d;
 use std::f64::consts::PI;
 use std::time::Instant;
 
-use mgpf::backend::cpu::multigrid::{Criterion, Multigrid};
-use mgpf::numerics::{Bcs, Boundary, SolveStats};
+use mgpf::backend::cpu::multigrid::Multigrid;
+use mgpf::numerics::{Bcs, Boundary, Criterion, SolvePlan, SolveStats};
 use mgpf::{Grid, Real};
 use ndarray::Array2;
 
@@ -88,7 +88,7 @@ fn plain_v_cycles(mg: &mut Multigrid, f: &Field, bcs: Bcs, max_cycles: u32) -> S
     stats
 }
 
-/// Plain V-cycles, `solve` and `solve_pcg` on the potential problem (a = 0) of the deposit
+/// Plain V-cycles, `SolvePlan::VCycles` and `SolvePlan::Pcg` on the potential problem (a = 0) of the deposit
 /// geometry, each from u = 0 to `TOL`.
 struct DepositRuns {
     v_cycles: SolveStats,
@@ -104,9 +104,25 @@ fn deposit_potential(n: usize, band: bool) -> DepositRuns {
     mg.set_coefficients(s(&a), s(&k));
     let v_cycles = plain_v_cycles(&mut mg, &source, potential_bcs(), 60);
     let mut u = Array2::zeros((n, n));
-    let solve = mg.solve(sm(&mut u), s(&source), potential_bcs(), TOL, 60);
+    let solve = mg.solve(
+        sm(&mut u),
+        s(&source),
+        potential_bcs(),
+        SolvePlan::VCycles {
+            tolerance: TOL,
+            max_cycles: 60,
+        },
+    );
     let mut u = Array2::zeros((n, n));
-    let pcg = mg.solve_pcg(sm(&mut u), s(&source), potential_bcs(), TOL, 60);
+    let pcg = mg.solve(
+        sm(&mut u),
+        s(&source),
+        potential_bcs(),
+        SolvePlan::Pcg {
+            tolerance: TOL,
+            max_cycles: 60,
+        },
+    );
     for (name, s) in [("V-cycles", v_cycles), ("solve", solve), ("solve_pcg", pcg)] {
         println!(
             "{n:>4}² band={band:<5} {name:<9}: {:>2} cycles to {:.2e} (converged {}), mean \
@@ -144,7 +160,15 @@ fn manufactured_solution_converges_at_second_order() {
         // forward error of up to cond(A)·1e-6, above the O(h²) error at 256². Asking for 1e-9
         // runs the cycles to the f32 floor (two cycles without progress), where u is as good as
         // f32 makes it.
-        let stats = mg.solve(sm(&mut u), s(&f), bcs, DIFFUSION_TOL, 40);
+        let stats = mg.solve(
+            sm(&mut u),
+            s(&f),
+            bcs,
+            SolvePlan::VCycles {
+                tolerance: DIFFUSION_TOL,
+                max_cycles: 40,
+            },
+        );
         let err = (&u - &field(n, exact))
             .iter()
             .map(|e| e.abs())
@@ -228,7 +252,15 @@ fn implicit_diffusion_keeps_uniform_state_exactly() {
         let mut mg = Multigrid::new(Grid::new(n, n, 1.0 / n as f64));
         mg.set_coefficients(s(&a), s(&d));
         let mut u = Array2::zeros((n, n));
-        let stats = mg.solve(sm(&mut u), s(&f), bcs, DIFFUSION_TOL, 40);
+        let stats = mg.solve(
+            sm(&mut u),
+            s(&f),
+            bcs,
+            SolvePlan::VCycles {
+                tolerance: DIFFUSION_TOL,
+                max_cycles: 40,
+            },
+        );
         let err = u.iter().map(|v| (v - 1.0).abs()).fold(0.0, f32::max);
         println!(
             "dt = {dt:.0e}: {} cycles to {:.1e}, mean factor {:.3}, first {:.3}; expected \
@@ -279,7 +311,15 @@ fn conserve_mass_zeroes_the_residual_sum_within_the_tolerance() {
             mg.conserve_mass();
         }
         let mut u = u_old.clone();
-        let stats = mg.solve(sm(&mut u), s(&f), bcs, TOL, 40);
+        let stats = mg.solve(
+            sm(&mut u),
+            s(&f),
+            bcs,
+            SolvePlan::VCycles {
+                tolerance: TOL,
+                max_cycles: 40,
+            },
+        );
         let rs = mg.residual_statistics(s(&u), s(&f), bcs);
         let relative = rs.r_sum.abs() / rs.b_abs_sum;
         println!(
@@ -381,17 +421,41 @@ fn zero_rhs_with_homogeneous_bcs_returns_at_once() {
     };
     let f = Array2::zeros((n, n));
     let mut u = Array2::zeros((n, n));
-    let stats = mg.solve(sm(&mut u), s(&f), bcs, TOL, 20);
+    let stats = mg.solve(
+        sm(&mut u),
+        s(&f),
+        bcs,
+        SolvePlan::VCycles {
+            tolerance: TOL,
+            max_cycles: 20,
+        },
+    );
     println!("expected 0 cycles, u = 0, converged; got {stats:?}");
     assert_eq!(stats.cycles, 0);
     assert!(stats.converged);
     assert!(u.iter().all(|&v| v == 0.0));
-    let stats = mg.solve_pcg(sm(&mut u), s(&f), bcs, TOL, 20);
+    let stats = mg.solve(
+        sm(&mut u),
+        s(&f),
+        bcs,
+        SolvePlan::Pcg {
+            tolerance: TOL,
+            max_cycles: 20,
+        },
+    );
     assert!(stats.converged && stats.cycles == 0 && u.iter().all(|&v| v == 0.0));
     // b = 0 but u ≠ 0: the residual is measured against the initial one and u → 0 (to a tight
     // tolerance: the initial residual is dominated by the k = 1e4 cells).
     let mut u = field(n, |x, y| x * y);
-    let stats = mg.solve(sm(&mut u), s(&f), bcs, 1e-10, 30);
+    let stats = mg.solve(
+        sm(&mut u),
+        s(&f),
+        bcs,
+        SolvePlan::VCycles {
+            tolerance: 1e-10,
+            max_cycles: 30,
+        },
+    );
     let max = u.iter().fold(0.0, |m: Real, v| m.max(v.abs()));
     println!("from u = xy: expected u → 0, got max |u| = {max:.1e} after {stats:?}");
     assert!(stats.converged && max < 1e-5);
@@ -401,7 +465,15 @@ fn zero_rhs_with_homogeneous_bcs_returns_at_once() {
         x_hi: Boundary::Neumann,
     };
     let f = Array2::ones((n, n));
-    let stats = mg.solve(sm(&mut u), s(&f), neumann, TOL, 8);
+    let stats = mg.solve(
+        sm(&mut u),
+        s(&f),
+        neumann,
+        SolvePlan::VCycles {
+            tolerance: TOL,
+            max_cycles: 8,
+        },
+    );
     println!("singular system: {stats:?}");
     assert!(stats.cycles <= 8 && u.iter().all(|v| v.is_finite()));
 }
@@ -678,7 +750,7 @@ fn metal_slab(nx: usize, ny: usize, k_metal: f64) -> (Field, Field, Vec<f64>) {
     (k2, f2, exact)
 }
 
-/// `solve` and `solve_refined` from u = 0 on a metal slab: (stats, max error / max |u_exact|)
+/// `SolvePlan::VCycles` and `SolvePlan::Refined` from u = 0 on a metal slab: (stats, max error / max |u_exact|)
 /// of each.
 fn slab_solves(k_metal: f64, tol: f64) -> [(SolveStats, f64); 2] {
     let (nx, ny) = (256, 16);
@@ -699,14 +771,24 @@ fn slab_solves(k_metal: f64, tol: f64) -> [(SolveStats, f64); 2] {
         worst / scale
     };
     let mut plain = Array2::zeros((nx, ny));
-    let plain_stats = mg.solve(sm(&mut plain), s(&f), bcs, tol, 60);
+    let plain_stats = mg.solve(
+        sm(&mut plain),
+        s(&f),
+        bcs,
+        SolvePlan::VCycles {
+            tolerance: tol,
+            max_cycles: 60,
+        },
+    );
     let mut refined = Array2::zeros((nx, ny));
-    let refined_stats = mg.solve_refined(
+    let refined_stats = mg.solve(
         sm(&mut refined),
         s(&f),
         bcs,
-        Criterion::RelativeResidual(tol),
-        60,
+        SolvePlan::Refined {
+            criterion: Criterion::RelativeResidual(tol),
+            max_cycles: 60,
+        },
     );
     let out = [
         (plain_stats, error(&plain)),
@@ -793,31 +875,37 @@ fn the_estimated_error_bounds_the_true_error_of_the_potential() {
     let rho = mg.measure_contraction(bcs);
     println!("V-cycle contraction (power iteration): {rho:.3}");
     let mut exact = Array2::zeros((n, n));
-    let reference = mg.solve_refined(
+    let reference = mg.solve(
         sm(&mut exact),
         s(&source),
         bcs,
-        Criterion::RelativeResidual(1e-12),
-        200,
+        SolvePlan::Refined {
+            criterion: Criterion::RelativeResidual(1e-12),
+            max_cycles: 200,
+        },
     );
     assert!(reference.converged, "{reference:?}");
     let scale = exact.iter().fold(0.0f32, |m, v| m.max(v.abs())) as f64;
     let (_, previous_source, _) = model_potential_problem(n, 2);
     let mut previous = Array2::zeros((n, n));
-    mg.solve_refined(
+    mg.solve(
         sm(&mut previous),
         s(&previous_source),
         bcs,
-        Criterion::RelativeResidual(1e-12),
-        200,
+        SolvePlan::Refined {
+            criterion: Criterion::RelativeResidual(1e-12),
+            max_cycles: 200,
+        },
     );
     let mut old_rule = Array2::zeros((n, n));
-    let old = mg.solve_refined(
+    let old = mg.solve(
         sm(&mut old_rule),
         s(&source),
         bcs,
-        Criterion::RelativeResidual(1e-6),
-        60,
+        SolvePlan::Refined {
+            criterion: Criterion::RelativeResidual(1e-6),
+            max_cycles: 60,
+        },
     );
     println!(
         "max |φ| = {scale:.3e}; a 1e-6 relative residual from zero: {} cycles",
@@ -827,12 +915,14 @@ fn the_estimated_error_bounds_the_true_error_of_the_potential() {
         let tol = relative * scale;
         for (start, warm) in [("zero", None), ("last step", Some(&previous))] {
             let mut u = warm.cloned().unwrap_or_else(|| Array2::zeros((n, n)));
-            let s = mg.solve_refined(
+            let s = mg.solve(
                 sm(&mut u),
                 s(&source),
                 bcs,
-                Criterion::EstimatedError(tol),
-                60,
+                SolvePlan::Refined {
+                    criterion: Criterion::EstimatedError(tol),
+                    max_cycles: 60,
+                },
             );
             let error = u
                 .iter()

@@ -62,7 +62,15 @@ fn manufactured_solution_converges_at_second_order_in_3d() {
         mg.set_coefficients(&vec![0.0; grid.cells()], &vec![1.0; grid.cells()]);
         let f = field3(grid, |x, y, z| (0.25 + 8.0) * PI * PI * exact(x, y, z));
         let mut u = vec![0.0; grid.cells()];
-        let stats = mg.solve(&mut u, &f, bcs, DIFFUSION_TOL, 40);
+        let stats = mg.solve(
+            &mut u,
+            &f,
+            bcs,
+            SolvePlan::VCycles {
+                tolerance: DIFFUSION_TOL,
+                max_cycles: 40,
+            },
+        );
         let err = u
             .iter()
             .zip(field3(grid, exact))
@@ -116,12 +124,14 @@ fn deposit_contrast_1e4_reduces_residual_5x_per_cycle_in_3d() {
         mg.set_coefficients(&vec![0.0; grid.cells()], &k);
         let potential = plain_v_cycles_3d(&mut mg, &source, dirichlet_pair, TOL);
         let mut u = vec![0.0; grid.cells()];
-        let floating = mg.solve_refined(
+        let floating = mg.solve(
             &mut u,
             &source,
             collector_and_bulk(),
-            Criterion::RelativeResidual(TOL),
-            60,
+            SolvePlan::Refined {
+                criterion: Criterion::RelativeResidual(TOL),
+                max_cycles: 60,
+            },
         );
         let (dt, d) = (0.01, deposit_conductivity_3d(grid, 1e-3));
         mg.set_coefficients(&vec![(1.0 / dt) as Real; grid.cells()], &d);
@@ -154,12 +164,14 @@ fn deposit_contrast_1e4_reduces_residual_5x_per_cycle_in_3d() {
         let mut mg2 = Multigrid::new(flat);
         mg2.set_coefficients(&vec![0.0; flat.cells()], s(&k2));
         let mut u2 = vec![0.0; flat.cells()];
-        let floating_2d = mg2.solve_refined(
+        let floating_2d = mg2.solve(
             &mut u2,
             s(&f2),
             collector_and_bulk(),
-            Criterion::RelativeResidual(TOL),
-            60,
+            SolvePlan::Refined {
+                criterion: Criterion::RelativeResidual(TOL),
+                max_cycles: 60,
+            },
         );
         println!(
             "{n}³ potential under a no-flux collector (floating metal), refined solve: {} cycles \
@@ -220,7 +232,15 @@ fn a_z_invariant_problem_gives_the_2d_solution_in_every_column() {
         let mut mg = Multigrid::new(grid);
         mg.set_coefficients(&vec![0.0; grid.cells()], k);
         let mut u = vec![0.0; grid.cells()];
-        let stats = mg.solve_refined(&mut u, f, bcs, Criterion::RelativeResidual(1e-12), 200);
+        let stats = mg.solve(
+            &mut u,
+            f,
+            bcs,
+            SolvePlan::Refined {
+                criterion: Criterion::RelativeResidual(1e-12),
+                max_cycles: 200,
+            },
+        );
         println!(
             "{:?} ({} levels): {} cycles to {:.1e}",
             grid.shape(),

@@ -25,7 +25,8 @@ use crate::model::params::{Params, MAX_H_PRIME};
 use crate::model::state::ModelState;
 use crate::model::timestep::{time_step, RateMaxima};
 use crate::numerics::SolveStats;
-use multigrid::{Criterion, Multigrid};
+use crate::numerics::{Criterion, SolvePlan};
+use multigrid::Multigrid;
 use rayon::prelude::*;
 use std::time::Instant;
 
@@ -191,12 +192,14 @@ impl CpuBackend {
         {
             self.potential_mg.measure_contraction(bcs);
         }
-        self.potential_mg.solve_refined(
+        self.potential_mg.solve(
             slice_mut(&mut self.phi),
             slice(&self.rhs),
             bcs,
-            Criterion::EstimatedError(self.p.potential_tolerance_v),
-            self.p.solver_max_cycles,
+            SolvePlan::Refined {
+                criterion: Criterion::EstimatedError(self.p.potential_tolerance_v),
+                max_cycles: self.p.solver_max_cycles,
+            },
         )
     }
 }
@@ -443,8 +446,10 @@ impl Backend for CpuBackend {
             slice_mut(&mut self.excess),
             slice(&self.rhs),
             bcs,
-            self.p.concentration_tolerance,
-            self.p.solver_max_cycles,
+            SolvePlan::VCycles {
+                tolerance: self.p.concentration_tolerance,
+                max_cycles: self.p.solver_max_cycles,
+            },
         );
         let boundary_inflow = transport::boundary_inflow(
             &self.tr,

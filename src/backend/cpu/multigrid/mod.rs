@@ -28,12 +28,12 @@
 //!
 //! In f32 the residual of a source-driven problem has a floor ~ε‖|A||u|‖/‖b‖ (1e-4–2e-3 for the
 //! potential at 256²–2048²), and for a floating conductor (k = 1e4 under a no-flux wall) the
-//! residual is rounding noise from the first cycle. [`Multigrid::solve_refined`] keeps the
+//! residual is rounding noise from the first cycle. [`Multigrid::refined`] keeps the
 //! iterate and its residual in f64 (the cycles stay f32), which removes that floor; the CPU
 //! backend solves the potential with it.
 //!
 //! All buffers are allocated once: in [`Multigrid::new`], and the refinement's on the first
-//! [`Multigrid::solve_refined`]; the kernels live in
+//! [`Multigrid::refined`]; the kernels live in
 //! [`kernels`].
 
 mod coarsest;
@@ -45,7 +45,7 @@ mod statistics;
 mod stencil;
 mod transfers;
 
-pub use solve::{Criterion, PCG_SWITCH_FACTOR};
+pub use solve::PCG_SWITCH_FACTOR;
 
 use crate::grid::{Grid, Real};
 use crate::numerics::{multigrid_levels, Bcs, ResidualStatistics};
@@ -59,7 +59,7 @@ use solve::check_lengths;
 
 /// V-cycles of [`Multigrid::measure_contraction`]'s power iteration.
 const CONTRACTION_CYCLES: usize = 12;
-/// A V-cycle contracting slower than this makes [`Multigrid::solve_refined`]'s corrections
+/// A V-cycle contracting slower than this makes [`Multigrid::refined`]'s corrections
 /// preconditioned CG from the first (a resolved band: ~0.9; the bare deposit 0.5–0.6).
 const SLOW_CONTRACTION: f64 = 0.8;
 
@@ -77,7 +77,7 @@ struct MassProjection {
     ones: Vec<Real>,
 }
 
-/// Fine-level buffers of the mixed-precision refinement ([`Multigrid::solve_refined`]): the f64
+/// Fine-level buffers of the mixed-precision refinement ([`Multigrid::refined`]): the f64
 /// iterate, its residual and the correction (f32); allocated by the first refined solve.
 #[derive(Default)]
 struct Refinement {

@@ -6,44 +6,48 @@ use rayon::prelude::*;
 use super::kernels::*;
 use super::{Multigrid, Refinement, SLOW_CONTRACTION};
 use crate::grid::Real;
-use crate::numerics::{backward_error, relative, Bcs, ResidualStatistics, SolveStats};
-
-/// When [`Multigrid::solve_refined`] stops.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Criterion {
-    /// ‖b − A u‖/‖b‖ ≤ tol.
-    RelativeResidual(f64),
-    /// The estimated error ‖δ‖∞ ρ/(1 − ρ) ≤ tol, in u's unit (the potential: volts).
-    EstimatedError(f64),
-}
-
-impl Criterion {
-    fn met(self, stats: &SolveStats) -> bool {
-        match self {
-            Criterion::RelativeResidual(tol) => stats.residual_rel <= tol,
-            Criterion::EstimatedError(tol) => stats.error_estimate.is_some_and(|e| e <= tol),
-        }
-    }
-}
+use crate::numerics::{
+    backward_error, relative, Bcs, Criterion, ResidualStatistics, SolvePlan, SolveStats,
+};
 
 /// A cycle that reduces the residual by less than this counts as stalled (f32 floor).
 const STALL_FACTOR: f64 = 0.9;
-/// [`Multigrid::solve_refined`] starts with a full-multigrid cycle when the warm start's
+/// [`Multigrid::refined`] starts with a full-multigrid cycle when the warm start's
 /// residual is at least this fraction of ‖b‖ (no better than zero: the interface noise renews
 /// the potential's source every step, and its warm start's residual is 1.3–1.4 ‖b‖).
 const FULL_MULTIGRID_START: f64 = 0.5;
 /// In [`Multigrid::solve`], a V-cycle reducing the residual less than 5-fold (but not stalled)
 /// hands over to PCG.
 pub const PCG_SWITCH_FACTOR: f64 = 0.2;
-/// Relative residual to which [`Multigrid::solve_refined`] solves for a correction with CG.
+/// Relative residual to which [`Multigrid::refined`] solves for a correction with CG.
 const INNER_TOLERANCE: f64 = 0.05;
 /// PCG stops after this many iterations without a new best residual (its 2-norm is not monotone).
 const PCG_STALL_ITERATIONS: u32 = 4;
 
 impl Multigrid {
+    /// Solves A u = f, warm-started from `u`, as `plan` says ([`SolvePlan`]): V-cycles
+    /// ([`Multigrid::v_cycles`]), the mixed-precision refinement ([`Multigrid::refined`]) or
+    /// preconditioned CG ([`Multigrid::pcg`]).
+    pub fn solve(&mut self, u: &mut [Real], f: &[Real], bcs: Bcs, plan: SolvePlan) -> SolveStats {
+        match plan {
+            SolvePlan::VCycles {
+                tolerance,
+                max_cycles,
+            } => self.v_cycles(u, f, bcs, tolerance, max_cycles),
+            SolvePlan::Refined {
+                criterion,
+                max_cycles,
+            } => self.refined(u, f, bcs, criterion, max_cycles),
+            SolvePlan::Pcg {
+                tolerance,
+                max_cycles,
+            } => self.pcg(u, f, bcs, tolerance, max_cycles),
+        }
+    }
+
     /// Solves to `||b − A u|| ≤ tol ||b||`, warm-started from `u`, in at least one and at most
     /// `max_cycles` cycles: plain V-cycles while each reduces the residual at least 1/[`PCG_SWITCH_FACTOR`]
-    /// = 5-fold, then, after a slower one, [`Multigrid::solve_pcg`] from the current `u`. Stops
+    /// = 5-fold, then, after a slower one, [`Multigrid::pcg`] from the current `u`. Stops
     /// early once the residual no longer falls (the f32 floor: ~ε λ_max/λ_min of the smooth
     /// part, 1e-5 to 1e-4 for k = 1 at 64²–256², below 1e-6 for the deposit cases);
     /// `converged` says whether `tol` was met. The residual is dominated by high-k cells and by
@@ -54,7 +58,7 @@ impl Multigrid {
     /// 1, V-cycles only, 0.061 / 0.061 / 0.096 at 64² / 256² / 1024² (5, 5, 6 cycles); with
     /// the k = 1e-3 band, 0.164 at 64² (5 V-cycles, 3 PCG; V-cycles alone 0.28, 11 cycles) and
     /// V-cycles only, 0.062 / 0.096, at 256² / 1024².
-    pub fn solve(
+    fn v_cycles(
         &mut self,
         u: &mut [Real],
         f: &[Real],
@@ -151,7 +155,7 @@ impl Multigrid {
     /// result, rounded to f32 at the end: that rounding (≤ ε/2 relative per cell) is the
     /// solution's only f32 error. `cycles` counts V-cycles (the full-multigrid cycle as one),
     /// one per refinement plus one per inner CG iteration.
-    pub fn solve_refined(
+    fn refined(
         &mut self,
         u: &mut [Real],
         f: &[Real],
@@ -191,7 +195,7 @@ impl Multigrid {
             if of_full_multigrid {
                 self.hierarchy.full_multigrid(&mut rf.e, &rf.r, hom);
             } else if krylov {
-                let inner = self.solve_pcg(
+                let inner = self.pcg(
                     &mut rf.e,
                     &rf.r,
                     hom,
@@ -263,7 +267,7 @@ impl Multigrid {
     /// the deposit geometry, mean factors 0.086 / 0.126 / 0.175 (k = 1e4 | 1) and 0.166 /
     /// 0.241 / 0.280 (with the 1e-3 band) at 64² / 256² / 1024². Its gain is on the modes the
     /// V-cycle cannot reduce, which is how [`Multigrid::solve`] uses it.
-    pub fn solve_pcg(
+    fn pcg(
         &mut self,
         u: &mut [Real],
         f: &[Real],

@@ -1,5 +1,5 @@
 //! Flexible conjugate gradients preconditioned by one V-cycle, every scalar on the device: the
-//! twin of the CPU's `Multigrid::solve_pcg` with a fixed iteration count (kernels
+//! twin of the CPU's `SolvePlan::Pcg` with a fixed iteration count (kernels
 //! `apply_operator`, `dot`, `dot_finish`, `pcg_beta`, `scale_and_add`, `pcg_alpha`,
 //! `pcg_update` in shaders/multigrid/).
 
@@ -38,7 +38,7 @@ pub(super) struct Krylov {
 
 impl GpuMultigrid {
     /// Records `iterations` of flexible conjugate gradients preconditioned by one V-cycle each
-    /// (the CPU's `Multigrid::solve_pcg` with a fixed count: tol 0, no stall test), from the
+    /// (the CPU's `SolvePlan::Pcg` with a fixed count: tol 0, no stall test), from the
     /// current `u`, all scalars on the device. Use where plain V-cycles are slow: the potential
     /// of a weakly conducting (k ≤ 1e-3) metal, whose floating mode V-cycles reduce only ~0.6
     /// per cycle (tests/gpu_multigrid.rs: 4 iterations per step leave 30× less error than 4
