@@ -538,10 +538,7 @@ fn solves_agree_with_the_cpu() {
             sm(&mut u_cpu),
             s(&f),
             bcs,
-            SolvePlan::VCycles {
-                tolerance: SOLVE_TOL,
-                max_cycles: 50,
-            },
+            SolvePlan::v_cycles(SOLVE_TOL, 50),
         );
         let (mut mg, levels) = with_coefficients(ctx, &a, &k);
         let conserving = name.starts_with("concentration");
@@ -749,15 +746,7 @@ fn warm_started_steps_with_a_fixed_cycle_count() {
         ctx.queue
             .write_buffer(&f_buf, 0, bytemuck::cast_slice(f.as_slice().unwrap()));
         // Reference: warm-started CPU cycles down to the f32 floor.
-        reference.solve(
-            sm(&mut u_ref),
-            s(&f),
-            bcs,
-            SolvePlan::VCycles {
-                tolerance: 1e-12,
-                max_cycles: 200,
-            },
-        );
+        reference.solve(sm(&mut u_ref), s(&f), bcs, SolvePlan::v_cycles(1e-12, 200));
         if step == 0 {
             u_first = u_ref.clone();
         }
@@ -765,10 +754,7 @@ fn warm_started_steps_with_a_fixed_cycle_count() {
             sm(&mut u_cpu),
             s(&f),
             bcs,
-            SolvePlan::VCycles {
-                tolerance: SOLVE_TOL,
-                max_cycles: 60,
-            },
+            SolvePlan::v_cycles(SOLVE_TOL, 60),
         );
         let mut line = format!(
             "step {step}: error vs floor-converged reference: step-0 solution kept {:.2e}; cpu solve (tol {SOLVE_TOL:.0e}, {} cycles) {:.2e}",
@@ -839,10 +825,7 @@ fn pcg_iterations_match_the_cpu() {
     let (mut mg, _) = with_coefficients(ctx, &a, &k);
     for iterations in [1u32, 3, 6] {
         let mut u_cpu = Array2::zeros((NX, NY));
-        let plan = SolvePlan::Pcg {
-            tolerance: 0.0,
-            max_cycles: iterations,
-        };
+        let plan = SolvePlan::pcg(0.0, iterations);
         let cpu_stats = cpu.solve(sm(&mut u_cpu), s(&f), bcs, plan);
         let u_buf = upload(ctx, "u", &Array2::zeros((NX, NY)));
         let f_buf = upload(ctx, "f", &f);

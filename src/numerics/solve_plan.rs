@@ -36,3 +36,29 @@ pub enum SolvePlan {
     /// V-cycle-preconditioned CG from the start to ‖r‖/‖b‖ ≤ `tolerance`.
     Pcg { tolerance: f64, max_cycles: u32 },
 }
+
+impl SolvePlan {
+    /// [`SolvePlan::VCycles`].
+    pub fn v_cycles(tolerance: f64, max_cycles: u32) -> SolvePlan {
+        SolvePlan::VCycles {
+            tolerance,
+            max_cycles,
+        }
+    }
+
+    /// [`SolvePlan::Refined`].
+    pub fn refined(criterion: Criterion, max_cycles: u32) -> SolvePlan {
+        SolvePlan::Refined {
+            criterion,
+            max_cycles,
+        }
+    }
+
+    /// [`SolvePlan::Pcg`].
+    pub fn pcg(tolerance: f64, max_cycles: u32) -> SolvePlan {
+        SolvePlan::Pcg {
+            tolerance,
+            max_cycles,
+        }
+    }
+}

@@ -14,7 +14,6 @@ mod summary;
 use crate::backend::{Backend, StepReport};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::grid::Field;
 use crate::model::metrics::{front_metrics, integrals, MetricsRow};
 use crate::model::params::{Params, LENGTH_UNIT_M};
 use crate::model::units::MAH_CM2_IN_C_M2;
@@ -317,16 +316,17 @@ pub(crate) fn drive(
                 });
             }
             let frame_scheduled = frame_due || (reached_end && frames_total == 1);
-            let (interphase, blocked) = if frame_scheduled || capped || done {
+            // What the pictures show of the interphase, only where a frame or the end is due.
+            let picture = (frame_scheduled || capped || done).then(|| {
                 output::interphase_picture(p, &snap.order_parameter, &snap.layer, &snap.blocked)
-            } else {
-                (Field::zeros((0, 0, 0)), Field::zeros((0, 0, 0)))
-            };
-            if frame_scheduled || capped {
+            });
+            if let Some((interphase, blocked)) =
+                picture.as_ref().filter(|_| frame_scheduled || capped)
+            {
                 let img = output::render_frame(&FrameView {
                     order_parameter: g.mid_section(&snap.order_parameter),
-                    interphase: g.mid_section(&interphase),
-                    blocked: Some(g.mid_section(&blocked)),
+                    interphase: g.mid_section(interphase),
+                    blocked: Some(g.mid_section(blocked)),
                     concentration: g.mid_section(&snap.concentration),
                     plating_rate: Some(g.mid_section(&snap.plating_rate)),
                     dx_um: g.dx,
@@ -344,7 +344,7 @@ pub(crate) fn drive(
                 }
                 output::write_atomic(&opts.out_dir.join("metrics.csv"), csv.as_bytes())?;
             }
-            if done {
+            if let Some((interphase, _)) = picture.as_ref().filter(|_| done) {
                 output::write_vti(
                     &opts.out_dir.join("final.vti"),
                     g.dx,

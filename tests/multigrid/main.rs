@@ -108,20 +108,14 @@ fn deposit_potential(n: usize, band: bool) -> DepositRuns {
         sm(&mut u),
         s(&source),
         potential_bcs(),
-        SolvePlan::VCycles {
-            tolerance: TOL,
-            max_cycles: 60,
-        },
+        SolvePlan::v_cycles(TOL, 60),
     );
     let mut u = Array2::zeros((n, n));
     let pcg = mg.solve(
         sm(&mut u),
         s(&source),
         potential_bcs(),
-        SolvePlan::Pcg {
-            tolerance: TOL,
-            max_cycles: 60,
-        },
+        SolvePlan::pcg(TOL, 60),
     );
     for (name, s) in [("V-cycles", v_cycles), ("solve", solve), ("solve_pcg", pcg)] {
         println!(
@@ -164,10 +158,7 @@ fn manufactured_solution_converges_at_second_order() {
             sm(&mut u),
             s(&f),
             bcs,
-            SolvePlan::VCycles {
-                tolerance: DIFFUSION_TOL,
-                max_cycles: 40,
-            },
+            SolvePlan::v_cycles(DIFFUSION_TOL, 40),
         );
         let err = (&u - &field(n, exact))
             .iter()
@@ -256,10 +247,7 @@ fn implicit_diffusion_keeps_uniform_state_exactly() {
             sm(&mut u),
             s(&f),
             bcs,
-            SolvePlan::VCycles {
-                tolerance: DIFFUSION_TOL,
-                max_cycles: 40,
-            },
+            SolvePlan::v_cycles(DIFFUSION_TOL, 40),
         );
         let err = u.iter().map(|v| (v - 1.0).abs()).fold(0.0, f32::max);
         println!(
@@ -311,15 +299,7 @@ fn conserve_mass_zeroes_the_residual_sum_within_the_tolerance() {
             mg.conserve_mass();
         }
         let mut u = u_old.clone();
-        let stats = mg.solve(
-            sm(&mut u),
-            s(&f),
-            bcs,
-            SolvePlan::VCycles {
-                tolerance: TOL,
-                max_cycles: 40,
-            },
-        );
+        let stats = mg.solve(sm(&mut u), s(&f), bcs, SolvePlan::v_cycles(TOL, 40));
         let rs = mg.residual_statistics(s(&u), s(&f), bcs);
         let relative = rs.r_sum.abs() / rs.b_abs_sum;
         println!(
@@ -399,12 +379,17 @@ fn time_per_cycle_per_unknown() {
             work.push(serial);
         }
     }
+    assert_flat("64²–1024²", &work);
+}
+
+/// Asserts that the 1-thread cost per unknown `work` (ns) stays within ±30 % of its mean.
+fn assert_flat(sizes: &str, work: &[f64]) {
     let mean = work.iter().sum::<f64>() / work.len() as f64;
     let spread = work
         .iter()
         .fold(0.0_f64, |m, &w| m.max((w / mean - 1.0).abs()));
     println!(
-        "1-thread ns per unknown, 64²–1024²: mean {mean:.1}, largest deviation {:.0} % (allowed 30 %)",
+        "1-thread ns per unknown, {sizes}: mean {mean:.1}, largest deviation {:.0} % (allowed 30 %)",
         spread * 100.0
     );
     assert!(spread <= 0.30);
@@ -421,41 +406,17 @@ fn zero_rhs_with_homogeneous_bcs_returns_at_once() {
     };
     let f = Array2::zeros((n, n));
     let mut u = Array2::zeros((n, n));
-    let stats = mg.solve(
-        sm(&mut u),
-        s(&f),
-        bcs,
-        SolvePlan::VCycles {
-            tolerance: TOL,
-            max_cycles: 20,
-        },
-    );
+    let stats = mg.solve(sm(&mut u), s(&f), bcs, SolvePlan::v_cycles(TOL, 20));
     println!("expected 0 cycles, u = 0, converged; got {stats:?}");
     assert_eq!(stats.cycles, 0);
     assert!(stats.converged);
     assert!(u.iter().all(|&v| v == 0.0));
-    let stats = mg.solve(
-        sm(&mut u),
-        s(&f),
-        bcs,
-        SolvePlan::Pcg {
-            tolerance: TOL,
-            max_cycles: 20,
-        },
-    );
+    let stats = mg.solve(sm(&mut u), s(&f), bcs, SolvePlan::pcg(TOL, 20));
     assert!(stats.converged && stats.cycles == 0 && u.iter().all(|&v| v == 0.0));
     // b = 0 but u ≠ 0: the residual is measured against the initial one and u → 0 (to a tight
     // tolerance: the initial residual is dominated by the k = 1e4 cells).
     let mut u = field(n, |x, y| x * y);
-    let stats = mg.solve(
-        sm(&mut u),
-        s(&f),
-        bcs,
-        SolvePlan::VCycles {
-            tolerance: 1e-10,
-            max_cycles: 30,
-        },
-    );
+    let stats = mg.solve(sm(&mut u), s(&f), bcs, SolvePlan::v_cycles(1e-10, 30));
     let max = u.iter().fold(0.0, |m: Real, v| m.max(v.abs()));
     println!("from u = xy: expected u → 0, got max |u| = {max:.1e} after {stats:?}");
     assert!(stats.converged && max < 1e-5);
@@ -465,15 +426,7 @@ fn zero_rhs_with_homogeneous_bcs_returns_at_once() {
         x_hi: Boundary::Neumann,
     };
     let f = Array2::ones((n, n));
-    let stats = mg.solve(
-        sm(&mut u),
-        s(&f),
-        neumann,
-        SolvePlan::VCycles {
-            tolerance: TOL,
-            max_cycles: 8,
-        },
-    );
+    let stats = mg.solve(sm(&mut u), s(&f), neumann, SolvePlan::v_cycles(TOL, 8));
     println!("singular system: {stats:?}");
     assert!(stats.cycles <= 8 && u.iter().all(|v| v.is_finite()));
 }
@@ -771,24 +724,13 @@ fn slab_solves(k_metal: f64, tol: f64) -> [(SolveStats, f64); 2] {
         worst / scale
     };
     let mut plain = Array2::zeros((nx, ny));
-    let plain_stats = mg.solve(
-        sm(&mut plain),
-        s(&f),
-        bcs,
-        SolvePlan::VCycles {
-            tolerance: tol,
-            max_cycles: 60,
-        },
-    );
+    let plain_stats = mg.solve(sm(&mut plain), s(&f), bcs, SolvePlan::v_cycles(tol, 60));
     let mut refined = Array2::zeros((nx, ny));
     let refined_stats = mg.solve(
         sm(&mut refined),
         s(&f),
         bcs,
-        SolvePlan::Refined {
-            criterion: Criterion::RelativeResidual(tol),
-            max_cycles: 60,
-        },
+        SolvePlan::refined(Criterion::RelativeResidual(tol), 60),
     );
     let out = [
         (plain_stats, error(&plain)),
@@ -879,10 +821,7 @@ fn the_estimated_error_bounds_the_true_error_of_the_potential() {
         sm(&mut exact),
         s(&source),
         bcs,
-        SolvePlan::Refined {
-            criterion: Criterion::RelativeResidual(1e-12),
-            max_cycles: 200,
-        },
+        SolvePlan::refined(Criterion::RelativeResidual(1e-12), 200),
     );
     assert!(reference.converged, "{reference:?}");
     let scale = exact.iter().fold(0.0f32, |m, v| m.max(v.abs())) as f64;
@@ -892,20 +831,14 @@ fn the_estimated_error_bounds_the_true_error_of_the_potential() {
         sm(&mut previous),
         s(&previous_source),
         bcs,
-        SolvePlan::Refined {
-            criterion: Criterion::RelativeResidual(1e-12),
-            max_cycles: 200,
-        },
+        SolvePlan::refined(Criterion::RelativeResidual(1e-12), 200),
     );
     let mut old_rule = Array2::zeros((n, n));
     let old = mg.solve(
         sm(&mut old_rule),
         s(&source),
         bcs,
-        SolvePlan::Refined {
-            criterion: Criterion::RelativeResidual(1e-6),
-            max_cycles: 60,
-        },
+        SolvePlan::refined(Criterion::RelativeResidual(1e-6), 60),
     );
     println!(
         "max |φ| = {scale:.3e}; a 1e-6 relative residual from zero: {} cycles",
@@ -919,10 +852,7 @@ fn the_estimated_error_bounds_the_true_error_of_the_potential() {
                 sm(&mut u),
                 s(&source),
                 bcs,
-                SolvePlan::Refined {
-                    criterion: Criterion::EstimatedError(tol),
-                    max_cycles: 60,
-                },
+                SolvePlan::refined(Criterion::EstimatedError(tol), 60),
             );
             let error = u
                 .iter()

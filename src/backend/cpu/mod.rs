@@ -196,10 +196,10 @@ impl CpuBackend {
             slice_mut(&mut self.phi),
             slice(&self.rhs),
             bcs,
-            SolvePlan::Refined {
-                criterion: Criterion::EstimatedError(self.p.potential_tolerance_v),
-                max_cycles: self.p.solver_max_cycles,
-            },
+            SolvePlan::refined(
+                Criterion::EstimatedError(self.p.potential_tolerance_v),
+                self.p.solver_max_cycles,
+            ),
         )
     }
 }
@@ -446,10 +446,7 @@ impl Backend for CpuBackend {
             slice_mut(&mut self.excess),
             slice(&self.rhs),
             bcs,
-            SolvePlan::VCycles {
-                tolerance: self.p.concentration_tolerance,
-                max_cycles: self.p.solver_max_cycles,
-            },
+            SolvePlan::v_cycles(self.p.concentration_tolerance, self.p.solver_max_cycles),
         );
         let boundary_inflow = transport::boundary_inflow(
             &self.tr,

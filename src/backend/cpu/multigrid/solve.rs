@@ -151,8 +151,8 @@ impl Multigrid {
     /// one ([`Multigrid::measure_contraction`], which also sends a slowly contracting operator to
     /// CG from the first correction; ‖·‖ = ‖w ·‖∞ with [`Multigrid::set_error_weights`]) and
     /// the error estimate ‖δ_k‖∞ ρ/(1 − ρ) (for a contraction e_k = ρ e_{k−1},
-    /// δ_k = e_{k−1} − e_k and e_k = δ_k ρ/(1 − ρ)); [`Criterion::EstimatedError`] stops on it. `u` is warm start and
-    /// result, rounded to f32 at the end: that rounding (≤ ε/2 relative per cell) is the
+    /// δ_k = e_{k−1} − e_k and e_k = δ_k ρ/(1 − ρ)); [`Criterion::EstimatedError`] stops on it.
+    /// `u` is warm start and result, rounded to f32 at the end: that rounding (≤ ε/2 relative per cell) is the
     /// solution's only f32 error. `cycles` counts V-cycles (the full-multigrid cycle as one),
     /// one per refinement plus one per inner CG iteration.
     fn refined(
