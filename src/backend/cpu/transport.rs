@@ -123,38 +123,41 @@ fn lateral_fluxes(
     z: &mut [Real],
 ) {
     let (ny, nz) = (k.grid.ny, k.grid.nz);
-    let layer = ny * nz;
-    let last_line = layer - nz;
-    for c in 0..nz {
-        let from = last_line + c;
-        y[c] = excess_flux(k, d[from], d[c], p[from], p[c], u[from], u[c]);
-    }
-    // Interior y faces: equal-length shifted slices, so the loop carries no bounds checks.
-    let n = layer - nz;
-    let (dl, dr) = (&d[..n], &d[nz..]);
-    let (pl, pr) = (&p[..n], &p[nz..]);
-    let (ul, ur) = (&u[..n], &u[nz..]);
-    for (t, o) in y[nz..layer].iter_mut().enumerate() {
-        *o = excess_flux(k, dl[t], dr[t], pl[t], pr[t], ul[t], ur[t]);
-    }
-    y.copy_within(..nz, layer);
+    periodic_fluxes(k, (u, p, d), nz, y);
     if nz > 1 {
-        // Each z line from shifted slices (no index arithmetic per cell), its wrap face first.
         for j in 0..ny {
             let cells = j * nz..(j + 1) * nz;
-            let (u, p, d) = (&u[cells.clone()], &p[cells.clone()], &d[cells]);
-            let out = &mut z[j * (nz + 1)..(j + 1) * (nz + 1)];
-            let last = nz - 1;
-            out[0] = excess_flux(k, d[last], d[0], p[last], p[0], u[last], u[0]);
-            let (dl, dr) = (&d[..last], &d[1..]);
-            let (pl, pr) = (&p[..last], &p[1..]);
-            let (ul, ur) = (&u[..last], &u[1..]);
-            for (t, o) in out[1..nz].iter_mut().enumerate() {
-                *o = excess_flux(k, dl[t], dr[t], pl[t], pr[t], ul[t], ur[t]);
-            }
-            out[nz] = out[0];
+            let line = (&u[cells.clone()], &p[cells.clone()], &d[cells]);
+            periodic_fluxes(k, line, 1, &mut z[j * (nz + 1)..(j + 1) * (nz + 1)]);
         }
     }
+}
+
+/// The fluxes along one periodic axis of a run of cells (a layer along y, a line along z)
+/// whose neighbours along it are `stride` apart: `out[m]` from cell m − stride (wrapping past
+/// the run's start) to cell m, and `out[run..]` repeating `out[..stride]`, so cell m's far face
+/// is `out[m + stride]`. The interior from equal-length shifted slices (no index arithmetic
+/// per cell, no bounds checks).
+#[inline(always)]
+fn periodic_fluxes(
+    k: &TransportConstants,
+    (u, p, d): (&[Real], &[Real], &[Real]),
+    stride: usize,
+    out: &mut [Real],
+) {
+    let run = u.len();
+    let wrapped = run - stride;
+    for c in 0..stride {
+        let from = wrapped + c;
+        out[c] = excess_flux(k, d[from], d[c], p[from], p[c], u[from], u[c]);
+    }
+    let (dl, dr) = (&d[..wrapped], &d[stride..]);
+    let (pl, pr) = (&p[..wrapped], &p[stride..]);
+    let (ul, ur) = (&u[..wrapped], &u[stride..]);
+    for (t, o) in out[stride..run].iter_mut().enumerate() {
+        *o = excess_flux(k, dl[t], dr[t], pl[t], pr[t], ul[t], ur[t]);
+    }
+    out.copy_within(..stride, run);
 }
 
 /// Right-hand side of the implicit concentration step for the excess u = c/c0 − 1,
