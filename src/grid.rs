@@ -24,6 +24,15 @@ pub enum Topology {
     Periodic,
 }
 
+/// The periodic neighbours (m − 1, m + 1) of m in 0..n.
+#[inline(always)]
+pub fn periodic_neighbours(m: usize, n: usize) -> (usize, usize) {
+    (
+        if m == 0 { n - 1 } else { m - 1 },
+        if m + 1 == n { 0 } else { m + 1 },
+    )
+}
+
 /// Uniform grid in internal units (µm).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Grid {

@@ -198,7 +198,7 @@ fn unknown_key_error_names_path_expected_set_and_line() {
     assert_eq!(
         err.to_string(),
         "config error in cfg.toml: `grid.dx_umm`: unknown field `dx_umm`, expected one of `nx`, \
-         `ny`, `dx_um`\n  at line 4, column 1:\n    dx_umm = 0.5\n    ^^^^^^"
+         `ny`, `nz`, `dx_um`\n  at line 4, column 1:\n    dx_umm = 0.5\n    ^^^^^^"
     );
 }
 
@@ -432,7 +432,8 @@ fn malformed_overrides_fail_clearly() {
     let message = err.to_string();
     assert!(message.contains("(with --set grid.nxx=3)"), "{message}");
     assert!(
-        message.contains("`grid.nxx`: unknown field `nxx`, expected one of `nx`, `ny`, `dx_um`"),
+        message
+            .contains("`grid.nxx`: unknown field `nxx`, expected one of `nx`, `ny`, `nz`, `dx_um`"),
         "{message}"
     );
 }

@@ -160,8 +160,8 @@ fn every_preset_matches_the_cpu_at_equal_charge_from_the_first_step() {
         assert_eq!(c.step, g.step);
         for (what, got, want, tol) in [
             ("charge", g.charge_c_m2, c.charge_c_m2, 1e-3),
-            ("total Mg", g.mg_total_mol_m, c.mg_total_mol_m, 1e-6),
-            ("inflow", gpu.inflow_mol_m, cpu.inflow_mol_m, 1e-5),
+            ("total Mg", g.mg_areal_mol_m2, c.mg_areal_mol_m2, 1e-6),
+            ("inflow", gpu.inflow_mol_m2, cpu.inflow_mol_m2, 1e-5),
         ] {
             let rel = relative(got, want);
             println!(
@@ -172,11 +172,11 @@ fn every_preset_matches_the_cpu_at_equal_charge_from_the_first_step() {
         // Total Mg (ions + metal) changes only by the inflow through the bulk face.
         for (backend, run) in [("cpu", &cpu), ("gpu", &gpu)] {
             let (first, last) = (&run.rows[0], run.last());
-            let drift = (last.mg_total_mol_m - first.mg_total_mol_m - run.inflow_mol_m)
-                / first.mg_total_mol_m;
+            let drift = (last.mg_areal_mol_m2 - first.mg_areal_mol_m2 - run.inflow_mol_m2)
+                / first.mg_areal_mol_m2;
             println!(
-                "{name:<13} {backend}: total Mg {:.9e} → {:.9e} mol/m, inflow {:.6e} mol/m, relative balance error {drift:.2e} (tolerance 1e-7)",
-                first.mg_total_mol_m, last.mg_total_mol_m, run.inflow_mol_m
+                "{name:<13} {backend}: total Mg {:.9e} → {:.9e} mol/m², inflow {:.6e} mol/m², relative balance error {drift:.2e} (tolerance 1e-7)",
+                first.mg_areal_mol_m2, last.mg_areal_mol_m2, run.inflow_mol_m2
             );
             assert!(
                 drift.abs() <= 1e-7,

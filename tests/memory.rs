@@ -129,7 +129,9 @@ fn a_grid_beyond_the_memory_available_is_refused_with_both_figures_and_one_that_
     let aspect = number_after("the largest grid that fits is ");
     let widest = number_after("at the same aspect, or ");
     println!("proposed: {aspect:?} at the same aspect, {widest:?} at this grid.nx");
-    let total = |nx: usize, ny: usize| MemoryNeed::of_grid(nx, ny, false, "none").total(frames);
+    let total = |nx: usize, ny: usize| {
+        MemoryNeed::of_grid(mgpf::grid::Grid::new(nx, ny, 0.5), false, "none").total(frames)
+    };
     assert_eq!(aspect[1], 2 * aspect[0]);
     assert!(total(aspect[0], aspect[1]) <= available);
     assert!(total(aspect[0] + 2, aspect[1] + 4) > available);

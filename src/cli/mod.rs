@@ -52,6 +52,10 @@ pub fn make_backend(cfg: &Config, params: &Params, kind: BackendKind) -> Result<
             params,
             &cfg.initial,
         )?),
+        BackendKind::Auto if params.grid.nz > 1 => {
+            eprintln!("note: --backend auto: the GPU backend runs 2D grids only so far; running this 3D grid on the CPU");
+            cpu()?
+        }
         BackendKind::Auto => match GpuContext::shared() {
             Ok(ctx) if ctx.adapter_info.device_type != wgpu::DeviceType::Cpu => {
                 Box::new(GpuBackend::new(ctx, params, &cfg.initial)?)

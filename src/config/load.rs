@@ -73,6 +73,7 @@ impl Config {
             grid: GridConfig {
                 nx: 48,
                 ny: 128,
+                nz: 1,
                 dx_um: 0.5,
             },
             run: RunConfig {
@@ -93,6 +94,7 @@ impl Config {
                 current_density_ma_cm2: 0.5,
                 ..Default::default()
             },
+            anisotropy: Default::default(),
             interphase: Default::default(),
             initial: Default::default(),
             numerics: Default::default(),

@@ -30,6 +30,8 @@ pub struct Config {
     #[serde(default, deserialize_with = "table")]
     pub control: ControlConfig,
     #[serde(default, deserialize_with = "table")]
+    pub anisotropy: AnisotropyConfig,
+    #[serde(default, deserialize_with = "table")]
     pub interphase: InterphaseConfig,
     #[serde(default, deserialize_with = "table")]
     pub initial: InitialConfig,
@@ -54,13 +56,73 @@ fn table<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Res
 }
 
 /// `[grid]`: uniform cell-centred grid. x (nx cells) is the growth axis, normal to the current
-/// collector at x = 0; y (ny cells) is lateral and periodic.
+/// collector at x = 0; y (ny cells) and z (nz cells) are lateral and periodic; nz = 1 (the
+/// default) is a 2D run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GridConfig {
     pub nx: usize,
     pub ny: usize,
+    /// 1 for a 2D run, else even and at least 8.
+    #[serde(default = "one")]
+    pub nz: usize,
     pub dx_um: f64,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// `[anisotropy]`: the crystal's orientation and the hcp terms of 3D runs (docs/model.md,
+/// "Anisotropy in 3D"). The strengths δ6, ε_k2 and ε_k6 are `[interface]`'s, shared with 2D;
+/// 2D runs use `[interface]`'s in-plane forms and ignore this section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnisotropyConfig {
+    /// The c-axis ĉ: a vector `[x, y, z]` (normalised) or `{ polar_deg, azimuth_deg }` (the
+    /// polar angle from x, the growth axis, and the azimuth about x from y). None: in the x–y
+    /// plane at `interface.c_axis_angle_deg` from x, as in 2D.
+    pub c_axis: Option<CAxis>,
+    /// δ_c of ε(n̂) = ε0 [1 + δ6 Re((n_a + i n_b)⁶) + δ_c n_c²]: negative makes the basal facets
+    /// (normal along ĉ) the low-energy ones, as for Mg.
+    pub c_axis_energy_strength: f64,
+    /// Rotation of the basal directions â, b̂ about ĉ (â at 0 is the basal direction closest to
+    /// y, or to z when ĉ is along y).
+    pub basal_rotation_deg: f64,
+}
+
+impl Default for AnisotropyConfig {
+    fn default() -> Self {
+        AnisotropyConfig {
+            c_axis: None,
+            c_axis_energy_strength: -0.02,
+            basal_rotation_deg: 0.0,
+        }
+    }
+}
+
+/// The c-axis of `[anisotropy]`, as a vector or as angles.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum CAxis {
+    Vector([f64; 3]),
+    Angles { polar_deg: f64, azimuth_deg: f64 },
+}
+
+impl CAxis {
+    /// The (unnormalised) direction in the lab frame.
+    pub fn direction(&self) -> [f64; 3] {
+        match *self {
+            CAxis::Vector(v) => v,
+            CAxis::Angles {
+                polar_deg,
+                azimuth_deg,
+            } => {
+                let (t, p) = (polar_deg.to_radians(), azimuth_deg.to_radians());
+                [t.cos(), t.sin() * p.cos(), t.sin() * p.sin()]
+            }
+        }
+    }
 }
 
 /// `[run]`: how long, how many frames, which seed.

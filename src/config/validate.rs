@@ -26,6 +26,7 @@ impl Config {
         self.validate_run()?;
         self.validate_electrolyte()?;
         self.validate_interface()?;
+        self.validate_anisotropy()?;
         self.validate_noise_and_control()?;
         self.validate_interphase()?;
         self.validate_initial()?;
@@ -54,6 +55,16 @@ impl Config {
                     ),
                 ));
             }
+        }
+        if g.nz != 1 && (!(8..=16384).contains(&g.nz) || !g.nz.is_multiple_of(2)) {
+            return Err(Error::config(
+                "grid.nz",
+                format!(
+                    "= {} is not allowed: 1 for a 2D run, else an even number in [8, 16384] \
+                     (the multigrid coarsens the grid by factors of 2)",
+                    g.nz
+                ),
+            ));
         }
         let cell_range = Range::closed(MIN_CELL_UM, 100.0);
         if !cell_range.contains(g.dx_um) {
@@ -222,6 +233,35 @@ impl Config {
         if let Some(mobility) = i.mobility_m3_j_s {
             check("interface.mobility_m3_j_s", mobility, Range::POSITIVE)?;
         }
+        Ok(())
+    }
+
+    fn validate_anisotropy(&self) -> Result<()> {
+        let a = &self.anisotropy;
+        if let Some(c) = a.c_axis {
+            let v = c.direction();
+            let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+            if !v.iter().all(|x| x.is_finite()) || norm <= 1e-9 {
+                return Err(Error::config(
+                    "anisotropy.c_axis",
+                    format!(
+                        "= {c:?} is not a direction: give a nonzero finite vector [x, y, z] or \
+                         {{ polar_deg, azimuth_deg }} with finite angles"
+                    ),
+                ));
+            }
+        }
+        check_why(
+            "anisotropy.c_axis_energy_strength",
+            a.c_axis_energy_strength,
+            Range::open(-0.5, 1.0),
+            "the n_c² term alone keeps the stiffness positive only for −½ < δ_c < 1",
+        )?;
+        check(
+            "anisotropy.basal_rotation_deg",
+            a.basal_rotation_deg,
+            Range::ANY,
+        )?;
         Ok(())
     }
 

@@ -84,6 +84,44 @@ pub fn interface_orientation(
     }
 }
 
+/// What the Allen–Cahn and reaction kernels read of the interface's orientation at one cell,
+/// from the central gradient g = ∇ξ there.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Orientation {
+    /// ε(n̂)².
+    pub eps_sq: Real,
+    /// The anisotropic part of ∂f/∂p (f = ½ ε(n̂)² |p|², p = ∇ξ), ε |g| (I − n̂n̂ᵀ) ∇_n ε, along
+    /// x, y and z; the isotropic part ε² p is taken on the faces.
+    pub flux: [Real; 3],
+    /// a_k(n̂).
+    pub kinetic_factor: Real,
+    /// |g|.
+    pub grad_norm: Real,
+}
+
+/// The surface energy ε(n̂) and kinetic factor a_k(n̂) a kernel evaluates per cell: the 2D
+/// in-plane forms ([`AnisotropyConstants`]) or the hcp form about a c-axis in 3D
+/// ([`crate::model::hcp::HcpConstants`]). Both keep the anisotropic part zero where
+/// |g|² ≤ `grad_sq_min` (the orientation is undefined there).
+pub trait SurfaceEnergy: Sync {
+    fn orientation(&self, g: [Real; 3]) -> Orientation;
+}
+
+impl SurfaceEnergy for AnisotropyConstants {
+    /// The in-plane form of a 2D section ([`interface_orientation`] of (g_x, g_y)): in 2D
+    /// ε |g| (I − n̂n̂ᵀ)∇_n ε = ε ε'(θ) (−g_y, g_x), the Kobayashi cross terms.
+    #[inline(always)]
+    fn orientation(&self, g: [Real; 3]) -> Orientation {
+        let (eps_sq, d, kinetic_factor, grad_norm) = interface_orientation(self, g[0], g[1]);
+        Orientation {
+            eps_sq,
+            flux: [-(d * g[1]), d * g[0], 0.0],
+            kinetic_factor,
+            grad_norm,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

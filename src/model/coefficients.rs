@@ -4,6 +4,7 @@
 
 use crate::grid::{Grid, Real};
 use crate::model::anisotropy::AnisotropyConstants;
+use crate::model::hcp::HcpConstants;
 use crate::model::kinetics::BvConstants;
 use crate::model::Params;
 
@@ -24,7 +25,10 @@ pub struct OrderParameterConstants {
     pub l_eta: Real,
     pub i0: Real,
     pub exchange_multiplier: Real,
+    /// The in-plane forms of 2D runs.
     pub aniso: AnisotropyConstants,
+    /// The hcp form about the c-axis of 3D runs.
+    pub hcp: HcpConstants,
     pub bv: BvConstants,
 }
 
@@ -51,6 +55,7 @@ impl OrderParameterConstants {
                 sin6_tc: (6.0 * p.c_axis_angle).sin() as Real,
                 grad_sq_min: (1.0e-3 / p.delta).powi(2) as Real,
             },
+            hcp: HcpConstants::new(&p.hcp, &p.crystal, (1.0e-3 / p.delta).powi(2)),
             bv: BvConstants {
                 f: p.f as Real,
                 alpha: p.alpha as Real,

@@ -17,7 +17,8 @@
 //! sign of the normal does not matter. These are the model's functions in f64; the kernels
 //! evaluate the same forms.
 
-use crate::model::anisotropy::KINETIC_FACTOR_MIN;
+use crate::grid::Real;
+use crate::model::anisotropy::{Orientation, SurfaceEnergy, KINETIC_FACTOR_MIN};
 
 pub type Vec3 = [f64; 3];
 
@@ -205,6 +206,92 @@ pub struct Stiffness {
     pub tangent: Vec3,
 }
 
+/// The hcp form as the 3D kernels evaluate it (f32, per cell): [`HcpAnisotropy`] in a
+/// [`CrystalFrame`], with |∇ξ|² below `grad_sq_min` isotropic (no orientation there).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct HcpConstants {
+    pub eps0: Real,
+    pub delta6: Real,
+    pub delta_c: Real,
+    pub kinetic_2fold: Real,
+    pub kinetic_6fold: Real,
+    /// â, b̂, ĉ in the lab frame.
+    pub a: [Real; 3],
+    pub b: [Real; 3],
+    pub c: [Real; 3],
+    pub grad_sq_min: Real,
+}
+
+impl HcpConstants {
+    pub fn new(aniso: &HcpAnisotropy, frame: &CrystalFrame, grad_sq_min: f64) -> HcpConstants {
+        let v = |u: Vec3| u.map(|x| x as Real);
+        HcpConstants {
+            eps0: aniso.eps0 as Real,
+            delta6: aniso.delta6 as Real,
+            delta_c: aniso.delta_c as Real,
+            kinetic_2fold: aniso.kinetic_2fold as Real,
+            kinetic_6fold: aniso.kinetic_6fold as Real,
+            a: v(frame.a),
+            b: v(frame.b),
+            c: v(frame.c),
+            grad_sq_min: grad_sq_min as Real,
+        }
+    }
+}
+
+impl SurfaceEnergy for HcpConstants {
+    /// ε², the flux ε |g| (I − n̂n̂ᵀ) ∇_n ε, a_k and |g| ([`HcpAnisotropy::flux`] and
+    /// [`HcpAnisotropy::kinetic_factor`] in f32). Branch-free: the isotropic outcome is selected,
+    /// not branched to, so loops over cells vectorise.
+    #[inline(always)]
+    fn orientation(&self, g: [Real; 3]) -> Orientation {
+        let dot = |u: [Real; 3], v: [Real; 3]| u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
+        let g2 = dot(g, g);
+        let norm = g2.sqrt();
+        let isotropic = g2 <= self.grad_sq_min;
+        let inv = 1.0 / if isotropic { 1.0 } else { norm };
+        let n = if isotropic {
+            [1.0, 0.0, 0.0]
+        } else {
+            [g[0] * inv, g[1] * inv, g[2] * inv]
+        };
+        let (na, nb, nc) = (dot(n, self.a), dot(n, self.b), dot(n, self.c));
+        // (n_a + i n_b)^5 from its square: z² = (p, q), z⁴ = (p² − q², 2pq), z⁵ = z⁴ z.
+        let (p, q) = (na * na - nb * nb, 2.0 * na * nb);
+        let (p4, q4) = (p * p - q * q, 2.0 * p * q);
+        let (re5, im5) = (p4 * na - q4 * nb, p4 * nb + q4 * na);
+        let re6 = re5 * na - im5 * nb;
+        let eps = self.eps0 * (1.0 + self.delta6 * re6 + self.delta_c * nc * nc);
+        let (sa, sb, sc) = (
+            6.0 * self.delta6 * re5,
+            -6.0 * self.delta6 * im5,
+            2.0 * self.delta_c * nc,
+        );
+        let grad: [Real; 3] =
+            std::array::from_fn(|d| self.eps0 * (sa * self.a[d] + sb * self.b[d] + sc * self.c[d]));
+        let along = dot(n, grad);
+        let scale = eps * norm;
+        let flux: [Real; 3] = std::array::from_fn(|d| scale * (grad[d] - along * n[d]));
+        let a_k = (1.0 - self.kinetic_2fold * (2.0 * nc * nc - 1.0) + self.kinetic_6fold * re6)
+            .max(KINETIC_FACTOR_MIN);
+        if isotropic {
+            Orientation {
+                eps_sq: self.eps0 * self.eps0,
+                flux: [0.0; 3],
+                kinetic_factor: 1.0,
+                grad_norm: norm,
+            }
+        } else {
+            Orientation {
+                eps_sq: eps * eps,
+                flux,
+                kinetic_factor: a_k,
+                grad_norm: norm,
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,5 +417,43 @@ mod tests {
                 assert!(s.value >= want - 1e-4 && s.value <= want + 0.05 * want.abs().max(0.1));
             }
         }
+    }
+
+    /// The f32 kernel form against the f64 model functions: ε², the anisotropic part of the
+    /// flux and a_k at random gradients and frames, within f32 rounding (relative 1e-5).
+    #[test]
+    fn the_kernel_form_matches_the_model_functions() {
+        let aniso = hcp(0.025, -0.1);
+        let mut worst = 0.0f64;
+        for m in 0..200 {
+            let s = m as f64;
+            let frame = CrystalFrame::from_angles(17.0 * s, 43.0 * s, 11.0 * s);
+            let k = HcpConstants::new(&aniso, &frame, 1e-12);
+            let p = [(1.3 * s).sin() + 0.2, (0.7 * s).cos(), (2.1 * s).sin()];
+            let got = k.orientation(p.map(|x| x as Real));
+            let norm = dot(p, p).sqrt();
+            let n = scale(p, 1.0 / norm);
+            let eps = aniso.epsilon(&frame, n);
+            let full = aniso.flux(&frame, p, 1e-12);
+            let anisotropic = add(full, scale(p, -eps * eps));
+            let scale_flux = dot(full, full).sqrt();
+            let errors = [
+                (f64::from(got.eps_sq) - eps * eps).abs() / (eps * eps),
+                (0..3)
+                    .map(|d| (f64::from(got.flux[d]) - anisotropic[d]).abs() / scale_flux)
+                    .fold(0.0, f64::max),
+                (f64::from(got.kinetic_factor) - aniso.kinetic_factor(&frame, n)).abs(),
+                (f64::from(got.grad_norm) - norm).abs() / norm,
+            ];
+            worst = errors.iter().copied().fold(worst, f64::max);
+        }
+        println!("largest relative difference f32 kernel / f64 model: {worst:e} (allowed 1e-5)");
+        assert!(worst < 1e-5);
+        let flat = HcpConstants::new(&aniso, &CrystalFrame::from_angles(0.0, 0.0, 0.0), 1e-6)
+            .orientation([1e-4, 0.0, 0.0]);
+        println!("below the gradient threshold: {flat:?}");
+        assert_eq!(flat.flux, [0.0; 3]);
+        assert_eq!(flat.kinetic_factor, 1.0);
+        assert_eq!(flat.eps_sq, 1.3f32 * 1.3f32);
     }
 }

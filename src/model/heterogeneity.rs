@@ -3,7 +3,7 @@
 //! correlation is C(r) = exp(−r²/(2ℓ_c²)). Periodic; seeded through the counter-based generator.
 
 use crate::model::noise::{key, standard_normal, STREAM_HETEROGENEITY};
-use ndarray::Array2;
+use ndarray::{Array2, Array3};
 use rustfft::num_complex::Complex64;
 use rustfft::FftPlanner;
 
@@ -17,29 +17,54 @@ pub fn gaussian_random_field(
     seed: u64,
     stream: u32,
 ) -> Array2<f64> {
+    gaussian_random_field_3d([n0, n1, 1], dx, corr_len, seed, stream)
+        .into_shape_with_order((n0, n1))
+        .expect("shape matches")
+}
+
+/// [`gaussian_random_field`] on an (n0, n1, n2) periodic grid; with n2 = 1 the 2D field, bit
+/// for bit (the white noise is keyed by the flat cell index, the transforms run axis by axis
+/// from the last).
+pub fn gaussian_random_field_3d(
+    shape: [usize; 3],
+    dx: f64,
+    corr_len: f64,
+    seed: u64,
+    stream: u32,
+) -> Array3<f64> {
     let k = key(seed, STREAM_HETEROGENEITY ^ stream);
-    let mut data: Vec<Complex64> = (0..n0 * n1)
+    let cells: usize = shape.iter().product();
+    let mut data: Vec<Complex64> = (0..cells)
         .map(|cell| Complex64::new(standard_normal(k, 0, cell as u32), 0.0))
         .collect();
     let mut planner = FftPlanner::<f64>::new();
-    fft_2d(&mut planner, &mut data, n0, n1, false);
+    fft_3d(&mut planner, &mut data, shape, false);
     let two_pi = std::f64::consts::TAU;
+    let [n0, n1, n2] = shape;
     for i in 0..n0 {
         let ki = wavenumber(i, n0, dx, two_pi);
         for j in 0..n1 {
             let kj = wavenumber(j, n1, dx, two_pi);
-            let filter = (-(ki * ki + kj * kj) * corr_len * corr_len / 4.0).exp();
-            data[i * n1 + j] *= filter;
+            for m in 0..n2 {
+                let km = wavenumber(m, n2, dx, two_pi);
+                let k2 = if n2 > 1 {
+                    ki * ki + kj * kj + km * km
+                } else {
+                    ki * ki + kj * kj
+                };
+                let filter = (-k2 * corr_len * corr_len / 4.0).exp();
+                data[(i * n1 + j) * n2 + m] *= filter;
+            }
         }
     }
-    fft_2d(&mut planner, &mut data, n0, n1, true);
+    fft_3d(&mut planner, &mut data, shape, true);
     let values: Vec<f64> = data.iter().map(|z| z.re).collect();
     let n = values.len() as f64;
     let mean = values.iter().sum::<f64>() / n;
     let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
     let scale = if var > 0.0 { 1.0 / var.sqrt() } else { 0.0 };
-    Array2::from_shape_vec(
-        (n0, n1),
+    Array3::from_shape_vec(
+        (n0, n1, n2),
         values.into_iter().map(|v| (v - mean) * scale).collect(),
     )
     .expect("shape matches")
@@ -54,35 +79,40 @@ fn wavenumber(i: usize, n: usize, dx: f64, two_pi: f64) -> f64 {
     two_pi * m / (n as f64 * dx)
 }
 
-fn fft_2d(
-    planner: &mut FftPlanner<f64>,
-    data: &mut [Complex64],
-    n0: usize,
-    n1: usize,
-    inverse: bool,
-) {
-    let row = if inverse {
-        planner.plan_fft_inverse(n1)
-    } else {
-        planner.plan_fft_forward(n1)
-    };
-    for chunk in data.chunks_mut(n1) {
-        row.process(chunk);
-    }
-    if n0 > 1 {
-        let col = if inverse {
-            planner.plan_fft_inverse(n0)
+/// The FFT of a row-major (n0, n1, n2) array along each axis of more than one cell, the last
+/// axis first.
+fn fft_3d(planner: &mut FftPlanner<f64>, data: &mut [Complex64], shape: [usize; 3], inverse: bool) {
+    let strides = [shape[1] * shape[2], shape[2], 1];
+    for axis in (0..3).rev() {
+        let n = shape[axis];
+        if n == 1 {
+            continue;
+        }
+        let fft = if inverse {
+            planner.plan_fft_inverse(n)
         } else {
-            planner.plan_fft_forward(n0)
+            planner.plan_fft_forward(n)
         };
-        let mut column = vec![Complex64::new(0.0, 0.0); n0];
-        for j in 0..n1 {
-            for i in 0..n0 {
-                column[i] = data[i * n1 + j];
+        let stride = strides[axis];
+        if stride == 1 {
+            for chunk in data.chunks_mut(n) {
+                fft.process(chunk);
             }
-            col.process(&mut column);
-            for i in 0..n0 {
-                data[i * n1 + j] = column[i];
+            continue;
+        }
+        // The lines along this axis start at every cell whose index along it is 0.
+        let mut line = vec![Complex64::new(0.0, 0.0); n];
+        let block = n * stride;
+        for outer in (0..data.len()).step_by(block) {
+            for inner in 0..stride {
+                let start = outer + inner;
+                for (t, v) in line.iter_mut().enumerate() {
+                    *v = data[start + t * stride];
+                }
+                fft.process(&mut line);
+                for (t, v) in line.iter().enumerate() {
+                    data[start + t * stride] = *v;
+                }
             }
         }
     }

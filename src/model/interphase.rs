@@ -4,7 +4,9 @@
 
 use crate::config::{Attachment, Representation};
 use crate::grid::{Field, Grid, Real, Topology};
-use crate::model::heterogeneity::{gaussian_random_field, upper_quantile};
+use crate::model::heterogeneity::{
+    gaussian_random_field, gaussian_random_field_3d, upper_quantile,
+};
 use crate::model::params::Params;
 use ndarray::{Array3, Axis, Zip};
 
@@ -53,9 +55,8 @@ impl InterphaseFields {
     }
 }
 
-/// G(x, y) (lab frame) or G(y) broadcast along x (lateral), unit variance, on the grid's cells;
-/// zero if σ_ln = 0 and nothing is blocked. In 3D the lateral field is G(y, z); the lab-frame
-/// field is today's G(x, y), the same in every z layer (a 3D field is issue 14's §2).
+/// G(x, y, z) (lab frame) or G(y, z) broadcast along x (lateral), unit variance, on the grid's
+/// cells (in 2D G(x, y) and G(y)); zero if σ_ln = 0 and nothing is blocked.
 fn heterogeneity_field(p: &Params) -> Array3<f64> {
     let g = p.grid;
     let ip = &p.interphase;
@@ -65,8 +66,7 @@ fn heterogeneity_field(p: &Params) -> Array3<f64> {
     }
     match ip.attachment {
         Attachment::LabFrame => {
-            let plane = gaussian_random_field(g.nx, g.ny, g.dx, ip.correlation_length, p.seed, 0);
-            Array3::from_shape_fn(shape, |(i, j, _)| plane[[i, j]])
+            gaussian_random_field_3d([g.nx, g.ny, g.nz], g.dx, ip.correlation_length, p.seed, 0)
         }
         Attachment::Lateral if g.nz == 1 => {
             let line = gaussian_random_field(1, g.ny, g.dx, ip.correlation_length, p.seed, 1);

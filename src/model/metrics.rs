@@ -76,5 +76,41 @@ pub struct MetricsRow {
     pub current_density_a_m2: f64,
     pub overpotential_v: f64,
     pub front: FrontMetrics,
-    pub mg_total_mol_m: f64,
+    /// Mg in ions and metal per metre of depth (2D runs only; None in 3D).
+    pub mg_total_mol_m: Option<f64>,
+    /// Mg in ions and metal per m² of collector, every run (a checkpoint written before this
+    /// column holds NaN here until [`MetricsRow::restore_areal`] fills it in).
+    #[serde(default = "f64_nan")]
+    pub mg_areal_mol_m2: f64,
+}
+
+fn f64_nan() -> f64 {
+    f64::NAN
+}
+
+impl MetricsRow {
+    /// The areal Mg of a row restored from a checkpoint that predates it (2D only): the total
+    /// per metre of depth over the collector's width `ly_m`.
+    pub fn restore_areal(&mut self, ly_m: f64) {
+        if self.mg_areal_mol_m2.is_nan() {
+            if let Some(total) = self.mg_total_mol_m {
+                self.mg_areal_mol_m2 = total / ly_m;
+            }
+        }
+    }
+}
+
+/// Mg (mol) in ions and metal from the integrals Σ c dV, Σ ξ dV ([`integrals`], internal units):
+/// (per metre of depth in 2D, None in 3D; per m² of collector).
+pub fn mg_content(
+    sc: f64,
+    sx: f64,
+    c0_mol_m3: f64,
+    cs_mol_m3: f64,
+    grid: Grid,
+) -> (Option<f64>, f64) {
+    let um = 1.0e-6;
+    let amount = sc * c0_mol_m3 + sx * cs_mol_m3;
+    let per_depth = (grid.dimension() == 2).then_some(amount * um * um);
+    (per_depth, amount / grid.collector_measure() * um)
 }

@@ -4,6 +4,7 @@ use crate::config::presets::InterphaseSpec;
 use crate::config::{Attachment, Config, ControlMode, Representation};
 use crate::error::{Error, Result};
 use crate::grid::Grid;
+use crate::model::hcp::{CrystalFrame, HcpAnisotropy};
 
 /// Faraday constant (C/mol).
 pub const FARADAY: f64 = 96_485.332_12;
@@ -17,6 +18,8 @@ pub const MAX_H_SECOND_DERIVATIVE: f64 = 5.773_502_691_896_258;
 pub const MAX_H_PRIME: f64 = 1.875;
 /// Symmetry order of the surface-energy anisotropy (hcp basal section).
 pub const ANISOTROPY_ORDER: f64 = 6.0;
+/// Normals on the sphere over which a 3D run's least surface stiffness is sought.
+pub const STIFFNESS_NORMALS: usize = 20_000;
 
 /// Electrical control in internal units.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -85,6 +88,9 @@ pub struct Params {
     pub kinetic_2fold: f64,
     pub kinetic_6fold: f64,
     pub c_axis_angle: f64,
+    /// 3D runs: the hcp coefficients (ε0 = √κ0, δ6, δ_c, ε_k2, ε_k6) and the crystal's frame.
+    pub hcp: HcpAnisotropy,
+    pub crystal: CrystalFrame,
     /// D_l and D_s (µm²/s).
     pub d_liquid: f64,
     pub d_solid: f64,
@@ -116,7 +122,12 @@ impl Params {
     pub fn from_config(cfg: &Config) -> Result<Params> {
         let e = &cfg.electrolyte;
         let itf = &cfg.interface;
-        let grid = Grid::new(cfg.grid.nx, cfg.grid.ny, cfg.grid.dx_um);
+        let grid = Grid {
+            nx: cfg.grid.nx,
+            ny: cfg.grid.ny,
+            nz: cfg.grid.nz,
+            dx: cfg.grid.dx_um,
+        };
         let rt = GAS_CONSTANT * e.temperature_k;
         let energy_unit = rt * e.concentration_mol_m3;
         let f = e.charge_number * FARADAY / rt;
@@ -200,6 +211,25 @@ impl Params {
                 .unwrap_or(itf.kinetic_anisotropy_2fold),
             kinetic_6fold: itf.kinetic_anisotropy_6fold,
             c_axis_angle: itf.c_axis_angle_deg.to_radians(),
+            hcp: HcpAnisotropy {
+                eps0: (kappa_si / (energy_unit * LENGTH_UNIT_M * LENGTH_UNIT_M)).sqrt(),
+                delta6: itf.anisotropy_strength,
+                delta_c: cfg.anisotropy.c_axis_energy_strength,
+                kinetic_2fold: spec
+                    .kinetic_anisotropy_2fold
+                    .unwrap_or(itf.kinetic_anisotropy_2fold),
+                kinetic_6fold: itf.kinetic_anisotropy_6fold,
+            },
+            crystal: CrystalFrame::from_c_axis(
+                cfg.anisotropy.c_axis.map_or_else(
+                    || {
+                        let t = itf.c_axis_angle_deg.to_radians();
+                        [t.cos(), t.sin(), 0.0]
+                    },
+                    |c| c.direction(),
+                ),
+                cfg.anisotropy.basal_rotation_deg,
+            ),
             d_liquid: e.diffusivity_m2_s / (LENGTH_UNIT_M * LENGTH_UNIT_M),
             d_solid: e.diffusivity_m2_s * e.metal_diffusivity_ratio
                 / (LENGTH_UNIT_M * LENGTH_UNIT_M),
@@ -229,7 +259,35 @@ impl Params {
                 format!("gives a non-finite or zero L_σ = {}", params.l_sigma),
             ));
         }
+        if grid.nz > 1 {
+            params.check_convex_surface_energy()?;
+        }
         Ok(params)
+    }
+
+    /// Refuses an hcp surface energy that is not convex (3D runs): the least surface stiffness
+    /// over [`STIFFNESS_NORMALS`] normals must be positive; the error names the worst normal.
+    pub fn check_convex_surface_energy(&self) -> Result<()> {
+        let s = self.hcp.least_stiffness(&self.crystal, STIFFNESS_NORMALS);
+        if s.value > 0.0 {
+            return Ok(());
+        }
+        let f = |v: [f64; 3]| format!("({:.3}, {:.3}, {:.3})", v[0], v[1], v[2]);
+        Err(Error::config(
+            "anisotropy.c_axis_energy_strength",
+            format!(
+                "= {} with interface.anisotropy_strength = {} makes the 3D surface energy \
+                 non-convex: the least stiffness (γ + γ'')/γ0 is {:.4} at the normal {} along the \
+                 tangent {} (lab frame x, y, z; crystal frame n_a, n_b, n_c = {}); the front would \
+                 facet with orientations the model cannot represent. Lower either strength",
+                self.hcp.delta_c,
+                self.hcp.delta6,
+                s.value,
+                f(s.normal),
+                f(s.tangent),
+                f(self.crystal.components(s.normal)),
+            ),
+        ))
     }
 
     /// Butler–Volmer factor B(η, c) = exp((1−α) f η) − c exp(−α f η) (physics.md E1).
@@ -242,14 +300,16 @@ impl Params {
         current_a_m2 / (self.charge_number * FARADAY * self.cs_mol_m3) / LENGTH_UNIT_M
     }
 
-    /// Σ ∂xi/∂t over the cells that carries the galvanostatic target current (v · L_y / dx²);
+    /// Σ ∂xi/∂t over the cells that carries the galvanostatic target current (v · A / dx³, A the
+    /// collector's area; in 2D v · L_y / dx²);
     /// None under potentiostatic control.
     pub fn target_rate_sum(&self) -> Option<f64> {
         match self.control {
             Control::Galvanostatic {
                 current_density_a_m2,
             } => Some(
-                self.velocity_of_current(current_density_a_m2) * self.grid.ny as f64 / self.grid.dx,
+                self.velocity_of_current(current_density_a_m2) * self.grid.layer_cells() as f64
+                    / self.grid.dx,
             ),
             Control::Potentiostatic { .. } => None,
         }
@@ -258,7 +318,7 @@ impl Params {
     /// The current density (A/m²) that Σ ∂xi/∂t = `rate_sum` over the cells carries (the inverse
     /// of [`Params::target_rate_sum`]).
     pub fn current_of_rate_sum(&self, rate_sum: f64) -> f64 {
-        self.current_of_velocity(rate_sum * self.grid.dx / self.grid.ny as f64)
+        self.current_of_velocity(rate_sum * self.grid.dx / self.grid.layer_cells() as f64)
     }
 
     /// The electrode potential E before the first step: the applied one, or 0 (galvanostatic,

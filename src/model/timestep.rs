@@ -49,16 +49,20 @@ pub struct RateMaxima {
 
 /// The bounds (s) that apply, each unscaled by the safety factor.
 pub fn bounds(p: &Params, m: RateMaxima) -> [(Bound, f64); 5] {
-    let d = 2.0;
+    // The dimension d: 2 d neighbours in the explicit stencils.
+    let d = p.grid.dimension() as f64;
     let dx2 = p.grid.dx * p.grid.dx;
     let s = p.aniso_strength;
-    let gradient = dx2
-        / (2.0
-            * d
-            * p.l_sigma
-            * p.kappa
-            * (1.0 + s).powi(2)
-            * (1.0 + ANISOTROPY_ORDER.powi(2) * s));
+    // ε²'s largest value and the stiffness's largest factor: the six-fold term's (1 + δ6)² and
+    // 1 + m² δ6, and in 3D the n_c² term's (1 + |δ_c|)² and 1 + 2|δ_c| (its stiffness
+    // 1 + δ_c (2 t_c² − n_c²)) on top.
+    let anisotropy = if p.grid.dimension() == 3 {
+        let c = p.hcp.delta_c.abs();
+        (1.0 + p.hcp.delta6 + c).powi(2) * (1.0 + ANISOTROPY_ORDER.powi(2) * p.hcp.delta6 + 2.0 * c)
+    } else {
+        (1.0 + s).powi(2) * (1.0 + ANISOTROPY_ORDER.powi(2) * s)
+    };
+    let gradient = dx2 / (2.0 * d * p.l_sigma * p.kappa * anisotropy);
     let reaction =
         1.0 / (2.0 * p.l_sigma * p.w + p.l_eta * MAX_H_SECOND_DERIVATIVE * m.reaction_factor);
     let migration = if m.migration_speed > 0.0 {

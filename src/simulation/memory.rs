@@ -2,14 +2,15 @@
 //! the outputs allocate, and the check that refuses a run the machine cannot hold before
 //! anything is allocated or written (an allocation failure aborts the process).
 //!
-//! The count, in f32 words per cell (N = nx·ny cells):
+//! The count, in f32 words per cell (N = nx·ny·nz cells; the same words per cell in 2D and 3D):
 //! * backend state, for the whole run: 13 fields (xi, u, u_old, φ, Δxi, layer, D, a_k, |∇xi|,
 //!   the Allen–Cahn and reaction rates, the right-hand side, the weights of the potential's
 //!   error), σ/σ_l with a resolved band, the interface-cell index (u32, at most N), and the
 //!   interphase's ASR, blocked, D and σ ratios: 18, 19 with a band;
 //! * each multigrid hierarchy: the finest level's a, k_x, k_y and residual (4), the coarser
 //!   levels' a, k_x, k_y, u, f, r on N/4 + N/16 + ... < N/3 cells (2), the PCG vectors r, z, p,
-//!   q (4): 10; plus the potential's mixed-precision refinement (an f64 iterate, a residual and
+//!   q (4): 10; in 3D the finest level's k_z (5) and the coarser levels' 7 words on
+//!   N/8 + N/64 + ... < N/7 cells (1) give 10 as well; plus the potential's mixed-precision refinement (an f64 iterate, a residual and
 //!   a correction: 4) and its copy of the error weights (1), and the concentration's mass
 //!   projection (2): 27 in all;
 //! * the largest output transient: at the end, the snapshot (xi, c, φ, plating rate, the band,
@@ -26,6 +27,7 @@
 //! the peak a run really allocates.
 
 use crate::error::{Error, Result};
+use crate::grid::Grid;
 use crate::model::params::Params;
 use crate::output::FrameLayout;
 
@@ -55,11 +57,12 @@ impl MemoryNeed {
         self.state_bytes + self.output_bytes + u64::from(frames) * self.frame_bytes
     }
 
-    /// The need of an `nx × ny` grid, with or without a resolved band; `title` heads the frames.
-    pub fn of_grid(nx: usize, ny: usize, resolved_band: bool, title: &str) -> MemoryNeed {
-        let cells = (nx * ny) as u64;
+    /// The need of a grid, with or without a resolved band; `title` heads the frames (of the
+    /// x–y section in 3D).
+    pub fn of_grid(grid: Grid, resolved_band: bool, title: &str) -> MemoryNeed {
+        let cells = grid.cells() as u64;
         let backend = BACKEND_WORDS + u64::from(resolved_band);
-        let layout = FrameLayout::new(nx, ny, title);
+        let layout = FrameLayout::new(grid.nx, grid.ny, title);
         let frame_pixels = u64::from(layout.width) * u64::from(layout.height);
         MemoryNeed {
             state_bytes: 4 * cells * (backend + SOLVER_WORDS),
@@ -71,12 +74,7 @@ impl MemoryNeed {
     /// The need of the run `p` describes.
     pub fn of(p: &Params) -> MemoryNeed {
         let title = p.interphase.spec.preset.name();
-        MemoryNeed::of_grid(
-            p.grid.nx,
-            p.grid.ny,
-            p.interphase.has_resolved_band(),
-            title,
-        )
+        MemoryNeed::of_grid(p.grid, p.interphase.has_resolved_band(), title)
     }
 }
 
@@ -99,35 +97,56 @@ pub fn check(p: &Params, frames: u32, available: Option<u64>) -> Result<()> {
     if total <= available {
         return Ok(());
     }
-    let (nx, ny) = (p.grid.nx, p.grid.ny);
+    let g = p.grid;
+    let (nx, ny, nz) = (g.nx, g.ny, g.nz);
     let band = p.interphase.has_resolved_band();
     let title = p.interphase.spec.preset.name();
-    let fits =
-        |nx: usize, ny: usize| MemoryNeed::of_grid(nx, ny, band, title).total(frames) <= available;
-    let aspect = ny as f64 / nx as f64;
-    let same_aspect = |n: usize| (n, even_at_least_8((n as f64 * aspect).round() as usize));
-    let largest = largest_even(nx, |n| {
-        let (a, b) = same_aspect(n);
-        fits(a, b)
-    })
-    .map(same_aspect);
-    let widest = largest_even(ny, |m| fits(nx, m));
-    let suggestion = match (largest, widest) {
-        (None, _) => "no grid of 8 × 8 cells or more fits".to_string(),
-        (Some((a, b)), None) => {
-            format!("the largest grid that fits is {a} × {b} at the same aspect")
+    let fits = |grid: Grid| MemoryNeed::of_grid(grid, band, title).total(frames) <= available;
+    let scaled =
+        |n: usize, m: usize| even_at_least_8((n as f64 * m as f64 / nx as f64).round() as usize);
+    let same_aspect = |n: usize| Grid {
+        nx: n,
+        ny: scaled(ny, n),
+        nz: if nz > 1 { scaled(nz, n) } else { 1 },
+        dx: g.dx,
+    };
+    let shape = |g: Grid| {
+        if g.nz > 1 {
+            format!("{} × {} × {}", g.nx, g.ny, g.nz)
+        } else {
+            format!("{} × {}", g.nx, g.ny)
         }
-        (Some((a, b)), Some(m)) => format!(
-            "the largest grid that fits is {a} × {b} at the same aspect, or {nx} × {m} at this \
-             grid.nx"
+    };
+    let largest = largest_even(nx, |n| fits(same_aspect(n))).map(same_aspect);
+    let widest = (nz == 1)
+        .then(|| largest_even(ny, |m| fits(Grid { ny: m, ..g })))
+        .flatten();
+    let suggestion = match (largest, widest) {
+        (None, _) => "no grid of 8 cells or more along each axis fits".to_string(),
+        (Some(a), None) => {
+            format!(
+                "the largest grid that fits is {} at the same aspect",
+                shape(a)
+            )
+        }
+        (Some(a), Some(m)) => format!(
+            "the largest grid that fits is {} at the same aspect, or {nx} × {m} at this \
+             grid.nx",
+            shape(a)
         ),
     };
+    let key = if nz > 1 {
+        "grid.nx × grid.ny × grid.nz"
+    } else {
+        "grid.nx × grid.ny"
+    };
     Err(Error::config(
-        "grid.nx × grid.ny",
+        key,
         format!(
-            "= {nx} × {ny} needs {} of memory ({} for the fields and solvers, {} for the \
+            "= {} needs {} of memory ({} for the fields and solvers, {} for the \
              {frames} frames kept for growth.gif, {} for writing the outputs), but {} is \
              available: {suggestion}; fewer run.frames also save memory",
+            shape(g),
             bytes(total),
             bytes(need.state_bytes),
             bytes(u64::from(frames) * need.frame_bytes),

@@ -14,7 +14,7 @@ mod summary;
 use crate::backend::{Backend, StepReport};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::model::metrics::{front_metrics, integrals, MetricsRow};
+use crate::model::metrics::{front_metrics, integrals, mg_content, MetricsRow};
 use crate::model::params::{Params, LENGTH_UNIT_M};
 use crate::model::units::MAH_CM2_IN_C_M2;
 use crate::output::{self, FrameView, Series};
@@ -31,7 +31,7 @@ use summary::{second_half_quantity, write_run_json};
 pub use summary::{RunSummary, SecondHalfCharge, StopReason};
 
 /// Columns of metrics.csv (SI units; the first nine are the documented contract).
-pub const METRICS_HEADER: &str = "step,time_s,charge_c_m2,current_density_a_m2,overpotential_v,mean_height_m,max_height_m,roughness_m,mg_total_mol_m,dt_s,dt_bound,lambda_max,control_iterations,potential_cycles,potential_residual,concentration_cycles,concentration_residual,inflow_mol_m,potential_error_v";
+pub const METRICS_HEADER: &str = "step,time_s,charge_c_m2,current_density_a_m2,overpotential_v,mean_height_m,max_height_m,roughness_m,mg_total_mol_m,dt_s,dt_bound,lambda_max,control_iterations,potential_cycles,potential_residual,concentration_cycles,concentration_residual,inflow_mol_m,potential_error_v,mg_areal_mol_m2,inflow_mol_m2";
 
 /// How a run is carried out (not part of the physics config).
 #[derive(Debug, Clone)]
@@ -291,7 +291,7 @@ pub(crate) fn drive(
             let snap = backend.snapshot();
             let front = front_metrics(&snap.order_parameter, g);
             let (sc, sx) = integrals(&snap.concentration, &snap.order_parameter, g);
-            let area_m2 = LENGTH_UNIT_M * LENGTH_UNIT_M;
+            let (mg_total_mol_m, mg_areal_mol_m2) = mg_content(sc, sx, p.c0_mol_m3, p.cs_mol_m3, g);
             let row = MetricsRow {
                 step,
                 time_s: time,
@@ -299,14 +299,10 @@ pub(crate) fn drive(
                 current_density_a_m2: last.map_or(0.0, |r| r.current_density_a_m2),
                 overpotential_v: last.map_or(0.0, |r| r.applied_potential_v),
                 front,
-                mg_total_mol_m: (sc * p.c0_mol_m3 + sx * p.cs_mol_m3) * area_m2,
+                mg_total_mol_m,
+                mg_areal_mol_m2,
             };
-            write_row(
-                &mut csv,
-                &row,
-                last.as_ref(),
-                inflow * p.c0_mol_m3 * area_m2,
-            );
+            write_row(&mut csv, &row, last.as_ref(), inflow_amounts(inflow, p));
             rows.push(row);
             let check_nan = !(front.mean_height.is_finite() && sc.is_finite() && sx.is_finite());
             if check_nan {
@@ -434,7 +430,7 @@ pub(crate) fn drive(
         rows,
         frames: if opts.keep_frames { frames } else { Vec::new() },
         wall_s,
-        inflow_mol_m: inflow * p.c0_mol_m3 * LENGTH_UNIT_M * LENGTH_UNIT_M,
+        inflow_mol_m2: inflow_amounts(inflow, p).1,
         backend: backend.name(),
     };
     write_run_json(cfg, p, backend, &summary, output_s, &opts.out_dir)?;
@@ -450,11 +446,28 @@ pub(crate) fn drive(
     Ok(summary)
 }
 
-fn write_row(csv: &mut String, r: &MetricsRow, rep: Option<&StepReport>, inflow_mol_m: f64) {
+/// The ions that entered through the bulk face, `inflow` in internal units (c/c0 µm² per µm of
+/// depth in 2D, c/c0 µm³ in 3D): (mol per metre of depth in 2D, None in 3D; mol per m² of
+/// collector).
+fn inflow_amounts(inflow: f64, p: &Params) -> (Option<f64>, f64) {
+    mg_content(inflow, 0.0, p.c0_mol_m3, p.cs_mol_m3, p.grid)
+}
+
+/// A 2D-only column: its value, or empty in 3D.
+fn optional(v: Option<f64>) -> String {
+    v.map_or(String::new(), |v| format!("{v:.12e}"))
+}
+
+fn write_row(
+    csv: &mut String,
+    r: &MetricsRow,
+    rep: Option<&StepReport>,
+    (inflow_mol_m, inflow_mol_m2): (Option<f64>, f64),
+) {
     let um = LENGTH_UNIT_M;
     let _ = write!(
         csv,
-        "{},{:.9e},{:.9e},{:.9e},{:.9e},{:.9e},{:.9e},{:.9e},{:.12e}",
+        "{},{:.9e},{:.9e},{:.9e},{:.9e},{:.9e},{:.9e},{:.9e},{}",
         r.step,
         r.time_s,
         r.charge_c_m2,
@@ -463,13 +476,13 @@ fn write_row(csv: &mut String, r: &MetricsRow, rep: Option<&StepReport>, inflow_
         r.front.mean_height * um,
         r.front.max_height * um,
         r.front.roughness * um,
-        r.mg_total_mol_m
+        optional(r.mg_total_mol_m)
     );
     match rep {
         Some(s) => {
-            let _ = writeln!(
+            let _ = write!(
                 csv,
-                ",{:.6e},{},{:.4e},{},{},{:.3e},{},{:.3e},{:.12e},{}",
+                ",{:.6e},{},{:.4e},{},{},{:.3e},{},{:.3e},{},{}",
                 s.dt,
                 s.bound,
                 s.lambda_max,
@@ -478,7 +491,7 @@ fn write_row(csv: &mut String, r: &MetricsRow, rep: Option<&StepReport>, inflow_
                 s.potential_solve.residual_rel,
                 s.concentration_solve.cycles,
                 s.concentration_solve.residual_rel,
-                inflow_mol_m,
+                optional(inflow_mol_m),
                 // Empty where the solve estimated nothing (the device's fixed count).
                 s.potential_solve
                     .error_estimate
@@ -486,9 +499,10 @@ fn write_row(csv: &mut String, r: &MetricsRow, rep: Option<&StepReport>, inflow_
             );
         }
         None => {
-            let _ = writeln!(csv, ",0,,0,0,0,0,0,0,{inflow_mol_m:.12e},");
+            let _ = write!(csv, ",0,,0,0,0,0,0,0,{},", optional(inflow_mol_m));
         }
     }
+    let _ = writeln!(csv, ",{:.12e},{inflow_mol_m2:.12e}", r.mg_areal_mol_m2);
 }
 
 /// "48 %", or "0.31 %" below 1 %.

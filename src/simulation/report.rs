@@ -178,13 +178,38 @@ pub fn describe(p: &Params) -> String {
         "stable dt = {:.4e} s, set by the {} bound\n",
         d.stable_dt_s, d.dt_bound
     ));
+    let g = p.grid;
+    let shape = if g.nz > 1 {
+        format!("{} x {} x {}", g.nx, g.ny, g.nz)
+    } else {
+        format!("{} x {}", g.nx, g.ny)
+    };
     s.push_str(&format!(
-        "memory (CPU backend): {} for {} x {} cells (fields, solvers, output buffers) + {} per \
-         frame kept for growth.gif\n",
+        "memory (CPU backend): {} for {shape} cells ({:.0} bytes per cell: fields, solvers, \
+         output buffers) + {} per frame kept for growth.gif\n",
         memory::bytes(d.memory_bytes),
-        p.grid.nx,
-        p.grid.ny,
+        d.memory_bytes as f64 / g.cells() as f64,
         memory::bytes(d.frame_bytes)
     ));
+    if g.nz > 1 {
+        let c = p.crystal.c;
+        let stiffness = p
+            .hcp
+            .least_stiffness(&p.crystal, crate::model::params::STIFFNESS_NORMALS);
+        let v = |u: [f64; 3]| format!("({:.3}, {:.3}, {:.3})", u[0], u[1], u[2]);
+        s.push_str(&format!(
+            "hcp anisotropy (3D): c-axis {} (lab x, y, z), δ6 = {}, δ_c = {}, ε_k2 = {}, ε_k6 = {}; \
+             least surface stiffness (γ + γ'')/γ0 = {:.4} at the normal {} ({} normals; must be \
+             positive)\n",
+            v(c),
+            p.hcp.delta6,
+            p.hcp.delta_c,
+            p.hcp.kinetic_2fold,
+            p.hcp.kinetic_6fold,
+            stiffness.value,
+            v(stiffness.normal),
+            crate::model::params::STIFFNESS_NORMALS
+        ));
+    }
     s
 }

@@ -108,7 +108,12 @@ pub fn resume_with_backend(
         })?;
         frames.push(img.to_rgb8());
     }
-    drive(&cfg, &params, backend, opts, ck.progress, frames)
+    let mut progress = ck.progress;
+    let ly_m = params.grid.collector_measure() * crate::model::params::LENGTH_UNIT_M;
+    for row in &mut progress.rows {
+        row.restore_areal(ly_m);
+    }
+    drive(&cfg, &params, backend, opts, progress, frames)
 }
 
 /// `cfg` with `key=value` overrides laid over it, validated.

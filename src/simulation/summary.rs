@@ -63,8 +63,8 @@ pub struct RunSummary {
     pub frames: Vec<RgbImage>,
     /// Wall time of this session (s).
     pub wall_s: f64,
-    /// Ions that entered through the bulk face over the run (mol per m of depth).
-    pub inflow_mol_m: f64,
+    /// Ions that entered through the bulk face over the run (mol per m² of collector).
+    pub inflow_mol_m2: f64,
     /// What the second half is measured in: "charge", "time" or "steps" (for labels).
     pub second_half_of: &'static str,
     /// Mean electrode potential over the second half of the run, weighted by charge (V): see
@@ -133,7 +133,10 @@ pub(crate) fn write_run_json(
             "overpotential_v": last.overpotential_v,
             "mean_overpotential_second_half_v": s.mean_overpotential_second_half_v,
             "mg_total_mol_m": last.mg_total_mol_m,
-            "inflow_mol_m": s.inflow_mol_m,
+            "inflow_mol_m": (p.grid.dimension() == 2)
+                .then(|| s.inflow_mol_m2 * p.grid.collector_measure() * LENGTH_UNIT_M),
+            "mg_areal_mol_m2": last.mg_areal_mol_m2,
+            "inflow_mol_m2": s.inflow_mol_m2,
         },
     });
     let text = serde_json::to_string_pretty(&json).map_err(|e| Error::Other(e.to_string()))?;

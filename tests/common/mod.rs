@@ -9,8 +9,8 @@
 #![allow(dead_code)]
 
 use mgpf::backend::cpu::order_parameter::{
-    allen_cahn_rate, interface_noise, interface_orientation_field, reaction_rate,
-    update_order_parameter,
+    allen_cahn_rate_streaming, interface_cells, interface_noise, interface_orientation_cells,
+    reaction_rate, update_order_parameter,
 };
 use mgpf::config::Config;
 use mgpf::model::coefficients::OrderParameterConstants;
@@ -29,9 +29,15 @@ pub const SAFETY: f64 = 0.8;
 /// converted by `Params::from_config`. Every switch not under test is off: surface-energy and
 /// kinetic anisotropy, interphase (multiplier 1; the stepper passes asr = 0, blocked = 0).
 pub fn mg_params(nx: usize, ny: usize, dx: f64) -> Params {
+    mg_params_3d(nx, ny, 1, dx)
+}
+
+/// [`mg_params`] on an nx × ny × nz grid (nz = 1: 2D).
+pub fn mg_params_3d(nx: usize, ny: usize, nz: usize, dx: f64) -> Params {
     let mut cfg = Config::default_demo();
     cfg.grid.nx = nx;
     cfg.grid.ny = ny;
+    cfg.grid.nz = nz;
     cfg.grid.dx_um = dx;
     let e = &mut cfg.electrolyte;
     e.temperature_k = 298.15;
@@ -53,6 +59,10 @@ pub fn mg_params(nx: usize, ny: usize, dx: f64) -> Params {
     p.aniso_strength = 0.0;
     p.kinetic_2fold = 0.0;
     p.kinetic_6fold = 0.0;
+    p.hcp.delta6 = 0.0;
+    p.hcp.delta_c = 0.0;
+    p.hcp.kinetic_2fold = 0.0;
+    p.hcp.kinetic_6fold = 0.0;
     p.interphase.exchange_current_multiplier = 1.0;
     p
 }
@@ -74,10 +84,11 @@ pub fn delta_of(p: &Params) -> f64 {
     (p.kappa / (2.0 * p.w)).sqrt()
 }
 
-/// dt = S · min(Δx²/(4 L_σ κ0), 1/(2 L_σ W + L_η max|h''| |B|)): the 2D gradient bound and the
-/// local reaction bound of physics.md §2.3 (no anisotropy, a_k = 1, m = 1).
+/// dt = S · min(Δx²/(2d L_σ κ0), 1/(2 L_σ W + L_η max|h''| |B|)): the gradient bound in d
+/// dimensions and the local reaction bound of physics.md §2.3 (no anisotropy, a_k = 1, m = 1).
 pub fn stable_dt(p: &Params, b_abs: f64) -> f64 {
-    let gradient = p.grid.dx * p.grid.dx / (4.0 * p.l_sigma * p.kappa);
+    let d = p.grid.dimension() as f64;
+    let gradient = p.grid.dx * p.grid.dx / (2.0 * d * p.l_sigma * p.kappa);
     let reaction = 1.0 / (2.0 * p.l_sigma * p.w + p.l_eta * MAX_H_SECOND_DERIVATIVE * b_abs);
     SAFETY * gradient.min(reaction)
 }
@@ -88,9 +99,9 @@ pub fn electrode_for_b(p: &Params, b: f64) -> f64 {
     2.0 * (0.5 * b).asinh() / p.f
 }
 
-/// Advances xi with forward Euler through the production kernels, c and φ frozen:
-/// interface_orientation_field → allen_cahn_rate → reaction_rate per cell (electrode E, φ = 0,
-/// asr = 0, blocked = 0, a_k from the orientation pass) → interface_noise (amplitude 0) →
+/// Advances xi with forward Euler through the production kernels, c and φ frozen, in 2D or 3D:
+/// allen_cahn_rate_streaming → interface_orientation_cells → reaction_rate per interface cell
+/// (electrode E, φ = 0, asr = 0, blocked = 0) → interface_noise (amplitude 0) →
 /// update_order_parameter.
 pub struct FrozenStepper {
     pub k: OrderParameterConstants,
@@ -106,8 +117,6 @@ pub struct FrozenStepper {
     /// Σ over steps of the Δxi the kernel computed (f64 sum of the f32 increments, before they
     /// are rounded into xi), × Δx²/L_y: the thickness deposited in exact arithmetic.
     pub deposited: f64,
-    eps_sq: Vec<Real>,
-    eps_deriv: Vec<Real>,
     kinetic_factor: Vec<Real>,
     grad_norm: Vec<Real>,
     ac_rate: Vec<Real>,
@@ -142,8 +151,6 @@ impl FrozenStepper {
             dt,
             steps: 0,
             deposited: 0.0,
-            eps_sq: vec![0.0; n],
-            eps_deriv: vec![0.0; n],
             kinetic_factor: vec![0.0; n],
             grad_norm: vec![0.0; n],
             ac_rate: vec![0.0; n],
@@ -163,20 +170,14 @@ impl FrozenStepper {
     /// `ac_rate` (Allen–Cahn).
     fn rates(&mut self) {
         let xi = self.xi.as_slice().expect("standard layout");
-        interface_orientation_field(
+        allen_cahn_rate_streaming(&self.k, xi, &mut self.ac_rate);
+        // a_k where the reaction is (reaction_rate returns 0 off the interface cells).
+        interface_orientation_cells(
             &self.k,
+            &interface_cells(xi),
             xi,
-            &mut self.eps_sq,
-            &mut self.eps_deriv,
             &mut self.kinetic_factor,
             &mut self.grad_norm,
-        );
-        allen_cahn_rate(
-            &self.k,
-            xi,
-            &self.eps_sq,
-            &self.eps_deriv,
-            &mut self.ac_rate,
         );
         let (k, electrode) = (&self.k, self.electrode);
         let c = self.c.as_slice().expect("standard layout");
@@ -209,7 +210,7 @@ impl FrozenStepper {
             self.dt as Real,
             &mut self.dxi,
         );
-        self.deposited += sum * self.grid.dx * self.grid.dx / self.grid.ly();
+        self.deposited += sum * self.grid.cell_measure() / self.grid.collector_measure();
         self.steps += 1;
     }
 
@@ -247,9 +248,9 @@ impl FrozenStepper {
         equivalent_thickness(&self.xi, self.grid)
     }
 
-    /// ∫xi dA (µm²).
+    /// ∫xi dA (µm²; in 3D ∫xi dV, µm³).
     pub fn area(&self) -> f64 {
-        self.thickness() * self.grid.ly()
+        self.thickness() * self.grid.collector_measure()
     }
 
     /// Samples `metric` `samples + 1` times evenly over `window` (s) after running `transient`

@@ -306,7 +306,11 @@ impl Backend for CpuBackend {
             slice(&self.xi),
             slice_mut(&mut self.ac_rate),
         );
-        order_parameter::clear_cells(&self.cells, self.p.grid.ny, slice_mut(&mut self.bv_rate));
+        order_parameter::clear_cells(
+            &self.cells,
+            self.p.grid.layer_cells(),
+            slice_mut(&mut self.bv_rate),
+        );
         order_parameter::interface_cells_into(slice(&self.xi), &mut self.cells);
         order_parameter::interface_orientation_cells(
             &self.op,
@@ -485,7 +489,9 @@ impl Backend for CpuBackend {
         guards::check_solves(&self.p, step, &potential_solve, &concentration_solve)?;
 
         let g = self.p.grid;
-        let velocity = dxi_sum * g.dx * g.dx / g.ly() / dt;
+        // ΣΔξ dV over the collector's area (ΣΔξ Δx³/(L_y L_z) = ΣΔξ Δx²/L_y/nz): the planar
+        // thickness deposited this step.
+        let velocity = dxi_sum * g.dx * g.dx / g.ly() / g.nz as f64 / dt;
         Ok(StepReport {
             dt,
             bound,

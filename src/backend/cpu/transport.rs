@@ -5,8 +5,7 @@
 //!
 //! Boundaries: zero flux at the collector, c = 1 (c0) and φ = 0 on the bulk face, periodic in y.
 
-use super::order_parameter::lateral_neighbours;
-use crate::grid::Real;
+use crate::grid::{periodic_neighbours, Real};
 use crate::model::boundary;
 use crate::model::coefficients::TransportConstants;
 use crate::model::interphase::interpolation;
@@ -296,12 +295,12 @@ pub fn max_migration_speed(k: &TransportConstants, phi: &[Real], diffusivity: &[
                 harmonic(diffusivity[a], diffusivity[b]) * (phi[b] - phi[a]).abs()
             };
             for j in 0..ny {
-                let jp = lateral_neighbours(j, ny).1;
+                let jp = periodic_neighbours(j, ny).1;
                 for c in 0..nz {
                     let n = i * layer + j * nz + c;
                     m = m.max(speed(n, i * layer + jp * nz + c));
                     if nz > 1 {
-                        m = m.max(speed(n, i * layer + j * nz + lateral_neighbours(c, nz).1));
+                        m = m.max(speed(n, i * layer + j * nz + periodic_neighbours(c, nz).1));
                     }
                     let up = if i + 1 < nx {
                         speed(n, n + layer)
@@ -390,7 +389,7 @@ mod tests {
             .flat_map(|i| (0..ny).map(move |j| (i, j)))
             .filter(|&(i, j)| {
                 let n = i * ny + j;
-                let (jm, jp) = lateral_neighbours(j, ny);
+                let (jm, jp) = periodic_neighbours(j, ny);
                 let (l, r) = (i * ny + jm, i * ny + jp);
                 let b = if i == 0 { n } else { n - ny };
                 let (ca, pa, da) = if i + 1 < nx {
@@ -456,9 +455,9 @@ mod tests {
         let mut differing = 0;
         for n in 0..g.cells() {
             let [i, j, kk] = g.cell(n);
-            let (jm, _) = lateral_neighbours(j, g.ny);
-            let (km, kp) = lateral_neighbours(kk, g.nz);
-            let jp = lateral_neighbours(j, g.ny).1;
+            let (jm, _) = periodic_neighbours(j, g.ny);
+            let (km, kp) = periodic_neighbours(kk, g.nz);
+            let jp = periodic_neighbours(j, g.ny).1;
             let b = if i == 0 { n } else { n - g.layer_cells() };
             let up = if i + 1 < g.nx {
                 flux(n, n + g.layer_cells())

@@ -6,7 +6,7 @@
 //! the field at its E and returns the sums the search needs, so the last one, at the controlled
 //! E, is the field the update uses (no separate evaluation after the search).
 
-use super::row_cells;
+use super::layer_cells;
 use crate::grid::Real;
 use crate::model::coefficients::{OrderParameterConstants, INTERFACE_THRESHOLD};
 use crate::model::interphase::interpolation_prime;
@@ -51,7 +51,7 @@ pub fn reaction_rate(
 /// cells (`cells`, ascending, from `interface_cells`), written into `bv_rate`, and its sums
 /// (Σ rate, Σ ∂rate/∂E) for the galvanostatic search. Every other cell of `bv_rate` must hold 0
 /// ([`clear_cells`] with the last step's list). The sums are taken per row into `row_sums`
-/// (scratch, one entry per row), then over the rows in order: the same bits for any thread count.
+/// (scratch, one entry per x layer), then over the layers in order: the same bits for any thread count.
 #[allow(clippy::too_many_arguments)]
 pub fn reaction_field(
     k: &OrderParameterConstants,
@@ -66,13 +66,13 @@ pub fn reaction_field(
     bv_rate: &mut [Real],
     row_sums: &mut Vec<(f64, f64)>,
 ) -> (f64, f64) {
-    let ny = k.grid.ny;
+    let layer = k.grid.layer_cells();
     bv_rate
-        .par_chunks_mut(ny)
+        .par_chunks_mut(layer)
         .enumerate()
         .map(|(i, out)| {
             let (mut sum, mut derivative) = (0.0f64, 0.0f64);
-            for &cell in row_cells(cells, i, ny) {
+            for &cell in layer_cells(cells, i, layer) {
                 let n = cell as usize;
                 let (r, dr) = reaction_rate(
                     k,
@@ -84,7 +84,7 @@ pub fn reaction_field(
                     asr[n],
                     blocked[n],
                 );
-                out[n - i * ny] = r;
+                out[n - i * layer] = r;
                 sum += r as f64;
                 derivative += dr as f64;
             }
@@ -98,12 +98,15 @@ pub fn reaction_field(
 
 /// Sets `field` to 0 on `cells` (ascending): the last step's interface cells, before the list is
 /// renewed, leave the reaction field 0 off the interface.
-pub fn clear_cells(cells: &[u32], ny: usize, field: &mut [Real]) {
-    field.par_chunks_mut(ny).enumerate().for_each(|(i, out)| {
-        for &cell in row_cells(cells, i, ny) {
-            out[cell as usize - i * ny] = 0.0;
-        }
-    });
+pub fn clear_cells(cells: &[u32], layer: usize, field: &mut [Real]) {
+    field
+        .par_chunks_mut(layer)
+        .enumerate()
+        .for_each(|(i, out)| {
+            for &cell in layer_cells(cells, i, layer) {
+                out[cell as usize - i * layer] = 0.0;
+            }
+        });
 }
 
 /// The maxima of the reaction field that bound dt: (max |m (1−p_b) a_k B_eff| =

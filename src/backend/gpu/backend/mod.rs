@@ -100,6 +100,16 @@ impl GpuBackend {
         init: &crate::config::InitialConfig,
         fused: FusedAllenCahn,
     ) -> Result<GpuBackend> {
+        if p.grid.nz > 1 {
+            return Err(crate::error::Error::config(
+                "grid.nz",
+                format!(
+                    "= {}: the GPU backend runs 2D grids (grid.nz = 1) only so far; run 3D grids \
+                     with --backend cpu",
+                    p.grid.nz
+                ),
+            ));
+        }
         let g = p.grid;
         ctx.check_grid(g.nx, g.ny)?;
         check_limits(ctx)?;
