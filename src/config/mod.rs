@@ -289,6 +289,11 @@ pub struct InitialConfig {
     pub nucleus_radius_um: f64,
     /// Lateral centres of the nuclei (µm); empty with a radius > 0 means one in the middle.
     pub nucleus_positions_um: Vec<f64>,
+    /// 3D: the c-axis of each nucleus's grain (as `anisotropy.c_axis`), one per nucleus; empty:
+    /// every grain has `anisotropy.c_axis`. Each nucleus seeds a columnar grain, the lateral
+    /// region nearer its centre than any other's (docs/model.md, "Grains").
+    #[serde(default)]
+    pub nucleus_c_axes: Vec<CAxis>,
 }
 
 /// `[numerics]`: time step and solver controls.
@@ -389,6 +394,7 @@ impl Default for InitialConfig {
             deposit_height_um: 4.0,
             nucleus_radius_um: 0.0,
             nucleus_positions_um: Vec::new(),
+            nucleus_c_axes: Vec::new(),
         }
     }
 }

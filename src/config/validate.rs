@@ -4,9 +4,25 @@
 //! "`<key>` = <value> is outside the allowed range <range>", followed by the reason where the
 //! bound comes from the physics or the numerics rather than from plain sanity.
 
-use super::{Config, ControlMode, Representation};
+use super::{CAxis, Config, ControlMode, Representation};
 use crate::error::{Error, Result};
 use std::fmt;
+
+/// A c-axis must be a direction: a nonzero finite vector, or finite angles.
+fn check_direction(key: &str, c: &CAxis) -> Result<()> {
+    let v = c.direction();
+    let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+    if !v.iter().all(|x| x.is_finite()) || norm <= 1e-9 {
+        return Err(Error::config(
+            key,
+            format!(
+                "= {c:?} is not a direction: give a nonzero finite vector [x, y, z] or \
+                 {{ polar_deg, azimuth_deg }} with finite angles"
+            ),
+        ));
+    }
+    Ok(())
+}
 
 /// δ6 < 1/(m²−1) for m = 6 keeps the stiffness γ + γ'' positive (physics.md §1.5).
 const MAX_SIX_FOLD_ANISOTROPY: f64 = 1.0 / 35.0;
@@ -238,18 +254,8 @@ impl Config {
 
     fn validate_anisotropy(&self) -> Result<()> {
         let a = &self.anisotropy;
-        if let Some(c) = a.c_axis {
-            let v = c.direction();
-            let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
-            if !v.iter().all(|x| x.is_finite()) || norm <= 1e-9 {
-                return Err(Error::config(
-                    "anisotropy.c_axis",
-                    format!(
-                        "= {c:?} is not a direction: give a nonzero finite vector [x, y, z] or \
-                         {{ polar_deg, azimuth_deg }} with finite angles"
-                    ),
-                ));
-            }
+        if let Some(c) = &a.c_axis {
+            check_direction("anisotropy.c_axis", c)?;
         }
         check_why(
             "anisotropy.c_axis_energy_strength",
@@ -432,6 +438,31 @@ impl Config {
                     num(width)
                 ),
             )?;
+        }
+        if !init.nucleus_c_axes.is_empty() {
+            let nuclei = match (
+                init.nucleus_radius_um > 0.0,
+                init.nucleus_positions_um.len(),
+            ) {
+                (false, _) => 0,
+                (true, 0) => 1,
+                (true, n) => n,
+            };
+            if self.grid.nz == 1 || nuclei != init.nucleus_c_axes.len() {
+                return Err(Error::config(
+                    "initial.nucleus_c_axes",
+                    format!(
+                        "has {} c-axes for {nuclei} nuclei (grid.nz = {}): per-nucleus grains are \
+                         3D only (grid.nz > 1), with one c-axis per nucleus (initial.nucleus_radius_um \
+                         > 0, one per initial.nucleus_positions_um, or one in the middle)",
+                        init.nucleus_c_axes.len(),
+                        self.grid.nz
+                    ),
+                ));
+            }
+            for (index, c) in init.nucleus_c_axes.iter().enumerate() {
+                check_direction(&format!("initial.nucleus_c_axes[{index}]"), c)?;
+            }
         }
         Ok(())
     }

@@ -105,6 +105,14 @@ pub struct Orientation {
 /// |g|² ≤ `grad_sq_min` (the orientation is undefined there).
 pub trait SurfaceEnergy: Sync {
     fn orientation(&self, g: [Real; 3]) -> Orientation;
+
+    /// The orientation in lateral column `column` (j·nz + k, the cell's index in its x layer):
+    /// the same everywhere but where grains differ ([`crate::model::grains::Grains`]).
+    #[inline(always)]
+    fn orientation_in_column(&self, column: usize, g: [Real; 3]) -> Orientation {
+        let _ = column;
+        self.orientation(g)
+    }
 }
 
 impl SurfaceEnergy for AnisotropyConstants {

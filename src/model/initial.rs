@@ -8,10 +8,7 @@ use crate::model::interphase::interpolation;
 /// xi from the signed distance to the deposit surface: ½[1 − tanh(d/(2δ))].
 pub fn order_parameter(grid: Grid, delta: f64, init: &InitialConfig) -> Field {
     let ly = grid.ly();
-    let mut centres = init.nucleus_positions_um.clone();
-    if init.nucleus_radius_um > 0.0 && centres.is_empty() {
-        centres.push(0.5 * ly);
-    }
+    let centres = nucleus_positions(grid, init);
     let h0 = init.deposit_height_um;
     let r = init.nucleus_radius_um;
     // Nuclei sit at z = Lz/2 (in 2D the one layer's centre): discs in 2D, hemispheres in 3D.
@@ -36,6 +33,20 @@ pub fn order_parameter(grid: Grid, delta: f64, init: &InitialConfig) -> Field {
         }
         (0.5 * (1.0 - (d / (2.0 * delta)).tanh())) as Real
     })
+}
+
+/// The lateral (y) centres of the nuclei (µm): `initial.nucleus_positions_um`, or one in the
+/// middle when it is empty and the radius is positive; none without a radius. In 3D every
+/// nucleus is centred at z = Lz/2.
+pub fn nucleus_positions(grid: Grid, init: &InitialConfig) -> Vec<f64> {
+    if init.nucleus_radius_um <= 0.0 {
+        return Vec::new();
+    }
+    let mut centres = init.nucleus_positions_um.clone();
+    if centres.is_empty() {
+        centres.push(0.5 * grid.ly());
+    }
+    centres
 }
 
 /// c/c0 = 1 − h(xi).

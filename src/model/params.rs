@@ -91,6 +91,9 @@ pub struct Params {
     /// 3D runs: the hcp coefficients (ε0 = √κ0, δ6, δ_c, ε_k2, ε_k6) and the crystal's frame.
     pub hcp: HcpAnisotropy,
     pub crystal: CrystalFrame,
+    /// 3D: the frame of each nucleus's grain (`initial.nucleus_c_axes`, `anisotropy.basal_rotation_deg`
+    /// about each); empty: one grain, `crystal`.
+    pub nucleus_frames: Vec<CrystalFrame>,
     /// D_l and D_s (µm²/s).
     pub d_liquid: f64,
     pub d_solid: f64,
@@ -230,6 +233,14 @@ impl Params {
                 ),
                 cfg.anisotropy.basal_rotation_deg,
             ),
+            nucleus_frames: cfg
+                .initial
+                .nucleus_c_axes
+                .iter()
+                .map(|c| {
+                    CrystalFrame::from_c_axis(c.direction(), cfg.anisotropy.basal_rotation_deg)
+                })
+                .collect(),
             d_liquid: e.diffusivity_m2_s / (LENGTH_UNIT_M * LENGTH_UNIT_M),
             d_solid: e.diffusivity_m2_s * e.metal_diffusivity_ratio
                 / (LENGTH_UNIT_M * LENGTH_UNIT_M),

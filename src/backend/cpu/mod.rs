@@ -19,6 +19,7 @@ use crate::grid::{Field, Real};
 use crate::model::boundary;
 use crate::model::coefficients::{OrderParameterConstants, TransportConstants};
 use crate::model::control::{control_failure, solve_shift, SearchStatus};
+use crate::model::grains::Grains;
 use crate::model::interphase::{interpolation_prime, layer_indicator, InterphaseFields};
 use crate::model::noise::{key, STREAM_NOISE};
 use crate::model::params::{Params, MAX_H_PRIME};
@@ -41,6 +42,8 @@ pub struct CpuBackend {
     op: OrderParameterConstants,
     tr: TransportConstants,
     interphase: InterphaseFields,
+    /// 3D grains where the nuclei carry their own c-axes.
+    grains: Option<Grains>,
     pub xi: Field,
     /// The concentration as its excess over the bulk, u = c/c0 − 1: f32 c ≈ 1 at the bulk face
     /// would make the ions crossing it uncertain by ~1e-3 per step (see
@@ -88,6 +91,7 @@ impl CpuBackend {
             op,
             tr,
             interphase,
+            grains: Grains::new(p, init),
             phi: start.potential,
             excess_old: g.field(0.0),
             dxi: start.order_parameter_change,
@@ -298,11 +302,12 @@ impl Backend for CpuBackend {
         let potential_solve = self.solve_potential(step);
         let t2 = Instant::now();
 
-        // Orientation (ε², εε') and the Allen–Cahn rate in one pass; a_k and |∇xi| where the
+        // Orientation (ε², J) and the Allen–Cahn rate in one pass; a_k and |∇xi| where the
         // reaction needs them, at the interface cells (the last step's leave the reaction
         // field first).
-        order_parameter::allen_cahn_rate_streaming(
+        order_parameter::allen_cahn_rate_streaming_with(
             &self.op,
+            self.grains.as_ref(),
             slice(&self.xi),
             slice_mut(&mut self.ac_rate),
         );
@@ -312,8 +317,9 @@ impl Backend for CpuBackend {
             slice_mut(&mut self.bv_rate),
         );
         order_parameter::interface_cells_into(slice(&self.xi), &mut self.cells);
-        order_parameter::interface_orientation_cells(
+        order_parameter::interface_orientation_cells_with(
             &self.op,
+            self.grains.as_ref(),
             &self.cells,
             slice(&self.xi),
             slice_mut(&mut self.kinetic_factor),

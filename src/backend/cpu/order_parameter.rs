@@ -8,13 +8,14 @@ use crate::grid::Real;
 use crate::model::anisotropy::{interface_orientation, SurfaceEnergy};
 use crate::model::boundary;
 use crate::model::coefficients::{OrderParameterConstants, INTERFACE_THRESHOLD};
+use crate::model::grains::Grains;
 use crate::model::interphase::interpolation_prime;
 use rayon::prelude::*;
 
 mod allen_cahn;
 mod reaction;
 mod update;
-pub use allen_cahn::{allen_cahn_rate_streaming, gradient_at};
+pub use allen_cahn::{allen_cahn_rate_streaming, allen_cahn_rate_streaming_with, gradient_at};
 pub use reaction::{clear_cells, reaction_field, reaction_maxima, reaction_rate};
 pub use update::{
     interface_noise, interface_noise_sums, update_order_parameter, update_order_parameter_drawing,
@@ -117,10 +118,24 @@ pub fn interface_orientation_cells(
     kinetic_factor: &mut [Real],
     grad_norm: &mut [Real],
 ) {
-    if k.grid.nz > 1 {
-        orientation_cells(k, &k.hcp, cells, xi, kinetic_factor, grad_norm)
-    } else {
-        orientation_cells(k, &k.aniso, cells, xi, kinetic_factor, grad_norm)
+    interface_orientation_cells_with(k, None, cells, xi, kinetic_factor, grad_norm)
+}
+
+/// [`interface_orientation_cells`] with the run's grains (3D, nuclei with their own c-axes).
+pub fn interface_orientation_cells_with(
+    k: &OrderParameterConstants,
+    grains: Option<&Grains>,
+    cells: &[u32],
+    xi: &[Real],
+    kinetic_factor: &mut [Real],
+    grad_norm: &mut [Real],
+) {
+    match grains {
+        Some(grains) if k.grid.nz > 1 => {
+            orientation_cells(k, grains, cells, xi, kinetic_factor, grad_norm)
+        }
+        _ if k.grid.nz > 1 => orientation_cells(k, &k.hcp, cells, xi, kinetic_factor, grad_norm),
+        _ => orientation_cells(k, &k.aniso, cells, xi, kinetic_factor, grad_norm),
     }
 }
 
@@ -139,8 +154,8 @@ fn orientation_cells<E: SurfaceEnergy>(
         .enumerate()
         .for_each(|(i, (ak, gn))| {
             for &cell in layer_cells(cells, i, layer) {
-                let o = energy.orientation(gradient_at(k, xi, cell as usize));
                 let m = cell as usize - i * layer;
+                let o = energy.orientation_in_column(m, gradient_at(k, xi, cell as usize));
                 (ak[m], gn[m]) = (o.kinetic_factor, o.grad_norm);
             }
         });

@@ -20,6 +20,7 @@ use super::above_sign;
 use crate::grid::{periodic_neighbours, Grid, Real};
 use crate::model::anisotropy::SurfaceEnergy;
 use crate::model::coefficients::OrderParameterConstants;
+use crate::model::grains::Grains;
 use rayon::prelude::*;
 
 /// Cells per parallel task of [`allen_cahn_rate_streaming`] (about): 64 rows of 2048 in 2D, 8
@@ -179,11 +180,12 @@ fn orientation_layer<E: SurfaceEnergy, const SLOW: bool>(
                 jf[t] = o.flux[1];
             }
         };
+        let first = l * len;
         let at = |t: usize, tm: usize, tp: usize| {
             let gx = (sign * a[t] - b[t]) * half_inv_dx;
             let gf = (c[tp] - c[tm]) * half_inv_dx;
             let gs = (cp[t] - cm[t]) * half_inv_dx;
-            energy.orientation(lab::<SLOW>(gx, gf, gs))
+            energy.orientation_in_column(first + t, lab::<SLOW>(gx, gf, gs))
         };
         put(0, at(0, len - 1, 1));
         put(len - 1, at(len - 1, len - 2, 0));
@@ -193,11 +195,25 @@ fn orientation_layer<E: SurfaceEnergy, const SLOW: bool>(
         let (a, b) = (&a[mid.clone()], &b[mid.clone()]);
         let (right, left) = (&c[2..], &c[..n]);
         let (cp, cm) = (&cp[mid.clone()], &cm[mid.clone()]);
+        let (e2, jx, jf) = (
+            &mut e2[mid.clone()],
+            &mut jx[mid.clone()],
+            &mut jf[mid.clone()],
+        );
+        let js: &mut [Real] = if SLOW { &mut js[mid] } else { &mut [] };
         for t in 0..n {
             let gx = (sign * a[t] - b[t]) * half_inv_dx;
             let gf = (right[t] - left[t]) * half_inv_dx;
             let gs = (cp[t] - cm[t]) * half_inv_dx;
-            put(t + 1, energy.orientation(lab::<SLOW>(gx, gf, gs)));
+            let o = energy.orientation_in_column(first + t + 1, lab::<SLOW>(gx, gf, gs));
+            e2[t] = o.eps_sq;
+            jx[t] = o.flux[0];
+            if SLOW {
+                js[t] = o.flux[1];
+                jf[t] = o.flux[2];
+            } else {
+                jf[t] = o.flux[1];
+            }
         }
     }
 }
@@ -328,10 +344,20 @@ fn rate_layer<'a, const SLOW: bool>(
 /// every cell's (the orientation of a zero gradient, the rate of a uniform stencil, from the
 /// same functions).
 pub fn allen_cahn_rate_streaming(k: &OrderParameterConstants, xi: &[Real], rate: &mut [Real]) {
-    if k.grid.nz > 1 {
-        streaming::<_, true>(k, &k.hcp, xi, rate)
-    } else {
-        streaming::<_, false>(k, &k.aniso, xi, rate)
+    allen_cahn_rate_streaming_with(k, None, xi, rate)
+}
+
+/// [`allen_cahn_rate_streaming`] with the run's grains (3D, nuclei with their own c-axes).
+pub fn allen_cahn_rate_streaming_with(
+    k: &OrderParameterConstants,
+    grains: Option<&Grains>,
+    xi: &[Real],
+    rate: &mut [Real],
+) {
+    match grains {
+        Some(grains) if k.grid.nz > 1 => streaming::<_, true>(k, grains, xi, rate),
+        _ if k.grid.nz > 1 => streaming::<_, true>(k, &k.hcp, xi, rate),
+        _ => streaming::<_, false>(k, &k.aniso, xi, rate),
     }
 }
 
