@@ -7,6 +7,7 @@
 //! cargo bench --bench step -- order_parameter     # criterion filter; the summary keeps the rows
 //!                                                 # whose id contains the filter as a substring
 //! MGPF_BENCH_SIZES=256,1024 cargo bench --bench step   # grid sizes (default 256,1024,2048)
+//! MGPF_BENCH_SIZES=2048,64c,128c,256c cargo bench --bench step  # "Nc": an N³ cube (3D)
 //! MGPF_BENCH_SUMMARY=0 cargo bench --bench step        # criterion only, no summary table
 //! ```
 //!
@@ -32,8 +33,9 @@
 //! - `step/{none,passivating}/N`: `CpuBackend::step` (both multigrid solves, control, dt), for
 //!   N ≤ 1024, and 2048 when one step of the warm-up took under 2 s.
 //!
-//! States: `Config::default_demo()` on an N × N grid (dx 0.5 µm), deposit N·dx/4 high with four
-//! nuclei of radius N·dx/16, preset none or passivating, advanced [`WARM_STEPS`] steps by a
+//! States: `Config::default_demo()` on an N × N grid, or an N × N × N cube for a size "Nc"
+//! (ids `…/Nc`; 3D: the hcp anisotropy about ĉ along x, the 3D configs' default) (dx 0.5 µm),
+//! deposit N·dx/4 high with four nuclei (hemispheres in 3D) of radius N·dx/16, preset none or passivating, advanced [`WARM_STEPS`] steps by a
 //! `CpuBackend` so that φ, c and the controlled electrode potential are those of a real run. The
 //! two updates that write xi restart from that xi before every call (copy not timed), so every
 //! iteration sees the same state. The interface (h'(xi) ≥ 1e-6) is ~17 % of the cells at 256²,
@@ -79,6 +81,14 @@ const WARM_STEPS: u64 = 3;
 const TRIAD_LEN: usize = 1 << 25;
 /// Whole steps at a size are benchmarked only if one warm-up step took less than this.
 const STEP_TIME_LIMIT_S: f64 = 2.0;
+
+/// [`STEP_TIME_LIMIT_S`], or `MGPF_BENCH_STEP_LIMIT_S` where set.
+fn step_time_limit_s() -> f64 {
+    std::env::var("MGPF_BENCH_STEP_LIMIT_S")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(STEP_TIME_LIMIT_S)
+}
 /// Own-timing budget per summary row (median of the repetitions).
 const SUMMARY_BUDGET: Duration = Duration::from_millis(700);
 const PRESETS: [Preset; 2] = [Preset::None, Preset::Passivating];
@@ -211,13 +221,68 @@ struct State {
     interface_fraction: f64,
 }
 
-fn config(n: usize, preset: Preset) -> Config {
+/// A bench grid: an n × n square, or an n × n × n cube.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Size {
+    n: usize,
+    cube: bool,
+}
+
+impl Size {
+    fn nz(self) -> usize {
+        if self.cube {
+            self.n
+        } else {
+            1
+        }
+    }
+
+    fn cells(self) -> usize {
+        self.n * self.n * self.nz()
+    }
+
+    /// "256" or "64c" (the ids' last part).
+    fn label(self) -> String {
+        if self.cube {
+            format!("{}c", self.n)
+        } else {
+            self.n.to_string()
+        }
+    }
+
+    fn parse(text: &str) -> Size {
+        let t = text.trim();
+        let (digits, cube) = match t.strip_suffix('c') {
+            Some(d) => (d, true),
+            None => (t, false),
+        };
+        Size {
+            n: digits
+                .parse()
+                .expect("MGPF_BENCH_SIZES: comma-separated sizes N (N²) or Nc (N³)"),
+            cube,
+        }
+    }
+}
+
+impl std::fmt::Display for Size {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.label())
+    }
+}
+
+fn config(size: Size, preset: Preset) -> Config {
+    let n = size.n;
     let mut cfg = Config::default_demo();
     cfg.grid = GridConfig {
         nx: n,
         ny: n,
+        nz: size.nz(),
         dx_um: DX_UM,
     };
+    if size.cube {
+        cfg.anisotropy.c_axis = Some(mgpf::config::CAxis::Vector([1.0, 0.0, 0.0]));
+    }
     let length = n as f64 * DX_UM;
     cfg.initial.deposit_height_um = length / 4.0;
     cfg.initial.nucleus_radius_um = length / 16.0;
@@ -235,9 +300,9 @@ fn concentration_bcs() -> Bcs {
 }
 
 impl State {
-    fn build(n: usize, preset: Preset) -> State {
+    fn build(size: Size, preset: Preset) -> State {
         let started = Instant::now();
-        let cfg = config(n, preset);
+        let cfg = config(size, preset);
         let p = Params::from_config(&cfg).expect("bench params");
         let mut backend = CpuBackend::new(&p, &cfg.initial);
         let mut report: Option<StepReport> = None;
@@ -287,15 +352,17 @@ impl State {
         face_coefficients(sl(&work.diffusivity), &mut work.op);
         work.mg
             .set_coefficients(sl(&work.inv_dt), sl(&work.diffusivity));
-        let interface_fraction = interface_cells(sl(&inputs.xi)).len() as f64 / (n * n) as f64;
+        let interface_fraction = interface_cells(sl(&inputs.xi)).len() as f64 / size.cells() as f64;
         println!(
-            "  state {n}² {}: {WARM_STEPS} warm-up steps, last {:.3} s, dt {:.3e} s, E {:.3} V, \
-             interface cells {:.1} %, built in {:.1} s",
+            "  state {size} {}: {WARM_STEPS} warm-up steps, last {:.3} s, dt {:.3e} s, E {:.3} V, \
+             interface cells {:.1} %, memory {:.0} B per cell (the CPU run's fields and solvers, \
+             mgpf::simulation::memory), built in {:.1} s",
             preset.name(),
             warm_step_s,
             dt,
             inputs.electrode,
             100.0 * interface_fraction,
+            mgpf::simulation::memory::MemoryNeed::of(&p).state_bytes as f64 / size.cells() as f64,
             started.elapsed().as_secs_f64()
         );
         State {
@@ -336,7 +403,7 @@ fn run(s: &Inputs, w: &mut Work, kernel: Kernel) {
 fn order_parameter_update(s: &Inputs, w: &mut Work) -> f64 {
     let xi = &mut w.xi_work;
     allen_cahn_rate_streaming(&s.op, sl(xi), sl_mut(&mut w.ac_rate));
-    clear_cells(&w.cells, s.op.grid.ny, sl_mut(&mut w.bv_rate));
+    clear_cells(&w.cells, s.op.grid.layer_cells(), sl_mut(&mut w.bv_rate));
     interface_cells_into(sl(xi), &mut w.cells);
     interface_orientation_cells(
         &s.op,
@@ -481,9 +548,9 @@ fn triad_arrays(slot: &mut Option<[Vec<Real>; 3]>) -> &mut [Vec<Real>; 3] {
 
 /// The state of size `n` and `preset`, built on first use (so a filtered run builds only what
 /// it needs).
-fn state(slots: &mut [Option<State>; 2], n: usize, preset: Preset) -> &mut State {
+fn state(slots: &mut [Option<State>; 2], size: Size, preset: Preset) -> &mut State {
     let k = PRESETS.iter().position(|&p| p == preset).expect("preset");
-    slots[k].get_or_insert_with(|| State::build(n, preset))
+    slots[k].get_or_insert_with(|| State::build(size, preset))
 }
 
 fn run_triad(arrays: &mut [Vec<Real>; 3]) {
@@ -493,7 +560,7 @@ fn run_triad(arrays: &mut [Vec<Real>; 3]) {
 
 /// Settings taken from the environment and the command line.
 struct Options {
-    sizes: Vec<usize>,
+    sizes: Vec<Size>,
     summary: bool,
     /// `--list`: criterion only prints the ids, no state is built.
     listing: bool,
@@ -510,22 +577,14 @@ impl Options {
         // benchmark once; keep that cheap (256² only, no summary).
         let testing = !listing && (!has("--bench") || has("--test"));
         let default_sizes = if testing {
-            vec![256]
+            vec!["256"]
         } else {
-            vec![256, 1024, 2048]
+            vec!["256", "1024", "2048"]
         };
         let sizes = std::env::var("MGPF_BENCH_SIZES")
             .ok()
-            .map(|v| {
-                v.split(',')
-                    .map(|s| {
-                        s.trim()
-                            .parse()
-                            .expect("MGPF_BENCH_SIZES: comma-separated sizes")
-                    })
-                    .collect()
-            })
-            .unwrap_or(default_sizes);
+            .map(|v| v.split(',').map(Size::parse).collect())
+            .unwrap_or_else(|| default_sizes.into_iter().map(Size::parse).collect());
         let summary =
             !testing && !listing && std::env::var("MGPF_BENCH_SUMMARY").map_or(true, |v| v != "0");
         Options {
@@ -630,8 +689,8 @@ fn main() {
 
     let mut kernel_rows = Vec::new();
     let mut step_rows = Vec::new();
-    for &n in &options.sizes {
-        let cells = n * n;
+    for &size in &options.sizes {
+        let cells = size.cells();
         let mut states: [Option<State>; 2] = [None, None];
 
         for kernel in KERNELS {
@@ -639,8 +698,8 @@ fn main() {
             group.sampling_mode(SamplingMode::Flat);
             group.throughput(Throughput::Elements(cells as u64));
             for &preset in kernel.presets() {
-                group.bench_function(BenchmarkId::new(preset.name(), n), |b| {
-                    let st = state(&mut states, n, preset);
+                group.bench_function(BenchmarkId::new(preset.name(), size), |b| {
+                    let st = state(&mut states, size, preset);
                     bench_kernel(b, &st.inputs, &mut st.work, kernel)
                 });
             }
@@ -654,22 +713,23 @@ fn main() {
             group.sampling_mode(SamplingMode::Flat);
             group.throughput(Throughput::Elements(cells as u64));
             for preset in PRESETS {
-                let id = format!("step/{}/{n}", preset.name());
-                if n > 1024 && !options.listing {
+                let id = format!("step/{}/{size}", preset.name());
+                if cells > 1 << 20 && !options.listing {
                     if !options.selects(&id) {
                         continue;
                     }
-                    let warm = state(&mut states, n, preset).warm_step_s;
-                    if warm >= STEP_TIME_LIMIT_S {
+                    let warm = state(&mut states, size, preset).warm_step_s;
+                    if warm >= step_time_limit_s() {
                         println!(
                             "{id}: skipped, a warm-up step took {warm:.2} s \
-                             (≥ {STEP_TIME_LIMIT_S} s)"
+                             (≥ {} s)",
+                            step_time_limit_s()
                         );
                         continue;
                     }
                 }
-                group.bench_function(BenchmarkId::new(preset.name(), n), |b| {
-                    let st = state(&mut states, n, preset);
+                group.bench_function(BenchmarkId::new(preset.name(), size), |b| {
+                    let st = state(&mut states, size, preset);
                     b.iter(|| {
                         let report = st.backend.step(st.next_step).expect("step");
                         st.next_step += 1;
@@ -681,7 +741,13 @@ fn main() {
         }
 
         if options.summary {
-            summarise_size(&options, n, &mut states, &mut kernel_rows, &mut step_rows);
+            summarise_size(
+                &options,
+                size,
+                &mut states,
+                &mut kernel_rows,
+                &mut step_rows,
+            );
         }
     }
 
@@ -694,19 +760,19 @@ fn main() {
 /// Own timing of the kernels and of a few whole steps at size `n`, for the summary table.
 fn summarise_size(
     options: &Options,
-    n: usize,
+    size: Size,
     states: &mut [Option<State>; 2],
     kernel_rows: &mut Vec<KernelRow>,
     step_rows: &mut Vec<StepRow>,
 ) {
-    let cells = n * n;
+    let cells = size.cells();
     for kernel in KERNELS {
         for &preset in kernel.presets() {
-            let id = format!("{}/{}/{n}", kernel.name(), preset.name());
+            let id = format!("{}/{}/{size}", kernel.name(), preset.name());
             if !options.selects(&id) {
                 continue;
             }
-            let st = state(states, n, preset);
+            let st = state(states, size, preset);
             kernel_rows.push(KernelRow {
                 id,
                 kernel,
@@ -718,17 +784,17 @@ fn summarise_size(
         }
     }
     for preset in PRESETS {
-        let id = format!("step/{}/{n}", preset.name());
+        let id = format!("step/{}/{size}", preset.name());
         if !options.selects(&id) {
             continue;
         }
-        let st = state(states, n, preset);
-        if n > 1024 && st.warm_step_s >= STEP_TIME_LIMIT_S {
+        let st = state(states, size, preset);
+        if cells > 1 << 20 && st.warm_step_s >= step_time_limit_s() {
             continue;
         }
-        let steps = match n {
-            0..=256 => 20,
-            257..=1024 => 5,
+        let steps = match cells {
+            0..=65_536 => 20,
+            65_537..=1_048_576 => 5,
             _ => 3,
         };
         let before = st.backend.phase_times();
@@ -745,8 +811,8 @@ fn summarise_size(
         // The explicit update of this preset: its order-parameter update plus the concentration
         // update (measured on `none`; the kernels are the same for both presets).
         let measured = |id: String| kernel_rows.iter().find(|r| r.id == id).map(|r| r.seconds);
-        let explicit_s = measured(format!("order_parameter/{}/{n}", preset.name()))
-            .zip(measured(format!("concentration/none/{n}")))
+        let explicit_s = measured(format!("order_parameter/{}/{size}", preset.name()))
+            .zip(measured(format!("concentration/none/{size}")))
             .map(|(a, b)| a + b);
         step_rows.push(StepRow {
             id,
