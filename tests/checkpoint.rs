@@ -289,6 +289,7 @@ fn checkpoint_progress_round_trips_every_f64_bit() {
             potential_charge_v_c_m2: -awkward[0],
             charge_c_m2: awkward[1],
         }),
+        field_frames: vec![(0, awkward[2]), (1, awkward[0])],
     };
     let state = mgpf::backend::BackendState {
         fields: vec![("order_parameter".into(), mgpf::Field::zeros((8, 8, 1)))],
@@ -315,6 +316,13 @@ fn checkpoint_progress_round_trips_every_f64_bit() {
     );
     assert_eq!(bits(&progress), bits(&back.progress));
     assert_eq!(back.state.scalars, state.scalars);
+    let frame_bits = |p: &mgpf::simulation::checkpoint::Progress| {
+        p.field_frames
+            .iter()
+            .map(|&(n, t)| (n, t.to_bits()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(frame_bits(&progress), frame_bits(&back.progress));
 }
 
 #[test]

@@ -283,6 +283,10 @@ fn force_removes_an_earlier_runs_outputs_and_nothing_else() {
     let after = listing(&out);
     println!("after:  {after:?}");
     let expected = [
+        "fields.pvd",
+        "fields/frame_000000.vti",
+        "fields/frame_000001.vti",
+        "fields/frame_000002.vti",
         "final.vti",
         "frames/frame_000000.png",
         "frames/frame_000001.png",

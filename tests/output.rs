@@ -252,22 +252,34 @@ fn write_line_plot_makes_an_800x500_picture() {
     assert!(!dir.path().join("eta.png.tmp").exists());
 }
 
-/// The text between `<DataArray ...>` and `</DataArray>`, for each array: (Name, values).
-fn data_arrays(xml: &str) -> Vec<(String, Vec<f32>)> {
+/// The cell arrays of a binary `.vti` (raw appended data, UInt64 headers): (Name, values), read
+/// from the offsets its XML gives.
+fn data_arrays(bytes: &[u8]) -> Vec<(String, Vec<f32>)> {
+    let marker = b"<AppendedData encoding=\"raw\">";
+    let at = bytes
+        .windows(marker.len())
+        .position(|w| w == marker)
+        .unwrap();
+    let xml = std::str::from_utf8(&bytes[..at]).unwrap();
+    let data_start = at + bytes[at..].iter().position(|&b| b == b'_').unwrap() + 1;
     let mut out = Vec::new();
     let mut rest = xml;
-    while let Some(start) = rest.find("<DataArray") {
+    while let Some(start) = rest.find("<DataArray type=\"Float32\"") {
         let tag_end = start + rest[start..].find('>').unwrap();
         let tag = &rest[start..tag_end];
-        let name_at = tag.find("Name=\"").unwrap() + 6;
-        let name = tag[name_at..name_at + tag[name_at..].find('"').unwrap()].to_string();
-        let end = tag_end + rest[tag_end..].find("</DataArray>").unwrap();
-        let values = rest[tag_end + 1..end]
-            .split_whitespace()
-            .map(|t| t.parse::<f32>().unwrap())
+        let attr = |key: &str| {
+            let from = tag.find(&format!("{key}=\"")).unwrap() + key.len() + 2;
+            tag[from..from + tag[from..].find('"').unwrap()].to_string()
+        };
+        let offset: usize = attr("offset").parse().unwrap();
+        let p = data_start + offset;
+        let n = u64::from_le_bytes(bytes[p..p + 8].try_into().unwrap()) as usize;
+        let values = bytes[p + 8..p + 8 + n]
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
             .collect();
-        out.push((name, values));
-        rest = &rest[end..];
+        out.push((attr("Name"), values));
+        rest = &rest[tag_end..];
     }
     out
 }
@@ -279,9 +291,15 @@ fn write_vti_writes_one_cell_array_per_field() {
     let (nx, ny) = (7, 5);
     let (xi, _, c) = synthetic(nx, ny);
     let idx = Plane::from_shape_fn((nx, ny), |(i, j)| (100 * i + j) as Real);
+    let stamp = mgpf::output::FieldStamp {
+        time_s: 12.5,
+        charge_c_m2: 3.25,
+        step: 40,
+    };
     write_vti(
         &path,
-        0.25,
+        0.25e-6,
+        &stamp,
         &[
             ("xi", xi.view().insert_axis(Axis(2))),
             ("c", c.view().insert_axis(Axis(2))),
@@ -289,14 +307,18 @@ fn write_vti_writes_one_cell_array_per_field() {
         ],
     )
     .unwrap();
-    let xml = std::fs::read_to_string(&path).unwrap();
-    assert!(xml.starts_with("<?xml version=\"1.0\"?>"));
-    assert!(xml.contains("<VTKFile type=\"ImageData\""));
-    assert!(xml.contains(&format!("WholeExtent=\"0 {nx} 0 {ny} 0 1\"")));
-    assert!(xml.contains("Spacing=\"0.25 0.25 0.25\""));
-    assert_eq!(xml.matches("<CellData").count(), 1);
-    assert!(xml.trim_end().ends_with("</VTKFile>"));
-    let arrays = data_arrays(&xml);
+    let bytes = std::fs::read(&path).unwrap();
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4000)]).into_owned();
+    assert!(head.starts_with("<?xml version=\"1.0\"?>"));
+    assert!(head.contains("<VTKFile type=\"ImageData\""));
+    assert!(head.contains(&format!("WholeExtent=\"0 {nx} 0 {ny} 0 1\"")));
+    assert!(head.contains("Spacing=\"2.5e-7 2.5e-7 2.5e-7\""), "{head}");
+    assert!(head.contains("Name=\"TimeValue\" NumberOfTuples=\"1\" format=\"ascii\">1.25e1<"));
+    assert!(head.contains("Name=\"charge_c_m2\" NumberOfTuples=\"1\" format=\"ascii\">3.25e0<"));
+    assert!(head.contains("Name=\"step\" NumberOfTuples=\"1\" format=\"ascii\">40<"));
+    assert_eq!(head.matches("<CellData").count(), 1);
+    assert!(bytes.ends_with(b"</VTKFile>\n"));
+    let arrays = data_arrays(&bytes);
     let names: Vec<&str> = arrays.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["xi", "c", "index"]);
     for (name, values) in &arrays {
@@ -307,6 +329,8 @@ fn write_vti_writes_one_cell_array_per_field() {
         assert_eq!(v, (100 * (k % nx) + k / nx) as Real);
     }
     assert_eq!(arrays[0].1[3], xi[[3, 0]]);
+    // 3 arrays × (8-byte count + 35 values × 4 bytes) after the XML.
+    println!("{} bytes in all", bytes.len());
 }
 
 #[test]

@@ -85,6 +85,7 @@ impl Config {
                 metrics_every_steps: 10,
                 checkpoint_every_steps: super::default_checkpoint_steps(),
                 checkpoint_every_minutes: super::default_checkpoint_minutes(),
+                save_fields: super::default_save_fields(),
             },
             electrolyte: Default::default(),
             interface: Default::default(),

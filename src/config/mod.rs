@@ -155,6 +155,23 @@ pub struct RunConfig {
     /// 0: none on a clock.
     #[serde(default = "default_checkpoint_minutes")]
     pub checkpoint_every_minutes: f64,
+    /// The field files written with every frame: "vti" (fields/frame_NNNNNN.vti and
+    /// fields.pvd, for ParaView) and "npy" (fields/frame_NNNNNN_<field>.npy, for numpy); empty:
+    /// none. final.vti is written either way.
+    #[serde(default = "default_save_fields")]
+    pub save_fields: Vec<FieldFormat>,
+}
+
+/// A format of the per-frame field files (`run.save_fields`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldFormat {
+    Vti,
+    Npy,
+}
+
+fn default_save_fields() -> Vec<FieldFormat> {
+    vec![FieldFormat::Vti]
 }
 
 /// `[electrolyte]`: bulk electrolyte and metal transport (Mode A, t+ = 1).

@@ -11,6 +11,7 @@
 mod animation;
 mod draw;
 mod frames;
+mod npy;
 mod picture;
 mod plot;
 mod vtk;
@@ -27,9 +28,10 @@ pub use frames::{
     nice_scale_length, render_frame, scale_factor, viridis, FrameLayout, FrameView, BLOCKED_RGB,
     CONTOUR_RGB, ELECTROLYTE_RGB, INTERPHASE_RGB, METAL_RGB, NAN_RGB,
 };
+pub use npy::write_npy;
 pub use picture::interphase_picture;
 pub use plot::{write_line_plot, Series, PLOT_HEIGHT, PLOT_WIDTH};
-pub use vtk::write_vti;
+pub use vtk::{write_pvd, write_vti, FieldStamp};
 
 /// The embedded DejaVu Sans Mono used for every piece of text.
 pub(crate) static FONT_BYTES: &[u8] = include_bytes!("font/DejaVuSansMono.ttf");

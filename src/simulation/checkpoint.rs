@@ -45,6 +45,10 @@ pub struct Progress {
     /// The second half's ∫ E dq so far; None in a checkpoint written before it was recorded.
     #[serde(default)]
     pub second_half: Option<SecondHalfCharge>,
+    /// (frame index, time in s) of each frame whose field files are written (fields.pvd lists
+    /// them); empty in a checkpoint written before field series.
+    #[serde(default)]
+    pub field_frames: Vec<(u32, f64)>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -13,11 +13,11 @@
 //!   N/8 + N/64 + ... < N/7 cells (1) give 10 as well; plus the potential's mixed-precision refinement (an f64 iterate, a residual and
 //!   a correction: 4) and its copy of the error weights (1), and the concentration's mass
 //!   projection (2): 27 in all;
-//! * the largest output transient: at the end, the snapshot (xi, c, φ, plating rate, the band,
-//!   the blocked patches: 6), the picture's interphase and blocked layers (2) and final.vti's
-//!   ASCII text (5 fields at ~12 bytes a value: 15), 23 in all; a checkpoint needs less (7 fields cloned and serialized: 14); writing
-//!   growth.gif takes 6 bytes per pixel of one frame (its RGBA copy, the palette indices and
-//!   their LZW code), which is more for small grids;
+//! * the largest output transient, at a frame with field files or at the end: the snapshot (xi,
+//!   c, φ, plating rate, the band, the blocked patches: 6), the picture's interphase and blocked
+//!   layers (2) and the VTK writer's one field in VTK order (1), 9 in all; a checkpoint needs
+//!   more (7 fields cloned and serialized: 14); writing growth.gif takes 6 bytes per pixel of one
+//!   frame (its RGBA copy, the palette indices and their LZW code), which is more for small grids;
 //! * every frame, kept until growth.gif is written: the RGB picture, which for small grids is
 //!   scaled up (`output::scale_factor`) and outweighs the fields.
 //!
@@ -35,8 +35,9 @@ use crate::output::FrameLayout;
 const BACKEND_WORDS: u64 = 18;
 /// Both multigrid hierarchies with their refinement and projection buffers.
 const SOLVER_WORDS: u64 = 27;
-/// The end-of-run snapshot and final.vti's text.
-const OUTPUT_WORDS: u64 = 23;
+/// A frame's or the end's snapshot, picture layers and VTK buffer; a checkpoint's 14 words
+/// are the larger transient.
+const OUTPUT_WORDS: u64 = 14;
 /// Encoding one frame of growth.gif, per pixel.
 const GIF_BYTES_PER_PIXEL: u64 = 6;
 

@@ -12,12 +12,12 @@ pub mod rundir;
 mod summary;
 
 use crate::backend::{Backend, StepReport};
-use crate::config::Config;
+use crate::config::{Config, FieldFormat};
 use crate::error::{Error, Result};
 use crate::model::metrics::{front_metrics, integrals, mg_content, MetricsRow};
 use crate::model::params::{Params, LENGTH_UNIT_M};
 use crate::model::units::MAH_CM2_IN_C_M2;
-use crate::output::{self, FrameView, Series};
+use crate::output::{self, FieldStamp, FrameView, Series};
 use checkpoint::Progress;
 use image::RgbImage;
 use progress::{Position, ProgressDisplay};
@@ -167,6 +167,56 @@ fn end_fraction(cfg: &Config, step: u64, time_s: f64, charge_c_m2: f64) -> f64 {
     }
 }
 
+/// The field files of frame `index` that `run.save_fields` asks for: fields/frame_NNNNNN.vti
+/// (and fields.pvd listing every frame so far, `field_frames`: index and time),
+/// fields/frame_NNNNNN_<field>.npy.
+fn write_field_files(
+    cfg: &Config,
+    dir: &Path,
+    index: u32,
+    stamp: &FieldStamp,
+    snap: &crate::backend::Snapshot,
+    g: crate::grid::Grid,
+    field_frames: &[(u32, f64)],
+) -> Result<()> {
+    if cfg.run.save_fields.is_empty() {
+        return Ok(());
+    }
+    let fields_dir = dir.join("fields");
+    std::fs::create_dir_all(&fields_dir).map_err(|e| Error::io(&fields_dir, e))?;
+    let fields = [
+        ("order_parameter", snap.order_parameter.view()),
+        ("concentration", snap.concentration.view()),
+        ("potential", snap.potential.view()),
+        ("plating_rate", snap.plating_rate.view()),
+    ];
+    for format in &cfg.run.save_fields {
+        match format {
+            FieldFormat::Vti => {
+                let name = format!("frame_{index:06}.vti");
+                output::write_vti(
+                    &fields_dir.join(&name),
+                    g.dx * LENGTH_UNIT_M,
+                    stamp,
+                    &fields,
+                )?;
+                let listed: Vec<(f64, String)> = field_frames
+                    .iter()
+                    .map(|&(n, t)| (t, format!("fields/frame_{n:06}.vti")))
+                    .collect();
+                output::write_pvd(&dir.join("fields.pvd"), &listed)?;
+            }
+            FieldFormat::Npy => {
+                for (field, values) in &fields {
+                    let name = format!("frame_{index:06}_{field}.npy");
+                    output::write_npy(&fields_dir.join(name), *values)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn frame_path(dir: &Path, index: u32) -> PathBuf {
     dir.join("frames").join(format!("frame_{index:06}.png"))
 }
@@ -188,6 +238,7 @@ pub fn run_with_backend(
         rows: Vec::new(),
         csv: format!("{METRICS_HEADER}\n"),
         second_half: Some(SecondHalfCharge::default()),
+        field_frames: Vec::new(),
     };
     drive(cfg, p, backend, opts, progress, Vec::new())
 }
@@ -216,6 +267,7 @@ pub(crate) fn drive(
         mut rows,
         mut csv,
         second_half,
+        mut field_frames,
     } = progress;
     // A checkpoint older than the accumulator holds it only if written before half way.
     let mut second_half = second_half.or_else(|| {
@@ -270,6 +322,7 @@ pub(crate) fn drive(
                 rows: rows.clone(),
                 csv: csv.clone(),
                 second_half,
+                field_frames: field_frames.clone(),
             };
             checkpoint::write(&opts.out_dir, cfg, &progress, &backend.save_state())?;
             last_checkpoint = Instant::now();
@@ -333,6 +386,23 @@ pub(crate) fn drive(
                 });
                 output::write_png(&frame_path(&opts.out_dir, frame_index), &img)?;
                 frames.push(img);
+                let stamp = FieldStamp {
+                    time_s: time,
+                    charge_c_m2: charge,
+                    step,
+                };
+                // The cap's extra frame replaces the one in its slot when the run resumes.
+                field_frames.retain(|&(n, _)| n < frame_index);
+                field_frames.push((frame_index, time));
+                write_field_files(
+                    cfg,
+                    &opts.out_dir,
+                    frame_index,
+                    &stamp,
+                    &snap,
+                    g,
+                    &field_frames,
+                )?;
                 // The cap's extra frame takes the next slot without advancing the schedule: a
                 // resumed run overwrites it with the frame due there.
                 if frame_scheduled {
@@ -343,7 +413,12 @@ pub(crate) fn drive(
             if let Some((interphase, _)) = picture.as_ref().filter(|_| done) {
                 output::write_vti(
                     &opts.out_dir.join("final.vti"),
-                    g.dx,
+                    g.dx * LENGTH_UNIT_M,
+                    &FieldStamp {
+                        time_s: time,
+                        charge_c_m2: charge,
+                        step,
+                    },
                     &[
                         ("order_parameter", snap.order_parameter.view()),
                         ("concentration", snap.concentration.view()),

@@ -7,14 +7,16 @@ use crate::config::presets::Preset;
 use crate::error::{Error, Result};
 use std::path::Path;
 
-/// The files a run writes at the top of its directory (frames go to `frames/`).
-pub const RUN_FILES: [&str; 6] = [
+/// The files a run writes at the top of its directory (frames go to `frames/`, field files to
+/// `fields/`).
+pub const RUN_FILES: [&str; 7] = [
     "metrics.csv",
     "run.json",
     "checkpoint.bin",
     "growth.gif",
     "voltage.png",
     "final.vti",
+    "fields.pvd",
 ];
 
 /// The files `mgpf demo` writes beside its per-preset run directories.
@@ -56,16 +58,15 @@ pub fn remove_temporaries(dir: &Path) -> Result<()> {
     for name in RUN_FILES {
         remove_file(&dir.join(format!("{name}{TEMPORARY}")))?;
     }
-    for_each_frame(
-        dir,
-        |path, temporary| {
-            if temporary {
-                remove_file(path)
-            } else {
-                Ok(())
-            }
-        },
-    )
+    let temporaries = |path: &Path, temporary: bool| {
+        if temporary {
+            remove_file(path)
+        } else {
+            Ok(())
+        }
+    };
+    for_each_frame(dir, temporaries)?;
+    for_each_field_file(dir, temporaries)
 }
 
 fn refuse_non_empty(dir: &Path, force: bool) -> Result<()> {
@@ -88,13 +89,39 @@ fn remove_run_outputs(dir: &Path) -> Result<()> {
         remove_written(&dir.join(name))?;
     }
     for_each_frame(dir, |path, _| remove_file(path))?;
-    remove_if_empty(&dir.join("frames"))
+    for_each_field_file(dir, |path, _| remove_file(path))?;
+    remove_if_empty(&dir.join("frames"))?;
+    remove_if_empty(&dir.join("fields"))
 }
 
 /// Calls `f(path, is_temporary)` for each frame file in `dir/frames` (none if there is no such
 /// directory).
-fn for_each_frame(dir: &Path, mut f: impl FnMut(&Path, bool) -> Result<()>) -> Result<()> {
-    let frames = dir.join("frames");
+fn for_each_frame(dir: &Path, f: impl FnMut(&Path, bool) -> Result<()>) -> Result<()> {
+    for_each_written(dir, "frames", |rest| rest == ".png", f)
+}
+
+/// Calls `f(path, is_temporary)` for each field file in `dir/fields`: frame_NNNNNN.vti and
+/// frame_NNNNNN_<field>.npy.
+fn for_each_field_file(dir: &Path, f: impl FnMut(&Path, bool) -> Result<()>) -> Result<()> {
+    let ours = |rest: &str| {
+        rest == ".vti"
+            || rest
+                .strip_prefix('_')
+                .and_then(|r| r.strip_suffix(".npy"))
+                .is_some_and(|field| field.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+    };
+    for_each_written(dir, "fields", ours, f)
+}
+
+/// Calls `f(path, is_temporary)` for each file `frame_<6+ digits><rest>` in `dir/sub` whose
+/// `rest` is `ours` (none if there is no such directory).
+fn for_each_written(
+    dir: &Path,
+    sub: &str,
+    ours: impl Fn(&str) -> bool,
+    mut f: impl FnMut(&Path, bool) -> Result<()>,
+) -> Result<()> {
+    let frames = dir.join(sub);
     let entries = match std::fs::read_dir(&frames) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -108,10 +135,10 @@ fn for_each_frame(dir: &Path, mut f: impl FnMut(&Path, bool) -> Result<()>) -> R
             Some(stem) => (stem, true),
             None => (name.as_str(), false),
         };
-        let is_frame = stem
-            .strip_prefix("frame_")
-            .and_then(|rest| rest.strip_suffix(".png"))
-            .is_some_and(|index| index.len() >= 6 && index.bytes().all(|b| b.is_ascii_digit()));
+        let is_frame = stem.strip_prefix("frame_").is_some_and(|rest| {
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            digits >= 6 && ours(&rest[digits..])
+        });
         if is_frame && path.is_file() {
             f(&path, temporary)?;
         }
