@@ -33,6 +33,13 @@ pub fn periodic_neighbours(m: usize, n: usize) -> (usize, usize) {
     )
 }
 
+/// The distance |d| along a periodic axis of length `l`: to the nearest image.
+#[inline]
+pub fn periodic_distance(d: f64, l: f64) -> f64 {
+    let d = d.abs() % l;
+    d.min(l - d)
+}
+
 /// Uniform grid in internal units (µm).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Grid {

@@ -134,7 +134,6 @@ fn a_z_invariant_3d_state_advances_as_the_2d_run() {
                     Params::from_config(&c2).unwrap(),
                     Params::from_config(&c3).unwrap(),
                 );
-                c2.validate().unwrap();
                 let mut b2 = CpuBackend::new(&p2, &c2.initial);
                 let mut b3 = CpuBackend::new(&p3, &c3.initial);
                 b3.restore_state(&broadcast(&b2.save_state(), 8)).unwrap();

@@ -14,6 +14,12 @@ pub const FLUSH_TO_ZERO: Real = 1.0e-30;
 /// Cells with h'(xi) below this carry no reaction (bulk metal or electrolyte).
 pub const INTERFACE_THRESHOLD: Real = 1.0e-6;
 
+/// |∇ξ|² (1/µm²) below which the interface orientation is undefined and a cell is isotropic:
+/// (10⁻³/δ)².
+pub fn orientation_threshold_sq(p: &Params) -> f64 {
+    (1.0e-3 / p.delta).powi(2)
+}
+
 /// Constants of the order-parameter kernels (internal units).
 #[derive(Debug, Clone, Copy)]
 pub struct OrderParameterConstants {
@@ -53,9 +59,9 @@ impl OrderParameterConstants {
                 sin2_tc: (2.0 * p.c_axis_angle).sin() as Real,
                 cos6_tc: (6.0 * p.c_axis_angle).cos() as Real,
                 sin6_tc: (6.0 * p.c_axis_angle).sin() as Real,
-                grad_sq_min: (1.0e-3 / p.delta).powi(2) as Real,
+                grad_sq_min: orientation_threshold_sq(p) as Real,
             },
-            hcp: HcpConstants::new(&p.hcp, &p.crystal, (1.0e-3 / p.delta).powi(2)),
+            hcp: HcpConstants::new(&p.hcp, &p.crystal, orientation_threshold_sq(p)),
             bv: BvConstants {
                 f: p.f as Real,
                 alpha: p.alpha as Real,

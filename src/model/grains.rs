@@ -5,8 +5,9 @@
 //! without per-nucleus axes has one grain, the run's `anisotropy.c_axis`.
 
 use crate::config::InitialConfig;
-use crate::grid::{Grid, Real};
+use crate::grid::{periodic_distance, Grid, Real};
 use crate::model::anisotropy::{Orientation, SurfaceEnergy};
+use crate::model::coefficients::orientation_threshold_sq;
 use crate::model::hcp::HcpConstants;
 use crate::model::initial::nucleus_positions;
 use crate::model::params::Params;
@@ -30,7 +31,7 @@ impl Grains {
         let frames: Vec<HcpConstants> = p
             .nucleus_frames
             .iter()
-            .map(|frame| HcpConstants::new(&p.hcp, frame, grad_sq_min(p)))
+            .map(|frame| HcpConstants::new(&p.hcp, frame, orientation_threshold_sq(p)))
             .collect();
         let centres = nucleus_positions(g, init);
         let column = lateral_voronoi(g, &centres);
@@ -38,26 +39,17 @@ impl Grains {
     }
 }
 
-/// |∇ξ|² below which the orientation is undefined (as `OrderParameterConstants`).
-fn grad_sq_min(p: &Params) -> f64 {
-    (1.0e-3 / p.delta).powi(2)
-}
-
 /// The nearest centre (y at `centres`, z at Lz/2, periodic distances) of every lateral column.
 fn lateral_voronoi(g: Grid, centres: &[f64]) -> Vec<u16> {
     let (ly, lz) = (g.ly(), g.lz());
-    let periodic = |d: f64, l: f64| {
-        let d = d.abs() % l;
-        d.min(l - d)
-    };
     (0..g.ny)
         .flat_map(|j| (0..g.nz).map(move |k| (j, k)))
         .map(|(j, k)| {
             let y = (j as f64 + 0.5) * g.dx;
             let z = (k as f64 + 0.5) * g.dx;
-            let dz = periodic(z - 0.5 * lz, lz);
+            let dz = periodic_distance(z - 0.5 * lz, lz);
             let distance = |yc: f64| {
-                let dy = periodic(y - yc, ly);
+                let dy = periodic_distance(y - yc, ly);
                 dy * dy + dz * dz
             };
             (0..centres.len())

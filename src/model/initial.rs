@@ -2,7 +2,7 @@
 //! hemispheres in 3D), the equilibrium tanh profile, c = c0 (1 − h(xi)).
 
 use crate::config::InitialConfig;
-use crate::grid::{Field, Grid, Real};
+use crate::grid::{periodic_distance, Field, Grid, Real};
 use crate::model::interphase::interpolation;
 
 /// xi from the signed distance to the deposit surface: ½[1 − tanh(d/(2δ))].
@@ -13,10 +13,6 @@ pub fn order_parameter(grid: Grid, delta: f64, init: &InitialConfig) -> Field {
     let r = init.nucleus_radius_um;
     // Nuclei sit at z = Lz/2 (in 2D the one layer's centre): discs in 2D, hemispheres in 3D.
     let (lz, zc) = (grid.lz(), 0.5 * grid.lz());
-    let periodic = |a: f64, l: f64| {
-        let d = a.abs() % l;
-        d.min(l - d)
-    };
     grid.field_from_fn(|(i, j, k)| {
         let x = (i as f64 + 0.5) * grid.dx;
         let y = (j as f64 + 0.5) * grid.dx;
@@ -24,9 +20,9 @@ pub fn order_parameter(grid: Grid, delta: f64, init: &InitialConfig) -> Field {
         let mut d = x - h0;
         if r > 0.0 {
             // Periodic lateral distance to the nucleus centre on the deposit surface.
-            let dz = periodic(z - zc, lz);
+            let dz = periodic_distance(z - zc, lz);
             for &yc in &centres {
-                let dy = periodic(y - yc, ly);
+                let dy = periodic_distance(y - yc, ly);
                 let dc = ((x - h0).powi(2) + dy * dy + dz * dz).sqrt() - r;
                 d = d.min(dc);
             }

@@ -1,6 +1,7 @@
 //! Morphology metrics of a deposit: front height per column from the xi = ½ contour.
 
 use crate::grid::{Field, Grid};
+use crate::model::params::LENGTH_UNIT_M;
 
 /// Heights and roughness of the xi = ½ front, in µm.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -109,7 +110,7 @@ pub fn mg_content(
     cs_mol_m3: f64,
     grid: Grid,
 ) -> (Option<f64>, f64) {
-    let um = 1.0e-6;
+    let um = LENGTH_UNIT_M;
     let amount = sc * c0_mol_m3 + sx * cs_mol_m3;
     let per_depth = (grid.dimension() == 2).then_some(amount * um * um);
     (per_depth, amount / grid.collector_measure() * um)

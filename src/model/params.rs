@@ -192,6 +192,10 @@ impl Params {
                 applied_potential_v: cfg.control.applied_potential_v,
             },
         };
+        let kappa = kappa_si / (energy_unit * LENGTH_UNIT_M * LENGTH_UNIT_M);
+        let kinetic_2fold = spec
+            .kinetic_anisotropy_2fold
+            .unwrap_or(itf.kinetic_anisotropy_2fold);
         let params = Params {
             grid,
             energy_unit_j_m3: energy_unit,
@@ -203,24 +207,20 @@ impl Params {
             cs_over_c0: e.metal_site_density_mol_m3 / e.concentration_mol_m3,
             delta: itf.width_um,
             w,
-            kappa: kappa_si / (energy_unit * LENGTH_UNIT_M * LENGTH_UNIT_M),
+            kappa,
             l_sigma,
             l_eta,
             i0_a_m2: i0,
             aniso_strength: itf.anisotropy_strength,
             aniso_angle: itf.anisotropy_angle_deg.to_radians(),
-            kinetic_2fold: spec
-                .kinetic_anisotropy_2fold
-                .unwrap_or(itf.kinetic_anisotropy_2fold),
+            kinetic_2fold,
             kinetic_6fold: itf.kinetic_anisotropy_6fold,
             c_axis_angle: itf.c_axis_angle_deg.to_radians(),
             hcp: HcpAnisotropy {
-                eps0: (kappa_si / (energy_unit * LENGTH_UNIT_M * LENGTH_UNIT_M)).sqrt(),
+                eps0: kappa.sqrt(),
                 delta6: itf.anisotropy_strength,
                 delta_c: cfg.anisotropy.c_axis_energy_strength,
-                kinetic_2fold: spec
-                    .kinetic_anisotropy_2fold
-                    .unwrap_or(itf.kinetic_anisotropy_2fold),
+                kinetic_2fold,
                 kinetic_6fold: itf.kinetic_anisotropy_6fold,
             },
             crystal: CrystalFrame::from_c_axis(

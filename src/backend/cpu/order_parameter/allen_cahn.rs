@@ -194,26 +194,13 @@ fn orientation_layer<E: SurfaceEnergy, const SLOW: bool>(
         let mid = 1..n + 1;
         let (a, b) = (&a[mid.clone()], &b[mid.clone()]);
         let (right, left) = (&c[2..], &c[..n]);
-        let (cp, cm) = (&cp[mid.clone()], &cm[mid.clone()]);
-        let (e2, jx, jf) = (
-            &mut e2[mid.clone()],
-            &mut jx[mid.clone()],
-            &mut jf[mid.clone()],
-        );
-        let js: &mut [Real] = if SLOW { &mut js[mid] } else { &mut [] };
+        let (cp, cm) = (&cp[mid.clone()], &cm[mid]);
         for t in 0..n {
             let gx = (sign * a[t] - b[t]) * half_inv_dx;
             let gf = (right[t] - left[t]) * half_inv_dx;
             let gs = (cp[t] - cm[t]) * half_inv_dx;
-            let o = energy.orientation_in_column(first + t + 1, lab::<SLOW>(gx, gf, gs));
-            e2[t] = o.eps_sq;
-            jx[t] = o.flux[0];
-            if SLOW {
-                js[t] = o.flux[1];
-                jf[t] = o.flux[2];
-            } else {
-                jf[t] = o.flux[1];
-            }
+            let g = lab::<SLOW>(gx, gf, gs);
+            put(t + 1, energy.orientation_in_column(first + t + 1, g));
         }
     }
 }
