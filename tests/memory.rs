@@ -130,7 +130,7 @@ fn a_grid_beyond_the_memory_available_is_refused_with_both_figures_and_one_that_
     let widest = number_after("at the same aspect, or ");
     println!("proposed: {aspect:?} at the same aspect, {widest:?} at this grid.nx");
     let total = |nx: usize, ny: usize| {
-        MemoryNeed::of_grid(mgpf::grid::Grid::new(nx, ny, 0.5), false, "none").total(frames)
+        MemoryNeed::of_grid(mgpf::grid::Grid::new(nx, ny, 0.5), false, "none", 1).total(frames)
     };
     assert_eq!(aspect[1], 2 * aspect[0]);
     assert!(total(aspect[0], aspect[1]) <= available);

@@ -3,7 +3,8 @@
 use image::{AnimationDecoder, ImageDecoder, Rgb, RgbImage};
 use mgpf::output::{
     montage, render_frame, scale_factor, write_atomic, write_gif, write_line_plot, write_png,
-    write_vti, FrameLayout, FrameView, Series, ELECTROLYTE_RGB, INTERPHASE_RGB, METAL_RGB, NAN_RGB,
+    write_vti, ColourPanel, FrameLayout, FrameView, Series, ELECTROLYTE_RGB, INTERPHASE_RGB,
+    METAL_RGB, NAN_RGB,
 };
 use mgpf::Real;
 use ndarray::Axis;
@@ -38,11 +39,16 @@ fn synthetic(nx: usize, ny: usize) -> (Plane, Plane, Plane) {
 
 fn view<'a>(xi: &'a Plane, ip: &'a Plane, c: &'a Plane, title: &'a str) -> FrameView<'a> {
     FrameView {
-        plating_rate: None,
         order_parameter: xi.view(),
         interphase: ip.view(),
         blocked: None,
-        concentration: c.view(),
+        panels: vec![ColourPanel {
+            field: c.view(),
+            label: "concentration c/c₀".into(),
+            unit: "1",
+            factor: 1.0,
+            range: (0.0, 1.2),
+        }],
         dx_um: 0.25,
         title,
         time_s: 123.4,
@@ -60,7 +66,7 @@ fn render_frame_puts_metal_at_the_bottom_and_electrolyte_above() {
     let (nx, ny) = (60, 80);
     let (xi, ip, c) = synthetic(nx, ny);
     let img = render_frame(&view(&xi, &ip, &c, "synthetic"));
-    let lay = FrameLayout::new(nx, ny, "synthetic");
+    let lay = FrameLayout::new(nx, ny, "synthetic", 1);
     let s = scale_factor(nx, ny);
     assert_eq!(lay.scale, s);
     assert!(nx as u32 * s >= 400, "panel only {} px tall", nx as u32 * s);
@@ -87,8 +93,8 @@ fn render_frame_puts_metal_at_the_bottom_and_electrolyte_above() {
         assert_eq!(img.get_pixel(x, y0).0, ELECTROLYTE_RGB, "top row, x = {x}");
     }
     // The concentration panel differs between the surface and the bulk.
-    let low = px(&img, lay.concentration_pixel(nx, 22, 5));
-    let high = px(&img, lay.concentration_pixel(nx, 55, 5));
+    let low = px(&img, lay.panel_pixel(0, nx, 22, 5));
+    let high = px(&img, lay.panel_pixel(0, nx, 55, 5));
     assert_ne!(low, high);
 
     // Dimensions follow nx, ny and the scale: header and footer do not depend on the grid.
@@ -113,10 +119,10 @@ fn render_frame_draws_nan_magenta_without_panicking() {
     v.time_s = f64::NAN;
     v.overpotential_v = f64::INFINITY;
     let img = render_frame(&v);
-    let lay = FrameLayout::new(nx, ny, "nan");
+    let lay = FrameLayout::new(nx, ny, "nan", 1);
     assert_eq!(px(&img, lay.morphology_pixel(nx, 5, 5)), NAN_RGB);
     assert_eq!(px(&img, lay.morphology_pixel(nx, 30, 10)), NAN_RGB);
-    assert_eq!(px(&img, lay.concentration_pixel(nx, 35, 20)), NAN_RGB);
+    assert_eq!(px(&img, lay.panel_pixel(0, nx, 35, 20)), NAN_RGB);
     v.blocked = Some(blocked.view());
     let img = render_frame(&v);
     assert_eq!(px(&img, lay.morphology_pixel(nx, 30, 20)), NAN_RGB);
@@ -125,7 +131,7 @@ fn render_frame_draws_nan_magenta_without_panicking() {
     let img = render_frame(&view(&empty, &empty, &empty, "empty"));
     assert!(img.width() > 0 && img.height() > 0);
     let img = render_frame(&view(&xi, &empty, &empty, "mismatched"));
-    assert_eq!(px(&img, lay.concentration_pixel(nx, 1, 1)), NAN_RGB);
+    assert_eq!(px(&img, lay.panel_pixel(0, nx, 1, 1)), NAN_RGB);
 }
 
 #[test]
@@ -352,32 +358,90 @@ fn write_atomic_overwrites_and_leaves_no_tmp() {
 }
 
 #[test]
-fn plating_rate_panel_is_scaled_to_its_maximum() {
+fn a_colour_panel_maps_its_fixed_range_and_clips_outside() {
     let (nx, ny) = (60, 80);
     let (xi, ip, c) = synthetic(nx, ny);
-    // Three cells away from the ξ = ½ contour (drawn over the panel): the maximum, half of it,
-    // and a dissolving cell.
+    // Cells away from the ξ = ½ contour (drawn over the panel): the top of the range, half of
+    // it, above the range and a dissolving (negative) cell. Field in 1/s, shown × Δx in µm/s
+    // (powers of two, so the half is exactly half in f32).
     let mut rate = Plane::zeros((nx, ny));
-    rate[[35, 40]] = 2.0e-3;
-    rate[[35, 10]] = 1.0e-3;
+    rate[[35, 40]] = 2.0f32.powi(-9);
+    rate[[35, 10]] = 2.0f32.powi(-10);
+    rate[[35, 20]] = 9.0e-3;
     rate[[35, 70]] = -1.0e-3;
     let mut v = view(&xi, &ip, &c, "rate");
-    v.plating_rate = Some(rate.view());
+    let dx = v.dx_um;
+    v.panels = vec![ColourPanel {
+        field: rate.view(),
+        label: "plating rate".into(),
+        unit: "µm/s",
+        factor: dx,
+        range: (0.0, 2.0f64.powi(-9) * dx),
+    }];
     let img = render_frame(&v);
-    let lay = FrameLayout::new(nx, ny, "rate");
-    let at = |i, j| px(&img, lay.concentration_pixel(nx, i, j));
+    let lay = FrameLayout::new(nx, ny, "rate", 1);
+    let at = |i, j| px(&img, lay.panel_pixel(0, nx, i, j));
     let (top, half, bottom) = (
         mgpf::output::viridis(1.0),
         mgpf::output::viridis(0.5),
         mgpf::output::viridis(0.0),
     );
     println!(
-        "max cell {:?} (expect {top:?}), half {:?} (expect {half:?}), dissolving {:?} (expect {bottom:?})",
+        "top {:?} (expect {top:?}), half {:?} (expect {half:?}), dissolving {:?} (expect {bottom:?})",
         at(35, 40),
         at(35, 10),
         at(35, 70)
     );
     assert_eq!(at(35, 40), top);
     assert_eq!(at(35, 10), half);
+    assert_eq!(at(35, 20), top, "above the range: clipped to its top");
     assert_eq!(at(35, 70), bottom);
+    // The colour bar right of the panel: viridis top at its top row, bottom at its bottom row.
+    let (bx, by) = (lay.colorbar_x(0) + 5, lay.panels[0].1);
+    assert_eq!(img.get_pixel(bx, by).0, top);
+    assert_eq!(img.get_pixel(bx, by + lay.panel_h - 1).0, bottom);
+}
+
+#[test]
+fn every_panel_has_a_scale_bar_under_it() {
+    let (nx, ny) = (40, 60);
+    let (xi, ip, c) = synthetic(nx, ny);
+    let mut v = view(&xi, &ip, &c, "bars");
+    let second = ColourPanel {
+        field: c.view(),
+        label: "again".into(),
+        unit: "1",
+        factor: 1.0,
+        range: (0.0, 1.2),
+    };
+    v.panels.push(second);
+    let img = render_frame(&v);
+    let lay = FrameLayout::new(nx, ny, "bars", 2);
+    assert_eq!(img.dimensions(), (lay.width, lay.height));
+    // The bar's row (6 px thick, 20 px under the panel): dark text colour from the panel's left
+    // edge for the bar's length, under the morphology and under both colour panels.
+    let y = lay.morphology.1 + lay.panel_h + 6 + 14 + 3;
+    for (x, _) in std::iter::once(lay.morphology).chain(lay.panels.iter().copied()) {
+        for dx in [0, 5, 20] {
+            assert_eq!(
+                img.get_pixel(x + dx, y).0,
+                [20, 20, 24],
+                "bar under x0 = {x}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_morphology_card_is_readable_and_in_scale() {
+    let (nx, ny) = (48, 128);
+    let (xi, ip, c) = synthetic(nx, ny);
+    let v = view(&xi, &ip, &c, "passivating");
+    let card = mgpf::output::render_morphology_card(&v, 400);
+    // The panel is upscaled by 3 (128 × 3 = 384 ≤ 400), the text fits beside it.
+    let (w, h) = card.dimensions();
+    assert!((384..500).contains(&w) && h > 3 * 48, "{w}x{h}");
+    // Five side by side stay about 2000 px wide, with 28–34 px text.
+    let five = montage(&[&card, &card, &card, &card, &card], &[]);
+    assert!(five.width() < 2600, "{}", five.width());
 }

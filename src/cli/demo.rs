@@ -81,20 +81,15 @@ pub fn run_demo(
 }
 
 fn write_comparison(out: &Path, summaries: &[(Preset, RunSummary)]) -> Result<()> {
-    let labels: Vec<&str> = summaries.iter().map(|(p, _)| p.name()).collect();
     let n_frames = summaries
         .iter()
-        .map(|(_, s)| s.frames.len())
+        .map(|(_, s)| s.cards.len())
         .min()
         .unwrap_or(0);
     let mut combined: Vec<RgbImage> = Vec::with_capacity(n_frames);
     for k in 0..n_frames {
-        let panels: Vec<RgbImage> = summaries
-            .iter()
-            .map(|(p, s)| morphology_panel(&s.frames[k], &demo_config(*p), p.name()))
-            .collect();
-        let images: Vec<&RgbImage> = panels.iter().collect();
-        combined.push(output::montage(&images, &labels));
+        let cards: Vec<&RgbImage> = summaries.iter().map(|(_, s)| &s.cards[k]).collect();
+        combined.push(output::montage(&cards, &[]));
     }
     if let Some(last) = combined.last() {
         output::write_png(&out.join("compare.png"), last)?;
@@ -134,22 +129,6 @@ fn write_comparison(out: &Path, summaries: &[(Preset, RunSummary)]) -> Result<()
         )?;
     }
     Ok(())
-}
-
-/// The morphology panel of a frame, with its header and footer, at half size: five of them side
-/// by side stay a readable width.
-fn morphology_panel(frame: &RgbImage, cfg: &Config, title: &str) -> RgbImage {
-    let layout = output::FrameLayout::new(cfg.grid.nx, cfg.grid.ny, title);
-    let width = (layout.morphology.0 + layout.panel_w + layout.morphology.0.min(16))
-        .min(frame.width())
-        .max(1);
-    let half = image::imageops::crop_imm(frame, 0, 0, width, frame.height()).to_image();
-    image::imageops::resize(
-        &half,
-        (width / 2).max(1),
-        (frame.height() / 2).max(1),
-        image::imageops::FilterType::Triangle,
-    )
 }
 
 /// The table `mgpf demo` prints: the deposit's ξ = ½ front and the electrode potential against

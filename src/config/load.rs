@@ -86,6 +86,7 @@ impl Config {
                 checkpoint_every_steps: super::default_checkpoint_steps(),
                 checkpoint_every_minutes: super::default_checkpoint_minutes(),
                 save_fields: super::default_save_fields(),
+                frame_panels: super::default_frame_panels(),
             },
             electrolyte: Default::default(),
             interface: Default::default(),

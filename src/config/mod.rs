@@ -160,6 +160,39 @@ pub struct RunConfig {
     /// none. final.vti is written either way.
     #[serde(default = "default_save_fields")]
     pub save_fields: Vec<FieldFormat>,
+    /// The colour-mapped panels of each frame, right of the morphology, in order (at most
+    /// three, each once): "plating_rate" (Δx·∂ξ/∂t in µm/s, on a scale fixed for the run),
+    /// "concentration" (c/c0, 0–1.2) and "potential" (φ in V, the frame's own range); empty:
+    /// the morphology alone.
+    #[serde(default = "default_frame_panels")]
+    pub frame_panels: Vec<FramePanel>,
+}
+
+/// A colour-mapped panel of the frames (`run.frame_panels`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FramePanel {
+    PlatingRate,
+    Concentration,
+    Potential,
+}
+
+impl FramePanel {
+    /// The name in `run.frame_panels`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FramePanel::PlatingRate => "plating_rate",
+            FramePanel::Concentration => "concentration",
+            FramePanel::Potential => "potential",
+        }
+    }
+}
+
+/// At most this many entries in `run.frame_panels`.
+pub const MAX_FRAME_PANELS: usize = 3;
+
+fn default_frame_panels() -> Vec<FramePanel> {
+    vec![FramePanel::PlatingRate]
 }
 
 /// A format of the per-frame field files (`run.save_fields`).

@@ -135,6 +135,24 @@ impl Config {
             r.checkpoint_every_minutes,
             Range::closed(0.0, 1.0e6),
         )?;
+        if r.frame_panels.len() > super::MAX_FRAME_PANELS {
+            return Err(Error::config(
+                "run.frame_panels",
+                format!(
+                    "lists {} panels: at most {} (\"plating_rate\", \"concentration\", \"potential\")",
+                    r.frame_panels.len(),
+                    super::MAX_FRAME_PANELS
+                ),
+            ));
+        }
+        for (k, panel) in r.frame_panels.iter().enumerate() {
+            if r.frame_panels[..k].contains(panel) {
+                return Err(Error::config(
+                    "run.frame_panels",
+                    format!("lists \"{}\" twice: each panel at most once", panel.name()),
+                ));
+            }
+        }
         if let Some(max_steps) = r.max_steps {
             check_int("run.max_steps", max_steps, 1, u64::MAX)?;
         }

@@ -110,6 +110,9 @@ pub struct Params {
     pub max_overpotential_v: f64,
     pub interphase: InterphaseParams,
     pub seed: u64,
+    /// Colour-mapped panels per frame (`run.frame_panels`): the frames' size, for the memory
+    /// estimate.
+    pub frame_panels: usize,
     pub time_step_safety: f64,
     pub fixed_dt: Option<f64>,
     pub max_dt: f64,
@@ -257,6 +260,7 @@ impl Params {
             max_overpotential_v: cfg.control.max_overpotential_v,
             interphase,
             seed: cfg.run.seed,
+            frame_panels: cfg.run.frame_panels.len(),
             time_step_safety: cfg.numerics.time_step_safety,
             fixed_dt: cfg.numerics.dt_s,
             max_dt: cfg.numerics.max_dt_s,

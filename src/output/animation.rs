@@ -78,14 +78,19 @@ pub fn montage(images: &[&RgbImage], labels: &[&str]) -> RgbImage {
     let cell_h = images.iter().map(|i| i.height()).max().unwrap_or(0);
     let n = images.len() as u32;
     let width = 2 * MONTAGE_MARGIN + n * cell_w + (n - 1) * MONTAGE_GAP;
-    let height = 2 * MONTAGE_MARGIN + MONTAGE_LABEL_H + cell_h;
+    let label_h = if labels.is_empty() {
+        0
+    } else {
+        MONTAGE_LABEL_H
+    };
+    let height = 2 * MONTAGE_MARGIN + label_h + cell_h;
     let mut canvas = RgbImage::from_pixel(width, height, white);
     let font = super::font();
     let scale = PxScale::from(MONTAGE_LABEL_PX);
     for (k, img) in images.iter().enumerate() {
         let cell_x = MONTAGE_MARGIN + k as u32 * (cell_w + MONTAGE_GAP);
         let x = cell_x + (cell_w - img.width()) / 2;
-        let y = MONTAGE_MARGIN + MONTAGE_LABEL_H;
+        let y = MONTAGE_MARGIN + label_h;
         image::imageops::replace(&mut canvas, *img, x as i64, y as i64);
         if let Some(label) = labels.get(k) {
             let tw = text_size(scale, &font, label).0;

@@ -8,8 +8,8 @@ use imageproc::drawing::{draw_text_mut, text_size};
 use imageproc::rect::Rect;
 use ndarray::ArrayView2;
 
-use super::frames::{viridis, FrameLayout};
-use super::frames::{COLORBAR_GAP, COLORBAR_W, FRAME_RGB, SMALL_PX, TEXT_RGB, TICK_LEN};
+use super::frames::viridis;
+use super::frames::{COLORBAR_W, FRAME_RGB, SMALL_PX, TEXT_RGB, TICK_LEN};
 use crate::grid::Real;
 
 /// A round step (1, 2, 5 × 10^k) at or above `raw`.
@@ -57,21 +57,6 @@ pub(super) fn fmt_minus(v: f64, decimals: usize) -> String {
         return "NaN".into();
     }
     format!("{v:.decimals$}").replacen('-', "\u{2212}", 1)
-}
-
-/// Upper end of the concentration colour range: 1.2, or a round value above the largest finite
-/// value when that is higher (so the colours mean the same in every frame of a normal run).
-pub(super) fn colour_range(c: &ArrayView2<Real>) -> f64 {
-    let max = c
-        .iter()
-        .filter(|v| v.is_finite())
-        .fold(0.0f64, |m, &v| m.max(v as f64));
-    if max <= 1.2 {
-        1.2
-    } else {
-        let step = nice_step(max / 6.0);
-        (max / step).ceil() * step
-    }
 }
 
 /// Draws the `level` iso-line of `field` over a panel whose top-left corner is `origin`
@@ -150,17 +135,19 @@ pub(super) fn contour(
     }
 }
 
-/// The vertical viridis colour bar right of the concentration panel, 0 at the bottom and `vmax`
-/// at the top, with round ticks and their labels.
-pub(super) fn colorbar(img: &mut RgbImage, layout: &FrameLayout, font: &FontRef, vmax: f64) {
-    let (gap, bar_w, tick_len) = (COLORBAR_GAP, COLORBAR_W, TICK_LEN);
-    let (label_px, text_rgb, frame_rgb) = (SMALL_PX, TEXT_RGB, FRAME_RGB);
-    let x0 = layout.concentration.0 + layout.panel_w + gap;
-    let y0 = layout.concentration.1;
-    let h = layout.panel_h.max(2);
+/// A vertical viridis colour bar with its top-left corner at `(x0, y0)`, `h` px tall: `lo` at
+/// the bottom, `hi` at the top, round ticks with their labels right of it and `unit` under it.
+pub(super) fn colorbar(
+    img: &mut RgbImage,
+    (x0, y0, h): (u32, u32, u32),
+    font: &FontRef,
+    (lo, hi): (f64, f64),
+    unit: &str,
+) {
+    let (bar_w, tick_len) = (COLORBAR_W, TICK_LEN);
+    let h = h.max(2);
     for dy in 0..h {
-        let t = 1.0 - dy as f64 / (h - 1) as f64;
-        let rgb = Rgb(viridis(t));
+        let rgb = Rgb(viridis(1.0 - dy as f64 / (h - 1) as f64));
         for dx in 0..bar_w {
             if let Some(p) = img.get_pixel_mut_checked(x0 + dx, y0 + dy) {
                 *p = rgb;
@@ -170,23 +157,24 @@ pub(super) fn colorbar(img: &mut RgbImage, layout: &FrameLayout, font: &FontRef,
     draw_hollow_rect_mut(
         img,
         Rect::at(x0 as i32 - 1, y0 as i32 - 1).of_size(bar_w + 2, h + 2),
-        Rgb(frame_rgb),
+        Rgb(FRAME_RGB),
     );
-    let step = nice_step(vmax / 6.0);
-    let decimals = decimals_for(step);
-    let scale = PxScale::from(label_px);
-    let n = (vmax / step + 1e-6).floor() as usize;
-    for k in 0..=n {
-        let v = k as f64 * step;
-        let y = y0 as f64 + (1.0 - v / vmax) * (h - 1) as f64;
-        let y = y.round() as i32;
-        let tick = Rect::at((x0 + bar_w) as i32, y).of_size(tick_len, 1);
-        draw_filled_rect_mut(img, tick, Rgb(text_rgb));
-        let label = format!("{v:.decimals$}");
-        let th = text_size(scale, font, "0").1 as i32;
-        let tx = (x0 + bar_w + tick_len + 4) as i32;
-        draw_text_mut(img, Rgb(text_rgb), tx, y - th / 2 - 2, scale, font, &label);
+    let scale = PxScale::from(SMALL_PX);
+    let th = text_size(scale, font, "0").1 as i32;
+    let tx = (x0 + bar_w + tick_len + 4) as i32;
+    if lo.is_finite() && hi.is_finite() && hi > lo {
+        let (values, decimals) = ticks(lo, hi);
+        for v in values {
+            let y = y0 as f64 + (hi - v) / (hi - lo) * (h - 1) as f64;
+            let y = y.round() as i32;
+            let tick = Rect::at((x0 + bar_w) as i32, y).of_size(tick_len, 1);
+            draw_filled_rect_mut(img, tick, Rgb(TEXT_RGB));
+            let label = fmt_minus(v, decimals);
+            draw_text_mut(img, Rgb(TEXT_RGB), tx, y - th / 2 - 2, scale, font, &label);
+        }
     }
+    let unit_y = (y0 + h + 8) as i32;
+    draw_text_mut(img, Rgb(TEXT_RGB), x0 as i32, unit_y, scale, font, unit);
 }
 
 #[cfg(test)]

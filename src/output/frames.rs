@@ -1,5 +1,7 @@
-//! One picture per output step: the morphology and the concentration side by side, with a text
-//! strip (title, time, charge, overpotential), a scale bar, a legend and a colour bar.
+//! One picture per output step of a 2D field (a 2D run, or a 3D run's mid-plane section): the
+//! morphology and the colour-mapped panels (`run.frame_panels`: plating rate, c/c0, φ) side by
+//! side, under a text strip (title, time, charge, overpotential). Every colour-mapped panel has
+//! its colour bar with its unit, every panel its scale bar; the morphology has the legend.
 
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
 use image::{Rgb, RgbImage};
@@ -17,12 +19,8 @@ pub struct FrameView<'a> {
     pub interphase: ArrayView2<'a, Real>,
     /// 0..1 blocked (insulating) interphase patches, overlaid in red-brown with alpha = value.
     pub blocked: Option<ArrayView2<'a, Real>>,
-    /// c/c0 (0..~1.2).
-    pub concentration: ArrayView2<'a, Real>,
-    /// Local plating rate (the Butler–Volmer part of ∂xi/∂t, 1/s). When given, the right panel
-    /// shows it relative to its maximum (where the metal grows) instead of c/c0; dissolution
-    /// shows as 0.
-    pub plating_rate: Option<ArrayView2<'a, Real>>,
+    /// The colour-mapped panels right of the morphology, in order (none: the morphology alone).
+    pub panels: Vec<ColourPanel<'a>>,
     /// Cell size in µm.
     pub dx_um: f64,
     /// E.g. the preset name.
@@ -30,6 +28,35 @@ pub struct FrameView<'a> {
     pub time_s: f64,
     pub charge_mah_cm2: f64,
     pub overpotential_v: f64,
+}
+
+/// A colour-mapped panel: a field, what it is, its unit and its colour range.
+pub struct ColourPanel<'a> {
+    /// The field, in its own unit; `factor` turns it into `unit`.
+    pub field: ArrayView2<'a, Real>,
+    /// What the panel shows, without the unit (e.g. "plating rate Δx·∂ξ/∂t").
+    pub label: String,
+    /// The colour bar's unit (e.g. "µm/s").
+    pub unit: &'static str,
+    /// field × factor = the value in `unit`.
+    pub factor: f64,
+    /// The colour range in `unit`: `lo` maps to the bottom of viridis, `hi` to the top; values
+    /// outside are drawn at the ends. A run passes the same range to every frame where the
+    /// panel is on a fixed scale.
+    pub range: (f64, f64),
+}
+
+impl ColourPanel<'_> {
+    /// The colour of cell (i, j): viridis over `range`, magenta for NaN or outside the field.
+    pub fn rgb(&self, i: usize, j: usize) -> [u8; 3] {
+        match self.field.get((i, j)) {
+            Some(&v) if v.is_finite() => {
+                let (lo, hi) = self.range;
+                viridis((v as f64 * self.factor - lo) / (hi - lo))
+            }
+            _ => NAN_RGB,
+        }
+    }
 }
 
 /// Mg deposit: light metallic grey.
@@ -120,7 +147,7 @@ pub fn nice_scale_length(width_um: f64) -> f64 {
 }
 
 /// Where everything of a frame lies in the picture (px).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FrameLayout {
     pub width: u32,
     pub height: u32,
@@ -130,19 +157,28 @@ pub struct FrameLayout {
     pub panel_h: u32,
     /// Top-left corner of the morphology panel.
     pub morphology: (u32, u32),
-    /// Top-left corner of the concentration panel.
-    pub concentration: (u32, u32),
+    /// Top-left corners of the colour-mapped panels, in order; each has its colour bar right
+    /// of it.
+    pub panels: Vec<(u32, u32)>,
+}
+
+/// Width of a colour bar with its ticks and labels (fixed, so the layout does not change
+/// between frames).
+fn colorbar_block_w(font: &FontRef) -> u32 {
+    COLORBAR_GAP + COLORBAR_W + TICK_LEN + 4 + text_w(font, SMALL_PX, "\u{2212}0.0000")
 }
 
 impl FrameLayout {
-    /// Layout for a field of shape `(nx, ny)` under `title`.
-    pub fn new(nx: usize, ny: usize, title: &str) -> Self {
+    /// Layout for a field of shape `(nx, ny)` under `title` with `colour_panels` colour-mapped
+    /// panels right of the morphology.
+    pub fn new(nx: usize, ny: usize, title: &str, colour_panels: usize) -> Self {
         let font = super::font();
         let scale = scale_factor(nx, ny);
         let panel_w = ny as u32 * scale;
         let panel_h = nx as u32 * scale;
-        let colorbar = COLORBAR_GAP + COLORBAR_W + TICK_LEN + 4 + text_w(&font, SMALL_PX, "0.00");
-        let content_w = 2 * panel_w + PANEL_GAP + colorbar;
+        // Each colour-mapped panel: the gap before it, the panel, its colour bar.
+        let step = PANEL_GAP + panel_w + colorbar_block_w(&font);
+        let content_w = panel_w + colour_panels as u32 * step;
         let text_needed = text_w(&font, TITLE_PX, title)
             .max(stats_columns(&font)[3])
             .max(legend_width(&font, true));
@@ -155,7 +191,9 @@ impl FrameLayout {
             panel_w,
             panel_h,
             morphology: (x0, HEADER_H),
-            concentration: (x0 + panel_w + PANEL_GAP, HEADER_H),
+            panels: (0..colour_panels as u32)
+                .map(|k| (x0 + panel_w + PANEL_GAP + k * step, HEADER_H))
+                .collect(),
         }
     }
 
@@ -164,9 +202,14 @@ impl FrameLayout {
         self.cell_centre(self.morphology, nx, i, j)
     }
 
-    /// Picture pixel at the centre of cell (i, j) of the concentration panel.
-    pub fn concentration_pixel(&self, nx: usize, i: usize, j: usize) -> (u32, u32) {
-        self.cell_centre(self.concentration, nx, i, j)
+    /// Picture pixel at the centre of cell (i, j) of colour-mapped panel `k`.
+    pub fn panel_pixel(&self, k: usize, nx: usize, i: usize, j: usize) -> (u32, u32) {
+        self.cell_centre(self.panels[k], nx, i, j)
+    }
+
+    /// Left edge of colour-mapped panel `k`'s colour bar.
+    pub fn colorbar_x(&self, k: usize) -> u32 {
+        self.panels[k].0 + self.panel_w + COLORBAR_GAP
     }
 
     fn cell_centre(&self, origin: (u32, u32), nx: usize, i: usize, j: usize) -> (u32, u32) {
@@ -220,108 +263,92 @@ fn put(img: &mut RgbImage, font: &FontRef, px: f32, (x, y): (i32, i32), s: &str)
     draw_text_mut(img, Rgb(TEXT_RGB), x, y, PxScale::from(px), font, s);
 }
 
-/// Renders the two-panel picture of `view` (see the module docs for the orientation).
-/// Mismatched field shapes are drawn over the common part; NaN cells are magenta.
+/// Renders the picture of `view`: the morphology, then each colour-mapped panel with its colour
+/// bar (see the module docs for the orientation). Mismatched field shapes are drawn over the
+/// common part; NaN cells are magenta.
 pub fn render_frame(view: &FrameView) -> RgbImage {
     let (nx, ny) = view.order_parameter.dim();
     let (nx, ny) = (nx.max(1), ny.max(1));
-    let layout = FrameLayout::new(nx, ny, view.title);
+    let layout = FrameLayout::new(nx, ny, view.title, view.panels.len());
     let font = super::font();
     let mut img = RgbImage::from_pixel(layout.width, layout.height, Rgb(BACKGROUND_RGB));
-
-    // Cell colours, then nearest-neighbour upscaling into both panels.
-    let morph = |i: usize, j: usize| morphology_rgb(view, i, j);
-    // Right panel: the plating rate relative to its maximum, or c/c0.
-    let rate_max = view.plating_rate.as_ref().map(|r| {
-        r.iter()
-            .filter(|v| v.is_finite())
-            .fold(0.0f64, |m, &v| m.max(v as f64))
-    });
-    let (panel, vmax) = match (&view.plating_rate, rate_max) {
-        (Some(r), Some(m)) if m > 0.0 => (r.view(), m),
-        (Some(r), _) => (r.view(), 1.0),
-        (None, _) => (
-            view.concentration.view(),
-            super::draw::colour_range(&view.concentration),
-        ),
-    };
-    let conc = |i: usize, j: usize| match panel.get((i, j)) {
-        Some(&c) if c.is_finite() => viridis((c as f64).max(0.0) / vmax),
-        _ => NAN_RGB,
-    };
-    paint_panel(&mut img, &layout, layout.morphology, nx, ny, morph);
-    paint_panel(&mut img, &layout, layout.concentration, nx, ny, conc);
-    let (s, thick) = (layout.scale, layout.scale >= 4);
-    let xi = &view.order_parameter;
-    let (morph_at, conc_at) = (layout.morphology, layout.concentration);
-    super::draw::contour(&mut img, morph_at, s, xi, 0.5, CONTOUR_RGB, thick);
-    super::draw::contour(&mut img, conc_at, s, xi, 0.5, [255; 3], false);
-    for (x, y) in [morph_at, conc_at] {
-        let r = Rect::at(x as i32 - 1, y as i32 - 1);
-        draw_hollow_rect_mut(
-            &mut img,
-            r.of_size(layout.panel_w + 2, layout.panel_h + 2),
-            Rgb(FRAME_RGB),
-        );
+    draw_morphology(&mut img, &layout, view, nx, ny);
+    let (s, xi) = (layout.scale, &view.order_parameter);
+    for (k, panel) in view.panels.iter().enumerate() {
+        let origin = layout.panels[k];
+        paint_panel(&mut img, &layout, origin, nx, ny, |i, j| panel.rgb(i, j));
+        super::draw::contour(&mut img, origin, s, xi, 0.5, [255; 3], false);
+        panel_frame(&mut img, &layout, origin);
+        let bar = (layout.colorbar_x(k), origin.1, layout.panel_h);
+        super::draw::colorbar(&mut img, bar, &font, panel.range, panel.unit);
     }
-    // Current collector under the morphology panel.
-    let (mx, my) = morph_at;
-    let collector = Rect::at(mx as i32 - 1, (my + layout.panel_h + 1) as i32);
-    draw_filled_rect_mut(
-        &mut img,
-        collector.of_size(layout.panel_w + 2, 5),
-        Rgb(COLLECTOR_RGB),
-    );
-    let bar_max = if view.plating_rate.is_some() {
-        1.0
-    } else {
-        vmax
-    };
-    super::draw::colorbar(&mut img, &layout, &font, bar_max);
     draw_header(&mut img, &layout, &font, view);
     draw_footer(&mut img, &layout, &font, view, ny);
     img
 }
 
-/// Title, the stats line (t, Q, η) and the panel labels.
+/// The morphology panel with its ξ = ½ contour, its frame and the collector under it.
+fn draw_morphology(
+    img: &mut RgbImage,
+    layout: &FrameLayout,
+    view: &FrameView,
+    nx: usize,
+    ny: usize,
+) {
+    let origin = layout.morphology;
+    paint_panel(img, layout, origin, nx, ny, |i, j| {
+        morphology_rgb(view, i, j)
+    });
+    let (s, thick) = (layout.scale, layout.scale >= 4);
+    let xi = &view.order_parameter;
+    super::draw::contour(img, origin, s, xi, 0.5, CONTOUR_RGB, thick);
+    panel_frame(img, layout, origin);
+    let collector = Rect::at(origin.0 as i32 - 1, (origin.1 + layout.panel_h + 1) as i32);
+    draw_filled_rect_mut(
+        img,
+        collector.of_size(layout.panel_w + 2, 5),
+        Rgb(COLLECTOR_RGB),
+    );
+}
+
+fn panel_frame(img: &mut RgbImage, layout: &FrameLayout, (x, y): (u32, u32)) {
+    let r = Rect::at(x as i32 - 1, y as i32 - 1);
+    draw_hollow_rect_mut(
+        img,
+        r.of_size(layout.panel_w + 2, layout.panel_h + 2),
+        Rgb(FRAME_RGB),
+    );
+}
+
+/// Title, the stats line (t, Q, η) and the panel labels (with their units).
 fn draw_header(img: &mut RgbImage, layout: &FrameLayout, font: &FontRef, view: &FrameView) {
     let (left, top) = (MARGIN as i32, MARGIN as i32);
     put(img, font, TITLE_PX, (left, top), view.title);
     let cols = stats_columns(font);
-    let stats = [
-        format!("t = {} s", super::draw::fmt_minus(view.time_s, 1)),
-        format!(
-            "Q = {} mAh/cm²",
-            super::draw::fmt_minus(view.charge_mah_cm2, 3)
-        ),
-        format!("η = {} V", super::draw::fmt_minus(view.overpotential_v, 3)),
-    ];
-    for (col, s) in cols.iter().zip(&stats) {
+    for (col, s) in cols.iter().zip(&stats_line(view)) {
         put(img, font, TEXT_PX, (left + *col as i32, top + 34), s);
     }
     let label_y = (HEADER_H - 24) as i32;
-    put(
-        img,
-        font,
-        SMALL_PX,
-        (layout.morphology.0 as i32, label_y),
-        "morphology",
-    );
-    let conc_label = if view.plating_rate.is_some() {
-        "plating rate, Butler–Volmer part of ∂ξ/∂t (relative to its max)"
-    } else {
-        "concentration c/c₀"
-    };
-    put(
-        img,
-        font,
-        SMALL_PX,
-        (layout.concentration.0 as i32, label_y),
-        conc_label,
-    );
+    let morphology_x = layout.morphology.0 as i32;
+    put(img, font, SMALL_PX, (morphology_x, label_y), "morphology");
+    for (panel, origin) in view.panels.iter().zip(&layout.panels) {
+        let label = format!("{} ({})", panel.label, panel.unit);
+        put(img, font, SMALL_PX, (origin.0 as i32, label_y), &label);
+    }
 }
 
-/// The scale bar (a round length ≈ 1/5 of the width) under the morphology panel, then the legend.
+/// t, Q and η of the frame, each with its unit.
+fn stats_line(view: &FrameView) -> [String; 3] {
+    use super::draw::fmt_minus;
+    [
+        format!("t = {} s", fmt_minus(view.time_s, 1)),
+        format!("Q = {} mAh/cm²", fmt_minus(view.charge_mah_cm2, 3)),
+        format!("η = {} V", fmt_minus(view.overpotential_v, 3)),
+    ]
+}
+
+/// A scale bar (a round length ≈ 1/5 of the width) under every panel, then the legend under the
+/// morphology.
 fn draw_footer(
     img: &mut RgbImage,
     layout: &FrameLayout,
@@ -329,38 +356,19 @@ fn draw_footer(
     view: &FrameView,
     ny: usize,
 ) {
-    let text = Rgb(TEXT_RGB);
-    let (mx, my) = layout.morphology;
-    let bar_y = my + layout.panel_h + 6 + 14;
-    let len_um = nice_scale_length(ny as f64 * view.dx_um);
-    let bar_px = ((len_um / view.dx_um) * layout.scale as f64).round();
-    let bar_px = match bar_px.is_finite() {
-        true => bar_px.clamp(1.0, layout.panel_w as f64) as u32,
-        false => 1,
+    let bar_y = layout.morphology.1 + layout.panel_h + 6 + 14;
+    let bar = ScaleBar {
+        len_um: nice_scale_length(ny as f64 * view.dx_um),
+        px_per_um: layout.scale as f64 / view.dx_um,
+        max_px: layout.panel_w,
+        text_px: TEXT_PX,
     };
-    draw_filled_rect_mut(
-        img,
-        Rect::at(mx as i32, bar_y as i32).of_size(bar_px, 6),
-        text,
-    );
-    for x in [mx, mx + bar_px - 1] {
-        draw_filled_rect_mut(
-            img,
-            Rect::at(x as i32, bar_y as i32 - 4).of_size(1, 14),
-            text,
-        );
+    for &(x, _) in std::iter::once(&layout.morphology).chain(&layout.panels) {
+        bar.draw(img, font, (x, bar_y));
     }
-    let len_label = format!("{} µm", super::draw::fmt_round(len_um));
-    put(
-        img,
-        font,
-        TEXT_PX,
-        ((mx + bar_px + 10) as i32, bar_y as i32 - 6),
-        &len_label,
-    );
-
     // Left-aligned with the panels unless that would push the legend off the picture.
     let legend_w = legend_width(font, view.blocked.is_some());
+    let mx = layout.morphology.0;
     let mut x = mx.min(layout.width.saturating_sub(MARGIN + legend_w)) as i32;
     let legend_y = (bar_y + 30) as i32;
     for (rgb, label) in legend_items(view.blocked.is_some()) {
@@ -371,6 +379,93 @@ fn draw_footer(
         put(img, font, SMALL_PX, (x, legend_y), label);
         x += (text_w(font, SMALL_PX, label) + LEGEND_SPACING) as i32;
     }
+}
+
+/// A scale bar: a round length drawn at the picture's scale, its length in µm right of it.
+pub(super) struct ScaleBar {
+    pub len_um: f64,
+    pub px_per_um: f64,
+    /// The bar is never longer than this (px).
+    pub max_px: u32,
+    pub text_px: f32,
+}
+
+impl ScaleBar {
+    /// Draws the bar with its left end at `(x, y)` (its top edge).
+    pub fn draw(&self, img: &mut RgbImage, font: &FontRef, (x, y): (u32, u32)) {
+        let text = Rgb(TEXT_RGB);
+        let bar_px = (self.len_um * self.px_per_um).round();
+        let bar_px = match bar_px.is_finite() {
+            true => bar_px.clamp(1.0, self.max_px.max(1) as f64) as u32,
+            false => 1,
+        };
+        draw_filled_rect_mut(img, Rect::at(x as i32, y as i32).of_size(bar_px, 6), text);
+        for end in [x, x + bar_px - 1] {
+            draw_filled_rect_mut(img, Rect::at(end as i32, y as i32 - 4).of_size(1, 14), text);
+        }
+        let label = format!("{} µm", super::draw::fmt_round(self.len_um));
+        let at = ((x + bar_px + 10) as i32, y as i32 - self.text_px as i32 / 3);
+        put(img, font, self.text_px, at, &label);
+    }
+}
+
+/// Title and η in large type of [`render_morphology_card`].
+const CARD_TITLE_PX: f32 = 34.0;
+const CARD_TEXT_PX: f32 = 28.0;
+
+/// The morphology alone, for side-by-side comparisons (compare.png): the title and η in large
+/// type over the panel, the collector and a scale bar under it. The panel is upscaled by the
+/// largest integer factor that keeps it within `max_panel_w` px (at least 1).
+pub fn render_morphology_card(view: &FrameView, max_panel_w: u32) -> RgbImage {
+    let (nx, ny) = view.order_parameter.dim();
+    let (nx, ny) = (nx.max(1), ny.max(1));
+    let font = super::font();
+    let scale = (max_panel_w / ny as u32).max(1);
+    let (panel_w, panel_h) = (ny as u32 * scale, nx as u32 * scale);
+    let eta = stats_line(view)[2].clone();
+    let text_needed =
+        text_w(&font, CARD_TITLE_PX, view.title).max(text_w(&font, CARD_TEXT_PX, &eta));
+    let width = panel_w.max(text_needed) + 2 * MARGIN;
+    let header = MARGIN + 44 + 40;
+    let height = header + panel_h + 6 + 20 + 40 + MARGIN;
+    let mut img = RgbImage::from_pixel(width, height, Rgb(BACKGROUND_RGB));
+    let layout = FrameLayout {
+        width,
+        height,
+        scale,
+        panel_w,
+        panel_h,
+        morphology: ((width - panel_w) / 2, header),
+        panels: Vec::new(),
+    };
+    draw_morphology(&mut img, &layout, view, nx, ny);
+    let left = MARGIN as i32;
+    put(
+        &mut img,
+        &font,
+        CARD_TITLE_PX,
+        (left, MARGIN as i32),
+        view.title,
+    );
+    put(
+        &mut img,
+        &font,
+        CARD_TEXT_PX,
+        (left, (MARGIN + 44) as i32),
+        &eta,
+    );
+    let bar = ScaleBar {
+        len_um: nice_scale_length(ny as f64 * view.dx_um),
+        px_per_um: scale as f64 / view.dx_um,
+        max_px: panel_w,
+        text_px: CARD_TEXT_PX,
+    };
+    bar.draw(
+        &mut img,
+        &font,
+        (layout.morphology.0, header + panel_h + 6 + 20),
+    );
+    img
 }
 
 fn morphology_rgb(view: &FrameView, i: usize, j: usize) -> [u8; 3] {

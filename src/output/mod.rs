@@ -25,8 +25,9 @@ use crate::error::{Error, Result};
 
 pub use animation::{montage, write_gif};
 pub use frames::{
-    nice_scale_length, render_frame, scale_factor, viridis, FrameLayout, FrameView, BLOCKED_RGB,
-    CONTOUR_RGB, ELECTROLYTE_RGB, INTERPHASE_RGB, METAL_RGB, NAN_RGB,
+    nice_scale_length, render_frame, render_morphology_card, scale_factor, viridis, ColourPanel,
+    FrameLayout, FrameView, BLOCKED_RGB, CONTOUR_RGB, ELECTROLYTE_RGB, INTERPHASE_RGB, METAL_RGB,
+    NAN_RGB,
 };
 pub use npy::write_npy;
 pub use picture::interphase_picture;

@@ -59,11 +59,11 @@ impl MemoryNeed {
     }
 
     /// The need of a grid, with or without a resolved band; `title` heads the frames (of the
-    /// x–y section in 3D).
-    pub fn of_grid(grid: Grid, resolved_band: bool, title: &str) -> MemoryNeed {
+    /// x–y section in 3D) with `panels` colour-mapped panels.
+    pub fn of_grid(grid: Grid, resolved_band: bool, title: &str, panels: usize) -> MemoryNeed {
         let cells = grid.cells() as u64;
         let backend = BACKEND_WORDS + u64::from(resolved_band);
-        let layout = FrameLayout::new(grid.nx, grid.ny, title);
+        let layout = FrameLayout::new(grid.nx, grid.ny, title, panels);
         let frame_pixels = u64::from(layout.width) * u64::from(layout.height);
         MemoryNeed {
             state_bytes: 4 * cells * (backend + SOLVER_WORDS),
@@ -75,7 +75,12 @@ impl MemoryNeed {
     /// The need of the run `p` describes.
     pub fn of(p: &Params) -> MemoryNeed {
         let title = p.interphase.spec.preset.name();
-        MemoryNeed::of_grid(p.grid, p.interphase.has_resolved_band(), title)
+        MemoryNeed::of_grid(
+            p.grid,
+            p.interphase.has_resolved_band(),
+            title,
+            p.frame_panels,
+        )
     }
 }
 
@@ -102,7 +107,9 @@ pub fn check(p: &Params, frames: u32, available: Option<u64>) -> Result<()> {
     let (nx, ny, nz) = (g.nx, g.ny, g.nz);
     let band = p.interphase.has_resolved_band();
     let title = p.interphase.spec.preset.name();
-    let fits = |grid: Grid| MemoryNeed::of_grid(grid, band, title).total(frames) <= available;
+    let panels = p.frame_panels;
+    let fits =
+        |grid: Grid| MemoryNeed::of_grid(grid, band, title, panels).total(frames) <= available;
     let scaled =
         |n: usize, m: usize| even_at_least_8((n as f64 * m as f64 / nx as f64).round() as usize);
     let same_aspect = |n: usize| Grid {

@@ -5,6 +5,7 @@
 
 pub mod checkpoint;
 pub mod memory;
+pub mod pictures;
 pub mod progress;
 pub mod report;
 mod resume;
@@ -17,9 +18,10 @@ use crate::error::{Error, Result};
 use crate::model::metrics::{front_metrics, integrals, mg_content, MetricsRow};
 use crate::model::params::{Params, LENGTH_UNIT_M};
 use crate::model::units::MAH_CM2_IN_C_M2;
-use crate::output::{self, FieldStamp, FrameView, Series};
+use crate::output::{self, FieldStamp, Series};
 use checkpoint::Progress;
 use image::RgbImage;
+use pictures::FrameContent;
 use progress::{Position, ProgressDisplay};
 pub use resume::{resume_with_backend, ResumedRun, RESUMABLE_KEYS};
 use std::fmt::Write as _;
@@ -167,6 +169,10 @@ fn end_fraction(cfg: &Config, step: u64, time_s: f64, charge_c_m2: f64) -> f64 {
     }
 }
 
+/// Width (px) within which a comparison card draws the morphology: five side by side make a
+/// picture about 2000 px wide, its text readable at page width.
+const CARD_PANEL_W: u32 = 400;
+
 /// The field files of frame `index` that `run.save_fields` asks for: fields/frame_NNNNNN.vti
 /// (and fields.pvd listing every frame so far, `field_frames`: index and time),
 /// fields/frame_NNNNNN_<field>.npy.
@@ -253,10 +259,12 @@ pub(crate) fn drive(
     mut frames: Vec<RgbImage>,
 ) -> Result<RunSummary> {
     let start = Instant::now();
+    let mut cards: Vec<RgbImage> = Vec::new();
     let frames_dir = opts.out_dir.join("frames");
     std::fs::create_dir_all(&frames_dir).map_err(|e| Error::io(&frames_dir, e))?;
     let g = p.grid;
     let title = cfg.interphase.preset.name().to_string();
+    let rate_top_um_s = pictures::plating_rate_top_um_s(p);
     let Progress {
         step: first_step,
         time_s: mut time,
@@ -372,20 +380,27 @@ pub(crate) fn drive(
             if let Some((interphase, blocked)) =
                 picture.as_ref().filter(|_| frame_scheduled || capped)
             {
-                let img = output::render_frame(&FrameView {
-                    order_parameter: g.mid_section(&snap.order_parameter),
-                    interphase: g.mid_section(interphase),
-                    blocked: Some(g.mid_section(blocked)),
-                    concentration: g.mid_section(&snap.concentration),
-                    plating_rate: Some(g.mid_section(&snap.plating_rate)),
-                    dx_um: g.dx,
+                let content = FrameContent {
+                    cfg,
+                    p,
+                    snap: &snap,
+                    interphase,
+                    blocked,
                     title: &title,
                     time_s: time,
                     charge_mah_cm2: charge / MAH_CM2_IN_C_M2,
                     overpotential_v: row.overpotential_v,
-                });
+                    rate_top_um_s,
+                };
+                let img = output::render_frame(&content.section_view());
                 output::write_png(&frame_path(&opts.out_dir, frame_index), &img)?;
                 frames.push(img);
+                if opts.keep_frames {
+                    cards.push(output::render_morphology_card(
+                        &content.section_view(),
+                        CARD_PANEL_W,
+                    ));
+                }
                 let stamp = FieldStamp {
                     time_s: time,
                     charge_c_m2: charge,
@@ -504,6 +519,7 @@ pub(crate) fn drive(
         mean_overpotential_second_half_v: second_half.and_then(|acc| acc.mean_v()),
         rows,
         frames: if opts.keep_frames { frames } else { Vec::new() },
+        cards,
         wall_s,
         inflow_mol_m2: inflow_amounts(inflow, p).1,
         backend: backend.name(),

@@ -61,6 +61,9 @@ pub struct RunSummary {
     pub stopped_by: StopReason,
     pub rows: Vec<MetricsRow>,
     pub frames: Vec<RgbImage>,
+    /// With [`super::RunOptions::keep_frames`], the morphology of each frame of this session
+    /// alone in large type ([`crate::output::render_morphology_card`]), for comparisons.
+    pub cards: Vec<RgbImage>,
     /// Wall time of this session (s).
     pub wall_s: f64,
     /// Ions that entered through the bulk face over the run (mol per m² of collector).
