@@ -53,14 +53,13 @@ fn write_scalar(slot: u32, v: f32) {
 
 @compute @workgroup_size(1)
 fn time_step() {
-    let d = 2.0;
     var which = 0u;
     var limit = control.gradient_bound;
     let reaction = 1.0 / (control.reaction_base + control.reaction_coefficient * read_scalar(REACTION_FACTOR_MAX));
     if (reaction < limit) { which = 1u; limit = reaction; }
     let migration_speed = read_scalar(MIGRATION_SPEED_MAX);
     if (migration_speed > 0.0) {
-        let migration = control.dx / (d * migration_speed);
+        let migration = control.dx / migration_speed;
         if (migration < limit) { which = 2u; limit = migration; }
     }
     let front_speed = read_scalar(FRONT_SPEED_MAX);

@@ -90,11 +90,17 @@ fn concentration_rhs(@builtin(global_invocation_id) id: vec3<u32>) {
 }
 
 // ---- kernel: max_migration_speed
-// Per cell D_f f |∂φ/∂n| over its right and upper faces (bulk face: φ = 0 at Δx/2); Reductions::max
-// finishes it.
+// Per cell the total migration outflow, Σ over its faces of D_f f (φ_n − φ_m)⁺/Δx (the collector
+// face carries none; past the bulk face φ's ghost with the cell's own D); Reductions::max
+// finishes it. dt ≤ Δx / max keeps the explicit upwind update monotone.
 @group(0) @binding(1) var<storage, read> phi: array<f32>;
 @group(0) @binding(2) var<storage, read> diffusivity: array<f32>;
 @group(0) @binding(3) var<storage, read_write> migration_speed: array<f32>;
+
+// D_f (φ_n − φ_m)⁺: what leaves n towards m (cations drift down the potential).
+fn migration_out(n: u32, m: u32) -> f32 {
+    return harmonic(diffusivity[n], diffusivity[m]) * max(phi[n] - phi[m], 0.0);
+}
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn max_migration_speed(@builtin(global_invocation_id) id: vec3<u32>) {
@@ -104,13 +110,17 @@ fn max_migration_speed(@builtin(global_invocation_id) id: vec3<u32>) {
     let ny = k.ny;
     if (i >= nx || j >= ny) { return; }
     let n = i * ny + j;
-    let r = i * ny + lateral_neighbours(j, ny).y;
-    let lateral = harmonic(diffusivity[n], diffusivity[r]) * abs(phi[r] - phi[n]);
-    var up = diffusivity[n] * abs(potential_bulk_ghost(phi[n]) - phi[n]);
-    if (i + 1u < nx) {
-        up = harmonic(diffusivity[n], diffusivity[n + ny]) * abs(phi[n + ny] - phi[n]);
+    let lr = lateral_neighbours(j, ny);
+    var sum = migration_out(n, i * ny + lr.x) + migration_out(n, i * ny + lr.y);
+    if (i > 0u) {
+        sum += migration_out(n, n - ny);
     }
-    migration_speed[n] = max(lateral, up) * k.transport_f * k.inv_dx;
+    if (i + 1u < nx) {
+        sum += migration_out(n, n + ny);
+    } else {
+        sum += diffusivity[n] * max(phi[n] - potential_bulk_ghost(phi[n]), 0.0);
+    }
+    migration_speed[n] = sum * k.transport_f * k.inv_dx;
 }
 
 // ---- kernel: boundary_inflow

@@ -17,6 +17,16 @@ struct Totals {
 
 /// Steps on until `charge_mah_cm2` has passed in all (continuing from `t`).
 fn run_to_charge(backend: &mut CpuBackend, t: &mut Totals, charge_mah_cm2: f64) {
+    run_sampling(backend, t, charge_mah_cm2, |_, _| {});
+}
+
+/// [`run_to_charge`], calling `sample` after every step.
+fn run_sampling(
+    backend: &mut CpuBackend,
+    t: &mut Totals,
+    charge_mah_cm2: f64,
+    mut sample: impl FnMut(&CpuBackend, &Totals),
+) {
     let target = charge_mah_cm2 * MAH_CM2_IN_C_M2;
     while t.charge_c_m2 < target {
         let r = backend.step(t.steps).expect("step");
@@ -25,7 +35,18 @@ fn run_to_charge(backend: &mut CpuBackend, t: &mut Totals, charge_mah_cm2: f64) 
         t.inflow += r.boundary_inflow;
         t.steps += 1;
         assert!(t.steps < 20_000, "run did not reach its charge");
+        sample(backend, t);
     }
+}
+
+/// Least-squares slope of y against x.
+fn slope(points: &[(f64, f64)]) -> f64 {
+    let n = points.len() as f64;
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    sxy / sxx
 }
 
 fn setup(preset: Preset) -> (Params, CpuBackend) {
@@ -71,8 +92,19 @@ fn v8_faraday_thickness_and_mg_conservation() {
             t.charge_c_m2,
             front_metrics(&backend.snapshot().order_parameter, g).mean_height,
         );
-        let q_mah = 0.4;
-        run_to_charge(&mut backend, &mut t, q_mah);
+        // The front's height after every step against the Faraday thickness: the fitted slope
+        // is the front's speed over Faraday's. The interpolated contour wobbles by ~0.005 µm as
+        // it crosses each cell, so the fit runs over whole cells: until the deposit has grown 4
+        // Δx past the settled point (over 1.5 cells, as 0.1–0.4 mAh/cm², the wobble alone moved
+        // the slope by ±0.6 % at any dt).
+        let per_c_m2 = 1.0 / (p.charge_number * FARADAY * p.cs_mol_m3) / LENGTH_UNIT_M;
+        let q_mah = 0.1 + 4.0 * g.dx / (per_c_m2 * MAH_CM2_IN_C_M2);
+        let mut heights = Vec::new();
+        run_sampling(&mut backend, &mut t, q_mah, |b, t| {
+            let h = front_metrics(&b.snapshot().order_parameter, g).mean_height;
+            heights.push((t.charge_c_m2 * per_c_m2, h));
+        });
+        let front_speed_ratio = slope(&heights);
         let snap = backend.snapshot();
         let (sc1, sx1) = integrals(&snap.concentration, &snap.order_parameter, g);
 
@@ -85,8 +117,8 @@ fn v8_faraday_thickness_and_mg_conservation() {
         let _ = front0;
         let target_c_m2 = 5.0 * t.time_s; // 0.5 mA/cm² = 5 A/m²
         println!(
-            "{}: {} steps, Q = {:.5} C/m² (target current × time {:.5}); Faraday thickness {:.5} µm (2.609 µm per mAh/cm² × {q_mah} = {:.5}); ∫xi growth {:.5} µm; mean front rise after settling {:.5} µm (Faraday {:.5} µm)",
-            preset.name(), t.steps, t.charge_c_m2, target_c_m2, faraday_um, 2.609 * t.charge_c_m2 / MAH_CM2_IN_C_M2, grown_um, front_um, faraday_settled_um
+            "{}: {} steps, Q = {:.5} C/m² (target current × time {:.5}); Faraday thickness {:.5} µm (2.609 µm per mAh/cm² × {q_mah:.4} = {:.5}); ∫xi growth {:.5} µm; mean front rise after settling {:.5} µm (Faraday {:.5} µm); front speed / Faraday's (slope of {} heights) {front_speed_ratio:.5}",
+            preset.name(), t.steps, t.charge_c_m2, target_c_m2, faraday_um, 2.609 * t.charge_c_m2 / MAH_CM2_IN_C_M2, grown_um, front_um, faraday_settled_um, heights.len()
         );
         assert!((faraday_um - 2.609 * t.charge_c_m2 / MAH_CM2_IN_C_M2).abs() < 1e-3 * faraday_um);
         assert!(
@@ -99,8 +131,8 @@ fn v8_faraday_thickness_and_mg_conservation() {
         );
         if preset == Preset::None {
             assert!(
-                ((front_um - faraday_settled_um) / faraday_settled_um).abs() < 5e-3,
-                "front rise vs Faraday beyond 0.5 %"
+                (front_speed_ratio - 1.0).abs() < 5e-3,
+                "front speed vs Faraday's beyond 0.5 %"
             );
         }
 

@@ -12,7 +12,7 @@ pub enum Bound {
     Gradient,
     /// 1 / (2 L_σ W + L_η max|h''| max|R|): local reaction stiffness.
     Reaction,
-    /// 1 / (d max|u|/Δx): explicit upwind migration.
+    /// Δx / max_n Σ_out u_f: explicit upwind migration stays monotone (c ≥ 0).
     Migration,
     /// 0.1 Δx / v_max: interface-motion accuracy.
     Motion,
@@ -43,7 +43,8 @@ pub struct RateMaxima {
     pub reaction_factor: f64,
     /// Fastest interface normal speed (µm/s).
     pub front_speed: f64,
-    /// Fastest migration face velocity D f |∇φ| (µm/s).
+    /// Fastest total migration outflow of a cell, Σ over its faces of D_f f (φ_n − φ_m)⁺/Δx
+    /// (µm/s).
     pub migration_speed: f64,
 }
 
@@ -66,7 +67,7 @@ pub fn bounds(p: &Params, m: RateMaxima) -> [(Bound, f64); 5] {
     let reaction =
         1.0 / (2.0 * p.l_sigma * p.w + p.l_eta * MAX_H_SECOND_DERIVATIVE * m.reaction_factor);
     let migration = if m.migration_speed > 0.0 {
-        p.grid.dx / (d * m.migration_speed)
+        p.grid.dx / m.migration_speed
     } else {
         f64::INFINITY
     };

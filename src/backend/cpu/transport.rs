@@ -280,8 +280,12 @@ pub fn concentration_rhs(
         });
 }
 
-/// Largest migration face speed D_f f |∂φ/∂n| (µm/s) over every face (x, y and z), for the
-/// explicit-migration bound; past the bulk face the potential's ghost ([`boundary::POTENTIAL`]).
+/// The fastest total outflow of migration from one cell, Σ over its faces of the outward face
+/// speed D_f f max(φ_n − φ_m, 0)/Δx (µm/s), for the explicit-migration bound dt ≤ Δx / this: the
+/// upwind update c_n − dt/Δx Σ_out u_f c_n + inflows stays non-negative (the scheme is monotone)
+/// exactly when dt Σ_out u_f ≤ Δx in every cell. A flat front's field leaves each cell through
+/// one face, so this is the face speed there. The collector face carries no flux; past the bulk
+/// face the potential's ghost ([`boundary::POTENTIAL`]) with the cell's own D.
 pub fn max_migration_speed(k: &TransportConstants, phi: &[Real], diffusivity: &[Real]) -> f64 {
     let g = k.grid;
     let (nx, ny, nz) = (g.nx, g.ny, g.nz);
@@ -291,23 +295,28 @@ pub fn max_migration_speed(k: &TransportConstants, phi: &[Real], diffusivity: &[
         .into_par_iter()
         .map(|i| {
             let mut m: Real = 0.0;
-            let speed = |a: usize, b: usize| {
-                harmonic(diffusivity[a], diffusivity[b]) * (phi[b] - phi[a]).abs()
+            // D_f (φ_n − φ_m)⁺: what leaves n towards m (cations drift down the potential).
+            let out = |n: usize, m: usize| {
+                harmonic(diffusivity[n], diffusivity[m]) * (phi[n] - phi[m]).max(0.0)
             };
             for j in 0..ny {
-                let jp = periodic_neighbours(j, ny).1;
+                let (jm, jp) = periodic_neighbours(j, ny);
                 for c in 0..nz {
                     let n = i * layer + j * nz + c;
-                    m = m.max(speed(n, i * layer + jp * nz + c));
+                    let mut sum = out(n, i * layer + jm * nz + c) + out(n, i * layer + jp * nz + c);
                     if nz > 1 {
-                        m = m.max(speed(n, i * layer + j * nz + periodic_neighbours(c, nz).1));
+                        let (cm, cp) = periodic_neighbours(c, nz);
+                        sum += out(n, i * layer + j * nz + cm) + out(n, i * layer + j * nz + cp);
                     }
-                    let up = if i + 1 < nx {
-                        speed(n, n + layer)
+                    if i > 0 {
+                        sum += out(n, n - layer);
+                    }
+                    sum += if i + 1 < nx {
+                        out(n, n + layer)
                     } else {
-                        diffusivity[n] * (hi.ghost_sign() * phi[n] - phi[n]).abs()
+                        diffusivity[n] * (phi[n] - hi.ghost_sign() * phi[n]).max(0.0)
                     };
-                    m = m.max(up);
+                    m = m.max(sum);
                 }
             }
             (m * k.f * k.inv_dx) as f64
@@ -472,6 +481,47 @@ mod tests {
         }
         println!("{differing} of {} cells differ (expected 0)", g.cells());
         assert_eq!(differing, 0);
+    }
+
+    /// The migration bound's speed is a cell's total outflow: a uniform field (φ falling
+    /// towards the collector) leaves each cell through its lower face only, at D f E; a cell on
+    /// a potential peak sheds through all six faces, six times that. Either way dt = Δx / speed
+    /// keeps the explicit upwind update c_n (1 − dt Σ_out u/Δx) non-negative, and no larger dt
+    /// does.
+    #[test]
+    fn the_migration_speed_is_a_cells_total_outflow() {
+        let g = Grid {
+            nx: 10,
+            ny: 8,
+            nz: 8,
+            dx: 0.5,
+        };
+        let k = constants(g);
+        let d = vec![300.0; g.cells()];
+        let e = 0.002; // φ rises by e per cell away from the collector.
+        let mut phi: Vec<Real> = (0..g.cells())
+            .map(|n| -e * (g.nx - n / g.layer_cells()) as Real)
+            .collect();
+        let face = (300.0 * k.f * e * k.inv_dx) as f64;
+        let flat = max_migration_speed(&k, &phi, &d);
+        println!("uniform field: {flat} µm/s, one face {face} µm/s");
+        assert!((flat - face).abs() <= 1e-5 * face, "{flat} vs {face}");
+        // A peak of height e above its six (equal) neighbours in the middle of the box.
+        let n = 5 * g.layer_cells() + 3 * g.nz + 4;
+        for m in [
+            n - g.layer_cells(),
+            n + g.layer_cells(),
+            n - g.nz,
+            n + g.nz,
+            n - 1,
+            n + 1,
+        ] {
+            phi[m] = phi[n];
+        }
+        phi[n] += e;
+        let peak = max_migration_speed(&k, &phi, &d);
+        println!("peak: {peak} µm/s, six faces {} µm/s", 6.0 * face);
+        assert!((peak - 6.0 * face).abs() <= 1e-4 * face, "{peak}");
     }
 
     /// A z-invariant 3D state is the 2D state in every z column: the same right-hand side, the
