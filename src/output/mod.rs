@@ -1,4 +1,4 @@
-//! What people look at: rendered frames (PNG), animations (GIF), montages, line plots, VTK
+//! What people look at: rendered frames (PNG; 2D sections and shaded 3D surfaces), animations (GIF), montages, line plots, VTK
 //! ImageData for ParaView, and an atomic writer for the text outputs.
 //!
 //! Every file is written atomically: first to `<path>.tmp` in the same directory, then renamed
@@ -14,6 +14,7 @@ mod frames;
 mod npy;
 mod picture;
 mod plot;
+mod render3d;
 mod vtk;
 
 use std::io::Write;
@@ -32,6 +33,10 @@ pub use frames::{
 pub use npy::write_npy;
 pub use picture::interphase_picture;
 pub use plot::{write_line_plot, Series, PLOT_HEIGHT, PLOT_WIDTH};
+pub use render3d::{
+    isosurface, render_surface, render_surface_with, Camera, Mesh, RenderStyle, SurfaceColour,
+    SurfaceView, BLOCKED_ALPHA, COLLECTOR_SLAB_RGB, INTERPHASE_ALPHA, SURFACE_LEVEL,
+};
 pub use vtk::{write_pvd, write_vti, FieldStamp};
 
 /// The embedded DejaVu Sans Mono used for every piece of text.
