@@ -156,3 +156,67 @@ fn frame_panels_picks_the_panels_and_a_run_keeps_one_scale() {
         .expect("a doubled panel is refused");
     assert!(err.contains("run.frame_panels"), "{err}");
 }
+
+/// A 3D frame: the section frame on the left, the shaded surface right of it where
+/// `frame_3d_view` says, the surface drawn where the deposit is: on a flat deposit of height h
+/// the view's pixel at the projection of (h, Ly/2, Lz/2) is the lit surface (coloured, not the
+/// white background or the grey cut faces), and the projection of a point high above it is
+/// background.
+#[test]
+fn a_3d_frame_draws_the_flat_deposit_where_it_is() {
+    let mut cfg = small_config();
+    cfg.grid.nx = 32;
+    cfg.grid.ny = 24;
+    cfg.grid.nz = 24;
+    let p = Params::from_config(&cfg).unwrap();
+    let g = p.grid;
+    let h_um = 4.0; // 8 cells of 0.5 µm: the front between cells 7 and 8.
+    let xi = ndarray::Array3::from_shape_fn((g.nx, g.ny, g.nz), |(i, _, _)| {
+        let x = (i as f64 + 0.5) * g.dx;
+        (0.5 * (1.0 - ((x - h_um) / 2.0).tanh())) as f32
+    });
+    let snap = Snapshot {
+        order_parameter: xi,
+        concentration: g.field(1.0),
+        potential: g.field(0.0),
+        plating_rate: g.field(0.0),
+        layer: g.field(0.0),
+        blocked: g.field(0.0),
+    };
+    let blank = g.field(0.0);
+    let content = FrameContent {
+        cfg: &cfg,
+        p: &p,
+        snap: &snap,
+        interphase: &blank,
+        blocked: &blank,
+        title: "none",
+        time_s: 1.0,
+        charge_mah_cm2: 0.01,
+        overpotential_v: -0.1,
+        rate_top_um_s: 1e-3,
+    };
+    let img = content.render();
+    let section = render_frame(&content.section_view());
+    assert_eq!(img.height().max(section.height()), img.height());
+    assert!(
+        img.width() > section.width() + 400,
+        "{:?}",
+        img.dimensions()
+    );
+    let (origin, camera) =
+        mgpf::output::frame_3d_view(section.dimensions(), (g.nx, g.ny, g.nz), g.dx);
+    let (ly, lz) = (g.ny as f64 * g.dx, g.nz as f64 * g.dx);
+    let at = |x_um: f64| {
+        let (px, py, _) = camera.project([x_um, ly / 2.0, lz / 2.0]);
+        img.get_pixel(origin.0 + px as u32, origin.1 + py as u32).0
+    };
+    let (surface, above) = (at(h_um), at(0.9 * g.nx as f64 * g.dx));
+    println!("surface pixel {surface:?}, above it {above:?}");
+    let grey = |c: [u8; 3]| c.iter().max().unwrap() - c.iter().min().unwrap() < 12;
+    assert!(
+        !grey(surface),
+        "the surface is coloured by height: {surface:?}"
+    );
+    assert_eq!(above, [255, 255, 255], "background above the deposit");
+}

@@ -81,7 +81,7 @@ const TITLE_PX: f32 = 26.0;
 const TEXT_PX: f32 = 19.0;
 pub(super) const SMALL_PX: f32 = 16.0;
 /// Title line + stats line + panel-label line above the panels.
-const HEADER_H: u32 = MARGIN + 32 + 28 + 26;
+pub(super) const HEADER_H: u32 = MARGIN + 32 + 28 + 26;
 /// Collector strip + scale bar row + legend row below the panels.
 const FOOTER_H: u32 = 6 + 12 + 30 + 28 + MARGIN;
 const PANEL_GAP: u32 = 28;
@@ -164,7 +164,7 @@ pub struct FrameLayout {
 
 /// Width of a colour bar with its ticks and labels (fixed, so the layout does not change
 /// between frames).
-fn colorbar_block_w(font: &FontRef) -> u32 {
+pub(super) fn colorbar_block_w(font: &FontRef) -> u32 {
     COLORBAR_GAP + COLORBAR_W + TICK_LEN + 4 + text_w(font, SMALL_PX, "\u{2212}0.0000")
 }
 

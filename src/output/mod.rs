@@ -11,6 +11,7 @@
 mod animation;
 mod draw;
 mod frames;
+mod frames3d;
 mod npy;
 mod picture;
 mod plot;
@@ -29,6 +30,9 @@ pub use frames::{
     nice_scale_length, render_frame, render_morphology_card, scale_factor, viridis, ColourPanel,
     FrameLayout, FrameView, BLOCKED_RGB, CONTOUR_RGB, ELECTROLYTE_RGB, INTERPHASE_RGB, METAL_RGB,
     NAN_RGB,
+};
+pub use frames3d::{
+    frame_3d_size, frame_3d_view, render_frame_3d, render_surface_card, Frame3dView,
 };
 pub use npy::write_npy;
 pub use picture::interphase_picture;

@@ -59,12 +59,16 @@ impl MemoryNeed {
     }
 
     /// The need of a grid, with or without a resolved band; `title` heads the frames (of the
-    /// x–y section in 3D) with `panels` colour-mapped panels.
+    /// x–y section, and the 3D view, in 3D) with `panels` colour-mapped panels.
     pub fn of_grid(grid: Grid, resolved_band: bool, title: &str, panels: usize) -> MemoryNeed {
         let cells = grid.cells() as u64;
         let backend = BACKEND_WORDS + u64::from(resolved_band);
         let layout = FrameLayout::new(grid.nx, grid.ny, title, panels);
-        let frame_pixels = u64::from(layout.width) * u64::from(layout.height);
+        let (width, height) = match grid.dimension() {
+            3 => crate::output::frame_3d_size((layout.width, layout.height)),
+            _ => (layout.width, layout.height),
+        };
+        let frame_pixels = u64::from(width) * u64::from(height);
         MemoryNeed {
             state_bytes: 4 * cells * (backend + SOLVER_WORDS),
             output_bytes: (4 * cells * OUTPUT_WORDS).max(GIF_BYTES_PER_PIXEL * frame_pixels),

@@ -169,10 +169,6 @@ fn end_fraction(cfg: &Config, step: u64, time_s: f64, charge_c_m2: f64) -> f64 {
     }
 }
 
-/// Width (px) within which a comparison card draws the morphology: five side by side make a
-/// picture about 2000 px wide, its text readable at page width.
-const CARD_PANEL_W: u32 = 400;
-
 /// The field files of frame `index` that `run.save_fields` asks for: fields/frame_NNNNNN.vti
 /// (and fields.pvd listing every frame so far, `field_frames`: index and time),
 /// fields/frame_NNNNNN_<field>.npy.
@@ -392,14 +388,11 @@ pub(crate) fn drive(
                     overpotential_v: row.overpotential_v,
                     rate_top_um_s,
                 };
-                let img = output::render_frame(&content.section_view());
+                let img = content.render();
                 output::write_png(&frame_path(&opts.out_dir, frame_index), &img)?;
                 frames.push(img);
                 if opts.keep_frames {
-                    cards.push(output::render_morphology_card(
-                        &content.section_view(),
-                        CARD_PANEL_W,
-                    ));
+                    cards.push(content.card());
                 }
                 let stamp = FieldStamp {
                     time_s: time,

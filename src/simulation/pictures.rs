@@ -6,7 +6,15 @@ use crate::config::{Config, FramePanel};
 use crate::grid::{Field, Real};
 use crate::model::kinetics::{bv_through_resistance, BvConstants};
 use crate::model::params::{Control, Params};
-use crate::output::{ColourPanel, FrameView};
+use crate::output::{render_frame, render_frame_3d, render_morphology_card, render_surface_card};
+use crate::output::{ColourPanel, Frame3dView, FrameView, SurfaceColour, SurfaceView};
+use image::RgbImage;
+
+/// Width (px) within which a 2D comparison card draws the morphology: five side by side make a
+/// picture about 2000 px wide, its text readable at page width.
+const CARD_PANEL_W: u32 = 400;
+/// Width (px) of a 3D comparison card's view.
+const CARD_VIEW_W: u32 = 440;
 
 /// Colour range of the concentration panel: c/c0 from 0 (the metal) to 1.2.
 pub const CONCENTRATION_RANGE: (f64, f64) = (0.0, 1.2);
@@ -76,6 +84,46 @@ pub struct FrameContent<'a> {
 }
 
 impl FrameContent<'_> {
+    /// The picture of the frame: the section alone in 2D; in 3D the section and the shaded
+    /// deposit surface beside it.
+    pub fn render(&self) -> RgbImage {
+        match self.p.grid.dimension() {
+            3 => render_frame_3d(&Frame3dView {
+                surface: self.surface_view(),
+                section: self.section_view(),
+            }),
+            _ => render_frame(&self.section_view()),
+        }
+    }
+
+    /// The frame's card for side-by-side comparisons: the section's morphology in 2D, the
+    /// deposit surface in 3D, each in large type.
+    pub fn card(&self) -> RgbImage {
+        match self.p.grid.dimension() {
+            3 => render_surface_card(
+                &self.surface_view(),
+                self.title,
+                self.overpotential_v,
+                CARD_VIEW_W,
+            ),
+            _ => render_morphology_card(&self.section_view(), CARD_PANEL_W),
+        }
+    }
+
+    /// The deposit surface of a 3D snapshot, coloured by height over the whole box (0 to
+    /// nx Δx: one scale for every frame and every run on the grid).
+    pub fn surface_view(&self) -> SurfaceView<'_> {
+        let g = &self.p.grid;
+        SurfaceView {
+            order_parameter: self.snap.order_parameter.view(),
+            interphase: self.interphase.view(),
+            blocked: Some(self.blocked.view()),
+            dx_um: g.dx,
+            colour: SurfaceColour::Height,
+            height_range_um: (0.0, g.nx as f64 * g.dx),
+        }
+    }
+
     /// The frame of the x–y section (the mid-plane k = nz/2 in 3D).
     pub fn section_view(&self) -> FrameView<'_> {
         let g = &self.p.grid;
