@@ -1,7 +1,9 @@
-//! The field files of a run (`run.save_fields`): fields/frame_NNNNNN.vti with fields.pvd, and
+//! The field files of a run (`run.save_fields`): fields/frame_NNNNNN.vti with fields.pvd,
+//! fields/frame_NNNNNN.vtk with final.vtk (legacy, for meshio), and
 //! fields/frame_NNNNNN_<field>.npy, in 2D and 3D. Checked here against the run's own state, and
-//! by tests/python/check_fields.py with the Python `vtk` package and numpy (installed by
-//! .ci/run; without them the Python part is skipped with a message, unless CI is set).
+//! by tests/python/check_fields.py with the Python `vtk` and `meshio` packages and numpy
+//! (installed by .ci/run; without them the Python part is skipped with a message, unless CI is
+//! set).
 
 use mgpf::cli::BackendKind;
 use mgpf::config::{Config, FieldFormat};
@@ -19,7 +21,7 @@ fn small(nz: usize) -> Config {
     cfg.run.max_steps = Some(30);
     cfg.run.end_charge_mah_cm2 = Some(10.0);
     cfg.run.frames = 3;
-    cfg.run.save_fields = vec![FieldFormat::Vti, FieldFormat::Npy];
+    cfg.run.save_fields = vec![FieldFormat::Vti, FieldFormat::Vtk, FieldFormat::Npy];
     cfg
 }
 
@@ -48,6 +50,7 @@ fn field_files_hold_the_run_state_in_2d_and_3d() {
         assert!(listed >= 2);
         for n in 0..listed {
             assert!(dir.join(format!("fields/frame_{n:06}.vti")).is_file());
+            assert!(dir.join(format!("fields/frame_{n:06}.vtk")).is_file());
             assert!(dir
                 .join(format!("fields/frame_{n:06}_potential.npy"))
                 .is_file());
@@ -71,6 +74,7 @@ fn field_files_hold_the_run_state_in_2d_and_3d() {
             assert_eq!(got.len(), want.len());
             assert_eq!(differing, 0);
         }
+        assert!(dir.join("final.vtk").is_file());
         python_check(dir, &cfg);
     }
 }

@@ -156,8 +156,9 @@ pub struct RunConfig {
     #[serde(default = "default_checkpoint_minutes")]
     pub checkpoint_every_minutes: f64,
     /// The field files written with every frame: "vti" (fields/frame_NNNNNN.vti and
-    /// fields.pvd, for ParaView) and "npy" (fields/frame_NNNNNN_<field>.npy, for numpy); empty:
-    /// none. final.vti is written either way.
+    /// fields.pvd, for ParaView), "vtk" (fields/frame_NNNNNN.vtk, legacy binary VTK, and
+    /// final.vtk: for meshio, which reads no .vti) and "npy" (fields/frame_NNNNNN_<field>.npy,
+    /// for numpy); empty: none. final.vti is written either way.
     #[serde(default = "default_save_fields")]
     pub save_fields: Vec<FieldFormat>,
     /// The colour-mapped panels of each frame, right of the morphology, in order (at most
@@ -200,6 +201,7 @@ fn default_frame_panels() -> Vec<FramePanel> {
 #[serde(rename_all = "lowercase")]
 pub enum FieldFormat {
     Vti,
+    Vtk,
     Npy,
 }
 

@@ -17,6 +17,7 @@ mod picture;
 mod plot;
 mod render3d;
 mod vtk;
+mod vtk_legacy;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -42,6 +43,7 @@ pub use render3d::{
     SurfaceView, BLOCKED_ALPHA, COLLECTOR_SLAB_RGB, INTERPHASE_ALPHA, SURFACE_LEVEL,
 };
 pub use vtk::{write_pvd, write_vti, FieldStamp};
+pub use vtk_legacy::write_legacy_vtk;
 
 /// The embedded DejaVu Sans Mono used for every piece of text.
 pub(crate) static FONT_BYTES: &[u8] = include_bytes!("font/DejaVuSansMono.ttf");

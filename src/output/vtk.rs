@@ -32,23 +32,7 @@ pub fn write_vti(
     stamp: &FieldStamp,
     fields: &[(&str, ArrayView3<Real>)],
 ) -> Result<()> {
-    let fail = |message: String| Error::Other(format!("VTK output {}: {message}", path.display()));
-    let Some((_, first)) = fields.first() else {
-        return Err(fail("no fields to write".into()));
-    };
-    let (nx, ny, nz) = first.dim();
-    if nx == 0 || ny == 0 || nz == 0 {
-        return Err(fail(format!("empty field ({nx}x{ny}x{nz} cells)")));
-    }
-    if let Some((name, f)) = fields.iter().find(|(_, f)| f.dim() != (nx, ny, nz)) {
-        let (a, b, c) = f.dim();
-        return Err(fail(format!(
-            "field `{name}` is {a}x{b}x{c}, expected {nx}x{ny}x{nz}"
-        )));
-    }
-    if !(dx_m.is_finite() && dx_m > 0.0) {
-        return Err(fail(format!("cell size {dx_m} m is not positive")));
-    }
+    let (nx, ny, nz) = checked_shape(path, dx_m, fields)?;
     let cells = nx * ny * nz;
     let bytes = (cells * 4) as u64;
     let mut s = String::with_capacity(2048);
@@ -113,16 +97,49 @@ pub fn write_vti(
     })
 }
 
+/// The shape shared by `fields` (each `(nx, ny, nz)`, none empty) with `dx_m` positive; an
+/// error naming the file otherwise.
+pub(super) fn checked_shape(
+    path: &Path,
+    dx_m: f64,
+    fields: &[(&str, ArrayView3<Real>)],
+) -> Result<(usize, usize, usize)> {
+    let fail = |message: String| Error::Other(format!("VTK output {}: {message}", path.display()));
+    let Some((_, first)) = fields.first() else {
+        return Err(fail("no fields to write".into()));
+    };
+    let (nx, ny, nz) = first.dim();
+    if nx == 0 || ny == 0 || nz == 0 {
+        return Err(fail(format!("empty field ({nx}x{ny}x{nz} cells)")));
+    }
+    if let Some((name, f)) = fields.iter().find(|(_, f)| f.dim() != (nx, ny, nz)) {
+        let (a, b, c) = f.dim();
+        return Err(fail(format!(
+            "field `{name}` is {a}x{b}x{c}, expected {nx}x{ny}x{nz}"
+        )));
+    }
+    if !(dx_m.is_finite() && dx_m > 0.0) {
+        return Err(fail(format!("cell size {dx_m} m is not positive")));
+    }
+    Ok((nx, ny, nz))
+}
+
 /// The field's values as little-endian f32 bytes in VTK's order (x = i fastest, then j, then k),
 /// into `out` (4 bytes per cell), a (k, j) line per task.
 fn vtk_order_bytes(f: &ArrayView3<Real>, out: &mut [u8]) {
+    vtk_order(f, out, f32::to_le_bytes);
+}
+
+/// The field's values as 4-byte words from `word` in VTK's order (x = i fastest, then j, then
+/// k), into `out` (4 bytes per cell), a (k, j) line per task.
+pub(super) fn vtk_order(f: &ArrayView3<Real>, out: &mut [u8], word: fn(f32) -> [u8; 4]) {
     let (nx, ny, _) = f.dim();
     out.par_chunks_mut(4 * nx)
         .enumerate()
         .for_each(|(line, bytes)| {
             let (k, j) = (line / ny, line % ny);
             for (i, b) in bytes.chunks_exact_mut(4).enumerate() {
-                b.copy_from_slice(&f[[i, j, k]].to_le_bytes());
+                b.copy_from_slice(&word(f[[i, j, k]]));
             }
         });
 }

@@ -171,7 +171,7 @@ fn end_fraction(cfg: &Config, step: u64, time_s: f64, charge_c_m2: f64) -> f64 {
 
 /// The field files of frame `index` that `run.save_fields` asks for: fields/frame_NNNNNN.vti
 /// (and fields.pvd listing every frame so far, `field_frames`: index and time),
-/// fields/frame_NNNNNN_<field>.npy.
+/// fields/frame_NNNNNN.vtk, fields/frame_NNNNNN_<field>.npy.
 fn write_field_files(
     cfg: &Config,
     dir: &Path,
@@ -207,6 +207,11 @@ fn write_field_files(
                     .map(|&(n, t)| (t, format!("fields/frame_{n:06}.vti")))
                     .collect();
                 output::write_pvd(&dir.join("fields.pvd"), &listed)?;
+            }
+            FieldFormat::Vtk => {
+                let name = format!("frame_{index:06}.vtk");
+                let dx_m = g.dx * LENGTH_UNIT_M;
+                output::write_legacy_vtk(&fields_dir.join(&name), dx_m, stamp, &fields)?;
             }
             FieldFormat::Npy => {
                 for (field, values) in &fields {
@@ -419,22 +424,23 @@ pub(crate) fn drive(
                 output::write_atomic(&opts.out_dir.join("metrics.csv"), csv.as_bytes())?;
             }
             if let Some((interphase, _)) = picture.as_ref().filter(|_| done) {
-                output::write_vti(
-                    &opts.out_dir.join("final.vti"),
-                    g.dx * LENGTH_UNIT_M,
-                    &FieldStamp {
-                        time_s: time,
-                        charge_c_m2: charge,
-                        step,
-                    },
-                    &[
-                        ("order_parameter", snap.order_parameter.view()),
-                        ("concentration", snap.concentration.view()),
-                        ("potential", snap.potential.view()),
-                        ("plating_rate", snap.plating_rate.view()),
-                        ("interphase", interphase.view()),
-                    ],
-                )?;
+                let stamp = FieldStamp {
+                    time_s: time,
+                    charge_c_m2: charge,
+                    step,
+                };
+                let fields = [
+                    ("order_parameter", snap.order_parameter.view()),
+                    ("concentration", snap.concentration.view()),
+                    ("potential", snap.potential.view()),
+                    ("plating_rate", snap.plating_rate.view()),
+                    ("interphase", interphase.view()),
+                ];
+                let (dir, dx_m) = (&opts.out_dir, g.dx * LENGTH_UNIT_M);
+                output::write_vti(&dir.join("final.vti"), dx_m, &stamp, &fields)?;
+                if cfg.run.save_fields.contains(&FieldFormat::Vtk) {
+                    output::write_legacy_vtk(&dir.join("final.vtk"), dx_m, &stamp, &fields)?;
+                }
             }
             output_s += t_out.elapsed().as_secs_f64();
         }

@@ -9,13 +9,14 @@ use std::path::Path;
 
 /// The files a run writes at the top of its directory (frames go to `frames/`, field files to
 /// `fields/`).
-pub const RUN_FILES: [&str; 7] = [
+pub const RUN_FILES: [&str; 8] = [
     "metrics.csv",
     "run.json",
     "checkpoint.bin",
     "growth.gif",
     "voltage.png",
     "final.vti",
+    "final.vtk",
     "fields.pvd",
 ];
 
@@ -100,11 +101,12 @@ fn for_each_frame(dir: &Path, f: impl FnMut(&Path, bool) -> Result<()>) -> Resul
     for_each_written(dir, "frames", |rest| rest == ".png", f)
 }
 
-/// Calls `f(path, is_temporary)` for each field file in `dir/fields`: frame_NNNNNN.vti and
-/// frame_NNNNNN_<field>.npy.
+/// Calls `f(path, is_temporary)` for each field file in `dir/fields`: frame_NNNNNN.vti,
+/// frame_NNNNNN.vtk and frame_NNNNNN_<field>.npy.
 fn for_each_field_file(dir: &Path, f: impl FnMut(&Path, bool) -> Result<()>) -> Result<()> {
     let ours = |rest: &str| {
         rest == ".vti"
+            || rest == ".vtk"
             || rest
                 .strip_prefix('_')
                 .and_then(|r| r.strip_suffix(".npy"))
