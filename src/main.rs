@@ -66,9 +66,13 @@ enum Command {
     Info,
     /// Run the five presets at one current to one charge and compare them side by side.
     Demo {
-        /// Output directory.
-        #[arg(long, default_value = "outputs/demo")]
-        out: PathBuf,
+        /// 2: the five presets in 2D on the built-in defaults; 3: in 3D on configs/3d/<preset>.toml
+        /// (rendered 3D frames; a few minutes on 2 cores).
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(2..=3))]
+        dim: u8,
+        /// Output directory [default: outputs/demo, or outputs/demo-3d with --dim 3].
+        #[arg(long)]
+        out: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
         backend: BackendKind,
         /// Write into a non-empty output directory: first removes what an earlier demo wrote
@@ -154,6 +158,9 @@ fn execute(command: Command) -> mgpf::Result<()> {
             println!("# resolved config\n{}", cfg.to_toml_string());
             println!("{}", interphase_table(&cfg, &params));
             print!("{}", report::describe(&params));
+            if let Some(line) = report::describe_growth(&params, cfg.run.end_charge_mah_cm2) {
+                print!("{line}");
+            }
             report::check_time_step(&params)?;
             let available = memory::available();
             println!(
@@ -184,11 +191,21 @@ fn execute(command: Command) -> mgpf::Result<()> {
             Ok(())
         }
         Command::Demo {
+            dim,
             out,
             backend,
             force,
         } => {
-            let rows = mgpf::cli::demo::run_demo(&out, backend, force, Some(progress_interval()))?;
+            let out = out.unwrap_or_else(|| match dim {
+                3 => "outputs/demo-3d".into(),
+                _ => "outputs/demo".into(),
+            });
+            let spec = mgpf::cli::demo::DemoSpec {
+                dim,
+                reduced: false,
+            };
+            let progress = Some(progress_interval());
+            let rows = mgpf::cli::demo::run_demo(spec, &out, backend, force, progress)?;
             print!("{}", mgpf::cli::demo::format_table(&rows));
             println!(
                 "outputs in {} (compare.gif, compare.png, voltage.png, <preset>/)",

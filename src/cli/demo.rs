@@ -1,15 +1,18 @@
-//! `mgpf demo`: the five interphase presets at one current density to one charge, side by side.
+//! `mgpf demo`: the five interphase presets at one current density to one charge, side by side,
+//! in 2D on the built-in defaults or in 3D on `configs/3d/<preset>.toml` (`--dim 3`).
 
 use super::{run, BackendKind};
 use crate::config::presets::Preset;
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::units::MAH_CM2_IN_C_M2;
 use crate::output::{self, Series};
 use crate::simulation::rundir::prepare_demo_dir;
 use crate::simulation::{RunOptions, RunSummary, StopReason};
 use image::RgbImage;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// Figures of one preset in the demo table: the deposit and η at the end of the run, and η
@@ -36,29 +39,147 @@ pub fn demo_config(preset: Preset) -> Config {
     cfg
 }
 
+/// The 3D demo's config for one preset: `configs/3d/<preset>.toml`, built into the binary.
+pub fn demo_config_3d(preset: Preset) -> Result<Config> {
+    let (text, origin) = match preset {
+        Preset::None => (
+            include_str!("../../configs/3d/none.toml"),
+            "configs/3d/none.toml",
+        ),
+        Preset::Passivating => (
+            include_str!("../../configs/3d/passivating.toml"),
+            "configs/3d/passivating.toml",
+        ),
+        Preset::BromineRich => (
+            include_str!("../../configs/3d/bromine-rich.toml"),
+            "configs/3d/bromine-rich.toml",
+        ),
+        Preset::Zeolite => (
+            include_str!("../../configs/3d/zeolite.toml"),
+            "configs/3d/zeolite.toml",
+        ),
+        Preset::BiAlloy => (
+            include_str!("../../configs/3d/bi-alloy.toml"),
+            "configs/3d/bi-alloy.toml",
+        ),
+    };
+    Config::from_toml_str(text, origin)
+}
+
+/// Which demo runs and at what size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoSpec {
+    /// 2: the built-in 2D defaults; 3: `configs/3d/<preset>.toml`.
+    pub dim: u8,
+    /// Each config shrunk for a quick check of the demo's outputs (the test suite's): the
+    /// lateral axes cut to 16 cells (the growth axis kept: the resolved layers need its gap),
+    /// the end charge to a twentieth and at most 3 frames; not the demo's physics.
+    pub reduced: bool,
+}
+
+impl DemoSpec {
+    /// The config of `preset` in this demo.
+    pub fn config(&self, preset: Preset) -> Result<Config> {
+        let mut cfg = match self.dim {
+            3 => demo_config_3d(preset)?,
+            _ => demo_config(preset),
+        };
+        if self.reduced {
+            let g = &mut cfg.grid;
+            g.ny = g.ny.min(16);
+            if g.nz > 1 {
+                g.nz = g.nz.min(16);
+            }
+            cfg.run.end_charge_mah_cm2 = cfg.run.end_charge_mah_cm2.map(|q| q / 20.0);
+            cfg.run.frames = cfg.run.frames.min(3);
+        }
+        Ok(cfg)
+    }
+}
+
+/// How many presets run at once and the threads each gets: on the CPU backend one job per core
+/// up to the five presets, the cores shared out between them (a demo-sized grid keeps two
+/// threads only ~55 % busy, so two presets side by side on 2 cores finish sooner than one after
+/// the other); one job with every thread on the others. The cores are rayon's
+/// (`RAYON_NUM_THREADS` where set).
+pub fn demo_jobs(backend: BackendKind) -> (usize, usize) {
+    let cores = rayon::current_num_threads().max(1);
+    match backend {
+        BackendKind::Cpu => {
+            let jobs = cores.min(Preset::ALL.len());
+            (jobs, (cores / jobs).max(1))
+        }
+        _ => (1, cores),
+    }
+}
+
 /// Runs every preset into `out/<preset>/`, then writes compare.gif, compare.png and
 /// voltage.png into `out`, and returns the table rows. A non-empty `out` is refused unless
 /// `force`, which first removes what an earlier demo wrote there ([`prepare_demo_dir`]).
-/// `progress` as in [`RunOptions::progress`].
+/// On the CPU backend the presets run side by side ([`demo_jobs`]); `progress` as in
+/// [`RunOptions::progress`] for one job at a time, else a line per finished preset.
 pub fn run_demo(
+    spec: DemoSpec,
     out: &Path,
     backend: BackendKind,
     force: bool,
     progress: Option<Duration>,
 ) -> Result<Vec<DemoRow>> {
+    // Every config is read (and checked) before anything runs or is removed.
+    let configs = Preset::ALL
+        .iter()
+        .map(|&preset| spec.config(preset).map(|cfg| (preset, cfg)))
+        .collect::<Result<Vec<_>>>()?;
     prepare_demo_dir(out, force)?;
+    let (jobs, threads) = demo_jobs(backend);
+    // One line per finished preset in place of the runs' own progress lines, which would
+    // interleave when presets run side by side.
+    let run_progress = if jobs > 1 { None } else { progress };
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Vec<Mutex<Option<Result<RunSummary>>>> =
+        configs.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
+                loop {
+                    let k = next.fetch_add(1, Ordering::SeqCst);
+                    if k >= configs.len() || failed.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let (preset, cfg) = &configs[k];
+                    let opts = RunOptions {
+                        force: true,
+                        progress: run_progress,
+                        keep_frames: true,
+                        ..RunOptions::new(out.join(preset.name()))
+                    };
+                    let result = match &pool {
+                        Ok(pool) => pool.install(|| run(cfg, backend, &opts)),
+                        Err(e) => Err(Error::Other(format!("demo: a thread pool: {e}"))),
+                    };
+                    match &result {
+                        Ok(s) if jobs > 1 && progress.is_some() => eprintln!(
+                            "demo: {} finished: {} steps in {:.1} s ({threads} thread{} of {jobs} jobs)",
+                            preset.name(),
+                            s.steps,
+                            s.wall_s,
+                            if threads == 1 { "" } else { "s" }
+                        ),
+                        Ok(_) => {}
+                        Err(_) => failed.store(true, Ordering::SeqCst),
+                    }
+                    *results[k].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+                }
+            });
+        }
+    });
     let mut summaries: Vec<(Preset, RunSummary)> = Vec::new();
-    for preset in Preset::ALL {
-        let cfg = demo_config(preset);
-        let opts = RunOptions {
-            out_dir: out.join(preset.name()),
-            force: true,
-            progress,
-            keep_frames: true,
-            ..RunOptions::new(out.join(preset.name()))
-        };
-        let summary = run(&cfg, backend, &opts)?;
-        summaries.push((preset, summary));
+    for ((preset, _), result) in configs.iter().zip(results) {
+        if let Some(result) = result.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            summaries.push((*preset, result?));
+        }
     }
     write_comparison(out, &summaries)?;
     Ok(summaries
