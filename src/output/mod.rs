@@ -105,6 +105,13 @@ pub fn write_png(path: &Path, img: &RgbImage) -> Result<()> {
     write_atomic(path, &bytes)
 }
 
+/// `img` as PNG bytes (for measuring the encoder; [`write_png`] writes a file).
+pub fn encode_png_bytes(img: &RgbImage) -> std::result::Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    encode_png(img, &mut bytes)?;
+    Ok(bytes)
+}
+
 /// Encodes `img` as PNG into `out`.
 pub(crate) fn encode_png(img: &RgbImage, out: &mut Vec<u8>) -> std::result::Result<(), String> {
     use image::ImageEncoder;
