@@ -2,7 +2,7 @@
 //! `run.frame_panels` picks the panels, and every panel has its colour bar and scale bar.
 
 use mgpf::backend::Snapshot;
-use mgpf::config::{Config, FramePanel};
+use mgpf::config::{Config, FramePanel, SurfaceColouring};
 use mgpf::model::params::Params;
 use mgpf::output::{render_frame, viridis, FrameLayout};
 use mgpf::simulation::pictures::{planar_peak_rate_um_s, plating_rate_top_um_s, FrameContent};
@@ -157,20 +157,16 @@ fn frame_panels_picks_the_panels_and_a_run_keeps_one_scale() {
     assert!(err.contains("run.frame_panels"), "{err}");
 }
 
-/// A 3D frame: the section frame on the left, the shaded surface right of it where
-/// `frame_3d_view` says, the surface drawn where the deposit is: on a flat deposit of height h
-/// the view's pixel at the projection of (h, Ly/2, Lz/2) is the lit surface (coloured, not the
-/// white background or the grey cut faces), and the projection of a point high above it is
-/// background.
-#[test]
-fn a_3d_frame_draws_the_flat_deposit_where_it_is() {
+/// A flat 3D deposit of height `h_um` on a 32 × 24 × 24 grid with the plating rate `rate` (1/s)
+/// everywhere, and its config and parameters.
+fn flat_3d(h_um: f64, rate: f32, colour: SurfaceColouring) -> (Config, Params, Snapshot) {
     let mut cfg = small_config();
     cfg.grid.nx = 32;
     cfg.grid.ny = 24;
     cfg.grid.nz = 24;
+    cfg.run.surface_colour = colour;
     let p = Params::from_config(&cfg).unwrap();
     let g = p.grid;
-    let h_um = 4.0; // 8 cells of 0.5 µm: the front between cells 7 and 8.
     let xi = ndarray::Array3::from_shape_fn((g.nx, g.ny, g.nz), |(i, _, _)| {
         let x = (i as f64 + 0.5) * g.dx;
         (0.5 * (1.0 - ((x - h_um) / 2.0).tanh())) as f32
@@ -179,26 +175,37 @@ fn a_3d_frame_draws_the_flat_deposit_where_it_is() {
         order_parameter: xi,
         concentration: g.field(1.0),
         potential: g.field(0.0),
-        plating_rate: g.field(0.0),
+        plating_rate: g.field(rate),
         layer: g.field(0.0),
         blocked: g.field(0.0),
     };
+    (cfg, p, snap)
+}
+
+/// The 3D frame of `snap` and the pixel of its view at the projection of (x_um, Ly/2, Lz/2).
+fn frame_3d_pixel(
+    cfg: &Config,
+    p: &Params,
+    snap: &Snapshot,
+    rate_top: f64,
+    x_ums: &[f64],
+) -> Vec<[u8; 3]> {
+    let g = p.grid;
     let blank = g.field(0.0);
     let content = FrameContent {
-        cfg: &cfg,
-        p: &p,
-        snap: &snap,
+        cfg,
+        p,
+        snap,
         interphase: &blank,
         blocked: &blank,
         title: "none",
         time_s: 1.0,
         charge_mah_cm2: 0.01,
         overpotential_v: -0.1,
-        rate_top_um_s: 1e-3,
+        rate_top_um_s: rate_top,
     };
     let img = content.render();
     let section = render_frame(&content.section_view());
-    assert_eq!(img.height().max(section.height()), img.height());
     assert!(
         img.width() > section.width() + 400,
         "{:?}",
@@ -207,11 +214,41 @@ fn a_3d_frame_draws_the_flat_deposit_where_it_is() {
     let (origin, camera) =
         mgpf::output::frame_3d_view(section.dimensions(), (g.nx, g.ny, g.nz), g.dx);
     let (ly, lz) = (g.ny as f64 * g.dx, g.nz as f64 * g.dx);
-    let at = |x_um: f64| {
-        let (px, py, _) = camera.project([x_um, ly / 2.0, lz / 2.0]);
-        img.get_pixel(origin.0 + px as u32, origin.1 + py as u32).0
-    };
-    let (surface, above) = (at(h_um), at(0.9 * g.nx as f64 * g.dx));
+    x_ums
+        .iter()
+        .map(|&x| {
+            let (px, py, _) = camera.project([x, ly / 2.0, lz / 2.0]);
+            img.get_pixel(origin.0 + px as u32, origin.1 + py as u32).0
+        })
+        .collect()
+}
+
+/// `run.surface_colour = "plating_rate"`: a surface plating at the top of the run's scale is
+/// yellow (viridis' top: green far above blue), where the height colour of a deposit a quarter
+/// of the way up the box is blue-violet (blue above green).
+#[test]
+fn the_3d_surface_takes_the_plating_rate_colour_when_asked() {
+    let top = 1e-3;
+    let (cfg, p, snap) = flat_3d(4.0, (top / 0.5) as f32, SurfaceColouring::PlatingRate);
+    let rate = frame_3d_pixel(&cfg, &p, &snap, top, &[4.0])[0];
+    let (cfg, p, snap) = flat_3d(4.0, (top / 0.5) as f32, SurfaceColouring::Height);
+    let height = frame_3d_pixel(&cfg, &p, &snap, top, &[4.0])[0];
+    println!("plating-rate colour {rate:?}, height colour {height:?}");
+    assert!(rate[1] > rate[2] + 60, "{rate:?}");
+    assert!(height[2] > height[1], "{height:?}");
+}
+
+/// A 3D frame: the section frame on the left, the shaded surface right of it where
+/// `frame_3d_view` says, the surface drawn where the deposit is: on a flat deposit of height h
+/// the view's pixel at the projection of (h, Ly/2, Lz/2) is the lit surface (coloured, not the
+/// white background or the grey cut faces), and the projection of a point high above it is
+/// background.
+#[test]
+fn a_3d_frame_draws_the_flat_deposit_where_it_is() {
+    let (cfg, p, snap) = flat_3d(4.0, 0.0, SurfaceColouring::Height);
+    let lx = p.grid.nx as f64 * p.grid.dx;
+    let px = frame_3d_pixel(&cfg, &p, &snap, 1e-3, &[4.0, 0.9 * lx]);
+    let (surface, above) = (px[0], px[1]);
     println!("surface pixel {surface:?}, above it {above:?}");
     let grey = |c: [u8; 3]| c.iter().max().unwrap() - c.iter().min().unwrap() < 12;
     assert!(

@@ -87,6 +87,7 @@ impl Config {
                 checkpoint_every_minutes: super::default_checkpoint_minutes(),
                 save_fields: super::default_save_fields(),
                 frame_panels: super::default_frame_panels(),
+                surface_colour: super::SurfaceColouring::Height,
             },
             electrolyte: Default::default(),
             interface: Default::default(),

@@ -167,6 +167,19 @@ pub struct RunConfig {
     /// the morphology alone.
     #[serde(default = "default_frame_panels")]
     pub frame_panels: Vec<FramePanel>,
+    /// What colours the deposit surface in a 3D run's frames: "height" (over the box's height)
+    /// or "plating_rate" (Δx·∂ξ/∂t in µm/s on the plating-rate panel's scale, fixed for the run).
+    #[serde(default)]
+    pub surface_colour: SurfaceColouring,
+}
+
+/// What colours the 3D surface (`run.surface_colour`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SurfaceColouring {
+    #[default]
+    Height,
+    PlatingRate,
 }
 
 /// A colour-mapped panel of the frames (`run.frame_panels`).

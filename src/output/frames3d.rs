@@ -35,7 +35,7 @@ fn colour_scale(view: &SurfaceView) -> (&'static str, &'static str, (f64, f64)) 
             view.height_range_um,
         ),
         SurfaceColour::Field { range, .. } => (
-            "deposit surface ξ = ½, coloured by plating rate",
+            "deposit surface ξ = ½, coloured by plating rate Δx·∂ξ/∂t",
             "µm/s",
             *range,
         ),

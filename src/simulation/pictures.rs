@@ -2,7 +2,7 @@
 //! `run.frame_panels` asks for, each on its colour range.
 
 use crate::backend::Snapshot;
-use crate::config::{Config, FramePanel};
+use crate::config::{Config, FramePanel, SurfaceColouring};
 use crate::grid::{Field, Real};
 use crate::model::kinetics::{bv_through_resistance, BvConstants};
 use crate::model::params::{Control, Params};
@@ -110,16 +110,25 @@ impl FrameContent<'_> {
         }
     }
 
-    /// The deposit surface of a 3D snapshot, coloured by height over the whole box (0 to
-    /// nx Δx: one scale for every frame and every run on the grid).
+    /// The deposit surface of a 3D snapshot, coloured as `run.surface_colour` says: by height
+    /// over the whole box (0 to nx Δx: one scale for every frame and every run on the grid), or
+    /// by the plating rate Δx·∂ξ/∂t on the plating-rate panel's scale (fixed for the run).
     pub fn surface_view(&self) -> SurfaceView<'_> {
         let g = &self.p.grid;
+        let colour = match self.cfg.run.surface_colour {
+            SurfaceColouring::Height => SurfaceColour::Height,
+            SurfaceColouring::PlatingRate => SurfaceColour::Field {
+                values: self.snap.plating_rate.view(),
+                factor: g.dx,
+                range: (0.0, self.rate_top_um_s),
+            },
+        };
         SurfaceView {
             order_parameter: self.snap.order_parameter.view(),
             interphase: self.interphase.view(),
             blocked: Some(self.blocked.view()),
             dx_um: g.dx,
-            colour: SurfaceColour::Height,
+            colour,
             height_range_um: (0.0, g.nx as f64 * g.dx),
         }
     }

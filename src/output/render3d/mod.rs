@@ -84,9 +84,11 @@ pub enum SurfaceColour<'a> {
     /// Viridis of the height x (µm) over [`SurfaceView::height_range_um`].
     Height,
     /// Viridis of a per-cell scalar (e.g. the plating rate), shape `(nx, ny, nz)`, sampled
-    /// trilinearly at each vertex, over `range` (lo, hi).
+    /// trilinearly at each vertex and multiplied by `factor` (a unit conversion), over `range`
+    /// (lo, hi) in the converted unit.
     Field {
         values: ArrayView3<'a, Real>,
+        factor: f64,
         range: (f64, f64),
     },
 }
@@ -531,6 +533,7 @@ mod tests {
         let v = SurfaceView {
             colour: SurfaceColour::Field {
                 values: ones.view(),
+                factor: 1.0,
                 range: (0.0, 1.0),
             },
             ..view(&xi, &ip, None, (0.0, R))
@@ -660,6 +663,7 @@ mod tests {
         let field = SurfaceView {
             colour: SurfaceColour::Field {
                 values: nan.view(),
+                factor: 1.0,
                 range: (1.0, 1.0),
             },
             ..view(&holed, &ip, None, (0.0, 8.0))

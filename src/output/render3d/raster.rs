@@ -222,9 +222,11 @@ pub(super) fn finite_or_zero(v: f64) -> f32 {
 pub(super) fn vertex_colour(view: &SurfaceView, dx: f64, p: [f32; 3], n: [f32; 3]) -> [f32; 3] {
     let base = match &view.colour {
         SurfaceColour::Height => viridis(normalise(f64::from(p[0]), view.height_range_um)),
-        SurfaceColour::Field { values, range } => {
-            viridis(normalise(trilinear(values, p, dx), *range))
-        }
+        SurfaceColour::Field {
+            values,
+            factor,
+            range,
+        } => viridis(normalise(trilinear(values, p, dx) * factor, *range)),
     };
     let out: [f32; 3] = std::array::from_fn(|a| p[a] + n[a] * dx as f32);
     let layer = finite_or_zero(trilinear(&view.interphase, p, dx))
