@@ -12,8 +12,8 @@ use super::frames::viridis;
 use super::frames::{COLORBAR_W, FRAME_RGB, SMALL_PX, TEXT_RGB, TICK_LEN};
 use crate::grid::Real;
 
-/// A round step (1, 2, 5 × 10^k) at or above `raw`.
-pub(super) fn nice_step(raw: f64) -> f64 {
+/// A round step (1, 2, 5 × 10^k) at or above `raw` (1 for zero or a non-finite `raw`).
+pub fn nice_step(raw: f64) -> f64 {
     if !(raw.is_finite() && raw > 0.0) {
         return 1.0;
     }

@@ -110,8 +110,8 @@ fn surface_picture(view: &SurfaceView, w: u32, h: u32, font: &FontRef) -> RgbIma
     // so they sit on the background: the vertical edge farthest left (the growth axis x) and
     // the two bottom edges that meet at the collector's nearest corner (y and z).
     let (lx, ly, lz) = (nx as f64 * dx, ny as f64 * dx, nz as f64 * dx);
-    let near = nearest_bottom_corner(&camera, ly, lz);
-    let left = leftmost_bottom_corner(&camera, ly, lz);
+    let near = bottom_corner(&camera, ly, lz, |p| p.2);
+    let left = bottom_corner(&camera, ly, lz, |p| p.0);
     let (cx, cy, _) = camera.project([lx / 2.0, ly / 2.0, lz / 2.0]);
     let edges = [
         (
@@ -151,8 +151,9 @@ fn surface_picture(view: &SurfaceView, w: u32, h: u32, font: &FontRef) -> RgbIma
     img
 }
 
-/// The bottom corner (x = 0) of the box nearest the viewer.
-fn nearest_bottom_corner(camera: &Camera, ly: f64, lz: f64) -> [f64; 3] {
+/// The bottom corner (x = 0) of the box whose projection has the least `key`: its depth (the
+/// corner nearest the viewer) or its x (the corner farthest left on screen).
+fn bottom_corner(camera: &Camera, ly: f64, lz: f64, key: fn((f64, f64, f64)) -> f64) -> [f64; 3] {
     let corners = [
         [0.0, 0.0, 0.0],
         [0.0, ly, 0.0],
@@ -161,21 +162,7 @@ fn nearest_bottom_corner(camera: &Camera, ly: f64, lz: f64) -> [f64; 3] {
     ];
     corners
         .into_iter()
-        .min_by(|a, b| camera.project(*a).2.total_cmp(&camera.project(*b).2))
-        .unwrap_or([0.0; 3])
-}
-
-/// The bottom corner (x = 0) of the box farthest left on screen.
-fn leftmost_bottom_corner(camera: &Camera, ly: f64, lz: f64) -> [f64; 3] {
-    let corners = [
-        [0.0, 0.0, 0.0],
-        [0.0, ly, 0.0],
-        [0.0, 0.0, lz],
-        [0.0, ly, lz],
-    ];
-    corners
-        .into_iter()
-        .min_by(|a, b| camera.project(*a).0.total_cmp(&camera.project(*b).0))
+        .min_by(|a, b| key(camera.project(*a)).total_cmp(&key(camera.project(*b))))
         .unwrap_or([0.0; 3])
 }
 

@@ -27,6 +27,7 @@ use image::RgbImage;
 use crate::error::{Error, Result};
 
 pub use animation::{montage, write_gif};
+pub use draw::nice_step;
 pub use frames::{
     nice_scale_length, render_frame, render_morphology_card, scale_factor, viridis, ColourPanel,
     FrameLayout, FrameView, BLOCKED_RGB, CONTOUR_RGB, ELECTROLYTE_RGB, INTERPHASE_RGB, METAL_RGB,

@@ -6,8 +6,8 @@ use crate::config::{Config, FramePanel, SurfaceColouring};
 use crate::grid::{Field, Real};
 use crate::model::kinetics::{bv_through_resistance, BvConstants};
 use crate::model::params::{Control, Params};
+use crate::output::{nice_step, ColourPanel, Frame3dView, FrameView, SurfaceColour, SurfaceView};
 use crate::output::{render_frame, render_frame_3d, render_morphology_card, render_surface_card};
-use crate::output::{ColourPanel, Frame3dView, FrameView, SurfaceColour, SurfaceView};
 use image::RgbImage;
 
 /// Width (px) within which a 2D comparison card draws the morphology: five side by side make a
@@ -52,20 +52,7 @@ pub fn plating_rate_top_um_s(p: &Params) -> f64 {
         }
     };
     let peak = 4.0 * planar_peak_rate_um_s(p, p.velocity_of_current(current_a_m2.abs()));
-    round_up(peak)
-}
-
-/// The smallest 1, 2 or 5 × 10^k at or above `v` (1e-12 µm/s for zero or non-finite `v`).
-fn round_up(v: f64) -> f64 {
-    if !(v.is_finite() && v > 0.0) {
-        return 1e-12;
-    }
-    let decade = 10f64.powf(v.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|m| m * decade)
-        .find(|&s| s >= v * (1.0 - 1e-12))
-        .unwrap_or(10.0 * decade)
+    nice_step(peak)
 }
 
 /// The fields of a frame's section and the numbers it is stamped with.
