@@ -85,3 +85,20 @@ fn the_full_3d_demo_grows_twice_the_interface_width() {
         assert!(growth >= 2.0 * width, "{}: {growth} µm", row.preset.name());
     }
 }
+
+/// A 3D demo on the GPU backend (2D only so far) is refused before the output directory is
+/// touched: an earlier demo's files stay.
+#[test]
+fn a_3d_demo_on_the_gpu_is_refused_before_anything_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let earlier = dir.path().join("compare.png");
+    std::fs::write(&earlier, b"an earlier demo").unwrap();
+    let spec = DemoSpec {
+        dim: 3,
+        reduced: true,
+    };
+    let err = run_demo(spec, dir.path(), BackendKind::Gpu, true, None).unwrap_err();
+    println!("{err}");
+    assert!(err.to_string().contains("--backend cpu"), "{err}");
+    assert_eq!(std::fs::read(&earlier).unwrap(), b"an earlier demo");
+}

@@ -113,6 +113,25 @@ pub fn demo_jobs(backend: BackendKind) -> (usize, usize) {
     }
 }
 
+/// The backend the demo's runs use: a 3D demo on `auto` runs on the CPU (the GPU backend runs
+/// 2D grids only so far), and on `gpu` it is refused before anything runs or is removed.
+fn demo_backend(spec: DemoSpec, backend: BackendKind) -> Result<BackendKind> {
+    match (spec.dim, backend) {
+        (3, BackendKind::Gpu) => Err(Error::config(
+            "--backend",
+            "gpu: the GPU backend runs 2D grids only so far; run `mgpf demo --dim 3` with \
+             --backend cpu",
+        )),
+        (3, BackendKind::Auto) => {
+            eprintln!(
+                "note: --backend auto: the GPU backend runs 2D grids only so far; the 3D demo runs on the CPU"
+            );
+            Ok(BackendKind::Cpu)
+        }
+        (_, kind) => Ok(kind),
+    }
+}
+
 /// Runs every preset into `out/<preset>/`, then writes compare.gif, compare.png and
 /// voltage.png into `out`, and returns the table rows. A non-empty `out` is refused unless
 /// `force`, which first removes what an earlier demo wrote there ([`prepare_demo_dir`]).
@@ -130,6 +149,7 @@ pub fn run_demo(
         .iter()
         .map(|&preset| spec.config(preset).map(|cfg| (preset, cfg)))
         .collect::<Result<Vec<_>>>()?;
+    let backend = demo_backend(spec, backend)?;
     prepare_demo_dir(out, force)?;
     let (jobs, threads) = demo_jobs(backend);
     // One line per finished preset in place of the runs' own progress lines, which would
