@@ -44,8 +44,8 @@ fn view<'a>(xi: &'a Plane, ip: &'a Plane, c: &'a Plane, title: &'a str) -> Frame
         blocked: None,
         panels: vec![ColourPanel {
             field: c.view(),
-            label: "concentration c/c₀".into(),
-            unit: "1",
+            label: "concentration".into(),
+            unit: "c/c₀",
             factor: 1.0,
             range: (0.0, 1.2),
         }],
@@ -410,7 +410,7 @@ fn every_panel_has_a_scale_bar_under_it() {
     let second = ColourPanel {
         field: c.view(),
         label: "again".into(),
-        unit: "1",
+        unit: "c/c₀",
         factor: 1.0,
         range: (0.0, 1.2),
     };

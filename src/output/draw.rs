@@ -135,6 +135,22 @@ pub(super) fn contour(
     }
 }
 
+/// Most decimals a colour bar's tick label is printed with; finer steps go to scientific
+/// notation, which keeps the label within the bar's reserved width ("−0.0000").
+const MAX_TICK_DECIMALS: usize = 4;
+
+/// A colour bar's tick label: `v` with `decimals` decimals, or as `1.5e−5` when that would need
+/// more than [`MAX_TICK_DECIMALS`]; zero is "0" there.
+fn tick_label(v: f64, decimals: usize) -> String {
+    if decimals <= MAX_TICK_DECIMALS {
+        fmt_minus(v, decimals)
+    } else if v == 0.0 {
+        "0".into()
+    } else {
+        format!("{v:.1e}").replace('-', "\u{2212}")
+    }
+}
+
 /// A vertical viridis colour bar with its top-left corner at `(x0, y0)`, `h` px tall: `lo` at
 /// the bottom, `hi` at the top, round ticks with their labels right of it and `unit` under it.
 pub(super) fn colorbar(
@@ -169,7 +185,7 @@ pub(super) fn colorbar(
             let y = y.round() as i32;
             let tick = Rect::at((x0 + bar_w) as i32, y).of_size(tick_len, 1);
             draw_filled_rect_mut(img, tick, Rgb(TEXT_RGB));
-            let label = fmt_minus(v, decimals);
+            let label = tick_label(v, decimals);
             draw_text_mut(img, Rgb(TEXT_RGB), tx, y - th / 2 - 2, scale, font, &label);
         }
     }
@@ -180,6 +196,18 @@ pub(super) fn colorbar(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tick_labels_fit_the_reserved_width() {
+        assert_eq!(tick_label(0.0005, 4), "0.0005");
+        assert_eq!(tick_label(-0.25, 2), "\u{2212}0.25");
+        assert_eq!(tick_label(1.5e-5, 6), "1.5e\u{2212}5");
+        assert_eq!(tick_label(0.0, 6), "0");
+        for v in [2e-6, 1.5e-5, 4e-7] {
+            let label = tick_label(v, decimals_for(v));
+            assert!(label.chars().count() <= 7, "{label}");
+        }
+    }
 
     #[test]
     fn steps_and_labels_are_round() {

@@ -75,26 +75,30 @@ pub fn frame_3d_view(
 pub fn render_frame_3d(view: &Frame3dView) -> RgbImage {
     let section = render_frame(&view.section);
     let font = super::font();
-    // The view's label on the section's label row, the view from the panels' top edge down.
-    let top = HEADER_H - LABEL_H;
-    let (view_w, view_h) = view_size(section.height());
-    let surface = surface_picture(&view.surface, view_w, view_h, &font);
+    // The view's label on the section's label row, the view from the panels' top edge down:
+    // where `frame_3d_view` says, drawn by its camera.
+    let (origin, camera) = frame_3d_view(
+        section.dimensions(),
+        view.surface.order_parameter.dim(),
+        view.surface.dx_um,
+    );
+    let surface = surface_picture(&view.surface, &camera, &font);
     let (width, height) = frame_3d_size(section.dimensions());
     let mut img = RgbImage::from_pixel(width, height, Rgb([255, 255, 255]));
     image::imageops::replace(&mut img, &section, 0, 0);
-    let x = (section.width() + GAP) as i64;
-    image::imageops::replace(&mut img, &surface, x, top as i64);
+    let (x, y) = (origin.0 as i64, (origin.1 - LABEL_H) as i64);
+    image::imageops::replace(&mut img, &surface, x, y);
     img
 }
 
-/// The 3D view of `view` in `w × h` px under its label, the box's lengths along its edges, and
+/// The 3D view of `view` by `camera` under its label, the box's lengths along its edges, and
 /// the colour bar of its scale right of it.
-fn surface_picture(view: &SurfaceView, w: u32, h: u32, font: &FontRef) -> RgbImage {
+fn surface_picture(view: &SurfaceView, camera: &Camera, font: &FontRef) -> RgbImage {
     let (label, unit, range) = colour_scale(view);
     let (nx, ny, nz) = view.order_parameter.dim();
     let dx = view.dx_um;
-    let camera = Camera::fit(nx, ny, nz, dx, w, h);
-    let picture = render_surface(view, &camera);
+    let (w, h) = (camera.width_px(), camera.height_px());
+    let picture = render_surface(view, camera);
     let bar_w = colorbar_block_w(font);
     let label_h = LABEL_H;
     let mut img = RgbImage::from_pixel(w + bar_w, h + label_h + 30, Rgb([255, 255, 255]));
@@ -110,8 +114,8 @@ fn surface_picture(view: &SurfaceView, w: u32, h: u32, font: &FontRef) -> RgbIma
     // so they sit on the background: the vertical edge farthest left (the growth axis x) and
     // the two bottom edges that meet at the collector's nearest corner (y and z).
     let (lx, ly, lz) = (nx as f64 * dx, ny as f64 * dx, nz as f64 * dx);
-    let near = bottom_corner(&camera, ly, lz, |p| p.2);
-    let left = bottom_corner(&camera, ly, lz, |p| p.0);
+    let near = bottom_corner(camera, ly, lz, |p| p.2);
+    let left = bottom_corner(camera, ly, lz, |p| p.0);
     let (cx, cy, _) = camera.project([lx / 2.0, ly / 2.0, lz / 2.0]);
     let edges = [
         (

@@ -155,8 +155,8 @@ impl FrameContent<'_> {
             },
             FramePanel::Concentration => ColourPanel {
                 field: g.mid_section(&self.snap.concentration),
-                label: "concentration c/c₀".into(),
-                unit: "1",
+                label: "concentration".into(),
+                unit: "c/c₀",
                 factor: 1.0,
                 range: CONCENTRATION_RANGE,
             },
