@@ -52,6 +52,6 @@ fn interpolation_prime(xi: f32) -> f32 {
 }
 
 // Periodic lateral neighbours (j − 1, j + 1).
-fn lateral_neighbours(j: u32, ny: u32) -> vec2<u32> {
+fn lateral_neighbours_2d(j: u32, ny: u32) -> vec2<u32> {
     return vec2<u32>(select(j - 1u, ny - 1u, j == 0u), select(j + 1u, 0u, j + 1u == ny));
 }

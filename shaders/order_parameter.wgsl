@@ -10,16 +10,6 @@
 // declares its own bindings, so the file as a whole is not one module). Every section binds `xi`,
 // which the stencil functions of the head (orientation_at, allen_cahn_at) read.
 
-// The row below i, clamped at the collector (mirror ghost).
-fn row_below(i: u32) -> u32 {
-    return select(i - 1u, 0u, i == 0u);
-}
-
-// The row above i, clamped at the bulk face (the caller applies the ghost sign).
-fn row_above(i: u32, nx: u32) -> u32 {
-    return select(i + 1u, i, i + 1u == nx);
-}
-
 // Sign of xi's ghost above row i: past the bulk face the generated wall rule (xi = 0 there).
 fn above_sign(i: u32, nx: u32) -> f32 {
     return select(1.0, ORDER_PARAMETER_BULK_GHOST_SIGN, i + 1u == nx);
@@ -56,8 +46,8 @@ fn orientation_at(i: u32, j: u32) -> vec4<f32> {
     let nx = k.nx;
     let ny = k.ny;
     let half_inv_dx = 0.5 * k.inv_dx;
-    let lat = lateral_neighbours(j, ny);
-    let gx = (above_sign(i, nx) * xi[row_above(i, nx) * ny + j] - xi[row_below(i) * ny + j]) * half_inv_dx;
+    let lat = lateral_neighbours_2d(j, ny);
+    let gx = (above_sign(i, nx) * xi[layer_above(i, nx) * ny + j] - xi[layer_below(i) * ny + j]) * half_inv_dx;
     let gy = (xi[i * ny + lat.y] - xi[i * ny + lat.x]) * half_inv_dx;
     return vec4<f32>(interface_orientation(gx, gy), sqrt(gx * gx + gy * gy));
 }
@@ -71,12 +61,12 @@ fn allen_cahn_at(i: u32, j: u32, e_b: f32, e: vec3<f32>, e_a: f32, d_b: f32, d: 
     let inv_dx2 = k.inv_dx * k.inv_dx;
     let half_inv_dx = 0.5 * k.inv_dx;
     let sign = above_sign(i, nx);
-    let lat = lateral_neighbours(j, ny);
+    let lat = lateral_neighbours_2d(j, ny);
     let jm = lat.x;
     let jp = lat.y;
-    let b = row_below(i) * ny;
+    let b = layer_below(i) * ny;
     let c = i * ny;
-    let a = row_above(i, nx) * ny;
+    let a = layer_above(i, nx) * ny;
     // 3×3 neighbourhood: (below, centre, above) rows at (left, mid, right); the above row carries
     // the ghost sign for the x differences.
     let xb = vec3<f32>(xi[b + jm], xi[b + j], xi[b + jp]);
@@ -148,10 +138,10 @@ fn allen_cahn_rate(@builtin(global_invocation_id) id: vec3<u32>) {
     let nx = k.nx;
     let ny = k.ny;
     if (i >= nx || j >= ny) { return; }
-    let lat = lateral_neighbours(j, ny);
-    let b = row_below(i) * ny;
+    let lat = lateral_neighbours_2d(j, ny);
+    let b = layer_below(i) * ny;
     let c = i * ny;
-    let a = row_above(i, nx) * ny;
+    let a = layer_above(i, nx) * ny;
     rate[c + j] = allen_cahn_at(
         i,
         j,
@@ -179,14 +169,14 @@ fn allen_cahn_rate_streaming(@builtin(global_invocation_id) id: vec3<u32>) {
     let nx = k.nx;
     let ny = k.ny;
     if (i >= nx || j >= ny) { return; }
-    let lat = lateral_neighbours(j, ny);
+    let lat = lateral_neighbours_2d(j, ny);
     // Each from its own central gradient; the rows past the x boundaries clamped as
     // allen_cahn_rate clamps the ε² and εε' fields.
-    let below = orientation_at(row_below(i), j);
+    let below = orientation_at(layer_below(i), j);
     let left = orientation_at(i, lat.x);
     let centre = orientation_at(i, j);
     let right = orientation_at(i, lat.y);
-    let above = orientation_at(row_above(i, nx), j);
+    let above = orientation_at(layer_above(i, nx), j);
     let n = i * ny + j;
     rate[n] = allen_cahn_at(
         i,

@@ -60,7 +60,7 @@ fn concentration_rhs(@builtin(global_invocation_id) id: vec3<u32>) {
     if (i >= nx || j >= ny) { return; }
     let inv_dt = 1.0 / step_scalars[DT];
     let n = i * ny + j;
-    let lat = lateral_neighbours(j, ny);
+    let lat = lateral_neighbours_2d(j, ny);
     let l = i * ny + lat.x;
     let r = i * ny + lat.y;
     // The collector: the row itself with the potential's collector ghost (equal φ: no flux).
@@ -110,7 +110,7 @@ fn max_migration_speed(@builtin(global_invocation_id) id: vec3<u32>) {
     let ny = k.ny;
     if (i >= nx || j >= ny) { return; }
     let n = i * ny + j;
-    let lr = lateral_neighbours(j, ny);
+    let lr = lateral_neighbours_2d(j, ny);
     var sum = migration_out(n, i * ny + lr.x) + migration_out(n, i * ny + lr.y);
     if (i > 0u) {
         sum += migration_out(n, n - ny);

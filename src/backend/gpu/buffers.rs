@@ -49,6 +49,12 @@ pub fn grid_workgroups(nx: usize, ny: usize) -> (u32, u32) {
     )
 }
 
+/// Workgroups covering `grid` with the kernels of the grid rule (`context::GRID_RULE`):
+/// WORKGROUP_X along the layer index m = j·nz + k, WORKGROUP_Y along i.
+pub fn layer_workgroups(grid: crate::grid::Grid) -> (u32, u32) {
+    grid_workgroups(grid.nx, grid.layer_cells())
+}
+
 /// Workgroups covering `n` items with the 1D kernels.
 pub fn linear_workgroups(n: usize) -> u32 {
     (n as u32).div_ceil(WORKGROUP_1D)
