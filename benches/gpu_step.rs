@@ -91,7 +91,7 @@ fn copy_bandwidth(ctx: &GpuContext, n: usize) -> f64 {
 /// interface_orientation_field + allen_cahn_rate, then each fused kernel (streaming, tiled), each
 /// the best of 3 submits of `reps` evaluations.
 fn allen_cahn_times(ctx: &GpuContext, p: &Params, xi: &[f32], reps: usize) -> [f64; 3] {
-    let grid = (p.grid.nx, p.grid.ny);
+    let grid = p.grid;
     let n = xi.len();
     let op = OrderParameterKernels::new(ctx);
     let k = RunConstants::from_params(p).buffer(ctx);

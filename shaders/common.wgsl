@@ -5,6 +5,7 @@
 struct RunConstants {
     nx: u32,
     ny: u32,
+    nz: u32,
     inv_dx: f32,
     l_sigma: f32,
     w: f32,
@@ -35,6 +36,23 @@ struct RunConstants {
     layer_thickness: f32,
     layer_width: f32,
     band_reach: u32,
+    // The hcp form of 3D (src/model/hcp.rs, HcpConstants): ε0, δ6, δ_c, ε_k2, ε_k6, the |∇xi|²
+    // floor and the crystal frame â, b̂, ĉ in the lab frame.
+    hcp_eps0: f32,
+    hcp_delta6: f32,
+    hcp_delta_c: f32,
+    hcp_kinetic_2fold: f32,
+    hcp_kinetic_6fold: f32,
+    hcp_grad_sq_min: f32,
+    hcp_a_x: f32,
+    hcp_a_y: f32,
+    hcp_a_z: f32,
+    hcp_b_x: f32,
+    hcp_b_y: f32,
+    hcp_b_z: f32,
+    hcp_c_x: f32,
+    hcp_c_y: f32,
+    hcp_c_z: f32,
 }
 
 @group(0) @binding(0) var<uniform> k: RunConstants;
@@ -51,7 +69,11 @@ fn interpolation_prime(xi: f32) -> f32 {
     return 30.0 * x * x * (1.0 - x) * (1.0 - x);
 }
 
-// Periodic lateral neighbours (j − 1, j + 1).
-fn lateral_neighbours_2d(j: u32, ny: u32) -> vec2<u32> {
-    return vec2<u32>(select(j - 1u, ny - 1u, j == 0u), select(j + 1u, 0u, j + 1u == ny));
+// Cells in one x layer (ny·nz) and the flat index of cell (i, m) (the grid rule of the prelude).
+fn layer_cells() -> u32 {
+    return k.ny * k.nz;
+}
+
+fn cell_of(i: u32, m: u32) -> u32 {
+    return i * layer_cells() + m;
 }

@@ -32,13 +32,13 @@ fn is_finite(v: f32) -> bool {
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn check_fields(@builtin(global_invocation_id) id: vec3<u32>) {
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
-    if (i >= k.nx || j >= k.ny) { return; }
+    if (i >= k.nx || m >= layer_cells()) { return; }
     // FIRST_STEP is written only by check_fields_finish, a later dispatch: set means an earlier
     // step failed, and that step is the one reported.
     if (atomicLoad(&guard[GUARD_FIRST_STEP]) != GUARD_NONE) { return; }
-    let n = i * k.ny + j;
+    let n = cell_of(i, m);
     let x = xi[n];
     if (!(is_finite(x) && x >= ORDER_PARAMETER_MIN && x <= ORDER_PARAMETER_MAX)) {
         atomicMin(&guard[GUARD_CANDIDATE], n);

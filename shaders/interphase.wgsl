@@ -23,22 +23,21 @@
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn distance_from_metal_along_x(@builtin(global_invocation_id) id: vec3<u32>) {
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
     let nx = k.nx;
-    let ny = k.ny;
-    if (i >= nx || j >= ny) { return; }
+    if (i >= nx || m >= layer_cells()) { return; }
     var g = k.band_reach + 1u;
     for (var r = 0u; r <= k.band_reach; r++) {
         let below = r <= i;
         let above = i + r < nx;
-        if ((below && xi[(i - r) * ny + j] >= 0.5) || (above && xi[(i + r) * ny + j] >= 0.5)) {
+        if ((below && xi[cell_of(i - r, m)] >= 0.5) || (above && xi[cell_of(i + r, m)] >= 0.5)) {
             g = r;
             break;
         }
         if (!below && !above) { break; }
     }
-    column_distance[i * ny + j] = g;
+    column_distance[cell_of(i, m)] = g;
 }
 
 // ---- kernel: distance_from_metal_along_y
@@ -48,21 +47,24 @@ fn distance_from_metal_along_x(@builtin(global_invocation_id) id: vec3<u32>) {
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn distance_from_metal_along_y(@builtin(global_invocation_id) id: vec3<u32>) {
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
     let ny = k.ny;
-    if (i >= k.nx || j >= ny) { return; }
-    let row = i * ny;
-    let g = column_distance[row + j];
+    let nz = k.nz;
+    if (i >= k.nx || m >= layer_cells()) { return; }
+    // The line of cells along y through (i, m): j = m / nz, stepping by nz.
+    let j = m / nz;
+    let line = cell_of(i, m - j * nz);
+    let g = column_distance[line + j * nz];
     var best = g * g;
     // Offsets past ⌊ny/2⌋ reach the same cells the other way round, nearer.
     let reach = min(k.band_reach, ny / 2u);
     for (var s = 1u; s <= reach && s * s < best; s++) {
-        let right = column_distance[row + (j + s) % ny];
-        let left = column_distance[row + (j + ny - s) % ny];
+        let right = column_distance[line + ((j + s) % ny) * nz];
+        let left = column_distance[line + ((j + ny - s) % ny) * nz];
         best = min(best, min(right * right, left * left) + s * s);
     }
-    distance[row + j] = select(max(sqrt(f32(best)) - 0.5, 0.0) * k.dx, 0.0, best == 0u);
+    distance[cell_of(i, m)] = select(max(sqrt(f32(best)) - 0.5, 0.0) * k.dx, 0.0, best == 0u);
 }
 
 // ---- kernel: layer_indicator
@@ -75,10 +77,10 @@ fn distance_from_metal_along_y(@builtin(global_invocation_id) id: vec3<u32>) {
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn layer_indicator(@builtin(global_invocation_id) id: vec3<u32>) {
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
-    if (i >= k.nx || j >= k.ny) { return; }
-    let n = i * k.ny + j;
+    if (i >= k.nx || m >= layer_cells()) { return; }
+    let n = cell_of(i, m);
     let band = 1.0 / (1.0 + exp(min((distance[n] - k.layer_thickness) / k.layer_width, 80.0)));
     layer[n] = (1.0 - interpolation(xi[n])) * band;
 }

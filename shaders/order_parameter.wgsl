@@ -3,7 +3,8 @@
 // ∂xi/∂t = −L_σ [g'(xi) − K_aniso(xi)] − L_η h'(xi) m (1−p_b) a_k B_eff + N
 //
 // Boundaries: zero flux at the collector (i = 0), xi = 0 on the bulk face (i = nx), periodic in y.
-// 2D kernels: global_invocation_id.x → j (contiguous), .y → i; cell n = i*ny + j.
+// Kernels over the grid follow the grid rule of the prelude: global_invocation_id.y → i, .x → m, the
+// index within the x layer (j in 2D); cell n = cell_of(i, m).
 //
 // Assembled per kernel by kernels.rs: prelude + common.wgsl + noise.wgsl + kinetics.wgsl + the part
 // of this file above the first "// ---- kernel:" line + that kernel's section (each section
@@ -42,31 +43,30 @@ fn interface_orientation(gx: f32, gy: f32) -> vec3<f32> {
 
 // ε², εε', a_k and |∇xi| of cell (i, j) from the central gradient of xi there, with xi's ghosts:
 // mirror at the collector, antisymmetric past the bulk face, periodic in y.
-fn orientation_at(i: u32, j: u32) -> vec4<f32> {
+fn orientation_at(i: u32, m: u32) -> vec4<f32> {
     let nx = k.nx;
-    let ny = k.ny;
     let half_inv_dx = 0.5 * k.inv_dx;
-    let lat = lateral_neighbours_2d(j, ny);
-    let gx = (above_sign(i, nx) * xi[layer_above(i, nx) * ny + j] - xi[layer_below(i) * ny + j]) * half_inv_dx;
-    let gy = (xi[i * ny + lat.y] - xi[i * ny + lat.x]) * half_inv_dx;
+    let lat = lateral_neighbours(m, k.ny, k.nz);
+    let gx = (above_sign(i, nx) * xi[cell_of(layer_above(i, nx), m)] - xi[cell_of(layer_below(i), m)]) * half_inv_dx;
+    let gy = (xi[cell_of(i, lat.y_plus)] - xi[cell_of(i, lat.y_minus)]) * half_inv_dx;
     return vec4<f32>(interface_orientation(gx, gy), sqrt(gx * gx + gy * gy));
 }
 
 // The Allen–Cahn rate of cell (i, j) from xi's 3×3 neighbourhood and ε² (e) and εε' (d) of its
 // five stencil cells: below (_b), (left, centre, right) (vec3), above (_a), the rows past the x
 // boundaries clamped.
-fn allen_cahn_at(i: u32, j: u32, e_b: f32, e: vec3<f32>, e_a: f32, d_b: f32, d: vec3<f32>, d_a: f32) -> f32 {
+fn allen_cahn_at(i: u32, m: u32, e_b: f32, e: vec3<f32>, e_a: f32, d_b: f32, d: vec3<f32>, d_a: f32) -> f32 {
     let nx = k.nx;
-    let ny = k.ny;
     let inv_dx2 = k.inv_dx * k.inv_dx;
     let half_inv_dx = 0.5 * k.inv_dx;
     let sign = above_sign(i, nx);
-    let lat = lateral_neighbours_2d(j, ny);
-    let jm = lat.x;
-    let jp = lat.y;
-    let b = layer_below(i) * ny;
-    let c = i * ny;
-    let a = layer_above(i, nx) * ny;
+    let lat = lateral_neighbours(m, k.ny, k.nz);
+    let jm = lat.y_minus;
+    let jp = lat.y_plus;
+    let j = m;
+    let b = cell_of(layer_below(i), 0u);
+    let c = cell_of(i, 0u);
+    let a = cell_of(layer_above(i, nx), 0u);
     // 3×3 neighbourhood: (below, centre, above) rows at (left, mid, right); the above row carries
     // the ghost sign for the x differences.
     let xb = vec3<f32>(xi[b + jm], xi[b + j], xi[b + jp]);
@@ -110,13 +110,11 @@ fn reaction_rate(xi: f32, c: f32, phi: f32, electrode: f32, kinetic_factor: f32,
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn interface_orientation_field(@builtin(global_invocation_id) id: vec3<u32>) {
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
-    let nx = k.nx;
-    let ny = k.ny;
-    if (i >= nx || j >= ny) { return; }
-    let n = i * ny + j;
-    let o = orientation_at(i, j);
+    if (i >= k.nx || m >= layer_cells()) { return; }
+    let n = cell_of(i, m);
+    let o = orientation_at(i, m);
     eps_sq[n] = o.x;
     eps_deriv[n] = o.y;
     kinetic_factor[n] = o.z;
@@ -133,24 +131,23 @@ fn interface_orientation_field(@builtin(global_invocation_id) id: vec3<u32>) {
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn allen_cahn_rate(@builtin(global_invocation_id) id: vec3<u32>) {
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
     let nx = k.nx;
-    let ny = k.ny;
-    if (i >= nx || j >= ny) { return; }
-    let lat = lateral_neighbours_2d(j, ny);
-    let b = layer_below(i) * ny;
-    let c = i * ny;
-    let a = layer_above(i, nx) * ny;
-    rate[c + j] = allen_cahn_at(
+    if (i >= nx || m >= layer_cells()) { return; }
+    let lat = lateral_neighbours(m, k.ny, k.nz);
+    let b = cell_of(layer_below(i), m);
+    let c = cell_of(i, 0u);
+    let a = cell_of(layer_above(i, nx), m);
+    rate[c + m] = allen_cahn_at(
         i,
-        j,
-        eps_sq[b + j],
-        vec3<f32>(eps_sq[c + lat.x], eps_sq[c + j], eps_sq[c + lat.y]),
-        eps_sq[a + j],
-        eps_deriv[b + j],
-        vec3<f32>(eps_deriv[c + lat.x], eps_deriv[c + j], eps_deriv[c + lat.y]),
-        eps_deriv[a + j],
+        m,
+        eps_sq[b],
+        vec3<f32>(eps_sq[c + lat.y_minus], eps_sq[c + m], eps_sq[c + lat.y_plus]),
+        eps_sq[a],
+        eps_deriv[b],
+        vec3<f32>(eps_deriv[c + lat.y_minus], eps_deriv[c + m], eps_deriv[c + lat.y_plus]),
+        eps_deriv[a],
     );
 }
 
@@ -164,23 +161,22 @@ fn allen_cahn_rate(@builtin(global_invocation_id) id: vec3<u32>) {
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn allen_cahn_rate_streaming(@builtin(global_invocation_id) id: vec3<u32>) {
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
     let nx = k.nx;
-    let ny = k.ny;
-    if (i >= nx || j >= ny) { return; }
-    let lat = lateral_neighbours_2d(j, ny);
+    if (i >= nx || m >= layer_cells()) { return; }
+    let lat = lateral_neighbours(m, k.ny, k.nz);
     // Each from its own central gradient; the rows past the x boundaries clamped as
     // allen_cahn_rate clamps the ε² and εε' fields.
-    let below = orientation_at(layer_below(i), j);
-    let left = orientation_at(i, lat.x);
-    let centre = orientation_at(i, j);
-    let right = orientation_at(i, lat.y);
-    let above = orientation_at(layer_above(i, nx), j);
-    let n = i * ny + j;
+    let below = orientation_at(layer_below(i), m);
+    let left = orientation_at(i, lat.y_minus);
+    let centre = orientation_at(i, m);
+    let right = orientation_at(i, lat.y_plus);
+    let above = orientation_at(layer_above(i, nx), m);
+    let n = cell_of(i, m);
     rate[n] = allen_cahn_at(
         i,
-        j,
+        m,
         below.x,
         vec3<f32>(left.x, centre.x, right.x),
         above.x,
@@ -234,21 +230,21 @@ fn allen_cahn_rate_tiled(
         // A tile cell (not halo) inside the grid: its a_k and |∇xi| for the reaction kernels.
         let inside = r >= 1u && r <= WORKGROUP_Y && q >= 1u && q <= WORKGROUP_X;
         if (inside && i0 + r - 1u < nx && j0 + q - 1u < ny) {
-            let n = i * ny + j;
+            let n = cell_of(i, j);
             kinetic_factor[n] = o.z;
             grad_norm[n] = o.w;
         }
     }
     workgroupBarrier();
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
-    if (i >= nx || j >= ny) { return; }
+    if (i >= nx || m >= layer_cells()) { return; }
     let centre = (local.y + 1u) * TILE_X + local.x + 1u;
     let below = centre - TILE_X;
     let above = centre + TILE_X;
-    rate[i * ny + j] = allen_cahn_at(
+    rate[cell_of(i, m)] = allen_cahn_at(
         i,
-        j,
+        m,
         tile_eps_sq[below],
         vec3<f32>(tile_eps_sq[centre - 1u], tile_eps_sq[centre], tile_eps_sq[centre + 1u]),
         tile_eps_sq[above],
@@ -277,12 +273,12 @@ var<workgroup> tile_sums: array<vec2<f32>, WORKGROUP_X * WORKGROUP_Y>;
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn reaction_field(@builtin(global_invocation_id) id: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
     var r = vec2<f32>(0.0, 0.0);
     // No early return: every invocation takes part in the tile's sum.
-    if (i < k.nx && j < k.ny) {
-        let n = i * k.ny + j;
+    if (i < k.nx && m < layer_cells()) {
+        let n = cell_of(i, m);
         r = reaction_rate(xi[n], 1.0 + excess[n], phi[n], step_scalars[ELECTRODE_POTENTIAL], kinetic_factor[n], asr[n], blocked[n]);
         bv_rate[n] = r.x;
     }
@@ -311,10 +307,10 @@ fn reaction_field(@builtin(global_invocation_id) id: vec3<u32>, @builtin(local_i
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn reaction_maxima(@builtin(global_invocation_id) id: vec3<u32>) {
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
-    if (i >= k.nx || j >= k.ny) { return; }
-    let n = i * k.ny + j;
+    if (i >= k.nx || m >= layer_cells()) { return; }
+    let n = cell_of(i, m);
     let hp = interpolation_prime(xi[n]);
     let r = bv_rate[n];
     var factor = 0.0;
@@ -342,10 +338,10 @@ fn reaction_maxima(@builtin(global_invocation_id) id: vec3<u32>) {
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn interface_noise(@builtin(global_invocation_id) id: vec3<u32>) {
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
-    if (i >= k.nx || j >= k.ny) { return; }
-    let n = i * k.ny + j;
+    if (i >= k.nx || m >= layer_cells()) { return; }
+    let n = cell_of(i, m);
     let amplitude = bitcast<f32>(step_scalars[NOISE_AMPLITUDE]);
     if (amplitude == 0.0) {
         noise[n] = 0.0;
@@ -374,10 +370,10 @@ fn interface_noise(@builtin(global_invocation_id) id: vec3<u32>) {
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn update_order_parameter(@builtin(global_invocation_id) id: vec3<u32>) {
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
-    if (i >= k.nx || j >= k.ny) { return; }
-    let n = i * k.ny + j;
+    if (i >= k.nx || m >= layer_cells()) { return; }
+    let n = cell_of(i, m);
     let x = xi[n];
     let zero_sum_noise = noise[n] - step_scalars[NOISE_MEAN] * interpolation_prime(x);
     var updated = x + step_scalars[DT] * (ac_rate[n] + bv_rate[n] + zero_sum_noise);

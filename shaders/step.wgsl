@@ -6,9 +6,9 @@
 struct StepGlue {
     nx: u32,
     ny: u32,
+    nz: u32,
     // q of −∇·(σ∇φ) = −q ∂xi/∂t (Params::potential_source).
     potential_source: f32,
-    _pad: f32,
 }
 
 @group(0) @binding(0) var<uniform> g: StepGlue;
@@ -21,10 +21,10 @@ struct StepGlue {
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn potential_source(@builtin(global_invocation_id) id: vec3<u32>) {
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
-    if (i >= g.nx || j >= g.ny) { return; }
-    let n = i * g.ny + j;
+    if (i >= g.nx || m >= g.ny * g.nz) { return; }
+    let n = i * g.ny * g.nz + m;
     let q = g.potential_source / step_scalars[DT];
     rhs[n] = -q * dxi[n];
 }
@@ -36,8 +36,8 @@ fn potential_source(@builtin(global_invocation_id) id: vec3<u32>) {
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn inverse_time_step_field(@builtin(global_invocation_id) id: vec3<u32>) {
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
-    if (i >= g.nx || j >= g.ny) { return; }
-    a[i * g.ny + j] = 1.0 / step_scalars[DT];
+    if (i >= g.nx || m >= g.ny * g.nz) { return; }
+    a[i * g.ny * g.nz + m] = 1.0 / step_scalars[DT];
 }

@@ -32,10 +32,10 @@ fn face_flux(d_from: f32, d_to: f32, p_from: f32, p_to: f32, c_from: f32, c_to: 
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn transport_coefficients(@builtin(global_invocation_id) id: vec3<u32>) {
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
-    if (i >= k.nx || j >= k.ny) { return; }
-    let n = i * k.ny + j;
+    if (i >= k.nx || m >= layer_cells()) { return; }
+    let n = cell_of(i, m);
     let h = interpolation(xi[n]);
     let sl = layer[n];
     diffusivity[n] = h * k.d_solid + (1.0 - h) * k.d_liquid * ((1.0 - sl) + sl * layer_diffusivity_ratio[n]);
@@ -53,18 +53,18 @@ fn transport_coefficients(@builtin(global_invocation_id) id: vec3<u32>) {
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn concentration_rhs(@builtin(global_invocation_id) id: vec3<u32>) {
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
     let nx = k.nx;
-    let ny = k.ny;
-    if (i >= nx || j >= ny) { return; }
+    let layer = layer_cells();
+    if (i >= nx || m >= layer) { return; }
     let inv_dt = 1.0 / step_scalars[DT];
-    let n = i * ny + j;
-    let lat = lateral_neighbours_2d(j, ny);
-    let l = i * ny + lat.x;
-    let r = i * ny + lat.y;
-    // The collector: the row itself with the potential's collector ghost (equal φ: no flux).
-    let b = select(n - ny, n, i == 0u);
+    let n = cell_of(i, m);
+    let lat = lateral_neighbours(m, k.ny, k.nz);
+    let l = cell_of(i, lat.y_minus);
+    let r = cell_of(i, lat.y_plus);
+    // The collector: the layer itself with the potential's collector ghost (equal φ: no flux).
+    let b = select(n - layer, n, i == 0u);
     let uc = excess[n];
     let cc = 1.0 + uc;
     let pc = phi[n];
@@ -73,9 +73,9 @@ fn concentration_rhs(@builtin(global_invocation_id) id: vec3<u32>) {
     var p_a = potential_bulk_ghost(pc);
     var d_a = dc;
     if (i + 1u < nx) {
-        c_a = 1.0 + excess[n + ny];
-        p_a = phi[n + ny];
-        d_a = diffusivity[n + ny];
+        c_a = 1.0 + excess[n + layer];
+        p_a = phi[n + layer];
+        d_a = diffusivity[n + layer];
     }
     let up = face_flux(dc, d_a, pc, p_a, cc, c_a);
     var p_b = phi[b];
@@ -104,19 +104,19 @@ fn migration_out(n: u32, m: u32) -> f32 {
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn max_migration_speed(@builtin(global_invocation_id) id: vec3<u32>) {
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
     let nx = k.nx;
-    let ny = k.ny;
-    if (i >= nx || j >= ny) { return; }
-    let n = i * ny + j;
-    let lr = lateral_neighbours_2d(j, ny);
-    var sum = migration_out(n, i * ny + lr.x) + migration_out(n, i * ny + lr.y);
+    let layer = layer_cells();
+    if (i >= nx || m >= layer) { return; }
+    let n = cell_of(i, m);
+    let lat = lateral_neighbours(m, k.ny, k.nz);
+    var sum = migration_out(n, cell_of(i, lat.y_minus)) + migration_out(n, cell_of(i, lat.y_plus));
     if (i > 0u) {
-        sum += migration_out(n, n - ny);
+        sum += migration_out(n, n - layer);
     }
     if (i + 1u < nx) {
-        sum += migration_out(n, n + ny);
+        sum += migration_out(n, n + layer);
     } else {
         sum += diffusivity[n] * max(phi[n] - potential_bulk_ghost(phi[n]), 0.0);
     }
@@ -124,9 +124,9 @@ fn max_migration_speed(@builtin(global_invocation_id) id: vec3<u32>) {
 }
 
 // ---- kernel: boundary_inflow
-// Per bulk-face cell j: [D (−u_new) 2/Δx − J_mig(c_old = 1 + u_old)] Δx dt, the ions entering in
-// the step (the face's c0 − c is −u, unrounded); Reductions::sum over the first ny entries
-// finishes it. 1D over j.
+// Per bulk-face cell m (its index in the last x layer): [D (−u_new) 2/Δx − J_mig(c_old = 1 + u_old)] Δx dt, the ions entering in
+// the step (the face's c0 − c is −u, unrounded); Reductions::sum over the first ny·nz entries
+// finishes it. 1D over m.
 @group(0) @binding(1) var<storage, read> excess_old: array<f32>;
 @group(0) @binding(2) var<storage, read> excess_new: array<f32>;
 @group(0) @binding(3) var<storage, read> phi: array<f32>;
@@ -136,13 +136,13 @@ fn max_migration_speed(@builtin(global_invocation_id) id: vec3<u32>) {
 
 @compute @workgroup_size(WORKGROUP_1D)
 fn boundary_inflow(@builtin(global_invocation_id) id: vec3<u32>) {
-    let j = id.x;
-    if (j >= k.ny) { return; }
+    let m = id.x;
+    if (m >= layer_cells()) { return; }
     let dx = 1.0 / k.inv_dx;
-    let n = (k.nx - 1u) * k.ny + j;
+    let n = cell_of(k.nx - 1u, m);
     let d = diffusivity[n];
     let diffusive_in = d * -excess_new[n] * 2.0 / dx;
     let beyond = 1.0 + excess_bulk_face(excess_old[n]);
     let migration_out = face_flux(d, d, phi[n], potential_bulk_ghost(phi[n]), 1.0 + excess_old[n], beyond);
-    inflow[j] = (diffusive_in - migration_out) * dx * step_scalars[DT];
+    inflow[m] = (diffusive_in - migration_out) * dx * step_scalars[DT];
 }

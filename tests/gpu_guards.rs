@@ -190,16 +190,8 @@ fn check(
     let [xi, excess, phi] = fields.map(|f| storage_buffer(ctx, "field", f));
     let s = storage_buffer(ctx, "step scalars", &scalars);
     let k = RunConstants::from_params(p).buffer(ctx);
-    let checks = GuardKernels::new(ctx).check_fields(
-        ctx,
-        (p.grid.nx, p.grid.ny),
-        &k,
-        &xi,
-        &excess,
-        &phi,
-        &s,
-        guard,
-    );
+    let checks =
+        GuardKernels::new(ctx).check_fields(ctx, p.grid, &k, &xi, &excess, &phi, &s, guard);
     submit(ctx, &[&checks]);
     read_back(ctx, guard, field_guard::WORDS as usize)
 }

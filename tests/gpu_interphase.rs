@@ -83,7 +83,7 @@ fn device_band(
     );
     let refresh = kernels.refresh_layer(
         ctx,
-        (grid.nx, grid.ny),
+        grid,
         &k.buffer(ctx),
         &upload(ctx, "xi", xi),
         &column,

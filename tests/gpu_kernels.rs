@@ -20,7 +20,7 @@ mod gpu_common;
 use mgpf::backend::cpu::order_parameter as op;
 use mgpf::backend::cpu::transport as tr;
 use mgpf::backend::cpu::CpuBackend;
-use mgpf::backend::gpu::buffers::{grid_workgroups, read_back, storage_buffer, zeroed_buffer};
+use mgpf::backend::gpu::buffers::{layer_workgroups, read_back, storage_buffer, zeroed_buffer};
 use mgpf::backend::gpu::context::step_scalar;
 use mgpf::backend::gpu::kernels::{
     indirect_args_buffer, step_scalars_buffer, submit, ControlKernels, Encode, FusedAllenCahn,
@@ -30,6 +30,7 @@ use mgpf::backend::gpu::GpuContext;
 use mgpf::backend::Backend;
 use mgpf::config::presets::Preset;
 use mgpf::config::Config;
+use mgpf::grid::Grid;
 use mgpf::model::coefficients::{OrderParameterConstants, TransportConstants};
 use mgpf::model::control::{solve_shift, SearchStatus, RELATIVE_TOLERANCE};
 use mgpf::model::interphase::{interpolation_prime, layer_indicator};
@@ -102,8 +103,8 @@ fn cases() -> &'static [Case] {
     })
 }
 
-fn grid(p: &Params) -> (usize, usize) {
-    (p.grid.nx, p.grid.ny)
+fn grid(p: &Params) -> Grid {
+    p.grid
 }
 
 fn upload(ctx: &GpuContext, label: &str, data: &[f32]) -> wgpu::Buffer {
@@ -411,7 +412,7 @@ fn reaction_field_and_its_sums_match_cpu_at_several_potentials() {
         let n = case.xi.len();
         let g = grid(&case.p);
         let kb = RunConstants::from_params(&case.p).buffer(ctx);
-        let (wx, wy) = grid_workgroups(g.0, g.1);
+        let (wx, wy) = layer_workgroups(g);
         let partials = zeroed_buffer(ctx, "reaction partials", 2 * (wx * wy) as usize);
         let rate = zeroed_buffer(ctx, "bv_rate", n);
         for shift in [0.0f32, -0.05, 0.02, -0.3, 2.7, 3.0] {
@@ -756,7 +757,7 @@ fn order_parameter_half_step_chains_on_the_device() {
         let s = ReactionState::new(ctx, case);
         let field = |label| zeroed_buffer(ctx, label, n);
         let (gnb, acb, bvb) = (field("grad_norm"), field("ac_rate"), field("bv_rate"));
-        let (wx, wy) = grid_workgroups(g.0, g.1);
+        let (wx, wy) = layer_workgroups(g);
         let partials = zeroed_buffer(ctx, "reaction partials", 2 * (wx * wy) as usize);
         let (factor, speed, nz, hp, dxi) = (
             field("reaction_factor"),
@@ -999,7 +1000,7 @@ fn boundary_inflow_matches_cpu() {
     let kernels = TransportKernels::new(ctx);
     let reductions = Reductions::new(ctx);
     for case in cases() {
-        let (nx, ny) = grid(&case.p);
+        let (nx, ny) = (case.p.grid.nx, case.p.grid.ny);
         let t = TransportConstants::from_params(&case.p);
         let (diff, _) = cpu_coefficients(case);
         let (u_old, u_new) = (&case.excess_prev, &case.excess);
@@ -1021,7 +1022,7 @@ fn boundary_inflow_matches_cpu() {
         let inflow = zeroed_buffer(ctx, "inflow", ny);
         let d = kernels.boundary_inflow(
             ctx,
-            (nx, ny),
+            case.p.grid,
             &kb,
             &upload(ctx, "excess_old", u_old),
             &upload(ctx, "excess_new", u_new),
@@ -1234,7 +1235,7 @@ fn solve_shift_matches_cpu() {
         let cells = op::interface_cells(&case.xi);
         let ac_sum: f64 = s.cpu_ac_rate.iter().map(|&v| v as f64).sum();
         let g = grid(&case.p);
-        let (wx, wy) = grid_workgroups(g.0, g.1);
+        let (wx, wy) = layer_workgroups(g);
         let partials = zeroed_buffer(ctx, "reaction partials", 2 * (wx * wy) as usize);
         let dispatch = indirect_args_buffer(ctx, "reaction dispatch");
         let rate = zeroed_buffer(ctx, "bv_rate", n);

@@ -1,6 +1,6 @@
 //! The run's device buffers, named as the CPU backend's fields, and their allocation.
 
-use crate::backend::gpu::buffers::{grid_workgroups, storage_buffer, zeroed_buffer};
+use crate::backend::gpu::buffers::{layer_workgroups, storage_buffer, zeroed_buffer};
 use crate::backend::gpu::context::GpuContext;
 use crate::backend::gpu::kernels::{field_guard_buffer, indirect_args_buffer, step_scalars_buffer};
 use crate::grid::{Field, Real};
@@ -100,14 +100,14 @@ impl Fields {
             inverse_dt: field("inverse_dt"),
             h_prime: field("h_prime"),
             reaction_partials: {
-                let (x, y) = grid_workgroups(g.nx, g.ny);
+                let (x, y) = layer_workgroups(g);
                 zeroed_buffer(ctx, "reaction partials", 2 * (x * y) as usize)
             },
             reaction_dispatch: indirect_args_buffer(ctx, "reaction dispatch"),
             reaction_factor: field("reaction_factor"),
             front_speed: field("front_speed"),
             migration_speed: field("migration_speed"),
-            inflow: zeroed_buffer(ctx, "inflow", g.ny),
+            inflow: zeroed_buffer(ctx, "inflow", g.layer_cells()),
             step_scalars: step_scalars_buffer(ctx),
             field_guard: field_guard_buffer(ctx),
         }

@@ -49,7 +49,7 @@ impl StepKernels {
         f: &Fields,
         fused: FusedAllenCahn,
     ) -> StepKernels {
-        let grid = (p.grid.nx, p.grid.ny);
+        let grid = p.grid;
         let cells = p.grid.cells();
         let k = RunConstants::from_params(p).buffer(ctx);
         let control = StepControl::from_params(p).buffer(ctx);
@@ -186,7 +186,13 @@ impl StepKernels {
                 s,
                 &f.inflow,
             ),
-            inflow_sum: red.sum(ctx, &f.inflow, p.grid.ny, s, step_scalar::BOUNDARY_INFLOW),
+            inflow_sum: red.sum(
+                ctx,
+                &f.inflow,
+                p.grid.layer_cells(),
+                s,
+                step_scalar::BOUNDARY_INFLOW,
+            ),
             check_fields: guards.check_fields(
                 ctx,
                 grid,

@@ -2,7 +2,7 @@
 //! potential computed on the device.
 
 use super::{kernel_module, Dispatch, Encode, CONTROL_WGSL};
-use crate::backend::gpu::buffers::{grid_workgroups, uniform_buffer};
+use crate::backend::gpu::buffers::{layer_workgroups, uniform_buffer};
 use crate::backend::gpu::context::GpuContext;
 use crate::model::control::MAX_EVALUATIONS;
 use crate::model::params::MAX_H_SECOND_DERIVATIVE;
@@ -40,7 +40,7 @@ impl StepControl {
         // The state-independent bounds come from the CPU's own formula.
         let b = bounds(p, RateMaxima::default());
         let target = p.target_rate_sum().unwrap_or(0.0);
-        let (x, y) = grid_workgroups(p.grid.nx, p.grid.ny);
+        let (x, y) = layer_workgroups(p.grid);
         StepControl {
             gradient_bound: b[0].1 as f32,
             reaction_base: (2.0 * p.l_sigma * p.w) as f32,

@@ -124,7 +124,7 @@ impl GuardKernels {
     pub fn check_fields(
         &self,
         ctx: &GpuContext,
-        grid: (usize, usize),
+        grid: Grid,
         k: &wgpu::Buffer,
         xi: &wgpu::Buffer,
         excess: &wgpu::Buffer,

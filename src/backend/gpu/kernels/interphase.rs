@@ -76,7 +76,7 @@ impl InterphaseKernels {
     pub fn distance_from_metal_along_x(
         &self,
         ctx: &GpuContext,
-        grid: (usize, usize),
+        grid: Grid,
         k: &wgpu::Buffer,
         xi: &wgpu::Buffer,
         column_distance: &wgpu::Buffer,
@@ -94,7 +94,7 @@ impl InterphaseKernels {
     pub fn distance_from_metal_along_y(
         &self,
         ctx: &GpuContext,
-        grid: (usize, usize),
+        grid: Grid,
         k: &wgpu::Buffer,
         column_distance: &wgpu::Buffer,
         distance: &wgpu::Buffer,
@@ -112,7 +112,7 @@ impl InterphaseKernels {
     pub fn layer_indicator(
         &self,
         ctx: &GpuContext,
-        grid: (usize, usize),
+        grid: Grid,
         k: &wgpu::Buffer,
         xi: &wgpu::Buffer,
         distance: &wgpu::Buffer,
@@ -133,7 +133,7 @@ impl InterphaseKernels {
     pub fn refresh_layer(
         &self,
         ctx: &GpuContext,
-        grid: (usize, usize),
+        grid: Grid,
         k: &wgpu::Buffer,
         xi: &wgpu::Buffer,
         column_distance: &wgpu::Buffer,

@@ -27,7 +27,7 @@
 //! [`CheckFields`] (the first bad cell of a blown-up step, into the field-guard buffer) →
 //! advance STEP.
 
-use super::buffers::{bind_group, grid_workgroups, uniform_buffer};
+use super::buffers::{bind_group, layer_workgroups, uniform_buffer};
 use super::context::{step_scalar, GpuContext};
 use crate::error::{Error, Result};
 use crate::grid::{Grid, Real};
@@ -92,13 +92,14 @@ pub fn check_limits(ctx: &GpuContext) -> Result<()> {
 }
 
 /// Run constants of the order-parameter, transport and interphase kernels: the WGSL
-/// `RunConstants` of `shaders/common.wgsl`, field by field (32 four-byte scalars, 128 bytes, a
-/// multiple of 16).
+/// `RunConstants` of `shaders/common.wgsl`, field by field (48 four-byte scalars, 192 bytes, a
+/// multiple of 16; the hcp frame's vectors are three scalars each in WGSL).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct RunConstants {
     pub nx: u32,
     pub ny: u32,
+    pub nz: u32,
     pub inv_dx: f32,
     pub l_sigma: f32,
     pub w: f32,
@@ -136,6 +137,17 @@ pub struct RunConstants {
     pub layer_thickness: f32,
     pub layer_width: f32,
     pub band_reach: u32,
+    /// The hcp form of 3D ([`crate::model::hcp::HcpConstants`]): ε0, δ6, δ_c, ε_k2, ε_k6, the
+    /// |∇xi|² floor and the crystal frame â, b̂, ĉ (lab frame), component by component.
+    pub hcp_eps0: f32,
+    pub hcp_delta6: f32,
+    pub hcp_delta_c: f32,
+    pub hcp_kinetic_2fold: f32,
+    pub hcp_kinetic_6fold: f32,
+    pub hcp_grad_sq_min: f32,
+    pub hcp_a: [f32; 3],
+    pub hcp_b: [f32; 3],
+    pub hcp_c: [f32; 3],
 }
 
 impl RunConstants {
@@ -151,6 +163,7 @@ impl RunConstants {
         RunConstants {
             nx: op.grid.nx as u32,
             ny: op.grid.ny as u32,
+            nz: op.grid.nz as u32,
             inv_dx: op.inv_dx,
             l_sigma: op.l_sigma,
             w: op.w,
@@ -181,6 +194,15 @@ impl RunConstants {
             layer_thickness: 0.0,
             layer_width: 1.0,
             band_reach: 0,
+            hcp_eps0: op.hcp.eps0,
+            hcp_delta6: op.hcp.delta6,
+            hcp_delta_c: op.hcp.delta_c,
+            hcp_kinetic_2fold: op.hcp.kinetic_2fold,
+            hcp_kinetic_6fold: op.hcp.kinetic_6fold,
+            hcp_grad_sq_min: op.hcp.grad_sq_min,
+            hcp_a: op.hcp.a,
+            hcp_b: op.hcp.b,
+            hcp_c: op.hcp.c,
         }
     }
 
@@ -345,15 +367,15 @@ impl Dispatch {
         }
     }
 
-    /// A 2D kernel over the nx × ny grid.
+    /// A kernel over the grid (the grid rule of `context::GRID_RULE`: x layers by their cells).
     fn grid(
         ctx: &GpuContext,
         label: &str,
         pipeline: &wgpu::ComputePipeline,
         buffers: &[&wgpu::Buffer],
-        (nx, ny): (usize, usize),
+        grid: Grid,
     ) -> Dispatch {
-        let (x, y) = grid_workgroups(nx, ny);
+        let (x, y) = layer_workgroups(grid);
         Dispatch::new(ctx, label, pipeline, buffers, (x, y, 1))
     }
 }

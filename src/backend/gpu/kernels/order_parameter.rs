@@ -4,6 +4,7 @@ use super::{
     kernel_module, Dispatch, COMMON_WGSL, KINETICS_WGSL, NOISE_WGSL, ORDER_PARAMETER_WGSL,
 };
 use crate::backend::gpu::context::GpuContext;
+use crate::grid::Grid;
 
 /// The order-parameter kernels (twins of `backend::cpu::order_parameter`).
 pub struct OrderParameterKernels {
@@ -83,7 +84,7 @@ impl OrderParameterKernels {
     pub fn interface_orientation_field(
         &self,
         ctx: &GpuContext,
-        grid: (usize, usize),
+        grid: Grid,
         k: &wgpu::Buffer,
         xi: &wgpu::Buffer,
         eps_sq: &wgpu::Buffer,
@@ -105,7 +106,7 @@ impl OrderParameterKernels {
     pub fn allen_cahn_rate(
         &self,
         ctx: &GpuContext,
-        grid: (usize, usize),
+        grid: Grid,
         k: &wgpu::Buffer,
         xi: &wgpu::Buffer,
         eps_sq: &wgpu::Buffer,
@@ -130,7 +131,7 @@ impl OrderParameterKernels {
         &self,
         ctx: &GpuContext,
         fused: FusedAllenCahn,
-        grid: (usize, usize),
+        grid: Grid,
         k: &wgpu::Buffer,
         xi: &wgpu::Buffer,
         rate: &wgpu::Buffer,
@@ -158,7 +159,7 @@ impl OrderParameterKernels {
     pub fn reaction_field(
         &self,
         ctx: &GpuContext,
-        grid: (usize, usize),
+        grid: Grid,
         k: &wgpu::Buffer,
         inputs: &ReactionInputs,
         step_scalars: &wgpu::Buffer,
@@ -193,7 +194,7 @@ impl OrderParameterKernels {
     pub fn reaction_maxima(
         &self,
         ctx: &GpuContext,
-        grid: (usize, usize),
+        grid: Grid,
         k: &wgpu::Buffer,
         xi: &wgpu::Buffer,
         bv_rate: &wgpu::Buffer,
@@ -226,7 +227,7 @@ impl OrderParameterKernels {
     pub fn interface_noise(
         &self,
         ctx: &GpuContext,
-        grid: (usize, usize),
+        grid: Grid,
         k: &wgpu::Buffer,
         step_scalars: &wgpu::Buffer,
         xi: &wgpu::Buffer,
@@ -248,7 +249,7 @@ impl OrderParameterKernels {
     pub fn update_order_parameter(
         &self,
         ctx: &GpuContext,
-        grid: (usize, usize),
+        grid: Grid,
         k: &wgpu::Buffer,
         xi: &wgpu::Buffer,
         ac_rate: &wgpu::Buffer,

@@ -4,6 +4,7 @@
 use super::{kernel_module, Dispatch, STEP_WGSL};
 use crate::backend::gpu::buffers::uniform_buffer;
 use crate::backend::gpu::context::GpuContext;
+use crate::grid::Grid;
 
 /// The WGSL `StepGlue` uniform.
 #[repr(C)]
@@ -11,8 +12,8 @@ use crate::backend::gpu::context::GpuContext;
 pub struct StepGlue {
     pub nx: u32,
     pub ny: u32,
+    pub nz: u32,
     pub potential_source: f32,
-    _pad: f32,
 }
 
 impl StepGlue {
@@ -20,8 +21,8 @@ impl StepGlue {
         StepGlue {
             nx: p.grid.nx as u32,
             ny: p.grid.ny as u32,
+            nz: p.grid.nz as u32,
             potential_source: p.potential_source as f32,
-            _pad: 0.0,
         }
     }
 
@@ -48,7 +49,7 @@ impl StepGlueKernels {
     pub fn potential_source(
         &self,
         ctx: &GpuContext,
-        grid: (usize, usize),
+        grid: Grid,
         glue: &wgpu::Buffer,
         dxi: &wgpu::Buffer,
         step_scalars: &wgpu::Buffer,
@@ -67,7 +68,7 @@ impl StepGlueKernels {
     pub fn inverse_time_step_field(
         &self,
         ctx: &GpuContext,
-        grid: (usize, usize),
+        grid: Grid,
         glue: &wgpu::Buffer,
         step_scalars: &wgpu::Buffer,
         a: &wgpu::Buffer,

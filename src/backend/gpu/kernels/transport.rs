@@ -3,6 +3,7 @@
 use super::{kernel_module, Dispatch, COMMON_WGSL, TRANSPORT_WGSL};
 use crate::backend::gpu::buffers::linear_workgroups;
 use crate::backend::gpu::context::GpuContext;
+use crate::grid::Grid;
 
 /// The transport kernels (twins of `backend::cpu::transport`).
 pub struct TransportKernels {
@@ -29,7 +30,7 @@ impl TransportKernels {
     pub fn transport_coefficients(
         &self,
         ctx: &GpuContext,
-        grid: (usize, usize),
+        grid: Grid,
         k: &wgpu::Buffer,
         xi: &wgpu::Buffer,
         layer: &wgpu::Buffer,
@@ -61,7 +62,7 @@ impl TransportKernels {
     pub fn concentration_rhs(
         &self,
         ctx: &GpuContext,
-        grid: (usize, usize),
+        grid: Grid,
         k: &wgpu::Buffer,
         excess: &wgpu::Buffer,
         phi: &wgpu::Buffer,
@@ -84,7 +85,7 @@ impl TransportKernels {
     pub fn max_migration_speed(
         &self,
         ctx: &GpuContext,
-        grid: (usize, usize),
+        grid: Grid,
         k: &wgpu::Buffer,
         phi: &wgpu::Buffer,
         diffusivity: &wgpu::Buffer,
@@ -106,7 +107,7 @@ impl TransportKernels {
     pub fn boundary_inflow(
         &self,
         ctx: &GpuContext,
-        grid: (usize, usize),
+        grid: Grid,
         k: &wgpu::Buffer,
         excess_old: &wgpu::Buffer,
         excess_new: &wgpu::Buffer,
@@ -128,7 +129,7 @@ impl TransportKernels {
                 step_scalars,
                 inflow,
             ],
-            (linear_workgroups(grid.1), 1, 1),
+            (linear_workgroups(grid.layer_cells()), 1, 1),
         )
     }
 }
