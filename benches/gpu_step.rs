@@ -204,7 +204,9 @@ fn main() {
         "band",
         "dispatches",
     );
-    let step_kernel = FusedAllenCahn::for_adapter(&ctx.adapter_info);
+    // The kernel a 2D run of this bench takes on this adapter (its grids are squares).
+    let step_kernel =
+        FusedAllenCahn::for_adapter(&ctx.adapter_info, mgpf::grid::Grid::new(2, 2, 1.0));
     let cpu_steps: u64 = std::env::var("MGPF_GPU_BENCH_CPU_STEPS")
         .map(|v| v.parse().expect("MGPF_GPU_BENCH_CPU_STEPS is a step count"))
         .unwrap_or(4);

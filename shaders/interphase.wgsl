@@ -4,14 +4,15 @@
 //
 // The CPU's `distance_from_metal` is an exact Euclidean distance transform of whole columns and
 // rows (Felzenszwalb–Huttenlocher, sequential along each line). Here each cell scans a window of
-// ±R cells (R = k.band_reach, derived in kernels::interphase::band_reach) in two separable passes,
-// in integer arithmetic:
-//   g(i, j)  = min |i − i'| over metal cells (i', j), |i − i'| ≤ R, else R + 1   (along x, walls)
-//   d²(i, j) = min over |δ| ≤ min(R, ⌊ny/2⌋) of g(i, j + δ)² + δ²                (along y, periodic)
+// ±R cells (R = k.band_reach, derived in kernels::interphase::band_reach) in three separable
+// passes, in integer arithmetic:
+//   g(i, j, k)     = min |i − i'| over metal cells (i', j, k), |i − i'| ≤ R, else R + 1  (x, walls)
+//   d²_xy(i, j, k) = min over |δ| ≤ min(R, ⌊ny/2⌋) of g(i, j + δ, k)² + δ²            (y, periodic)
+//   d²(i, j, k)    = min over |δ| ≤ min(R, ⌊nz/2⌋) of d²_xy(i, j, k + δ) + δ²          (z, periodic)
 // d² is the exact squared distance wherever the distance is ≤ R cells (the nearest metal cell
-// lies in both windows; a capped g counts (R + 1)² > R²), and exceeds R² elsewhere, where R makes
-// the band smaller than BAND_FLOOR. Both passes stop early: pass 1 at the first metal cell, pass
-// 2 once δ² ≥ the best d² so far, so a cell near the surface costs a few reads.
+// lies in every window; a capped g counts (R + 1)² > R²), and exceeds R² elsewhere, where R makes
+// the band smaller than BAND_FLOOR. The passes stop early: pass 1 at the first metal cell, passes
+// 2 and 3 once δ² ≥ the best d² so far, so a cell near the surface costs a few reads.
 //
 // Assembled per kernel as the other families are (common.wgsl + the part above the first
 // "// ---- kernel:" line + one section).
@@ -41,9 +42,9 @@ fn distance_from_metal_along_x(@builtin(global_invocation_id) id: vec3<u32>) {
 }
 
 // ---- kernel: distance_from_metal_along_y
-// d = (√d² − ½) Δx ≥ 0 (µm; 0 in the metal), d² = min_{|δ| ≤ min(R, ⌊ny/2⌋)} g(i, j + δ)² + δ².
+// d²_xy(i, j, k) = min_{|δ| ≤ min(R, ⌊ny/2⌋)} g(i, j + δ, k)² + δ² (u32; cells²).
 @group(0) @binding(1) var<storage, read> column_distance: array<u32>;
-@group(0) @binding(2) var<storage, read_write> distance: array<f32>;
+@group(0) @binding(2) var<storage, read_write> plane_distance_sq: array<u32>;
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn distance_from_metal_along_y(@builtin(global_invocation_id) id: vec3<u32>) {
@@ -64,7 +65,31 @@ fn distance_from_metal_along_y(@builtin(global_invocation_id) id: vec3<u32>) {
         let left = column_distance[line + ((j + ny - s) % ny) * nz];
         best = min(best, min(right * right, left * left) + s * s);
     }
-    distance[cell_of(i, m)] = select(max(sqrt(f32(best)) - 0.5, 0.0) * k.dx, 0.0, best == 0u);
+    plane_distance_sq[cell_of(i, m)] = best;
+}
+
+// ---- kernel: distance_from_metal_along_z
+// d = (√d² − ½) Δx ≥ 0 (µm; 0 in the metal), d² = min_{|δ| ≤ min(R, ⌊nz/2⌋)} d²_xy(i, j, k + δ) + δ²
+// (in 2D, nz = 1, the window is empty and d² = d²_xy).
+@group(0) @binding(1) var<storage, read> plane_distance_sq: array<u32>;
+@group(0) @binding(2) var<storage, read_write> distance: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
+fn distance_from_metal_along_z(@builtin(global_invocation_id) id: vec3<u32>) {
+    let m = id.x;
+    let i = id.y;
+    let nz = k.nz;
+    if (i >= k.nx || m >= layer_cells()) { return; }
+    let kk = m % nz;
+    let line = cell_of(i, m - kk);
+    var best = plane_distance_sq[line + kk];
+    let reach = min(k.band_reach, nz / 2u);
+    for (var s = 1u; s <= reach && s * s < best; s++) {
+        let front = plane_distance_sq[line + (kk + s) % nz];
+        let back = plane_distance_sq[line + (kk + nz - s) % nz];
+        best = min(best, min(front, back) + s * s);
+    }
+    distance[line + kk] = select(max(sqrt(f32(best)) - 0.5, 0.0) * k.dx, 0.0, best == 0u);
 }
 
 // ---- kernel: layer_indicator

@@ -9,7 +9,7 @@
 // Assembled per kernel by kernels.rs: prelude + common.wgsl + noise.wgsl + kinetics.wgsl + the part
 // of this file above the first "// ---- kernel:" line + that kernel's section (each section
 // declares its own bindings, so the file as a whole is not one module). Every section binds `xi`,
-// which the stencil functions of the head (orientation_at, allen_cahn_at) read.
+// which the stencil functions of the head read.
 
 // Sign of xi's ghost above row i: past the bulk face the generated wall rule (xi = 0 there).
 fn above_sign(i: u32, nx: u32) -> f32 {
@@ -41,9 +41,10 @@ fn interface_orientation(gx: f32, gy: f32) -> vec3<f32> {
     return vec3<f32>(eps * eps, eps * eps_prime, a_k);
 }
 
-// ε², εε', a_k and |∇xi| of cell (i, j) from the central gradient of xi there, with xi's ghosts:
+// The two-pass 2D kernels' (interface_orientation_field, allen_cahn_rate; twins of the CPU's
+// two-pass 2D kernels): ε², εε', a_k and |∇xi| of cell (i, j) from the central gradient of xi there, with xi's ghosts:
 // mirror at the collector, antisymmetric past the bulk face, periodic in y.
-fn orientation_at(i: u32, m: u32) -> vec4<f32> {
+fn orientation_2d_at(i: u32, m: u32) -> vec4<f32> {
     let nx = k.nx;
     let half_inv_dx = 0.5 * k.inv_dx;
     let lat = lateral_neighbours(m, k.ny, k.nz);
@@ -52,10 +53,10 @@ fn orientation_at(i: u32, m: u32) -> vec4<f32> {
     return vec4<f32>(interface_orientation(gx, gy), sqrt(gx * gx + gy * gy));
 }
 
-// The Allen–Cahn rate of cell (i, j) from xi's 3×3 neighbourhood and ε² (e) and εε' (d) of its
+// The two-pass 2D kernels' Allen–Cahn rate (the Kobayashi form) of cell (i, j) from xi's 3×3 neighbourhood and ε² (e) and εε' (d) of its
 // five stencil cells: below (_b), (left, centre, right) (vec3), above (_a), the rows past the x
 // boundaries clamped.
-fn allen_cahn_at(i: u32, m: u32, e_b: f32, e: vec3<f32>, e_a: f32, d_b: f32, d: vec3<f32>, d_a: f32) -> f32 {
+fn allen_cahn_2d_at(i: u32, m: u32, e_b: f32, e: vec3<f32>, e_a: f32, d_b: f32, d: vec3<f32>, d_a: f32) -> f32 {
     let nx = k.nx;
     let inv_dx2 = k.inv_dx * k.inv_dx;
     let half_inv_dx = 0.5 * k.inv_dx;
@@ -88,6 +89,131 @@ fn allen_cahn_at(i: u32, m: u32, e_b: f32, e: vec3<f32>, e_a: f32, d_b: f32, d: 
     return -k.l_sigma * (double_well - isotropic - cross);
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// The Allen–Cahn rate in any dimension, in its vector form (twin of
+// src/backend/cpu/order_parameter/allen_cahn.rs):
+//
+// −L_σ [g'(xi) − ∇·(∂f/∂p)],   ∂f/∂p = ε² p + J,   J = ε |p| (I − n̂n̂ᵀ) ∇_n ε,   p = ∇xi,
+//
+// the isotropic part on the compact 7-point stencil (5-point in 2D) with face-averaged ε², ∇·J
+// by central differences of the cell-centred J, each cell's J from its central gradient: the
+// in-plane forms in 2D, the hcp form about the c-axis in 3D (src/model/hcp.rs). J is copied at
+// the x boundaries (the clamped layer's).
+
+// What the kernels read of the interface's orientation at one cell (model::anisotropy::
+// Orientation): ε², J along x, y, z, a_k and |∇xi|.
+struct Orientation {
+    eps_sq: f32,
+    flux: vec3<f32>,
+    kinetic_factor: f32,
+    grad_norm: f32,
+}
+
+// The central gradient of xi at cell (i, m) with xi's ghosts (mirror at the collector,
+// antisymmetric past the bulk face, periodic in y and z), lab frame; 0 along z in 2D.
+fn gradient_at(i: u32, m: u32) -> vec3<f32> {
+    let nx = k.nx;
+    let half_inv_dx = 0.5 * k.inv_dx;
+    let lat = lateral_neighbours(m, k.ny, k.nz);
+    let gx = (above_sign(i, nx) * xi[cell_of(layer_above(i, nx), m)] - xi[cell_of(layer_below(i), m)]) * half_inv_dx;
+    let gy = (xi[cell_of(i, lat.y_plus)] - xi[cell_of(i, lat.y_minus)]) * half_inv_dx;
+    var gz = 0.0;
+    if (k.nz > 1u) {
+        gz = (xi[cell_of(i, lat.z_plus)] - xi[cell_of(i, lat.z_minus)]) * half_inv_dx;
+    }
+    return vec3<f32>(gx, gy, gz);
+}
+
+// The in-plane forms of 2D (AnisotropyConstants' SurfaceEnergy): J = εε'(θ) (−g_y, g_x).
+fn in_plane_orientation(g: vec3<f32>) -> Orientation {
+    let o = interface_orientation(g.x, g.y);
+    let d = o.y;
+    return Orientation(o.x, vec3<f32>(-(d * g.y), d * g.x, 0.0), o.z, sqrt(g.x * g.x + g.y * g.y));
+}
+
+// The hcp form of 3D about ĉ (HcpConstants' SurfaceEnergy, the same operations in the same
+// order): ε = ε0 [1 + δ6 Re((n_a + i n_b)⁶) + δ_c n_c²], J = ε |g| (I − n̂n̂ᵀ) ∇_n ε,
+// a_k = max(a_min, 1 − ε_k2 (2 n_c² − 1) + ε_k6 Re((n_a + i n_b)⁶)); isotropic below the floor.
+fn hcp_orientation(g: vec3<f32>) -> Orientation {
+    let g2 = g.x * g.x + g.y * g.y + g.z * g.z;
+    let norm = sqrt(g2);
+    if (g2 <= k.hcp_grad_sq_min) {
+        return Orientation(k.hcp_eps0 * k.hcp_eps0, vec3<f32>(0.0, 0.0, 0.0), 1.0, norm);
+    }
+    let inv = 1.0 / norm;
+    let n = vec3<f32>(g.x * inv, g.y * inv, g.z * inv);
+    let a = vec3<f32>(k.hcp_a_x, k.hcp_a_y, k.hcp_a_z);
+    let b = vec3<f32>(k.hcp_b_x, k.hcp_b_y, k.hcp_b_z);
+    let c = vec3<f32>(k.hcp_c_x, k.hcp_c_y, k.hcp_c_z);
+    let na = n.x * a.x + n.y * a.y + n.z * a.z;
+    let nb = n.x * b.x + n.y * b.y + n.z * b.z;
+    let nc = n.x * c.x + n.y * c.y + n.z * c.z;
+    let p = na * na - nb * nb;
+    let q = 2.0 * na * nb;
+    let p4 = p * p - q * q;
+    let q4 = 2.0 * p * q;
+    let re5 = p4 * na - q4 * nb;
+    let im5 = p4 * nb + q4 * na;
+    let re6 = re5 * na - im5 * nb;
+    let eps = k.hcp_eps0 * (1.0 + k.hcp_delta6 * re6 + k.hcp_delta_c * nc * nc);
+    let sa = 6.0 * k.hcp_delta6 * re5;
+    let sb = -6.0 * k.hcp_delta6 * im5;
+    let sc = 2.0 * k.hcp_delta_c * nc;
+    let grad = vec3<f32>(
+        k.hcp_eps0 * (sa * a.x + sb * b.x + sc * c.x),
+        k.hcp_eps0 * (sa * a.y + sb * b.y + sc * c.y),
+        k.hcp_eps0 * (sa * a.z + sb * b.z + sc * c.z),
+    );
+    let along = n.x * grad.x + n.y * grad.y + n.z * grad.z;
+    let scale = eps * norm;
+    let flux = vec3<f32>(
+        scale * (grad.x - along * n.x),
+        scale * (grad.y - along * n.y),
+        scale * (grad.z - along * n.z),
+    );
+    let a_k = max(1.0 - k.hcp_kinetic_2fold * (2.0 * nc * nc - 1.0) + k.hcp_kinetic_6fold * re6, KINETIC_FACTOR_MIN);
+    return Orientation(eps * eps, flux, a_k, norm);
+}
+
+// The orientation of cell (i, m) with the surface energy of the grid's dimension.
+fn orientation_at(i: u32, m: u32) -> Orientation {
+    let g = gradient_at(i, m);
+    if (k.nz > 1u) {
+        return hcp_orientation(g);
+    }
+    return in_plane_orientation(g);
+}
+
+// The rate of one cell from its xi (x0) and ε² (e0) and, for the neighbours in the CPU's order
+// (x below, x above, fast −, fast +, slow −, slow +; fast = z and slow = y in 3D, fast = y in
+// 2D), xi with the ghost rule applied (x), ε² (e) and J along that neighbour's axis (j).
+fn rate_at(x0: f32, e0: f32, x: array<f32, 6>, e: array<f32, 6>, j: array<f32, 6>, slow: bool) -> f32 {
+    var isotropic = 0.5 * (e0 + e[1]) * (x[1] - x0) - 0.5 * (e0 + e[0]) * (x0 - x[0])
+        + 0.5 * (e0 + e[3]) * (x[3] - x0)
+        - 0.5 * (e0 + e[2]) * (x0 - x[2]);
+    var divergence = (j[1] - j[0]) + (j[3] - j[2]);
+    if (slow) {
+        isotropic = isotropic + 0.5 * (e0 + e[5]) * (x[5] - x0) - 0.5 * (e0 + e[4]) * (x0 - x[4]);
+        divergence += j[5] - j[4];
+    }
+    let double_well = 2.0 * k.w * x0 * (1.0 - x0) * (1.0 - 2.0 * x0);
+    return -k.l_sigma * (double_well - isotropic * (k.inv_dx * k.inv_dx) - divergence * (0.5 * k.inv_dx));
+}
+
+// The fast-axis neighbours of layer index m (z in 3D, y in 2D) and the slow one's (y in 3D).
+fn fast_neighbours(lat: LateralNeighbours) -> vec2<u32> {
+    if (k.nz > 1u) {
+        return vec2<u32>(lat.z_minus, lat.z_plus);
+    }
+    return vec2<u32>(lat.y_minus, lat.y_plus);
+}
+
+// J along the fast axis (z in 3D, y in 2D).
+fn fast_flux(o: Orientation) -> f32 {
+    return select(o.flux.y, o.flux.z, k.nz > 1u);
+}
+
 // −L_η h'(xi) m (1−p_b) a_k B_eff(E − φ, c) and its derivative with respect to E.
 fn reaction_rate(xi: f32, c: f32, phi: f32, electrode: f32, kinetic_factor: f32, asr: f32, blocked: f32) -> vec2<f32> {
     let hp = interpolation_prime(xi);
@@ -114,7 +240,7 @@ fn interface_orientation_field(@builtin(global_invocation_id) id: vec3<u32>) {
     let i = id.y;
     if (i >= k.nx || m >= layer_cells()) { return; }
     let n = cell_of(i, m);
-    let o = orientation_at(i, m);
+    let o = orientation_2d_at(i, m);
     eps_sq[n] = o.x;
     eps_deriv[n] = o.y;
     kinetic_factor[n] = o.z;
@@ -139,7 +265,7 @@ fn allen_cahn_rate(@builtin(global_invocation_id) id: vec3<u32>) {
     let b = cell_of(layer_below(i), m);
     let c = cell_of(i, 0u);
     let a = cell_of(layer_above(i, nx), m);
-    rate[c + m] = allen_cahn_at(
+    rate[c + m] = allen_cahn_2d_at(
         i,
         m,
         eps_sq[b],
@@ -152,8 +278,9 @@ fn allen_cahn_rate(@builtin(global_invocation_id) id: vec3<u32>) {
 }
 
 // ---- kernel: allen_cahn_rate_streaming
-// −L_σ [g'(xi) − ∇·(ε²∇xi) + ∂x(εε' ∂y xi) − ∂y(εε' ∂x xi)], ε² and εε' of the five stencil cells
-// recomputed from xi (interface_orientation_field fused in); a_k and |∇xi| of the centre cell.
+// −L_σ [g'(xi) − ∇·(ε²∇xi + J)] in any dimension, the orientation (ε², J) of the centre and its
+// 2d neighbours recomputed from xi per cell (no orientation fields); a_k and |∇xi| of the centre
+// cell. The reference for the tiled kernels.
 @group(0) @binding(1) var<storage, read> xi: array<f32>;
 @group(0) @binding(2) var<storage, read_write> rate: array<f32>;
 @group(0) @binding(3) var<storage, read_write> kinetic_factor: array<f32>;
@@ -166,33 +293,41 @@ fn allen_cahn_rate_streaming(@builtin(global_invocation_id) id: vec3<u32>) {
     let nx = k.nx;
     if (i >= nx || m >= layer_cells()) { return; }
     let lat = lateral_neighbours(m, k.ny, k.nz);
-    // Each from its own central gradient; the rows past the x boundaries clamped as
-    // allen_cahn_rate clamps the ε² and εε' fields.
-    let below = orientation_at(layer_below(i), m);
-    let left = orientation_at(i, lat.y_minus);
+    let fast = fast_neighbours(lat);
+    let slow = k.nz > 1u;
+    let below = layer_below(i);
+    let above = layer_above(i, nx);
+    let sign = above_sign(i, nx);
+    // Each orientation from its own central gradient; the layers past the x boundaries clamped
+    // (J copied there).
+    let o_b = orientation_at(below, m);
+    let o_a = orientation_at(above, m);
+    let o_fm = orientation_at(i, fast.x);
+    let o_fp = orientation_at(i, fast.y);
     let centre = orientation_at(i, m);
-    let right = orientation_at(i, lat.y_plus);
-    let above = orientation_at(layer_above(i, nx), m);
+    var x = array<f32, 6>(xi[cell_of(below, m)], sign * xi[cell_of(above, m)], xi[cell_of(i, fast.x)], xi[cell_of(i, fast.y)], 0.0, 0.0);
+    var e = array<f32, 6>(o_b.eps_sq, o_a.eps_sq, o_fm.eps_sq, o_fp.eps_sq, 0.0, 0.0);
+    var j = array<f32, 6>(o_b.flux.x, o_a.flux.x, fast_flux(o_fm), fast_flux(o_fp), 0.0, 0.0);
+    if (slow) {
+        let o_sm = orientation_at(i, lat.y_minus);
+        let o_sp = orientation_at(i, lat.y_plus);
+        x[4] = xi[cell_of(i, lat.y_minus)];
+        x[5] = xi[cell_of(i, lat.y_plus)];
+        e[4] = o_sm.eps_sq;
+        e[5] = o_sp.eps_sq;
+        j[4] = o_sm.flux.y;
+        j[5] = o_sp.flux.y;
+    }
     let n = cell_of(i, m);
-    rate[n] = allen_cahn_at(
-        i,
-        m,
-        below.x,
-        vec3<f32>(left.x, centre.x, right.x),
-        above.x,
-        below.y,
-        vec3<f32>(left.y, centre.y, right.y),
-        above.y,
-    );
-    kinetic_factor[n] = centre.z;
-    grad_norm[n] = centre.w;
+    rate[n] = rate_at(xi[n], centre.eps_sq, x, e, j, slow);
+    kinetic_factor[n] = centre.kinetic_factor;
+    grad_norm[n] = centre.grad_norm;
 }
 
 // ---- kernel: allen_cahn_rate_tiled
-// −L_σ [g'(xi) − ∇·(ε²∇xi) + ∂x(εε' ∂y xi) − ∂y(εε' ∂x xi)], as allen_cahn_rate_streaming (the
-// same expressions, bit for bit) with ε² and εε' computed once per cell of the workgroup's tile
-// and its one-cell halo, in workgroup memory (1.27 orientations per cell instead of 5); a_k and
-// |∇xi| of the tile's cells.
+// 2D: the rate of allen_cahn_rate_streaming (the same expressions, bit for bit) with ε² and J
+// computed once per cell of the workgroup's tile and its one-cell halo, in workgroup memory (1.27
+// orientations per cell instead of 5); a_k and |∇xi| of the tile's cells.
 @group(0) @binding(1) var<storage, read> xi: array<f32>;
 @group(0) @binding(2) var<storage, read_write> rate: array<f32>;
 @group(0) @binding(3) var<storage, read_write> kinetic_factor: array<f32>;
@@ -202,7 +337,8 @@ fn allen_cahn_rate_streaming(@builtin(global_invocation_id) id: vec3<u32>) {
 const TILE_X: u32 = WORKGROUP_X + 2u;
 const TILE_CELLS: u32 = (WORKGROUP_Y + 2u) * TILE_X;
 var<workgroup> tile_eps_sq: array<f32, TILE_CELLS>;
-var<workgroup> tile_eps_deriv: array<f32, TILE_CELLS>;
+var<workgroup> tile_flux_x: array<f32, TILE_CELLS>;
+var<workgroup> tile_flux_y: array<f32, TILE_CELLS>;
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn allen_cahn_rate_tiled(
@@ -216,42 +352,46 @@ fn allen_cahn_rate_tiled(
     let i0 = group.y * WORKGROUP_Y;
     let j0 = group.x * WORKGROUP_X;
     // Slot (r, q) holds the orientation of cell (i0 + r − 1, j0 + q − 1): rows clamped to the
-    // grid (as allen_cahn_rate clamps the ε² and εε' fields; past a tile's last grid row that is
-    // the clamped row above), columns periodic. No early return: every invocation reaches the
-    // barrier.
+    // grid (as the streaming kernel clamps them; past a tile's last grid row that is the clamped
+    // row above), columns periodic. No early return: every invocation reaches the barrier.
     for (var s = t; s < TILE_CELLS; s += WORKGROUP_X * WORKGROUP_Y) {
         let r = s / TILE_X;
         let q = s % TILE_X;
         let i = min(select(i0 + r - 1u, 0u, i0 + r == 0u), nx - 1u);
         let j = (j0 + q + ny - 1u) % ny;
         let o = orientation_at(i, j);
-        tile_eps_sq[s] = o.x;
-        tile_eps_deriv[s] = o.y;
+        tile_eps_sq[s] = o.eps_sq;
+        tile_flux_x[s] = o.flux.x;
+        tile_flux_y[s] = o.flux.y;
         // A tile cell (not halo) inside the grid: its a_k and |∇xi| for the reaction kernels.
         let inside = r >= 1u && r <= WORKGROUP_Y && q >= 1u && q <= WORKGROUP_X;
         if (inside && i0 + r - 1u < nx && j0 + q - 1u < ny) {
             let n = cell_of(i, j);
-            kinetic_factor[n] = o.z;
-            grad_norm[n] = o.w;
+            kinetic_factor[n] = o.kinetic_factor;
+            grad_norm[n] = o.grad_norm;
         }
     }
     workgroupBarrier();
     let m = id.x;
     let i = id.y;
     if (i >= nx || m >= layer_cells()) { return; }
+    let lat = lateral_neighbours(m, ny, 1u);
+    let sign = above_sign(i, nx);
     let centre = (local.y + 1u) * TILE_X + local.x + 1u;
     let below = centre - TILE_X;
     let above = centre + TILE_X;
-    rate[cell_of(i, m)] = allen_cahn_at(
-        i,
-        m,
-        tile_eps_sq[below],
-        vec3<f32>(tile_eps_sq[centre - 1u], tile_eps_sq[centre], tile_eps_sq[centre + 1u]),
-        tile_eps_sq[above],
-        tile_eps_deriv[below],
-        vec3<f32>(tile_eps_deriv[centre - 1u], tile_eps_deriv[centre], tile_eps_deriv[centre + 1u]),
-        tile_eps_deriv[above],
+    let x = array<f32, 6>(
+        xi[cell_of(layer_below(i), m)],
+        sign * xi[cell_of(layer_above(i, nx), m)],
+        xi[cell_of(i, lat.y_minus)],
+        xi[cell_of(i, lat.y_plus)],
+        0.0,
+        0.0,
     );
+    let e = array<f32, 6>(tile_eps_sq[below], tile_eps_sq[above], tile_eps_sq[centre - 1u], tile_eps_sq[centre + 1u], 0.0, 0.0);
+    let j = array<f32, 6>(tile_flux_x[below], tile_flux_x[above], tile_flux_y[centre - 1u], tile_flux_y[centre + 1u], 0.0, 0.0);
+    let n = cell_of(i, m);
+    rate[n] = rate_at(xi[n], tile_eps_sq[centre], x, e, j, false);
 }
 
 // ---- kernel: reaction_field

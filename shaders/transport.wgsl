@@ -7,7 +7,8 @@
 // with weight 2D dt/Δx² (~10⁴), where an f32 c ≈ 1 would carry c0 − c only to ~6e-8; u ≈ 0 there
 // carries it at full relative precision. The migration fluxes read c/c0 = 1 + u.
 //
-// Boundaries: zero flux at the collector, c = 1 (u = 0) and φ = 0 on the bulk face, periodic in y.
+// Boundaries: zero flux at the collector, c = 1 (u = 0) and φ = 0 on the bulk face, periodic in y
+// and z.
 // Assembled per kernel as order_parameter.wgsl is (common.wgsl + the part above the first
 // "// ---- kernel:" line + one section).
 
@@ -85,7 +86,16 @@ fn concentration_rhs(@builtin(global_invocation_id) id: vec3<u32>) {
     let down = face_flux(diffusivity[b], dc, p_b, pc, 1.0 + excess[b], cc);
     let right = face_flux(dc, diffusivity[r], pc, phi[r], cc, 1.0 + excess[r]);
     let left = face_flux(diffusivity[l], dc, phi[l], pc, 1.0 + excess[l], cc);
-    let divergence = (up - down + right - left) * k.inv_dx;
+    var balance = up - down + right - left;
+    if (k.nz > 1u) {
+        // The z faces (3D), summed as the CPU sums them: (front − back) added last.
+        let f = cell_of(i, lat.z_plus);
+        let bk = cell_of(i, lat.z_minus);
+        let front = face_flux(dc, diffusivity[f], pc, phi[f], cc, 1.0 + excess[f]);
+        let back = face_flux(diffusivity[bk], dc, phi[bk], pc, 1.0 + excess[bk], cc);
+        balance = balance + (front - back);
+    }
+    let divergence = balance * k.inv_dx;
     rhs[n] = uc * inv_dt - divergence - k.cs_over_c0 * dxi[n] * inv_dt;
 }
 
@@ -112,6 +122,9 @@ fn max_migration_speed(@builtin(global_invocation_id) id: vec3<u32>) {
     let n = cell_of(i, m);
     let lat = lateral_neighbours(m, k.ny, k.nz);
     var sum = migration_out(n, cell_of(i, lat.y_minus)) + migration_out(n, cell_of(i, lat.y_plus));
+    if (k.nz > 1u) {
+        sum += migration_out(n, cell_of(i, lat.z_minus)) + migration_out(n, cell_of(i, lat.z_plus));
+    }
     if (i > 0u) {
         sum += migration_out(n, n - layer);
     }
@@ -144,5 +157,7 @@ fn boundary_inflow(@builtin(global_invocation_id) id: vec3<u32>) {
     let diffusive_in = d * -excess_new[n] * 2.0 / dx;
     let beyond = 1.0 + excess_bulk_face(excess_old[n]);
     let migration_out = face_flux(d, d, phi[n], potential_bulk_ghost(phi[n]), 1.0 + excess_old[n], beyond);
-    inflow[m] = (diffusive_in - migration_out) * dx * step_scalars[DT];
+    // The face's length (2D, per unit depth) or area (3D).
+    let face = select(dx, dx * dx, k.nz > 1u);
+    inflow[m] = (diffusive_in - migration_out) * face * step_scalars[DT];
 }

@@ -55,6 +55,29 @@ fn rough_surface(grid: Grid) -> Field {
     })
 }
 
+/// A rough 3D surface on 20 × 14 × 12 cells: a deposit whose height varies along y and z with a
+/// bare stripe of three z planes, pillars against the periodic z edge k = 11 | 0 and the y edge
+/// j = 13 | 0 (cells across an edge reach them only through the wrap), and a floating island;
+/// xi across [0, ½) and [½, 1] as in the 2D surface.
+fn rough_surface_3d(grid: Grid) -> Field {
+    grid.field_from_fn(|(i, j, k)| {
+        let (x, y, z) = (i as f64, j as f64, k as f64);
+        let tau = 2.0 * std::f64::consts::PI;
+        let height =
+            4.0 + 2.0 * (tau * y / grid.ny as f64).sin() * (tau * z / grid.nz as f64).cos();
+        let deposit = !(5..=7).contains(&k) && x < height;
+        let across_z = (9..=10).contains(&i) && (3..=5).contains(&j) && (k == 11 || k == 0);
+        let across_y = (12..=13).contains(&i) && (j == 13 || j == 0) && (8..=9).contains(&k);
+        let island = i == 15 && (6..=8).contains(&j) && (1..=2).contains(&k);
+        let wobble = ((grid.index(i, j, k)) as f32 * 0.37).sin().abs();
+        if deposit || across_z || across_y || island {
+            0.5 + 0.5 * wobble
+        } else {
+            0.49 * wobble
+        }
+    })
+}
+
 fn upload(ctx: &GpuContext, label: &str, f: &Field) -> wgpu::Buffer {
     storage_buffer(ctx, label, f.as_slice().unwrap())
 }
@@ -71,13 +94,15 @@ fn device_band(
     let mut cfg = Config::default_demo();
     cfg.grid.nx = grid.nx;
     cfg.grid.ny = grid.ny;
+    cfg.grid.nz = grid.nz;
     cfg.grid.dx_um = grid.dx;
     let p = Params::from_config(&cfg).unwrap();
     let k = RunConstants::from_params(&p).with_band(grid, l, w);
     let n = grid.cells();
     let kernels = InterphaseKernels::new(ctx);
-    let (column, distance, layer) = (
+    let (column, plane, distance, layer) = (
         zeroed_buffer(ctx, "column distance", n),
+        zeroed_buffer(ctx, "plane distance squared", n),
         zeroed_buffer(ctx, "distance", n),
         zeroed_buffer(ctx, "layer", n),
     );
@@ -86,8 +111,7 @@ fn device_band(
         grid,
         &k.buffer(ctx),
         &upload(ctx, "xi", xi),
-        &column,
-        &distance,
+        [&column, &plane, &distance],
         &layer,
     );
     submit(ctx, &[&refresh]);
@@ -101,7 +125,11 @@ fn device_band(
 /// Checks the device's distance and band against the CPU's; returns the cells beyond R.
 fn check_band(ctx: &GpuContext, what: &str, l: f64, w: f64) -> usize {
     let grid = Grid::new(40, 50, 0.5);
-    let xi = rough_surface(grid);
+    check_band_on(ctx, what, grid, &rough_surface(grid), l, w)
+}
+
+fn check_band_on(ctx: &GpuContext, what: &str, grid: Grid, xi: &Field, l: f64, w: f64) -> usize {
+    let xi = xi.clone();
     let (gpu_d, gpu_s, reach) = device_band(ctx, &xi, grid, l, w);
     let cpu_d = distance_from_metal(&xi, grid);
     let cpu_s = layer_indicator(&xi, grid, l, w);
@@ -241,4 +269,27 @@ fn the_backend_refreshes_the_band_at_the_cpu_cadence_inside_a_batch() {
         println!("{name} after {} steps, one batch vs split at the refresh: max |diff| = {d:e} (expected 0)", every + 5);
         assert_eq!(d, 0.0);
     }
+}
+
+/// The three separable passes in 3D (the z pass is the one 2D never runs) against the CPU's exact
+/// transform, with a window that stops short of the top layers (R = 7 cells: cells beyond it
+/// exist) and one that spans the grid (R capped by the diameter √(19² + 7² + 6²) = 21.1 → 22,
+/// exact everywhere).
+#[test]
+fn distance_and_band_match_the_cpu_in_3d() {
+    let Some(ctx) = gpu_common::gpu() else { return };
+    let grid = Grid {
+        nx: 20,
+        ny: 14,
+        nz: 12,
+        dx: 0.5,
+    };
+    let xi = rough_surface_3d(grid);
+    // L = 1 µm, δ_s = 0.1 µm: R = ⌈(1 + 0.1 · 18.42)/0.5 + ½⌉ = 7 cells.
+    let beyond = check_band_on(ctx, "3D window R = 7", grid, &xi, 1.0, 0.1);
+    println!("3D cells beyond R: {beyond} (expected > 0)");
+    assert!(beyond > 0);
+    let beyond = check_band_on(ctx, "3D window = grid", grid, &xi, 5.0, 1.0);
+    println!("3D cells beyond R with the window spanning the grid: {beyond} (expected 0)");
+    assert_eq!(beyond, 0);
 }

@@ -66,17 +66,32 @@ fn cases() -> &'static [Case] {
     static CASES: OnceLock<Vec<Case>> = OnceLock::new();
     CASES.get_or_init(|| {
         // The third grid is no multiple of the workgroup size (16 × 16): the guards are tested.
+        // The 3D ones (16 × 12 × 10: a layer of 120 cells, 7.5 workgroups wide) put the front of
+        // the 3D demo's film with its nuclei inside, and the zeolite one has the resolved band.
         [
-            ("none", Preset::None, 48, 64),
-            ("passivating", Preset::Passivating, 48, 64),
-            ("passivating 40×50", Preset::Passivating, 40, 50),
+            ("none", Preset::None, [48, 64, 1]),
+            ("passivating", Preset::Passivating, [48, 64, 1]),
+            ("passivating 40×50", Preset::Passivating, [40, 50, 1]),
+            ("passivating 3D 16×12×10", Preset::Passivating, [16, 12, 10]),
+            ("zeolite 3D 16×12×10", Preset::Zeolite, [16, 12, 10]),
         ]
         .into_iter()
-        .map(|(name, preset, nx, ny)| {
+        .map(|(name, preset, [nx, ny, nz])| {
             let mut cfg = Config::default_demo();
             cfg.grid.nx = nx;
             cfg.grid.ny = ny;
+            cfg.grid.nz = nz;
             cfg.interphase.preset = preset;
+            if nz > 1 {
+                // A tilted c-axis with a basal energy term and kinetic anisotropy: every term of
+                // the hcp form is live.
+                cfg.anisotropy.c_axis = Some(mgpf::config::CAxis::Angles {
+                    polar_deg: 30.0,
+                    azimuth_deg: 70.0,
+                });
+                cfg.anisotropy.c_axis_energy_strength = -0.1;
+                cfg.interface.kinetic_anisotropy_2fold = 0.3;
+            }
             let p = Params::from_config(&cfg).unwrap();
             let mut b = CpuBackend::new(&p, &cfg.initial);
             let mut excess_prev = field(&b.excess);
@@ -181,19 +196,32 @@ fn compare_scalar(what: &str, gpu: f32, cpu: f64, tol: f64) {
 }
 
 /// The CPU's orientation fields of `xi`: (ε², εε', a_k, |∇xi|).
+/// The CPU's orientation fields: ε², εε' (2D, the two-pass kernels' fields; empty in 3D), a_k
+/// and |∇xi| (any dimension: every cell through `interface_orientation_cells`).
 fn orientation(k: &OrderParameterConstants, xi: &[f32]) -> [Vec<f32>; 4] {
     let n = xi.len();
     let mut f = [vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]];
     let [a, b, c, d] = &mut f;
-    op::interface_orientation_field(k, xi, a, b, c, d);
+    if k.grid.nz == 1 {
+        op::interface_orientation_field(k, xi, a, b, c, d);
+    } else {
+        let every: Vec<u32> = (0..n as u32).collect();
+        op::interface_orientation_cells(k, &every, xi, c, d);
+    }
     f
+}
+
+/// The two-pass kernels are 2D (twins of the CPU's two-pass 2D kernels); their 3D counterpart
+/// is the fused streaming kernel.
+fn two_pass_cases() -> impl Iterator<Item = &'static Case> {
+    cases().iter().filter(|c| c.p.grid.nz == 1)
 }
 
 #[test]
 fn interface_orientation_field_matches_cpu() {
     let Some(ctx) = gpu_common::gpu() else { return };
     let kernels = OrderParameterKernels::new(ctx);
-    for case in cases() {
+    for case in two_pass_cases() {
         let k = OrderParameterConstants::from_params(&case.p);
         let want = orientation(&k, &case.xi);
         let n = case.xi.len();
@@ -230,7 +258,7 @@ fn interface_orientation_field_matches_cpu() {
 fn allen_cahn_rate_matches_cpu() {
     let Some(ctx) = gpu_common::gpu() else { return };
     let kernels = OrderParameterKernels::new(ctx);
-    for case in cases() {
+    for case in two_pass_cases() {
         let k = OrderParameterConstants::from_params(&case.p);
         let [eps_sq, eps_deriv, _, _] = orientation(&k, &case.xi);
         let n = case.xi.len();
@@ -282,15 +310,23 @@ fn fused_allen_cahn_kernels_match_cpu() {
         let n = case.xi.len();
         let mut anisotropic = case.p.clone();
         (anisotropic.kinetic_2fold, anisotropic.kinetic_6fold) = (0.4, 0.2);
+        (anisotropic.hcp.kinetic_2fold, anisotropic.hcp.kinetic_6fold) = (0.4, 0.2);
         anisotropic.c_axis_angle = 0.3;
         // A grid narrower than a workgroup's tile (16 × 16): its halo columns wrap more than
-        // once.
+        // once (in 3D a 7 × 5 × 3 grid: every lateral line wraps within a workgroup).
         let mut tiny = anisotropic.clone();
         (tiny.grid.nx, tiny.grid.ny) = (7, 5);
+        if tiny.grid.nz > 1 {
+            tiny.grid.nz = 3;
+        }
         for (state, p, xi) in [
             ("", &case.p, case.xi.clone()),
             (" rough xi, kinetic anisotropy", &anisotropic, rough_xi(n)),
-            (" rough xi on 7 × 5", &tiny, rough_xi(35)),
+            (
+                " rough xi on a tiny grid",
+                &tiny,
+                rough_xi(tiny.grid.cells()),
+            ),
         ] {
             let n = xi.len();
             let k = OrderParameterConstants::from_params(p);
@@ -298,7 +334,13 @@ fn fused_allen_cahn_kernels_match_cpu() {
             let mut want_rate = vec![0.0; n];
             op::allen_cahn_rate_streaming(&k, &xi, &mut want_rate);
             let [_, _, want_ak, want_gn] = orientation(&k, &xi);
-            for fused in [FusedAllenCahn::Streaming, FusedAllenCahn::Tiled] {
+            // The tile is 2D: a 3D grid has the streaming kernel only.
+            let kernels_of_grid = if p.grid.nz == 1 {
+                &[FusedAllenCahn::Streaming, FusedAllenCahn::Tiled][..]
+            } else {
+                &[FusedAllenCahn::Streaming][..]
+            };
+            for &fused in kernels_of_grid {
                 let rate = zeroed_buffer(ctx, "rate", n);
                 let kinetic_factor = zeroed_buffer(ctx, "kinetic_factor", n);
                 let grad_norm = zeroed_buffer(ctx, "grad_norm", n);
@@ -347,9 +389,9 @@ struct ReactionState {
 impl ReactionState {
     fn new(ctx: &GpuContext, case: &Case) -> ReactionState {
         let k = OrderParameterConstants::from_params(&case.p);
-        let [eps_sq, eps_deriv, ak, gn] = orientation(&k, &case.xi);
+        let [_, _, ak, gn] = orientation(&k, &case.xi);
         let mut ac = vec![0.0; case.xi.len()];
-        op::allen_cahn_rate(&k, &case.xi, &eps_sq, &eps_deriv, &mut ac);
+        op::allen_cahn_rate_streaming(&k, &case.xi, &mut ac);
         ReactionState {
             xi: upload(ctx, "xi", &case.xi),
             excess: upload(ctx, "excess", &case.excess),
@@ -698,9 +740,9 @@ fn order_parameter_half_step_chains_on_the_device() {
         let (dt, step) = (case.dt as f32, 6u32);
 
         // CPU, as CpuBackend::step does it.
-        let [eps_sq, eps_deriv, ak, gn] = orientation(&k, &case.xi);
+        let [_, _, ak, gn] = orientation(&k, &case.xi);
         let mut ac = vec![0.0; n];
-        op::allen_cahn_rate(&k, &case.xi, &eps_sq, &eps_deriv, &mut ac);
+        op::allen_cahn_rate_streaming(&k, &case.xi, &mut ac);
         let ac_sum: f64 = ac.iter().map(|&v| v as f64).sum();
         let ac_abs: f64 = ac.iter().map(|&v| (v as f64).abs()).sum();
         let cells = op::interface_cells(&case.xi);
@@ -1000,12 +1042,12 @@ fn boundary_inflow_matches_cpu() {
     let kernels = TransportKernels::new(ctx);
     let reductions = Reductions::new(ctx);
     for case in cases() {
-        let (nx, ny) = (case.p.grid.nx, case.p.grid.ny);
+        let (nx, ny) = (case.p.grid.nx, case.p.grid.layer_cells());
         let t = TransportConstants::from_params(&case.p);
         let (diff, _) = cpu_coefficients(case);
         let (u_old, u_new) = (&case.excess_prev, &case.excess);
         let want = tr::boundary_inflow(&t, u_old, u_new, &case.phi, &diff, case.dt);
-        // Σ|term| bound: each bulk-face term is at most D (2 |u_new| + |J(c_old)| Δx/D) dt with
+        // Σ|term| bound over the ny·nz bulk-face cells: each term is at most D (2 |u_new| + |J(c_old)| Δx/D) dt with
         // c_old = 1 + u_old, summed.
         let top = (nx - 1) * ny;
         let abs: f64 = (0..ny)
@@ -1106,10 +1148,10 @@ fn bound_index(b: Bound) -> u32 {
 /// The CPU's dt maxima of a case (reaction_field at its E, the migration speed).
 fn rate_maxima(case: &Case) -> RateMaxima {
     let k = OrderParameterConstants::from_params(&case.p);
-    let [eps_sq, eps_deriv, ak, gn] = orientation(&k, &case.xi);
+    let [_, _, ak, gn] = orientation(&k, &case.xi);
     let n = case.xi.len();
     let mut ac = vec![0.0; n];
-    op::allen_cahn_rate(&k, &case.xi, &eps_sq, &eps_deriv, &mut ac);
+    op::allen_cahn_rate_streaming(&k, &case.xi, &mut ac);
     let cells = op::interface_cells(&case.xi);
     let mut bv = vec![0.0; n];
     op::reaction_field(

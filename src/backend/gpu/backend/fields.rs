@@ -21,6 +21,7 @@ pub(super) struct Fields {
     /// Scratch of the band refresh (R2 only; one element otherwise): cells along x to the metal
     /// (u32), then the distance (µm).
     pub(super) column_distance: wgpu::Buffer,
+    pub(super) plane_distance_sq: wgpu::Buffer,
     pub(super) distance: wgpu::Buffer,
     pub(super) layer_diffusivity_ratio: wgpu::Buffer,
     pub(super) layer_conductivity_ratio: wgpu::Buffer,
@@ -75,6 +76,7 @@ impl Fields {
             dxi: storage_buffer(ctx, "dxi", slice(&start.order_parameter_change)),
             layer: storage_buffer(ctx, "layer", slice(&start.interphase_layer)),
             column_distance: zeroed_buffer(ctx, "column distance", band_cells),
+            plane_distance_sq: zeroed_buffer(ctx, "plane distance squared", band_cells),
             distance: zeroed_buffer(ctx, "distance", band_cells),
             layer_diffusivity_ratio: storage_buffer(
                 ctx,

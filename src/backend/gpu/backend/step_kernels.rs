@@ -89,8 +89,7 @@ impl StepKernels {
                     grid,
                     &k,
                     &f.xi,
-                    &f.column_distance,
-                    &f.distance,
+                    [&f.column_distance, &f.plane_distance_sq, &f.distance],
                     &f.layer,
                 )
             }),

@@ -22,14 +22,20 @@ pub const MAX_BAND_REACH: u32 = 46_339;
 ///
 ///   R = ⌈(L + δ_s ln(1/BAND_FLOOR − 1))/Δx + ½⌉.
 ///
-/// R is capped at the grid's diameter ⌈√((nx − 1)² + ⌊ny/2⌋²)⌉ (the farthest two cells can be,
-/// with the periodic wrap in y): there the windows span the grid, the cap R + 1 exceeds every
+/// R is capped at the grid's diameter ⌈√((nx − 1)² + ⌊ny/2⌋² + ⌊nz/2⌋²)⌉ (the farthest two cells
+/// can be, with the periodic wraps in y and z): there the windows span the grid, the cap R + 1 exceeds every
 /// true distance, and the transform is exact everywhere (cells of a grid without metal read
 /// R + 1); and at [`MAX_BAND_REACH`].
 pub fn band_reach(grid: Grid, thickness: f64, width: f64) -> u32 {
     let reach = ((thickness + width * (1.0 / BAND_FLOOR - 1.0).ln()) / grid.dx + 0.5).ceil();
-    let (nx, half_ny) = ((grid.nx - 1) as f64, (grid.ny / 2) as f64);
-    let diameter = (nx * nx + half_ny * half_ny).sqrt().ceil();
+    let (nx, half_ny, half_nz) = (
+        (grid.nx - 1) as f64,
+        (grid.ny / 2) as f64,
+        (grid.nz / 2) as f64,
+    );
+    let diameter = (nx * nx + half_ny * half_ny + half_nz * half_nz)
+        .sqrt()
+        .ceil();
     reach.clamp(0.0, diameter).min(MAX_BAND_REACH as f64) as u32
 }
 
@@ -37,13 +43,16 @@ pub fn band_reach(grid: Grid, thickness: f64, width: f64) -> u32 {
 pub struct InterphaseKernels {
     distance_from_metal_along_x: wgpu::ComputePipeline,
     distance_from_metal_along_y: wgpu::ComputePipeline,
+    distance_from_metal_along_z: wgpu::ComputePipeline,
     layer_indicator: wgpu::ComputePipeline,
 }
 
-/// The band refresh of `CpuBackend::refresh_layer`: both distance passes, then the indicator.
+/// The band refresh of `CpuBackend::refresh_layer`: the three distance passes, then the
+/// indicator.
 pub struct LayerRefresh {
     along_x: Dispatch,
     along_y: Dispatch,
+    along_z: Dispatch,
     layer_indicator: Dispatch,
 }
 
@@ -51,13 +60,14 @@ impl Encode for LayerRefresh {
     fn encode(&self, pass: &mut wgpu::ComputePass<'_>) {
         self.along_x.encode(pass);
         self.along_y.encode(pass);
+        self.along_z.encode(pass);
         self.layer_indicator.encode(pass);
     }
 }
 
 impl LayerRefresh {
     /// Dispatches of one refresh.
-    pub const DISPATCHES: usize = 3;
+    pub const DISPATCHES: usize = 4;
 }
 
 impl InterphaseKernels {
@@ -67,6 +77,7 @@ impl InterphaseKernels {
         InterphaseKernels {
             distance_from_metal_along_x: build("distance_from_metal_along_x"),
             distance_from_metal_along_y: build("distance_from_metal_along_y"),
+            distance_from_metal_along_z: build("distance_from_metal_along_z"),
             layer_indicator: build("layer_indicator"),
         }
     }
@@ -90,20 +101,40 @@ impl InterphaseKernels {
         )
     }
 
-    /// Pass 2: the distance (µm) from the xi = ½ contour, as `distance_from_metal` returns it.
+    /// Pass 2: per cell the squared distance (cells², u32) to the nearest metal cell in its x–y
+    /// plane within the window.
     pub fn distance_from_metal_along_y(
         &self,
         ctx: &GpuContext,
         grid: Grid,
         k: &wgpu::Buffer,
         column_distance: &wgpu::Buffer,
-        distance: &wgpu::Buffer,
+        plane_distance_sq: &wgpu::Buffer,
     ) -> Dispatch {
         Dispatch::grid(
             ctx,
             "distance_from_metal_along_y",
             &self.distance_from_metal_along_y,
-            &[k, column_distance, distance],
+            &[k, column_distance, plane_distance_sq],
+            grid,
+        )
+    }
+
+    /// Pass 3: the distance (µm) from the xi = ½ contour, as `distance_from_metal` returns it
+    /// (in 2D the plane's distance itself).
+    pub fn distance_from_metal_along_z(
+        &self,
+        ctx: &GpuContext,
+        grid: Grid,
+        k: &wgpu::Buffer,
+        plane_distance_sq: &wgpu::Buffer,
+        distance: &wgpu::Buffer,
+    ) -> Dispatch {
+        Dispatch::grid(
+            ctx,
+            "distance_from_metal_along_z",
+            &self.distance_from_metal_along_z,
+            &[k, plane_distance_sq, distance],
             grid,
         )
     }
@@ -127,8 +158,8 @@ impl InterphaseKernels {
         )
     }
 
-    /// The whole refresh of `layer` from `xi`, through the scratch fields `column_distance`
-    /// (u32) and `distance` (f32).
+    /// The whole refresh of `layer` from `xi`, through the scratch fields `column_distance` and
+    /// `plane_distance_sq` (u32) and `distance` (f32).
     #[allow(clippy::too_many_arguments)]
     pub fn refresh_layer(
         &self,
@@ -136,13 +167,19 @@ impl InterphaseKernels {
         grid: Grid,
         k: &wgpu::Buffer,
         xi: &wgpu::Buffer,
-        column_distance: &wgpu::Buffer,
-        distance: &wgpu::Buffer,
+        [column_distance, plane_distance_sq, distance]: [&wgpu::Buffer; 3],
         layer: &wgpu::Buffer,
     ) -> LayerRefresh {
         LayerRefresh {
             along_x: self.distance_from_metal_along_x(ctx, grid, k, xi, column_distance),
-            along_y: self.distance_from_metal_along_y(ctx, grid, k, column_distance, distance),
+            along_y: self.distance_from_metal_along_y(
+                ctx,
+                grid,
+                k,
+                column_distance,
+                plane_distance_sq,
+            ),
+            along_z: self.distance_from_metal_along_z(ctx, grid, k, plane_distance_sq, distance),
             layer_indicator: self.layer_indicator(ctx, grid, k, xi, distance, layer),
         }
     }

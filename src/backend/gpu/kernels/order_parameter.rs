@@ -19,9 +19,9 @@ pub struct OrderParameterKernels {
 }
 
 /// The two fused Allen–Cahn kernels, bit for bit the same rate. `allen_cahn_rate_streaming`
-/// recomputes ε² and εε' of a cell's five stencil cells from xi in each cell (5 orientations per
-/// cell, no workgroup memory); `allen_cahn_rate_tiled` computes them once per cell of a 16 × 16
-/// tile plus halo in workgroup memory (1.27 per cell, one barrier).
+/// recomputes ε² and J of a cell's 2d + 1 stencil cells from xi in each cell (5 orientations per
+/// cell in 2D, 7 in 3D, no workgroup memory); `allen_cahn_rate_tiled` (2D) computes them once per
+/// cell of a 16 × 16 tile plus halo in workgroup memory (1.27 per cell, one barrier).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FusedAllenCahn {
     Streaming,
@@ -35,8 +35,10 @@ impl FusedAllenCahn {
     /// arithmetic-bound (~350 instructions per cell against 16 bytes of traffic) where the tile
     /// leaves it memory-bound: chosen by that estimate, not yet measured on one (the bench
     /// prints both).
-    pub fn for_adapter(info: &wgpu::AdapterInfo) -> FusedAllenCahn {
-        if info.device_type == wgpu::DeviceType::Cpu {
+    ///
+    /// The tile is 2D (rows by columns of one x–y section): a 3D grid runs the streaming kernel.
+    pub fn for_adapter(info: &wgpu::AdapterInfo, grid: Grid) -> FusedAllenCahn {
+        if info.device_type == wgpu::DeviceType::Cpu || grid.nz > 1 {
             FusedAllenCahn::Streaming
         } else {
             FusedAllenCahn::Tiled
