@@ -3,79 +3,130 @@
 // transfers.wgsl).
 
 // ---------------------------------------------------------------------------------------------
-// face_coefficients(k, kx_faces, ky_faces)
+// face_coefficients(k, kx_faces, ky_faces, kz_faces)
 
 @group(0) @binding(0) var<storage, read> fc_k: array<f32>;
 @group(0) @binding(1) var<storage, read_write> fc_kx: array<f32>;
 @group(0) @binding(2) var<storage, read_write> fc_ky: array<f32>;
-@group(0) @binding(3) var<uniform> fc_level: Level;
+@group(0) @binding(3) var<storage, read_write> fc_kz: array<f32>;
+@group(0) @binding(4) var<uniform> fc_level: Level;
 
-// k_f = 2 k_L k_R/(k_L + k_R); the wall faces take the cell's k. One invocation per x face
-// (nx + 1 rows), which also writes the y face of its cell.
+// k_f = 2 k_L k_R/(k_L + k_R) (L the cell behind, R the cell); the wall faces take the cell's k.
+// One invocation per x face (nx + 1 layers), which also writes the −y face and, in 3D, the −z
+// face of its cell.
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn face_coefficients(@builtin(global_invocation_id) id: vec3<u32>) {
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
     let nx = fc_level.nx;
     let ny = fc_level.ny;
-    if (j >= ny || i > nx) {
+    let nz = fc_level.nz;
+    let layer = ny * nz;
+    if (m >= layer || i > nx) {
         return;
     }
+    let row = i * layer;
     if (i == 0u || i == nx) {
-        fc_kx[i * ny + j] = fc_k[min(i, nx - 1u) * ny + j];
+        fc_kx[row + m] = fc_k[min(i, nx - 1u) * layer + m];
     } else {
-        fc_kx[i * ny + j] = harmonic(fc_k[(i - 1u) * ny + j], fc_k[i * ny + j]);
+        fc_kx[row + m] = harmonic(fc_k[(i - 1u) * layer + m], fc_k[row + m]);
     }
     if (i < nx) {
-        fc_ky[i * ny + j] = harmonic(fc_k[i * ny + (j + ny - 1u) % ny], fc_k[i * ny + j]);
+        let c = row + m;
+        let nb = lateral_neighbours(m, ny, nz);
+        fc_ky[c] = harmonic(fc_k[row + nb.y_minus], fc_k[c]);
+        if (nz > 1u) {
+            fc_kz[c] = harmonic(fc_k[row + nb.z_minus], fc_k[c]);
+        }
     }
 }
 
 // ---------------------------------------------------------------------------------------------
-// restrict_face_coefficients(kx_fine, ky_fine, kx_coarse, ky_coarse)
+// restrict_face_coefficients(kx_fine, ky_fine, kz_fine, kx_coarse, ky_coarse, kz_coarse)
 
 @group(0) @binding(0) var<storage, read> rf_kx_fine: array<f32>;
 @group(0) @binding(1) var<storage, read> rf_ky_fine: array<f32>;
-@group(0) @binding(2) var<storage, read_write> rf_kx_coarse: array<f32>;
-@group(0) @binding(3) var<storage, read_write> rf_ky_coarse: array<f32>;
-@group(0) @binding(4) var<uniform> rf_level: Level;
+@group(0) @binding(2) var<storage, read> rf_kz_fine: array<f32>;
+@group(0) @binding(3) var<storage, read_write> rf_kx_coarse: array<f32>;
+@group(0) @binding(4) var<storage, read_write> rf_ky_coarse: array<f32>;
+@group(0) @binding(5) var<storage, read_write> rf_kz_coarse: array<f32>;
+@group(0) @binding(6) var<uniform> rf_level: Level;
 
-// Fine x face conductivity across the coarse x face ic, fine column jf: ¼ behind + ½ on + ¼
-// ahead; a wall face ½ (k_wall + k_first).
-fn rf_across_x(ic: u32, jf: u32) -> f32 {
-    let nyf = rf_level.ny;
+// Fine x faces across the coarse x face ic at fine layer index mf: ¼ behind + ½ on + ¼ ahead; a
+// wall face ½ (k_wall + k_first).
+fn rf_across_x(ic: u32, mf: u32) -> f32 {
+    let layer = rf_level.ny * rf_level.nz;
     let nxf = rf_level.nx;
     if (ic == 0u) {
-        return 0.5 * (rf_kx_fine[jf] + rf_kx_fine[nyf + jf]);
+        return 0.5 * (rf_kx_fine[mf] + rf_kx_fine[layer + mf]);
     }
     if (ic == rf_level.nx_coarse) {
-        return 0.5 * (rf_kx_fine[nxf * nyf + jf] + rf_kx_fine[(nxf - 1u) * nyf + jf]);
+        return 0.5 * (rf_kx_fine[nxf * layer + mf] + rf_kx_fine[(nxf - 1u) * layer + mf]);
     }
-    return 0.25 * rf_kx_fine[(2u * ic - 1u) * nyf + jf] + 0.5 * rf_kx_fine[2u * ic * nyf + jf]
-        + 0.25 * rf_kx_fine[(2u * ic + 1u) * nyf + jf];
+    return 0.25 * rf_kx_fine[(2u * ic - 1u) * layer + mf] + 0.5 * rf_kx_fine[2u * ic * layer + mf]
+        + 0.25 * rf_kx_fine[(2u * ic + 1u) * layer + mf];
 }
 
-fn rf_across_y(i_f: u32, jc: u32) -> f32 {
-    let nyf = rf_level.ny;
-    let row = i_f * nyf;
-    return 0.25 * rf_ky_fine[row + (2u * jc + nyf - 1u) % nyf] + 0.5 * rf_ky_fine[row + 2u * jc]
-        + 0.25 * rf_ky_fine[row + (2u * jc + 1u) % nyf];
+// Fine −y faces across the coarse −y face at fine cell n (a child with j = 2J): ¼ behind (wrapping
+// past j = 0 when J = 0) + ½ on + ¼ ahead.
+fn rf_across_y(n: u32, at_start: bool) -> f32 {
+    let stride = rf_level.nz;
+    let behind = select(n - stride, n + (rf_level.ny - 1u) * stride, at_start);
+    return 0.25 * rf_ky_fine[behind] + 0.5 * rf_ky_fine[n] + 0.25 * rf_ky_fine[n + stride];
 }
 
-// Coarse K matching the energy Σ k_f |∇(P e)|² of a bilinearly prolonged correction: across the
-// face ¼, ½, ¼ of the fine faces behind, on and ahead; along it the mean of the 2 fine rows.
-// One invocation per coarse x face (nx_coarse + 1 rows), which also writes its cell's y face.
+// The same along z (3D), fine cell n with k = 2K.
+fn rf_across_z(n: u32, at_start: bool) -> f32 {
+    let behind = select(n - 1u, n + rf_level.nz - 1u, at_start);
+    return 0.25 * rf_kz_fine[behind] + 0.5 * rf_kz_fine[n] + 0.25 * rf_kz_fine[n + 1u];
+}
+
+// Coarse K matching the energy Σ k_f |∇(P e)|² of a linearly prolonged correction: across the
+// face ¼, ½, ¼ of the fine faces behind, on and ahead; along it the mean of the 2^(d−1) fine
+// faces it covers, summed in the CPU's order (transfers.rs, restrict_face_coefficients). One
+// invocation per coarse x face (nx_coarse + 1 layers), which also writes its cell's −y face and,
+// in 3D, its −z face.
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn restrict_face_coefficients(@builtin(global_invocation_id) id: vec3<u32>) {
-    let jc = id.x;
+    let mc = id.x;
     let ic = id.y;
     let nxc = rf_level.nx_coarse;
-    let nyc = rf_level.ny_coarse;
-    if (jc >= nyc || ic > nxc) {
+    let nzc = rf_level.nz_coarse;
+    let layer_c = rf_level.ny_coarse * nzc;
+    if (mc >= layer_c || ic > nxc) {
         return;
     }
-    rf_kx_coarse[ic * nyc + jc] = 0.5 * (rf_across_x(ic, 2u * jc) + rf_across_x(ic, 2u * jc + 1u));
+    let nz = rf_level.nz;
+    let layer = rf_level.ny * nz;
+    let three_d = nz > 1u;
+    let jc = mc / nzc;
+    let kc = mc % nzc;
+    // The first fine child's layer index; the x faces' children along y and z: (0, 1) in 2D,
+    // (0, 1, nz, nz + 1) in 3D.
+    let mf = 2u * jc * nz + 2u * kc;
+    let c = ic * layer_c + mc;
+    if (three_d) {
+        let sum = rf_across_x(ic, mf) + rf_across_x(ic, mf + 1u) + rf_across_x(ic, mf + nz)
+            + rf_across_x(ic, mf + nz + 1u);
+        rf_kx_coarse[c] = 0.25 * sum;
+    } else {
+        rf_kx_coarse[c] = 0.5 * (rf_across_x(ic, mf) + rf_across_x(ic, mf + 1u));
+    }
     if (ic < nxc) {
-        rf_ky_coarse[ic * nyc + jc] = 0.5 * (rf_across_y(2u * ic, jc) + rf_across_y(2u * ic + 1u, jc));
+        let first = 2u * ic * layer + mf;
+        // y faces: children along x (and z in 3D) in the CPU's order, (0, layer) in 2D,
+        // (0, 1, layer, layer + 1) in 3D; z faces: (0, nz, layer, layer + nz).
+        let y0 = jc == 0u;
+        if (three_d) {
+            let sum_y = rf_across_y(first, y0) + rf_across_y(first + 1u, y0)
+                + rf_across_y(first + layer, y0) + rf_across_y(first + layer + 1u, y0);
+            rf_ky_coarse[c] = 0.25 * sum_y;
+            let z0 = kc == 0u;
+            let sum_z = rf_across_z(first, z0) + rf_across_z(first + nz, z0)
+                + rf_across_z(first + layer, z0) + rf_across_z(first + layer + nz, z0);
+            rf_kz_coarse[c] = 0.25 * sum_z;
+        } else {
+            rf_ky_coarse[c] = 0.5 * (rf_across_y(first, y0) + rf_across_y(first + layer, y0));
+        }
     }
 }

@@ -1,10 +1,13 @@
 // Geometric multigrid for a u − ∇·(k ∇u) = f on the cell-centred grid: the WGSL twins of
 // src/backend/cpu/multigrid/kernels.rs, same names, bindings in the CPU argument order (uniforms last).
 //
-// Fields are f32, row-major, cell (i, j) at i * ny + j; i runs along x (walls at both ends), j
-// along the periodic y. 2D kernels take global_id.x → j, global_id.y → i (buffers::grid_workgroups).
-// kx_faces has (nx + 1) rows: row i is the face between cells i − 1 and i, rows 0 and nx the walls.
-// ky_faces row i, column j is the face between cells j − 1 and j (periodic).
+// Fields are f32 in the grid rule of the prelude (GRID_RULE, src/backend/gpu/context.rs): cell
+// (i, j, k) of an nx × ny × nz level at i·(ny·nz) + m with m = j·nz + k its index within the x
+// layer; i runs along x (walls at both ends), j along the periodic y, k along the periodic z. A 2D
+// level is nz = 1, the same code path. Kernels over a level take global_id.y → i and global_id.x →
+// m (buffers::layer_workgroups). kx_faces has nx + 1 layers: layer i is the face between cell
+// layers i − 1 and i, layers 0 and nx the walls. ky_faces and kz_faces hold one face per cell, the
+// one on its −y (−z) side (periodic); kz_faces is a one-element placeholder in 2D (never read).
 //
 // Sizes and wall conditions come from two small uniform blocks created once per level
 // (src/backend/gpu/multigrid/hierarchy.rs): `Level` (this level's size, the next coarser one,
@@ -18,7 +21,8 @@
 // bind group layout is derived from the variables it uses, and no entry point uses two of them.
 // The files of shaders/multigrid/ are joined into one module (this one first) by
 // src/backend/gpu/multigrid/mod.rs, which prepends COARSEST_MAX_CELLS and STATISTICS: this file
-// holds the uniforms, the helpers and the five-point operator that the kernel families share.
+// holds the uniforms, the helpers and the seven-point operator (five-point in 2D) that the kernel
+// families share.
 
 struct Level {
     nx: u32,
@@ -28,7 +32,7 @@ struct Level {
     ny_coarse: u32,
     // 1/Δx² of this level, computed in f64 and rounded once, as on the CPU.
     inv_dx2: f32,
-    // Red-black colour of smooth_red_black: cells with (i + j) mod 2 = colour.
+    // Red-black colour of smooth_red_black: cells with (i + j + k) mod 2 = colour.
     colour: u32,
     // 1 on the finest level (wall values apply), 0 on coarse levels (the error obeys
     // homogeneous conditions of the same kind).
@@ -40,8 +44,9 @@ struct Level {
     // residual_statistics measures b for v = u + reference_offset (GpuMultigrid::
     // set_reference_offset): b = f + offset·a, walls at g + offset. 0 on coarse levels.
     reference_offset: f32,
-    pad1: u32,
-    pad2: u32,
+    // z extent of this level and of the next coarser one (1 in 2D; 0 past the coarsest).
+    nz: u32,
+    nz_coarse: u32,
 }
 
 struct Walls {
@@ -70,38 +75,67 @@ fn ghost_sign(factor: f32) -> f32 {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The five-point operator shared by smooth_red_black, residual, residual_statistics and
-// coarsest_solve: bindings u, f, a, kx_faces, ky_faces, bcs, level (dx), then the output.
+// The seven-point operator (five-point in 2D) shared by smooth_red_black, residual,
+// residual_statistics and apply_operator: bindings u, f, a, kx_faces, ky_faces, kz_faces, bcs,
+// level (dx), then the output.
 
 @group(0) @binding(0) var<storage, read_write> u: array<f32>;
 @group(0) @binding(1) var<storage, read> f: array<f32>;
 @group(0) @binding(2) var<storage, read> a: array<f32>;
 @group(0) @binding(3) var<storage, read> kx_faces: array<f32>;
 @group(0) @binding(4) var<storage, read> ky_faces: array<f32>;
-@group(0) @binding(5) var<uniform> walls: Walls;
-@group(0) @binding(6) var<uniform> level: Level;
+@group(0) @binding(5) var<storage, read> kz_faces: array<f32>;
+@group(0) @binding(6) var<uniform> walls: Walls;
+@group(0) @binding(7) var<uniform> level: Level;
 
-// (Σ w (u_nb − u), Σ w) at cell (i, j), walls as faces to a fixed value: RowStencil::balance,
-// in the same order of operations (south, north, then west, east).
+// Cells per x layer of a level (ny·nz).
+fn layer_cells(l: Level) -> u32 {
+    return l.ny * l.nz;
+}
+
+// Red-black parity (i + j + k) mod 2 of the cell (i, m = j·nz + k), as the CPU colours it
+// (kernels.rs: colour 0, red, first on the way down).
+fn parity(i: u32, m: u32, nz: u32) -> u32 {
+    return (i + m / nz + m % nz) % 2u;
+}
+
+// (Σ w (u_nb − u), Σ w) at cell (i, m), walls as faces to a fixed value: the CPU's
+// LineStencil::balance (stencil.rs) in the same order of operations: the two faces along the
+// cell's line (z in 3D, y in 2D), then west, east, then in 3D south, north across y (left out
+// when ny = 1, where they would join the cell to itself, as on the CPU).
 struct Balance {
     flux: f32,
     diag: f32,
 }
 
-fn balance(i: u32, j: u32) -> Balance {
+fn balance(i: u32, m: u32) -> Balance {
     let nx = level.nx;
     let ny = level.ny;
+    let nz = level.nz;
+    let layer = ny * nz;
     let inv_dx2 = level.inv_dx2;
-    let c = i * ny + j;
+    let row = i * layer;
+    let c = row + m;
     let uc = u[c];
-    let jm = select(j - 1u, ny - 1u, j == 0u);
-    let jp = select(j + 1u, 0u, j + 1u == ny);
-    let ws = ky_faces[c] * inv_dx2;
-    let wn = ky_faces[i * ny + jp] * inv_dx2;
-    var flux = ws * (u[i * ny + jm] - uc) + wn * (u[i * ny + jp] - uc);
+    let nb = lateral_neighbours(m, ny, nz);
+    let three_d = nz > 1u;
+    var line_minus = nb.y_minus;
+    var line_plus = nb.y_plus;
+    var ws: f32;
+    var wn: f32;
+    if (three_d) {
+        line_minus = nb.z_minus;
+        line_plus = nb.z_plus;
+        ws = kz_faces[c] * inv_dx2;
+        wn = kz_faces[row + nb.z_plus] * inv_dx2;
+    } else {
+        ws = ky_faces[c] * inv_dx2;
+        wn = ky_faces[row + nb.y_plus] * inv_dx2;
+    }
+    var flux = ws * (u[row + line_minus] - uc) + wn * (u[row + line_plus] - uc);
     var diag = ws + wn;
     let k_west = kx_faces[c];
-    let k_east = kx_faces[c + ny];
+    let k_east = kx_faces[c + layer];
     var w: f32;
     var u_nb: f32;
     if (i == 0u) {
@@ -109,7 +143,7 @@ fn balance(i: u32, j: u32) -> Balance {
         u_nb = wall_value(walls, level, false);
     } else {
         w = k_west * inv_dx2;
-        u_nb = u[c - ny];
+        u_nb = u[layer_below(i) * layer + m];
     }
     flux += w * (u_nb - uc);
     diag += w;
@@ -118,9 +152,17 @@ fn balance(i: u32, j: u32) -> Balance {
         u_nb = wall_value(walls, level, true);
     } else {
         w = k_east * inv_dx2;
-        u_nb = u[c + ny];
+        u_nb = u[layer_above(i, nx) * layer + m];
     }
     flux += w * (u_nb - uc);
     diag += w;
+    if (three_d && ny > 1u) {
+        let w_south = ky_faces[c] * inv_dx2;
+        let w_north = ky_faces[row + nb.y_plus] * inv_dx2;
+        flux += w_south * (u[row + nb.y_minus] - uc);
+        diag += w_south;
+        flux += w_north * (u[row + nb.y_plus] - uc);
+        diag += w_north;
+    }
     return Balance(flux, diag);
 }

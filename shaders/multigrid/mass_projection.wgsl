@@ -1,17 +1,17 @@
 // The mass projection that ends a conserving solve (Multigrid::conserve_mass): u += κ z with
 // z ≈ A⁻¹1 and κ = Σ r / Σ (A z), every scalar on the device. Both sums leave the interior
 // fluxes out (they cancel pairwise), as the CPU's do: residual_sum and operator_sum write
-// per-workgroup partials (binding 7, as residual_statistics), dot_finish adds them into the
+// per-workgroup partials (binding 8, as residual_statistics), dot_finish adds them into the
 // projection's scalars, mass_projection_scale takes their quotient and add_scaled applies it.
 
-// Weight factor·k_wall/Δx² of the x walls at cell (i, c): (west, east), 0 off the wall rows.
+// Weight factor·k_wall/Δx² of the x walls at cell (i, c): (west, east), 0 off the wall layers.
 fn wall_weights(i: u32, c: u32) -> vec2<f32> {
     var w = vec2<f32>(0.0, 0.0);
     if (i == 0u) {
         w.x = walls.factor_lo * kx_faces[c] * level.inv_dx2;
     }
     if (i + 1u == level.nx) {
-        w.y = walls.factor_hi * kx_faces[c + level.ny] * level.inv_dx2;
+        w.y = walls.factor_hi * kx_faces[c + layer_cells(level)] * level.inv_dx2;
     }
     return w;
 }
@@ -25,12 +25,13 @@ fn residual_sum(
     @builtin(workgroup_id) group: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,
 ) {
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
+    let layer = layer_cells(level);
     var value = 0.0;
     // No early return: every invocation reaches the barriers.
-    if (j < level.ny && i < level.nx) {
-        let c = i * level.ny + j;
+    if (m < layer && i < level.nx) {
+        let c = i * layer + m;
         let uc = u[c];
         let w = wall_weights(i, c);
         value = f[c] - a[c] * uc + w.x * (wall_value(walls, level, false) - uc)
@@ -47,11 +48,12 @@ fn operator_sum(
     @builtin(workgroup_id) group: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,
 ) {
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
+    let layer = layer_cells(level);
     var value = 0.0;
-    if (j < level.ny && i < level.nx) {
-        let c = i * level.ny + j;
+    if (m < layer && i < level.nx) {
+        let c = i * layer + m;
         let w = wall_weights(i, c);
         value = (a[c] + w.x + w.y) * u[c];
     }
@@ -80,11 +82,12 @@ fn mass_projection_scale() {
 // add_scaled(y, κ, x): y += κ x, κ read from the projection's scalars.
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn add_scaled(@builtin(global_invocation_id) id: vec3<u32>) {
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
-    if (j >= as_level.ny || i >= as_level.nx) {
+    let layer = layer_cells(as_level);
+    if (m >= layer || i >= as_level.nx) {
         return;
     }
-    let c = i * as_level.ny + j;
+    let c = i * layer + m;
     as_y[c] += as_scalars[MASS_KAPPA] * as_x[c];
 }

@@ -10,19 +10,20 @@ const ALPHA: u32 = 4u;
 const BETA: u32 = 5u;
 const STOPPED: u32 = 6u;
 
-// apply_operator(p, a, kx_faces, ky_faces, bcs, dx, q): q = A p = a p − Σ_f k_f (p_nb − p)/Δx²
+// apply_operator(p, a, kx_faces, ky_faces, kz_faces, bcs, dx, q): q = A p = a p − Σ_f k_f (p_nb − p)/Δx²
 // with homogeneous wall conditions (the walls uniform holds them: the solve is for the error).
-@group(0) @binding(7) var<storage, read_write> q: array<f32>;
+@group(0) @binding(8) var<storage, read_write> q: array<f32>;
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn apply_operator(@builtin(global_invocation_id) id: vec3<u32>) {
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
-    if (j >= level.ny || i >= level.nx) {
+    let layer = layer_cells(level);
+    if (m >= layer || i >= level.nx) {
         return;
     }
-    let c = i * level.ny + j;
-    q[c] = a[c] * u[c] - balance(i, j).flux;
+    let c = i * layer + m;
+    q[c] = a[c] * u[c] - balance(i, m).flux;
 }
 
 @group(0) @binding(0) var<storage, read_write> pcg_scalars: array<f32>;
@@ -61,12 +62,13 @@ fn pcg_alpha() {
 // scale_and_add(p, β, z): p = z + β p (the conjugate-gradient direction update).
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn scale_and_add(@builtin(global_invocation_id) id: vec3<u32>) {
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
-    if (j >= sa_level.ny || i >= sa_level.nx) {
+    let layer = layer_cells(sa_level);
+    if (m >= layer || i >= sa_level.nx) {
         return;
     }
-    let c = i * sa_level.ny + j;
+    let c = i * layer + m;
     sa_p[c] = sa_z[c] + sa_scalars[BETA] * sa_p[c];
 }
 
@@ -80,12 +82,13 @@ fn scale_and_add(@builtin(global_invocation_id) id: vec3<u32>) {
 // add_scaled twice: u += α p, r −= α q.
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn pcg_update(@builtin(global_invocation_id) id: vec3<u32>) {
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
-    if (j >= pu_level.ny || i >= pu_level.nx) {
+    let layer = layer_cells(pu_level);
+    if (m >= layer || i >= pu_level.nx) {
         return;
     }
-    let c = i * pu_level.ny + j;
+    let c = i * layer + m;
     let alpha = pu_scalars[ALPHA];
     if (alpha == 0.0) {
         // Stopped: leave u and r as they are (0 × a non-finite p would not be 0).

@@ -2,15 +2,15 @@
 // the dot products (every field-to-scalar sum goes through workgroup_sum).
 
 // ---------------------------------------------------------------------------------------------
-// residual_statistics(u, f, a, kx_faces, ky_faces, bcs, dx) → per-workgroup partial sums, then
-// residual_statistics_finish → STATISTICS values: Σ r², Σ b², Σ r, Σ |b|, Σ ((a + Σ w)|u|)²
+// residual_statistics(u, f, a, kx_faces, ky_faces, kz_faces, bcs, dx) → per-workgroup partial
+// sums, then residual_statistics_finish → STATISTICS values: Σ r², Σ b², Σ r, Σ |b|, Σ ((a + Σ w)|u|)²
 // with r = b − A u and b = f + the wall terms factor k_wall g/Δx² (ResidualStatistics). With a
 // reference offset s (the concentration stored as u = c/c0 − 1, s = 1) Σ b² and Σ |b| are those of
 // v = u + s's right-hand side, f + s a plus factor k_wall (g + s)/Δx² (the CPU's
 // right_hand_side_norms); r, and so Σ r² and Σ r, are the same for u and v. Σ r sums the f32
 // residuals, interior fluxes included (the CPU sums f − a u and the wall fluxes in f64 instead).
 
-@group(0) @binding(7) var<storage, read_write> partials: array<f32>;
+@group(0) @binding(8) var<storage, read_write> partials: array<f32>;
 
 const GROUP_CELLS: u32 = WORKGROUP_X * WORKGROUP_Y;
 var<workgroup> sums: array<array<f32, GROUP_CELLS>, STATISTICS>;
@@ -52,13 +52,14 @@ fn residual_statistics(
     @builtin(workgroup_id) group: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,
 ) {
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
+    let layer = layer_cells(level);
     var values = array<f32, STATISTICS>(0.0, 0.0, 0.0, 0.0, 0.0);
     // No early return: every invocation reaches the barriers.
-    if (j < level.ny && i < level.nx) {
-        let c = i * level.ny + j;
-        let bal = balance(i, j);
+    if (m < layer && i < level.nx) {
+        let c = i * layer + m;
+        let bal = balance(i, m);
         let uc = u[c];
         let ac = a[c];
         let res = f[c] - ac * uc + bal.flux;
@@ -69,7 +70,7 @@ fn residual_statistics(
                 * (wall_value(walls, level, false) + offset);
         }
         if (i + 1u == level.nx) {
-            b += walls.factor_hi * kx_faces[c + level.ny] * level.inv_dx2
+            b += walls.factor_hi * kx_faces[c + layer] * level.inv_dx2
                 * (wall_value(walls, level, true) + offset);
         }
         let scale = (ac + bal.diag) * abs(uc);
@@ -110,7 +111,7 @@ fn residual_statistics_finish(@builtin(local_invocation_index) t: u32) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// dot(x, y) → per-workgroup partial sums (binding 7, as every reduction), then dot_finish →
+// dot(x, y) → per-workgroup partial sums (binding 8, as every reduction), then dot_finish →
 // scalars[slot].
 @group(0) @binding(0) var<storage, read> dot_x: array<f32>;
 @group(0) @binding(1) var<storage, read> dot_y: array<f32>;
@@ -123,11 +124,12 @@ fn dot(
     @builtin(workgroup_id) group: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,
 ) {
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
+    let layer = layer_cells(dot_level);
     var value = 0.0;
-    if (j < dot_level.ny && i < dot_level.nx) {
-        let c = i * dot_level.ny + j;
+    if (m < layer && i < dot_level.nx) {
+        let c = i * layer + m;
         value = dot_x[c] * dot_y[c];
     }
     sum_into_partials(t, value, group, groups);

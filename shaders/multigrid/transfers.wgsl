@@ -1,5 +1,7 @@
-// Multigrid transfers between levels: full weighting down (residuals and a), bilinear
-// prolongation of the correction up.
+// Multigrid transfers between levels: full weighting down (residuals and a), (bi/tri)linear
+// prolongation of the correction up. A coarse level halves x, y and, in 3D, z: coarse cell
+// (I, J, K) has the fine children (2I + a, 2J + b, 2K + c) (in 2D K = k = 0). The level uniform
+// of both kernels is the fine level's.
 
 // ---------------------------------------------------------------------------------------------
 // restrict_full_weighting(fine, coarse)
@@ -8,19 +10,34 @@
 @group(0) @binding(1) var<storage, read_write> fw_coarse: array<f32>;
 @group(0) @binding(2) var<uniform> fw_level: Level;
 
-// coarse = ¼ Σ of the 4 children (the level uniform is the fine level's).
+// coarse = 2^−d Σ of the 2^d children, summed as the CPU sums them (transfers.rs): the fine
+// lines of the coarse cell in turn (x, then y in 3D), each line's pair along it (z in 3D, y in
+// 2D) in order.
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn restrict_full_weighting(@builtin(global_invocation_id) id: vec3<u32>) {
-    let jc = id.x;
+    let mc = id.x;
     let ic = id.y;
-    let nyf = fw_level.ny;
-    if (jc >= fw_level.ny_coarse || ic >= fw_level.nx_coarse) {
+    let nzc = fw_level.nz_coarse;
+    let layer_c = fw_level.ny_coarse * nzc;
+    if (mc >= layer_c || ic >= fw_level.nx_coarse) {
         return;
     }
-    let f0 = 2u * ic * nyf + 2u * jc;
-    let f1 = f0 + nyf;
-    fw_coarse[ic * fw_level.ny_coarse + jc] =
-        0.25 * (fw_fine[f0] + fw_fine[f0 + 1u] + fw_fine[f1] + fw_fine[f1 + 1u]);
+    let nz = fw_level.nz;
+    let layer = fw_level.ny * nz;
+    let three_d = nz > 1u;
+    let jc = mc / nzc;
+    let kc = mc % nzc;
+    let first = 2u * ic * layer + 2u * jc * nz + 2u * kc;
+    // The other fine lines: (2I, 2J + 1) in 3D, then (2I + 1, 2J) and (2I + 1, 2J + 1).
+    var sum = fw_fine[first] + fw_fine[first + 1u];
+    if (three_d) {
+        sum = sum + fw_fine[first + nz] + fw_fine[first + nz + 1u];
+    }
+    sum = sum + fw_fine[first + layer] + fw_fine[first + layer + 1u];
+    if (three_d) {
+        sum = sum + fw_fine[first + layer + nz] + fw_fine[first + layer + nz + 1u];
+    }
+    fw_coarse[ic * layer_c + mc] = select(0.25, 0.125, three_d) * sum;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -31,18 +48,36 @@ fn restrict_full_weighting(@builtin(global_invocation_id) id: vec3<u32>) {
 @group(0) @binding(2) var<uniform> pb_walls: Walls;
 @group(0) @binding(3) var<uniform> pb_level: Level;
 
-// fine += (9 e_own + 3 e_x + 3 e_y + e_diag)/16, ghost beyond an x wall −e₀ (Dirichlet) or +e₀
-// (Neumann), periodic in y. The level uniform is the fine level's.
+// The coarse value on line `line` at position t of coarse x layer `base` (a cell index), blended
+// in 3D with the line `beside` (the y neighbour on the fine cell's side) 3 : 1, as the CPU
+// blends the two coarse lines that feed a fine line (transfers.rs, prolong_bilinear).
+fn pb_blend(base: u32, line: u32, beside: u32, t: u32, len: u32, three_d: bool) -> f32 {
+    if (three_d) {
+        return 3.0 * pb_coarse[base + line * len + t] + pb_coarse[base + beside * len + t];
+    }
+    return pb_coarse[base + t];
+}
+
+// fine += the cell-centred (bi/tri)linear interpolant: weights ¾ and ¼ per axis from the coarse
+// cell and its neighbour on the fine cell's side, in 2D (9 e_own + 3 e_x + 3 e_y + e_diag)/16,
+// in 3D 27, 9, 3, 1 over 64; the ghost beyond an x wall −e₀ (Dirichlet) or +e₀ (Neumann),
+// periodic laterally. As on the CPU, the line through the fine cell (z in 3D, y in 2D) is
+// interpolated last, from the (y-blended in 3D) coarse lines.
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn prolong_bilinear(@builtin(global_invocation_id) id: vec3<u32>) {
-    let j = id.x;
+    let m = id.x;
     let i = id.y;
     let ny = pb_level.ny;
-    if (j >= ny || i >= pb_level.nx) {
+    let nz = pb_level.nz;
+    let layer = ny * nz;
+    if (m >= layer || i >= pb_level.nx) {
         return;
     }
     let nxc = pb_level.nx_coarse;
     let nyc = pb_level.ny_coarse;
+    let nzc = pb_level.nz_coarse;
+    let layer_c = nyc * nzc;
+    let three_d = nz > 1u;
     let ic = i / 2u;
     var inb = ic + 1u;
     var sign = 1.0;
@@ -57,11 +92,21 @@ fn prolong_bilinear(@builtin(global_invocation_id) id: vec3<u32>) {
         inb = ic;
         sign = ghost_sign(pb_walls.factor_hi);
     }
-    let jc = j / 2u;
-    let jn = select((jc + 1u) % nyc, (jc + nyc - 1u) % nyc, j % 2u == 0u);
-    let own = ic * nyc;
-    let nb = inb * nyc;
-    let e = 9.0 * pb_coarse[own + jc] + 3.0 * pb_coarse[own + jn]
-        + sign * (3.0 * pb_coarse[nb + jc] + pb_coarse[nb + jn]);
-    pb_fine[i * ny + j] += e * (1.0 / 16.0);
+    // The fine cell's line and its position on it: (j, k) in 3D, (0, j) in 2D; likewise coarse.
+    let len = select(ny, nz, three_d);
+    let len_c = select(nyc, nzc, three_d);
+    let lines_c = layer_c / len_c;
+    let line = m / len;
+    let t = m % len;
+    let tc = t / 2u;
+    let tn = select((tc + 1u) % len_c, (tc + len_c - 1u) % len_c, t % 2u == 0u);
+    let lc = line / 2u;
+    let ln = select((lc + 1u) % lines_c, (lc + lines_c - 1u) % lines_c, line % 2u == 0u);
+    let own = ic * layer_c;
+    let nb = inb * layer_c;
+    let e = 9.0 * pb_blend(own, lc, ln, tc, len_c, three_d)
+        + 3.0 * pb_blend(own, lc, ln, tn, len_c, three_d)
+        + sign * (3.0 * pb_blend(nb, lc, ln, tc, len_c, three_d)
+            + pb_blend(nb, lc, ln, tn, len_c, three_d));
+    pb_fine[i * layer + m] += e * select(1.0 / 16.0, 1.0 / 64.0, three_d);
 }

@@ -3,7 +3,7 @@
 //! the CPU's stop test.
 
 use super::{dispatch, GpuMultigrid, StatisticsSlot, StencilGroups, COARSEST_FALLBACK_SWEEPS};
-use crate::backend::gpu::buffers::grid_workgroups;
+use crate::backend::gpu::buffers::layer_workgroups;
 use crate::numerics::{Bcs, SolveStats};
 
 /// Pre- and post-smoothing sweeps (each red then black / black then red), as on the CPU.
@@ -48,7 +48,7 @@ impl GpuMultigrid {
     }
 
     /// Records one V(2,2) cycle: down the levels smoothing and restricting residuals, the
-    /// coarsest solve, back up adding bilinear corrections and smoothing (the CPU's
+    /// coarsest solve, back up adding (bi/tri)linear corrections and smoothing (the CPU's
     /// `Hierarchy::v_cycle`, dispatch for loop iteration).
     pub fn encode_v_cycle(
         &mut self,
@@ -84,26 +84,23 @@ impl GpuMultigrid {
             for _ in 0..PRE_SWEEPS {
                 self.sweep(&mut pass, l, groups, [0, 1]);
             }
-            let level = &self.levels[l];
-            let wg = grid_workgroups(level.nx, level.ny);
+            let wg = layer_workgroups(self.levels[l].grid());
             dispatch(&mut pass, &self.pipelines.residual, &groups.residual, wg);
-            let coarse = &self.levels[l + 1];
             dispatch(
                 &mut pass,
                 &self.pipelines.restrict_full_weighting,
                 &self.restrict_residual[l],
-                grid_workgroups(coarse.nx, coarse.ny),
+                layer_workgroups(self.levels[l + 1].grid()),
             );
         }
         self.coarsest(&mut pass, self.groups(n - 1, fine), n - 1);
         for l in (first..n - 1).rev() {
             let groups = self.groups(l, fine);
-            let level = &self.levels[l];
             let prolong = groups
                 .prolong
                 .as_ref()
                 .expect("fine level has a coarser one");
-            let wg = grid_workgroups(level.nx, level.ny);
+            let wg = layer_workgroups(self.levels[l].grid());
             dispatch(&mut pass, &self.pipelines.prolong_bilinear, prolong, wg);
             for _ in 0..POST_SWEEPS {
                 self.sweep(&mut pass, l, groups, [1, 0]);
@@ -177,8 +174,7 @@ impl GpuMultigrid {
 
     /// One Gauss–Seidel sweep of level `l`, colours in the given order.
     fn sweep(&self, pass: &mut wgpu::ComputePass, l: usize, g: &StencilGroups, order: [usize; 2]) {
-        let level = &self.levels[l];
-        let wg = grid_workgroups(level.nx, level.ny);
+        let wg = layer_workgroups(self.levels[l].grid());
         for colour in order {
             dispatch(
                 pass,

@@ -1,10 +1,12 @@
 //! The level hierarchy: each level's device buffers and `Level` uniforms (the CPU's levels:
-//! halve both sides while both are even and at least 4), the coarsest level's sweeps, the
-//! coefficients a and k restricted down the levels, the `Walls` uniform and the bind groups of
-//! each level's stencil kernels.
+//! halve every axis of the dimension while all are even and at least 4), the coarsest level's
+//! sweeps, the coefficients a and k restricted down the levels, the `Walls` uniform and the bind
+//! groups of each level's stencil kernels.
 
 use super::{dispatch, GpuMultigrid};
-use crate::backend::gpu::buffers::{bind_group, grid_workgroups, uniform_buffer, zeroed_buffer};
+use crate::backend::gpu::buffers::{
+    bind_group, grid_workgroups, layer_workgroups, uniform_buffer, zeroed_buffer,
+};
 use crate::backend::gpu::context::GpuContext;
 use crate::grid::Grid;
 use crate::grid::Real;
@@ -19,12 +21,19 @@ pub const COARSEST_MAX_CELLS: usize = 4096;
 pub const COARSEST_FALLBACK_SWEEPS: usize = 64;
 
 /// Red-black SOR sweeps that solve the coarsest level. The slowest error mode is constant in y
-/// and spans x with a Neumann wall on one side, like a line of 2nx + 1 cells: Gauss–Seidel needs
-/// ~(2nx + 1)²/π² sweeps per e-fold, optimal SOR ~(2nx + 1)/(2π). 8 (2nx + 1) + 2 ny sweeps
-/// give 10–20 e-folds on the 2–4 cells per side of the model's grids, with a margin for the
-/// conductivity contrast; at least 32.
+/// (and z) and spans x with a Neumann wall on one side, like a line of 2nx + 1 cells:
+/// Gauss–Seidel needs ~(2nx + 1)²/π² sweeps per e-fold, optimal SOR ~(2nx + 1)/(2π).
+/// 8 (2nx + 1) + 2 ny sweeps give 10–20 e-folds on the 2–4 cells per side of the model's grids,
+/// with a margin for the conductivity contrast; at least 32. A 3D level passes ny + nz − 1 as
+/// `ny` ([`coarsest_sweeps_of`]).
 pub fn coarsest_sweeps(nx: usize, ny: usize) -> u32 {
     (8 * (2 * nx + 1) + 2 * ny).clamp(32, 4096) as u32
+}
+
+/// [`coarsest_sweeps`] of a coarsest level `grid`, 2D or 3D: the lateral margin counts the
+/// cells along y and z (ny + nz − 1; ny in 2D).
+pub fn coarsest_sweeps_of(grid: Grid) -> u32 {
+    coarsest_sweeps(grid.nx, grid.ny + grid.nz - 1)
 }
 
 /// Optimal SOR factor 2/(1 + √(1 − ρ²)) for the Jacobi radius ρ = (1 + cos(π/(2nx + 1)))/2 of
@@ -34,7 +43,7 @@ fn coarsest_relaxation(nx: usize) -> f64 {
     2.0 / (1.0 + (1.0 - rho * rho).sqrt())
 }
 
-/// The `Level` uniform of the shader (field by field).
+/// The `Level` uniform of the shader (field by field; 48 bytes, a multiple of 16).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
 struct LevelUniform {
@@ -49,7 +58,32 @@ struct LevelUniform {
     omega: f32,
     /// See [`GpuMultigrid::set_reference_offset`] (0 until set, and on coarse levels).
     reference_offset: f32,
-    pad: [u32; 2],
+    /// z extent of the level and of the next coarser one (1 in 2D, 0 past the coarsest).
+    nz: u32,
+    nz_coarse: u32,
+}
+
+const _: () = assert!(std::mem::size_of::<LevelUniform>().is_multiple_of(16));
+
+impl LevelUniform {
+    /// The uniform of level `grid` above `coarse` (None on the coarsest).
+    fn of(grid: Grid, coarse: Option<Grid>) -> Self {
+        let (nxc, nyc, nzc) = coarse.map_or((0, 0, 0), |c| (c.nx, c.ny, c.nz));
+        LevelUniform {
+            nx: grid.nx as u32,
+            ny: grid.ny as u32,
+            nx_coarse: nxc as u32,
+            ny_coarse: nyc as u32,
+            inv_dx2: (1.0 / (grid.dx * grid.dx)) as f32,
+            colour: 0,
+            finest: 0,
+            count: 0,
+            omega: 1.0,
+            reference_offset: 0.0,
+            nz: grid.nz as u32,
+            nz_coarse: nzc as u32,
+        }
+    }
 }
 
 /// The `Walls` uniform: conductance factor (2 Dirichlet, 0 Neumann) and value of each x wall.
@@ -78,16 +112,21 @@ impl WallsUniform {
     }
 }
 
-/// Device buffers of one level. On the finest level `u` and `f` belong to the caller and the
-/// level's own stay one element long.
+/// Device buffers of one level, in the grid's flat order (z fastest). On the finest level `u`
+/// and `f` belong to the caller and the level's own stay one element long.
 pub struct GpuLevel {
     pub nx: usize,
     pub ny: usize,
+    /// 1 in 2D.
+    pub nz: usize,
     pub dx: f64,
     pub a: wgpu::Buffer,
-    /// (nx + 1) × ny x-face conductivities (rows 0 and nx: the walls).
+    /// (nx + 1) layers of ny·nz x-face conductivities (layers 0 and nx: the walls).
     pub kx: wgpu::Buffer,
+    /// The −y face of each cell (periodic).
     pub ky: wgpu::Buffer,
+    /// The −z face of each cell (periodic); one unused element in 2D.
+    pub kz: wgpu::Buffer,
     /// Error and its right-hand side on coarse levels.
     pub u: wgpu::Buffer,
     pub f: wgpu::Buffer,
@@ -108,77 +147,67 @@ pub(super) struct StencilGroups {
 }
 
 impl GpuLevel {
-    /// Every level's buffers for an `nx × ny` grid of cell size `dx`, the finest first.
-    /// The levels of [`multigrid_levels`], the plan the CPU multigrid follows too.
+    /// Every level's buffers for `grid` (2D when nz = 1), the finest first: the levels of
+    /// [`multigrid_levels`], the plan the CPU multigrid follows too.
     pub(super) fn hierarchy(ctx: &GpuContext, grid: Grid) -> Vec<GpuLevel> {
-        let dims: Vec<(usize, usize, f64)> = multigrid_levels(grid)
-            .iter()
-            .map(|g| (g.nx, g.ny, g.dx))
-            .collect();
-        let last = dims.len() - 1;
-        dims.iter()
+        let plan = multigrid_levels(grid);
+        let last = plan.len() - 1;
+        plan.iter()
             .enumerate()
-            .map(|(l, &(n, m, h))| {
-                let (nc, mc) = dims.get(l + 1).map_or((0, 0), |&(a, b, _)| (a, b));
-                let count = if l == last { coarsest_sweeps(n, m) } else { 0 };
+            .map(|(l, &g)| {
+                let cells = g.cells();
                 let uniform = |colour: u32| LevelUniform {
-                    nx: n as u32,
-                    ny: m as u32,
-                    nx_coarse: nc as u32,
-                    ny_coarse: mc as u32,
-                    inv_dx2: (1.0 / (h * h)) as f32,
                     colour,
                     finest: u32::from(l == 0),
-                    count,
-                    omega: coarsest_relaxation(n) as f32,
-                    reference_offset: 0.0,
-                    pad: [0; 2],
+                    count: if l == last { coarsest_sweeps_of(g) } else { 0 },
+                    omega: coarsest_relaxation(g.nx) as f32,
+                    ..LevelUniform::of(g, plan.get(l + 1).copied())
                 };
-                let own = if l == 0 { 1 } else { n * m };
+                let own = if l == 0 { 1 } else { cells };
                 GpuLevel {
-                    nx: n,
-                    ny: m,
-                    dx: h,
-                    a: zeroed_buffer(ctx, "multigrid a", n * m),
-                    kx: zeroed_buffer(ctx, "multigrid kx", (n + 1) * m),
-                    ky: zeroed_buffer(ctx, "multigrid ky", n * m),
+                    nx: g.nx,
+                    ny: g.ny,
+                    nz: g.nz,
+                    dx: g.dx,
+                    a: zeroed_buffer(ctx, "multigrid a", cells),
+                    kx: zeroed_buffer(ctx, "multigrid kx", (g.nx + 1) * g.layer_cells()),
+                    ky: zeroed_buffer(ctx, "multigrid ky", cells),
+                    kz: zeroed_buffer(ctx, "multigrid kz", if g.nz > 1 { cells } else { 1 }),
                     u: zeroed_buffer(ctx, "multigrid u", own),
                     f: zeroed_buffer(ctx, "multigrid f", own),
-                    r: zeroed_buffer(ctx, "multigrid r", n * m),
+                    r: zeroed_buffer(ctx, "multigrid r", cells),
                     uniforms: [0, 1].map(|c| uniform_buffer(ctx, "multigrid level", &uniform(c))),
                 }
             })
             .collect()
     }
+
+    /// The level's grid.
+    pub fn grid(&self) -> Grid {
+        Grid {
+            nx: self.nx,
+            ny: self.ny,
+            nz: self.nz,
+            dx: self.dx,
+        }
+    }
+
+    /// nx·ny·nz.
+    pub fn cells(&self) -> usize {
+        self.nx * self.ny * self.nz
+    }
 }
 
-/// The `Level` uniform of the finishing reductions of the finest level. They read the number
-/// of partial sums, `groups`, from `count`, which on a single-level grid the coarsest level's
-/// sweeps would occupy: a uniform of their own.
-pub(super) fn reduction_uniform(
-    ctx: &GpuContext,
-    nx: usize,
-    ny: usize,
-    dx: f64,
-    groups: u32,
-) -> wgpu::Buffer {
-    uniform_buffer(
-        ctx,
-        "multigrid reduction",
-        &LevelUniform {
-            nx: nx as u32,
-            ny: ny as u32,
-            nx_coarse: 0,
-            ny_coarse: 0,
-            inv_dx2: (1.0 / (dx * dx)) as f32,
-            colour: 0,
-            finest: 1,
-            count: groups,
-            omega: 1.0,
-            reference_offset: 0.0,
-            pad: [0; 2],
-        },
-    )
+/// The `Level` uniform of the finishing reductions of the finest level `grid`. They read the
+/// number of partial sums, `groups`, from `count`, which on a single-level grid the coarsest
+/// level's sweeps would occupy: a uniform of their own.
+pub(super) fn reduction_uniform(ctx: &GpuContext, grid: Grid, groups: u32) -> wgpu::Buffer {
+    let uniform = LevelUniform {
+        finest: 1,
+        count: groups,
+        ..LevelUniform::of(grid, None)
+    };
+    uniform_buffer(ctx, "multigrid reduction", &uniform)
 }
 
 impl GpuMultigrid {
@@ -196,9 +225,9 @@ impl GpuMultigrid {
         }
     }
 
-    /// Records: a (≥ 0, nx·ny cells) copied to the finest level, harmonic face conductivities
-    /// of k (> 0), then the coarse levels' a and face coefficients. `a` may be filled by an
-    /// earlier kernel of the same encoder (e.g. 1/dt computed on the device).
+    /// Records: a (≥ 0, one value per cell) copied to the finest level, harmonic face
+    /// conductivities of k (> 0), then the coarse levels' a and face coefficients. `a` may be
+    /// filled by an earlier kernel of the same encoder (e.g. 1/dt computed on the device).
     pub fn set_coefficients(
         &mut self,
         encoder: &mut wgpu::CommandEncoder,
@@ -206,28 +235,29 @@ impl GpuMultigrid {
         k: &wgpu::Buffer,
     ) {
         let fine = &self.levels[0];
-        let cells = (fine.nx * fine.ny * 4) as u64;
-        encoder.copy_buffer_to_buffer(a, 0, &fine.a, 0, cells);
+        let bytes = (fine.cells() * 4) as u64;
+        encoder.copy_buffer_to_buffer(a, 0, &fine.a, 0, bytes);
         let k_group = self.k_group(k);
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("multigrid coefficients"),
             timestamp_writes: None,
         });
-        let fine = &self.levels[0];
+        // The face kernels: one invocation per x face, nx + 1 layers.
+        let faces = |g: Grid| grid_workgroups(g.nx + 1, g.layer_cells());
+        let fine = self.levels[0].grid();
         dispatch(
             &mut pass,
             &self.pipelines.face_coefficients,
             &k_group,
-            grid_workgroups(fine.nx + 1, fine.ny),
+            faces(fine),
         );
         for l in 0..self.levels.len() - 1 {
-            let coarse = &self.levels[l + 1];
-            let (nc, mc) = (coarse.nx, coarse.ny);
+            let coarse = self.levels[l + 1].grid();
             let fw = &self.pipelines.restrict_full_weighting;
-            dispatch(&mut pass, fw, &self.restrict_a[l], grid_workgroups(nc, mc));
+            dispatch(&mut pass, fw, &self.restrict_a[l], layer_workgroups(coarse));
             let rf = &self.pipelines.restrict_face_coefficients;
             let group = &self.restrict_faces[l];
-            dispatch(&mut pass, rf, group, grid_workgroups(nc + 1, mc));
+            dispatch(&mut pass, rf, group, faces(coarse));
         }
     }
 
@@ -280,7 +310,7 @@ impl GpuMultigrid {
             self.ctx,
             "face_coefficients",
             &self.pipelines.face_coefficients,
-            &[k, &fine.kx, &fine.ky, &fine.uniforms[0]],
+            &[k, &fine.kx, &fine.ky, &fine.kz, &fine.uniforms[0]],
         );
         self.k_groups.push((k.clone(), group.clone()));
         group
@@ -295,11 +325,11 @@ impl GpuMultigrid {
     ) -> StencilGroups {
         let (ctx, p) = (self.ctx, &self.pipelines);
         let level = &self.levels[l];
-        let (a, kx, ky, w) = (&level.a, &level.kx, &level.ky, &self.walls);
+        let (a, kx, ky, kz, w) = (&level.a, &level.kx, &level.ky, &level.kz, &self.walls);
         let [un0, un1] = &level.uniforms;
         let last = l + 1 == self.levels.len();
         let stencil = |pipeline, un, extra: Option<&wgpu::Buffer>| {
-            let mut buffers = vec![u, f, a, kx, ky, w, un];
+            let mut buffers = vec![u, f, a, kx, ky, kz, w, un];
             buffers.extend(extra);
             bind_group(ctx, "multigrid stencil", pipeline, &buffers)
         };
@@ -317,7 +347,7 @@ impl GpuMultigrid {
                     &[&self.levels[l + 1].u, u, w, un0],
                 )
             }),
-            coarsest: (last && level.nx * level.ny <= COARSEST_MAX_CELLS)
+            coarsest: (last && level.cells() <= COARSEST_MAX_CELLS)
                 .then(|| stencil(&p.coarsest_solve, un0, None)),
             statistics: (l == 0)
                 .then(|| stencil(&p.residual_statistics, un0, Some(&self.partials))),

@@ -10,7 +10,7 @@
 use super::slot_sums::SlotSums;
 use super::{bind_group_at, dispatch, GpuMultigrid};
 use crate::backend::gpu::buffers::{
-    bind_group, grid_workgroups, read_back, storage_buffer, zeroed_buffer,
+    bind_group, layer_workgroups, read_back, storage_buffer, zeroed_buffer,
 };
 use crate::numerics::Bcs;
 
@@ -49,10 +49,10 @@ impl GpuMultigrid {
         }
         let (ctx, p) = (self.ctx, &self.pipelines);
         let fine = &self.levels[0];
-        let cells = fine.nx * fine.ny;
+        let cells = fine.cells();
         let n = self.levels.len();
         let first = (0..n)
-            .find(|&l| self.levels[l].nx * self.levels[l].ny <= MASS_DIRECTION_CELLS)
+            .find(|&l| self.levels[l].cells() <= MASS_DIRECTION_CELLS)
             .unwrap_or(n - 1);
         let z = zeroed_buffer(ctx, "mass projection z", cells);
         let ones = storage_buffer(ctx, "mass projection ones", &vec![1.0f32; cells]);
@@ -65,9 +65,9 @@ impl GpuMultigrid {
                 (0, &z),
                 (2, &fine.a),
                 (3, &fine.kx),
-                (5, &self.walls),
-                (6, &fine.uniforms[0]),
-                (7, &self.partials),
+                (6, &self.walls),
+                (7, &fine.uniforms[0]),
+                (8, &self.partials),
             ],
         );
         let scale = bind_group(
@@ -113,7 +113,7 @@ impl GpuMultigrid {
             &mp.scale,
             (1, 1),
         );
-        let wg = grid_workgroups(fine.nx, fine.ny);
+        let wg = layer_workgroups(fine.grid());
         dispatch(&mut pass, &self.pipelines.add_scaled, &add_group, wg);
     }
 
@@ -132,7 +132,7 @@ impl GpuMultigrid {
         self.encode_walls(encoder, hom);
         let fine = self.fine_group_index(&z, &ones);
         let level = &self.levels[first];
-        let bytes = (level.nx * level.ny * 4) as u64;
+        let bytes = (level.cells() * 4) as u64;
         encoder.copy_buffer_to_buffer(&ones, 0, &level.f, 0, bytes);
         self.encode_cycle_from(encoder, first, fine);
         for l in 1..first {
@@ -149,7 +149,7 @@ impl GpuMultigrid {
                 .prolong
                 .as_ref()
                 .expect("a level above `first` has a coarser one");
-            let wg = grid_workgroups(level.nx, level.ny);
+            let wg = layer_workgroups(level.grid());
             dispatch(&mut pass, &self.pipelines.prolong_bilinear, prolong, wg);
         }
     }
@@ -221,9 +221,9 @@ impl GpuMultigrid {
                 (1, f),
                 (2, &fine.a),
                 (3, &fine.kx),
-                (5, &self.walls),
-                (6, un),
-                (7, &self.partials),
+                (6, &self.walls),
+                (7, un),
+                (8, &self.partials),
             ],
         );
         let add = bind_group(

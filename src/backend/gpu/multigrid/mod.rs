@@ -1,10 +1,15 @@
 //! Geometric multigrid on the device: the twin of the CPU multigrid (`backend::cpu::multigrid`) for
 //! `a u − ∇·(k ∇u) = f` (kernels in `shaders/multigrid/`, named as their CPU twins).
 //!
-//! The level hierarchy is the CPU's (halve both sides while both are even and at least 4), so
-//! each level can be compared with the CPU level by level. The cycle is the CPU's V(2,2):
-//! red-black Gauss–Seidel (red, black before the restriction; black, red after the
-//! prolongation), full weighting of the residual, bilinear prolongation of the correction.
+//! 2D (nz = 1) and 3D grids share one code path: every kernel indexes cells by the grid rule of
+//! the WGSL prelude (`context::GRID_RULE`: cell (i, j, k) at i·(ny·nz) + j·nz + k, z fastest) and
+//! is dispatched over x layers ([`layer_workgroups`]). The level hierarchy is the CPU's
+//! ([`multigrid_levels`](crate::numerics::multigrid_levels): halve every axis of the dimension
+//! while all are even and at least 4), so each level can be compared with the CPU level by
+//! level. The cycle is the CPU's V(2,2): red-black Gauss–Seidel on the parity of i + j + k (red,
+//! black before the restriction; black, red after the prolongation), the 2^d-child average of
+//! the residual, (bi/tri)linear prolongation of the correction; harmonic face conductivities on
+//! every axis (x faces, and the −y and −z face of each cell) restricted by the CPU's rule.
 //!
 //! Everything a step needs is recorded into the caller's command encoder with no read-back:
 //! [`GpuMultigrid::set_coefficients`] (a and k as device buffers), [`GpuMultigrid::encode_solve`]
@@ -14,13 +19,14 @@
 //! one-off solves) with the CPU's stop test.
 //!
 //! Coarsest level: the CPU factorises it (banded Cholesky, f64). On the device one workgroup
-//! runs [`coarsest_sweeps`] red-black SOR sweeps on it in workgroup memory (`coarsest_solve`),
+//! runs [`coarsest_sweeps_of`] red-black SOR sweeps on it in workgroup memory (`coarsest_solve`),
 //! one dispatch for all the sweeps. With the power-of-two grids of the model the coarsest level
 //! has 2–4 cells per side, where 44–64 sweeps solve it to f32 round-off (the V-cycle factors
-//! match the CPU's to 3 digits, tests/gpu_multigrid.rs), and up to 45 × 50 cells (828 sweeps)
-//! it still matches them; a level larger than [`COARSEST_MAX_CELLS`] (large odd factors in nx
-//! or ny) gets the CPU's own fallback, [`COARSEST_FALLBACK_SWEEPS`] global sweeps, which for the
-//! potential (a = 0) slows the cycle to 0.6–0.9 (the CPU, which factorises it, keeps 0.2).
+//! match the CPU's to 3 digits, tests/gpu_multigrid.rs and tests/gpu_multigrid_3d.rs), and up to
+//! 45 × 50 cells (828 sweeps) it still matches them; a level larger than [`COARSEST_MAX_CELLS`]
+//! (large odd factors in the sides) gets the CPU's own fallback, [`COARSEST_FALLBACK_SWEEPS`]
+//! global sweeps, which for the potential (a = 0) slows the cycle to 0.6–0.9 (the CPU, which
+//! factorises it, keeps 0.2).
 //!
 //! The CPU's `solve` switches to V-cycle-preconditioned CG after a cycle that reduces the
 //! residual less than 5-fold; that decision needs a read-back, so here the caller picks:
@@ -30,7 +36,7 @@
 //! hardly sees it: warm-started steps keep 1–20 % error in the metal with 2–4 V-cycles, 0.1 %
 //! with 4 PCG iterations (tests/gpu_multigrid.rs, `warm_started_steps_with_a_fixed_cycle_count`).
 
-use super::buffers::{bind_group, grid_workgroups, uniform_buffer, zeroed_buffer};
+use super::buffers::{bind_group, layer_workgroups, uniform_buffer, zeroed_buffer};
 use super::context::{GpuContext, WORKGROUP_1D};
 use crate::grid::Grid;
 use crate::numerics::{Bcs, Boundary};
@@ -43,7 +49,9 @@ mod single_kernels;
 mod slot_sums;
 mod statistics;
 
-pub use hierarchy::{coarsest_sweeps, GpuLevel, COARSEST_FALLBACK_SWEEPS, COARSEST_MAX_CELLS};
+pub use hierarchy::{
+    coarsest_sweeps, coarsest_sweeps_of, GpuLevel, COARSEST_FALLBACK_SWEEPS, COARSEST_MAX_CELLS,
+};
 pub use statistics::{statistics_of, SolveStatistics, StatisticsSlot, STATISTICS};
 
 use hierarchy::{reduction_uniform, StencilGroups, WallsUniform};
@@ -116,12 +124,9 @@ pub struct GpuMultigrid {
 }
 
 impl GpuMultigrid {
-    /// Allocates every level's buffers for an `nx × ny` grid of cell size `dx`.
-    /// The device multigrid of a 2D `grid` (3D on the device is issue 16's).
+    /// The device multigrid of `grid` (2D when nz = 1): every level's buffers, allocated once.
     pub fn new(ctx: &'static GpuContext, grid: Grid) -> GpuMultigrid {
-        let (nx, ny, dx) = (grid.nx, grid.ny, grid.dx);
-        assert!(nx >= 1 && ny >= 1, "multigrid needs at least one cell");
-        assert_eq!(grid.nz, 1, "the device multigrid solves 2D grids");
+        assert!(grid.cells() >= 1, "multigrid needs at least one cell");
         let module = ctx.shader("multigrid", &shader_source());
         let p = |entry: &str| ctx.pipeline(&module, entry);
         let pipelines = Pipelines {
@@ -146,9 +151,9 @@ impl GpuMultigrid {
             scale_and_add: p("scale_and_add"),
             pcg_update: p("pcg_update"),
         };
-        let stats_workgroups = grid_workgroups(nx, ny);
+        let stats_workgroups = layer_workgroups(grid);
         let levels = GpuLevel::hierarchy(ctx, grid);
-        let reduction = reduction_uniform(ctx, nx, ny, dx, stats_workgroups.0 * stats_workgroups.1);
+        let reduction = reduction_uniform(ctx, grid, stats_workgroups.0 * stats_workgroups.1);
         let walls = uniform_buffer(ctx, "multigrid walls", &WallsUniform::of(neumann()));
         let groups = stats_workgroups.0 as usize * stats_workgroups.1 as usize;
         let partials = zeroed_buffer(ctx, "multigrid partials", groups * STATISTICS);
@@ -174,7 +179,9 @@ impl GpuMultigrid {
                 ctx,
                 "restrict_face_coefficients",
                 &pipelines.restrict_face_coefficients,
-                &[&fine.kx, &fine.ky, &coarse.kx, &coarse.ky, un],
+                &[
+                    &fine.kx, &fine.ky, &fine.kz, &coarse.kx, &coarse.ky, &coarse.kz, un,
+                ],
             ));
         }
         let mut mg = GpuMultigrid {

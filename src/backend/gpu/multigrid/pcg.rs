@@ -5,7 +5,7 @@
 
 use super::slot_sums::SlotSums;
 use super::{bind_group_at, dispatch, GpuMultigrid};
-use crate::backend::gpu::buffers::{bind_group, grid_workgroups, uniform_buffer, zeroed_buffer};
+use crate::backend::gpu::buffers::{bind_group, layer_workgroups, uniform_buffer, zeroed_buffer};
 use crate::numerics::Bcs;
 
 /// Slots of the PCG scalars buffer (the constants of the same name in pcg.wgsl).
@@ -58,8 +58,7 @@ impl GpuMultigrid {
         encoder.clear_buffer(&kr.scalars, 0, None);
         encoder.clear_buffer(&kr.p, 0, None);
         self.encode_walls(encoder, bcs);
-        let fine = &self.levels[0];
-        let wg = grid_workgroups(fine.nx, fine.ny);
+        let wg = layer_workgroups(self.levels[0].grid());
         {
             let mut pass = encoder.begin_compute_pass(&Default::default());
             dispatch(&mut pass, &self.pipelines.residual, &residual_group, wg);
@@ -102,7 +101,7 @@ impl GpuMultigrid {
         }
         let (ctx, p) = (self.ctx, &self.pipelines);
         let fine = &self.levels[0];
-        let cells = fine.nx * fine.ny;
+        let cells = fine.cells();
         let field = |label| zeroed_buffer(ctx, label, cells);
         let (r, z, p_dir, q) = (
             field("pcg r"),
@@ -115,7 +114,7 @@ impl GpuMultigrid {
         let restarts = [restart(0), restart(1)];
         let un = &fine.uniforms[0];
         let dot = |x: &wgpu::Buffer, y: &wgpu::Buffer| {
-            let bindings = [(0, x), (1, y), (3, un), (7, &self.partials)];
+            let bindings = [(0, x), (1, y), (3, un), (8, &self.partials)];
             bind_group_at(ctx, "dot", &p.dot, &bindings)
         };
         let beta = |s: &wgpu::Buffer| bind_group(ctx, "pcg_beta", &p.pcg_beta, &[&scalars, s]);
@@ -128,9 +127,10 @@ impl GpuMultigrid {
                 (2, &fine.a),
                 (3, &fine.kx),
                 (4, &fine.ky),
-                (5, &self.walls),
-                (6, un),
-                (7, &q),
+                (5, &fine.kz),
+                (6, &self.walls),
+                (7, un),
+                (8, &q),
             ],
         );
         self.krylov = Some(Krylov {
@@ -173,7 +173,17 @@ impl GpuMultigrid {
             ctx,
             "pcg residual",
             &p.residual,
-            &[u, f, &fine.a, &fine.kx, &fine.ky, &self.walls, un, &kr.r],
+            &[
+                u,
+                f,
+                &fine.a,
+                &fine.kx,
+                &fine.ky,
+                &fine.kz,
+                &self.walls,
+                un,
+                &kr.r,
+            ],
         );
         let update = bind_group(
             ctx,

@@ -2,7 +2,7 @@
 //! CPU kernels (tests/gpu_multigrid.rs). A solve records them through `encode_v_cycle`.
 
 use super::{dispatch, GpuMultigrid};
-use crate::backend::gpu::buffers::grid_workgroups;
+use crate::backend::gpu::buffers::layer_workgroups;
 use crate::numerics::Bcs;
 
 impl GpuMultigrid {
@@ -23,7 +23,7 @@ impl GpuMultigrid {
             &mut pass,
             &self.pipelines.smooth_red_black,
             &self.fine_groups[fine].2.smooth[colour],
-            grid_workgroups(level.nx, level.ny),
+            layer_workgroups(level.grid()),
         );
     }
 
@@ -43,7 +43,7 @@ impl GpuMultigrid {
             &mut pass,
             &self.pipelines.residual,
             &self.fine_groups[fine].2.residual,
-            grid_workgroups(level.nx, level.ny),
+            layer_workgroups(level.grid()),
         );
     }
 
@@ -55,7 +55,7 @@ impl GpuMultigrid {
             &mut pass,
             &self.pipelines.restrict_full_weighting,
             &self.restrict_residual[0],
-            grid_workgroups(coarse.nx, coarse.ny),
+            layer_workgroups(coarse.grid()),
         );
     }
 
@@ -80,7 +80,7 @@ impl GpuMultigrid {
             &mut pass,
             &self.pipelines.prolong_bilinear,
             group,
-            grid_workgroups(level.nx, level.ny),
+            layer_workgroups(level.grid()),
         );
     }
 }
