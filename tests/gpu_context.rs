@@ -37,20 +37,36 @@ fn device_opens_and_runs_a_kernel() {
     println!("adapter: {}; 1000 values doubled exactly", ctx.describe());
 }
 
+/// A grid one layer over the binding limit is refused, naming the bytes needed and allowed and
+/// the largest nx that fits (which is accepted), in 2D and in 3D.
 #[test]
 fn a_grid_too_big_is_refused_with_both_numbers() {
+    use mgpf::grid::Grid;
     let Some(ctx) = gpu_common::gpu() else { return };
-    let allowed = mgpf::backend::gpu::context::max_field_cells(&ctx.limits);
-    let ny = 1024usize;
-    let nx = (allowed as usize / ny) + 1;
-    let err = ctx.check_grid(nx, ny).expect_err("grid over the limit");
-    let msg = err.to_string();
-    println!("{msg}");
-    assert!(msg.contains(&format!(
-        "largest grid that fits is nx ≤ {}",
-        allowed as usize / ny
-    )));
-    assert!(ctx.check_grid(nx - 1, ny).is_ok());
+    let allowed = mgpf::backend::gpu::context::max_field_cells(&ctx.limits) as usize;
+    for (ny, nz) in [(1024usize, 1usize), (256, 256)] {
+        let layer = ny * nz;
+        // The x faces hold (nx + 1) layers.
+        let largest = allowed / layer - 1;
+        let grid = Grid {
+            nx: largest + 1,
+            ny,
+            nz,
+            dx: 1.0,
+        };
+        let err = ctx.check_grid(grid).expect_err("grid over the limit");
+        let msg = err.to_string();
+        println!("{msg}");
+        assert!(msg.contains(&format!("needs {} bytes", (largest + 2) * layer * 4)));
+        assert!(msg.contains(&format!("allows {} bytes", allowed * 4)));
+        assert!(msg.contains(&format!("largest grid that fits is nx ≤ {largest}")));
+        assert!(ctx
+            .check_grid(Grid {
+                nx: largest,
+                ..grid
+            })
+            .is_ok());
+    }
 }
 
 /// The grid rule of the WGSL prelude (`context::GRID_RULE`) against `Grid`: for every cell of

@@ -1,5 +1,5 @@
-//! Whole-run parity: each preset for 200 steps on a 64² grid on the CPU and GPU backends,
-//! compared row by row at equal charge from the first step; a CPU state continuing on the
+//! Whole-run parity: each preset for 200 steps on a 64² grid and for 100 steps on a 16 × 12 × 8
+//! grid on the CPU and GPU backends, compared row by row at equal charge from the first step; a CPU state continuing on the
 //! device; the two fused Allen–Cahn kernels stepping alike; and `mgpf run --backend gpu`
 //! writing the CPU run's outputs, run.json naming the adapter.
 
@@ -75,13 +75,50 @@ fn at_charge(rows: &[MetricsRow], q: f64, metric: Metric) -> f64 {
 #[test]
 fn every_preset_matches_the_cpu_at_equal_charge_from_the_first_step() {
     let Some(ctx) = gpu_common::gpu() else { return };
+    every_preset_at_equal_charge(ctx, STEPS, config);
+}
+
+/// As [`every_preset_matches_the_cpu_at_equal_charge_from_the_first_step`] on a 3D grid,
+/// 16 × 12 × 8 (multigrid levels 8 × 6 × 4 and 4 × 3 × 2, the last with an odd periodic side),
+/// for 100 steps, with a tilted c-axis, a basal energy term and kinetic anisotropy so every
+/// term of the hcp form is live, and the resolved band of zeolite refreshed through the three
+/// distance passes.
+#[test]
+fn every_preset_matches_the_cpu_in_3d() {
+    let Some(ctx) = gpu_common::gpu() else { return };
+    every_preset_at_equal_charge(ctx, STEPS_3D, config_3d);
+}
+
+const STEPS_3D: u64 = 100;
+
+fn config_3d(preset: Preset) -> Config {
+    let mut cfg = config(preset);
+    (cfg.grid.nx, cfg.grid.ny, cfg.grid.nz) = (16, 12, 8);
+    cfg.initial.deposit_height_um = 3.0;
+    cfg.anisotropy.c_axis = Some(mgpf::config::CAxis::Angles {
+        polar_deg: 25.0,
+        azimuth_deg: 40.0,
+    });
+    cfg.anisotropy.c_axis_energy_strength = -0.05;
+    cfg.interface.kinetic_anisotropy_2fold = 0.2;
+    cfg.run.max_steps = Some(STEPS_3D);
+    cfg
+}
+
+fn every_preset_at_equal_charge(
+    ctx: &'static mgpf::backend::gpu::GpuContext,
+    steps: u64,
+    config: fn(Preset) -> Config,
+) {
     let mut worst = 0.0f64;
     for preset in Preset::ALL {
         let mut cfg = config(preset);
         cfg.run.metrics_every_steps = 1;
         // configs/<preset>.toml's deposit: the passivating layer's first step then needs
         // −3.9 V (at 6 µm the lab-frame ASR field it meets asks for −1.0 V).
-        cfg.initial.deposit_height_um = 4.0;
+        if cfg.grid.nz == 1 {
+            cfg.initial.deposit_height_um = 4.0;
+        }
         // The device's six CG iterations leave the potential at its f32 floor; the CPU stops at
         // its estimated 1e-6 V by default, which moves the bulk-face inflow by ~1e-4 and the
         // noise-driven roughness of `none` by 1.7e-3 of its scale (measured over these 200
@@ -102,9 +139,13 @@ fn every_preset_matches_the_cpu_at_equal_charge_from_the_first_step() {
         let cpu = run(&mut CpuBackend::new(&p, &cfg.initial), "cpu");
         let mut gpu_backend = GpuBackend::new(ctx, &p, &cfg.initial).expect("gpu backend");
         let gpu = run(&mut gpu_backend, "gpu");
-        let name = preset.name();
-        assert_eq!(cpu.rows.len(), STEPS as usize + 1);
-        assert_eq!(gpu.rows.len(), STEPS as usize + 1);
+        let name = format!(
+            "{}{}",
+            preset.name(),
+            if cfg.grid.nz > 1 { " 3D" } else { "" }
+        );
+        assert_eq!(cpu.rows.len(), steps as usize + 1);
+        assert_eq!(gpu.rows.len(), steps as usize + 1);
 
         // Every step at the target current (the control's 1e-5 plus the f32 rounding of Σ Δxi).
         for (backend, run) in [("cpu", &cpu), ("gpu", &gpu)] {
@@ -128,7 +169,7 @@ fn every_preset_matches_the_cpu_at_equal_charge_from_the_first_step() {
             gpu.rows[1].charge_c_m2
         );
 
-        if preset == Preset::Passivating {
+        if preset == Preset::Passivating && cfg.grid.nz == 1 {
             assert!(
                 gpu.rows[1].overpotential_v < -3.0,
                 "the passivating case must need more than 3 V in its first step"
@@ -279,6 +320,98 @@ fn a_cpu_state_restores_on_the_gpu_with_or_without_the_excess() {
     assert!(worst <= f32::EPSILON / 2.0);
 }
 
+/// `mgpf run CONFIG --backend BACKEND --out OUT --set …` succeeds.
+fn run_cli(config: &str, backend: &str, out: &std::path::Path, sets: &[&str]) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mgpf"));
+    cmd.args(["run", config, "--backend", backend])
+        .args(["--out", out.to_str().unwrap()]);
+    for s in sets {
+        cmd.args(["--set", s]);
+    }
+    let o = cmd.output().unwrap();
+    println!("{}", String::from_utf8_lossy(&o.stdout));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// The files under `dir`, relative, sorted.
+fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(dir).unwrap();
+                out.push(rel.to_string_lossy().into_owned());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `mgpf run --backend gpu` on a 3D grid writes what the CPU run writes (the same files: the
+/// rendered frames, the VTK series of both formats, metrics, checkpoint, run.json), and its
+/// metrics follow the CPU's at equal charge.
+#[test]
+fn a_3d_run_with_the_gpu_backend_writes_the_cpu_runs_files() {
+    if gpu_common::gpu().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sets = [
+        "grid.nx=24",
+        "grid.ny=12",
+        "grid.nz=8",
+        "initial.deposit_height_um=2",
+        "run.max_steps=12",
+        "run.frames=2",
+        "run.save_fields=[\"vti\", \"vtk\", \"npy\"]",
+    ];
+    let (cpu, gpu) = (dir.path().join("cpu"), dir.path().join("gpu"));
+    run_cli("configs/3d/bromine-rich.toml", "cpu", &cpu, &sets);
+    run_cli("configs/3d/bromine-rich.toml", "gpu", &gpu, &sets);
+    let (cf, gf) = (files_under(&cpu), files_under(&gpu));
+    println!("cpu wrote {} files, gpu {}: {gf:?}", cf.len(), gf.len());
+    assert_eq!(cf, gf);
+    for file in [
+        "frames/frame_000001.png",
+        "fields/frame_000001.vtk",
+        "fields.pvd",
+        "final.vti",
+    ] {
+        assert!(gf.iter().any(|f| f == file), "{file} missing");
+    }
+    let frame = image::open(gpu.join("frames/frame_000001.png"))
+        .unwrap()
+        .to_rgb8();
+    assert!(
+        frame.width() > 2 * frame.height(),
+        "a 3D frame has its 3D view: {:?}",
+        frame.dimensions()
+    );
+    let last = |d: &std::path::Path| -> Vec<f64> {
+        let text = std::fs::read_to_string(d.join("metrics.csv")).unwrap();
+        let line = text.lines().last().unwrap().to_string();
+        line.split(',')
+            .take(8)
+            .map(|v| v.parse().unwrap())
+            .collect()
+    };
+    let (c, g) = (last(&cpu), last(&gpu));
+    println!("last metrics row (step, time, charge, current, E, mean, max, roughness): cpu {c:?}, gpu {g:?}");
+    for col in 2..7 {
+        assert!(
+            relative(g[col], c[col]) <= 1e-3,
+            "column {col}: cpu {}, gpu {}",
+            c[col],
+            g[col]
+        );
+    }
+}
+
 #[test]
 fn run_with_the_gpu_backend_writes_the_same_outputs() {
     if gpu_common::gpu().is_none() {
@@ -286,27 +419,18 @@ fn run_with_the_gpu_backend_writes_the_same_outputs() {
     }
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("gpu");
-    let o = Command::new(env!("CARGO_BIN_EXE_mgpf"))
-        .args(["run", "configs/bromine-rich.toml", "--backend", "gpu"])
-        .args(["--out", out.to_str().unwrap()])
-        .args([
-            "--set",
+    run_cli(
+        "configs/bromine-rich.toml",
+        "gpu",
+        &out,
+        &[
             "grid.nx=32",
-            "--set",
             "grid.ny=48",
-            "--set",
             "run.max_steps=40",
-        ])
-        .args([
-            "--set",
             "run.frames=3",
-            "--set",
             "initial.deposit_height_um=3",
-        ])
-        .output()
-        .unwrap();
-    println!("{}", String::from_utf8_lossy(&o.stdout));
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        ],
+    );
     for file in [
         "metrics.csv",
         "growth.gif",

@@ -2,6 +2,7 @@
 //! in 2D on the built-in defaults or in 3D on `configs/3d/<preset>.toml` (`--dim 3`).
 
 use super::{run, BackendKind};
+use crate::backend::gpu::GpuContext;
 use crate::config::presets::Preset;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -113,23 +114,27 @@ pub fn demo_jobs(backend: BackendKind) -> (usize, usize) {
     }
 }
 
-/// The backend the demo's runs use: a 3D demo on `auto` runs on the CPU (the GPU backend runs
-/// 2D grids only so far), and on `gpu` it is refused before anything runs or is removed.
-fn demo_backend(spec: DemoSpec, backend: BackendKind) -> Result<BackendKind> {
-    match (spec.dim, backend) {
-        (3, BackendKind::Gpu) => Err(Error::config(
-            "--backend",
-            "gpu: the GPU backend runs 2D grids only so far; run `mgpf demo --dim 3` with \
-             --backend cpu",
-        )),
-        (3, BackendKind::Auto) => {
-            eprintln!(
-                "note: --backend auto: the GPU backend runs 2D grids only so far; the 3D demo runs on the CPU"
-            );
-            Ok(BackendKind::Cpu)
-        }
-        (_, kind) => Ok(kind),
+/// The backend the demo's runs use: `auto` resolves here, so that the runs know whether they
+/// share one device (one at a time) or the CPU's cores (side by side): a hardware GPU adapter
+/// when there is one, else the CPU (a software adapter is slower than the CPU backend).
+fn demo_backend(backend: BackendKind) -> Result<BackendKind> {
+    if backend != BackendKind::Auto {
+        return Ok(backend);
     }
+    Ok(match GpuContext::shared() {
+        Ok(ctx) if ctx.adapter_info.device_type != wgpu::DeviceType::Cpu => BackendKind::Gpu,
+        Ok(ctx) => {
+            eprintln!(
+                "note: --backend auto: the only GPU adapter is a software one ({}), slower than the CPU backend; the demo runs on the CPU",
+                ctx.adapter_info.name
+            );
+            BackendKind::Cpu
+        }
+        Err(e) => {
+            eprintln!("note: --backend auto: {e}; the demo runs on the CPU");
+            BackendKind::Cpu
+        }
+    })
 }
 
 /// Runs every preset into `out/<preset>/`, then writes compare.gif, compare.png and
@@ -149,7 +154,7 @@ pub fn run_demo(
         .iter()
         .map(|&preset| spec.config(preset).map(|cfg| (preset, cfg)))
         .collect::<Result<Vec<_>>>()?;
-    let backend = demo_backend(spec, backend)?;
+    let backend = demo_backend(backend)?;
     prepare_demo_dir(out, force)?;
     let (jobs, threads) = demo_jobs(backend);
     // One line per finished preset in place of the runs' own progress lines, which would

@@ -52,8 +52,8 @@ pub fn make_backend(cfg: &Config, params: &Params, kind: BackendKind) -> Result<
             params,
             &cfg.initial,
         )?),
-        BackendKind::Auto if params.grid.nz > 1 => {
-            eprintln!("note: --backend auto: the GPU backend runs 2D grids only so far; running this 3D grid on the CPU");
+        BackendKind::Auto if params.grid.nz > 1 && !params.nucleus_frames.is_empty() => {
+            eprintln!("note: --backend auto: the GPU backend runs 3D grids with one crystal orientation so far (initial.nucleus_c_axes is set); running on the CPU");
             cpu()?
         }
         BackendKind::Auto => match GpuContext::shared() {

@@ -347,6 +347,14 @@ impl Params {
         }
     }
 
+    /// The planar thickness deposited per unit time (µm/s) by a step of length `dt` that changed
+    /// xi by Σ Δxi = `dxi_sum` over the cells: ΣΔξ dV over the collector's area (ΣΔξ Δx³/(L_y L_z)
+    /// = ΣΔξ Δx²/L_y/nz; in 2D ΣΔξ Δx²/L_y). Both backends' step reports.
+    pub fn velocity_of_change(&self, dxi_sum: f64, dt: f64) -> f64 {
+        let g = self.grid;
+        dxi_sum * g.dx * g.dx / g.ly() / g.nz as f64 / dt
+    }
+
     /// Current density (A/m²) carried by a deposit growing at v (µm/s).
     pub fn current_of_velocity(&self, v: f64) -> f64 {
         v * LENGTH_UNIT_M * self.charge_number * FARADAY * self.cs_mol_m3

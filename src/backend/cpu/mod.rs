@@ -494,10 +494,7 @@ impl Backend for CpuBackend {
         }
         guards::check_solves(&self.p, step, &potential_solve, &concentration_solve)?;
 
-        let g = self.p.grid;
-        // ΣΔξ dV over the collector's area (ΣΔξ Δx³/(L_y L_z) = ΣΔξ Δx²/L_y/nz): the planar
-        // thickness deposited this step.
-        let velocity = dxi_sum * g.dx * g.dx / g.ly() / g.nz as f64 / dt;
+        let velocity = self.p.velocity_of_change(dxi_sum, dt);
         Ok(StepReport {
             dt,
             bound,

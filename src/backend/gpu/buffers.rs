@@ -2,7 +2,23 @@
 //! read-back through a staging buffer.
 
 use super::context::{GpuContext, WORKGROUP_1D, WORKGROUP_X, WORKGROUP_Y};
+use std::sync::atomic::{AtomicU64, Ordering};
 use wgpu::util::DeviceExt;
+
+/// Bytes of the device buffers created through this module since the process started.
+static ALLOCATED_BYTES: AtomicU64 = AtomicU64::new(0);
+
+/// Bytes of the storage and uniform buffers created through this module since the process
+/// started (never decreases): what a backend's construction allocates is the difference
+/// across it (tests/gpu_memory.rs checks `GpuBackend::device_bytes` against it).
+pub fn allocated_bytes() -> u64 {
+    ALLOCATED_BYTES.load(Ordering::Relaxed)
+}
+
+fn count(buffer: wgpu::Buffer) -> wgpu::Buffer {
+    ALLOCATED_BYTES.fetch_add(buffer.size(), Ordering::Relaxed);
+    buffer
+}
 
 /// Usage of a field buffer: read and written by kernels, copied to staging, filled from the host.
 pub const FIELD_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
@@ -11,33 +27,37 @@ pub const FIELD_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
 
 /// A storage buffer holding `data` (f32 fields, u32 lists, or any Pod records).
 pub fn storage_buffer<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, data: &[T]) -> wgpu::Buffer {
-    ctx.device
-        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(label),
-            contents: bytemuck::cast_slice(data),
-            usage: FIELD_USAGE,
-        })
+    count(
+        ctx.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: bytemuck::cast_slice(data),
+                usage: FIELD_USAGE,
+            }),
+    )
 }
 
 /// A zero-filled storage buffer of `len` elements of 4 bytes.
 pub fn zeroed_buffer(ctx: &GpuContext, label: &str, len: usize) -> wgpu::Buffer {
-    ctx.device.create_buffer(&wgpu::BufferDescriptor {
+    count(ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some(label),
         size: (len.max(1) * 4) as u64,
         usage: FIELD_USAGE,
         mapped_at_creation: false,
-    })
+    }))
 }
 
 /// A uniform buffer holding one `#[repr(C)]` block (its WGSL struct must match field by field,
 /// 16-byte aligned as a whole).
 pub fn uniform_buffer<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, value: &T) -> wgpu::Buffer {
-    ctx.device
-        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(label),
-            contents: bytemuck::bytes_of(value),
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-        })
+    count(
+        ctx.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: bytemuck::bytes_of(value),
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            }),
+    )
 }
 
 /// Workgroups covering an nx × ny grid with the 2D kernels' (WORKGROUP_X along j, WORKGROUP_Y

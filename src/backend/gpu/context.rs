@@ -295,27 +295,46 @@ impl GpuContext {
 
     /// Refuses a grid whose fields do not fit one storage binding, or whose dispatches exceed
     /// the workgroup-count limit, naming both numbers and the largest grid that fits.
-    pub fn check_grid(&self, nx: usize, ny: usize) -> Result<()> {
-        let cells = (nx * ny) as u64;
+    ///
+    /// The largest buffer of a run is the multigrid's x faces, (nx + 1)·ny·nz words; the grid
+    /// kernels dispatch ny·nz/WORKGROUP_X workgroups along x and nx/WORKGROUP_Y along y.
+    pub fn check_grid(&self, grid: crate::grid::Grid) -> Result<()> {
+        let (nx, layer) = (grid.nx as u64, grid.layer_cells() as u64);
+        let shape = if grid.nz > 1 {
+            format!("{} × {} × {}", grid.nx, grid.ny, grid.nz)
+        } else {
+            format!("{} × {}", grid.nx, grid.ny)
+        };
+        let words = (nx + 1) * layer;
         let allowed = max_field_cells(&self.limits);
-        if cells > allowed {
-            let largest_nx = allowed / ny as u64;
-            let side = (allowed as f64).sqrt().floor() as u64;
+        if words > allowed {
+            let largest_nx = (allowed / layer).saturating_sub(1);
+            let largest = if grid.nz > 1 {
+                let side = ((allowed as f64).cbrt().floor() as u64).saturating_sub(1);
+                format!(
+                    "nx ≤ {largest_nx} at ny × nz = {} × {} (or {side} × {side} × {side})",
+                    grid.ny, grid.nz
+                )
+            } else {
+                let side = ((allowed as f64).sqrt().floor() as u64).saturating_sub(1);
+                format!("nx ≤ {largest_nx} at ny = {} (or {side} × {side})", grid.ny)
+            };
             return Err(Error::Gpu(format!(
-                "grid {nx} × {ny} needs {} bytes per field, the adapter {} allows {} bytes per storage buffer: the largest grid that fits is nx ≤ {largest_nx} at ny = {ny} (or {side} × {side})",
-                cells * 4,
+                "grid {shape} needs {} bytes in its largest buffer ((nx + 1)·ny·nz f32 faces), the adapter {} allows {} bytes per storage buffer: the largest grid that fits is {largest}",
+                words * 4,
                 self.adapter_info.name,
                 allowed * 4
             )));
         }
         let max_groups = self.limits.max_compute_workgroups_per_dimension as u64;
-        let groups_i = (nx as u64).div_ceil(WORKGROUP_Y as u64);
-        let groups_j = (ny as u64).div_ceil(WORKGROUP_X as u64);
-        let groups_1d = cells.div_ceil(WORKGROUP_1D as u64);
-        if groups_i > max_groups || groups_j > max_groups || groups_1d > max_groups * max_groups {
+        let groups_layer = layer.div_ceil(WORKGROUP_X as u64);
+        let groups_i = nx.div_ceil(WORKGROUP_Y as u64);
+        let groups_1d = (nx * layer).div_ceil(WORKGROUP_1D as u64);
+        if groups_i > max_groups || groups_layer > max_groups || groups_1d > max_groups * max_groups
+        {
             return Err(Error::Gpu(format!(
-                "grid {nx} × {ny} needs {} workgroups along one axis, the adapter {} allows {max_groups}: the largest grid that fits is {} × {}",
-                groups_i.max(groups_j),
+                "grid {shape} needs {} workgroups along one axis of a dispatch (x layers of ny·nz = {layer} cells over {WORKGROUP_X}, nx over {WORKGROUP_Y}), the adapter {} allows {max_groups}: the largest grid that fits has nx ≤ {} and ny·nz ≤ {}",
+                groups_i.max(groups_layer),
                 self.adapter_info.name,
                 max_groups * WORKGROUP_Y as u64,
                 max_groups * WORKGROUP_X as u64

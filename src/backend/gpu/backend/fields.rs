@@ -8,6 +8,27 @@ use crate::model::interphase::InterphaseFields;
 use crate::model::params::Params;
 use crate::model::state::ModelState;
 
+/// f32 words per cell of the step's fields ([`Fields::new`]: xi, u, u_old, φ, Δxi, the band,
+/// the interphase's D and σ ratios, ASR and blocked, D, σ, a_k, |∇xi|, both rates, the noise,
+/// the solves' rhs, zeros and 1/dt, h', the two reaction maxima and the migration speed), and
+/// the resolved band's three more (the distance passes' scratch).
+pub const FIELD_WORDS: u64 = 24;
+pub const BAND_WORDS: u64 = 3;
+
+/// Device bytes of [`Fields`] for a run of `p`: the per-cell fields and the per-layer and
+/// per-workgroup buffers (inflow, reaction partials).
+pub fn fields_bytes(p: &Params) -> u64 {
+    let g = p.grid;
+    let words = FIELD_WORDS
+        + if p.interphase.has_resolved_band() {
+            BAND_WORDS
+        } else {
+            0
+        };
+    let (x, y) = layer_workgroups(g);
+    4 * (words * g.cells() as u64 + g.layer_cells() as u64 + 2 * (x * y) as u64)
+}
+
 /// Device buffers of the fields (names as the CPU backend's).
 pub(super) struct Fields {
     pub(super) xi: wgpu::Buffer,

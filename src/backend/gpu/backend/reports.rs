@@ -71,8 +71,7 @@ impl GpuBackend {
         if let Some((_, e)) = control_failure {
             return Err(e);
         }
-        let g = self.p.grid;
-        let velocity = slot(step_scalar::DXI_SUM) * g.dx * g.dx / g.ly() / dt;
+        let velocity = self.p.velocity_of_change(slot(step_scalar::DXI_SUM), dt);
         Ok(StepReport {
             dt,
             bound: bound_of(bits(step_scalar::TIME_STEP_BOUND)),

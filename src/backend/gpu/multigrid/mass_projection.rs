@@ -20,7 +20,7 @@ const MASS_DIRECTION_CELLS: usize = 64 * 64;
 /// Slots of the projection's scalars (MASS_RESIDUAL, MASS_OPERATOR, MASS_KAPPA in the shader).
 const MASS_RESIDUAL: u32 = 0;
 const MASS_OPERATOR: u32 = 1;
-const MASS_SCALARS: usize = 4;
+pub(super) const MASS_SCALARS: usize = 4;
 
 /// z, f = 1 and the bind groups of the projection (built by [`GpuMultigrid::conserve_mass`]).
 pub(super) struct MassProjection {

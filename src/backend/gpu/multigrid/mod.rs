@@ -123,6 +123,37 @@ pub struct GpuMultigrid {
     mass_projection: Option<MassProjection>,
 }
 
+/// Device bytes of a [`GpuMultigrid`] on `grid` (its storage buffers, the uniforms left out):
+/// every level's a, face conductivities (x faces (nx + 1)·ny·nz, y, z in 3D) and residual, the
+/// coarse levels' u and f, the statistics partials, and with `pcg` the four PCG vectors, with
+/// `mass_projection` the direction z and the ones. 2D: 4 + 2 (the coarse levels, 6 words at ¼
+/// per level) words per cell, 3D: 5 + 1; PCG 4, mass projection 2.
+pub fn device_bytes(grid: Grid, pcg: bool, mass_projection: bool) -> u64 {
+    let levels = crate::numerics::multigrid_levels(grid);
+    let word = |n: usize| (n.max(1) * 4) as u64;
+    let mut bytes = 0;
+    for (l, g) in levels.iter().enumerate() {
+        let cells = g.cells();
+        let own = if l == 0 { 0 } else { cells };
+        let kz = if g.nz > 1 { cells } else { 1 };
+        bytes += word(cells) // a
+            + word((g.nx + 1) * g.layer_cells()) // kx
+            + word(cells) // ky
+            + word(kz)
+            + 2 * word(own) // u, f
+            + word(cells); // r
+    }
+    let (x, y) = layer_workgroups(grid);
+    bytes += word(x as usize * y as usize * STATISTICS) + 2 * word(STATISTICS);
+    if pcg {
+        bytes += 4 * word(grid.cells()) + word(pcg::PCG_SCALARS);
+    }
+    if mass_projection {
+        bytes += 2 * word(grid.cells()) + word(mass_projection::MASS_SCALARS);
+    }
+    bytes
+}
+
 impl GpuMultigrid {
     /// The device multigrid of `grid` (2D when nz = 1): every level's buffers, allocated once.
     pub fn new(ctx: &'static GpuContext, grid: Grid) -> GpuMultigrid {

@@ -12,7 +12,7 @@ use crate::numerics::Bcs;
 const RZ_OLD: u32 = 1;
 const RZ_NEW: u32 = 2;
 const PQ: u32 = 3;
-const PCG_SCALARS: usize = 8;
+pub(super) const PCG_SCALARS: usize = 8;
 
 /// Finest-level vectors, scalars and bind groups of the preconditioned CG (built on first use).
 pub(super) struct Krylov {
