@@ -3,20 +3,21 @@
 //!
 //! ```text
 //! cargo bench --bench gpu_step                               # sizes by adapter (see below)
-//! MGPF_GPU_BENCH_SIZES=256,1024,2048,4096 cargo bench --bench gpu_step
+//! MGPF_GPU_BENCH_SIZES=256,1024,2048,4096,64c,256c cargo bench --bench gpu_step
 //! MGPF_GPU_BENCH_PRESET=zeolite cargo bench --bench gpu_step   # with the resolved band
 //! ```
 //!
-//! Sizes default to 256, 1024, 2048, 4096 on a hardware GPU and 64, 128, 256 on a software one
-//! (lavapipe runs ~50× slower than the CPU backend: its figures are a regression baseline only).
-//! States: `Config::default_demo()` on an N × N grid, deposit N·dx/4 high, preset none (or
+//! A size N is an N × N grid, Nc an N × N × N one (3D). Sizes default to 256², 1024², 2048²,
+//! 4096², 64³, 128³, 256³, 512³ on a hardware GPU and 64², 128², 256², 32³, 64³ on a software
+//! one (lavapipe runs ~50× slower than the CPU backend: its figures are a regression baseline
+//! only). States: `Config::default_demo()` on the grid, deposit N·dx/4 high, preset none (or
 //! `MGPF_GPU_BENCH_PRESET`), a few warm-up steps. Columns: M cell-updates/s of a whole step (32
 //! steps per submit, read-back included), ms per step of each phase (each recorded in its own
 //! submit), ms per refresh of the resolved band (every `interphase.refresh_every_steps` steps;
 //! "-" without one), dispatches per step outside the multigrid. Then a second table: the
 //! Allen–Cahn rate alone on the same state (ms per evaluation: the two-pass kernels
-//! interface_orientation_field + allen_cahn_rate, and the two fused kernels,
-//! allen_cahn_rate_streaming and allen_cahn_rate_tiled), the GB/s of the fused kernel the step
+//! interface_orientation_field + allen_cahn_rate, 2D only, and the two fused kernels,
+//! allen_cahn_rate_streaming and the tiled kernel of the grid's dimension), the GB/s of the fused kernel the step
 //! runs on this adapter (16 B per cell: xi in; rate, a_k, |∇xi| out), a copy kernel's GB/s (8 B
 //! per element: one read, one write) and the first as a percentage of the second (issue 3's
 //! floor: ≥ 60 % at 4096² on a hardware GPU), and the CPU backend's ms per step on the same
@@ -37,10 +38,49 @@ use mgpf::config::Config;
 use mgpf::model::params::Params;
 use std::time::Instant;
 
-fn config(n: usize, preset: Preset) -> Config {
+/// A bench size: N × N, or N × N × N (`Nc`).
+#[derive(Clone, Copy)]
+struct Size {
+    n: usize,
+    cube: bool,
+}
+
+impl Size {
+    fn parse(s: &str) -> Size {
+        let s = s.trim();
+        match s.strip_suffix('c') {
+            Some(n) => Size {
+                n: n.parse().expect("a size is N or Nc"),
+                cube: true,
+            },
+            None => Size {
+                n: s.parse().expect("a size is N or Nc"),
+                cube: false,
+            },
+        }
+    }
+
+    fn cells(self) -> usize {
+        if self.cube {
+            self.n.pow(3)
+        } else {
+            self.n * self.n
+        }
+    }
+
+    fn label(self) -> String {
+        format!("{}{}", self.n, if self.cube { "³" } else { "²" })
+    }
+}
+
+fn config(size: Size, preset: Preset) -> Config {
+    let n = size.n;
     let mut cfg = Config::default_demo();
     cfg.grid.nx = n;
     cfg.grid.ny = n;
+    if size.cube {
+        cfg.grid.nz = n;
+    }
     cfg.initial.deposit_height_um = n as f64 * cfg.grid.dx_um / 4.0;
     cfg.interphase.preset = preset;
     cfg
@@ -88,8 +128,8 @@ fn copy_bandwidth(ctx: &GpuContext, n: usize) -> f64 {
 }
 
 /// Seconds per evaluation of the Allen–Cahn rate of `xi` on the grid of `p`: the two-pass
-/// interface_orientation_field + allen_cahn_rate, then each fused kernel (streaming, tiled), each
-/// the best of 3 submits of `reps` evaluations.
+/// interface_orientation_field + allen_cahn_rate (2D; NaN in 3D), then each fused kernel
+/// (streaming, tiled), each the best of 3 submits of `reps` evaluations.
 fn allen_cahn_times(ctx: &GpuContext, p: &Params, xi: &[f32], reps: usize) -> [f64; 3] {
     let grid = p.grid;
     let n = xi.len();
@@ -137,7 +177,11 @@ fn allen_cahn_times(ctx: &GpuContext, p: &Params, xi: &[f32], reps: usize) -> [f
             .fold(f64::INFINITY, f64::min)
     };
     [
-        time(&[&orientation, &two_pass]),
+        if grid.nz == 1 {
+            time(&[&orientation, &two_pass])
+        } else {
+            f64::NAN
+        },
         time(&[&streaming]),
         time(&[&tiled]),
     ]
@@ -165,20 +209,17 @@ fn main() {
         }
     };
     let software = ctx.adapter_info.device_type == wgpu::DeviceType::Cpu;
-    let sizes: Vec<usize> = std::env::var("MGPF_GPU_BENCH_SIZES")
-        .ok()
-        .map(|v| {
-            v.split(',')
-                .map(|s| s.trim().parse().expect("sizes"))
-                .collect()
-        })
-        .unwrap_or_else(|| {
+    let sizes: Vec<Size> = std::env::var("MGPF_GPU_BENCH_SIZES")
+        .unwrap_or_else(|_| {
             if software {
-                vec![64, 128, 256]
+                "64,128,256,32c,64c".into()
             } else {
-                vec![256, 1024, 2048, 4096]
+                "256,1024,2048,4096,64c,128c,256c,512c".into()
             }
-        });
+        })
+        .split(',')
+        .map(Size::parse)
+        .collect();
     let preset = match std::env::var("MGPF_GPU_BENCH_PRESET") {
         Ok(name) => Preset::ALL
             .into_iter()
@@ -204,9 +245,7 @@ fn main() {
         "band",
         "dispatches",
     );
-    // The kernel a 2D run of this bench takes on this adapter (its grids are squares).
-    let step_kernel =
-        FusedAllenCahn::for_adapter(&ctx.adapter_info, mgpf::grid::Grid::new(2, 2, 1.0));
+    let step_kernel = FusedAllenCahn::for_adapter(&ctx.adapter_info);
     let cpu_steps: u64 = std::env::var("MGPF_GPU_BENCH_CPU_STEPS")
         .map(|v| v.parse().expect("MGPF_GPU_BENCH_CPU_STEPS is a step count"))
         .unwrap_or(4);
@@ -222,9 +261,10 @@ fn main() {
         "CPU ms/step",
         "GPU ×",
     )];
-    let mut per_kernel: Vec<(usize, Vec<(&'static str, f64)>)> = Vec::new();
-    for n in sizes {
-        let cfg = config(n, preset);
+    let mut per_kernel: Vec<(Size, Vec<(&'static str, f64)>)> = Vec::new();
+    for size in sizes {
+        let (n, cells) = (size.label(), size.cells() as f64);
+        let cfg = config(size, preset);
         let p = Params::from_config(&cfg).expect("bench params");
         let mut backend = GpuBackend::new(ctx, &p, &cfg.initial).expect("gpu backend");
         backend.advance(0, 8).expect("warm-up");
@@ -238,7 +278,7 @@ fn main() {
         let prof = backend.profile(if software { 4 } else { 20 });
         let xi: Vec<f32> = backend.snapshot().order_parameter.iter().copied().collect();
         drop(backend);
-        per_kernel.push((n, prof.kernels.clone()));
+        per_kernel.push((size, prof.kernels.clone()));
         let [two_pass_s, streaming_s, tiled_s] =
             allen_cahn_times(ctx, &p, &xi, if software { 20 } else { 200 });
         let ms = |s: f64| s * 1e3;
@@ -249,7 +289,7 @@ fn main() {
         };
         println!(
             "{n:>6} {:>12.1} {:>9.3} | {:>25.3} {:>8.3} {:>8.3} {:>9.3} {:>9.3} | {band:>8} | {:>10}",
-            (n * n) as f64 / step_s / 1e6,
+            cells / step_s / 1e6,
             ms(step_s),
             ms(prof.update_s),
             ms(prof.reductions_s),
@@ -263,8 +303,8 @@ fn main() {
             FusedAllenCahn::Streaming => streaming_s,
             FusedAllenCahn::Tiled => tiled_s,
         };
-        let fused_gbs = 16.0 * (n * n) as f64 / fused_s / 1e9;
-        let copy_gbs = copy_bandwidth(ctx, n * n);
+        let fused_gbs = 16.0 * cells / fused_s / 1e9;
+        let copy_gbs = copy_bandwidth(ctx, size.cells());
         let (cpu, speed_up) = if cpu_steps > 0 {
             let cpu_s = cpu_step_time(&p, &cfg, cpu_steps);
             (
@@ -283,8 +323,8 @@ fn main() {
         ));
     }
     println!(
-        "\nThe Allen–Cahn rate alone and the roofline (the step runs {}; CPU backend: {} threads)",
-        step_kernel.kernel(),
+        "\nThe Allen–Cahn rate alone and the roofline (the step runs {} in 2D, its 3D twin in 3D; CPU backend: {} threads)",
+        step_kernel.kernel(mgpf::Grid::new(2, 2, 1.0)),
         rayon::current_num_threads()
     );
     for line in roofline {
@@ -292,8 +332,8 @@ fn main() {
     }
     println!("\nEach kernel alone, ms per dispatch (M cell/s) (a reduction: both its passes)");
     print!("{:>26}", "kernel");
-    for (n, _) in &per_kernel {
-        print!(" {:>22}", format!("{n}²"));
+    for (size, _) in &per_kernel {
+        print!(" {:>22}", size.label());
     }
     println!();
     let names: Vec<&str> = per_kernel
@@ -302,9 +342,9 @@ fn main() {
         .unwrap_or_default();
     for (row, name) in names.iter().enumerate() {
         print!("{name:>26}");
-        for (n, kernels) in &per_kernel {
+        for (size, kernels) in &per_kernel {
             let s = kernels[row].1;
-            let rate = format!("{:.3} ({:.0})", s * 1e3, (n * n) as f64 / s / 1e6);
+            let rate = format!("{:.3} ({:.0})", s * 1e3, size.cells() as f64 / s / 1e6);
             print!(" {rate:>22}");
         }
         println!();

@@ -394,6 +394,107 @@ fn allen_cahn_rate_tiled(
     rate[n] = rate_at(xi[n], tile_eps_sq[centre], x, e, j, false);
 }
 
+// ---- kernel: allen_cahn_rate_tiled_3d
+// 3D: the rate of allen_cahn_rate_streaming (the same expressions, bit for bit) with ε² and J
+// computed once per cell of the workgroup's 4 × 8 × 8 tile (i, j, k) and its one-cell halo
+// (6 × 10 × 10) in workgroup memory: 2.3 orientations per cell instead of 7; a_k and |∇xi| of
+// the tile's cells. Dispatched over tiles (tile_workgroups_3d): workgroup_id.x → the (j, k) tile,
+// k fastest, .y → the i tile.
+@group(0) @binding(1) var<storage, read> xi: array<f32>;
+@group(0) @binding(2) var<storage, read_write> rate: array<f32>;
+@group(0) @binding(3) var<storage, read_write> kinetic_factor: array<f32>;
+@group(0) @binding(4) var<storage, read_write> grad_norm: array<f32>;
+
+const TILE3_I: u32 = 4u;
+const TILE3_J: u32 = 8u;
+const TILE3_K: u32 = 8u;
+// The halo tile: (TILE3_I + 2) × (TILE3_J + 2) × (TILE3_K + 2), k fastest.
+const HALO3_K: u32 = TILE3_K + 2u;
+const HALO3_JK: u32 = (TILE3_J + 2u) * HALO3_K;
+const HALO3_CELLS: u32 = (TILE3_I + 2u) * HALO3_JK;
+var<workgroup> tile3_eps_sq: array<f32, HALO3_CELLS>;
+var<workgroup> tile3_flux_x: array<f32, HALO3_CELLS>;
+var<workgroup> tile3_flux_y: array<f32, HALO3_CELLS>;
+var<workgroup> tile3_flux_z: array<f32, HALO3_CELLS>;
+
+@compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
+fn allen_cahn_rate_tiled_3d(
+    @builtin(local_invocation_index) t: u32,
+    @builtin(workgroup_id) group: vec3<u32>,
+) {
+    let nx = k.nx;
+    let ny = k.ny;
+    let nz = k.nz;
+    let tiles_k = (nz + TILE3_K - 1u) / TILE3_K;
+    let i0 = group.y * TILE3_I;
+    let j0 = (group.x / tiles_k) * TILE3_J;
+    let k0 = (group.x % tiles_k) * TILE3_K;
+    // Slot (r, q, w) holds the orientation of cell (i0 + r − 1, j0 + q − 1, k0 + w − 1): layers
+    // clamped to the grid (as the streaming kernel clamps them), y and z periodic. No early
+    // return: every invocation reaches the barrier.
+    for (var s = t; s < HALO3_CELLS; s += WORKGROUP_X * WORKGROUP_Y) {
+        let r = s / HALO3_JK;
+        let q = (s / HALO3_K) % (TILE3_J + 2u);
+        let w = s % HALO3_K;
+        let i = min(select(i0 + r - 1u, 0u, i0 + r == 0u), nx - 1u);
+        let j = (j0 + q + ny - 1u) % ny;
+        let kk = (k0 + w + nz - 1u) % nz;
+        let o = orientation_at(i, j * nz + kk);
+        tile3_eps_sq[s] = o.eps_sq;
+        tile3_flux_x[s] = o.flux.x;
+        tile3_flux_y[s] = o.flux.y;
+        tile3_flux_z[s] = o.flux.z;
+        // A tile cell (not halo) inside the grid: its a_k and |∇xi| for the reaction kernels.
+        let inside = r >= 1u && r <= TILE3_I && q >= 1u && q <= TILE3_J && w >= 1u && w <= TILE3_K;
+        if (inside && i0 + r - 1u < nx && j0 + q - 1u < ny && k0 + w - 1u < nz) {
+            let n = cell_of(i, j * nz + kk);
+            kinetic_factor[n] = o.kinetic_factor;
+            grad_norm[n] = o.grad_norm;
+        }
+    }
+    workgroupBarrier();
+    let di = t / (TILE3_J * TILE3_K);
+    let dj = (t / TILE3_K) % TILE3_J;
+    let dk = t % TILE3_K;
+    let i = i0 + di;
+    let j = j0 + dj;
+    let kk = k0 + dk;
+    if (i >= nx || j >= ny || kk >= nz) { return; }
+    let m = j * nz + kk;
+    let lat = lateral_neighbours(m, ny, nz);
+    let sign = above_sign(i, nx);
+    let centre = (di + 1u) * HALO3_JK + (dj + 1u) * HALO3_K + dk + 1u;
+    let below = centre - HALO3_JK;
+    let above = centre + HALO3_JK;
+    // The CPU's neighbour order: x below, x above, z −, z + (fast), y −, y + (slow).
+    let x = array<f32, 6>(
+        xi[cell_of(layer_below(i), m)],
+        sign * xi[cell_of(layer_above(i, nx), m)],
+        xi[cell_of(i, lat.z_minus)],
+        xi[cell_of(i, lat.z_plus)],
+        xi[cell_of(i, lat.y_minus)],
+        xi[cell_of(i, lat.y_plus)],
+    );
+    let e = array<f32, 6>(
+        tile3_eps_sq[below],
+        tile3_eps_sq[above],
+        tile3_eps_sq[centre - 1u],
+        tile3_eps_sq[centre + 1u],
+        tile3_eps_sq[centre - HALO3_K],
+        tile3_eps_sq[centre + HALO3_K],
+    );
+    let jn = array<f32, 6>(
+        tile3_flux_x[below],
+        tile3_flux_x[above],
+        tile3_flux_z[centre - 1u],
+        tile3_flux_z[centre + 1u],
+        tile3_flux_y[centre - HALO3_K],
+        tile3_flux_y[centre + HALO3_K],
+    );
+    let n = cell_of(i, m);
+    rate[n] = rate_at(xi[n], tile3_eps_sq[centre], x, e, jn, true);
+}
+
 // ---- kernel: reaction_field
 // −L_η h' m (1−p_b) a_k B_eff at the electrode potential E (step_scalars), c/c0 = 1 + u, into
 // bv_rate (0 off the interface), and per workgroup the partial sums (Σ rate, Σ ∂rate/∂E) of the

@@ -334,13 +334,9 @@ fn fused_allen_cahn_kernels_match_cpu() {
             let mut want_rate = vec![0.0; n];
             op::allen_cahn_rate_streaming(&k, &xi, &mut want_rate);
             let [_, _, want_ak, want_gn] = orientation(&k, &xi);
-            // The tile is 2D: a 3D grid has the streaming kernel only.
-            let kernels_of_grid = if p.grid.nz == 1 {
-                &[FusedAllenCahn::Streaming, FusedAllenCahn::Tiled][..]
-            } else {
-                &[FusedAllenCahn::Streaming][..]
-            };
-            for &fused in kernels_of_grid {
+            // Tiled: allen_cahn_rate_tiled in 2D, allen_cahn_rate_tiled_3d (4 × 8 × 8 tiles,
+            // cut by every edge of 16 × 12 × 10 and wrapping more than once on 7 × 5 × 3).
+            for fused in [FusedAllenCahn::Streaming, FusedAllenCahn::Tiled] {
                 let rate = zeroed_buffer(ctx, "rate", n);
                 let kinetic_factor = zeroed_buffer(ctx, "kinetic_factor", n);
                 let grad_norm = zeroed_buffer(ctx, "grad_norm", n);
@@ -362,7 +358,7 @@ fn fused_allen_cahn_kernels_match_cpu() {
                 ] {
                     let got: Vec<f32> = read_back(ctx, buf, n);
                     compare(
-                        &format!("{}{state} {} {name}", case.name, fused.kernel()),
+                        &format!("{}{state} {} {name}", case.name, fused.kernel(p.grid)),
                         &got,
                         want,
                         POINTWISE_TOLERANCE,

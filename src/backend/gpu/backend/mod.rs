@@ -99,7 +99,7 @@ impl GpuBackend {
         p: &Params,
         init: &crate::config::InitialConfig,
     ) -> Result<GpuBackend> {
-        let fused = FusedAllenCahn::for_adapter(&ctx.adapter_info, p.grid);
+        let fused = FusedAllenCahn::for_adapter(&ctx.adapter_info);
         GpuBackend::with_fused_allen_cahn(ctx, p, init, fused)
     }
 

@@ -105,7 +105,7 @@ impl StepKernels {
                 &f.conductivity,
             ),
             potential_source: sg.potential_source(ctx, grid, &glue, &f.dxi, s, &f.rhs),
-            allen_cahn_kernel: fused.kernel(),
+            allen_cahn_kernel: fused.kernel(p.grid),
             allen_cahn_rate: op.allen_cahn_rate_fused(
                 ctx,
                 fused,

@@ -12,16 +12,32 @@ pub struct OrderParameterKernels {
     allen_cahn_rate: wgpu::ComputePipeline,
     allen_cahn_rate_streaming: wgpu::ComputePipeline,
     allen_cahn_rate_tiled: wgpu::ComputePipeline,
+    allen_cahn_rate_tiled_3d: wgpu::ComputePipeline,
     reaction_field: wgpu::ComputePipeline,
     reaction_maxima: wgpu::ComputePipeline,
     interface_noise: wgpu::ComputePipeline,
     update_order_parameter: wgpu::ComputePipeline,
 }
 
+/// The 3D tile of `allen_cahn_rate_tiled_3d` (i, j, k): WORKGROUP_X × WORKGROUP_Y invocations.
+pub const TILE_3D: [u32; 3] = [4, 8, 8];
+
+/// Workgroups of `allen_cahn_rate_tiled_3d`: the (j, k) tiles along x, the i tiles along y.
+pub fn tile_workgroups_3d(grid: Grid) -> (u32, u32, u32) {
+    let [ti, tj, tk] = TILE_3D;
+    let tiles = |n: usize, t: u32| (n as u32).div_ceil(t);
+    (
+        tiles(grid.ny, tj) * tiles(grid.nz, tk),
+        tiles(grid.nx, ti),
+        1,
+    )
+}
+
 /// The two fused Allen–Cahn kernels, bit for bit the same rate. `allen_cahn_rate_streaming`
 /// recomputes ε² and J of a cell's 2d + 1 stencil cells from xi in each cell (5 orientations per
-/// cell in 2D, 7 in 3D, no workgroup memory); `allen_cahn_rate_tiled` (2D) computes them once per
-/// cell of a 16 × 16 tile plus halo in workgroup memory (1.27 per cell, one barrier).
+/// cell in 2D, 7 in 3D, no workgroup memory); the tiled kernel computes them once per cell of a
+/// tile plus halo in workgroup memory, one barrier: `allen_cahn_rate_tiled` in 2D (16 × 16,
+/// 1.27 per cell), `allen_cahn_rate_tiled_3d` in 3D (4 × 8 × 8, 2.34 per cell).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FusedAllenCahn {
     Streaming,
@@ -35,10 +51,10 @@ impl FusedAllenCahn {
     /// arithmetic-bound (~350 instructions per cell against 16 bytes of traffic) where the tile
     /// leaves it memory-bound: chosen by that estimate, not yet measured on one (the bench
     /// prints both).
-    ///
-    /// The tile is 2D (rows by columns of one x–y section): a 3D grid runs the streaming kernel.
-    pub fn for_adapter(info: &wgpu::AdapterInfo, grid: Grid) -> FusedAllenCahn {
-        if info.device_type == wgpu::DeviceType::Cpu || grid.nz > 1 {
+    /// The same choice in 3D (the tile saves 7 − 2.34 orientations per cell there), also an
+    /// estimate until measured on a GPU.
+    pub fn for_adapter(info: &wgpu::AdapterInfo) -> FusedAllenCahn {
+        if info.device_type == wgpu::DeviceType::Cpu {
             FusedAllenCahn::Streaming
         } else {
             FusedAllenCahn::Tiled
@@ -46,10 +62,12 @@ impl FusedAllenCahn {
     }
 
     /// The WGSL entry point.
-    pub fn kernel(self) -> &'static str {
-        match self {
-            FusedAllenCahn::Streaming => "allen_cahn_rate_streaming",
-            FusedAllenCahn::Tiled => "allen_cahn_rate_tiled",
+    /// The WGSL entry point on `grid` (the tile has a 2D and a 3D kernel).
+    pub fn kernel(self, grid: Grid) -> &'static str {
+        match (self, grid.nz > 1) {
+            (FusedAllenCahn::Streaming, _) => "allen_cahn_rate_streaming",
+            (FusedAllenCahn::Tiled, false) => "allen_cahn_rate_tiled",
+            (FusedAllenCahn::Tiled, true) => "allen_cahn_rate_tiled_3d",
         }
     }
 }
@@ -74,6 +92,7 @@ impl OrderParameterKernels {
             allen_cahn_rate: build("allen_cahn_rate"),
             allen_cahn_rate_streaming: build("allen_cahn_rate_streaming"),
             allen_cahn_rate_tiled: build("allen_cahn_rate_tiled"),
+            allen_cahn_rate_tiled_3d: build("allen_cahn_rate_tiled_3d"),
             reaction_field: build("reaction_field"),
             reaction_maxima: build("reaction_maxima"),
             interface_noise: build("interface_noise"),
@@ -140,17 +159,30 @@ impl OrderParameterKernels {
         kinetic_factor: &wgpu::Buffer,
         grad_norm: &wgpu::Buffer,
     ) -> Dispatch {
-        let pipeline = match fused {
-            FusedAllenCahn::Streaming => &self.allen_cahn_rate_streaming,
-            FusedAllenCahn::Tiled => &self.allen_cahn_rate_tiled,
-        };
-        Dispatch::grid(
-            ctx,
-            fused.kernel(),
-            pipeline,
-            &[k, xi, rate, kinetic_factor, grad_norm],
-            grid,
-        )
+        let buffers = [k, xi, rate, kinetic_factor, grad_norm];
+        match (fused, grid.nz > 1) {
+            (FusedAllenCahn::Streaming, _) => Dispatch::grid(
+                ctx,
+                fused.kernel(grid),
+                &self.allen_cahn_rate_streaming,
+                &buffers,
+                grid,
+            ),
+            (FusedAllenCahn::Tiled, false) => Dispatch::grid(
+                ctx,
+                fused.kernel(grid),
+                &self.allen_cahn_rate_tiled,
+                &buffers,
+                grid,
+            ),
+            (FusedAllenCahn::Tiled, true) => Dispatch::new(
+                ctx,
+                fused.kernel(grid),
+                &self.allen_cahn_rate_tiled_3d,
+                &buffers,
+                tile_workgroups_3d(grid),
+            ),
+        }
     }
 
     /// The reaction rate at E = `step_scalars[ELECTRODE_POTENTIAL]` into `bv_rate`, and per
