@@ -355,6 +355,16 @@ impl Params {
         dxi_sum * g.dx * g.dx / g.ly() / g.nz as f64 / dt
     }
 
+    /// The two solves of every step (`numerics.*_tolerance`, `numerics.solver_max_cycles`), for
+    /// both backends: the CPU runs the plans, the device their fixed counts.
+    pub fn step_solves(&self) -> crate::numerics::StepSolves {
+        crate::numerics::StepSolves::new(
+            self.potential_tolerance_v,
+            self.concentration_tolerance,
+            self.solver_max_cycles,
+        )
+    }
+
     /// Current density (A/m²) carried by a deposit growing at v (µm/s).
     pub fn current_of_velocity(&self, v: f64) -> f64 {
         v * LENGTH_UNIT_M * self.charge_number * FARADAY * self.cs_mol_m3

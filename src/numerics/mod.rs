@@ -3,10 +3,10 @@
 
 mod boundary;
 mod levels;
-mod solve_plan;
+pub mod solve_plan;
 mod solve_stats;
 
 pub use boundary::{Bcs, Boundary};
 pub use levels::multigrid_levels;
-pub use solve_plan::{Criterion, SolvePlan};
+pub use solve_plan::{Criterion, DeviceSolve, SolvePlan, StepSolves};
 pub use solve_stats::{backward_error, relative, ResidualStatistics, SolveStats};

@@ -26,7 +26,6 @@ use crate::model::params::{Params, MAX_H_PRIME};
 use crate::model::state::ModelState;
 use crate::model::timestep::{time_step, RateMaxima};
 use crate::numerics::SolveStats;
-use crate::numerics::{Criterion, SolvePlan};
 use multigrid::Multigrid;
 use rayon::prelude::*;
 use std::time::Instant;
@@ -200,10 +199,7 @@ impl CpuBackend {
             slice_mut(&mut self.phi),
             slice(&self.rhs),
             bcs,
-            SolvePlan::refined(
-                Criterion::EstimatedError(self.p.potential_tolerance_v),
-                self.p.solver_max_cycles,
-            ),
+            self.p.step_solves().potential,
         )
     }
 }
@@ -456,7 +452,7 @@ impl Backend for CpuBackend {
             slice_mut(&mut self.excess),
             slice(&self.rhs),
             bcs,
-            SolvePlan::v_cycles(self.p.concentration_tolerance, self.p.solver_max_cycles),
+            self.p.step_solves().concentration,
         );
         let boundary_inflow = transport::boundary_inflow(
             &self.tr,

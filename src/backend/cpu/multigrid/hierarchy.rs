@@ -13,9 +13,7 @@ use crate::numerics::Bcs;
 /// [`Multigrid::conserve_mass`]: super::Multigrid::conserve_mass
 const MASS_DIRECTION_CELLS: usize = 64 * 64;
 
-/// Gauss–Seidel sweeps (each red then black) before and after the coarse-grid correction.
-const PRE_SWEEPS: usize = 2;
-const POST_SWEEPS: usize = 2;
+use crate::numerics::solve_plan::{POST_SWEEPS, PRE_SWEEPS};
 
 /// One level: its operator and the error/right-hand-side/residual buffers of the cycle.
 /// On the finest level `u` and `f` belong to the caller and the local ones stay empty.

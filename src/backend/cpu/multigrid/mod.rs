@@ -45,7 +45,7 @@ mod statistics;
 mod stencil;
 mod transfers;
 
-pub use solve::PCG_SWITCH_FACTOR;
+pub use crate::numerics::solve_plan::PCG_SWITCH_FACTOR;
 
 use crate::grid::{Grid, Real};
 use crate::numerics::{multigrid_levels, Bcs, ResidualStatistics};

@@ -6,23 +6,17 @@ use rayon::prelude::*;
 use super::kernels::*;
 use super::{Multigrid, Refinement, SLOW_CONTRACTION};
 use crate::grid::Real;
+use crate::numerics::solve_plan::{PCG_STALL_ITERATIONS, PCG_SWITCH_FACTOR, STALL_FACTOR};
 use crate::numerics::{
     backward_error, relative, Bcs, Criterion, ResidualStatistics, SolvePlan, SolveStats,
 };
 
-/// A cycle that reduces the residual by less than this counts as stalled (f32 floor).
-const STALL_FACTOR: f64 = 0.9;
 /// [`Multigrid::refined`] starts with a full-multigrid cycle when the warm start's
 /// residual is at least this fraction of ‖b‖ (no better than zero: the interface noise renews
 /// the potential's source every step, and its warm start's residual is 1.3–1.4 ‖b‖).
 const FULL_MULTIGRID_START: f64 = 0.5;
-/// In [`Multigrid::solve`], a V-cycle reducing the residual less than 5-fold (but not stalled)
-/// hands over to PCG.
-pub const PCG_SWITCH_FACTOR: f64 = 0.2;
 /// Relative residual to which [`Multigrid::refined`] solves for a correction with CG.
 const INNER_TOLERANCE: f64 = 0.05;
-/// PCG stops after this many iterations without a new best residual (its 2-norm is not monotone).
-const PCG_STALL_ITERATIONS: u32 = 4;
 
 impl Multigrid {
     /// Solves A u = f, warm-started from `u`, as `plan` says ([`SolvePlan`]): V-cycles

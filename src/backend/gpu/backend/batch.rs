@@ -3,10 +3,7 @@
 //! step's solve statistics, the field guard and the phase timestamps).
 
 use super::reports::solve_stats;
-use super::{
-    GpuBackend, CONCENTRATION_BCS, CONCENTRATION_CYCLES, MAX_BATCH, POTENTIAL_BCS,
-    POTENTIAL_PCG_ITERATIONS,
-};
+use super::{GpuBackend, CONCENTRATION_BCS, MAX_BATCH, POTENTIAL_BCS};
 use crate::backend::gpu::context::step_scalar;
 use crate::backend::gpu::kernels::{clear_field_guard, field_guard, first_failure, Encode};
 use crate::backend::gpu::multigrid::{statistics_of, SolveStatistics, StatisticsSlot, STATISTICS};
@@ -91,10 +88,11 @@ impl GpuBackend {
             let end = statistics_of(&values[statistics_at + n * STATISTICS..]);
             SolveStatistics { start: end, end }
         };
-        let potential_solve = solve_stats(stats(0), POTENTIAL_PCG_ITERATIONS, None);
+        let solves = self.p.step_solves();
+        let potential_solve = solve_stats(stats(0), solves.potential.device().count(), None);
         let concentration_solve = solve_stats(
             stats(1),
-            CONCENTRATION_CYCLES,
+            solves.concentration.device().count(),
             Some(self.p.concentration_tolerance),
         );
         let scalars = &values[..(steps * step_scalar::COUNT as u64) as usize];
@@ -175,12 +173,13 @@ impl GpuBackend {
         mark(encoder, Mark::Potential);
         self.potential_mg
             .set_coefficients(encoder, &f.zeros, &f.conductivity);
-        self.potential_mg.encode_pcg(
+        let solves = self.p.step_solves();
+        self.potential_mg.encode_device_solve(
             encoder,
             &f.phi,
             &f.rhs,
             POTENTIAL_BCS,
-            POTENTIAL_PCG_ITERATIONS,
+            solves.potential.device(),
         );
         if with_statistics {
             self.potential_mg.encode_residual_statistics(
@@ -221,12 +220,12 @@ impl GpuBackend {
         encoder.copy_buffer_to_buffer(&f.excess, 0, &f.excess_old, 0, f.excess.size());
         self.concentration_mg
             .set_coefficients(encoder, &f.inverse_dt, &f.diffusivity);
-        self.concentration_mg.encode_solve(
+        self.concentration_mg.encode_device_solve(
             encoder,
             &f.excess,
             &f.rhs,
             CONCENTRATION_BCS,
-            CONCENTRATION_CYCLES,
+            solves.concentration.device(),
         );
         if with_statistics {
             self.concentration_mg.encode_residual_statistics(

@@ -26,7 +26,7 @@ pub fn fields_bytes(p: &Params) -> u64 {
             0
         };
     let (x, y) = layer_workgroups(g);
-    4 * (words * g.cells() as u64 + g.layer_cells() as u64 + 2 * (x * y) as u64)
+    4 * (words * g.cells() as u64 + g.layer_cells() as u64 + 2 * x as u64 * y as u64)
 }
 
 /// Device buffers of the fields (names as the CPU backend's).

@@ -51,10 +51,6 @@ use batch::REPORT_WORDS;
 use fields::Fields;
 use step_kernels::StepKernels;
 
-/// Preconditioned CG iterations of the potential solve per step.
-pub const POTENTIAL_PCG_ITERATIONS: u32 = 6;
-/// V-cycles of the concentration solve per step.
-pub const CONCENTRATION_CYCLES: u32 = 3;
 /// Most steps recorded in one submit (the run loop asks for fewer when an output is near).
 pub const MAX_BATCH: u64 = 32;
 

@@ -1,9 +1,7 @@
 //! Per-phase and per-kernel device times of a step, for benchmarks (benches/gpu_step.rs).
 
 use super::batch::pass;
-use super::{
-    GpuBackend, CONCENTRATION_BCS, CONCENTRATION_CYCLES, POTENTIAL_BCS, POTENTIAL_PCG_ITERATIONS,
-};
+use super::{GpuBackend, CONCENTRATION_BCS, POTENTIAL_BCS};
 use crate::backend::gpu::kernels::Encode;
 use crate::model::control::MAX_EVALUATIONS;
 use std::time::Instant;
@@ -108,21 +106,22 @@ impl GpuBackend {
             None => 0.0,
         };
         let f = &self.fields;
+        let solves = self.p.step_solves();
         let (pot, conc) = (&mut self.potential_mg, &mut self.concentration_mg);
         let potential_solve_s = time(&mut |e| {
             pot.set_coefficients(e, &f.zeros, &f.conductivity);
-            pot.encode_pcg(e, &f.phi, &f.rhs, POTENTIAL_BCS, POTENTIAL_PCG_ITERATIONS);
+            pot.encode_device_solve(e, &f.phi, &f.rhs, POTENTIAL_BCS, solves.potential.device());
         });
         let rhs: [&dyn Encode; 2] = [&k.concentration_rhs, &k.inverse_time_step_field];
         let concentration_solve_s = time(&mut |e| {
             pass(e, &rhs);
             conc.set_coefficients(e, &f.inverse_dt, &f.diffusivity);
-            conc.encode_solve(
+            conc.encode_device_solve(
                 e,
                 &f.excess,
                 &f.rhs,
                 CONCENTRATION_BCS,
-                CONCENTRATION_CYCLES,
+                solves.concentration.device(),
             );
         });
         let layer_refresh_s = match &k.refresh_layer {

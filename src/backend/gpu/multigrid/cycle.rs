@@ -6,13 +6,29 @@ use super::{dispatch, GpuMultigrid, StatisticsSlot, StencilGroups, COARSEST_FALL
 use crate::backend::gpu::buffers::layer_workgroups;
 use crate::numerics::{Bcs, SolveStats};
 
-/// Pre- and post-smoothing sweeps (each red then black / black then red), as on the CPU.
-const PRE_SWEEPS: usize = 2;
-const POST_SWEEPS: usize = 2;
-/// A cycle reducing the residual less than this counts as stalled (the CPU's STALL_FACTOR).
-const STALL_FACTOR: f64 = 0.9;
+use crate::numerics::solve_plan::{POST_SWEEPS, PRE_SWEEPS, STALL_FACTOR};
 
 impl GpuMultigrid {
+    /// What the device runs for a solve plan ([`crate::numerics::SolvePlan::device`]): V-cycles
+    /// (and the mass projection where set) or PCG iterations.
+    pub fn encode_device_solve(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        u: &wgpu::Buffer,
+        f: &wgpu::Buffer,
+        bcs: Bcs,
+        solve: crate::numerics::DeviceSolve,
+    ) {
+        match solve {
+            crate::numerics::DeviceSolve::VCycles { cycles } => {
+                self.encode_solve(encoder, u, f, bcs, cycles)
+            }
+            crate::numerics::DeviceSolve::Pcg { iterations } => {
+                self.encode_pcg(encoder, u, f, bcs, iterations)
+            }
+        }
+    }
+
     /// Records `cycles` V(2,2) cycles on `u` (warm start) for right-hand side `f`, then, after
     /// [`GpuMultigrid::conserve_mass`], the mass projection; no host read-back.
     pub fn encode_solve(
