@@ -284,3 +284,31 @@ fn check_fields_applies_the_cpu_bounds_and_keeps_the_first_failing_step() {
     );
     assert!(msg.contains(&want), "{msg}\nexpected: {want}");
 }
+
+/// In 3D the device's guard names the (i, j, k) cell the CPU names, in the CPU's words: a NaN
+/// planted at (5, 7, 3) of a 24 × 12 × 8 grid inside a batch.
+#[test]
+fn a_nan_planted_in_3d_is_named_by_its_i_j_k_cell_as_on_the_cpu() {
+    let Some(ctx) = gpu_common::gpu() else { return };
+    let (mut cfg, _) = demo(24, 12);
+    cfg.grid.nz = 8;
+    let p = Params::from_config(&cfg).unwrap();
+    let (at, cell) = (12, (5, 7, 3));
+    let run = |backend: &mut dyn Backend| -> String {
+        backend.advance(0, at).unwrap();
+        let e = backend
+            .advance(at, 8)
+            .expect_err("the planted NaN must stop the batch");
+        e.to_string()
+    };
+    let mut cpu = PlantedNan::new(CpuBackend::new(&p, &cfg.initial), at, cell);
+    let mut gpu = PlantedNan::new(GpuBackend::new(ctx, &p, &cfg.initial).unwrap(), at, cell);
+    let want = run(&mut cpu);
+    let got = run(&mut gpu);
+    println!("cpu: {want}\ngpu: {got}");
+    assert!(
+        got.contains(&format!("step {at}")) && got.contains(", k = "),
+        "{got}"
+    );
+    assert_eq!(got, want);
+}
