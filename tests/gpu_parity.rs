@@ -75,7 +75,7 @@ fn at_charge(rows: &[MetricsRow], q: f64, metric: Metric) -> f64 {
 #[test]
 fn every_preset_matches_the_cpu_at_equal_charge_from_the_first_step() {
     let Some(ctx) = gpu_common::gpu() else { return };
-    every_preset_at_equal_charge(ctx, STEPS, config);
+    every_preset_at_equal_charge(ctx, STEPS, 1, config);
 }
 
 /// As [`every_preset_matches_the_cpu_at_equal_charge_from_the_first_step`] on a 3D grid,
@@ -86,10 +86,14 @@ fn every_preset_matches_the_cpu_at_equal_charge_from_the_first_step() {
 #[test]
 fn every_preset_matches_the_cpu_in_3d() {
     let Some(ctx) = gpu_common::gpu() else { return };
-    every_preset_at_equal_charge(ctx, STEPS_3D, config_3d);
+    every_preset_at_equal_charge(ctx, STEPS_3D, METRICS_EVERY_3D, config_3d);
 }
 
 const STEPS_3D: u64 = 100;
+/// A row every 4 steps (26 rows): the device records 4 steps per submit between read-backs,
+/// which keeps the test's time on lavapipe near the 2D one's; a step at a wrong current still
+/// shows as a lag in charge at every later row.
+const METRICS_EVERY_3D: u64 = 4;
 
 fn config_3d(preset: Preset) -> Config {
     let mut cfg = config(preset);
@@ -108,12 +112,13 @@ fn config_3d(preset: Preset) -> Config {
 fn every_preset_at_equal_charge(
     ctx: &'static mgpf::backend::gpu::GpuContext,
     steps: u64,
+    metrics_every: u64,
     config: fn(Preset) -> Config,
 ) {
     let mut worst = 0.0f64;
     for preset in Preset::ALL {
         let mut cfg = config(preset);
-        cfg.run.metrics_every_steps = 1;
+        cfg.run.metrics_every_steps = metrics_every;
         // configs/<preset>.toml's deposit: the passivating layer's first step then needs
         // −3.9 V (at 6 µm the lab-frame ASR field it meets asks for −1.0 V).
         if cfg.grid.nz == 1 {
@@ -144,8 +149,9 @@ fn every_preset_at_equal_charge(
             preset.name(),
             if cfg.grid.nz > 1 { " 3D" } else { "" }
         );
-        assert_eq!(cpu.rows.len(), steps as usize + 1);
-        assert_eq!(gpu.rows.len(), steps as usize + 1);
+        let rows = (steps / metrics_every) as usize + 1;
+        assert_eq!(cpu.rows.len(), rows);
+        assert_eq!(gpu.rows.len(), rows);
 
         // Every step at the target current (the control's 1e-5 plus the f32 rounding of Σ Δxi).
         for (backend, run) in [("cpu", &cpu), ("gpu", &gpu)] {
@@ -162,7 +168,7 @@ fn every_preset_at_equal_charge(
             );
         }
         println!(
-            "{name:<13} first step: E cpu {:.6} V, gpu {:.6} V; charge cpu {:.6e}, gpu {:.6e} C/m²",
+            "{name:<13} first row: E cpu {:.6} V, gpu {:.6} V; charge cpu {:.6e}, gpu {:.6e} C/m²",
             cpu.rows[1].overpotential_v,
             gpu.rows[1].overpotential_v,
             cpu.rows[1].charge_c_m2,

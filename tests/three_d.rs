@@ -555,15 +555,20 @@ fn bad_3d_input_gets_a_clear_error() {
     assert!(e.contains("grid.nx × grid.ny × grid.nz") && e.contains("1024 × 1024 × 1024 needs"));
     assert!(e.contains("GiB") && e.contains("the largest grid that fits is"));
 
-    let cfg = small_3d_config(Preset::None);
-    let p = Params::from_config(&cfg).unwrap();
+    // The GPU backend runs 3D with one crystal orientation: per-nucleus c-axes (grains) are
+    // refused by their key, the same config without them is accepted.
+    let mut cfg = small_3d_config(Preset::None);
     if let Ok(ctx) = mgpf::backend::gpu::GpuContext::shared() {
+        let p = Params::from_config(&cfg).unwrap();
+        assert!(mgpf::backend::gpu::GpuBackend::new(ctx, &p, &cfg.initial).is_ok());
+        cfg.initial.nucleus_c_axes = vec![CAxis::Vector([0.0, 1.0, 0.0])];
+        let p = Params::from_config(&cfg).unwrap();
         let e = mgpf::backend::gpu::GpuBackend::new(ctx, &p, &cfg.initial)
             .err()
-            .expect("the GPU backend refuses 3D")
+            .expect("the GPU backend refuses grains")
             .to_string();
         println!("GPU backend: {e}");
-        assert!(e.contains("grid.nz") && e.contains("--backend cpu"));
+        assert!(e.contains("initial.nucleus_c_axes") && e.contains("--backend cpu"));
     }
 }
 
