@@ -323,8 +323,18 @@ fn main() {
         ));
     }
     println!(
-        "\nThe Allen–Cahn rate alone and the roofline (the step runs {} in 2D, its 3D twin in 3D; CPU backend: {} threads)",
+        "\nThe Allen–Cahn rate alone and the roofline (the step runs the {} kernel: {} in 2D, {} in 3D; CPU backend: {} threads)",
+        match step_kernel {
+            FusedAllenCahn::Streaming => "streaming",
+            FusedAllenCahn::Tiled => "tiled",
+        },
         step_kernel.kernel(mgpf::Grid::new(2, 2, 1.0)),
+        step_kernel.kernel(mgpf::Grid {
+            nx: 2,
+            ny: 2,
+            nz: 2,
+            dx: 1.0
+        }),
         rayon::current_num_threads()
     );
     for line in roofline {
