@@ -90,6 +90,32 @@ impl<B: Backend> Backend for PlantedNan<B> {
     }
 }
 
+/// The CPU's and `gpu`'s errors when a NaN planted at `cell` before step `at` stops an 8-step
+/// batch (`gpu` keeps its batches for the caller to inspect).
+fn planted_failures(
+    p: &Params,
+    cfg: &Config,
+    gpu: &mut PlantedNan<GpuBackend>,
+    at: u64,
+    cell: (usize, usize, usize),
+) -> (String, String) {
+    let run = |backend: &mut dyn Backend| -> String {
+        backend.advance(0, at).unwrap();
+        let e = backend
+            .advance(at, 8)
+            .expect_err("the planted NaN must stop the batch");
+        e.to_string()
+    };
+    let want = run(&mut PlantedNan::new(
+        CpuBackend::new(p, &cfg.initial),
+        at,
+        cell,
+    ));
+    let got = run(gpu);
+    println!("cpu: {want}\ngpu: {got}");
+    (want, got)
+}
+
 fn demo(nx: usize, ny: usize) -> (Config, Params) {
     let mut cfg = Config::default_demo();
     cfg.grid.nx = nx;
@@ -115,18 +141,8 @@ fn a_nan_planted_inside_a_batch_fails_the_step_and_cell_the_cpu_names() {
     let Some(ctx) = gpu_common::gpu() else { return };
     let (cfg, p) = demo(24, 32);
     let (at, cell) = (35, (5, 7, 0));
-    let run = |backend: &mut dyn Backend| -> String {
-        backend.advance(0, at).unwrap();
-        let e = backend
-            .advance(at, 8)
-            .expect_err("the planted NaN must stop the batch");
-        e.to_string()
-    };
-    let mut cpu = PlantedNan::new(CpuBackend::new(&p, &cfg.initial), at, cell);
     let mut gpu = PlantedNan::new(GpuBackend::new(ctx, &p, &cfg.initial).unwrap(), at, cell);
-    let want = run(&mut cpu);
-    let got = run(&mut gpu);
-    println!("cpu: {want}\ngpu: {got}");
+    let (want, got) = planted_failures(&p, &cfg, &mut gpu, at, cell);
     println!("gpu batches: {:?}", gpu.batches);
     assert_eq!(
         gpu.batches.last(),
@@ -294,18 +310,8 @@ fn a_nan_planted_in_3d_is_named_by_its_i_j_k_cell_as_on_the_cpu() {
     cfg.grid.nz = 8;
     let p = Params::from_config(&cfg).unwrap();
     let (at, cell) = (12, (5, 7, 3));
-    let run = |backend: &mut dyn Backend| -> String {
-        backend.advance(0, at).unwrap();
-        let e = backend
-            .advance(at, 8)
-            .expect_err("the planted NaN must stop the batch");
-        e.to_string()
-    };
-    let mut cpu = PlantedNan::new(CpuBackend::new(&p, &cfg.initial), at, cell);
     let mut gpu = PlantedNan::new(GpuBackend::new(ctx, &p, &cfg.initial).unwrap(), at, cell);
-    let want = run(&mut cpu);
-    let got = run(&mut gpu);
-    println!("cpu: {want}\ngpu: {got}");
+    let (want, got) = planted_failures(&p, &cfg, &mut gpu, at, cell);
     assert!(
         got.contains(&format!("step {at}")) && got.contains(", k = "),
         "{got}"

@@ -14,6 +14,8 @@
 
 mod gpu_common;
 
+use gpu_common::{concentration_bcs, noise, potential_bcs};
+
 use mgpf::backend::cpu::multigrid::kernels::{
     face_coefficients, operator_sum, prolong_bilinear, residual, residual_statistics,
     restrict_face_coefficients, restrict_full_weighting, right_hand_side_norms, smooth_red_black,
@@ -40,22 +42,6 @@ const SOLVE_TOL: f64 = 1e-6;
 /// Largest |Σ r| / Σ |b| after the device's mass projection (f32 tree sums).
 const MASS_TOL: f64 = 1e-7;
 
-/// Potential: zero flux behind the electrode, the far field at 0.
-fn potential_bcs() -> Bcs {
-    Bcs {
-        x_lo: Boundary::Neumann,
-        x_hi: Boundary::Dirichlet(0.0),
-    }
-}
-
-/// Concentration: zero flux behind the electrode, the bulk at c/c0 = 1.
-fn concentration_bcs() -> Bcs {
-    Bcs {
-        x_lo: Boundary::Neumann,
-        x_hi: Boundary::Dirichlet(1.0),
-    }
-}
-
 /// The concentration as the backends store it, the excess u = c/c0 − 1: 0 on the bulk face.
 fn excess_bcs() -> Bcs {
     Bcs {
@@ -77,17 +63,6 @@ fn all_bcs() -> [(&'static str, Bcs); 3] {
             },
         ),
     ]
-}
-
-/// Deterministic values in [-1, 1) from a cell index and a seed (no RNG dependency).
-fn noise(n: usize, seed: u64) -> Real {
-    let mut x = (n as u64).wrapping_add(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
-    x ^= x >> 33;
-    ((x >> 40) as f64 / (1u64 << 24) as f64 * 2.0 - 1.0) as Real
 }
 
 fn random_field(nx: usize, ny: usize, seed: u64) -> Field {

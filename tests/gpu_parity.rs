@@ -246,14 +246,7 @@ fn tiled_and_streaming_allen_cahn_steps_are_bit_identical() {
     let mut cfg = config(Preset::Zeolite);
     cfg.grid.nx = 40;
     cfg.grid.ny = 50;
-    let p = Params::from_config(&cfg).unwrap();
-    let run = |fused: FusedAllenCahn| {
-        let mut gpu =
-            GpuBackend::with_fused_allen_cahn(ctx, &p, &cfg.initial, fused).expect("gpu backend");
-        gpu.advance(0, 20).unwrap();
-        gpu.save_state()
-    };
-    compare_states(&run(FusedAllenCahn::Streaming), &run(FusedAllenCahn::Tiled));
+    streaming_and_tiled_steps_agree(ctx, &cfg);
 }
 
 /// As [`tiled_and_streaming_allen_cahn_steps_are_bit_identical`] in 3D (the 3D tile's kernel):
@@ -263,18 +256,19 @@ fn tiled_and_streaming_allen_cahn_steps_are_bit_identical_in_3d() {
     let Some(ctx) = gpu_common::gpu() else { return };
     let mut cfg = config_3d(Preset::Zeolite);
     (cfg.grid.nx, cfg.grid.ny, cfg.grid.nz) = (20, 12, 10);
-    let p = Params::from_config(&cfg).unwrap();
+    streaming_and_tiled_steps_agree(ctx, &cfg);
+}
+
+/// 20 steps of `cfg` with each fused Allen–Cahn kernel: every field bit for bit.
+fn streaming_and_tiled_steps_agree(ctx: &'static mgpf::backend::gpu::GpuContext, cfg: &Config) {
+    let p = Params::from_config(cfg).unwrap();
     let run = |fused: FusedAllenCahn| {
         let mut gpu =
             GpuBackend::with_fused_allen_cahn(ctx, &p, &cfg.initial, fused).expect("gpu backend");
         gpu.advance(0, 20).unwrap();
         gpu.save_state()
     };
-    compare_states(&run(FusedAllenCahn::Streaming), &run(FusedAllenCahn::Tiled));
-}
-
-/// Every field of two states bit for bit.
-fn compare_states(streaming: &BackendState, tiled: &BackendState) {
+    let (streaming, tiled) = (run(FusedAllenCahn::Streaming), run(FusedAllenCahn::Tiled));
     for (name, field) in &streaming.fields {
         let other = tiled.field(name).unwrap();
         let differ = field
