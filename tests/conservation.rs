@@ -5,7 +5,7 @@ use mgpf::backend::Backend;
 use mgpf::config::presets::Preset;
 use mgpf::config::Config;
 use mgpf::model::metrics::{equivalent_thickness, front_metrics, integrals};
-use mgpf::model::params::{Params, FARADAY, LENGTH_UNIT_M};
+use mgpf::model::params::{Params, LENGTH_UNIT_M};
 use mgpf::model::units::MAH_CM2_IN_C_M2;
 
 struct Totals {
@@ -97,7 +97,7 @@ fn v8_faraday_thickness_and_mg_conservation() {
         // it crosses each cell, so the fit runs over whole cells: until the deposit has grown 4
         // Δx past the settled point (over 1.5 cells, as 0.1–0.4 mAh/cm², the wobble alone moved
         // the slope by ±0.6 % at any dt).
-        let per_c_m2 = 1.0 / (p.charge_number * FARADAY * p.cs_mol_m3) / LENGTH_UNIT_M;
+        let per_c_m2 = 1.0 / p.metal.charge_density_c_m3() / LENGTH_UNIT_M;
         let q_mah = 0.1 + 4.0 * g.dx / (per_c_m2 * MAH_CM2_IN_C_M2);
         let mut heights = Vec::new();
         run_sampling(&mut backend, &mut t, q_mah, |b, t| {
@@ -109,11 +109,11 @@ fn v8_faraday_thickness_and_mg_conservation() {
         let (sc1, sx1) = integrals(&snap.concentration, &snap.order_parameter, g);
 
         // Faraday: Q/(nF C_s) of metal per projected area (Mg: 1 mAh/cm² → 2.609 µm).
-        let faraday_um = t.charge_c_m2 / (p.charge_number * FARADAY * p.cs_mol_m3) / LENGTH_UNIT_M;
+        let faraday_um = t.charge_c_m2 / p.metal.charge_density_c_m3() / LENGTH_UNIT_M;
         let grown_um = equivalent_thickness(&snap.order_parameter, g) - thick0;
         let front_um = front_metrics(&snap.order_parameter, g).mean_height - front_settled;
         let faraday_settled_um =
-            (t.charge_c_m2 - q_settled) / (p.charge_number * FARADAY * p.cs_mol_m3) / LENGTH_UNIT_M;
+            (t.charge_c_m2 - q_settled) / p.metal.charge_density_c_m3() / LENGTH_UNIT_M;
         let _ = front0;
         let target_c_m2 = 5.0 * t.time_s; // 0.5 mA/cm² = 5 A/m²
         println!(

@@ -484,7 +484,7 @@ fn v8_faraday_and_mg_conservation_in_3d() {
         assert!(steps < 20_000);
     }
     let (total1, thick1) = amount(&b);
-    let faraday_um = charge / (p.charge_number * mgpf::model::params::FARADAY * p.cs_mol_m3) / 1e-6;
+    let faraday_um = charge / p.metal.charge_density_c_m3() / 1e-6;
     let drift = (total1 - total0 - inflow) / total0;
     let per_1e4 = drift * 1e4 / steps as f64;
     println!(

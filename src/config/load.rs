@@ -62,6 +62,14 @@ impl Config {
             text.push_str(line);
             text.push('\n');
         }
+        let metal = self.metal.resolve();
+        text.push_str(&format!(
+            "# [metal] as resolved (preset \"{}\" + the keys given above): charge_number = {}, site_density_mol_m3 = {:.4e} (molar volume {:.3} cm³/mol)\n",
+            self.metal.preset.name(),
+            metal.charge_number,
+            metal.site_density_mol_m3,
+            1e6 / metal.site_density_mol_m3
+        ));
         text
     }
 
@@ -89,6 +97,7 @@ impl Config {
                 frame_panels: super::default_frame_panels(),
                 surface_colour: super::SurfaceColouring::Height,
             },
+            metal: Default::default(),
             electrolyte: Default::default(),
             interface: Default::default(),
             noise: Default::default(),

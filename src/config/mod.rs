@@ -6,6 +6,7 @@
 
 pub mod inert;
 pub mod load;
+pub mod metal;
 pub mod presets;
 pub mod validate;
 
@@ -21,6 +22,8 @@ pub struct Config {
     pub grid: GridConfig,
     #[serde(deserialize_with = "table")]
     pub run: RunConfig,
+    #[serde(default, deserialize_with = "table")]
+    pub metal: MetalConfig,
     #[serde(default, deserialize_with = "table")]
     pub electrolyte: ElectrolyteConfig,
     #[serde(default, deserialize_with = "table")]
@@ -222,6 +225,22 @@ fn default_save_fields() -> Vec<FieldFormat> {
     vec![FieldFormat::Vti]
 }
 
+/// `[metal]`: the depositing metal. `preset` (mg, li, zn) fills every unset key; the charge
+/// number and the molar volume (or, instead of it, the site density) given here override it.
+/// Everything else (f = nF/RT, C_s, the charge per volume, Mode A's σ_l) follows from these in
+/// [`crate::model::metal::Metal`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetalConfig {
+    pub preset: metal::MetalPreset,
+    /// Electrons per deposited atom n (the cation's charge number: Mg²⁺ 2, Li⁺ 1).
+    pub charge_number: Option<f64>,
+    /// Molar volume V_m = M/ρ (Mg 13.98, Li 13.09, Zn 9.157).
+    pub molar_volume_cm3_mol: Option<f64>,
+    /// Site density C_s = ρ/M = 1/V_m, instead of `molar_volume_cm3_mol`.
+    pub site_density_mol_m3: Option<f64>,
+}
+
 /// `[electrolyte]`: bulk electrolyte and metal transport (Mode A, t+ = 1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -233,12 +252,16 @@ pub struct ElectrolyteConfig {
     pub diffusivity_m2_s: f64,
     /// D_s / D_l (numerical diffusivity inside the metal).
     pub metal_diffusivity_ratio: f64,
-    /// Metal site density C_s (Mg: ρ/M = 7.151e4).
-    pub metal_site_density_mol_m3: f64,
-    /// Electrons per deposited atom n.
-    pub charge_number: f64,
     /// Charge-transfer coefficient α.
     pub transfer_coefficient: f64,
+    /// Moved to `[metal]` (`metal.site_density_mol_m3`): accepted only to be refused with a
+    /// message naming the new key.
+    #[serde(default, skip_serializing)]
+    pub metal_site_density_mol_m3: Option<f64>,
+    /// Moved to `[metal]` (`metal.charge_number`): accepted only to be refused with a message
+    /// naming the new key.
+    #[serde(default, skip_serializing)]
+    pub charge_number: Option<f64>,
 }
 
 /// `[interface]`: metal/electrolyte interface energy, width, kinetics and anisotropy.
@@ -408,9 +431,9 @@ impl Default for ElectrolyteConfig {
             concentration_mol_m3: 500.0,
             diffusivity_m2_s: 3.0e-10,
             metal_diffusivity_ratio: 1.0e-3,
-            metal_site_density_mol_m3: 7.151e4,
-            charge_number: 2.0,
             transfer_coefficient: 0.5,
+            metal_site_density_mol_m3: None,
+            charge_number: None,
         }
     }
 }

@@ -40,6 +40,7 @@ impl Config {
     pub fn validate(&self) -> Result<()> {
         self.validate_grid()?;
         self.validate_run()?;
+        self.validate_metal()?;
         self.validate_electrolyte()?;
         self.validate_interface()?;
         self.validate_anisotropy()?;
@@ -182,6 +183,38 @@ impl Config {
         Ok(())
     }
 
+    fn validate_metal(&self) -> Result<()> {
+        let m = &self.metal;
+        if let Some(n) = m.charge_number {
+            check("metal.charge_number", n, Range::closed(1.0, 4.0))?;
+        }
+        if let (Some(_), Some(_)) = (m.molar_volume_cm3_mol, m.site_density_mol_m3) {
+            return Err(Error::config(
+                "metal.site_density_mol_m3",
+                "is given together with metal.molar_volume_cm3_mol: they are one constant (C_s = 1/V_m), give one of them",
+            ));
+        }
+        // Solid metals: 5.6 (Al ~10, Be 4.9) to ~71 cm³/mol (Cs); a unit slip (m³/mol,
+        // L/mol) lands far outside.
+        if let Some(v) = m.molar_volume_cm3_mol {
+            check_why(
+                "metal.molar_volume_cm3_mol",
+                v,
+                Range::closed(1.0, 100.0),
+                "molar volumes of solid metals lie between ~5 and ~71 cm³/mol",
+            )?;
+        }
+        if let Some(c) = m.site_density_mol_m3 {
+            check_why(
+                "metal.site_density_mol_m3",
+                c,
+                Range::closed(1.0e4, 1.0e6),
+                "C_s = ρ/M of solid metals lies between ~1.4e4 and ~2e5 mol/m³",
+            )?;
+        }
+        Ok(())
+    }
+
     fn validate_electrolyte(&self) -> Result<()> {
         let e = &self.electrolyte;
         check(
@@ -205,16 +238,25 @@ impl Config {
             Range::lo_open(0.0, 1.0),
             "D_s/D_l is a numerical diffusivity inside the metal, never above the liquid's",
         )?;
-        check(
-            "electrolyte.metal_site_density_mol_m3",
-            e.metal_site_density_mol_m3,
-            Range::POSITIVE,
-        )?;
-        check(
-            "electrolyte.charge_number",
-            e.charge_number,
-            Range::closed(1.0, 4.0),
-        )?;
+        for (key, value, new_key) in [
+            (
+                "electrolyte.metal_site_density_mol_m3",
+                e.metal_site_density_mol_m3,
+                "metal.site_density_mol_m3 (or metal.molar_volume_cm3_mol)",
+            ),
+            (
+                "electrolyte.charge_number",
+                e.charge_number,
+                "metal.charge_number",
+            ),
+        ] {
+            if let Some(v) = value {
+                return Err(Error::config(
+                    key,
+                    format!("= {v}: the metal's constants moved to the [metal] section: set {new_key}, or metal.preset = \"mg\" | \"li\" | \"zn\" for a known metal's"),
+                ));
+            }
+        }
         check(
             "electrolyte.transfer_coefficient",
             e.transfer_coefficient,

@@ -15,6 +15,7 @@ pub mod heterogeneity;
 pub mod initial;
 pub mod interphase;
 pub mod kinetics;
+pub mod metal;
 pub mod metrics;
 pub mod noise;
 pub mod params;

@@ -5,6 +5,7 @@ use crate::config::{Attachment, Config, ControlMode, Representation};
 use crate::error::{Error, Result};
 use crate::grid::Grid;
 use crate::model::hcp::{CrystalFrame, HcpAnisotropy};
+use crate::model::metal::Metal;
 
 /// Faraday constant (C/mol).
 pub const FARADAY: f64 = 96_485.332_12;
@@ -64,14 +65,14 @@ pub struct Params {
     pub grid: Grid,
     /// E0 = R T c0 (J/m³), the energy-density unit.
     pub energy_unit_j_m3: f64,
-    /// f = nF/(RT) (1/V).
+    /// f = nF/(RT) (1/V), of the metal at the electrolyte's temperature.
     pub f: f64,
     /// α.
     pub alpha: f64,
-    pub charge_number: f64,
-    /// c0 (mol/m³) and C_s (mol/m³).
+    /// The depositing metal: n, C_s and what follows from them.
+    pub metal: Metal,
+    /// c0 (mol/m³).
     pub c0_mol_m3: f64,
-    pub cs_mol_m3: f64,
     /// C_s / c0: the sink coefficient of the concentration equation.
     pub cs_over_c0: f64,
     /// δ (µm), W and κ0 (E0 units), L_σ (1/s in E0 units), L_η (1/s).
@@ -134,16 +135,16 @@ impl Params {
             nz: cfg.grid.nz,
             dx: cfg.grid.dx_um,
         };
-        let rt = GAS_CONSTANT * e.temperature_k;
-        let energy_unit = rt * e.concentration_mol_m3;
-        let f = e.charge_number * FARADAY / rt;
+        let metal: Metal = cfg.metal.resolve().into();
+        let energy_unit = GAS_CONSTANT * e.temperature_k * e.concentration_mol_m3;
+        let f = metal.f(e.temperature_k);
         let delta_m = itf.width_um * LENGTH_UNIT_M;
         // W = 3γ/δ, κ0 = 6γδ (physics.md §1.6).
         let w_si = 3.0 * itf.energy_j_m2 / delta_m;
         let kappa_si = 6.0 * itf.energy_j_m2 * delta_m;
         let i0 = itf.exchange_current_ma_cm2 * 10.0;
         // L_η = i0 / (6 δ n F C_s).
-        let l_eta = i0 / (6.0 * delta_m * e.charge_number * FARADAY * e.metal_site_density_mol_m3);
+        let l_eta = i0 / (6.0 * delta_m * metal.charge_density_c_m3());
         let alpha = e.transfer_coefficient;
         let w = w_si / energy_unit;
         let l_sigma = match itf.mobility_m3_j_s {
@@ -155,9 +156,11 @@ impl Params {
                 l_eta * b_ref.abs() / (itf.stiffness_lambda * w)
             }
         };
-        let sigma_l =
-            e.charge_number.powi(2) * FARADAY.powi(2) * e.diffusivity_m2_s * e.concentration_mol_m3
-                / rt;
+        let sigma_l = metal.mode_a_conductivity_s_m(
+            e.diffusivity_m2_s,
+            e.concentration_mol_m3,
+            e.temperature_k,
+        );
         let spec = cfg.interphase.resolve();
         let asr_ohm_m2 = spec.asr_ohm_cm2 * 1.0e-4;
         let thickness = spec.thickness_um;
@@ -204,10 +207,9 @@ impl Params {
             energy_unit_j_m3: energy_unit,
             f,
             alpha,
-            charge_number: e.charge_number,
+            metal,
             c0_mol_m3: e.concentration_mol_m3,
-            cs_mol_m3: e.metal_site_density_mol_m3,
-            cs_over_c0: e.metal_site_density_mol_m3 / e.concentration_mol_m3,
+            cs_over_c0: metal.site_density_mol_m3 / e.concentration_mol_m3,
             delta: itf.width_um,
             w,
             kappa,
@@ -248,12 +250,7 @@ impl Params {
             d_solid: e.diffusivity_m2_s * e.metal_diffusivity_ratio
                 / (LENGTH_UNIT_M * LENGTH_UNIT_M),
             sigma_liquid_s_m: sigma_l,
-            potential_source: e.charge_number
-                * FARADAY
-                * e.metal_site_density_mol_m3
-                * LENGTH_UNIT_M
-                * LENGTH_UNIT_M
-                / sigma_l,
+            potential_source: metal.charge_density_c_m3() * LENGTH_UNIT_M * LENGTH_UNIT_M / sigma_l,
             noise_amplitude: cfg.noise.amplitude_per_s,
             noise_dt_ref: cfg.noise.reference_dt_s,
             control,
@@ -312,7 +309,7 @@ impl Params {
 
     /// Planar front velocity (µm/s) of a plating current density i (A/m²): v = i/(nF C_s).
     pub fn velocity_of_current(&self, current_a_m2: f64) -> f64 {
-        current_a_m2 / (self.charge_number * FARADAY * self.cs_mol_m3) / LENGTH_UNIT_M
+        self.metal.thickness_um_of_charge(current_a_m2)
     }
 
     /// Σ ∂xi/∂t over the cells that carries the galvanostatic target current (v · A / dx³, A the
@@ -367,7 +364,7 @@ impl Params {
 
     /// Current density (A/m²) carried by a deposit growing at v (µm/s).
     pub fn current_of_velocity(&self, v: f64) -> f64 {
-        v * LENGTH_UNIT_M * self.charge_number * FARADAY * self.cs_mol_m3
+        v * LENGTH_UNIT_M * self.metal.charge_density_c_m3()
     }
 
     /// Λ = L_η|B|/(L_σ W) for a given |B|.
@@ -378,7 +375,7 @@ impl Params {
     /// Damköhler number Da = i0 ℓ/(nF D c0) over the electrolyte gap ℓ (µm).
     pub fn damkohler(&self, gap_um: f64) -> f64 {
         self.i0_a_m2 * gap_um * LENGTH_UNIT_M
-            / (self.charge_number
+            / (self.metal.charge_number
                 * FARADAY
                 * self.d_liquid
                 * LENGTH_UNIT_M

@@ -353,7 +353,8 @@ pub(crate) fn drive(
             let snap = backend.snapshot();
             let front = front_metrics(&snap.order_parameter, g);
             let (sc, sx) = integrals(&snap.concentration, &snap.order_parameter, g);
-            let (mg_total_mol_m, mg_areal_mol_m2) = mg_content(sc, sx, p.c0_mol_m3, p.cs_mol_m3, g);
+            let (mg_total_mol_m, mg_areal_mol_m2) =
+                mg_content(sc, sx, p.c0_mol_m3, p.metal.site_density_mol_m3, g);
             let row = MetricsRow {
                 step,
                 time_s: time,
@@ -540,7 +541,13 @@ pub(crate) fn drive(
 /// depth in 2D, c/c0 µm³ in 3D): (mol per metre of depth in 2D, None in 3D; mol per m² of
 /// collector).
 fn inflow_amounts(inflow: f64, p: &Params) -> (Option<f64>, f64) {
-    mg_content(inflow, 0.0, p.c0_mol_m3, p.cs_mol_m3, p.grid)
+    mg_content(
+        inflow,
+        0.0,
+        p.c0_mol_m3,
+        p.metal.site_density_mol_m3,
+        p.grid,
+    )
 }
 
 /// A 2D-only column: its value, or empty in 3D.

@@ -3,7 +3,7 @@
 
 use super::memory::{self, MemoryNeed};
 use crate::error::{Error, Result};
-use crate::model::params::{Control, Params, FARADAY, LENGTH_UNIT_M};
+use crate::model::params::{Control, Params, LENGTH_UNIT_M};
 use crate::model::timestep::{bounds, time_step, Bound, RateMaxima};
 use crate::model::units::MAH_CM2_IN_C_M2;
 use serde::Serialize;
@@ -106,9 +106,9 @@ pub fn derived_groups(p: &Params) -> DerivedGroups {
             } => current_density_a_m2,
             Control::Potentiostatic { .. } => 0.0,
         }),
-        thickness_per_mah_cm2_um: crate::model::units::MAH_CM2_IN_C_M2
-            / (p.charge_number * FARADAY * p.cs_mol_m3)
-            / LENGTH_UNIT_M,
+        thickness_per_mah_cm2_um: p
+            .metal
+            .thickness_um_of_charge(crate::model::units::MAH_CM2_IN_C_M2),
         stable_dt_s: dt,
         dt_bound: bound,
         memory_bytes: memory.state_bytes + memory.output_bytes,
@@ -144,7 +144,7 @@ pub fn interface_width_10_90(delta: f64) -> f64 {
 /// not resolved); None without an end charge.
 pub fn describe_growth(p: &Params, end_charge_mah_cm2: Option<f64>) -> Option<String> {
     let q = end_charge_mah_cm2?;
-    let growth = q * MAH_CM2_IN_C_M2 / (p.charge_number * FARADAY * p.cs_mol_m3) / LENGTH_UNIT_M;
+    let growth = p.metal.thickness_um_of_charge(q * MAH_CM2_IN_C_M2);
     let width = interface_width_10_90(p.delta);
     Some(format!(
         "resolution: mean growth at run.end_charge_mah_cm2 = {q} (planar) {growth:.3} µm = {:.2} × the interface's 10–90 % width 4.39 δ = {width:.3} µm\n",
@@ -183,6 +183,13 @@ pub fn describe(p: &Params) -> String {
         d.capillary_kinetic_ratio
     ));
     s.push_str("coefficients:\n");
+    s.push_str(&format!(
+        "  metal {}: n = {}, C_s = {:.4e} mol/m³, f = nF/(RT) = {:.4} 1/V\n",
+        p.metal.preset.name(),
+        p.metal.charge_number,
+        p.metal.site_density_mol_m3,
+        p.f
+    ));
     s.push_str(&format!("  L_σ = {:.4e} m³/(J s), L_η = {:.4e} 1/s, W = {:.4e} J/m³, κ0 = {:.4e} J/m, σ_l = {:.4} S/m\n",
         d.l_sigma_m3_j_s, d.l_eta_per_s, d.w_j_m3, d.kappa_j_m, d.sigma_liquid_s_m));
     s.push_str(&format!(

@@ -5,7 +5,7 @@ use crate::backend::Backend;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::model::metrics::MetricsRow;
-use crate::model::params::{Params, FARADAY, LENGTH_UNIT_M};
+use crate::model::params::{Params, LENGTH_UNIT_M};
 use crate::output;
 use image::RgbImage;
 use std::path::Path;
@@ -129,7 +129,7 @@ pub(crate) fn write_run_json(
         "final": {
             "time_s": last.time_s,
             "charge_c_m2": last.charge_c_m2,
-            "faraday_thickness_m": last.charge_c_m2 / (p.charge_number * FARADAY * p.cs_mol_m3),
+            "faraday_thickness_m": p.metal.thickness_um_of_charge(last.charge_c_m2) * LENGTH_UNIT_M,
             "mean_height_m": last.front.mean_height * LENGTH_UNIT_M,
             "max_height_m": last.front.max_height * LENGTH_UNIT_M,
             "roughness_m": last.front.roughness * LENGTH_UNIT_M,

@@ -41,10 +41,10 @@ pub fn mg_params_3d(nx: usize, ny: usize, nz: usize, dx: f64) -> Params {
     cfg.grid.dx_um = dx;
     let e = &mut cfg.electrolyte;
     e.temperature_k = 298.15;
-    e.charge_number = 2.0;
     e.transfer_coefficient = 0.5;
     e.concentration_mol_m3 = 500.0;
-    e.metal_site_density_mol_m3 = 7.151e4;
+    cfg.metal.charge_number = Some(2.0);
+    cfg.metal.site_density_mol_m3 = Some(7.151e4);
     let itf = &mut cfg.interface;
     itf.energy_j_m2 = 0.5;
     itf.width_um = 0.5;
