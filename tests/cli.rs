@@ -150,6 +150,57 @@ fn bad_config_exits_nonzero_naming_the_key_without_output() {
     );
 }
 
+/// A potentiostatic run whose electrolyte's Ohmic drop outweighs its kinetics (V6's Li set:
+/// −0.45 V over 180 µm with fast kinetics) would oscillate under the step's explicit coupling of
+/// potential and reaction: `run` refuses it before anything is written and `check` says why
+/// with the numbers.
+#[test]
+fn a_migration_limited_potentiostatic_run_is_refused_with_its_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("li.toml");
+    std::fs::write(
+        &config,
+        "[grid]\nnx = 400\nny = 8\ndx_um = 0.5\n[run]\nend_time_s = 10.0\n[metal]\npreset = \"li\"\n\
+         [electrolyte]\ntemperature_k = 300.0\nconcentration_mol_m3 = 932.8\ndiffusivity_m2_s = 3.179e-10\n\
+         [interface]\nexchange_current_ma_cm2 = 20000.0\n\
+         [control]\nmode = \"potentiostatic\"\napplied_potential_v = -0.45\n\
+         [initial]\ndeposit_height_um = 20.0\n",
+    )
+    .unwrap();
+    let out = dir.path().join("never");
+    let o = mgpf(&[
+        "run",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = stderr(&o);
+    println!("stderr: {err}");
+    assert!(!o.status.success());
+    assert!(
+        err.contains("`control.applied_potential_v` = -0.45 V drives a planar current of 276.4"),
+        "{err}"
+    );
+    assert!(err.contains("not supported yet"), "{err}");
+    assert!(!out.exists());
+    let o = mgpf(&["check", config.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(!o.status.success());
+    assert!(
+        text.contains("potentiostatic coupling at the start"),
+        "{text}"
+    );
+    // A potentiostatic Mg run at the demo's setting is far from the limit.
+    let o = mgpf(&[
+        "check",
+        "configs/none.toml",
+        "--set",
+        "control.mode=potentiostatic",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("R·∂i/∂E = 0.0"));
+}
+
 #[test]
 fn missing_config_file_is_a_clear_error() {
     let o = mgpf(&["check", "configs/does-not-exist.toml"]);

@@ -33,6 +33,7 @@ pub fn run(cfg: &Config, backend: BackendKind, opts: &RunOptions) -> Result<RunS
     cfg.validate()?;
     let params = Params::from_config(cfg)?;
     report::check_time_step(&params)?;
+    report::check_potential_coupling(&params, &cfg.initial)?;
     let mut backend = make_backend(cfg, &params, backend)?;
     prepare_output_dir(&opts.out_dir, opts.force)?;
     run_with_backend(cfg, &params, backend.as_mut(), opts)

@@ -9,6 +9,7 @@ pub mod anisotropy;
 pub mod boundary;
 pub mod coefficients;
 pub mod control;
+pub mod coupling;
 pub mod grains;
 pub mod hcp;
 pub mod heterogeneity;
