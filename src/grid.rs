@@ -134,6 +134,15 @@ impl Grid {
         Array3::from_elem((self.nx, self.ny, self.nz), value)
     }
 
+    /// A zero field on the grid where `needed`, else an empty one (a buffer only some runs use).
+    pub fn field_if(&self, needed: bool) -> Field {
+        if needed {
+            self.field(0.0)
+        } else {
+            Array3::zeros((0, 0, 0))
+        }
+    }
+
     /// A field from its value at each cell (i, j, k).
     pub fn field_from_fn(&self, f: impl FnMut((usize, usize, usize)) -> Real) -> Field {
         Array3::from_shape_fn((self.nx, self.ny, self.nz), f)

@@ -164,12 +164,17 @@ fn execute(command: Command) -> mgpf::Result<()> {
             report::check_time_step(&params)?;
             if let Some(c) = mgpf::model::coupling::planar_coupling(&params, &cfg.initial) {
                 println!(
-                    "potentiostatic coupling at the start (planar, c = c0): {:.4} mA/cm², Ohmic drop {:.4} V over {:.1} µm, kinetic overpotential {:.4} V, R·∂i/∂E = {:.4} (the explicit coupling needs < 1)",
+                    "potentiostatic coupling at the start (planar, c = c0): {:.4} mA/cm², Ohmic drop {:.4} V over {:.1} µm, kinetic overpotential {:.4} V, R·∂i/∂E = {:.2} ({})",
                     0.1 * c.current_a_m2,
                     c.current_a_m2 * c.resistance_ohm_m2,
                     c.gap_um,
                     c.kinetic_overpotential_v,
-                    c.coupling_number
+                    c.coupling_number,
+                    if params.implicit_coupling {
+                        "implicit coupling"
+                    } else {
+                        "explicit coupling: needs < 1"
+                    }
                 );
             }
             report::check_potential_coupling(&params, &cfg.initial)?;

@@ -152,8 +152,9 @@ fn bad_config_exits_nonzero_naming_the_key_without_output() {
 
 /// A potentiostatic run whose electrolyte's Ohmic drop outweighs its kinetics (V6's Li set:
 /// −0.45 V over 180 µm with fast kinetics) would oscillate under the step's explicit coupling of
-/// potential and reaction: `run` refuses it before anything is written and `check` says why
-/// with the numbers.
+/// potential and reaction: with `numerics.potential_coupling = "explicit"` `run` refuses it
+/// before anything is written, naming the numbers and the implicit coupling; `check` prints
+/// the coupling number (and "auto" resolves to the implicit coupling, tests/potential_coupling.rs).
 #[test]
 fn a_migration_limited_potentiostatic_run_is_refused_with_its_numbers() {
     let dir = tempfile::tempdir().unwrap();
@@ -168,11 +169,14 @@ fn a_migration_limited_potentiostatic_run_is_refused_with_its_numbers() {
     )
     .unwrap();
     let out = dir.path().join("never");
+    let explicit = "numerics.potential_coupling=explicit";
     let o = mgpf(&[
         "run",
         config.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
+        "--set",
+        explicit,
     ]);
     let err = stderr(&o);
     println!("stderr: {err}");
@@ -181,13 +185,23 @@ fn a_migration_limited_potentiostatic_run_is_refused_with_its_numbers() {
         err.contains("`control.applied_potential_v` = -0.45 V drives a planar current of 276.4"),
         "{err}"
     );
-    assert!(err.contains("not supported yet"), "{err}");
+    assert!(
+        err.contains("numerics.potential_coupling = \"implicit\""),
+        "{err}"
+    );
     assert!(!out.exists());
-    let o = mgpf(&["check", config.to_str().unwrap()]);
+    let o = mgpf(&["check", config.to_str().unwrap(), "--set", explicit]);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(!o.status.success());
     assert!(
         text.contains("potentiostatic coupling at the start"),
+        "{text}"
+    );
+    let o = mgpf(&["check", config.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        text.contains("R·∂i/∂E = 1258.27 (implicit coupling)"),
         "{text}"
     );
     // A potentiostatic Mg run at the demo's setting is far from the limit.

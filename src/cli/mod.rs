@@ -57,6 +57,10 @@ pub fn make_backend(cfg: &Config, params: &Params, kind: BackendKind) -> Result<
             eprintln!("note: --backend auto: the GPU backend runs 3D grids with one crystal orientation so far (initial.nucleus_c_axes is set); running on the CPU");
             cpu()?
         }
+        BackendKind::Auto if params.implicit_coupling => {
+            eprintln!("note: --backend auto: the GPU backend couples potential and reaction explicitly so far (numerics.potential_coupling resolves to implicit for this run); running on the CPU");
+            cpu()?
+        }
         BackendKind::Auto => match GpuContext::shared() {
             Ok(ctx) if ctx.adapter_info.device_type != wgpu::DeviceType::Cpu => {
                 Box::new(GpuBackend::new(ctx, params, &cfg.initial)?)

@@ -384,6 +384,16 @@ pub struct InitialConfig {
     pub nucleus_c_axes: Vec<CAxis>,
 }
 
+/// `numerics.potential_coupling`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PotentialCoupling {
+    #[default]
+    Auto,
+    Explicit,
+    Implicit,
+}
+
 /// `[numerics]`: time step and solver controls.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -402,6 +412,11 @@ pub struct NumericsConfig {
     pub concentration_tolerance: f64,
     /// V-cycle cap per solve.
     pub solver_max_cycles: u32,
+    /// How a step couples the potential to the reaction under potentiostatic control:
+    /// "explicit" (the potential's source is the last step's rate), "implicit" (Newton on the
+    /// two together until the potential moves less than `potential_tolerance_v`; CPU backend)
+    /// or "auto" (implicit where the start's planar R·∂i/∂E ≥ 0.5, docs/model.md, "Control").
+    pub potential_coupling: PotentialCoupling,
     /// Replaced by `potential_tolerance_v` and `concentration_tolerance`: accepted only to be
     /// refused with a message naming them.
     #[serde(default, skip_serializing)]
@@ -496,6 +511,7 @@ impl Default for NumericsConfig {
             potential_tolerance_v: 1.0e-6,
             concentration_tolerance: 1.0e-6,
             solver_max_cycles: 60,
+            potential_coupling: PotentialCoupling::Auto,
             solver_tolerance: None,
         }
     }

@@ -14,6 +14,32 @@
 use crate::config::InitialConfig;
 use crate::model::params::{Control, Params, LENGTH_UNIT_M};
 
+/// `numerics.potential_coupling = "auto"` solves implicitly from this planar R·∂i/∂E on: well
+/// inside the explicit iteration's convergence (< 1), where its one-step lag would already halve
+/// the mean's error per step only slowly.
+pub const AUTO_IMPLICIT_FROM: f64 = 0.5;
+/// Newton iterations of the implicit coupling per step at most (a run's first step starts from
+/// φ = 0 and moves ~1/(αf) per iteration down an exponential; later ones take 1–3).
+pub const MAX_NEWTON_ITERATIONS: u32 = 60;
+
+/// Whether the run solves potential and reaction together: `numerics.potential_coupling`, with
+/// "auto" resolved at the start's planar coupling number; "implicit" is refused under
+/// galvanostatic control (the current is fixed there, the mean needs no coupling).
+pub fn resolve(p: &Params, cfg: &crate::config::Config) -> crate::Result<bool> {
+    use crate::config::PotentialCoupling;
+    let coupling = planar_coupling(p, &cfg.initial);
+    match (cfg.numerics.potential_coupling, coupling) {
+        (PotentialCoupling::Explicit, _) => Ok(false),
+        (PotentialCoupling::Implicit, Some(_)) => Ok(true),
+        (PotentialCoupling::Implicit, None) => Err(crate::Error::config(
+            "numerics.potential_coupling",
+            "= \"implicit\" is for potentiostatic runs (control.mode = \"potentiostatic\"): under galvanostatic control the current is fixed every step; use \"auto\" or \"explicit\"",
+        )),
+        (PotentialCoupling::Auto, Some(c)) => Ok(c.coupling_number >= AUTO_IMPLICIT_FROM),
+        (PotentialCoupling::Auto, None) => Ok(false),
+    }
+}
+
 /// The planar operating point of a potentiostatic run at its start and its coupling number.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PlanarCoupling {

@@ -122,6 +122,9 @@ pub struct Params {
     pub potential_tolerance_v: f64,
     pub concentration_tolerance: f64,
     pub solver_max_cycles: u32,
+    /// Whether a step solves the potential and the reaction together (Newton; potentiostatic
+    /// control only), resolved from `numerics.potential_coupling` ([`crate::model::coupling`]).
+    pub implicit_coupling: bool,
 }
 
 impl Params {
@@ -264,7 +267,10 @@ impl Params {
             potential_tolerance_v: cfg.numerics.potential_tolerance_v,
             concentration_tolerance: cfg.numerics.concentration_tolerance,
             solver_max_cycles: cfg.numerics.solver_max_cycles,
+            implicit_coupling: false,
         };
+        let mut params = params;
+        params.implicit_coupling = crate::model::coupling::resolve(&params, cfg)?;
         if !(params.l_sigma.is_finite() && params.l_sigma > 0.0) {
             return Err(Error::config(
                 "interface.stiffness_lambda",

@@ -116,21 +116,21 @@ pub fn derived_groups(p: &Params) -> DerivedGroups {
     }
 }
 
-/// A potentiostatic run whose Ohmic drop dominates its kinetics is refused (its explicit
-/// coupling of potential and reaction would oscillate, [`crate::model::coupling`]), naming the
-/// numbers and what to do instead.
+/// A potentiostatic run whose Ohmic drop dominates its kinetics is refused under the explicit
+/// coupling (it would oscillate, [`crate::model::coupling`]), naming the numbers and what to do
+/// instead.
 pub fn check_potential_coupling(p: &Params, initial: &crate::config::InitialConfig) -> Result<()> {
     let Some(c) = crate::model::coupling::planar_coupling(p, initial) else {
         return Ok(());
     };
-    if c.coupling_number < 1.0 {
+    if c.coupling_number < 1.0 || p.implicit_coupling {
         return Ok(());
     }
     let e = p.initial_electrode_potential();
     Err(Error::config(
         "control.applied_potential_v",
         format!(
-            "= {e} V drives a planar current of {:.4} mA/cm² whose Ohmic drop over the {:.1} µm of electrolyte ({:.4} V) outweighs the interface's kinetic overpotential ({:.4} V): the step couples the potential to the reaction explicitly, which oscillates where R·∂i/∂E > 1 (here {:.3}, R = {:.3e} Ω m²). A migration-limited potentiostatic run is not supported yet; run it galvanostatically (control.mode = \"galvanostatic\") or at a smaller |control.applied_potential_v|",
+            "= {e} V drives a planar current of {:.4} mA/cm² whose Ohmic drop over the {:.1} µm of electrolyte ({:.4} V) outweighs the interface's kinetic overpotential ({:.4} V): the step couples the potential to the reaction explicitly, which oscillates where R·∂i/∂E > 1 (here {:.3}, R = {:.3e} Ω m²). Solve the two together (numerics.potential_coupling = \"implicit\" or \"auto\", CPU backend), or run galvanostatically",
             0.1 * c.current_a_m2,
             c.gap_um,
             c.current_a_m2 * c.resistance_ohm_m2,

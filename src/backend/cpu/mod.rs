@@ -71,6 +71,10 @@ pub struct CpuBackend {
     rhs: Field,
     /// Weights of the potential's error (see `solve_potential`).
     potential_weights: Field,
+    /// The implicit coupling's a = q D_l ∂R/∂φ per cell and φ before a Newton iteration (empty
+    /// under the explicit coupling).
+    coupling_a: Field,
+    coupling_phi: Field,
     potential_mg: Multigrid,
     concentration_mg: Multigrid,
     applied_potential: f64,
@@ -97,11 +101,7 @@ impl CpuBackend {
             last_dt: start.last_dt_s,
             layer: start.interphase_layer,
             diffusivity: g.field(0.0),
-            conductivity: if p.interphase.has_resolved_band() {
-                g.field(0.0)
-            } else {
-                Field::zeros((0, 0, 0))
-            },
+            conductivity: g.field_if(p.interphase.has_resolved_band()),
             kinetic_factor: g.field(1.0),
             grad_norm: g.field(0.0),
             ac_rate: g.field(0.0),
@@ -110,6 +110,8 @@ impl CpuBackend {
             row_sums: Vec::new(),
             rhs: g.field(0.0),
             potential_weights: g.field(1.0),
+            coupling_a: g.field_if(p.implicit_coupling),
+            coupling_phi: g.field_if(p.implicit_coupling),
             potential_mg: Multigrid::new(g),
             concentration_mg: {
                 let mut mg = Multigrid::new(g);
@@ -159,19 +161,128 @@ impl CpuBackend {
     /// η = E − φ, where 1 µV moves the Butler–Volmer rate by α·f·1 µV ≈ 4e-5, so a relative
     /// residual of 1e-6 (φ to ~1e-9 V) bought ~10 cycles of accuracy nothing used.
     fn solve_potential(&mut self, step: u64) -> SolveStats {
-        // Without a resolved band σ/σ_l = D/D_l (transport_coefficients_without_band): the
-        // faces are weighed by D and the source by D_l.
-        let (weights, scale) = if self.p.interphase.has_resolved_band() {
-            (&self.conductivity, 1.0)
-        } else {
-            (&self.diffusivity, self.p.d_liquid)
-        };
+        let scale = self.potential_source_scale();
         let q = (self.p.potential_source * scale / self.last_dt) as Real;
         ndarray::Zip::from(&mut self.rhs)
             .and(&self.dxi)
             .par_for_each(|r, &d| *r = -q * d);
+        // The faces: σ/σ_l with a resolved band, else D (σ/σ_l = D/D_l,
+        // transport_coefficients_without_band), whose source is then weighed by D_l.
+        let weights = if self.p.interphase.has_resolved_band() {
+            &self.conductivity
+        } else {
+            &self.diffusivity
+        };
         self.potential_mg
             .set_coefficients_with_uniform_a(0.0, slice(weights));
+        self.prepare_potential_error(step);
+        self.potential_mg.solve(
+            slice_mut(&mut self.phi),
+            slice(&self.rhs),
+            boundary::POTENTIAL,
+            self.p.step_solves().potential,
+        )
+    }
+
+    /// The potential's source weight: D_l where the faces are weighed by D (no band), else 1.
+    fn potential_source_scale(&self) -> f64 {
+        if self.p.interphase.has_resolved_band() {
+            1.0
+        } else {
+            self.p.d_liquid
+        }
+    }
+
+    /// The potential solve with the reaction implicit (potentiostatic control,
+    /// `Params::implicit_coupling`; model::coupling): Newton on
+    /// −∇·(σ/σ_l ∇φ) = −q (AC + R(E − φ)), each iteration the linear solve
+    /// (−∇·σ/σ_l∇ + q ∂R/∂φ) φ_new = −q (AC + R(φ) − ∂R/∂φ φ) from the last φ, until φ moves less
+    /// than `numerics.potential_tolerance_v` where the model reads it (the error weights). The
+    /// interface cells, a_k and the Allen–Cahn rate of the step must be set. Noise, zero-sum,
+    /// is left out of the source. Returns the last linear solve's statistics with the cycles of
+    /// all of them.
+    fn solve_coupled_potential(&mut self, step: u64) -> Result<SolveStats> {
+        let scale = self.potential_source_scale();
+        let q = self.p.potential_source * scale;
+        self.prepare_potential_error(step);
+        let e = self.applied_potential as Real;
+        let mut cycles = 0;
+        for iteration in 1..=crate::model::coupling::MAX_NEWTON_ITERATIONS {
+            let (op, xi, c, phi, ac) = (
+                &self.op,
+                slice(&self.xi),
+                slice(&self.excess),
+                slice(&self.phi),
+                slice(&self.ac_rate),
+            );
+            let (ak, asr, blocked) = (
+                slice(&self.kinetic_factor),
+                slice(&self.interphase.asr),
+                slice(&self.interphase.blocked),
+            );
+            let a = slice_mut(&mut self.coupling_a);
+            let rhs = slice_mut(&mut self.rhs);
+            let qr = q as Real;
+            a.par_iter_mut().for_each(|v| *v = 0.0);
+            rhs.par_iter_mut()
+                .zip(ac.par_iter())
+                .for_each(|(r, &ac)| *r = -qr * ac);
+            // The reaction lives on the interface cells only (a few per column).
+            for &cell in &self.cells {
+                let n = cell as usize;
+                let (rate, d_rate_d_e) = order_parameter::reaction_rate(
+                    op,
+                    xi[n],
+                    1.0 + c[n],
+                    phi[n],
+                    e,
+                    ak[n],
+                    asr[n],
+                    blocked[n],
+                );
+                // ∂R/∂φ = −∂R/∂E ≥ 0.
+                let g = -d_rate_d_e;
+                a[n] = qr * g;
+                rhs[n] -= qr * (rate - g * phi[n]);
+            }
+            let weights = if self.p.interphase.has_resolved_band() {
+                &self.conductivity
+            } else {
+                &self.diffusivity
+            };
+            self.potential_mg
+                .set_coefficients(slice(&self.coupling_a), slice(weights));
+            self.coupling_phi.assign(&self.phi);
+            let stats = self.potential_mg.solve(
+                slice_mut(&mut self.phi),
+                slice(&self.rhs),
+                boundary::POTENTIAL,
+                self.p.step_solves().potential,
+            );
+            cycles += stats.cycles;
+            let moved = ndarray::Zip::from(&self.phi)
+                .and(&self.coupling_phi)
+                .and(&self.potential_weights)
+                .fold(0.0f64, |m, &a, &b, &w| m.max(((a - b) * w).abs() as f64));
+            if moved <= self.p.potential_tolerance_v || !moved.is_finite() {
+                return Ok(SolveStats { cycles, ..stats });
+            }
+            if iteration == crate::model::coupling::MAX_NEWTON_ITERATIONS {
+                return Err(Error::Solver {
+                    step,
+                    message: format!(
+                        "the implicit coupling of potential and reaction did not converge in {iteration} Newton iterations (φ still moved {moved:.3e} V, tolerance numerics.potential_tolerance_v = {:.1e} V)",
+                        self.p.potential_tolerance_v
+                    ),
+                });
+            }
+        }
+        unreachable!("the loop returns")
+    }
+
+    /// The potential's error weights and its V-cycle's contraction (refreshed every
+    /// [`CONTRACTION_REFRESH_STEPS`]) before a solve.
+    fn prepare_potential_error(&mut self, step: u64) {
         // The error the kinetics see: the reaction reads η = E − φ weighted by h'(ξ), the
         // migration flux σ∇φ carries the ions in the electrolyte. So the error is weighed by 1
         // in the electrolyte (ξ < ½) and by h'(ξ)/max h' in the metal, where φ is a
@@ -189,18 +300,11 @@ impl CpuBackend {
             });
         self.potential_mg
             .set_error_weights(slice(&self.potential_weights));
-        let bcs = boundary::POTENTIAL;
         if self.potential_mg.contraction().is_none()
             || step.is_multiple_of(CONTRACTION_REFRESH_STEPS)
         {
-            self.potential_mg.measure_contraction(bcs);
+            self.potential_mg.measure_contraction(boundary::POTENTIAL);
         }
-        self.potential_mg.solve(
-            slice_mut(&mut self.phi),
-            slice(&self.rhs),
-            bcs,
-            self.p.step_solves().potential,
-        )
     }
 }
 
@@ -295,7 +399,7 @@ impl Backend for CpuBackend {
             );
         }
         let t1 = Instant::now();
-        let potential_solve = self.solve_potential(step);
+        let explicit_solve = (!self.p.implicit_coupling).then(|| self.solve_potential(step));
         let t2 = Instant::now();
 
         // Orientation (ε², J) and the Allen–Cahn rate in one pass; a_k and |∇xi| where the
@@ -322,6 +426,13 @@ impl Backend for CpuBackend {
             slice_mut(&mut self.grad_norm),
         );
         let t3 = Instant::now();
+        let potential_solve = match explicit_solve {
+            Some(stats) => stats,
+            None => self.solve_coupled_potential(step)?,
+        };
+        let t3_coupled = Instant::now();
+        self.times.potential_solve_s += (t3_coupled - t3).as_secs_f64();
+        let t3 = t3_coupled;
 
         // The reaction field at E; under galvanostatic control, at each E of the search for the
         // one that makes Σ ∂xi/∂t hit the target (the last evaluation is at the E it returns).

@@ -115,6 +115,14 @@ impl GpuBackend {
                  empty or run with --backend cpu",
             ));
         }
+        if p.implicit_coupling {
+            return Err(crate::error::Error::config(
+                "numerics.potential_coupling",
+                "solves potential and reaction together here (\"implicit\", or \"auto\" for a \
+                 potentiostatic run whose Ohmic drop rivals its kinetics: `mgpf check` prints \
+                 R·∂i/∂E): the GPU backend couples them explicitly so far; run with --backend cpu",
+            ));
+        }
         let g = p.grid;
         ctx.check_grid(g)?;
         check_limits(ctx)?;
