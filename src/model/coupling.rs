@@ -10,13 +10,17 @@
 //! migration-limited run: R·∂i/∂η ≈ αf·iR in the Tafel range), it does. The sub-grid interphase's
 //! resistance is solved implicitly per cell (model::kinetics), so it enters in series with the
 //! charge transfer: ∂i/∂E = 1/(1/g_ct + ASR).
+//!
+//! `numerics.potential_coupling` chooses from this number between that explicit coupling and the
+//! implicit one, Newton on potential and reaction together each step (the CPU backend's
+//! `solve_coupled_potential`; docs/model.md, "Control").
 
 use crate::config::InitialConfig;
 use crate::model::params::{Control, Params, LENGTH_UNIT_M};
 
-/// `numerics.potential_coupling = "auto"` solves implicitly from this planar R·∂i/∂E on: well
-/// inside the explicit iteration's convergence (< 1), where its one-step lag would already halve
-/// the mean's error per step only slowly.
+/// `numerics.potential_coupling = "auto"` solves implicitly from this planar R·∂i/∂E on, inside
+/// the explicit iteration's convergence (< 1): there each step only halves the mean's error
+/// (the error alternates in sign), and the growing current of a closing gap raises the number.
 pub const AUTO_IMPLICIT_FROM: f64 = 0.5;
 /// Newton iterations of the implicit coupling per step at most (a run's first step starts from
 /// φ = 0 and moves ~1/(αf) per iteration down an exponential; later ones take 1–3).
