@@ -22,23 +22,14 @@ fn mg_potentiostatic(e: f64, coupling: PotentialCoupling) -> Config {
     cfg
 }
 
-/// V6's Li set (Hong & Viswanathan 2018: Li n = 1, D = 317.9 µm²/s, 300 K, C_s/c0 = 81.9, −0.45 V
-/// over a 180 µm gap) with fast kinetics (i0 = 20 A/cm²).
+/// V6's Li set (configs/li-hong2018.toml: Hong & Viswanathan 2018, Li n = 1, D = 317.9 µm²/s,
+/// 300 K, C_s/c0 = 81.9, −0.45 V over a 180 µm gap) with faster kinetics (i0 = 20 A/cm²).
 fn li_migration_limited(coupling: PotentialCoupling) -> Config {
-    let mut cfg = Config::default_demo();
-    cfg.grid.nx = 400;
-    cfg.grid.ny = 8;
-    cfg.metal.preset = mgpf::config::metal::MetalPreset::Li;
-    cfg.electrolyte.temperature_k = 300.0;
-    cfg.electrolyte.concentration_mol_m3 = 932.8;
-    cfg.electrolyte.diffusivity_m2_s = 3.179e-10;
-    cfg.interface.exchange_current_ma_cm2 = 20_000.0;
-    cfg.interface.anisotropy_strength = 0.0;
-    cfg.interface.mobility_m3_j_s = Some(2.5e-6);
-    cfg.noise.amplitude_per_s = 0.0;
-    cfg.control.mode = ControlMode::Potentiostatic;
-    cfg.control.applied_potential_v = -0.45;
-    cfg.initial.deposit_height_um = 20.0;
+    let mut cfg = Config::load(
+        std::path::Path::new("configs/li-hong2018.toml"),
+        &["interface.exchange_current_ma_cm2=20000".to_string()],
+    )
+    .unwrap();
     cfg.numerics.potential_coupling = coupling;
     cfg
 }

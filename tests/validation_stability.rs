@@ -85,7 +85,7 @@
 
 mod common;
 
-use common::{check_abs, check_bound, check_rel, slope};
+use common::{check_abs, check_bound, check_rel, slope, switch_off_anisotropy_and_layer};
 use mgpf::backend::cpu::CpuBackend;
 use mgpf::backend::Backend;
 use mgpf::config::{Config, ControlMode, InitialConfig};
@@ -246,14 +246,7 @@ impl Case {
         p.d_solid = 1e-3 * self.d;
         p.potential_source = 0.0;
         p.noise_amplitude = 0.0;
-        p.aniso_strength = 0.0;
-        p.kinetic_2fold = 0.0;
-        p.kinetic_6fold = 0.0;
-        p.hcp.delta6 = 0.0;
-        p.hcp.delta_c = 0.0;
-        p.hcp.kinetic_2fold = 0.0;
-        p.hcp.kinetic_6fold = 0.0;
-        p.interphase.exchange_current_multiplier = 1.0;
+        switch_off_anisotropy_and_layer(&mut p);
         (p, cfg.initial)
     }
 

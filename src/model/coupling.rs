@@ -105,23 +105,17 @@ mod tests {
     use crate::config::{Config, ControlMode};
     use crate::model::params::FARADAY;
 
-    /// Hong's V6 set (Li, n = 1, D = 317.9 µm²/s, T = 300 K, C_s/c0 = 81.9, −0.45 V over a 180 µm
-    /// gap) with fast kinetics: the planar operating point is the migration-limited one,
+    /// Hong's V6 set (configs/li-hong2018.toml: Li, n = 1, D = 317.9 µm²/s, T = 300 K,
+    /// C_s/c0 = 81.9, −0.45 V over a 180 µm gap) with i0 = 20 A/cm²: the planar operating point is the migration-limited one,
     /// v = K/ℓ with K = D f |Δφ| c0/C_s = 67.56 µm²/s (physics.md §4 V6, 67.6), and its
     /// coupling number is far above 1; the Mg demo at −0.1 V is far below.
     #[test]
     fn migration_limited_potentiostatic_runs_have_a_coupling_number_above_one() {
-        let mut cfg = Config::default_demo();
-        cfg.grid.nx = 400;
-        cfg.grid.ny = 8;
-        cfg.metal.preset = crate::config::metal::MetalPreset::Li;
-        cfg.electrolyte.temperature_k = 300.0;
-        cfg.electrolyte.concentration_mol_m3 = 932.8;
-        cfg.electrolyte.diffusivity_m2_s = 3.179e-10;
-        cfg.interface.exchange_current_ma_cm2 = 20_000.0;
-        cfg.control.mode = ControlMode::Potentiostatic;
-        cfg.control.applied_potential_v = -0.45;
-        cfg.initial.deposit_height_um = 20.0;
+        let cfg = Config::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/li-hong2018.toml"),
+            &["interface.exchange_current_ma_cm2=20000".to_string()],
+        )
+        .unwrap();
         let p = Params::from_config(&cfg).unwrap();
         let c = planar_coupling(&p, &cfg.initial).unwrap();
         let k = p.d_liquid * p.f * 0.45 / p.cs_over_c0 / (1.0 - (-p.f * 0.45).exp());

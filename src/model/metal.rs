@@ -1,6 +1,6 @@
 //! The depositing metal and every constant that follows from it (physics.md decision 14): the
 //! one place where the charge number n and the site density C_s turn into f = nF/(RT), the
-//! charge per volume of metal, Mode A's electrolyte conductivity and the Nernst potential.
+//! charge per volume of metal, and Mode A's electrolyte conductivity.
 
 use crate::config::metal::{MetalPreset, MetalSpec};
 use crate::model::params::{FARADAY, GAS_CONSTANT, LENGTH_UNIT_M};
@@ -26,11 +26,6 @@ impl From<MetalSpec> for Metal {
 }
 
 impl Metal {
-    /// Mg, the default.
-    pub fn magnesium() -> Metal {
-        crate::config::MetalConfig::default().resolve().into()
-    }
-
     /// f = nF/(RT) (1/V).
     pub fn f(&self, temperature_k: f64) -> f64 {
         self.charge_number * FARADAY / (GAS_CONSTANT * temperature_k)
@@ -39,11 +34,6 @@ impl Metal {
     /// nF C_s (C/m³): the charge that plates one cubic metre of metal.
     pub fn charge_density_c_m3(&self) -> f64 {
         self.charge_number * FARADAY * self.site_density_mol_m3
-    }
-
-    /// Molar volume V_m = 1/C_s (m³/mol).
-    pub fn molar_volume_m3_mol(&self) -> f64 {
-        1.0 / self.site_density_mol_m3
     }
 
     /// Planar thickness (µm) plated by a charge per area (C/m²): Q/(nF C_s) (V8).
@@ -65,11 +55,6 @@ impl Metal {
             * diffusivity_m2_s
             * concentration_mol_m3
     }
-
-    /// The Nernst potential (RT/(nF)) ln(c/c0) (V) at which plating and stripping balance (V2).
-    pub fn nernst_potential_v(&self, c_over_c0: f64, temperature_k: f64) -> f64 {
-        c_over_c0.ln() / self.f(temperature_k)
-    }
 }
 
 #[cfg(test)]
@@ -82,7 +67,7 @@ mod tests {
     /// c0 = 0.5 M, 298.15 K (Table 1b).
     #[test]
     fn the_presets_give_the_published_constants() {
-        let mg = Metal::magnesium();
+        let mg: Metal = MetalConfig::default().resolve().into();
         let mah_cm3 = mg.charge_density_c_m3() / 3.6 / 1e6;
         assert!((mah_cm3 - 3833.0).abs() < 1.0, "Mg {mah_cm3} mAh/cm³");
         let t = mg.thickness_um_of_charge(crate::model::units::MAH_CM2_IN_C_M2);
@@ -99,8 +84,8 @@ mod tests {
         let t = li.thickness_um_of_charge(crate::model::units::MAH_CM2_IN_C_M2);
         assert!((t - 4.88).abs() < 0.01, "Li {t} µm per mAh/cm²");
         assert_eq!(li.charge_number, 1.0);
-        // V2: the Nernst potential of Mg at ĉ = 0.5 is −8.90 mV.
-        let phi = mg.nernst_potential_v(0.5, 298.15);
+        // V2: the Nernst potential ln(ĉ)/f of Mg at ĉ = 0.5 is −8.90 mV.
+        let phi = 0.5f64.ln() / mg.f(298.15);
         assert!((phi * 1e3 + 8.90).abs() < 0.01, "{phi}");
     }
 

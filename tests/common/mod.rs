@@ -56,6 +56,13 @@ pub fn mg_params_3d(nx: usize, ny: usize, nz: usize, dx: f64) -> Params {
     itf.kinetic_anisotropy_2fold = 0.0;
     itf.kinetic_anisotropy_6fold = 0.0;
     let mut p = Params::from_config(&cfg).expect("Table 1b config converts");
+    switch_off_anisotropy_and_layer(&mut p);
+    p
+}
+
+/// Every anisotropy off (surface energy and kinetics, 2D and hcp) and the interphase's
+/// exchange-current multiplier 1: the switches a test of isotropic bare-metal physics leaves off.
+pub fn switch_off_anisotropy_and_layer(p: &mut Params) {
     p.aniso_strength = 0.0;
     p.kinetic_2fold = 0.0;
     p.kinetic_6fold = 0.0;
@@ -64,7 +71,6 @@ pub fn mg_params_3d(nx: usize, ny: usize, nz: usize, dx: f64) -> Params {
     p.hcp.kinetic_2fold = 0.0;
     p.hcp.kinetic_6fold = 0.0;
     p.interphase.exchange_current_multiplier = 1.0;
-    p
 }
 
 /// Hong & Viswanathan 2018 normalized set (physics.md Table 1a): L_σ = 6.25, κ0 = 0.3, W = 2.4,

@@ -161,18 +161,11 @@ impl CpuBackend {
     /// η = E − φ, where 1 µV moves the Butler–Volmer rate by α·f·1 µV ≈ 4e-5, so a relative
     /// residual of 1e-6 (φ to ~1e-9 V) bought ~10 cycles of accuracy nothing used.
     fn solve_potential(&mut self, step: u64) -> SolveStats {
-        let scale = self.potential_source_scale();
+        let (weights, scale) = potential_faces(&self.p, &self.conductivity, &self.diffusivity);
         let q = (self.p.potential_source * scale / self.last_dt) as Real;
         ndarray::Zip::from(&mut self.rhs)
             .and(&self.dxi)
             .par_for_each(|r, &d| *r = -q * d);
-        // The faces: σ/σ_l with a resolved band, else D (σ/σ_l = D/D_l,
-        // transport_coefficients_without_band), whose source is then weighed by D_l.
-        let weights = if self.p.interphase.has_resolved_band() {
-            &self.conductivity
-        } else {
-            &self.diffusivity
-        };
         self.potential_mg
             .set_coefficients_with_uniform_a(0.0, slice(weights));
         self.prepare_potential_error(step);
@@ -184,15 +177,6 @@ impl CpuBackend {
         )
     }
 
-    /// The potential's source weight: D_l where the faces are weighed by D (no band), else 1.
-    fn potential_source_scale(&self) -> f64 {
-        if self.p.interphase.has_resolved_band() {
-            1.0
-        } else {
-            self.p.d_liquid
-        }
-    }
-
     /// The potential solve with the reaction implicit (potentiostatic control,
     /// `Params::implicit_coupling`; model::coupling): Newton on
     /// −∇·(σ/σ_l ∇φ) = −q (AC + R(E − φ)), each iteration the linear solve
@@ -202,8 +186,8 @@ impl CpuBackend {
     /// is left out of the source. Returns the last linear solve's statistics with the cycles of
     /// all of them.
     fn solve_coupled_potential(&mut self, step: u64) -> Result<SolveStats> {
-        let scale = self.potential_source_scale();
-        let q = self.p.potential_source * scale;
+        let q = self.p.potential_source
+            * potential_faces(&self.p, &self.conductivity, &self.diffusivity).1;
         self.prepare_potential_error(step);
         let e = self.applied_potential as Real;
         let mut cycles = 0;
@@ -245,11 +229,7 @@ impl CpuBackend {
                 a[n] = qr * g;
                 rhs[n] -= qr * (rate - g * phi[n]);
             }
-            let weights = if self.p.interphase.has_resolved_band() {
-                &self.conductivity
-            } else {
-                &self.diffusivity
-            };
+            let (weights, _) = potential_faces(&self.p, &self.conductivity, &self.diffusivity);
             self.potential_mg
                 .set_coefficients(slice(&self.coupling_a), slice(weights));
             self.coupling_phi.assign(&self.phi);
@@ -359,6 +339,20 @@ impl CpuBackend {
             ));
         }
         Ok(())
+    }
+}
+
+/// The potential equation's face weights and its source's weight: σ/σ_l and 1 with a resolved
+/// band, else D and D_l (σ/σ_l = D/D_l, `transport_coefficients_without_band`).
+fn potential_faces<'a>(
+    p: &Params,
+    conductivity: &'a Field,
+    diffusivity: &'a Field,
+) -> (&'a Field, f64) {
+    if p.interphase.has_resolved_band() {
+        (conductivity, 1.0)
+    } else {
+        (diffusivity, p.d_liquid)
     }
 }
 
