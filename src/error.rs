@@ -28,6 +28,9 @@ pub enum Error {
     /// The run stopped on SIGINT (2) or SIGTERM (15) after writing a checkpoint.
     #[error("interrupted by signal {signal}: checkpoint written; continue with `mgpf run --resume {dir}`")]
     Interrupted { signal: i32, dir: String },
+    /// A sweep stopped on SIGINT or SIGTERM: its running points wrote checkpoints.
+    #[error("interrupted by signal {signal}: the running points wrote checkpoints; run the same `mgpf sweep` command again to continue the study in {dir}")]
+    StudyInterrupted { signal: i32, dir: String },
     /// No usable GPU adapter, or a grid the adapter cannot hold.
     #[error("gpu: {0}")]
     Gpu(String),

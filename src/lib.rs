@@ -4,7 +4,8 @@
 //! `grid`, the solve vocabulary both backends share (`numerics`), the backend trait and its two
 //! implementations (`backend`: CPU with rayon, the reference, and GPU with wgpu), the time loop
 //! that knows only the trait (`simulation`), what people look at and tools read (`output`), and
-//! the face that builds a backend and runs it (`cli`).
+//! studies of many runs (`study`: sweeps, ensembles, their tables and pictures), and the face
+//! that builds a backend and runs it (`cli`).
 
 pub mod backend;
 pub mod cli;
@@ -15,6 +16,7 @@ pub mod model;
 pub mod numerics;
 pub mod output;
 pub mod simulation;
+pub mod study;
 
 pub use error::{Error, Result};
 pub use grid::{Field, Grid, Real};

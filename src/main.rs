@@ -64,6 +64,50 @@ enum Command {
     /// List the GPU adapters wgpu finds: name, backend, device type, driver and the limits that
     /// bound mgpf's grids.
     Info,
+    /// Run a config over a grid of values of some of its keys (and seeds): one run per point in
+    /// DIR/points/<index>/, then sweep.csv, ensemble.csv, map.png and montage.png/.gif in DIR.
+    /// Re-running it skips finished points and resumes interrupted ones.
+    Sweep {
+        /// The base config (see configs/); not with --collect.
+        #[arg(required_unless_present = "collect")]
+        config: Option<PathBuf>,
+        /// A varied key: KEY=SPEC with SPEC a list (0.1,0.5,2), a linear range
+        /// (lin:0.1..2:5) or a log range (log:1e-3..1:7) (repeatable: the full grid of points).
+        #[arg(
+            long = "vary",
+            value_name = "KEY=SPEC",
+            required_unless_present = "collect"
+        )]
+        vary: Vec<String>,
+        /// Pair the values of the --vary keys (equal counts) instead of their full grid.
+        #[arg(long)]
+        zip: bool,
+        /// Run every point with N seeds (run.seed, run.seed + 1, ...): an ensemble per point.
+        #[arg(long, value_name = "N")]
+        seeds: Option<u32>,
+        /// Override a config key for every point, as `mgpf run --set` (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// The study's directory (default: outputs/sweep-<config name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
+        backend: BackendKind,
+        /// Points run at once on the CPU; the cores are split between them.
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// The sweep.csv metric the map shows.
+        #[arg(long, default_value = mgpf::study::table::DEFAULT_METRIC)]
+        metric: String,
+        /// Only write the points, one `mgpf run` line per point (commands.txt, for GNU
+        /// parallel) and a SLURM job-array script (slurm.sh); run nothing.
+        #[arg(long, conflicts_with = "collect")]
+        plan: bool,
+        /// Only build sweep.csv, ensemble.csv, the map and the montage from the points that
+        /// have finished in DIR, wherever they ran.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "vary", "zip", "seeds", "set", "out", "jobs"])]
+        collect: Option<PathBuf>,
+    },
     /// Run the five presets at one current to one charge and compare them side by side.
     Demo {
         /// 2: the five presets in 2D on the built-in defaults; 3: in 3D on configs/3d/<preset>.toml
@@ -99,6 +143,10 @@ fn main() -> ExitCode {
             eprintln!(
                 "interrupted by signal {signal}: checkpoint written in {dir}; continue with `mgpf run --resume {dir}`"
             );
+            ExitCode::from(128 + signal as u8)
+        }
+        Err(e @ mgpf::Error::StudyInterrupted { signal, .. }) => {
+            eprintln!("{e}");
             ExitCode::from(128 + signal as u8)
         }
         Err(e) => {
@@ -187,6 +235,70 @@ fn execute(command: Command) -> mgpf::Result<()> {
             );
             memory::check(&params, cfg.run.frames, available)?;
             println!("config OK");
+            Ok(())
+        }
+        Command::Sweep {
+            config,
+            vary,
+            zip,
+            seeds,
+            set,
+            out,
+            backend,
+            jobs,
+            metric,
+            plan,
+            collect,
+        } => {
+            use mgpf::cli::sweep;
+            use mgpf::study::points::Study;
+            if let Some(dir) = collect {
+                let study = Study::read(&dir)?;
+                let rows = sweep::collect(&dir, &study, &metric)?;
+                print!("{}", sweep::format_summary(&study, &rows, &metric));
+                println!("outputs in {} (sweep.csv, ensemble.csv)", dir.display());
+                return Ok(());
+            }
+            let config = config.expect("clap requires CONFIG without --collect");
+            let varies = vary
+                .iter()
+                .map(|v| mgpf::study::spec::parse_vary(v))
+                .collect::<mgpf::Result<Vec<_>>>()?;
+            let study = Study::new(&config, set, varies, zip, seeds)?;
+            let out = out.unwrap_or_else(|| {
+                let stem = config
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "config".into());
+                PathBuf::from("outputs").join(format!("sweep-{stem}"))
+            });
+            let opts = sweep::SweepOptions {
+                backend,
+                jobs,
+                metric: metric.clone(),
+                interrupt: Some(Interrupt::install()?),
+                ..sweep::SweepOptions::new(&out)
+            };
+            if plan {
+                sweep::plan(&study, &opts)?;
+                println!(
+                    "{} points written in {}: run them with `parallel < {}` or `sbatch {}`, then `mgpf sweep --collect {}`",
+                    study.points.len(),
+                    out.display(),
+                    out.join(mgpf::study::plan::COMMANDS_FILE).display(),
+                    out.join(mgpf::study::plan::SLURM_FILE).display(),
+                    out.display()
+                );
+                return Ok(());
+            }
+            let report = sweep::sweep(&study, &opts)?;
+            print!("{}", sweep::format_summary(&study, &report.rows, &metric));
+            println!(
+                "{} points run, {} already finished; outputs in {} (sweep.csv, ensemble.csv, points/)",
+                report.ran,
+                report.skipped,
+                out.display()
+            );
             Ok(())
         }
         Command::Presets => {

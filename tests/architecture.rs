@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// The part a source file belongs to (`None`: the crate root and main.rs, which may use all).
 fn part_of(rel: &Path) -> Option<&'static str> {
     let s = rel.to_string_lossy().replace('\\', "/");
-    let parts: [(&str, &str); 11] = [
+    let parts: [(&str, &str); 12] = [
         ("grid.rs", "grid"),
         ("error.rs", "error"),
         ("numerics/", "numerics"),
@@ -20,6 +20,7 @@ fn part_of(rel: &Path) -> Option<&'static str> {
         ("backend/", "backend"),
         ("output/", "output"),
         ("simulation/", "simulation"),
+        ("study/", "study"),
         ("cli/", "cli"),
     ];
     parts
@@ -40,6 +41,7 @@ fn allowed(part: &str) -> &'static [&'static str] {
         "backend::gpu" => &["grid", "numerics", "model", "config", "backend"],
         "output" => &["grid", "model", "config"],
         "simulation" => &["grid", "numerics", "model", "config", "backend", "output"],
+        "study" => &["grid", "model", "config", "output"],
         "cli" => &[
             "grid",
             "numerics",
@@ -50,6 +52,7 @@ fn allowed(part: &str) -> &'static [&'static str] {
             "backend::gpu",
             "output",
             "simulation",
+            "study",
         ],
         other => panic!("no rule for part {other}"),
     }

@@ -3,6 +3,7 @@
 //! [`crate::simulation`], which knows no concrete backend.
 
 pub mod demo;
+pub mod sweep;
 
 use crate::backend::cpu::CpuBackend;
 use crate::backend::gpu::{GpuBackend, GpuContext};
