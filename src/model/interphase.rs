@@ -4,9 +4,7 @@
 
 use crate::config::{Attachment, Representation};
 use crate::grid::{Field, Grid, Real, Topology};
-use crate::model::heterogeneity::{
-    gaussian_random_field, gaussian_random_field_3d, upper_quantile,
-};
+use crate::model::heterogeneity::{gaussian_random_field, normal_upper_quantile, SampleAxis};
 use crate::model::params::Params;
 use ndarray::{Array3, Axis, Zip};
 
@@ -33,7 +31,7 @@ impl InterphaseFields {
             })
         };
         let blocked = if ip.blocked_fraction > 0.0 {
-            let t = upper_quantile(&heterogeneity, ip.blocked_fraction);
+            let t = normal_upper_quantile(ip.blocked_fraction);
             heterogeneity.mapv(|v| if v > t { 1.0 } else { 0.0 })
         } else {
             g.field(0.0)
@@ -55,26 +53,34 @@ impl InterphaseFields {
     }
 }
 
-/// G(x, y, z) (lab frame) or G(y, z) broadcast along x (lateral), unit variance, on the grid's
-/// cells (in 2D G(x, y) and G(y)); zero if σ_ln = 0 and nothing is blocked.
+/// G(x, y, z) (lab frame) or G(y, z) the same at every x (lateral), unit variance, sampled at
+/// the cell centres (in 2D G(x, y) and G(y)); zero if σ_ln = 0 and nothing is blocked. The
+/// field lives in physical space (module `heterogeneity`): another Δx or a wider domain samples
+/// the same one.
 fn heterogeneity_field(p: &Params) -> Array3<f64> {
     let g = p.grid;
     let ip = &p.interphase;
-    let shape = (g.nx, g.ny, g.nz);
     if ip.sigma_ln == 0.0 && ip.blocked_fraction == 0.0 {
-        return Array3::zeros(shape);
+        return Array3::zeros((g.nx, g.ny, g.nz));
     }
+    let y = SampleAxis::cell_centres(g.ny, g.dx, true);
+    let z = match g.nz {
+        1 => SampleAxis::Absent,
+        nz => SampleAxis::cell_centres(nz, g.dx, true),
+    };
     match ip.attachment {
         Attachment::LabFrame => {
-            gaussian_random_field_3d([g.nx, g.ny, g.nz], g.dx, ip.correlation_length, p.seed, 0)
-        }
-        Attachment::Lateral if g.nz == 1 => {
-            let line = gaussian_random_field(1, g.ny, g.dx, ip.correlation_length, p.seed, 1);
-            Array3::from_shape_fn(shape, |(_, j, _)| line[[0, j]])
+            let x = SampleAxis::cell_centres(g.nx, g.dx, false);
+            gaussian_random_field([&x, &y, &z], ip.correlation_length, p.seed, 0)
         }
         Attachment::Lateral => {
-            let plane = gaussian_random_field(g.ny, g.nz, g.dx, ip.correlation_length, p.seed, 1);
-            Array3::from_shape_fn(shape, |(_, j, k)| plane[[j, k]])
+            let plane = gaussian_random_field(
+                [&SampleAxis::Absent, &y, &z],
+                ip.correlation_length,
+                p.seed,
+                1,
+            );
+            Array3::from_shape_fn((g.nx, g.ny, g.nz), |(_, j, k)| plane[[0, j, k]])
         }
     }
 }
@@ -190,6 +196,45 @@ fn squared_distance_1d(f: &[f64]) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The passivating layer's ASR (lab frame, log-normal, 60 % blocked) on two domain widths at
+    /// one Δx: the same where they overlap, 4ℓ_c from the narrow one's periodic seam (decision 17:
+    /// a convergence study holds the interphase fixed).
+    #[test]
+    fn a_wider_domain_keeps_the_layer_where_they_overlap() {
+        let params = |ny: usize| {
+            let mut cfg = crate::config::Config::default_demo();
+            cfg.grid.ny = ny;
+            cfg.interphase.preset = crate::config::presets::Preset::Passivating;
+            Params::from_config(&cfg).unwrap()
+        };
+        let p = params(64);
+        let (narrow, wide) = (
+            InterphaseFields::new(&p),
+            InterphaseFields::new(&params(128)),
+        );
+        let margin = (4.0 * p.interphase.correlation_length / p.grid.dx).ceil() as usize;
+        let (mut same, mut blocked) = (0, 0);
+        for i in 0..p.grid.nx {
+            for j in margin..64 - margin {
+                assert_eq!(
+                    narrow.asr[[i, j, 0]],
+                    wide.asr[[i, j, 0]],
+                    "ASR at ({i}, {j})"
+                );
+                assert_eq!(
+                    narrow.blocked[[i, j, 0]],
+                    wide.blocked[[i, j, 0]],
+                    "({i}, {j})"
+                );
+                same += 1;
+                blocked += narrow.blocked[[i, j, 0]] as usize;
+            }
+        }
+        let fraction = blocked as f64 / same as f64;
+        println!("{same} cells the same; blocked fraction {fraction:.3} (preset 0.6 ± 0.1)");
+        assert!((fraction - 0.6).abs() < 0.1);
+    }
 
     #[test]
     fn distance_of_planar_metal() {
