@@ -633,6 +633,102 @@ fn a_format_1_checkpoint_without_checksums_is_still_read() {
     assert_eq!(old.state.fields, new.state.fields);
 }
 
+/// Rewrites the checkpoint in `dir` as format 1 (no checksums) with its header JSON edited.
+fn edit_checkpoint_header(dir: &Path, good: &[u8], edit: impl FnOnce(&mut serde_json::Value)) {
+    let json_end = 20 + u64::from_le_bytes(good[12..20].try_into().unwrap()) as usize;
+    let mut header: serde_json::Value = serde_json::from_slice(&good[20..json_end]).unwrap();
+    header.as_object_mut().unwrap().remove("field_sha256");
+    edit(&mut header);
+    let json = serde_json::to_vec(&header).unwrap();
+    let mut old = b"MGPFCKPT".to_vec();
+    old.extend_from_slice(&1u32.to_le_bytes());
+    old.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    old.extend_from_slice(&json);
+    old.extend_from_slice(&good[json_end + 32..]);
+    std::fs::write(dir.join("checkpoint.bin"), &old).unwrap();
+}
+
+/// The morphology columns, appended last.
+const MORPHOLOGY_COLUMNS: usize = 4;
+
+#[test]
+fn a_checkpoint_from_before_the_morphology_columns_resumes_under_one_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let (good, _) = interrupted_checkpoint(dir.path());
+    // What an mgpf before the morphology metrics wrote: no `morphology` in the rows, four
+    // columns fewer in metrics.csv.
+    edit_checkpoint_header(dir.path(), &good, |header| {
+        let progress = &mut header["progress"];
+        for row in progress["rows"].as_array_mut().unwrap() {
+            row.as_object_mut().unwrap().remove("morphology");
+        }
+        let csv: String = progress["csv"]
+            .as_str()
+            .unwrap()
+            .lines()
+            .map(|line| {
+                let fields: Vec<&str> = line.split(',').collect();
+                fields[..fields.len() - MORPHOLOGY_COLUMNS].join(",") + "\n"
+            })
+            .collect();
+        progress["csv"] = csv.into();
+    });
+    let summary = resume(None, &RunOptions::new(dir.path())).expect("resumed run");
+    let header = mgpf::simulation::METRICS_HEADER;
+    let columns = header.split(',').count();
+    let csv = std::fs::read_to_string(dir.path().join("metrics.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some(header));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let widths: Vec<usize> = rows.iter().map(Vec::len).collect();
+    println!("{} rows, widths {widths:?} (header {columns})", rows.len());
+    assert!(widths.iter().all(|&w| w == columns));
+    // Rows before the checkpoint (step 10): morphology empty in the csv, NaN in the summary;
+    // rows after it: recorded.
+    for (row, record) in rows.iter().zip(&summary.rows) {
+        let step: u64 = row[0].parse().unwrap();
+        let tail = &row[columns - MORPHOLOGY_COLUMNS..];
+        println!("step {step}: {tail:?}, {:?}", record.morphology);
+        assert_eq!(record.step, step);
+        if step < 10 {
+            assert!(tail.iter().all(|v| v.is_empty()));
+            assert!(record.morphology.values().iter().all(|v| v.is_nan()));
+        } else {
+            let ratio: f64 = tail[0].parse().unwrap();
+            assert!(ratio >= 1.0, "surface area ratio {ratio}");
+            // Written with ten significant digits.
+            assert!((ratio / record.morphology.surface_area_ratio - 1.0).abs() < 1e-9);
+        }
+    }
+    assert!(rows.iter().any(|r| r[0].parse::<u64>().unwrap() >= 10));
+}
+
+#[test]
+fn a_checkpoint_whose_metrics_columns_are_foreign_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (good, _) = interrupted_checkpoint(dir.path());
+    edit_checkpoint_header(dir.path(), &good, |header| {
+        let csv = header["progress"]["csv"]
+            .as_str()
+            .unwrap()
+            .replacen("time_s", "when", 1);
+        header["progress"]["csv"] = csv.into();
+    });
+    let before = std::fs::read(dir.path().join("metrics.csv")).unwrap();
+    let err = resume(None, &RunOptions::new(dir.path()))
+        .expect_err("a foreign header is refused")
+        .to_string();
+    println!("{err}");
+    assert!(
+        err.contains("metrics.csv") && err.contains("step,when"),
+        "{err}"
+    );
+    assert_eq!(
+        before,
+        std::fs::read(dir.path().join("metrics.csv")).unwrap()
+    );
+}
+
 #[test]
 fn resume_removes_the_temporary_files_a_killed_run_left() {
     let dir = tempfile::tempdir().unwrap();

@@ -271,8 +271,19 @@ fn run_writes_every_output_and_refuses_a_non_empty_directory() {
         "step,time_s,charge_c_m2,current_density_a_m2,overpotential_v,mean_height_m,max_height_m,roughness_m,mg_total_mol_m"
     ));
     assert!(csv.lines().count() >= 3);
+    let morphology = [
+        "surface_area_ratio",
+        "fractal_dimension",
+        "porosity",
+        "tip_to_mean",
+    ];
+    assert!(header.ends_with(&morphology.join(",")), "{header}");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    for name in morphology {
+        println!("run.json final.{name} = {}", json["final"][name]);
+        assert!(json["final"][name].is_number(), "final.{name}");
+    }
     assert!(json["backend"].as_str().unwrap().starts_with("cpu"));
     assert_eq!(json["seed"], 42);
     assert!(json["wall_time_s"]["potential_solve"].is_number());

@@ -1,6 +1,7 @@
 //! Morphology metrics of a deposit: front height per column from the xi = ½ contour.
 
 use crate::grid::{Field, Grid};
+use crate::model::morphology::Morphology;
 use crate::model::params::LENGTH_UNIT_M;
 
 /// Heights and roughness of the xi = ½ front, in µm.
@@ -83,6 +84,10 @@ pub struct MetricsRow {
     /// column holds NaN here until [`MetricsRow::restore_areal`] fills it in).
     #[serde(default = "f64_nan")]
     pub mg_areal_mol_m2: f64,
+    /// Surface area ratio, box-counting dimension, porosity and tip-to-mean of the same state
+    /// ([`super::morphology`]); all NaN in a row of a checkpoint written before them.
+    #[serde(default = "Morphology::unknown")]
+    pub morphology: Morphology,
 }
 
 fn f64_nan() -> f64 {

@@ -18,6 +18,7 @@ pub mod interphase;
 pub mod kinetics;
 pub mod metal;
 pub mod metrics;
+pub mod morphology;
 pub mod noise;
 pub mod params;
 pub mod state;

@@ -16,6 +16,7 @@ use crate::backend::{Backend, StepReport};
 use crate::config::{Config, FieldFormat};
 use crate::error::{Error, Result};
 use crate::model::metrics::{front_metrics, integrals, mg_content, MetricsRow};
+use crate::model::morphology::morphology;
 use crate::model::params::{Params, LENGTH_UNIT_M};
 use crate::model::units::MAH_CM2_IN_C_M2;
 use crate::output::{self, FieldStamp, Series};
@@ -32,8 +33,9 @@ use std::time::{Duration, Instant};
 use summary::{second_half_quantity, write_run_json};
 pub use summary::{RunSummary, SecondHalfCharge, StopReason};
 
-/// Columns of metrics.csv (SI units; the first nine are the documented contract).
-pub const METRICS_HEADER: &str = "step,time_s,charge_c_m2,current_density_a_m2,overpotential_v,mean_height_m,max_height_m,roughness_m,mg_total_mol_m,dt_s,dt_bound,lambda_max,control_iterations,potential_cycles,potential_residual,concentration_cycles,concentration_residual,inflow_mol_m,potential_error_v,mg_areal_mol_m2,inflow_mol_m2";
+/// Columns of metrics.csv (SI units, the last four dimensionless; the first nine are the
+/// documented contract; new columns go at the end: resuming pads an older checkpoint's rows).
+pub const METRICS_HEADER: &str = "step,time_s,charge_c_m2,current_density_a_m2,overpotential_v,mean_height_m,max_height_m,roughness_m,mg_total_mol_m,dt_s,dt_bound,lambda_max,control_iterations,potential_cycles,potential_residual,concentration_cycles,concentration_residual,inflow_mol_m,potential_error_v,mg_areal_mol_m2,inflow_mol_m2,surface_area_ratio,fractal_dimension,porosity,tip_to_mean";
 
 /// How a run is carried out (not part of the physics config).
 #[derive(Debug, Clone)]
@@ -352,6 +354,7 @@ pub(crate) fn drive(
             let t_out = Instant::now();
             let snap = backend.snapshot();
             let front = front_metrics(&snap.order_parameter, g);
+            let morphology = morphology(&snap.order_parameter, g, &front);
             let (sc, sx) = integrals(&snap.concentration, &snap.order_parameter, g);
             let (mg_total_mol_m, mg_areal_mol_m2) =
                 mg_content(sc, sx, p.c0_mol_m3, p.metal.site_density_mol_m3, g);
@@ -364,6 +367,7 @@ pub(crate) fn drive(
                 front,
                 mg_total_mol_m,
                 mg_areal_mol_m2,
+                morphology,
             };
             write_row(&mut csv, &row, last.as_ref(), inflow_amounts(inflow, p));
             rows.push(row);
@@ -599,7 +603,16 @@ fn write_row(
             let _ = write!(csv, ",0,,0,0,0,0,0,0,{},", optional(inflow_mol_m));
         }
     }
-    let _ = writeln!(csv, ",{:.12e},{inflow_mol_m2:.12e}", r.mg_areal_mol_m2);
+    let _ = write!(csv, ",{:.12e},{inflow_mol_m2:.12e}", r.mg_areal_mol_m2);
+    // Dimensionless; empty where undefined (NaN), as the other columns leave what has no value.
+    for v in r.morphology.values() {
+        if v.is_finite() {
+            let _ = write!(csv, ",{v:.9e}");
+        } else {
+            csv.push(',');
+        }
+    }
+    csv.push('\n');
 }
 
 /// "48 %", or "0.31 %" below 1 %.

@@ -3,7 +3,7 @@
 //! computes), so that a run stopped by run.max_steps or a signal ends as if never stopped.
 
 use super::checkpoint::{self, Checkpoint};
-use super::{drive, frame_path, rundir, RunOptions, RunSummary};
+use super::{drive, frame_path, rundir, RunOptions, RunSummary, METRICS_HEADER};
 use crate::backend::Backend;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -53,7 +53,8 @@ impl ResumedRun {
                 ));
             }
         }
-        let ck = checkpoint::read(dir)?;
+        let mut ck = checkpoint::read(dir)?;
+        ck.progress.csv = under_current_header(&ck.progress.csv)?;
         rundir::remove_temporaries(dir)?;
         let own = Config::from_toml_str(
             &ck.config_toml,
@@ -114,6 +115,36 @@ pub fn resume_with_backend(
         row.restore_areal(ly_m);
     }
     drive(&cfg, &params, backend, opts, progress, frames)
+}
+
+/// metrics.csv as a checkpoint holds it, under this mgpf's header: a checkpoint written before
+/// the last columns were appended gets them empty in its rows (those values were not recorded),
+/// so that every row has the header's width; a header that is not a prefix of this one is
+/// refused.
+fn under_current_header(csv: &str) -> Result<String> {
+    let (header, rows) = csv.split_once('\n').unwrap_or((csv, ""));
+    if header == METRICS_HEADER {
+        return Ok(csv.to_string());
+    }
+    let missing = METRICS_HEADER
+        .strip_prefix(header)
+        .and_then(|rest| rest.strip_prefix(','))
+        .map(|rest| rest.split(',').count())
+        .ok_or_else(|| {
+            Error::Checkpoint(format!(
+                "the metrics.csv it holds has the columns `{header}`, which this mgpf cannot continue (it writes `{METRICS_HEADER}`)"
+            ))
+        })?;
+    let pad = ",".repeat(missing);
+    let mut out = String::with_capacity(csv.len() + rows.lines().count() * missing + missing * 24);
+    out.push_str(METRICS_HEADER);
+    out.push('\n');
+    for row in rows.lines() {
+        out.push_str(row);
+        out.push_str(&pad);
+        out.push('\n');
+    }
+    Ok(out)
 }
 
 /// `cfg` with `key=value` overrides laid over it, validated.

@@ -140,6 +140,11 @@ pub(crate) fn write_run_json(
                 .then(|| s.inflow_mol_m2 * p.grid.collector_measure() * LENGTH_UNIT_M),
             "mg_areal_mol_m2": last.mg_areal_mol_m2,
             "inflow_mol_m2": s.inflow_mol_m2,
+            // null where undefined (NaN).
+            "surface_area_ratio": last.morphology.surface_area_ratio,
+            "fractal_dimension": last.morphology.fractal_dimension,
+            "porosity": last.morphology.porosity,
+            "tip_to_mean": last.morphology.tip_to_mean,
         },
     });
     let text = serde_json::to_string_pretty(&json).map_err(|e| Error::Other(e.to_string()))?;
