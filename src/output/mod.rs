@@ -1,4 +1,4 @@
-//! What people look at: rendered frames (PNG; 2D sections and shaded 3D surfaces), animations (GIF), montages, line plots, a sweep's heat maps, VTK
+//! What people look at: rendered frames (PNG; 2D sections and shaded 3D surfaces), animations (GIF), montages, line plots, a sweep's heat maps and the grid of its pictures, VTK
 //! ImageData for ParaView, and an atomic writer for the text outputs.
 //!
 //! Every file is written atomically: first to `<path>.tmp` in the same directory, then renamed
@@ -12,6 +12,7 @@ mod animation;
 mod draw;
 mod frames;
 mod frames3d;
+mod montage_grid;
 mod npy;
 mod picture;
 mod plot;
@@ -37,6 +38,7 @@ pub use frames::{
 pub use frames3d::{
     frame_3d_size, frame_3d_view, render_frame_3d, render_surface_card, Frame3dView,
 };
+pub use montage_grid::{grid_montage, GridLabels};
 pub use npy::write_npy;
 pub use picture::interphase_picture;
 pub use plot::{write_line_plot, Series, PLOT_HEIGHT, PLOT_WIDTH};
