@@ -61,8 +61,8 @@ fn to_rgba_padded(img: &RgbImage, width: u32, height: u32) -> RgbaImage {
     out
 }
 
-const MONTAGE_MARGIN: u32 = 10;
-const MONTAGE_GAP: u32 = 12;
+pub(super) const MONTAGE_MARGIN: u32 = 10;
+pub(super) const MONTAGE_GAP: u32 = 12;
 const MONTAGE_LABEL_H: u32 = 34;
 const MONTAGE_LABEL_PX: f32 = 22.0;
 

@@ -41,7 +41,13 @@ pub(super) fn fmt_round(v: f64) -> String {
 
 /// Round tick values covering `lo..=hi` and the decimals to print them with.
 pub(super) fn ticks(lo: f64, hi: f64) -> (Vec<f64>, usize) {
-    let step = nice_step((hi - lo) / 8.0);
+    ticks_n(lo, hi, 8)
+}
+
+/// Like [`ticks`], with the step chosen for about `n` intervals (at least 1): fewer ticks for a
+/// short axis.
+pub(super) fn ticks_n(lo: f64, hi: f64, n: usize) -> (Vec<f64>, usize) {
+    let step = nice_step((hi - lo) / n.max(1) as f64);
     let first = (lo / step).ceil();
     let ticks = (0..50)
         .map(|k| (first + k as f64) * step)
@@ -57,6 +63,75 @@ pub(super) fn fmt_minus(v: f64, decimals: usize) -> String {
         return "NaN".into();
     }
     format!("{v:.decimals$}").replacen('-', "\u{2212}", 1)
+}
+
+/// `v` with `sig` significant digits (at least 1), compact: positional from 0.001 to below 10⁴
+/// without trailing zeros ("0.5", "0.00123", "1234"), otherwise in exponent form ("1.5e−5",
+/// "2e4"); typographic minus signs; "0", "NaN", "∞".
+pub(super) fn fmt_sig(v: f64, sig: usize) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "∞" } else { "\u{2212}∞" }.into();
+    }
+    if v == 0.0 {
+        return "0".into();
+    }
+    let sig = sig.max(1);
+    // Rust's `{:e}` rounds first, so 9.996 with 3 digits is "1.00e1": its exponent is the one
+    // of the rounded value.
+    let sci = format!("{:.*e}", sig - 1, v);
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let trim = |s: &str| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    let text = if (-3..4).contains(&exp) {
+        let decimals = (sig as i32 - 1 - exp).max(0) as usize;
+        trim(&format!("{v:.decimals$}"))
+    } else {
+        format!("{}e{exp}", trim(mantissa))
+    };
+    text.replace('-', "\u{2212}")
+}
+
+/// `v` compactly (as [`fmt_sig`]) with the fewest significant digits, up to 6, that give it back
+/// to a relative 1e−9: "0.5", "1500", "2.5e−5" (for values the user wrote, such as a sweep's).
+pub(super) fn fmt_exact(v: f64) -> String {
+    if !v.is_finite() || v == 0.0 {
+        return fmt_sig(v, 1);
+    }
+    let sig = (1..=6)
+        .find(|&sig| {
+            format!("{:.*e}", sig - 1, v)
+                .parse::<f64>()
+                .is_ok_and(|r| (r - v).abs() <= 1e-9 * v.abs())
+        })
+        .unwrap_or(6);
+    fmt_sig(v, sig)
+}
+
+/// Draws `text` turned a quarter turn anticlockwise (reading upwards) on a white strip whose
+/// left edge is at `x` and whose middle is at height `cy`; returns the strip's width.
+pub(super) fn vertical_text(
+    img: &mut RgbImage,
+    font: &FontRef,
+    (px, rgb): (f32, [u8; 3]),
+    (x, cy): (i32, i32),
+    text: &str,
+) -> u32 {
+    let w = text_size(PxScale::from(px), font, text).0.max(1);
+    let mut strip = RgbImage::from_pixel(w + 4, px as u32 + 8, Rgb([255, 255, 255]));
+    draw_text_mut(&mut strip, Rgb(rgb), 2, 2, PxScale::from(px), font, text);
+    let rotated = image::imageops::rotate270(&strip);
+    let y = cy - rotated.height() as i32 / 2;
+    image::imageops::replace(img, &rotated, x as i64, y as i64);
+    rotated.width()
 }
 
 /// Draws the `level` iso-line of `field` over a panel whose top-left corner is `origin`
@@ -141,7 +216,7 @@ const MAX_TICK_DECIMALS: usize = 4;
 
 /// A colour bar's tick label: `v` with `decimals` decimals, or as `1.5e−5` when that would need
 /// more than [`MAX_TICK_DECIMALS`]; zero is "0" there.
-fn tick_label(v: f64, decimals: usize) -> String {
+pub(super) fn tick_label(v: f64, decimals: usize) -> String {
     if decimals <= MAX_TICK_DECIMALS {
         fmt_minus(v, decimals)
     } else if v == 0.0 {
@@ -155,10 +230,22 @@ fn tick_label(v: f64, decimals: usize) -> String {
 /// the bottom, `hi` at the top, round ticks with their labels right of it and `unit` under it.
 pub(super) fn colorbar(
     img: &mut RgbImage,
+    bar: (u32, u32, u32),
+    font: &FontRef,
+    range: (f64, f64),
+    unit: &str,
+) {
+    colorbar_n(img, bar, font, range, unit, 8);
+}
+
+/// [`colorbar`] with ticks for about `n` intervals (see [`ticks_n`]).
+pub(super) fn colorbar_n(
+    img: &mut RgbImage,
     (x0, y0, h): (u32, u32, u32),
     font: &FontRef,
     (lo, hi): (f64, f64),
     unit: &str,
+    n: usize,
 ) {
     let (bar_w, tick_len) = (COLORBAR_W, TICK_LEN);
     let h = h.max(2);
@@ -179,7 +266,7 @@ pub(super) fn colorbar(
     let th = text_size(scale, font, "0").1 as i32;
     let tx = (x0 + bar_w + tick_len + 4) as i32;
     if lo.is_finite() && hi.is_finite() && hi > lo {
-        let (values, decimals) = ticks(lo, hi);
+        let (values, decimals) = ticks_n(lo, hi, n);
         for v in values {
             let y = y0 as f64 + (hi - v) / (hi - lo) * (h - 1) as f64;
             let y = y.round() as i32;
@@ -207,6 +294,28 @@ mod tests {
             let label = tick_label(v, decimals_for(v));
             assert!(label.chars().count() <= 7, "{label}");
         }
+    }
+
+    #[test]
+    fn compact_numbers() {
+        assert_eq!(fmt_sig(0.5, 3), "0.5");
+        assert_eq!(fmt_sig(0.0012345, 3), "0.00123");
+        assert_eq!(fmt_sig(1234.0, 3), "1234");
+        assert_eq!(fmt_sig(9.996, 3), "10");
+        assert_eq!(fmt_sig(12345.0, 3), "1.23e4");
+        assert_eq!(fmt_sig(-2.5e-5, 3), "\u{2212}2.5e\u{2212}5");
+        assert_eq!(fmt_sig(1e-4, 3), "1e\u{2212}4");
+        assert_eq!(fmt_sig(0.0, 3), "0");
+        assert_eq!(fmt_exact(1500.0), "1500");
+        assert_eq!(fmt_exact(0.1 + 0.2), "0.3");
+        assert_eq!(fmt_exact(1.0 / 3.0), "0.333333");
+        assert_eq!(fmt_exact(2.5e-5), "2.5e\u{2212}5");
+    }
+
+    #[test]
+    fn fewer_ticks_for_a_short_bar() {
+        assert_eq!(ticks_n(0.0, 1.0, 2).0, vec![0.0, 0.5, 1.0]);
+        assert_eq!(ticks_n(0.0, 1.0, 8), ticks(0.0, 1.0));
     }
 
     #[test]

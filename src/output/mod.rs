@@ -1,4 +1,4 @@
-//! What people look at: rendered frames (PNG; 2D sections and shaded 3D surfaces), animations (GIF), montages, line plots, VTK
+//! What people look at: rendered frames (PNG; 2D sections and shaded 3D surfaces), animations (GIF), montages, line plots, a sweep's heat maps and the grid of its pictures, VTK
 //! ImageData for ParaView, and an atomic writer for the text outputs.
 //!
 //! Every file is written atomically: first to `<path>.tmp` in the same directory, then renamed
@@ -12,10 +12,12 @@ mod animation;
 mod draw;
 mod frames;
 mod frames3d;
+mod montage_grid;
 mod npy;
 mod picture;
 mod plot;
 mod render3d;
+mod study_map;
 mod vtk;
 mod vtk_legacy;
 
@@ -36,6 +38,7 @@ pub use frames::{
 pub use frames3d::{
     frame_3d_size, frame_3d_view, render_frame_3d, render_surface_card, Frame3dView,
 };
+pub use montage_grid::{grid_montage, GridLabels};
 pub use npy::write_npy;
 pub use picture::interphase_picture;
 pub use plot::{write_line_plot, Series, PLOT_HEIGHT, PLOT_WIDTH};
@@ -43,6 +46,7 @@ pub use render3d::{
     isosurface, render_surface, render_surface_with, Camera, Mesh, RenderStyle, SurfaceColour,
     SurfaceView, BLOCKED_ALPHA, COLLECTOR_SLAB_RGB, INTERPHASE_ALPHA, SURFACE_LEVEL,
 };
+pub use study_map::{render_heat_map, render_sweep_line, stack_vertically, MapAxis, MapCell};
 pub use vtk::{write_pvd, write_vti, FieldStamp};
 pub use vtk_legacy::write_legacy_vtk;
 
@@ -131,6 +135,18 @@ pub(crate) fn encode_png(img: &RgbImage, out: &mut Vec<u8>) -> std::result::Resu
             image::ExtendedColorType::Rgb8,
         )
         .map_err(|e| e.to_string())
+}
+
+/// Tests: writes `img` as `name` into the folder `MGPF_EXAMPLE_DIR` names, when it is set (for
+/// looking at the pictures a test draws); failures to write are ignored.
+#[cfg(test)]
+pub(crate) fn keep_example(name: &str, img: &RgbImage) {
+    if let Some(dir) = std::env::var_os("MGPF_EXAMPLE_DIR") {
+        let dir = Path::new(&dir);
+        if std::fs::create_dir_all(dir).is_ok() {
+            let _ = write_png(&dir.join(name), img);
+        }
+    }
 }
 
 #[cfg(test)]

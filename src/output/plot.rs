@@ -9,7 +9,7 @@ use imageproc::drawing::{draw_text_mut, text_size};
 use imageproc::rect::Rect;
 use plotters::prelude::*;
 
-use super::draw::{fmt_minus, ticks};
+use super::draw::{fmt_minus, ticks, vertical_text};
 
 use crate::error::{Error, Result};
 
@@ -25,7 +25,7 @@ pub const PLOT_WIDTH: u32 = 800;
 pub const PLOT_HEIGHT: u32 = 500;
 
 /// Colour cycle (Tableau 10).
-const PALETTE: [RGBColor; 10] = [
+pub(super) const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -39,7 +39,7 @@ const PALETTE: [RGBColor; 10] = [
 ];
 
 /// Data range of the finite values, padded by 5 % (a degenerate range is widened).
-fn padded_range(values: impl Iterator<Item = f64>, pad_low: bool) -> Option<(f64, f64)> {
+pub(super) fn padded_range(values: impl Iterator<Item = f64>, pad_low: bool) -> Option<(f64, f64)> {
     let (lo, hi) = values
         .filter(|v| v.is_finite())
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
@@ -109,16 +109,16 @@ pub fn write_line_plot(
 }
 
 /// Plot-area margins (px): top (title), bottom (x ticks + label), left (y ticks + label), right.
-const MARGIN_TOP: u32 = 52;
-const MARGIN_BOTTOM: u32 = 72;
-const MARGIN_LEFT: u32 = 96;
-const MARGIN_RIGHT: u32 = 28;
-const TITLE_PX: f32 = 22.0;
-const DESC_PX: f32 = 18.0;
-const TICK_PX: f32 = 15.0;
-const LEGEND_PX: f32 = 15.0;
-const INK: Rgb<u8> = Rgb([25, 25, 30]);
-const GRID: RGBColor = RGBColor(228, 228, 232);
+pub(super) const MARGIN_TOP: u32 = 52;
+pub(super) const MARGIN_BOTTOM: u32 = 72;
+pub(super) const MARGIN_LEFT: u32 = 96;
+pub(super) const MARGIN_RIGHT: u32 = 28;
+pub(super) const TITLE_PX: f32 = 22.0;
+pub(super) const DESC_PX: f32 = 18.0;
+pub(super) const TICK_PX: f32 = 15.0;
+pub(super) const LEGEND_PX: f32 = 15.0;
+pub(super) const INK: Rgb<u8> = Rgb([25, 25, 30]);
+pub(super) const GRID: RGBColor = RGBColor(228, 228, 232);
 
 /// Data → picture pixel mapping of the plot area, and the pixel rectangle it covers.
 struct Frame {
@@ -205,7 +205,7 @@ fn draw_lines(
     ))
 }
 
-fn text_w(font: &FontRef, px: f32, s: &str) -> i32 {
+pub(super) fn text_w(font: &FontRef, px: f32, s: &str) -> i32 {
     text_size(PxScale::from(px), font, s).0 as i32
 }
 
@@ -274,13 +274,8 @@ fn draw_text(
         f,
         x_label,
     );
-    // The y label: drawn horizontally into a strip, rotated a quarter turn anticlockwise.
-    let lw = text_w(f, DESC_PX, y_label).max(1) as u32;
-    let mut strip = RgbImage::from_pixel(lw + 4, DESC_PX as u32 + 8, Rgb([255, 255, 255]));
-    draw_text_mut(&mut strip, INK, 2, 2, desc, f, y_label);
-    let rotated = image::imageops::rotate270(&strip);
     let cy = (frame.top + frame.bottom) / 2;
-    image::imageops::replace(img, &rotated, 12, (cy - rotated.height() as i32 / 2) as i64);
+    vertical_text(img, f, (DESC_PX, INK.0), (12, cy), y_label);
     if series.len() > 1 || !series[0].label.is_empty() {
         draw_legend(img, frame, f, series);
     }
