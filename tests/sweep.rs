@@ -147,6 +147,21 @@ fn a_two_by_two_sweep_is_four_runs_and_reruns_only_what_is_missing() {
         [("10", "0.5"), ("10", "1"), ("100", "0.5"), ("100", "1")]
             .map(|(a, b)| (a.to_string(), b.to_string()))
     );
+    // The map and the montage open in an image reader; the GIF has a frame per frame of the runs.
+    for picture in ["map.png", "montage.png", "montage.gif"] {
+        let img = image::open(out.join(picture))
+            .unwrap_or_else(|e| panic!("{picture}: {e}"))
+            .to_rgb8();
+        assert!(
+            img.width() > 200 && img.height() > 150,
+            "{picture}: {:?}",
+            img.dimensions()
+        );
+    }
+    let gif = std::fs::File::open(out.join("montage.gif")).unwrap();
+    let decoder = image::codecs::gif::GifDecoder::new(std::io::BufReader::new(gif)).unwrap();
+    let frames = image::AnimationDecoder::into_frames(decoder).count();
+    assert_eq!(frames, 3, "montage.gif: one frame per frame of the runs");
     // Each point is an ordinary run: its config is the base with its values.
     let cfg = mgpf::config::Config::from_path(&out.join("points/3/config.toml")).unwrap();
     assert_eq!(cfg.interphase.asr_ohm_cm2, Some(100.0));
@@ -250,8 +265,8 @@ fn a_plan_run_by_hand_and_collected_gives_the_sweeps_rows() {
     for v in VARIES {
         plan.args(["--vary", v]);
     }
-    let status = plan.arg("--plan").arg("--out").arg(&out).status().unwrap();
-    assert!(status.success());
+    let o = plan.arg("--plan").arg("--out").arg(&out).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let commands = std::fs::read_to_string(out.join("commands.txt")).unwrap();
     let lines: Vec<&str> = commands.lines().collect();
     assert_eq!(lines.len(), 4);
@@ -267,15 +282,20 @@ fn a_plan_run_by_hand_and_collected_gives_the_sweeps_rows() {
     for n in [0, 2] {
         let words: Vec<&str> = lines[n].split_whitespace().collect();
         assert_eq!(words[0], "mgpf");
-        let status = Command::new(mgpf).args(&words[1..]).status().unwrap();
-        assert!(status.success(), "{}", lines[n]);
+        let o = Command::new(mgpf).args(&words[1..]).output().unwrap();
+        assert!(
+            o.status.success(),
+            "{}: {}",
+            lines[n],
+            String::from_utf8_lossy(&o.stderr)
+        );
     }
-    let status = Command::new(mgpf)
+    let o = Command::new(mgpf)
         .args(["sweep", "--collect"])
         .arg(&out)
-        .status()
+        .output()
         .unwrap();
-    assert!(status.success());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let want = read_csv(&reference.join("sweep.csv"));
     let got = read_csv(&out.join("sweep.csv"));
     for n in [0, 2] {
@@ -346,6 +366,8 @@ fn an_ensembles_mean_and_spread_are_those_of_its_runs() {
         .map(|r| r["run.seed"].clone())
         .collect();
     assert_eq!(seeds, ["42", "43", "44", "42", "43", "44"]);
+    // One numeric key: the map is a line plot of the ensemble means.
+    assert!(image::open(out.join("map.png")).is_ok());
 }
 
 #[test]

@@ -10,9 +10,9 @@ use crate::error::{Error, Result};
 use crate::model::params::Params;
 use crate::output::write_atomic;
 use crate::simulation::{report, Interrupt, RunOptions, RunSummary};
-use crate::study::plan;
 use crate::study::points::{Point, Study};
 use crate::study::table::{self, RunRow, FAILURE_FILE};
+use crate::study::{pictures, plan};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -268,6 +268,8 @@ pub fn collect(dir: &Path, study: &Study, metric: &str) -> Result<Vec<RunRow>> {
         &dir.join("ensemble.csv"),
         table::ensemble_csv(study, &ensembles).as_bytes(),
     )?;
+    pictures::write_map(dir, study, &rows, metric)?;
+    pictures::write_montage(dir, study, &rows)?;
     Ok(rows)
 }
 

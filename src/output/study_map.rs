@@ -28,6 +28,9 @@ pub struct MapAxis<'a> {
     pub label: &'a str,
     pub values: &'a [f64],
     pub log: bool,
+    /// Labels of the values where they are words (`interphase.preset=none,passivating`: the
+    /// values are then their indices); None labels each value by its number.
+    pub names: Option<&'a [String]>,
 }
 
 /// One point of the heat map.
@@ -388,14 +391,18 @@ pub fn render_heat_map(
     }
 
     // Column and row labels: the axes' values.
+    let label = |axis: &MapAxis, k: usize, v: f64| match axis.names {
+        Some(names) => names.get(k).cloned().unwrap_or_default(),
+        None => fmt_exact(v),
+    };
     for (ix, &v) in x.values.iter().enumerate() {
-        let s = fmt_exact(v);
+        let s = label(x, ix, v);
         let (cx, _, w, _) = layout.cell_fill(ix as u32, 0);
         let tx = (cx + w / 2) as i32 - text_w(f, TICK_PX, &s) / 2;
         put(&mut img, TICK_PX, (tx, layout.column_labels_y as i32), &s);
     }
     for (iy, &v) in y.values.iter().enumerate() {
-        let s = fmt_exact(v);
+        let s = label(y, iy, v);
         let (_, cy, _, h) = layout.cell_fill(0, iy as u32);
         let tx = layout.row_labels_right as i32 - text_w(f, TICK_PX, &s);
         let ty = (cy + h / 2) as i32 - (TICK_PX * 0.6) as i32;
@@ -767,11 +774,13 @@ mod tests {
                 label: "interphase.asr_ohm_cm2",
                 values: xs,
                 log: true,
+                names: None,
             },
             MapAxis {
                 label: "run.current_density_ma_cm2",
                 values: ys,
                 log: false,
+                names: None,
             },
         )
     }
@@ -918,6 +927,7 @@ mod tests {
             label: "interphase.asr_ohm_cm2",
             values: &xs,
             log: true,
+            names: None,
         };
         let means = [Some(3.0), Some(1.0), Some(4.0), Some(2.0), None];
         let half = [None, None, Some(0.5), None, Some(1.0)];
@@ -956,6 +966,7 @@ mod tests {
             label: "k",
             values: &[1.0, 2.0],
             log: false,
+            names: None,
         };
         let img = render_sweep_line("none", &lin, &[None, None], &[None, None], "y");
         keep_example("sweep_line_empty.png", &img);
@@ -971,12 +982,14 @@ mod tests {
             label: "k",
             values: &[0.5],
             log: true,
+            names: None,
         };
         render_sweep_line("one", &one, &[Some(2.0)], &[Some(0.1)], "y");
         let bad = MapAxis {
             label: "k",
             values: &[-1.0, 0.0],
             log: true,
+            names: None,
         };
         render_sweep_line("non-positive", &bad, &[Some(1.0), Some(2.0)], &[], "y");
         render_sweep_line(
@@ -985,6 +998,7 @@ mod tests {
                 label: "",
                 values: &[],
                 log: false,
+                names: None,
             },
             &[],
             &[],

@@ -2,8 +2,9 @@
 //! (`points`: the grid or zip of `--vary` values, the seeds, sweep.json), the `--vary` grammar
 //! (`spec`), what its runs ended with (`table`: sweep.csv and the ensembles' ensemble.csv, with
 //! `stats` for the spread), the directory and the cluster plan (`plan`), and the map and montage
-//! (`pictures`). Running the points is the CLI's (`cli::sweep`), which builds the backends.
+//! (`pictures`; with only `run.seed` varied there is no axis, and no picture). Running the points is the CLI's (`cli::sweep`), which builds the backends.
 
+pub mod pictures;
 pub mod plan;
 pub mod points;
 pub mod spec;
