@@ -73,7 +73,11 @@ pub struct DemoSpec {
     /// 2: the built-in 2D defaults; 3: `configs/3d/<preset>.toml`.
     pub dim: u8,
     /// Each config shrunk for a quick check of the demo's outputs (the test suite's): the
-    /// lateral axes cut to 16 cells (the growth axis kept: the resolved layers need its gap),
+    /// lateral axes cut to 16 cells, or, for a layer with blocked patches, to 5 correlation
+    /// lengths of its heterogeneity where that is more (in a narrower box the fraction of a
+    /// section that is blocked strays far from the preset's: the passivating layer's reached 97 %
+    /// at 4 ℓ_c, which needs a potential beyond the controller's bound), the growth axis kept (the
+    /// resolved layers need its gap),
     /// the end charge to a twentieth and at most 3 frames; not the demo's physics.
     pub reduced: bool,
 }
@@ -86,10 +90,16 @@ impl DemoSpec {
             _ => demo_config(preset),
         };
         if self.reduced {
+            let layer = cfg.interphase.resolve();
+            let patches = match layer.blocked_fraction > 0.0 {
+                true => 5.0 * layer.correlation_length_um / cfg.grid.dx_um,
+                false => 0.0,
+            };
+            let lateral = (patches.ceil() as usize).next_multiple_of(2).max(16);
             let g = &mut cfg.grid;
-            g.ny = g.ny.min(16);
+            g.ny = g.ny.min(lateral);
             if g.nz > 1 {
-                g.nz = g.nz.min(16);
+                g.nz = g.nz.min(lateral);
             }
             cfg.run.end_charge_mah_cm2 = cfg.run.end_charge_mah_cm2.map(|q| q / 20.0);
             cfg.run.frames = cfg.run.frames.min(3);
