@@ -410,3 +410,69 @@ fn a_bad_point_is_reported_before_anything_runs() {
     );
     assert!(!out.exists(), "nothing was written");
 }
+
+/// The physics the map must show (issue 18): at a fixed current, the deposit roughens as the
+/// layer's resistance rises. The passivating layer's log-normal ASR (σ_ln = 1.5, ℓ_c = 2 µm,
+/// blocking off to isolate the conductance) at 10, 300 and 10⁴ Ω cm² against the kinetic
+/// resistance of its exchange current (~1300 Ω cm² near equilibrium): where the ASR is small the
+/// current spreads evenly, where it dominates the current follows the layer's conductance.
+/// 40 × 64 cells of 0.5 µm to 0.3 mAh/cm² at 0.5 mA/cm², 8 seeds per point: the ensembles' 95 %
+/// intervals of the mean must be disjoint and in order.
+#[test]
+fn roughness_rises_with_the_layers_asr_beyond_the_ensembles_spread() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("asr.toml");
+    std::fs::write(
+        &path,
+        r#"
+[grid]
+nx = 40
+ny = 64
+dx_um = 0.5
+[run]
+end_charge_mah_cm2 = 0.3
+frames = 2
+checkpoint_every_steps = 0
+[control]
+mode = "galvanostatic"
+current_density_ma_cm2 = 0.5
+[interphase]
+preset = "passivating"
+blocked_fraction = 0.0
+"#,
+    )
+    .unwrap();
+    let s = study(&path, &["interphase.asr_ohm_cm2=10,300,10000"], Some(8));
+    let out = tmp.path().join("asr");
+    let report = sweep::sweep(
+        &s,
+        &SweepOptions {
+            jobs: 2,
+            ..SweepOptions::new(&out)
+        },
+    )
+    .unwrap();
+    let ensembles = mgpf::study::table::ensembles(&s, &report.rows);
+    let k = mgpf::study::table::metric_index("roughness_m").unwrap();
+    let spread: Vec<(f64, f64)> = ensembles
+        .iter()
+        .map(|e| {
+            let m = &e.metrics[k];
+            assert_eq!(e.finished, 8, "ASR {:?}: every seed finishes", e.values);
+            (m.mean.unwrap() * 1e6, m.ci95_half_width.unwrap() * 1e6)
+        })
+        .collect();
+    for (e, (mean, half)) in ensembles.iter().zip(&spread) {
+        println!(
+            "ASR {} Ω cm²: roughness {mean:.3} ± {half:.3} µm (mean of 8 seeds ± 95 % interval)",
+            e.values[0]
+        );
+    }
+    for pair in spread.windows(2) {
+        let ((low, low_half), (high, high_half)) = (pair[0], pair[1]);
+        assert!(
+            high - high_half > low + low_half,
+            "roughness {high:.3} ± {high_half:.3} µm does not exceed {low:.3} ± {low_half:.3} µm beyond the spread"
+        );
+    }
+}
