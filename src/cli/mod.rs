@@ -2,6 +2,7 @@
 //! (with its notices), runs or resumes a run on it, and the demo. The time loop itself is
 //! [`crate::simulation`], which knows no concrete backend.
 
+pub mod bench;
 pub mod demo;
 pub mod sweep;
 
@@ -17,7 +18,8 @@ use crate::simulation::{
 };
 
 /// Which backend runs the model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum BackendKind {
     /// rayon on the CPU cores (the reference).
     Cpu,
