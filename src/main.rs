@@ -127,7 +127,7 @@ enum Command {
         /// Timed steps per case [default: 50 after 5 warm-up steps; with --full 100 after 10].
         #[arg(long, value_name = "N")]
         steps: Option<u64>,
-        /// The long bench: larger 2D grids, 3D cubes and more steps (minutes to hours on a
+        /// The long bench: larger 2D grids, 3D cubes and more steps (a few minutes on a 2-core
         /// laptop's CPU).
         #[arg(long)]
         full: bool,
