@@ -27,7 +27,8 @@
 //! M cell/s, per size.
 
 use mgpf::backend::cpu::CpuBackend;
-use mgpf::backend::gpu::buffers::{bind_group, linear_workgroups, storage_buffer, zeroed_buffer};
+use mgpf::backend::gpu::bandwidth::copy_bandwidth;
+use mgpf::backend::gpu::buffers::{storage_buffer, zeroed_buffer};
 use mgpf::backend::gpu::kernels::{
     submit, Encode, FusedAllenCahn, OrderParameterKernels, RunConstants,
 };
@@ -84,47 +85,6 @@ fn config(size: Size, preset: Preset) -> Config {
     cfg.initial.deposit_height_um = n as f64 * cfg.grid.dx_um / 4.0;
     cfg.interphase.preset = preset;
     cfg
-}
-
-/// GB/s of a = b over `n` f32 (one read and one write per element).
-fn copy_bandwidth(ctx: &GpuContext, n: usize) -> f64 {
-    let (src, dst) = (zeroed_buffer(ctx, "src", n), zeroed_buffer(ctx, "dst", n));
-    let module = ctx.shader(
-        "copy",
-        "@group(0) @binding(0) var<storage, read> src: array<f32>;\n\
-         @group(0) @binding(1) var<storage, read_write> dst: array<f32>;\n\
-         @compute @workgroup_size(WORKGROUP_1D)\n\
-         fn copy(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {\n\
-             let i = id.x + id.y * groups.x * WORKGROUP_1D;\n\
-             if (i >= arrayLength(&dst)) { return; }\n\
-             dst[i] = src[i];\n\
-         }",
-    );
-    let pipeline = ctx.pipeline(&module, "copy");
-    let group = bind_group(ctx, "copy", &pipeline, &[&src, &dst]);
-    let groups = linear_workgroups(n);
-    let (x, y) = (groups.min(32768), groups.div_ceil(32768));
-    let run = |reps: u32| {
-        let mut encoder = ctx.device.create_command_encoder(&Default::default());
-        {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
-            pass.set_pipeline(&pipeline);
-            pass.set_bind_group(0, &group, &[]);
-            for _ in 0..reps {
-                pass.dispatch_workgroups(x, y, 1);
-            }
-        }
-        ctx.queue.submit([encoder.finish()]);
-        ctx.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .expect("poll");
-    };
-    run(2);
-    let reps = 20;
-    let t = Instant::now();
-    run(reps);
-    let s = t.elapsed().as_secs_f64() / reps as f64;
-    8.0 * n as f64 / s / 1e9
 }
 
 /// Seconds per evaluation of the Allen–Cahn rate of `xi` on the grid of `p`: the two-pass

@@ -108,6 +108,34 @@ enum Command {
         #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "vary", "zip", "seeds", "set", "out", "jobs"])]
         collect: Option<PathBuf>,
     },
+    /// Benchmark this machine: each preset (with and without its heterogeneity) at each grid
+    /// size, the demo's physics, a few warm-up steps then N timed steps; prints the whole step's
+    /// M cell-steps/s, the split of its time into phases and a copy's GB/s on the same backend,
+    /// and writes bench.csv and bench.json.
+    Bench {
+        #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
+        backend: BackendKind,
+        /// Grid sizes, comma-separated: N (N × N), NXxNY, Nc (an N × N × N cube) or NXxNYxNZ
+        /// [default: 128,256; with --full 128,256,512,1024,32c,64c].
+        #[arg(long, value_name = "SIZES")]
+        sizes: Option<String>,
+        /// Presets, comma-separated (none, passivating, bromine-rich, zeolite, bi-alloy); each
+        /// one with heterogeneity also runs uniform (σ_ln = 0, no blocked patches) [default:
+        /// every preset].
+        #[arg(long, value_name = "PRESETS")]
+        presets: Option<String>,
+        /// Timed steps per case [default: 50 after 5 warm-up steps; with --full 100 after 10].
+        #[arg(long, value_name = "N")]
+        steps: Option<u64>,
+        /// The long bench: larger 2D grids, 3D cubes and more steps (a few minutes on a 2-core
+        /// laptop's CPU).
+        #[arg(long)]
+        full: bool,
+        /// Where bench.csv and bench.json are written (created if missing; the two files are
+        /// replaced, nothing else is touched).
+        #[arg(long, value_name = "DIR", default_value = "outputs/bench")]
+        out: PathBuf,
+    },
     /// Run the five presets at one current to one charge and compare them side by side.
     Demo {
         /// 2: the five presets in 2D on the built-in defaults; 3: in 3D on configs/3d/<preset>.toml
@@ -316,6 +344,26 @@ fn execute(command: Command) -> mgpf::Result<()> {
                 println!("adapter {n}: {}", a.describe());
             }
             println!("cpu: rayon, {} threads", rayon::current_num_threads());
+            Ok(())
+        }
+        Command::Bench {
+            backend,
+            sizes,
+            presets,
+            steps,
+            full,
+            out,
+        } => {
+            use mgpf::cli::bench;
+            let opts = bench::BenchOptions::from_args(
+                backend,
+                sizes.as_deref(),
+                presets.as_deref(),
+                steps,
+                full,
+                out,
+            )?;
+            bench::bench(&opts, &mut |line| println!("{line}"))?;
             Ok(())
         }
         Command::Demo {

@@ -2,6 +2,7 @@
 //! (with its notices), runs or resumes a run on it, and the demo. The time loop itself is
 //! [`crate::simulation`], which knows no concrete backend.
 
+pub mod bench;
 pub mod demo;
 pub mod sweep;
 
@@ -17,7 +18,8 @@ use crate::simulation::{
 };
 
 /// Which backend runs the model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum BackendKind {
     /// rayon on the CPU cores (the reference).
     Cpu,
@@ -43,42 +45,47 @@ pub fn run(cfg: &Config, backend: BackendKind, opts: &RunOptions) -> Result<RunS
 /// The backend of `kind`; the CPU one only if the host memory holds it (the GPU backend
 /// checks the adapter's limits; its host side holds no more than the outputs).
 pub fn make_backend(cfg: &Config, params: &Params, kind: BackendKind) -> Result<Box<dyn Backend>> {
-    let cpu = || -> Result<Box<dyn Backend>> {
-        memory::check(params, cfg.run.frames, memory::available())?;
-        Ok(Box::new(CpuBackend::new(params, &cfg.initial)))
-    };
-    Ok(match kind {
-        BackendKind::Cpu => cpu()?,
+    let (resolved, notice) = resolve_backend(params, kind);
+    if let Some(why) = notice {
+        eprintln!("note: --backend auto: {why}; running on the CPU");
+    }
+    Ok(match resolved {
         BackendKind::Gpu => Box::new(GpuBackend::new(
             GpuContext::shared()?,
             params,
             &cfg.initial,
         )?),
-        BackendKind::Auto if params.grid.nz > 1 && !params.nucleus_frames.is_empty() => {
-            eprintln!("note: --backend auto: the GPU backend runs 3D grids with one crystal orientation so far (initial.nucleus_c_axes is set); running on the CPU");
-            cpu()?
+        _ => {
+            memory::check(params, cfg.run.frames, memory::available())?;
+            Box::new(CpuBackend::new(params, &cfg.initial))
         }
-        BackendKind::Auto if params.implicit_coupling => {
-            eprintln!("note: --backend auto: the GPU backend couples potential and reaction explicitly so far (numerics.potential_coupling resolves to implicit for this run); running on the CPU");
-            cpu()?
-        }
+    })
+}
+
+/// The backend `kind` runs a run of `params` on, [`BackendKind::Cpu`] or [`BackendKind::Gpu`]:
+/// `auto` takes a hardware GPU adapter when the GPU backend runs this model, else the CPU, with
+/// the reason (the notice's middle: "the only GPU adapter is a software one (llvmpipe ...), ...").
+pub fn resolve_backend(params: &Params, kind: BackendKind) -> (BackendKind, Option<String>) {
+    let cpu = |why: String| (BackendKind::Cpu, Some(why));
+    match kind {
+        BackendKind::Cpu | BackendKind::Gpu => (kind, None),
+        BackendKind::Auto if params.grid.nz > 1 && !params.nucleus_frames.is_empty() => cpu(
+            "the GPU backend runs 3D grids with one crystal orientation so far (initial.nucleus_c_axes is set)".into(),
+        ),
+        BackendKind::Auto if params.implicit_coupling => cpu(
+            "the GPU backend couples potential and reaction explicitly so far (numerics.potential_coupling resolves to implicit for this run)".into(),
+        ),
         BackendKind::Auto => match GpuContext::shared() {
             Ok(ctx) if ctx.adapter_info.device_type != wgpu::DeviceType::Cpu => {
-                Box::new(GpuBackend::new(ctx, params, &cfg.initial)?)
+                (BackendKind::Gpu, None)
             }
-            Ok(ctx) => {
-                eprintln!(
-                    "note: --backend auto: the only GPU adapter is a software one ({}), slower than the CPU backend; running on the CPU",
-                    ctx.adapter_info.name
-                );
-                cpu()?
-            }
-            Err(e) => {
-                eprintln!("note: --backend auto: {e}; running on the CPU");
-                cpu()?
-            }
+            Ok(ctx) => cpu(format!(
+                "the only GPU adapter is a software one ({}), slower than the CPU backend",
+                ctx.adapter_info.name
+            )),
+            Err(e) => cpu(e.to_string()),
         },
-    })
+    }
 }
 
 /// Continues the run in `opts.out_dir` from its checkpoint on a backend of `kind`, with the

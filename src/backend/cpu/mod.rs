@@ -9,6 +9,7 @@
 //! 4. dt from the stability bounds; xi explicit (forward Euler) with noise;
 //! 5. concentration: backward-Euler diffusion with explicit migration and sink.
 
+pub mod bandwidth;
 pub mod multigrid;
 pub mod order_parameter;
 pub mod transport;

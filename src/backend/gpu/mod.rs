@@ -2,6 +2,7 @@
 //! WGSL lives in `shaders/`, one file per kernel family, each kernel named as its CPU twin.
 
 pub mod backend;
+pub mod bandwidth;
 pub mod buffers;
 pub mod context;
 pub mod kernels;
