@@ -54,6 +54,15 @@ pub use vtk_legacy::write_legacy_vtk;
 pub(crate) static FONT_BYTES: &[u8] = include_bytes!("font/DejaVuSansMono.ttf");
 
 /// The embedded font, parsed (cheap: `FontRef` borrows the static bytes).
+/// A CSV field, quoted where it holds a comma, a quote or a line break (RFC 4180).
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
 pub(crate) fn font() -> ab_glyph::FontRef<'static> {
     ab_glyph::FontRef::try_from_slice(FONT_BYTES)
         .expect("embedded DejaVu Sans Mono is a valid font")

@@ -6,6 +6,7 @@
 use super::points::{Point, Study, SEED_KEY};
 use super::stats::Spread;
 use crate::error::{Error, Result};
+use crate::output::csv_field;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -155,21 +156,12 @@ fn cell(v: Option<f64>) -> String {
     }
 }
 
-/// A CSV field, quoted where it holds a comma or a quote.
-fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 /// sweep.csv: one row per run: its index and directory, the varied values, its seed, status,
 /// the [`METRICS`] (empty where it has not finished) and a failed run's message.
 pub fn sweep_csv(study: &Study, rows: &[RunRow]) -> String {
     let mut csv = String::from("index,dir");
     for v in &study.varies {
-        let _ = write!(csv, ",{}", field(&v.key));
+        let _ = write!(csv, ",{}", csv_field(&v.key));
     }
     if !study.varies.iter().any(|v| v.key == SEED_KEY) {
         let _ = write!(csv, ",{SEED_KEY}");
@@ -180,9 +172,9 @@ pub fn sweep_csv(study: &Study, rows: &[RunRow]) -> String {
     }
     csv.push_str(",message\n");
     for r in rows {
-        let _ = write!(csv, "{},{}", r.point.index, field(&r.point.dir));
+        let _ = write!(csv, "{},{}", r.point.index, csv_field(&r.point.dir));
         for value in &r.point.values {
-            let _ = write!(csv, ",{}", field(value));
+            let _ = write!(csv, ",{}", csv_field(value));
         }
         if !study.varies.iter().any(|v| v.key == SEED_KEY) {
             let _ = write!(
@@ -196,7 +188,7 @@ pub fn sweep_csv(study: &Study, rows: &[RunRow]) -> String {
             let _ = write!(csv, ",{}", cell(*v));
         }
         let message = match &r.status {
-            Status::Failed(m) => field(m),
+            Status::Failed(m) => csv_field(m),
             _ => String::new(),
         };
         let _ = writeln!(csv, ",{message}");
@@ -279,7 +271,7 @@ pub fn ensembles(study: &Study, rows: &[RunRow]) -> Vec<Ensemble> {
 pub fn ensemble_csv(study: &Study, ensembles: &[Ensemble]) -> String {
     let mut csv = String::from("ensemble");
     for key in ensemble_keys(study) {
-        let _ = write!(csv, ",{}", field(key));
+        let _ = write!(csv, ",{}", csv_field(key));
     }
     csv.push_str(",runs,finished");
     for (name, _) in METRICS {
@@ -289,7 +281,7 @@ pub fn ensemble_csv(study: &Study, ensembles: &[Ensemble]) -> String {
     for (n, e) in ensembles.iter().enumerate() {
         let _ = write!(csv, "{n}");
         for value in &e.values {
-            let _ = write!(csv, ",{}", field(value));
+            let _ = write!(csv, ",{}", csv_field(value));
         }
         let _ = write!(csv, ",{},{}", e.rows.len(), e.finished);
         for s in &e.metrics {

@@ -1,6 +1,7 @@
 //! What `mgpf bench` reports of a case: its row (bench.csv, bench.json) and its table line.
 
 use super::cases::BenchCase;
+use crate::output::csv_field;
 use serde::Serialize;
 
 /// The bench's CSV columns, in order (names are a contract: columns may be added, never renamed).
@@ -99,15 +100,6 @@ impl BenchRow {
             self.copy_elements.to_string(),
         ]
         .join(",")
-    }
-}
-
-/// A CSV field, quoted where it holds a comma or a quote.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
     }
 }
 
