@@ -930,3 +930,42 @@ fn resume_with(
 ) -> mgpf::Result<mgpf::simulation::RunSummary> {
     mgpf::cli::resume(cfg, overrides, mgpf::cli::BackendKind::Cpu, opts)
 }
+
+/// A checkpoint from before the heterogeneity was keyed by position cannot continue a run with
+/// a heterogeneous layer (its field would change under the run); one with a uniform layer can.
+#[test]
+fn a_checkpoint_from_before_the_field_keyed_by_position_is_refused_where_it_matters() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = short_config(12);
+    cfg.interphase.preset = mgpf::config::presets::Preset::Passivating;
+    let opts = RunOptions {
+        stop_after_steps: Some(10),
+        ..RunOptions::new(dir.path())
+    };
+    assert!(matches!(run(&cfg, &opts), Err(Error::Interrupted { .. })));
+    let good = read(&dir.path().join("checkpoint.bin"));
+    edit_checkpoint_header(dir.path(), &good, |header| {
+        header
+            .as_object_mut()
+            .unwrap()
+            .remove("heterogeneity_by_position");
+    });
+    let err = resume(None, &RunOptions::new(dir.path()))
+        .expect_err("refused")
+        .to_string();
+    println!("{err}");
+    assert!(
+        err.contains("keyed the interphase's heterogeneity by cell index"),
+        "{err}"
+    );
+    // The same edit on a uniform layer's checkpoint (the tests above) resumes.
+    let uniform = tempfile::tempdir().unwrap();
+    let (good, _) = interrupted_checkpoint(uniform.path());
+    edit_checkpoint_header(uniform.path(), &good, |header| {
+        header
+            .as_object_mut()
+            .unwrap()
+            .remove("heterogeneity_by_position");
+    });
+    resume(None, &RunOptions::new(uniform.path())).expect("a uniform layer resumes");
+}

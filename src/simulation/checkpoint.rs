@@ -67,6 +67,10 @@ struct Header {
     field_sha256: Vec<String>,
     scalars: Vec<(String, f64)>,
     progress: Progress,
+    /// The interphase's heterogeneity is keyed by physical position (false in a checkpoint
+    /// written before: its field was keyed by cell index, and this mgpf cannot rebuild it).
+    #[serde(default)]
+    heterogeneity_by_position: bool,
 }
 
 fn one() -> usize {
@@ -134,6 +138,7 @@ pub fn write(dir: &Path, cfg: &Config, progress: &Progress, state: &BackendState
         field_sha256: state.fields.iter().map(|(_, f)| field_sha256(f)).collect(),
         scalars: state.scalars.clone(),
         progress: progress.clone(),
+        heterogeneity_by_position: true,
     };
     let json = serde_json::to_vec(&header).map_err(|e| Error::Checkpoint(e.to_string()))?;
     let data_len = state.fields.len() * nx * ny * 4;
@@ -198,6 +203,21 @@ pub fn read(dir: &Path) -> Result<Checkpoint> {
     };
     let header: Header = serde_json::from_slice(&bytes[20..json_end])
         .map_err(|e| bad(&format!("unreadable header: {e}")))?;
+    if !header.heterogeneity_by_position {
+        let heterogeneous = Config::from_toml_str(&header.config_toml, &path.display().to_string())
+            .map(|cfg| {
+                let layer = cfg.interphase.resolve();
+                layer.heterogeneity_sigma_ln > 0.0 || layer.blocked_fraction > 0.0
+            })
+            .unwrap_or(true);
+        if heterogeneous {
+            return Err(bad(
+                "written by an mgpf that keyed the interphase's heterogeneity by cell index; this \
+                 one keys it by physical position (docs/model.md, Heterogeneity), so the run's \
+                 layer would change under it: start the run again",
+            ));
+        }
+    }
     if checked && header.field_sha256.len() != header.fields.len() {
         return Err(bad(&format!(
             "{} field checksums for {} fields",
