@@ -284,7 +284,10 @@ fn execute(command: Command) -> mgpf::Result<()> {
                 let study = Study::read(&dir)?;
                 let rows = sweep::collect(&dir, &study, &metric)?;
                 print!("{}", sweep::format_summary(&study, &rows, &metric));
-                println!("outputs in {} (sweep.csv, ensemble.csv)", dir.display());
+                println!(
+                    "outputs in {} (sweep.csv, ensemble.csv, map.png, montage.png, montage.gif)",
+                    dir.display()
+                );
                 return Ok(());
             }
             let config = config.expect("clap requires CONFIG without --collect");
@@ -322,7 +325,7 @@ fn execute(command: Command) -> mgpf::Result<()> {
             let report = sweep::sweep(&study, &opts)?;
             print!("{}", sweep::format_summary(&study, &report.rows, &metric));
             println!(
-                "{} points run, {} already finished; outputs in {} (sweep.csv, ensemble.csv, points/)",
+                "{} points run, {} already finished; outputs in {} (sweep.csv, ensemble.csv, map.png, montage.png, montage.gif, points/)",
                 report.ran,
                 report.skipped,
                 out.display()
