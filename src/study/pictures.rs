@@ -216,8 +216,9 @@ pub fn write_montage(dir: &Path, study: &Study, rows: &[RunRow]) -> Result<()> {
     let columns: Vec<String> = axes[0].values.clone();
     let row_labels: Vec<String> = axes.get(1).map(|a| a.values.clone()).unwrap_or_default();
     let slices = slices(&axes);
-    // Per slice, per cell: the frames of the run it shows.
-    let frames: Vec<Vec<Vec<RgbImage>>> = slices
+    // Per slice, per cell: the frame files of the run it shows (read one GIF frame at a time, so
+    // that a large sweep's frames are never all in memory).
+    let frames: Vec<Vec<Vec<PathBuf>>> = slices
         .iter()
         .map(|(_, rest)| {
             (0..ny)
@@ -229,13 +230,8 @@ pub fn write_montage(dir: &Path, study: &Study, rows: &[RunRow]) -> Result<()> {
                             .map(|&n| &rows[n])
                             .find(|r| r.status.is_done())
                     });
-                    run.map(|r| {
-                        frame_paths(&dir.join(&r.point.dir))
-                            .iter()
-                            .filter_map(|p| image::open(p).ok().map(|i| i.to_rgb8()))
-                            .collect()
-                    })
-                    .unwrap_or_default()
+                    run.map(|r| frame_paths(&dir.join(&r.point.dir)))
+                        .unwrap_or_default()
                 })
                 .collect()
         })
@@ -246,13 +242,15 @@ pub fn write_montage(dir: &Path, study: &Study, rows: &[RunRow]) -> Result<()> {
             .iter()
             .zip(&frames)
             .map(|((suffix, _), cells)| {
-                let chosen: Vec<Option<&RgbImage>> = cells
+                let images: Vec<Option<RgbImage>> = cells
                     .iter()
                     .map(|c| match f {
                         Some(f) => c.get(f).or(c.last()),
                         None => c.last(),
                     })
+                    .map(|path| path.and_then(|p| image::open(p).ok()).map(|i| i.to_rgb8()))
                     .collect();
+                let chosen: Vec<Option<&RgbImage>> = images.iter().map(Option::as_ref).collect();
                 let title = match f {
                     Some(f) => format!("frame {} of {count}{suffix}", f + 1),
                     None => format!("final frames{suffix}"),
