@@ -604,18 +604,9 @@ fn every_f64_of_a_checkpoint_reads_back_bit_for_bit() {
 fn a_format_1_checkpoint_without_checksums_is_still_read() {
     let dir = tempfile::tempdir().unwrap();
     let (good, _) = interrupted_checkpoint(dir.path());
-    let json_end = 20 + u64::from_le_bytes(good[12..20].try_into().unwrap()) as usize;
     // Format 1: no field checksums in the header, no header checksum after it.
-    let mut header: serde_json::Value = serde_json::from_slice(&good[20..json_end]).unwrap();
-    header.as_object_mut().unwrap().remove("field_sha256");
-    let json = serde_json::to_vec(&header).unwrap();
-    let mut old = b"MGPFCKPT".to_vec();
-    old.extend_from_slice(&1u32.to_le_bytes());
-    old.extend_from_slice(&(json.len() as u64).to_le_bytes());
-    old.extend_from_slice(&json);
-    old.extend_from_slice(&good[json_end + 32..]);
     let scratch = tempfile::tempdir().unwrap();
-    std::fs::write(scratch.path().join("checkpoint.bin"), &old).unwrap();
+    edit_checkpoint_header(scratch.path(), &good, |_| {});
     let (new, old) = (
         mgpf::simulation::checkpoint::read(dir.path()).expect("format 2"),
         mgpf::simulation::checkpoint::read(scratch.path()).expect("format 1 is read, unchecked"),
