@@ -326,6 +326,35 @@ fn resolved_band_needs_two_cells() {
     c.validate().expect("a thin sub-grid layer is fine");
 }
 
+/// The lab-frame rule ℓ_c ≥ 4.39 δ: its bound, and the layers it leaves alone (a lateral field,
+/// a uniform layer), and the suggested δ meets it.
+#[test]
+fn lab_frame_patches_must_span_the_interface() {
+    let mut c = Config::default_demo();
+    c.interphase.preset = Preset::Passivating;
+    c.validate().expect("the preset's 4.4 µm at δ = 1 µm");
+    c.interphase.correlation_length_um = Some(4.39);
+    c.validate().expect("ℓ_c = 4.39 δ exactly");
+    c.interphase.correlation_length_um = Some(4.38);
+    let message = c.validate().expect_err("ℓ_c < 4.39 δ").to_string();
+    assert!(
+        message.contains("= 4.38 is outside the allowed range [4.39, ∞)")
+            && message.contains("lower interface.width_um to at most 0.997 "),
+        "{message}"
+    );
+    c.interface.width_um = 0.997;
+    c.grid.dx_um = 0.25;
+    c.validate().expect("the suggested δ");
+    c.interface.width_um = 1.0;
+    c.interphase.attachment = Some(mgpf::config::Attachment::Lateral);
+    c.validate()
+        .expect("a lateral field is the same through the interface");
+    c.interphase.attachment = None;
+    c.interphase.heterogeneity_sigma_ln = Some(0.0);
+    c.interphase.blocked_fraction = Some(0.0);
+    c.validate().expect("a uniform layer has no patches");
+}
+
 #[test]
 fn overrides_set_nested_keys_strings_numbers_and_arrays() {
     let c = load_with(
@@ -455,7 +484,7 @@ fn printed_config_parses_back_to_itself() {
     every_option.interphase = toml::from_str(
         "preset = \"zeolite\"\nrepresentation = \"resolved\"\nthickness_um = 3.0\nasr_ohm_cm2 = 20.0\n\
          exchange_current_multiplier = 0.7\nblocked_fraction = 0.1\nheterogeneity_sigma_ln = 0.4\n\
-         correlation_length_um = 2.5\nattachment = \"lab-frame\"\ndiffusivity_ratio = 0.2\n\
+         correlation_length_um = 4.5\nattachment = \"lab-frame\"\ndiffusivity_ratio = 0.2\n\
          conductivity_ratio = 1e-3\nrefresh_every_steps = 5\nkinetic_anisotropy_2fold = 0.3\n",
     )
     .expect("interphase table parses");

@@ -463,6 +463,10 @@ fn v8_faraday_and_mg_conservation_in_3d() {
     cfg.initial.deposit_height_um = 6.0;
     cfg.control.current_density_ma_cm2 = 0.5;
     cfg.interphase.preset = Preset::Passivating;
+    // Patches of 2 µm, so that this 8 µm box holds both blocked and open layer (at the preset's
+    // 4.4 µm it can be all blocked); lateral, as a lab-frame field that short needs δ ≤ 0.455 µm.
+    cfg.interphase.correlation_length_um = Some(2.0);
+    cfg.interphase.attachment = Some(mgpf::config::Attachment::Lateral);
     cfg.validate().unwrap();
     let p = Params::from_config(&cfg).unwrap();
     let g = p.grid;

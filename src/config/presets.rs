@@ -128,14 +128,17 @@ impl Preset {
         match self {
             Preset::None => base,
             // Calibrated (physics.md decision 7) to about the seed's −0.9 V deposition overpotential
-            // at the demo's 0.5 mA/cm², with ASR, P_b and m_i0 inside the §3.3 ranges.
+            // at the demo's 0.5 mA/cm², with ASR, P_b and m_i0 inside the §3.3 ranges (8 seeds
+            // at 128 µm: −0.95 ± 0.30 V over the second half of 0.5 mAh/cm²). ℓ_c = 4.4 µm, in
+            // the 1–10 µm range: the shortest lab-frame patch a δ = 1 µm interface samples at
+            // its front (docs/model.md, "How the interface samples the layer").
             Preset::Passivating => InterphaseSpec {
                 thickness_um: 0.05,
                 asr_ohm_cm2: 1.0e4,
                 exchange_current_multiplier: 0.02,
                 blocked_fraction: 0.6,
                 heterogeneity_sigma_ln: 1.5,
-                correlation_length_um: 2.0,
+                correlation_length_um: 4.4,
                 attachment: Attachment::LabFrame,
                 ..base
             },
@@ -144,7 +147,9 @@ impl Preset {
                 asr_ohm_cm2: 0.01e4,
                 exchange_current_multiplier: 1.0,
                 heterogeneity_sigma_ln: 0.2,
-                correlation_length_um: 1.0,
+                // 1 µm in physics.md §3.3, raised as the passivating layer's: a lab-frame
+                // patch no shorter than a δ = 1 µm interface's 10–90 % width.
+                correlation_length_um: 4.4,
                 attachment: Attachment::LabFrame,
                 kinetic_anisotropy_2fold: Some(0.6),
                 ..base

@@ -4,7 +4,11 @@
 //! "`<key>` = <value> is outside the allowed range <range>", followed by the reason where the
 //! bound comes from the physics or the numerics rather than from plain sanity.
 
-use super::{CAxis, Config, ControlMode, Representation};
+use super::{Attachment, CAxis, Config, ControlMode, Representation};
+
+/// The shortest lab-frame correlation length, per δ: the interface's 10–90 % width,
+/// 4 artanh(0.8) δ = 4.394 δ, as the docs and messages write it (4.39 δ).
+pub const LAB_FRAME_MIN_CORRELATION_PER_DELTA: f64 = 4.39;
 use crate::error::{Error, Result};
 use std::fmt;
 
@@ -419,6 +423,28 @@ impl Config {
             s.correlation_length_um,
             Range::POSITIVE,
         )?;
+        // A lab-frame field is sampled wherever ξ is between 0 and 1: patches shorter than the
+        // interface would be met several µm ahead of the front, where a conductive one grows a
+        // bump of its own and η stops converging as δ shrinks (docs/model.md, "How the
+        // interface samples the layer"). A lateral field is the same through the interface.
+        let heterogeneous = s.heterogeneity_sigma_ln > 0.0 || s.blocked_fraction > 0.0;
+        let width = LAB_FRAME_MIN_CORRELATION_PER_DELTA * self.interface.width_um;
+        if heterogeneous && s.attachment == Attachment::LabFrame {
+            check_why(
+                "interphase.correlation_length_um",
+                s.correlation_length_um,
+                Range::hi_open(width, f64::INFINITY),
+                &format!(
+                    "a lab-frame layer's patches must be no shorter than the interface's 10–90 % \
+                     width 4.39·interface.width_um = {} µm, or the front samples them ahead of \
+                     itself (docs/model.md, \"How the interface samples the layer\"); raise the \
+                     correlation length, or lower interface.width_um to at most {} (with \
+                     grid.dx_um at most half of it)",
+                    bound(width),
+                    floor_3_digits(s.correlation_length_um / LAB_FRAME_MIN_CORRELATION_PER_DELTA),
+                ),
+            )?;
+        }
         check(
             "interphase.diffusivity_ratio",
             s.diffusivity_ratio,
@@ -706,6 +732,15 @@ fn num(v: f64) -> String {
     } else {
         format!("{v:e}")
     }
+}
+
+/// `v` rounded down to 3 significant digits (a bound the user can write and meet).
+fn floor_3_digits(v: f64) -> String {
+    if !(v.is_finite() && v > 0.0) {
+        return num(v);
+    }
+    let scale = 10f64.powi(2 - v.log10().floor() as i32);
+    num(((v * scale).floor() / scale * 1e12).round() / 1e12)
 }
 
 /// A range bound: like [`num`] but rounded to 3 significant digits when long (1/35 → 0.0286).

