@@ -171,19 +171,36 @@ impl Staging {
         source: &wgpu::Buffer,
         len: usize,
     ) -> Vec<T> {
+        let mut encoder = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("read back"),
+            });
+        self.record_copy::<T>(&mut encoder, source, len);
+        ctx.queue.submit([encoder.finish()]);
+        self.map_read(ctx, len)
+    }
+
+    /// Records the copy of the first `len` elements of `source` into the staging buffer, to be
+    /// read with [`Staging::map_read`] once `encoder` has been submitted.
+    pub fn record_copy<T: bytemuck::Pod>(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        source: &wgpu::Buffer,
+        len: usize,
+    ) {
         let size = (len * std::mem::size_of::<T>()) as u64;
         assert!(
             size <= self.capacity,
             "read-back of {size} B into {} B of staging",
             self.capacity
         );
-        let mut encoder = ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("read back"),
-            });
         encoder.copy_buffer_to_buffer(source, 0, &self.buffer, 0, size);
-        ctx.queue.submit([encoder.finish()]);
+    }
+
+    /// The first `len` elements of the staging buffer, once the submission that filled it is
+    /// done (blocking).
+    pub fn map_read<T: bytemuck::Pod>(&self, ctx: &GpuContext, len: usize) -> Vec<T> {
         read_staging(ctx, &self.buffer, len)
     }
 }

@@ -21,24 +21,56 @@ const TIMESTAMPS_AT: usize = (MAX_BATCH as usize * step_scalar::COUNT as usize
     + field_guard::WORDS as usize)
     .next_multiple_of(2);
 
+/// Where the two solves' statistics and the field guard start in the reports buffer (words).
+fn report_offsets() -> (usize, usize) {
+    let statistics_at = MAX_BATCH as usize * step_scalar::COUNT as usize;
+    (statistics_at, statistics_at + 2 * STATISTICS)
+}
+
+/// A batch of steps recorded into a caller's encoder and not yet read back
+/// ([`GpuBackend::record_batch`], then [`GpuBackend::finish_batch`] once the encoder has been
+/// submitted).
+#[must_use = "a recorded batch is read back with finish_batch after its submit"]
+pub struct RecordedBatch {
+    first_step: u64,
+    steps: u64,
+    started: Instant,
+}
+
 impl GpuBackend {
     /// Records up to [`MAX_BATCH`] steps in one submit (band refreshes included), copying each
     /// step's scalars into the reports buffer; reads back the reports and the last step's solve
     /// statistics once.
     pub(super) fn advance_batch(&mut self, first_step: u64, steps: u64) -> Result<Vec<StepReport>> {
-        let t0 = Instant::now();
+        let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+        let batch = self.record_batch(&mut encoder, first_step, steps);
+        self.ctx.queue.submit([encoder.finish()]);
+        self.finish_batch(batch)
+    }
+
+    /// Records up to [`MAX_BATCH`] steps from `first_step` into `encoder`, with the copies that
+    /// bring their reports to this backend's staging buffer. Several backends on one device may
+    /// record into one encoder (an ensemble, one submit for all); each then reads its own
+    /// reports with [`GpuBackend::finish_batch`] once the encoder has been submitted.
+    pub fn record_batch(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        first_step: u64,
+        steps: u64,
+    ) -> RecordedBatch {
+        let started = Instant::now();
         let steps = steps.clamp(1, MAX_BATCH);
         let ctx = self.ctx;
         // The noise counter is the step index (CPU: `step as u32`); advance_step moves it on.
+        // A queue write lands before the next submit, so before every step recorded here.
         ctx.queue.write_buffer(
             &self.fields.step_scalars,
             step_scalar::STEP as u64 * 4,
             bytemuck::bytes_of(&(first_step as u32)),
         );
-        let mut encoder = ctx.device.create_command_encoder(&Default::default());
         let record = step_scalar::COUNT as u64 * 4;
         for n in 0..steps {
-            self.record_step(&mut encoder, first_step + n, n as u32, n + 1 == steps);
+            self.record_step(encoder, first_step + n, n as u32, n + 1 == steps);
             encoder.copy_buffer_to_buffer(
                 &self.fields.step_scalars,
                 0,
@@ -47,7 +79,7 @@ impl GpuBackend {
                 record,
             );
         }
-        let statistics_at = (MAX_BATCH * record) as usize / 4;
+        let (statistics_at, guard_at) = report_offsets();
         for (n, mg) in [&self.potential_mg, &self.concentration_mg]
             .iter()
             .enumerate()
@@ -60,7 +92,6 @@ impl GpuBackend {
                 (STATISTICS * 4) as u64,
             );
         }
-        let guard_at = statistics_at + 2 * STATISTICS;
         encoder.copy_buffer_to_buffer(
             &self.fields.field_guard,
             0,
@@ -70,14 +101,33 @@ impl GpuBackend {
         );
         if let Some(clock) = &self.clock {
             clock.resolve(
-                &mut encoder,
+                encoder,
                 steps as u32,
                 &self.reports,
                 (TIMESTAMPS_AT * 4) as u64,
             );
         }
-        ctx.queue.submit([encoder.finish()]);
-        let values: Vec<f32> = self.staging.read(ctx, &self.reports, REPORT_WORDS);
+        self.staging
+            .record_copy::<f32>(encoder, &self.reports, REPORT_WORDS);
+        RecordedBatch {
+            first_step,
+            steps,
+            started,
+        }
+    }
+
+    /// Reads back the reports of a batch [`GpuBackend::record_batch`] recorded, once its encoder
+    /// has been submitted (blocking until the device is done with it): one report per step, or
+    /// the first failure (a field guard, a solve's statistics).
+    pub fn finish_batch(&mut self, batch: RecordedBatch) -> Result<Vec<StepReport>> {
+        let RecordedBatch {
+            first_step,
+            steps,
+            started: t0,
+        } = batch;
+        let ctx = self.ctx;
+        let (statistics_at, guard_at) = report_offsets();
+        let values: Vec<f32> = self.staging.map_read(ctx, REPORT_WORDS);
         let guard: Vec<u32> = values[guard_at..].iter().map(|v| v.to_bits()).collect();
         let mut failure = first_failure(self.p.grid, &guard);
         if failure.is_some() {

@@ -34,6 +34,7 @@ mod reports;
 mod state;
 mod step_kernels;
 
+pub use batch::RecordedBatch;
 pub use profile::GpuStepProfile;
 
 use super::buffers::{zeroed_buffer, Staging};
