@@ -33,11 +33,21 @@ pub enum BackendKind {
 /// check comes before the directory is touched: `--force` removes an earlier run's outputs only
 /// once the run is known to start.
 pub fn run(cfg: &Config, backend: BackendKind, opts: &RunOptions) -> Result<RunSummary> {
+    run_on(cfg, opts, |cfg, params| make_backend(cfg, params, backend))
+}
+
+/// [`run`] on the backend `make` builds for the checked config and its parameters (a sweep's
+/// GPU points: a member of its ensemble).
+pub fn run_on(
+    cfg: &Config,
+    opts: &RunOptions,
+    make: impl FnOnce(&Config, &Params) -> Result<Box<dyn Backend>>,
+) -> Result<RunSummary> {
     cfg.validate()?;
     let params = Params::from_config(cfg)?;
     report::check_time_step(&params)?;
     report::check_potential_coupling(&params, &cfg.initial)?;
-    let mut backend = make_backend(cfg, &params, backend)?;
+    let mut backend = make(cfg, &params)?;
     prepare_output_dir(&opts.out_dir, opts.force)?;
     run_with_backend(cfg, &params, backend.as_mut(), opts)
 }
@@ -97,7 +107,19 @@ pub fn resume(
     kind: BackendKind,
     opts: &RunOptions,
 ) -> Result<RunSummary> {
+    resume_on(cfg, overrides, opts, |cfg, params| {
+        make_backend(cfg, params, kind)
+    })
+}
+
+/// [`resume`] on the backend `make` builds for the run's config and parameters.
+pub fn resume_on(
+    cfg: Option<&Config>,
+    overrides: &[String],
+    opts: &RunOptions,
+    make: impl FnOnce(&Config, &Params) -> Result<Box<dyn Backend>>,
+) -> Result<RunSummary> {
     let run = ResumedRun::open(&opts.out_dir, cfg, overrides)?;
-    let mut backend = make_backend(&run.cfg, &run.params, kind)?;
+    let mut backend = make(&run.cfg, &run.params)?;
     resume_with_backend(run, backend.as_mut(), opts)
 }

@@ -4,7 +4,9 @@
 //! map and the montage). `--plan` only writes the points and their command lines; `--collect`
 //! only gathers what has finished.
 
-use super::BackendKind;
+use super::{make_backend, resolve_backend, BackendKind};
+use crate::backend::gpu::{GpuBackend, GpuContext, GpuEnsemble};
+use crate::backend::Backend;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::model::params::Params;
@@ -15,7 +17,7 @@ use crate::study::table::{self, RunRow, FAILURE_FILE};
 use crate::study::{pictures, plan};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// How a study is run (not part of its definition).
@@ -23,7 +25,8 @@ use std::time::Instant;
 pub struct SweepOptions {
     pub out: PathBuf,
     pub backend: BackendKind,
-    /// Points run at once on the CPU; the cores are split between them.
+    /// Points run at once: on the CPU the cores are split between them; on the GPU they are
+    /// one ensemble, their batches of steps recorded into one submit ([`GpuEnsemble`]).
     pub jobs: usize,
     /// The sweep.csv column the map shows.
     pub metric: String,
@@ -124,16 +127,15 @@ pub fn sweep(study: &Study, opts: &SweepOptions) -> Result<SweepReport> {
             opts.out.display()
         );
     }
-    let jobs = match opts.backend {
-        BackendKind::Cpu => opts.jobs.min(pending.len()).max(1),
-        _ if opts.jobs > 1 => {
-            eprintln!(
-                "note: --jobs {}: GPU points run one after another",
-                opts.jobs
-            );
-            1
-        }
-        _ => 1,
+    let jobs = opts.jobs.min(pending.len()).max(1);
+    // GPU points run `jobs` at a time as one ensemble: their batches of steps share a submit.
+    let ensemble = match (opts.backend, jobs > 1) {
+        (BackendKind::Gpu | BackendKind::Auto, true) => match GpuContext::shared() {
+            Ok(ctx) => Some(GpuEnsemble::new(ctx)),
+            Err(_) if opts.backend == BackendKind::Auto => None,
+            Err(e) => return Err(e),
+        },
+        _ => None,
     };
     let threads = (rayon::current_num_threads() / jobs).max(1);
     let next = AtomicUsize::new(0);
@@ -158,8 +160,9 @@ pub fn sweep(study: &Study, opts: &SweepOptions) -> Result<SweepReport> {
                         };
                         let point = &study.points[index];
                         let start = Instant::now();
-                        let result =
-                            pool.install(|| run_point(study, point, &configs[index], opts));
+                        let result = pool.install(|| {
+                            run_point(study, point, &configs[index], opts, ensemble.as_ref())
+                        });
                         match result {
                             Ok(s) => eprintln!(
                                 "{} of {total} {}: {}",
@@ -225,6 +228,7 @@ fn run_point(
     point: &Point,
     cfg: &Config,
     opts: &SweepOptions,
+    ensemble: Option<&Arc<GpuEnsemble>>,
 ) -> Result<RunSummary> {
     let dir = opts.out.join(&point.dir);
     let failure = dir.join(FAILURE_FILE);
@@ -237,11 +241,21 @@ fn run_point(
         stop_after_steps: opts.stop_after_steps,
         ..RunOptions::new(&dir)
     };
+    // On the GPU with an ensemble, the point's backend is a member of it; else its own.
+    let make = |cfg: &Config, params: &Params| -> Result<Box<dyn Backend>> {
+        match (ensemble, resolve_backend(params, opts.backend)) {
+            (Some(ensemble), (BackendKind::Gpu, _)) => {
+                let backend = GpuBackend::new(GpuContext::shared()?, params, &cfg.initial)?;
+                Ok(Box::new(ensemble.member(backend)))
+            }
+            _ => make_backend(cfg, params, opts.backend),
+        }
+    };
     let resumable = dir.join("checkpoint.bin").exists() && !dir.join("run.json").exists();
     let result = if resumable {
-        super::resume(Some(cfg), &[], opts.backend, &run_opts)
+        super::resume_on(Some(cfg), &[], &run_opts, make)
     } else {
-        super::run(cfg, opts.backend, &run_opts)
+        super::run_on(cfg, &run_opts, make)
     };
     if let Err(e) = &result {
         if !matches!(e, Error::Interrupted { .. }) {

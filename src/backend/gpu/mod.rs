@@ -5,9 +5,11 @@ pub mod backend;
 pub mod bandwidth;
 pub mod buffers;
 pub mod context;
+pub mod ensemble;
 pub mod kernels;
 pub mod multigrid;
 pub mod phase_clock;
 
 pub use backend::{GpuBackend, GpuStepProfile};
 pub use context::{adapters, GpuContext};
+pub use ensemble::{EnsembleMember, GpuEnsemble};
