@@ -386,9 +386,7 @@ fn execute(command: Command) -> mgpf::Result<()> {
             let progress = Some(progress_interval());
             let rows = mgpf::cli::demo::run_demo(spec, &out, backend, force, progress)?;
             print!("{}", mgpf::cli::demo::format_table(&rows));
-            println!(
-                "note: each layer with a random field (the passivating one above all) is one realisation (run.seed = 42), and its numbers vary from seed to seed: the 2D passivating plateau over seeds 42-47 is -1.18 ± 0.45 V (95 % interval of the mean). `mgpf sweep CONFIG --vary KEY=SPEC --seeds N` gives ensembles (README, Studies)"
-            );
+            println!("{}", mgpf::cli::demo::realisation_note(dim));
             println!(
                 "outputs in {} (compare.gif, compare.png, voltage.png, <preset>/)",
                 out.display()

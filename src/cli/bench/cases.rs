@@ -162,11 +162,12 @@ impl BenchCase {
         }
     }
 
-    /// The demo's config of the preset (built-in defaults with that interphase) on this grid;
-    /// the demo's 4 µm starting deposit, or a quarter of the domain length on a grid too short
+    /// The built-in defaults (the presets' test setting) with this preset, on this grid; their
+    /// 4 µm starting deposit, or a quarter of the domain length on a grid too short
     /// for it (nx·dx below 16 µm). The uniform variant sets σ_ln and the blocked fraction to 0.
     pub fn config(&self) -> Config {
-        let mut cfg = crate::cli::demo::demo_config(self.preset);
+        let mut cfg = crate::config::Config::default_demo();
+        cfg.interphase.preset = self.preset;
         cfg.grid.nx = self.size.nx;
         cfg.grid.ny = self.size.ny;
         cfg.grid.nz = self.size.nz;

@@ -1,6 +1,6 @@
 //! `mgpf bench`: the user's own benchmark on their hardware. For each preset (with and without
-//! its heterogeneity) and grid size, the demo's physics (the built-in defaults with that
-//! interphase, [`super::demo::demo_config`]) on that grid is advanced a few warm-up steps, then
+//! its heterogeneity) and grid size, the built-in defaults with that interphase
+//! ([`crate::config::Config::default_demo`]) on that grid is advanced a few warm-up steps, then
 //! timed over N steps taken in batches as the time loop takes them; each case gives the whole
 //! step's M cell-steps/s, the split of its wall time into the backend's phases, and a copy's
 //! bandwidth on the same backend as the roofline. Printed as a table, written as bench.csv and
