@@ -93,7 +93,8 @@ enum Command {
         out: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
         backend: BackendKind,
-        /// Points run at once on the CPU; the cores are split between them.
+        /// Points run at once: on the CPU the cores are split between them; on the GPU they
+        /// are one ensemble, their batches of steps submitted together.
         #[arg(long, default_value_t = 1)]
         jobs: usize,
         /// The sweep.csv metric the map shows.
