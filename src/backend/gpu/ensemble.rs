@@ -127,10 +127,29 @@ impl GpuEnsemble {
                 rounds.rounds += 1;
                 rounds.batches += round.len() as u64;
                 drop(rounds);
-                let results = self.submit_round(round);
+                let ids: Vec<usize> = round.iter().map(|r| r.id).collect();
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.submit_round(round)
+                }));
                 rounds = self.lock();
                 rounds.submitting = false;
-                rounds.results.extend(results);
+                match outcome {
+                    Ok(results) => rounds.results.extend(results),
+                    Err(panic) => {
+                        // The other members of the round fail instead of waiting for ever.
+                        for id in ids {
+                            let failed = Error::Other(
+                                "a GPU ensemble round failed (a panic while recording or \
+                                 reading it back)"
+                                    .into(),
+                            );
+                            rounds.results.insert(id, Err(failed));
+                        }
+                        self.changed.notify_all();
+                        drop(rounds);
+                        std::panic::resume_unwind(panic);
+                    }
+                }
                 self.changed.notify_all();
                 continue;
             }
