@@ -511,7 +511,18 @@ fn interphase_table(cfg: &Config, params: &Params) -> String {
         (
             "correlation_length_um",
             format!("{} µm", s.correlation_length_um),
-            "correlation length ℓ_c of the heterogeneity".to_string(),
+            match s.attachment {
+                mgpf::config::Attachment::LabFrame => format!(
+                    "correlation length ℓ_c of the heterogeneity; a heterogeneous lab-frame \
+                     layer needs ≥ 4.39 δ = {:.3} µm (docs/model.md, \"How the interface samples \
+                     the layer\")",
+                    mgpf::config::validate::LAB_FRAME_MIN_CORRELATION_PER_DELTA
+                        * cfg.interface.width_um
+                ),
+                mgpf::config::Attachment::Lateral => {
+                    "correlation length ℓ_c of the heterogeneity (lateral: any length)".to_string()
+                }
+            },
         ),
         (
             "attachment",
