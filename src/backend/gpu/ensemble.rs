@@ -7,7 +7,8 @@
 //!
 //! The members' time loops run on their own threads (the sweep's workers): a member asking for
 //! steps waits until every member still in the ensemble has asked, or until [`GATHER_WAIT`] has
-//! passed since it asked (a member writing its outputs does not hold the others back for long);
+//! passed since the oldest request or the last round's end, whichever is later (a member writing
+//! its outputs does not hold the others back for long);
 //! the member that finds the round complete records and submits it for all. The results are
 //! those of the members run alone, bit for bit: the same commands on the same device, in one
 //! submission instead of several (tests/gpu_ensemble.rs).
@@ -45,6 +46,9 @@ struct Rounds {
     /// Rounds submitted, and the batches they held (for the ensemble's report).
     rounds: u64,
     batches: u64,
+    /// When the last round was read back: its members then write their outputs and ask again,
+    /// and a member that waited through that round gives them [`GATHER_WAIT`] from here.
+    last_round_end: Option<Instant>,
 }
 
 struct Request {
@@ -118,9 +122,16 @@ impl GpuEnsemble {
             if let Some(result) = rounds.results.remove(&id) {
                 return result;
             }
-            let oldest = rounds.waiting.iter().map(|r| r.asked).min();
+            // The gathering starts at the oldest request, or at the end of the last round if
+            // that came later.
+            let since = rounds
+                .waiting
+                .iter()
+                .map(|r| r.asked)
+                .min()
+                .map(|oldest| rounds.last_round_end.map_or(oldest, |end| oldest.max(end)));
             let complete = rounds.waiting.len() >= rounds.members
-                || oldest.is_some_and(|t| t.elapsed() >= GATHER_WAIT);
+                || since.is_some_and(|t| t.elapsed() >= GATHER_WAIT);
             if !rounds.submitting && complete && !rounds.waiting.is_empty() {
                 let round = std::mem::take(&mut rounds.waiting);
                 rounds.submitting = true;
@@ -133,6 +144,7 @@ impl GpuEnsemble {
                 }));
                 rounds = self.lock();
                 rounds.submitting = false;
+                rounds.last_round_end = Some(Instant::now());
                 match outcome {
                     Ok(results) => rounds.results.extend(results),
                     Err(panic) => {
@@ -153,7 +165,7 @@ impl GpuEnsemble {
                 self.changed.notify_all();
                 continue;
             }
-            let wait = oldest.map_or(GATHER_WAIT, |t| GATHER_WAIT.saturating_sub(t.elapsed()));
+            let wait = since.map_or(GATHER_WAIT, |t| GATHER_WAIT.saturating_sub(t.elapsed()));
             rounds = self
                 .changed
                 .wait_timeout(rounds, wait.max(Duration::from_micros(100)))
