@@ -6,7 +6,8 @@
 //! *workgroup* a local work group, a *storage buffer* an SSBO.
 
 use crate::error::{Error, Result};
-use std::sync::LazyLock;
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
 
 /// Invocations per workgroup along j (the contiguous, periodic axis) and along i.
 pub const WORKGROUP_X: u32 = 16;
@@ -168,6 +169,18 @@ pub struct GpuContext {
     pub limits: wgpu::Limits,
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
+    /// The kernels compiled so far ([`GpuContext::compute_pipeline`]), shared by every backend
+    /// on this device.
+    compiled: Mutex<Compiled>,
+}
+
+/// Shader modules by their source, and compute pipelines by source and entry point. A kernel's
+/// source holds no run's values (those are in its uniforms and buffers), so every run on the
+/// device, and every member of an ensemble, uses one compiled pipeline per kernel.
+#[derive(Default)]
+struct Compiled {
+    modules: HashMap<String, wgpu::ShaderModule>,
+    pipelines: HashMap<(String, String), wgpu::ComputePipeline>,
 }
 
 /// What `mgpf info` prints about one adapter.
@@ -279,6 +292,7 @@ impl GpuContext {
             limits,
             device,
             queue,
+            compiled: Mutex::new(Compiled::default()),
         })
     }
 
@@ -353,7 +367,37 @@ impl GpuContext {
             })
     }
 
-    /// A compute pipeline for `entry` of `module`, its bind-group layout derived from the shader.
+    /// The compute pipeline of `entry` in the module of `source` (with [`wgsl_prelude`]
+    /// prepended), compiled the first time it is asked for on this device and shared after
+    /// that: its bind-group layouts are derived from the shader, so each backend binds its own
+    /// buffers to the one pipeline. On lavapipe a backend's ~80 kernels take seconds to compile;
+    /// an ensemble's members, and the runs after the first, take them from here.
+    pub fn compute_pipeline(
+        &self,
+        label: &str,
+        source: &str,
+        entry: &str,
+    ) -> wgpu::ComputePipeline {
+        let mut compiled = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (source.to_string(), entry.to_string());
+        if let Some(pipeline) = compiled.pipelines.get(&key) {
+            return pipeline.clone();
+        }
+        let module = match compiled.modules.get(source) {
+            Some(module) => module.clone(),
+            None => {
+                let module = self.shader(label, source);
+                compiled.modules.insert(source.to_string(), module.clone());
+                module
+            }
+        };
+        let pipeline = self.pipeline(&module, entry);
+        compiled.pipelines.insert(key, pipeline.clone());
+        pipeline
+    }
+
+    /// A compute pipeline for `entry` of `module`, its bind-group layout derived from the shader
+    /// (compiled anew; [`GpuContext::compute_pipeline`] shares them).
     pub fn pipeline(&self, module: &wgpu::ShaderModule, entry: &str) -> wgpu::ComputePipeline {
         self.device
             .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {

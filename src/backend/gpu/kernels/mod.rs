@@ -323,8 +323,7 @@ fn kernel_module(
     source.push_str(head);
     source.push_str(SECTION_MARKER);
     source.push_str(section);
-    let module = ctx.shader(entry, &source);
-    ctx.pipeline(&module, entry)
+    ctx.compute_pipeline(entry, &source, entry)
 }
 
 /// Something that records GPU work into a compute pass.

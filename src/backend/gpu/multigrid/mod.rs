@@ -158,8 +158,8 @@ impl GpuMultigrid {
     /// The device multigrid of `grid` (2D when nz = 1): every level's buffers, allocated once.
     pub fn new(ctx: &'static GpuContext, grid: Grid) -> GpuMultigrid {
         assert!(grid.cells() >= 1, "multigrid needs at least one cell");
-        let module = ctx.shader("multigrid", &shader_source());
-        let p = |entry: &str| ctx.pipeline(&module, entry);
+        let source = shader_source();
+        let p = |entry: &str| ctx.compute_pipeline("multigrid", &source, entry);
         let pipelines = Pipelines {
             face_coefficients: p("face_coefficients"),
             restrict_face_coefficients: p("restrict_face_coefficients"),
