@@ -249,10 +249,12 @@ fn every_preset_at_equal_charge(
 #[test]
 fn tiled_and_streaming_allen_cahn_steps_are_bit_identical() {
     let Some(ctx) = gpu_common::gpu() else { return };
-    // 40 × 50: tiles cut by the grid's edges in both directions (16 × 16 workgroups).
+    // 40 × 56: tiles cut by the grid's edges in both directions (16 × 16 workgroups), and
+    // halving to a 5 × 7 coarsest level (40 × 50 stopped at 20 × 25, whose 378 SOR sweeps in one
+    // workgroup made this test take a minute on lavapipe).
     let mut cfg = config(Preset::Zeolite);
     cfg.grid.nx = 40;
-    cfg.grid.ny = 50;
+    cfg.grid.ny = 56;
     streaming_and_tiled_steps_agree(ctx, &cfg);
 }
 
