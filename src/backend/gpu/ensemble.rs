@@ -165,12 +165,16 @@ impl GpuEnsemble {
                 self.changed.notify_all();
                 continue;
             }
-            let wait = since.map_or(GATHER_WAIT, |t| GATHER_WAIT.saturating_sub(t.elapsed()));
-            rounds = self
-                .changed
-                .wait_timeout(rounds, wait.max(Duration::from_micros(100)))
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            rounds = if rounds.submitting {
+                // Woken when the round in flight is read back.
+                self.changed.wait(rounds).unwrap_or_else(|e| e.into_inner())
+            } else {
+                let wait = since.map_or(GATHER_WAIT, |t| GATHER_WAIT.saturating_sub(t.elapsed()));
+                self.changed
+                    .wait_timeout(rounds, wait.max(Duration::from_micros(100)))
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0
+            };
         }
     }
 
