@@ -293,21 +293,6 @@ pub struct InterfaceConfig {
     pub mobility_m3_j_s: Option<f64>,
 }
 
-impl InterfaceConfig {
-    /// The 10–90 % width of the equilibrium profile ½[1 − tanh(d/(2δ))]: 4 artanh(0.8) δ =
-    /// 4.394 δ (µm): the smallest morphology, and the shortest lab-frame patch of a layer, the
-    /// interface resolves.
-    pub fn width_10_90_um(&self) -> f64 {
-        interface_width_10_90(self.width_um)
-    }
-}
-
-/// The 10–90 % width of the equilibrium profile ½[1 − tanh(d/(2δ))]: 4 artanh(0.8) δ = 4.394 δ,
-/// in the unit of `delta`.
-pub fn interface_width_10_90(delta: f64) -> f64 {
-    4.0 * 0.8f64.atanh() * delta
-}
-
 /// `[noise]`: interface-confined noise `A_n r h'(xi)/max h' sqrt(dt_ref/dt)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -5,12 +5,12 @@
 //! bound comes from the physics or the numerics rather than from plain sanity.
 
 use super::{Attachment, CAxis, Config, ControlMode, Representation};
+use crate::error::{Error, Result};
+use std::fmt;
 
 /// The shortest lab-frame correlation length, per δ: the interface's 10–90 % width,
 /// 4 artanh(0.8) δ = 4.394 δ, as the docs and messages write it (4.39 δ).
 pub const LAB_FRAME_MIN_CORRELATION_PER_DELTA: f64 = 4.39;
-use crate::error::{Error, Result};
-use std::fmt;
 
 /// A c-axis must be a direction: a nonzero finite vector, or finite angles.
 fn check_direction(key: &str, c: &CAxis) -> Result<()> {

@@ -159,7 +159,10 @@ pub fn check_time_step(p: &Params) -> Result<()> {
     }
 }
 
-pub use crate::config::interface_width_10_90;
+/// The 10–90 % width of the equilibrium profile ½[1 − tanh(d/(2δ))]: 4 artanh(0.8) δ = 4.394 δ.
+pub fn interface_width_10_90(delta: f64) -> f64 {
+    4.0 * 0.8f64.atanh() * delta
+}
 
 /// `mgpf check`'s line on resolution: the mean growth a planar deposit reaches at the end
 /// charge against the interface's 10–90 % width (a morphology smaller than the interface is
