@@ -1,6 +1,7 @@
 // Shared by the order-parameter, transport and interphase kernels: the run constants (a uniform
-// block mirrored by `RunConstants` in src/backend/gpu/kernels/mod.rs, field by field) and the
-// pointwise functions of src/model/interphase.rs.
+// array of blocks, one per point of the batch, mirrored by `RunConstants` in
+// src/backend/gpu/kernels/mod.rs, field by field) and the pointwise functions of
+// src/model/interphase.rs.
 
 struct RunConstants {
     nx: u32,
@@ -53,9 +54,24 @@ struct RunConstants {
     hcp_c_x: f32,
     hcp_c_y: f32,
     hcp_c_z: f32,
+    // R2: the band is refreshed on the steps that are multiples of this (1 without a band).
+    refresh_every: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
-@group(0) @binding(0) var<uniform> k: RunConstants;
+@group(0) @binding(0) var<uniform> run_constants: array<RunConstants, MAX_POINTS>;
+
+// The constants of the invocation's point (enter_point).
+var<private> k: RunConstants;
+
+// Every kernel starts here: the point of dispatch layer z (the prelude's select_point) and its
+// constants.
+fn enter_point(z: u32) {
+    select_point(z);
+    k = run_constants[point];
+}
 
 // h(xi) = xi³(6xi² − 15xi + 10).
 fn interpolation(xi: f32) -> f32 {
@@ -69,11 +85,23 @@ fn interpolation_prime(xi: f32) -> f32 {
     return 30.0 * x * x * (1.0 - x) * (1.0 - x);
 }
 
-// Cells in one x layer (ny·nz) and the flat index of cell (i, m) (the grid rule of the prelude).
+// Cells in one x layer (ny·nz) and the flat index of cell (i, m) (the grid rule of the prelude,
+// in the invocation's point's block).
 fn layer_cells() -> u32 {
     return k.ny * k.nz;
 }
 
+// Cells of one point (its block of every field buffer).
+fn point_cells() -> u32 {
+    return k.nx * layer_cells();
+}
+
+// The buffer index of cell (i, m) of the invocation's point.
 fn cell_of(i: u32, m: u32) -> u32 {
-    return i * layer_cells() + m;
+    return point * point_cells() + i * layer_cells() + m;
+}
+
+// The index within its point of the buffer index n (the noise counter's cell).
+fn local_cell(n: u32) -> u32 {
+    return n - point * point_cells();
 }

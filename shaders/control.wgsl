@@ -34,25 +34,30 @@ struct StepControl {
     _pad1: u32,
 }
 
+// The control of the invocation's point (enter_control): one workgroup per point.
+var<private> control: StepControl;
+
 // ±∞ of the bracket.
 const UNBOUNDED: f32 = 1.0e30;
 
 // ---- kernel: time_step
 // dt = S · min(gradient, reaction, migration, motion, cap bounds) (or the fixed dt), and the noise
 // amplitude A sqrt(dt_ref/dt) of the step.
-@group(0) @binding(0) var<uniform> control: StepControl;
+@group(0) @binding(0) var<uniform> step_control: array<StepControl, MAX_POINTS>;
 @group(0) @binding(1) var<storage, read_write> step_scalars: array<u32>;
 
 fn read_scalar(slot: u32) -> f32 {
-    return bitcast<f32>(step_scalars[slot]);
+    return bitcast<f32>(step_scalars[point_scalar(slot)]);
 }
 
 fn write_scalar(slot: u32, v: f32) {
-    step_scalars[slot] = bitcast<u32>(v);
+    step_scalars[point_scalar(slot)] = bitcast<u32>(v);
 }
 
 @compute @workgroup_size(1)
-fn time_step() {
+fn time_step(@builtin(workgroup_id) wid: vec3<u32>) {
+    select_point(wid.z);
+    control = step_control[point];
     var which = 0u;
     var limit = control.gradient_bound;
     let reaction = 1.0 / (control.reaction_base + control.reaction_coefficient * read_scalar(REACTION_FACTOR_MAX));
@@ -76,7 +81,7 @@ fn time_step() {
     }
     write_scalar(DT, dt);
     write_scalar(STABLE_DT, stable);
-    step_scalars[TIME_STEP_BOUND] = which;
+    step_scalars[point_scalar(TIME_STEP_BOUND)] = which;
     write_scalar(NOISE_AMPLITUDE, control.noise_amplitude * sqrt(control.noise_dt_ref / dt));
 }
 
@@ -84,17 +89,19 @@ fn time_step() {
 // model::control::ShiftSearch::new: E_base = E (the last step's potential), Δ = 0, bracket
 // (−∞, ∞), the first reach, and the indirect dispatch of reaction_field armed for the first
 // evaluation.
-@group(0) @binding(0) var<uniform> control: StepControl;
+@group(0) @binding(0) var<uniform> step_control: array<StepControl, MAX_POINTS>;
 @group(0) @binding(1) var<storage, read_write> step_scalars: array<u32>;
 @group(0) @binding(2) var<storage, read_write> reaction_dispatch: array<u32>;
 
 fn write_scalar(slot: u32, v: f32) {
-    step_scalars[slot] = bitcast<u32>(v);
+    step_scalars[point_scalar(slot)] = bitcast<u32>(v);
 }
 
 @compute @workgroup_size(1)
-fn solve_shift_start() {
-    step_scalars[ELECTRODE_BASE] = step_scalars[ELECTRODE_POTENTIAL];
+fn solve_shift_start(@builtin(workgroup_id) wid: vec3<u32>) {
+    select_point(wid.z);
+    control = step_control[point];
+    step_scalars[point_scalar(ELECTRODE_BASE)] = step_scalars[point_scalar(ELECTRODE_POTENTIAL)];
     write_scalar(CONTROL_SHIFT, 0.0);
     write_scalar(CONTROL_LO, -UNBOUNDED);
     write_scalar(CONTROL_HI, UNBOUNDED);
@@ -102,11 +109,14 @@ fn solve_shift_start() {
     write_scalar(CONTROL_RESIDUAL, 0.0);
     write_scalar(CONTROL_STEP_LAST, UNBOUNDED);
     write_scalar(CONTROL_STEP_BEFORE, UNBOUNDED);
-    step_scalars[CONTROL_EVALUATIONS] = 0u;
-    step_scalars[CONTROL_STATUS] = CONTROL_SEARCHING;
-    reaction_dispatch[0] = control.reaction_workgroups_x;
-    reaction_dispatch[1] = control.reaction_workgroups_y;
-    reaction_dispatch[2] = 1u;
+    step_scalars[point_scalar(CONTROL_EVALUATIONS)] = 0u;
+    step_scalars[point_scalar(CONTROL_STATUS)] = CONTROL_SEARCHING;
+    // Every live point searches: the evaluations run all of them (one z layer each).
+    if (wid.z == 0u) {
+        reaction_dispatch[0] = control.reaction_workgroups_x;
+        reaction_dispatch[1] = control.reaction_workgroups_y;
+        reaction_dispatch[2] = point_table.live;
+    }
 }
 
 // ---- kernel: solve_shift_iteration
@@ -117,20 +127,19 @@ fn solve_shift_start() {
 // (CONTROL_MAX_EVALUATIONS spent) or beyond the limit (|E| = max_overpotential with F still on
 // the wrong side). E = E_base + Δ afterwards; once the search has ended the indirect dispatch of
 // reaction_field is emptied (0 workgroups), so the rest of the step's budget costs nothing.
-@group(0) @binding(0) var<uniform> control: StepControl;
+@group(0) @binding(0) var<uniform> step_control: array<StepControl, MAX_POINTS>;
 @group(0) @binding(1) var<storage, read_write> step_scalars: array<u32>;
 @group(0) @binding(2) var<storage, read> reaction_partials: array<vec2<f32>>;
-@group(0) @binding(3) var<storage, read_write> reaction_dispatch: array<u32>;
 
 var<workgroup> partial_sums: array<vec2<f32>, WORKGROUP_1D>;
 var<workgroup> search_status: u32;
 
 fn read_scalar(slot: u32) -> f32 {
-    return bitcast<f32>(step_scalars[slot]);
+    return bitcast<f32>(step_scalars[point_scalar(slot)]);
 }
 
 fn write_scalar(slot: u32, v: f32) {
-    step_scalars[slot] = bitcast<u32>(v);
+    step_scalars[point_scalar(slot)] = bitcast<u32>(v);
 }
 
 fn finite(v: f32) -> bool {
@@ -143,12 +152,10 @@ fn is_finite(v: f32) -> bool {
     return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u;
 }
 
-// Ends the search with `status` (the dispatch of the remaining evaluations emptied).
+// Ends the point's search with `status` (solve_shift_dispatch empties the dispatch of the
+// remaining evaluations once no point searches).
 fn end_search(status: u32) {
-    step_scalars[CONTROL_STATUS] = status;
-    reaction_dispatch[0] = 0u;
-    reaction_dispatch[1] = 0u;
-    reaction_dispatch[2] = 0u;
+    step_scalars[point_scalar(CONTROL_STATUS)] = status;
 }
 
 // model::control::newton_step: the Newton step on asinh(F/s), s = |target|.
@@ -172,15 +179,15 @@ fn advance(f: f32, df: f32) {
     let f_before = read_scalar(CONTROL_RESIDUAL);
     let step_last = read_scalar(CONTROL_STEP_LAST);
     let step_before = read_scalar(CONTROL_STEP_BEFORE);
-    let evaluations = step_scalars[CONTROL_EVALUATIONS] + 1u;
-    step_scalars[CONTROL_EVALUATIONS] = evaluations;
+    let evaluations = step_scalars[point_scalar(CONTROL_EVALUATIONS)] + 1u;
+    step_scalars[point_scalar(CONTROL_EVALUATIONS)] = evaluations;
     write_scalar(CONTROL_RESIDUAL, f);
     if (!(is_finite(f) && is_finite(df))) {
         // Blown-up fields: the step goes on at the last step's E (the host reports the field
         // guard's cell first). The rates are evaluated there once more.
         write_scalar(CONTROL_SHIFT, 0.0);
         write_scalar(ELECTRODE_POTENTIAL, base);
-        step_scalars[CONTROL_STATUS] = CONTROL_NOT_FINITE;
+        step_scalars[point_scalar(CONTROL_STATUS)] = CONTROL_NOT_FINITE;
         return;
     }
     let scale = max(abs(control.target_rate_sum), 1e-30);
@@ -247,16 +254,19 @@ fn advance(f: f32, df: f32) {
 }
 
 @compute @workgroup_size(WORKGROUP_1D)
-fn solve_shift_iteration(@builtin(local_invocation_id) lid: vec3<u32>) {
+fn solve_shift_iteration(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    select_point(wid.z);
+    control = step_control[point];
     if (lid.x == 0u) {
-        search_status = step_scalars[CONTROL_STATUS];
+        search_status = step_scalars[point_scalar(CONTROL_STATUS)];
     }
     if (workgroupUniformLoad(&search_status) != CONTROL_SEARCHING) {
         return;
     }
     var acc = vec2<f32>(0.0, 0.0);
+    let first = point * control.reaction_partial_count;
     for (var t = lid.x; t < control.reaction_partial_count; t += WORKGROUP_1D) {
-        acc += reaction_partials[t];
+        acc += reaction_partials[first + t];
     }
     partial_sums[lid.x] = acc;
     for (var s = WORKGROUP_1D / 2u; s > 0u; s >>= 1u) {
@@ -274,11 +284,36 @@ fn solve_shift_iteration(@builtin(local_invocation_id) lid: vec3<u32>) {
     }
 }
 
+// ---- kernel: solve_shift_dispatch
+// After each evaluation (one invocation for all points): the indirect dispatch of reaction_field
+// armed for the live points while any of them searches (or has sums that were not finite),
+// emptied (0 workgroups) once none does, so the rest of the step's budget costs nothing.
+@group(0) @binding(0) var<uniform> step_control: array<StepControl, MAX_POINTS>;
+@group(0) @binding(1) var<storage, read> step_scalars: array<u32>;
+@group(0) @binding(2) var<storage, read_write> reaction_dispatch: array<u32>;
+
+@compute @workgroup_size(1)
+fn solve_shift_dispatch() {
+    var searching = false;
+    for (var z = 0u; z < point_table.live; z++) {
+        select_point(z);
+        // A point whose sums were not finite is evaluated again (at its last step's E).
+        let status = step_scalars[point_scalar(CONTROL_STATUS)];
+        searching = searching || status == CONTROL_SEARCHING || status == CONTROL_NOT_FINITE;
+    }
+    select_point(0u);
+    let c = step_control[point];
+    reaction_dispatch[0] = select(0u, c.reaction_workgroups_x, searching);
+    reaction_dispatch[1] = select(0u, c.reaction_workgroups_y, searching);
+    reaction_dispatch[2] = select(0u, point_table.live, searching);
+}
+
 // ---- kernel: advance_step
 // step ← step + 1 (the noise counter of the next step).
 @group(0) @binding(0) var<storage, read_write> step_scalars: array<u32>;
 
 @compute @workgroup_size(1)
-fn advance_step() {
-    step_scalars[STEP] += 1u;
+fn advance_step(@builtin(workgroup_id) wid: vec3<u32>) {
+    select_point(wid.z);
+    step_scalars[point_scalar(STEP)] += 1u;
 }

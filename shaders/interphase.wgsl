@@ -14,20 +14,32 @@
 // the band smaller than BAND_FLOOR. The passes stop early: pass 1 at the first metal cell, passes
 // 2 and 3 once δ² ≥ the best d² so far, so a cell near the surface costs a few reads.
 //
+// A refresh runs on the steps that are multiples of k.refresh_every (each point at its own
+// step: step_scalars[STEP]); the passes of a point not due return at once. A run's initial band
+// is the refresh at step 0.
+//
 // Assembled per kernel as the other families are (common.wgsl + the part above the first
 // "// ---- kernel:" line + one section).
+
+// Whether the invocation's point refreshes its band at this step (each kernel binds
+// step_scalars after its fields).
+fn refresh_due() -> bool {
+    return step_scalars[point_scalar(STEP)] % k.refresh_every == 0u;
+}
 
 // ---- kernel: distance_from_metal_along_x
 // g(i, j) = min{|i − i'| : xi(i', j) ≥ ½, |i − i'| ≤ R}, else R + 1 (cells; not periodic).
 @group(0) @binding(1) var<storage, read> xi: array<f32>;
 @group(0) @binding(2) var<storage, read_write> column_distance: array<u32>;
+@group(0) @binding(3) var<storage, read> step_scalars: array<u32>;
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn distance_from_metal_along_x(@builtin(global_invocation_id) id: vec3<u32>) {
+    enter_point(id.z);
     let m = id.x;
     let i = id.y;
     let nx = k.nx;
-    if (i >= nx || m >= layer_cells()) { return; }
+    if (i >= nx || m >= layer_cells() || !refresh_due()) { return; }
     var g = k.band_reach + 1u;
     for (var r = 0u; r <= k.band_reach; r++) {
         let below = r <= i;
@@ -45,14 +57,16 @@ fn distance_from_metal_along_x(@builtin(global_invocation_id) id: vec3<u32>) {
 // d²_xy(i, j, k) = min_{|δ| ≤ min(R, ⌊ny/2⌋)} g(i, j + δ, k)² + δ² (u32; cells²).
 @group(0) @binding(1) var<storage, read> column_distance: array<u32>;
 @group(0) @binding(2) var<storage, read_write> plane_distance_sq: array<u32>;
+@group(0) @binding(3) var<storage, read> step_scalars: array<u32>;
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn distance_from_metal_along_y(@builtin(global_invocation_id) id: vec3<u32>) {
+    enter_point(id.z);
     let m = id.x;
     let i = id.y;
     let ny = k.ny;
     let nz = k.nz;
-    if (i >= k.nx || m >= layer_cells()) { return; }
+    if (i >= k.nx || m >= layer_cells() || !refresh_due()) { return; }
     // The line of cells along y through (i, m): j = m / nz, stepping by nz.
     let j = m / nz;
     let line = cell_of(i, m - j * nz);
@@ -73,13 +87,15 @@ fn distance_from_metal_along_y(@builtin(global_invocation_id) id: vec3<u32>) {
 // (in 2D, nz = 1, the window is empty and d² = d²_xy).
 @group(0) @binding(1) var<storage, read> plane_distance_sq: array<u32>;
 @group(0) @binding(2) var<storage, read_write> distance: array<f32>;
+@group(0) @binding(3) var<storage, read> step_scalars: array<u32>;
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn distance_from_metal_along_z(@builtin(global_invocation_id) id: vec3<u32>) {
+    enter_point(id.z);
     let m = id.x;
     let i = id.y;
     let nz = k.nz;
-    if (i >= k.nx || m >= layer_cells()) { return; }
+    if (i >= k.nx || m >= layer_cells() || !refresh_due()) { return; }
     let kk = m % nz;
     let line = cell_of(i, m - kk);
     var best = plane_distance_sq[line + kk];
@@ -99,12 +115,14 @@ fn distance_from_metal_along_z(@builtin(global_invocation_id) id: vec3<u32>) {
 @group(0) @binding(1) var<storage, read> xi: array<f32>;
 @group(0) @binding(2) var<storage, read> distance: array<f32>;
 @group(0) @binding(3) var<storage, read_write> layer: array<f32>;
+@group(0) @binding(4) var<storage, read> step_scalars: array<u32>;
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn layer_indicator(@builtin(global_invocation_id) id: vec3<u32>) {
+    enter_point(id.z);
     let m = id.x;
     let i = id.y;
-    if (i >= k.nx || m >= layer_cells()) { return; }
+    if (i >= k.nx || m >= layer_cells() || !refresh_due()) { return; }
     let n = cell_of(i, m);
     let band = 1.0 / (1.0 + exp(min((distance[n] - k.layer_thickness) / k.layer_width, 80.0)));
     layer[n] = (1.0 - interpolation(xi[n])) * band;

@@ -236,6 +236,7 @@ fn reaction_rate(xi: f32, c: f32, phi: f32, electrode: f32, kinetic_factor: f32,
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn interface_orientation_field(@builtin(global_invocation_id) id: vec3<u32>) {
+    enter_point(id.z);
     let m = id.x;
     let i = id.y;
     if (i >= k.nx || m >= layer_cells()) { return; }
@@ -257,6 +258,7 @@ fn interface_orientation_field(@builtin(global_invocation_id) id: vec3<u32>) {
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn allen_cahn_rate(@builtin(global_invocation_id) id: vec3<u32>) {
+    enter_point(id.z);
     let m = id.x;
     let i = id.y;
     let nx = k.nx;
@@ -288,6 +290,7 @@ fn allen_cahn_rate(@builtin(global_invocation_id) id: vec3<u32>) {
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn allen_cahn_rate_streaming(@builtin(global_invocation_id) id: vec3<u32>) {
+    enter_point(id.z);
     let m = id.x;
     let i = id.y;
     let nx = k.nx;
@@ -347,6 +350,7 @@ fn allen_cahn_rate_tiled(
     @builtin(local_invocation_index) t: u32,
     @builtin(workgroup_id) group: vec3<u32>,
 ) {
+    enter_point(group.z);
     let nx = k.nx;
     let ny = k.ny;
     let i0 = group.y * WORKGROUP_Y;
@@ -422,6 +426,7 @@ fn allen_cahn_rate_tiled_3d(
     @builtin(local_invocation_index) t: u32,
     @builtin(workgroup_id) group: vec3<u32>,
 ) {
+    enter_point(group.z);
     let nx = k.nx;
     let ny = k.ny;
     let nz = k.nz;
@@ -512,15 +517,16 @@ fn allen_cahn_rate_tiled_3d(
 
 var<workgroup> tile_sums: array<vec2<f32>, WORKGROUP_X * WORKGROUP_Y>;
 
-@compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
-fn reaction_field(@builtin(global_invocation_id) id: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+// The body of both entry points; `active` is uniform over the workgroup (one point per
+// workgroup), so the barriers are reached by all or none.
+fn reaction_field_at(id: vec3<u32>, lid: u32, wid: vec3<u32>, groups: vec3<u32>) {
     let m = id.x;
     let i = id.y;
     var r = vec2<f32>(0.0, 0.0);
     // No early return: every invocation takes part in the tile's sum.
     if (i < k.nx && m < layer_cells()) {
         let n = cell_of(i, m);
-        r = reaction_rate(xi[n], 1.0 + excess[n], phi[n], step_scalars[ELECTRODE_POTENTIAL], kinetic_factor[n], asr[n], blocked[n]);
+        r = reaction_rate(xi[n], 1.0 + excess[n], phi[n], step_scalars[point_scalar(ELECTRODE_POTENTIAL)], kinetic_factor[n], asr[n], blocked[n]);
         bv_rate[n] = r.x;
     }
     tile_sums[lid] = r;
@@ -531,8 +537,28 @@ fn reaction_field(@builtin(global_invocation_id) id: vec3<u32>, @builtin(local_i
         }
     }
     if (lid == 0u) {
-        reaction_partials[wid.y * groups.x + wid.x] = tile_sums[0];
+        // The point's partials: groups.x · groups.y per point.
+        reaction_partials[point * groups.x * groups.y + wid.y * groups.x + wid.x] = tile_sums[0];
     }
+}
+
+@compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
+fn reaction_field(@builtin(global_invocation_id) id: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    enter_point(id.z);
+    reaction_field_at(id, lid, wid, groups);
+}
+
+// The evaluations of the galvanostatic search (dispatched indirectly while any point searches):
+// a point whose search has ended keeps the field of its last evaluation (one whose sums were
+// not finite is evaluated again at its last step's E, as a lone run is).
+@compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
+fn reaction_field_searching(@builtin(global_invocation_id) id: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    enter_point(id.z);
+    let status = bitcast<u32>(step_scalars[point_scalar(CONTROL_STATUS)]);
+    if (status != CONTROL_SEARCHING && status != CONTROL_NOT_FINITE) {
+        return;
+    }
+    reaction_field_at(id, lid, wid, groups);
 }
 
 // ---- kernel: reaction_maxima
@@ -548,6 +574,7 @@ fn reaction_field(@builtin(global_invocation_id) id: vec3<u32>, @builtin(local_i
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn reaction_maxima(@builtin(global_invocation_id) id: vec3<u32>) {
+    enter_point(id.z);
     let m = id.x;
     let i = id.y;
     if (i >= k.nx || m >= layer_cells()) { return; }
@@ -579,11 +606,12 @@ fn reaction_maxima(@builtin(global_invocation_id) id: vec3<u32>) {
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn interface_noise(@builtin(global_invocation_id) id: vec3<u32>) {
+    enter_point(id.z);
     let m = id.x;
     let i = id.y;
     if (i >= k.nx || m >= layer_cells()) { return; }
     let n = cell_of(i, m);
-    let amplitude = bitcast<f32>(step_scalars[NOISE_AMPLITUDE]);
+    let amplitude = bitcast<f32>(step_scalars[point_scalar(NOISE_AMPLITUDE)]);
     if (amplitude == 0.0) {
         noise[n] = 0.0;
         h_prime[n] = 0.0;
@@ -594,7 +622,7 @@ fn interface_noise(@builtin(global_invocation_id) id: vec3<u32>) {
     // Bulk cells (h' = 0) draw nothing: the noise is confined to the interface.
     var value = 0.0;
     if (hp > 0.0) {
-        value = scale * uniform_signed(k.noise_key, step_scalars[STEP], n) * hp;
+        value = scale * uniform_signed(k.noise_key, step_scalars[point_scalar(STEP)], local_cell(n)) * hp;
     }
     noise[n] = value;
     h_prime[n] = hp;
@@ -611,13 +639,14 @@ fn interface_noise(@builtin(global_invocation_id) id: vec3<u32>) {
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn update_order_parameter(@builtin(global_invocation_id) id: vec3<u32>) {
+    enter_point(id.z);
     let m = id.x;
     let i = id.y;
     if (i >= k.nx || m >= layer_cells()) { return; }
     let n = cell_of(i, m);
     let x = xi[n];
-    let zero_sum_noise = noise[n] - step_scalars[NOISE_MEAN] * interpolation_prime(x);
-    var updated = x + step_scalars[DT] * (ac_rate[n] + bv_rate[n] + zero_sum_noise);
+    let zero_sum_noise = noise[n] - step_scalars[point_scalar(NOISE_MEAN)] * interpolation_prime(x);
+    var updated = x + step_scalars[point_scalar(DT)] * (ac_rate[n] + bv_rate[n] + zero_sum_noise);
     // Flush the geometrically decaying far field before it turns subnormal.
     if (abs(updated) < FLUSH_TO_ZERO) {
         updated = 0.0;

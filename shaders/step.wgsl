@@ -11,7 +11,21 @@ struct StepGlue {
     potential_source: f32,
 }
 
-@group(0) @binding(0) var<uniform> g: StepGlue;
+@group(0) @binding(0) var<uniform> step_glue: array<StepGlue, MAX_POINTS>;
+
+// The glue of the invocation's point (enter_point).
+var<private> g: StepGlue;
+
+fn enter_point(z: u32) {
+    select_point(z);
+    g = step_glue[point];
+}
+
+// The buffer index of cell (i, m) of the invocation's point.
+fn glue_cell(i: u32, m: u32) -> u32 {
+    let layer = g.ny * g.nz;
+    return point * g.nx * layer + i * layer + m;
+}
 
 // ---- kernel: potential_source
 // rhs = −(q / dt_last) Δxi: the last step's deposition rate as the source of the potential.
@@ -21,11 +35,12 @@ struct StepGlue {
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn potential_source(@builtin(global_invocation_id) id: vec3<u32>) {
+    enter_point(id.z);
     let m = id.x;
     let i = id.y;
     if (i >= g.nx || m >= g.ny * g.nz) { return; }
-    let n = i * g.ny * g.nz + m;
-    let q = g.potential_source / step_scalars[DT];
+    let n = glue_cell(i, m);
+    let q = g.potential_source / step_scalars[point_scalar(DT)];
     rhs[n] = -q * dxi[n];
 }
 
@@ -36,8 +51,9 @@ fn potential_source(@builtin(global_invocation_id) id: vec3<u32>) {
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn inverse_time_step_field(@builtin(global_invocation_id) id: vec3<u32>) {
+    enter_point(id.z);
     let m = id.x;
     let i = id.y;
     if (i >= g.nx || m >= g.ny * g.nz) { return; }
-    a[i * g.ny * g.nz + m] = 1.0 / step_scalars[DT];
+    a[glue_cell(i, m)] = 1.0 / step_scalars[point_scalar(DT)];
 }

@@ -33,6 +33,7 @@ fn face_flux(d_from: f32, d_to: f32, p_from: f32, p_to: f32, c_from: f32, c_to: 
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn transport_coefficients(@builtin(global_invocation_id) id: vec3<u32>) {
+    enter_point(id.z);
     let m = id.x;
     let i = id.y;
     if (i >= k.nx || m >= layer_cells()) { return; }
@@ -54,12 +55,13 @@ fn transport_coefficients(@builtin(global_invocation_id) id: vec3<u32>) {
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn concentration_rhs(@builtin(global_invocation_id) id: vec3<u32>) {
+    enter_point(id.z);
     let m = id.x;
     let i = id.y;
     let nx = k.nx;
     let layer = layer_cells();
     if (i >= nx || m >= layer) { return; }
-    let inv_dt = 1.0 / step_scalars[DT];
+    let inv_dt = 1.0 / step_scalars[point_scalar(DT)];
     let n = cell_of(i, m);
     let lat = lateral_neighbours(m, k.ny, k.nz);
     let l = cell_of(i, lat.y_minus);
@@ -114,6 +116,7 @@ fn migration_out(n: u32, m: u32) -> f32 {
 
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn max_migration_speed(@builtin(global_invocation_id) id: vec3<u32>) {
+    enter_point(id.z);
     let m = id.x;
     let i = id.y;
     let nx = k.nx;
@@ -138,8 +141,8 @@ fn max_migration_speed(@builtin(global_invocation_id) id: vec3<u32>) {
 
 // ---- kernel: boundary_inflow
 // Per bulk-face cell m (its index in the last x layer): [D (−u_new) 2/Δx − J_mig(c_old = 1 + u_old)] Δx dt, the ions entering in
-// the step (the face's c0 − c is −u, unrounded); Reductions::sum over the first ny·nz entries
-// finishes it. 1D over m.
+// the step (the face's c0 − c is −u, unrounded); Reductions::sum over the ny·nz entries of each
+// point finishes it. 1D over m.
 @group(0) @binding(1) var<storage, read> excess_old: array<f32>;
 @group(0) @binding(2) var<storage, read> excess_new: array<f32>;
 @group(0) @binding(3) var<storage, read> phi: array<f32>;
@@ -149,6 +152,7 @@ fn max_migration_speed(@builtin(global_invocation_id) id: vec3<u32>) {
 
 @compute @workgroup_size(WORKGROUP_1D)
 fn boundary_inflow(@builtin(global_invocation_id) id: vec3<u32>) {
+    enter_point(id.z);
     let m = id.x;
     if (m >= layer_cells()) { return; }
     let dx = 1.0 / k.inv_dx;
@@ -159,5 +163,5 @@ fn boundary_inflow(@builtin(global_invocation_id) id: vec3<u32>) {
     let migration_out = face_flux(d, d, phi[n], potential_bulk_ghost(phi[n]), 1.0 + excess_old[n], beyond);
     // The face's length (2D, per unit depth) or area (3D).
     let face = select(dx, dx * dx, k.nz > 1u);
-    inflow[m] = (diffusive_in - migration_out) * face * step_scalars[DT];
+    inflow[point * layer_cells() + m] = (diffusive_in - migration_out) * face * step_scalars[point_scalar(DT)];
 }

@@ -17,6 +17,7 @@ mod gpu_common;
 
 use mgpf::backend::cpu::CpuBackend;
 use mgpf::backend::gpu::buffers::{read_back, storage_buffer, zeroed_buffer};
+use mgpf::backend::gpu::context::step_scalar;
 use mgpf::backend::gpu::kernels::{submit, InterphaseKernels, RunConstants, BAND_FLOOR};
 use mgpf::backend::gpu::{GpuBackend, GpuContext};
 use mgpf::backend::Backend;
@@ -106,10 +107,13 @@ fn device_band(
         zeroed_buffer(ctx, "distance", n),
         zeroed_buffer(ctx, "layer", n),
     );
+    // Step 0: a refresh is due.
+    let step_scalars = zeroed_buffer(ctx, "step scalars", step_scalar::COUNT as usize);
     let refresh = kernels.refresh_layer(
         ctx,
         grid,
         &k.buffer(ctx),
+        &step_scalars,
         &upload(ctx, "xi", xi),
         [&column, &plane, &distance],
         &layer,

@@ -1325,7 +1325,7 @@ fn solve_shift_matches_cpu() {
             );
             let ac = upload(ctx, "ac_rate", &s.cpu_ac_rate);
             let ac_sum_gpu = reductions.sum(ctx, &ac, n, &sc, step_scalar::AC_RATE_SUM);
-            let field = kernels.reaction_field(
+            let field = kernels.reaction_field_searching(
                 ctx,
                 g,
                 &RunConstants::from_params(&p).buffer(ctx),

@@ -23,7 +23,8 @@ use mgpf::backend::cpu::multigrid::kernels::{
 };
 use mgpf::backend::cpu::multigrid::Multigrid;
 use mgpf::backend::gpu::buffers::{read_back, storage_buffer};
-use mgpf::backend::gpu::multigrid::{GpuMultigrid, StatisticsSlot};
+use mgpf::backend::gpu::multigrid::{GpuMultigrid, StatisticsSlot, STATISTICS};
+use mgpf::backend::gpu::points::Points;
 use mgpf::backend::gpu::GpuContext;
 use mgpf::numerics::{Bcs, Boundary, SolvePlan};
 use mgpf::{Grid, Real};
@@ -988,5 +989,271 @@ fn mass_projection_takes_the_residual_sum_out() {
             after.abs() < 1e-2 * before.abs(),
             "{nx}×{ny}: {before:.3e} → {after:.3e}"
         );
+    }
+}
+
+/// One problem of the batch test in the grid's flat order: a (small and > 0, so that the coarse
+/// levels matter and the mass projection has a direction), k (metal of conductivity 1e-3, 1e-4
+/// or 1e-2 below x ≈ 0.3 L, electrolyte 1 beyond, ±20 % noise), f and the start u.
+struct FlatProblem {
+    a: Vec<Real>,
+    k: Vec<Real>,
+    f: Vec<Real>,
+    u: Vec<Real>,
+}
+
+impl FlatProblem {
+    fn new(grid: Grid, point: usize) -> FlatProblem {
+        let seed = 100 + 10 * point as u64;
+        let metal_k = [1e-3, 1e-4, 1e-2][point % 3];
+        let n = grid.cells();
+        let k = (0..n)
+            .map(|c| {
+                let [i, _, _] = grid.cell(c);
+                let d = (i as f64 + 0.5 - 0.3 * grid.nx as f64) / 1.5;
+                let metal = 0.5 * (1.0 - d.tanh());
+                let noisy = 1.0 + 0.2 * f64::from(noise(c, seed));
+                ((metal * f64::ln(metal_k)).exp() * noisy) as Real
+            })
+            .collect();
+        let a0 = 0.05 * (1 + point) as Real;
+        FlatProblem {
+            a: (0..n).map(|c| a0 + 0.02 * noise(c, seed + 1)).collect(),
+            k,
+            f: (0..n)
+                .map(|c| 1.0 + point as Real + 0.5 * noise(c, seed + 2))
+                .collect(),
+            u: (0..n).map(|c| 1e-2 * noise(c, seed + 3)).collect(),
+        }
+    }
+}
+
+/// The words of `len` elements of `buffer` (bit patterns, for exact comparisons).
+fn words(ctx: &GpuContext, buffer: &wgpu::Buffer, len: usize) -> Vec<u32> {
+    read_back(ctx, buffer, len)
+}
+
+/// Fails unless `got` and `want` hold the same words, naming how many differ and the first.
+fn same_words(got: &[u32], want: &[u32], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    let differ = got.iter().zip(want).filter(|(g, w)| g != w).count();
+    if let Some(n) = got.iter().zip(want).position(|(g, w)| g != w) {
+        panic!(
+            "{what}: {differ} of {} words differ, the first at {n}: {} against {}",
+            got.len(),
+            f32::from_bits(got[n]),
+            f32::from_bits(want[n])
+        );
+    }
+}
+
+/// The words of point `p`'s block of `len` elements per point in `all`.
+fn block(all: &[u32], p: usize, len: usize) -> &[u32] {
+    &all[p * len..(p + 1) * len]
+}
+
+/// What [`batch_test_solves`] reads back, every point's (the words of the device's buffers).
+struct BatchRecords {
+    /// The statistics records (Start, End) after the V-cycle solve, STATISTICS words a point.
+    v_solve: [Vec<u32>; 2],
+    /// The mass projection's (Σ r, Σ A z, κ), 3 words a point.
+    projection: Vec<u32>,
+    /// The statistics records (Start, End) after the PCG solve.
+    pcg: [Vec<u32>; 2],
+}
+
+/// The solves of the batch test, the same for a lone run and a batch: a V-cycle solve between
+/// residual statistics ending in the mass projection (the excess's walls) on `u_v`, then PCG
+/// iterations between residual statistics on `u_p` (the concentration's walls).
+fn batch_test_solves(
+    ctx: &GpuContext,
+    mg: &mut GpuMultigrid,
+    [u_v, u_p, f]: [&wgpu::Buffer; 3],
+) -> BatchRecords {
+    let points = mg.points().capacity() as usize;
+    let statistics = |mg: &GpuMultigrid| {
+        [StatisticsSlot::Start, StatisticsSlot::End]
+            .map(|slot| words(ctx, mg.statistics_buffer(slot), points * STATISTICS))
+    };
+    submit(ctx, |e| {
+        mg.encode_solve_with_statistics(e, u_v, f, excess_bcs(), 2)
+    });
+    let v_solve = statistics(mg);
+    let projection = (0..points as u32)
+        .flat_map(|p| mg.read_point_mass_projection(p).map(f32::to_bits))
+        .collect();
+    let bcs = concentration_bcs();
+    submit(ctx, |e| {
+        mg.encode_residual_statistics(e, u_p, f, bcs, StatisticsSlot::Start);
+        mg.encode_pcg(e, u_p, f, bcs, 3);
+        mg.encode_residual_statistics(e, u_p, f, bcs, StatisticsSlot::End);
+    });
+    BatchRecords {
+        v_solve,
+        projection,
+        pcg: statistics(mg),
+    }
+}
+
+/// A problem of the batch test solved alone: its multigrid, buffers (u_v, u_p, f) and the
+/// records of its last [`batch_test_solves`].
+struct LoneRun {
+    mg: GpuMultigrid,
+    buffers: [wgpu::Buffer; 3],
+    records: BatchRecords,
+}
+
+/// Fails unless point `p` of the batch (solutions `batch_v`, `batch_p`, its `records`) holds,
+/// word for word, what its lone run holds.
+fn check_point_is_its_lone_run(
+    ctx: &GpuContext,
+    grid: Grid,
+    p: usize,
+    lone: &LoneRun,
+    [batch_v, batch_p]: [&[u32]; 2],
+    records: &BatchRecords,
+) {
+    let n = grid.cells();
+    let [u_v, u_p, _] = &lone.buffers;
+    let what = |name: &str| format!("{grid:?} point {p}: {name}");
+    same_words(
+        block(batch_v, p, n),
+        &words(ctx, u_v, n),
+        &what("V-cycle solution"),
+    );
+    same_words(
+        block(batch_p, p, n),
+        &words(ctx, u_p, n),
+        &what("PCG solution"),
+    );
+    for (slot, name) in [(0, "start"), (1, "end")] {
+        let (batch, alone) = (&records.v_solve[slot], &lone.records.v_solve[slot]);
+        same_words(
+            block(batch, p, STATISTICS),
+            alone,
+            &what(&format!("V {name}")),
+        );
+        let (batch, alone) = (&records.pcg[slot], &lone.records.pcg[slot]);
+        same_words(
+            block(batch, p, STATISTICS),
+            alone,
+            &what(&format!("PCG {name}")),
+        );
+    }
+    let projection = block(&records.projection, p, 3);
+    same_words(projection, &lone.records.projection, &what("projection"));
+}
+
+/// The batch axis (`GpuMultigrid::for_points`, every buffer one block per point): three problems
+/// of one grid, each its own a, k, f and start, in 2D (32×32) and 3D (16×8×8): V-cycles between
+/// residual statistics ending in the mass projection, then PCG iterations. Each point's
+/// solutions, statistics and projection scalars are those of its problem solved alone
+/// (`GpuMultigrid::new`), bit for bit. Then, with only points 0 and 2 live, a further solve of
+/// each kind leaves every block of point 1 (solutions, statistics, projection scalars) as it was
+/// and moves points 0 and 2 exactly as their lone runs.
+#[test]
+fn a_batch_of_points_solves_each_point_bit_for_bit_as_a_lone_run() {
+    let Some(ctx) = gpu_common::gpu() else { return };
+    const POINTS: usize = 3;
+    let grid_3d = Grid {
+        nx: 16,
+        ny: 8,
+        nz: 8,
+        dx: DX,
+    };
+    for grid in [Grid::new(32, 32, DX), grid_3d] {
+        let n = grid.cells();
+        let problems: Vec<FlatProblem> = (0..POINTS).map(|p| FlatProblem::new(grid, p)).collect();
+        let mut lone: Vec<LoneRun> = problems
+            .iter()
+            .map(|pr| {
+                let mut mg = GpuMultigrid::new(ctx, grid);
+                assert_eq!(mg.points().capacity(), 1);
+                mg.conserve_mass();
+                let [a, k, f] = [&pr.a, &pr.k, &pr.f].map(|v| storage_buffer(ctx, "lone", v));
+                let [u_v, u_p] = [0, 1].map(|_| storage_buffer(ctx, "lone u", &pr.u));
+                submit(ctx, |e| mg.set_coefficients(e, &a, &k));
+                let records = batch_test_solves(ctx, &mut mg, [&u_v, &u_p, &f]);
+                LoneRun {
+                    mg,
+                    buffers: [u_v, u_p, f],
+                    records,
+                }
+            })
+            .collect();
+
+        // The batch: the same problems side by side, point p's blocks from p·cells.
+        let points = Points::new(ctx, POINTS as u32);
+        let mut mg = GpuMultigrid::for_points(ctx, grid, &points);
+        mg.conserve_mass();
+        let joined = |field: fn(&FlatProblem) -> &Vec<Real>| {
+            let all: Vec<Real> = problems.iter().flat_map(|p| field(p).clone()).collect();
+            storage_buffer(ctx, "batch", &all)
+        };
+        let [a, k, f, u_v, u_p] = [
+            joined(|p| &p.a),
+            joined(|p| &p.k),
+            joined(|p| &p.f),
+            joined(|p| &p.u),
+            joined(|p| &p.u),
+        ];
+        submit(ctx, |e| mg.set_coefficients(e, &a, &k));
+        let first = batch_test_solves(ctx, &mut mg, [&u_v, &u_p, &f]);
+        let solutions = |u: &wgpu::Buffer| words(ctx, u, POINTS * n);
+        let (first_v, first_p) = (solutions(&u_v), solutions(&u_p));
+        for (p, run) in lone.iter().enumerate() {
+            check_point_is_its_lone_run(ctx, grid, p, run, [&first_v, &first_p], &first);
+            assert_eq!(mg.read_point_statistics(p as u32), run.mg.read_statistics());
+        }
+        let stats = mg.read_points_statistics();
+        assert_eq!(stats.len(), POINTS);
+        assert_eq!(stats[0], mg.read_statistics());
+        println!(
+            "{grid:?}, {} levels: {POINTS} points side by side, each bit for bit its lone run (PCG residuals {:.2e}, {:.2e}, {:.2e})",
+            mg.levels(),
+            stats[0].residual_rel(),
+            stats[1].residual_rel(),
+            stats[2].residual_rel(),
+        );
+
+        // Points 0 and 2 live: point 1 keeps every block, the others move as their lone runs.
+        points.set_live(ctx, &[0, 2]);
+        let second = batch_test_solves(ctx, &mut mg, [&u_v, &u_p, &f]);
+        let (second_v, second_p) = (solutions(&u_v), solutions(&u_p));
+        let kept = |now: &[u32], before: &[u32], len: usize, what: &str| {
+            let what = format!("{grid:?}: point 1's {what} changed while it was not live");
+            same_words(block(now, 1, len), block(before, 1, len), &what);
+        };
+        kept(&second_v, &first_v, n, "V-cycle solution");
+        kept(&second_p, &first_p, n, "PCG solution");
+        kept(
+            &second.projection,
+            &first.projection,
+            3,
+            "projection scalars",
+        );
+        // The statistics records last held the first PCG solve's (Start, End).
+        for slot in 0..2 {
+            kept(
+                &second.v_solve[slot],
+                &first.pcg[slot],
+                STATISTICS,
+                "statistics",
+            );
+            kept(
+                &second.pcg[slot],
+                &first.pcg[slot],
+                STATISTICS,
+                "statistics",
+            );
+        }
+        for p in [0, 2] {
+            let moved = block(&second_v, p, n) != block(&first_v, p, n);
+            assert!(moved, "{grid:?}: point {p} did not move");
+            let run = &mut lone[p];
+            let [u_v, u_p, f] = &run.buffers;
+            run.records = batch_test_solves(ctx, &mut run.mg, [u_v, u_p, f]);
+            check_point_is_its_lone_run(ctx, grid, p, run, [&second_v, &second_p], &second);
+        }
     }
 }

@@ -20,9 +20,18 @@
 // Several kernels declare different variables at the same binding number: each entry point's
 // bind group layout is derived from the variables it uses, and no entry point uses two of them.
 // The files of shaders/multigrid/ are joined into one module (this one first) by
-// src/backend/gpu/multigrid/mod.rs, which prepends COARSEST_MAX_CELLS and STATISTICS: this file
-// holds the uniforms, the helpers and the seven-point operator (five-point in 2D) that the kernel
-// families share.
+// src/backend/gpu/multigrid/mod.rs, which prepends COARSEST_MAX_CELLS, STATISTICS, PCG_SCALARS
+// and MASS_SCALARS: this file holds the uniforms, the helpers and the seven-point operator
+// (five-point in 2D) that the kernel families share.
+//
+// The batch axis (points::POINTS_RULE of the prelude): every buffer holds one block per point of
+// the batch, point p's element e of a buffer of L elements per point at p·L + e. Cell arrays
+// (u, f, a, r, ky_faces, kz_faces, the PCG vectors) have L = the level's nx·ny·nz, x faces
+// L = (nx + 1)·ny·nz, partials L = the workgroups of one point's reduction (× STATISTICS for
+// residual_statistics), scalars L = their length per point (STATISTICS, PCG_SCALARS,
+// MASS_SCALARS). Every entry point first calls select_point with its z layer (one layer of
+// workgroups per live point); the uniforms (Level, Walls, Slot) are shared by all points, which
+// have the same grid and walls.
 
 struct Level {
     nx: u32,
@@ -93,16 +102,35 @@ fn layer_cells(l: Level) -> u32 {
     return l.ny * l.nz;
 }
 
+// The start of the point's block of a cell array of level `l` (p·nx·ny·nz) and of its x faces
+// (p·(nx + 1)·ny·nz).
+fn cell_base(l: Level) -> u32 {
+    return point * l.nx * l.ny * l.nz;
+}
+
+fn x_face_base(l: Level) -> u32 {
+    return point * (l.nx + 1u) * l.ny * l.nz;
+}
+
+// The same for the next coarser level of `l`.
+fn coarse_cell_base(l: Level) -> u32 {
+    return point * l.nx_coarse * l.ny_coarse * l.nz_coarse;
+}
+
+fn coarse_x_face_base(l: Level) -> u32 {
+    return point * (l.nx_coarse + 1u) * l.ny_coarse * l.nz_coarse;
+}
+
 // Red-black parity (i + j + k) mod 2 of the cell (i, m = j·nz + k), as the CPU colours it
 // (kernels.rs: colour 0, red, first on the way down).
 fn parity(i: u32, m: u32, nz: u32) -> u32 {
     return (i + m / nz + m % nz) % 2u;
 }
 
-// (Σ w (u_nb − u), Σ w) at cell (i, m), walls as faces to a fixed value: the CPU's
-// LineStencil::balance (stencil.rs) in the same order of operations: the two faces along the
-// cell's line (z in 3D, y in 2D), then west, east, then in 3D south, north across y (left out
-// when ny = 1, where they would join the cell to itself, as on the CPU).
+// (Σ w (u_nb − u), Σ w) at cell (i, m) of the selected point, walls as faces to a fixed value:
+// the CPU's LineStencil::balance (stencil.rs) in the same order of operations: the two faces
+// along the cell's line (z in 3D, y in 2D), then west, east, then in 3D south, north across y
+// (left out when ny = 1, where they would join the cell to itself, as on the CPU).
 struct Balance {
     flux: f32,
     diag: f32,
@@ -114,9 +142,12 @@ fn balance(i: u32, m: u32) -> Balance {
     let nz = level.nz;
     let layer = ny * nz;
     let inv_dx2 = level.inv_dx2;
+    // The point's blocks: cells (u, ky, kz) from `base`, x faces from `faces`.
+    let base = cell_base(level);
+    let faces = x_face_base(level);
     let row = i * layer;
     let c = row + m;
-    let uc = u[c];
+    let uc = u[base + c];
     let nb = lateral_neighbours(m, ny, nz);
     let three_d = nz > 1u;
     var line_minus = nb.y_minus;
@@ -126,16 +157,16 @@ fn balance(i: u32, m: u32) -> Balance {
     if (three_d) {
         line_minus = nb.z_minus;
         line_plus = nb.z_plus;
-        ws = kz_faces[c] * inv_dx2;
-        wn = kz_faces[row + nb.z_plus] * inv_dx2;
+        ws = kz_faces[base + c] * inv_dx2;
+        wn = kz_faces[base + row + nb.z_plus] * inv_dx2;
     } else {
-        ws = ky_faces[c] * inv_dx2;
-        wn = ky_faces[row + nb.y_plus] * inv_dx2;
+        ws = ky_faces[base + c] * inv_dx2;
+        wn = ky_faces[base + row + nb.y_plus] * inv_dx2;
     }
-    var flux = ws * (u[row + line_minus] - uc) + wn * (u[row + line_plus] - uc);
+    var flux = ws * (u[base + row + line_minus] - uc) + wn * (u[base + row + line_plus] - uc);
     var diag = ws + wn;
-    let k_west = kx_faces[c];
-    let k_east = kx_faces[c + layer];
+    let k_west = kx_faces[faces + c];
+    let k_east = kx_faces[faces + c + layer];
     var w: f32;
     var u_nb: f32;
     if (i == 0u) {
@@ -143,7 +174,7 @@ fn balance(i: u32, m: u32) -> Balance {
         u_nb = wall_value(walls, level, false);
     } else {
         w = k_west * inv_dx2;
-        u_nb = u[layer_below(i) * layer + m];
+        u_nb = u[base + layer_below(i) * layer + m];
     }
     flux += w * (u_nb - uc);
     diag += w;
@@ -152,16 +183,16 @@ fn balance(i: u32, m: u32) -> Balance {
         u_nb = wall_value(walls, level, true);
     } else {
         w = k_east * inv_dx2;
-        u_nb = u[layer_above(i, nx) * layer + m];
+        u_nb = u[base + layer_above(i, nx) * layer + m];
     }
     flux += w * (u_nb - uc);
     diag += w;
     if (three_d && ny > 1u) {
-        let w_south = ky_faces[c] * inv_dx2;
-        let w_north = ky_faces[row + nb.y_plus] * inv_dx2;
-        flux += w_south * (u[row + nb.y_minus] - uc);
+        let w_south = ky_faces[base + c] * inv_dx2;
+        let w_north = ky_faces[base + row + nb.y_plus] * inv_dx2;
+        flux += w_south * (u[base + row + nb.y_minus] - uc);
         diag += w_south;
-        flux += w_north * (u[row + nb.y_plus] - uc);
+        flux += w_north * (u[base + row + nb.y_plus] - uc);
         diag += w_north;
     }
     return Balance(flux, diag);

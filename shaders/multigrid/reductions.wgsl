@@ -1,5 +1,9 @@
 // Multigrid reductions: workgroup tree sums, the residual statistics of the finest level and
-// the dot products (every field-to-scalar sum goes through workgroup_sum).
+// the dot products (every field-to-scalar sum goes through workgroup_sum). Segmented by point:
+// a kernel over the level writes the partials of point p at p·G + g (G the workgroups of one
+// point, g the workgroup in the point's layer; × STATISTICS for residual_statistics), and the
+// finishing kernels run one workgroup per point (workgroup_id.z), reading the point's G partials
+// (`count` of their Level uniform) and writing its scalars.
 
 // ---------------------------------------------------------------------------------------------
 // residual_statistics(u, f, a, kx_faces, ky_faces, kz_faces, bcs, dx) → per-workgroup partial
@@ -37,11 +41,21 @@ fn workgroup_sum(t: u32, value: f32) -> f32 {
     return sums[0][0];
 }
 
-// The workgroup's sum of `value` into partials[workgroup]; called in uniform control flow.
+// The workgroups of one point's layer of the dispatch, and the index of `group` among them.
+fn point_groups(groups: vec3<u32>) -> u32 {
+    return groups.x * groups.y;
+}
+
+fn group_in_layer(group: vec3<u32>, groups: vec3<u32>) -> u32 {
+    return group.y * groups.x + group.x;
+}
+
+// The workgroup's sum of `value` into the point's partials[workgroup]; called in uniform control
+// flow.
 fn sum_into_partials(t: u32, value: f32, group: vec3<u32>, groups: vec3<u32>) {
     let total = workgroup_sum(t, value);
     if (t == 0u) {
-        partials[group.y * groups.x + group.x] = total;
+        partials[point * point_groups(groups) + group_in_layer(group, groups)] = total;
     }
 }
 
@@ -52,13 +66,15 @@ fn residual_statistics(
     @builtin(workgroup_id) group: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,
 ) {
+    select_point(id.z);
     let m = id.x;
     let i = id.y;
     let layer = layer_cells(level);
     var values = array<f32, STATISTICS>(0.0, 0.0, 0.0, 0.0, 0.0);
     // No early return: every invocation reaches the barriers.
     if (m < layer && i < level.nx) {
-        let c = i * layer + m;
+        let c = cell_base(level) + i * layer + m;
+        let face = x_face_base(level) + i * layer + m;
         let bal = balance(i, m);
         let uc = u[c];
         let ac = a[c];
@@ -66,11 +82,11 @@ fn residual_statistics(
         let offset = level.reference_offset;
         var b = f[c] + offset * ac;
         if (i == 0u) {
-            b += walls.factor_lo * kx_faces[c] * level.inv_dx2
+            b += walls.factor_lo * kx_faces[face] * level.inv_dx2
                 * (wall_value(walls, level, false) + offset);
         }
         if (i + 1u == level.nx) {
-            b += walls.factor_hi * kx_faces[c + layer] * level.inv_dx2
+            b += walls.factor_hi * kx_faces[face + layer] * level.inv_dx2
                 * (wall_value(walls, level, true) + offset);
         }
         let scale = (ac + bal.diag) * abs(uc);
@@ -82,7 +98,7 @@ fn residual_statistics(
     workgroupBarrier();
     reduce_workgroup(t, STATISTICS);
     if (t < STATISTICS) {
-        let g = group.y * groups.x + group.x;
+        let g = point * point_groups(groups) + group_in_layer(group, groups);
         partials[g * STATISTICS + t] = sums[t][0];
     }
 }
@@ -91,13 +107,19 @@ fn residual_statistics(
 @group(0) @binding(1) var<storage, read_write> rs_statistics: array<f32>;
 @group(0) @binding(2) var<uniform> rs_level: Level;
 
-// Σ of the `count` workgroup partials of residual_statistics, by one workgroup.
+// Σ of the `count` workgroup partials of residual_statistics, by one workgroup per point, into
+// the point's STATISTICS values (at point·STATISTICS).
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
-fn residual_statistics_finish(@builtin(local_invocation_index) t: u32) {
+fn residual_statistics_finish(
+    @builtin(local_invocation_index) t: u32,
+    @builtin(workgroup_id) group: vec3<u32>,
+) {
+    select_point(group.z);
+    let first = point * rs_level.count;
     var values = array<f32, STATISTICS>(0.0, 0.0, 0.0, 0.0, 0.0);
     for (var g = t; g < rs_level.count; g += GROUP_CELLS) {
         for (var q = 0u; q < STATISTICS; q++) {
-            values[q] += rs_partials[g * STATISTICS + q];
+            values[q] += rs_partials[(first + g) * STATISTICS + q];
         }
     }
     for (var q = 0u; q < STATISTICS; q++) {
@@ -106,13 +128,13 @@ fn residual_statistics_finish(@builtin(local_invocation_index) t: u32) {
     workgroupBarrier();
     reduce_workgroup(t, STATISTICS);
     if (t < STATISTICS) {
-        rs_statistics[t] = sums[t][0];
+        rs_statistics[point * STATISTICS + t] = sums[t][0];
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // dot(x, y) → per-workgroup partial sums (binding 8, as every reduction), then dot_finish →
-// scalars[slot].
+// the point's scalars[slot] (at point·stride + slot).
 @group(0) @binding(0) var<storage, read> dot_x: array<f32>;
 @group(0) @binding(1) var<storage, read> dot_y: array<f32>;
 @group(0) @binding(3) var<uniform> dot_level: Level;
@@ -124,20 +146,23 @@ fn dot(
     @builtin(workgroup_id) group: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,
 ) {
+    select_point(id.z);
     let m = id.x;
     let i = id.y;
     let layer = layer_cells(dot_level);
     var value = 0.0;
     if (m < layer && i < dot_level.nx) {
-        let c = i * layer + m;
+        let c = cell_base(dot_level) + i * layer + m;
         value = dot_x[c] * dot_y[c];
     }
     sum_into_partials(t, value, group, groups);
 }
 
+// A slot of a scalars buffer holding `stride` scalars per point (dot_finish), or pcg_beta's
+// restart flag (`index`).
 struct Slot {
     index: u32,
-    pad0: u32,
+    stride: u32,
     pad1: u32,
     pad2: u32,
 }
@@ -147,14 +172,20 @@ struct Slot {
 @group(0) @binding(2) var<uniform> df_level: Level;
 @group(0) @binding(3) var<uniform> df_slot: Slot;
 
+// Σ of the point's `count` partials into its slot, by one workgroup per point.
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
-fn dot_finish(@builtin(local_invocation_index) t: u32) {
+fn dot_finish(
+    @builtin(local_invocation_index) t: u32,
+    @builtin(workgroup_id) group: vec3<u32>,
+) {
+    select_point(group.z);
+    let first = point * df_level.count;
     var value = 0.0;
     for (var g = t; g < df_level.count; g += GROUP_CELLS) {
-        value += df_partials[g];
+        value += df_partials[first + g];
     }
     let total = workgroup_sum(t, value);
     if (t == 0u) {
-        scalars[df_slot.index] = total;
+        scalars[point * df_slot.stride + df_slot.index] = total;
     }
 }

@@ -5,13 +5,14 @@
 // (i + j + k) mod 2 = colour: u += (f − a u + Σ w (u_nb − u)) / (a + Σ w).
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn smooth_red_black(@builtin(global_invocation_id) id: vec3<u32>) {
+    select_point(id.z);
     let m = id.x;
     let i = id.y;
     let layer = layer_cells(level);
     if (m >= layer || i >= level.nx || parity(i, m, level.nz) != level.colour) {
         return;
     }
-    let c = i * layer + m;
+    let c = cell_base(level) + i * layer + m;
     let b = balance(i, m);
     let ac = a[c];
     u[c] += (f[c] - ac * u[c] + b.flux) / (ac + b.diag);
@@ -22,13 +23,14 @@ fn smooth_red_black(@builtin(global_invocation_id) id: vec3<u32>) {
 // r = f − a u + Σ_f k_f (u_nb − u)/Δx², i.e. b − A u with the wall values in b.
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn residual(@builtin(global_invocation_id) id: vec3<u32>) {
+    select_point(id.z);
     let m = id.x;
     let i = id.y;
     let layer = layer_cells(level);
     if (m >= layer || i >= level.nx) {
         return;
     }
-    let c = i * layer + m;
+    let c = cell_base(level) + i * layer + m;
     r[c] = f[c] - a[c] * u[c] + balance(i, m).flux;
 }
 
@@ -36,9 +38,10 @@ fn residual(@builtin(global_invocation_id) id: vec3<u32>) {
 // coarsest_solve(u, f, a, kx_faces, ky_faces, kz_faces, bcs, dx): the coarsest level, on the
 // device.
 //
-// The CPU factorises the coarsest level (banded Cholesky in f64). Here one workgroup keeps u in
-// workgroup memory and runs `level.count` SOR sweeps (each colour in turn, factor `level.omega`)
-// with a barrier per colour: no host round trip and one dispatch, however many sweeps. The
+// The CPU factorises the coarsest level (banded Cholesky in f64). Here one workgroup per point
+// (its workgroup_id.z) keeps u in workgroup memory and runs `level.count` SOR sweeps (each colour
+// in turn, factor `level.omega`) with a barrier per colour: no host round trip and one dispatch,
+// however many sweeps. The
 // operator is symmetric positive definite, so SOR converges for any 0 < ω < 2 and any order of
 // the colours. Each invocation holds the stencil weights of its cells in registers; the level has
 // at most COARSEST_MAX_CELLS cells (src/backend/gpu/multigrid/cycle.rs falls back to global
@@ -55,7 +58,15 @@ const CELLS_PER_INVOCATION: u32 = COARSEST_MAX_CELLS / WORKGROUP_1D;
 var<workgroup> coarse_u: array<f32, COARSEST_MAX_CELLS>;
 
 @compute @workgroup_size(WORKGROUP_1D)
-fn coarsest_solve(@builtin(local_invocation_index) t: u32) {
+fn coarsest_solve(
+    @builtin(local_invocation_index) t: u32,
+    @builtin(workgroup_id) group: vec3<u32>,
+) {
+    // One workgroup per point; `c` below indexes the point's block (from `base`, x faces from
+    // `faces`) and its copy in coarse_u.
+    select_point(group.z);
+    let base = cell_base(level);
+    let faces = x_face_base(level);
     let nx = level.nx;
     let ny = level.ny;
     let nz = level.nz;
@@ -91,17 +102,17 @@ fn coarsest_solve(@builtin(local_invocation_index) t: u32) {
             w_zm[q] = 0.0;
             w_zp[q] = 0.0;
             if (!three_d || ny > 1u) {
-                w_ym[q] = ky_faces[c] * inv_dx2;
-                w_yp[q] = ky_faces[row + nb.y_plus] * inv_dx2;
+                w_ym[q] = ky_faces[base + c] * inv_dx2;
+                w_yp[q] = ky_faces[base + row + nb.y_plus] * inv_dx2;
             }
             if (three_d) {
-                w_zm[q] = kz_faces[c] * inv_dx2;
-                w_zp[q] = kz_faces[row + nb.z_plus] * inv_dx2;
+                w_zm[q] = kz_faces[base + c] * inv_dx2;
+                w_zp[q] = kz_faces[base + row + nb.z_plus] * inv_dx2;
             }
-            var west = kx_faces[c] * inv_dx2;
-            var east = kx_faces[c + layer] * inv_dx2;
-            rhs[q] = f[c];
-            diag[q] = a[c] + w_ym[q] + w_yp[q] + w_zm[q] + w_zp[q];
+            var west = kx_faces[faces + c] * inv_dx2;
+            var east = kx_faces[faces + c + layer] * inv_dx2;
+            rhs[q] = f[base + c];
+            diag[q] = a[base + c] + w_ym[q] + w_yp[q] + w_zm[q] + w_zp[q];
             if (i == 0u) {
                 west = walls.factor_lo * west;
                 rhs[q] += west * wall_value(walls, level, false);
@@ -121,7 +132,7 @@ fn coarsest_solve(@builtin(local_invocation_index) t: u32) {
             let z_wrap = odd_z && m % nz + 1u == nz;
             let kind = u32(y_wrap) + classes_y * u32(z_wrap);
             colour_of[q] = 2u * kind + parity(i, m, nz);
-            coarse_u[c] = u[c];
+            coarse_u[c] = u[base + c];
         }
     }
     workgroupBarrier();
@@ -152,7 +163,7 @@ fn coarsest_solve(@builtin(local_invocation_index) t: u32) {
     for (var q = 0u; q < CELLS_PER_INVOCATION; q++) {
         let c = t + q * WORKGROUP_1D;
         if (c < n) {
-            u[c] = coarse_u[c];
+            u[base + c] = coarse_u[c];
         }
     }
 }

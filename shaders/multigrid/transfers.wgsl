@@ -1,7 +1,8 @@
 // Multigrid transfers between levels: full weighting down (residuals and a), (bi/tri)linear
 // prolongation of the correction up. A coarse level halves x, y and, in 3D, z: coarse cell
 // (I, J, K) has the fine children (2I + a, 2J + b, 2K + c) (in 2D K = k = 0). The level uniform
-// of both kernels is the fine level's.
+// of both kernels is the fine level's; the point's fine block starts at cell_base(level), its
+// coarse block at coarse_cell_base(level).
 
 // ---------------------------------------------------------------------------------------------
 // restrict_full_weighting(fine, coarse)
@@ -15,6 +16,7 @@
 // 2D) in order.
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn restrict_full_weighting(@builtin(global_invocation_id) id: vec3<u32>) {
+    select_point(id.z);
     let mc = id.x;
     let ic = id.y;
     let nzc = fw_level.nz_coarse;
@@ -27,7 +29,7 @@ fn restrict_full_weighting(@builtin(global_invocation_id) id: vec3<u32>) {
     let three_d = nz > 1u;
     let jc = mc / nzc;
     let kc = mc % nzc;
-    let first = 2u * ic * layer + 2u * jc * nz + 2u * kc;
+    let first = cell_base(fw_level) + 2u * ic * layer + 2u * jc * nz + 2u * kc;
     // The other fine lines: (2I, 2J + 1) in 3D, then (2I + 1, 2J) and (2I + 1, 2J + 1).
     var sum = fw_fine[first] + fw_fine[first + 1u];
     if (three_d) {
@@ -37,7 +39,7 @@ fn restrict_full_weighting(@builtin(global_invocation_id) id: vec3<u32>) {
     if (three_d) {
         sum = sum + fw_fine[first + layer + nz] + fw_fine[first + layer + nz + 1u];
     }
-    fw_coarse[ic * layer_c + mc] = select(0.25, 0.125, three_d) * sum;
+    fw_coarse[coarse_cell_base(fw_level) + ic * layer_c + mc] = select(0.25, 0.125, three_d) * sum;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -65,6 +67,7 @@ fn pb_blend(base: u32, line: u32, beside: u32, t: u32, len: u32, three_d: bool) 
 // interpolated last, from the (y-blended in 3D) coarse lines.
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn prolong_bilinear(@builtin(global_invocation_id) id: vec3<u32>) {
+    select_point(id.z);
     let m = id.x;
     let i = id.y;
     let ny = pb_level.ny;
@@ -102,11 +105,12 @@ fn prolong_bilinear(@builtin(global_invocation_id) id: vec3<u32>) {
     let tn = select((tc + 1u) % len_c, (tc + len_c - 1u) % len_c, t % 2u == 0u);
     let lc = line / 2u;
     let ln = select((lc + 1u) % lines_c, (lc + lines_c - 1u) % lines_c, line % 2u == 0u);
-    let own = ic * layer_c;
-    let nb = inb * layer_c;
+    let coarse = coarse_cell_base(pb_level);
+    let own = coarse + ic * layer_c;
+    let nb = coarse + inb * layer_c;
     let e = 9.0 * pb_blend(own, lc, ln, tc, len_c, three_d)
         + 3.0 * pb_blend(own, lc, ln, tn, len_c, three_d)
         + sign * (3.0 * pb_blend(nb, lc, ln, tc, len_c, three_d)
             + pb_blend(nb, lc, ln, tn, len_c, three_d));
-    pb_fine[i * layer + m] += e * select(1.0 / 16.0, 1.0 / 64.0, three_d);
+    pb_fine[cell_base(pb_level) + i * layer + m] += e * select(1.0 / 16.0, 1.0 / 64.0, three_d);
 }

@@ -60,6 +60,31 @@ pub fn uniform_buffer<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, value: &T
     )
 }
 
+/// A uniform buffer of [`MAX_POINTS`](super::points::MAX_POINTS) blocks, one per point of a
+/// batch (WGSL `array<T, MAX_POINTS>`): `values` first, zeros after (points not held).
+pub fn point_uniforms<T: bytemuck::Pod>(
+    ctx: &GpuContext,
+    label: &str,
+    values: &[T],
+) -> wgpu::Buffer {
+    let capacity = super::points::MAX_POINTS as usize;
+    assert!(
+        values.len() <= capacity,
+        "{label}: more than {capacity} points"
+    );
+    let mut bytes = vec![0u8; capacity * std::mem::size_of::<T>()];
+    let filled = bytemuck::cast_slice::<T, u8>(values);
+    bytes[..filled.len()].copy_from_slice(filled);
+    count(
+        ctx.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: &bytes,
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            }),
+    )
+}
+
 /// Workgroups covering an nx × ny grid with the 2D kernels' (WORKGROUP_X along j, WORKGROUP_Y
 /// along i): `dispatch_workgroups(x, y, 1)`.
 pub fn grid_workgroups(nx: usize, ny: usize) -> (u32, u32) {
@@ -171,12 +196,31 @@ impl Staging {
         source: &wgpu::Buffer,
         len: usize,
     ) -> Vec<T> {
+        self.read_at(ctx, source, 0, len)
+    }
+
+    /// Copies `len` elements of `source` from element `first` on through the staging buffer
+    /// (blocking): one point's block of a batch's buffer.
+    pub fn read_at<T: bytemuck::Pod>(
+        &self,
+        ctx: &GpuContext,
+        source: &wgpu::Buffer,
+        first: usize,
+        len: usize,
+    ) -> Vec<T> {
         let mut encoder = ctx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("read back"),
             });
-        self.record_copy::<T>(&mut encoder, source, len);
+        let size = (len * std::mem::size_of::<T>()) as u64;
+        assert!(
+            size <= self.capacity,
+            "read-back of {size} B into {} B of staging",
+            self.capacity
+        );
+        let offset = (first * std::mem::size_of::<T>()) as u64;
+        encoder.copy_buffer_to_buffer(source, offset, &self.buffer, 0, size);
         ctx.queue.submit([encoder.finish()]);
         self.map_read(ctx, len)
     }

@@ -5,9 +5,10 @@
 //! WebGPU words, Vulkan words: an *adapter* is a physical device, a *device* a logical device, a
 //! *workgroup* a local work group, a *storage buffer* an SSBO.
 
+use super::points::Points;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
 /// Invocations per workgroup along j (the contiguous, periodic axis) and along i.
 pub const WORKGROUP_X: u32 = 16;
@@ -108,13 +109,18 @@ pub fn wgsl_prelude() -> String {
          const WORKGROUP_X: u32 = {WORKGROUP_X}u;\n\
          const WORKGROUP_Y: u32 = {WORKGROUP_Y}u;\n\
          const WORKGROUP_1D: u32 = {WORKGROUP_1D}u;\n\
-         const STEP_SCALAR_COUNT: u32 = {}u;\n",
-        step_scalar::COUNT
+         const STEP_SCALAR_COUNT: u32 = {}u;\n\
+         const MAX_POINTS: u32 = {}u;\n\
+         const MAX_POINTS_VEC4: u32 = {}u;\n",
+        step_scalar::COUNT,
+        super::points::MAX_POINTS,
+        super::points::MAX_POINTS / 4,
     );
     for (name, slot) in step_scalar::ALL {
         s.push_str(&format!("const {name}: u32 = {slot}u;\n"));
     }
     s.push_str(GRID_RULE);
+    s.push_str(super::points::POINTS_RULE);
     s
 }
 
@@ -172,6 +178,8 @@ pub struct GpuContext {
     /// The kernels compiled so far ([`GpuContext::compute_pipeline`]), shared by every backend
     /// on this device.
     compiled: Mutex<Compiled>,
+    /// The point table of a lone run ([`Points::single`]).
+    single_point: OnceLock<Arc<Points>>,
 }
 
 /// Shader modules by their source, and compute pipelines by source and entry point. A kernel's
@@ -293,12 +301,19 @@ impl GpuContext {
             device,
             queue,
             compiled: Mutex::new(Compiled::default()),
+            single_point: OnceLock::new(),
         })
     }
 
     /// The process-wide device (opened once: each lavapipe device starts its own thread pool).
     pub fn shared() -> Result<&'static GpuContext> {
         SHARED.as_ref().map_err(|e| Error::Gpu(e.clone()))
+    }
+
+    /// The point table of a lone run, created once per device.
+    pub(super) fn single_point(&self) -> &Arc<Points> {
+        self.single_point
+            .get_or_init(|| Points::create_single(self))
     }
 
     /// "name (backend, device type)" for run.json and the progress line.

@@ -9,6 +9,7 @@ pub mod ensemble;
 pub mod kernels;
 pub mod multigrid;
 pub mod phase_clock;
+pub mod points;
 
 pub use backend::{GpuBackend, GpuStepProfile};
 pub use context::{adapters, GpuContext};

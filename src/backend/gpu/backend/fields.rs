@@ -3,6 +3,8 @@
 use crate::backend::gpu::buffers::{layer_workgroups, storage_buffer, zeroed_buffer};
 use crate::backend::gpu::context::GpuContext;
 use crate::backend::gpu::kernels::{field_guard_buffer, indirect_args_buffer, step_scalars_buffer};
+use crate::backend::gpu::kernels::{RunConstants, StepControl, StepGlue};
+use crate::backend::gpu::points::MAX_POINTS;
 use crate::grid::{Field, Real};
 use crate::model::interphase::InterphaseFields;
 use crate::model::params::Params;
@@ -27,6 +29,15 @@ pub fn fields_bytes(p: &Params) -> u64 {
         };
     let (x, y) = layer_workgroups(g);
     4 * (words * g.cells() as u64 + g.layer_cells() as u64 + 2 * x as u64 * y as u64)
+}
+
+/// Device bytes of the per-point uniform arrays (run constants, step control, step glue: one
+/// block for each of [`MAX_POINTS`] points) and the point table.
+pub fn point_uniform_bytes() -> u64 {
+    let block = std::mem::size_of::<RunConstants>()
+        + std::mem::size_of::<StepControl>()
+        + std::mem::size_of::<StepGlue>();
+    (MAX_POINTS as usize * (block + 4) + 16) as u64
 }
 
 /// Device buffers of the fields (names as the CPU backend's).

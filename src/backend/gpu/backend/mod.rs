@@ -81,9 +81,11 @@ const CONCENTRATION_BCS: Bcs = crate::model::boundary::CONCENTRATION_EXCESS;
 /// ([`fields::fields_bytes`]) and both multigrid hierarchies (the potential's with its PCG
 /// vectors, the concentration's with its mass projection). About 42 f32 words per cell, 45 with
 /// a resolved band, in 2D and 3D alike (tests/gpu_memory.rs measures it). The host's staging
-/// buffer for read-backs is host memory and not counted.
+/// buffer for read-backs is host memory and not counted. The per-point uniform arrays
+/// ([`fields::point_uniform_bytes`], 70 KiB) are counted too.
 pub fn device_bytes(p: &Params) -> u64 {
-    fields::fields_bytes(p)
+    fields::point_uniform_bytes()
+        + fields::fields_bytes(p)
         + crate::backend::gpu::multigrid::device_bytes(p.grid, true, false)
         + crate::backend::gpu::multigrid::device_bytes(p.grid, false, true)
 }

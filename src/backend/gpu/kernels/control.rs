@@ -2,11 +2,13 @@
 //! potential computed on the device.
 
 use super::{kernel_module, Dispatch, Encode, CONTROL_WGSL};
-use crate::backend::gpu::buffers::{layer_workgroups, uniform_buffer};
+use crate::backend::gpu::buffers::{layer_workgroups, point_uniforms};
 use crate::backend::gpu::context::GpuContext;
+use crate::backend::gpu::points::Points;
 use crate::model::control::MAX_EVALUATIONS;
 use crate::model::params::MAX_H_SECOND_DERIVATIVE;
 use crate::model::timestep::{bounds, RateMaxima};
+use std::sync::Arc;
 
 /// Constants of the per-step control kernels (`shaders/control.wgsl`: WGSL `StepControl`).
 #[repr(C)]
@@ -60,21 +62,42 @@ impl StepControl {
         }
     }
 
+    /// The uniform array of a lone run (this block for point 0).
     pub fn buffer(&self, ctx: &GpuContext) -> wgpu::Buffer {
-        uniform_buffer(ctx, "step control", self)
+        StepControl::points_buffer(ctx, std::slice::from_ref(self))
+    }
+
+    /// The uniform array of a batch: point p's control at p.
+    pub fn points_buffer(ctx: &GpuContext, points: &[StepControl]) -> wgpu::Buffer {
+        point_uniforms(ctx, "step control", points)
     }
 }
 
-/// The galvanostatic search of one step (`model::control::solve_shift` on the device):
-/// solve_shift_start, then [`MAX_EVALUATIONS`] × (reaction_field, solve_shift_iteration).
-/// reaction_field is dispatched indirectly from `reaction_dispatch`, which the iteration empties
-/// once the search has ended: the evaluations after convergence dispatch no workgroups, and
-/// their iterations return at once. No evaluation is cut short by the budget: it is the CPU's
-/// cap too, and a search still open then ends as not converged (an error on both backends).
+/// The galvanostatic search of one step (`model::control::solve_shift` on the device), for every
+/// live point: solve_shift_start, then [`MAX_EVALUATIONS`] × (reaction_field_searching,
+/// solve_shift_iteration, solve_shift_dispatch). reaction_field_searching is dispatched
+/// indirectly from `reaction_dispatch`, which solve_shift_dispatch empties once no point
+/// searches: the evaluations after convergence dispatch no workgroups, and their iterations
+/// return at once (a point whose search has ended skips the evaluations of the others). No
+/// evaluation is cut short by the budget: it is the CPU's cap too, and a search still open then
+/// ends as not converged (an error on both backends).
 pub struct ShiftSolve {
     start: Dispatch,
     reaction_field: Dispatch,
     iteration: Dispatch,
+    dispatch: Dispatch,
+}
+
+impl ShiftSolve {
+    /// The same search over the points of `points`.
+    pub fn with_points(&self, ctx: &GpuContext, points: &Arc<Points>) -> ShiftSolve {
+        ShiftSolve {
+            start: self.start.with_points(ctx, points),
+            reaction_field: self.reaction_field.with_points(ctx, points),
+            iteration: self.iteration.with_points(ctx, points),
+            dispatch: self.dispatch.with_points(ctx, points),
+        }
+    }
 }
 
 impl Encode for ShiftSolve {
@@ -83,6 +106,7 @@ impl Encode for ShiftSolve {
         for _ in 0..MAX_EVALUATIONS {
             self.reaction_field.encode(pass);
             self.iteration.encode(pass);
+            self.dispatch.encode(pass);
         }
     }
 }
@@ -93,6 +117,7 @@ pub struct ControlKernels {
     time_step: wgpu::ComputePipeline,
     solve_shift_start: wgpu::ComputePipeline,
     solve_shift_iteration: wgpu::ComputePipeline,
+    solve_shift_dispatch: wgpu::ComputePipeline,
     advance_step: wgpu::ComputePipeline,
 }
 
@@ -103,6 +128,7 @@ impl ControlKernels {
             time_step: build("time_step"),
             solve_shift_start: build("solve_shift_start"),
             solve_shift_iteration: build("solve_shift_iteration"),
+            solve_shift_dispatch: build("solve_shift_dispatch"),
             advance_step: build("advance_step"),
         }
     }
@@ -150,14 +176,30 @@ impl ControlKernels {
         control: &wgpu::Buffer,
         step_scalars: &wgpu::Buffer,
         reaction_partials: &wgpu::Buffer,
-        reaction_dispatch: &wgpu::Buffer,
     ) -> Dispatch {
         Dispatch::new(
             ctx,
             "solve_shift_iteration",
             &self.solve_shift_iteration,
-            &[control, step_scalars, reaction_partials, reaction_dispatch],
+            &[control, step_scalars, reaction_partials],
             (1, 1, 1),
+        )
+    }
+
+    /// Arms `reaction_dispatch` for the live points while any of them searches, empties it
+    /// once none does (one invocation for all points).
+    pub fn solve_shift_dispatch(
+        &self,
+        ctx: &GpuContext,
+        control: &wgpu::Buffer,
+        step_scalars: &wgpu::Buffer,
+        reaction_dispatch: &wgpu::Buffer,
+    ) -> Dispatch {
+        Dispatch::once(
+            ctx,
+            "solve_shift_dispatch",
+            &self.solve_shift_dispatch,
+            &[control, step_scalars, reaction_dispatch],
         )
     }
 
@@ -172,8 +214,8 @@ impl ControlKernels {
         )
     }
 
-    /// The whole search from the last step's E, `reaction_field` (bound to the run's buffers,
-    /// writing `reaction_partials`) evaluated at each E it tries; ELECTRODE_POTENTIAL holds the
+    /// The whole search from the last step's E, `reaction_field` (reaction_field_searching bound
+    /// to the run's buffers, writing `reaction_partials`) evaluated at each E it tries; ELECTRODE_POTENTIAL holds the
     /// controlled E afterwards and bv_rate the reaction field there. `reaction_dispatch` is the
     /// indirect-dispatch buffer of three u32 ([`indirect_args_buffer`]).
     pub fn solve_shift(
@@ -188,13 +230,8 @@ impl ControlKernels {
         ShiftSolve {
             start: self.solve_shift_start(ctx, control, step_scalars, reaction_dispatch),
             reaction_field: reaction_field.indirect(reaction_dispatch),
-            iteration: self.solve_shift_iteration(
-                ctx,
-                control,
-                step_scalars,
-                reaction_partials,
-                reaction_dispatch,
-            ),
+            iteration: self.solve_shift_iteration(ctx, control, step_scalars, reaction_partials),
+            dispatch: self.solve_shift_dispatch(ctx, control, step_scalars, reaction_dispatch),
         }
     }
 }

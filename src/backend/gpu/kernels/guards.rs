@@ -5,11 +5,13 @@
 use super::{kernel_module, Dispatch, Encode, COMMON_WGSL, GUARDS_WGSL};
 use crate::backend::gpu::buffers::storage_buffer;
 use crate::backend::gpu::context::GpuContext;
+use crate::backend::gpu::points::Points;
 use crate::backend::guards::{
     blown_up, CONCENTRATION_FLOOR, GUARDED_FIELDS, ORDER_PARAMETER_RANGE,
 };
 use crate::error::Error;
 use crate::grid::Grid;
+use std::sync::Arc;
 
 /// Words (u32) of the field-guard buffer.
 pub mod field_guard {
@@ -45,20 +47,27 @@ fn guard_constants() -> String {
     )
 }
 
-/// A guard buffer with no failure recorded.
+/// A guard buffer of a lone run with no failure recorded.
 pub fn field_guard_buffer(ctx: &GpuContext) -> wgpu::Buffer {
-    storage_buffer(
-        ctx,
-        "field guard",
-        &[field_guard::NONE; field_guard::WORDS as usize],
-    )
+    points_field_guard_buffer(ctx, 1)
 }
 
-/// Resets `guard` to no failure recorded (queued before the next submit).
+/// A guard buffer of `points` points ([`field_guard::WORDS`] each), no failure recorded.
+pub fn points_field_guard_buffer(ctx: &GpuContext, points: u32) -> wgpu::Buffer {
+    let words = vec![field_guard::NONE; (field_guard::WORDS * points) as usize];
+    storage_buffer(ctx, "field guard", &words)
+}
+
+/// Resets `guard` to no failure recorded (queued before the next submit), for a lone run.
 pub fn clear_field_guard(ctx: &GpuContext, guard: &wgpu::Buffer) {
+    clear_point_field_guard(ctx, guard, 0);
+}
+
+/// Resets point `point`'s words of `guard` to no failure recorded.
+pub fn clear_point_field_guard(ctx: &GpuContext, guard: &wgpu::Buffer, point: u32) {
     ctx.queue.write_buffer(
         guard,
-        0,
+        (point * field_guard::WORDS * 4) as u64,
         bytemuck::cast_slice(&[field_guard::NONE; field_guard::WORDS as usize]),
     );
 }
@@ -86,6 +95,16 @@ pub struct CheckFields {
     finish: Dispatch,
 }
 
+impl CheckFields {
+    /// The same guard over the points of `points`.
+    pub fn with_points(&self, ctx: &GpuContext, points: &Arc<Points>) -> CheckFields {
+        CheckFields {
+            check: self.check.with_points(ctx, points),
+            finish: self.finish.with_points(ctx, points),
+        }
+    }
+}
+
 impl Encode for CheckFields {
     fn encode(&self, pass: &mut wgpu::ComputePass<'_>) {
         self.check.encode(pass);
@@ -111,7 +130,7 @@ impl GuardKernels {
             ),
             check_fields_finish: kernel_module(
                 ctx,
-                &[&constants],
+                &[&constants, COMMON_WGSL],
                 GUARDS_WGSL,
                 "check_fields_finish",
             ),
@@ -144,7 +163,7 @@ impl GuardKernels {
                 ctx,
                 "check_fields_finish",
                 &self.check_fields_finish,
-                &[xi, excess, phi, step_scalars, guard],
+                &[k, xi, excess, phi, step_scalars, guard],
                 (1, 1, 1),
             ),
         }

@@ -4,7 +4,9 @@
 
 use super::{kernel_module, Dispatch, Encode, COMMON_WGSL, INTERPHASE_WGSL};
 use crate::backend::gpu::context::GpuContext;
+use crate::backend::gpu::points::Points;
 use crate::grid::Grid;
+use std::sync::Arc;
 
 /// The band value the device's distance transform may leave out: f32 resolves the transport
 /// coefficients' (1 − s) + s r to ~6e-8, so a band below 1e-8 changes nothing.
@@ -68,6 +70,16 @@ impl Encode for LayerRefresh {
 impl LayerRefresh {
     /// Dispatches of one refresh.
     pub const DISPATCHES: usize = 4;
+
+    /// The same refresh over the points of `points`.
+    pub fn with_points(&self, ctx: &GpuContext, points: &Arc<Points>) -> LayerRefresh {
+        LayerRefresh {
+            along_x: self.along_x.with_points(ctx, points),
+            along_y: self.along_y.with_points(ctx, points),
+            along_z: self.along_z.with_points(ctx, points),
+            layer_indicator: self.layer_indicator.with_points(ctx, points),
+        }
+    }
 }
 
 impl InterphaseKernels {
@@ -84,11 +96,13 @@ impl InterphaseKernels {
 
     /// Pass 1 of the distance: per cell the cells along x to the nearest metal cell within the
     /// window (u32), or R + 1.
+    #[allow(clippy::too_many_arguments)]
     pub fn distance_from_metal_along_x(
         &self,
         ctx: &GpuContext,
         grid: Grid,
         k: &wgpu::Buffer,
+        step_scalars: &wgpu::Buffer,
         xi: &wgpu::Buffer,
         column_distance: &wgpu::Buffer,
     ) -> Dispatch {
@@ -96,18 +110,20 @@ impl InterphaseKernels {
             ctx,
             "distance_from_metal_along_x",
             &self.distance_from_metal_along_x,
-            &[k, xi, column_distance],
+            &[k, xi, column_distance, step_scalars],
             grid,
         )
     }
 
     /// Pass 2: per cell the squared distance (cells², u32) to the nearest metal cell in its x–y
     /// plane within the window.
+    #[allow(clippy::too_many_arguments)]
     pub fn distance_from_metal_along_y(
         &self,
         ctx: &GpuContext,
         grid: Grid,
         k: &wgpu::Buffer,
+        step_scalars: &wgpu::Buffer,
         column_distance: &wgpu::Buffer,
         plane_distance_sq: &wgpu::Buffer,
     ) -> Dispatch {
@@ -115,18 +131,20 @@ impl InterphaseKernels {
             ctx,
             "distance_from_metal_along_y",
             &self.distance_from_metal_along_y,
-            &[k, column_distance, plane_distance_sq],
+            &[k, column_distance, plane_distance_sq, step_scalars],
             grid,
         )
     }
 
     /// Pass 3: the distance (µm) from the xi = ½ contour, as `distance_from_metal` returns it
     /// (in 2D the plane's distance itself).
+    #[allow(clippy::too_many_arguments)]
     pub fn distance_from_metal_along_z(
         &self,
         ctx: &GpuContext,
         grid: Grid,
         k: &wgpu::Buffer,
+        step_scalars: &wgpu::Buffer,
         plane_distance_sq: &wgpu::Buffer,
         distance: &wgpu::Buffer,
     ) -> Dispatch {
@@ -134,17 +152,19 @@ impl InterphaseKernels {
             ctx,
             "distance_from_metal_along_z",
             &self.distance_from_metal_along_z,
-            &[k, plane_distance_sq, distance],
+            &[k, plane_distance_sq, distance, step_scalars],
             grid,
         )
     }
 
     /// s = [1 − h(xi)] · ½[1 − tanh((d − L)/(2δ_s))] from xi and the distance.
+    #[allow(clippy::too_many_arguments)]
     pub fn layer_indicator(
         &self,
         ctx: &GpuContext,
         grid: Grid,
         k: &wgpu::Buffer,
+        step_scalars: &wgpu::Buffer,
         xi: &wgpu::Buffer,
         distance: &wgpu::Buffer,
         layer: &wgpu::Buffer,
@@ -153,34 +173,51 @@ impl InterphaseKernels {
             ctx,
             "layer_indicator",
             &self.layer_indicator,
-            &[k, xi, distance, layer],
+            &[k, xi, distance, layer, step_scalars],
             grid,
         )
     }
 
     /// The whole refresh of `layer` from `xi`, through the scratch fields `column_distance` and
-    /// `plane_distance_sq` (u32) and `distance` (f32).
+    /// `plane_distance_sq` (u32) and `distance` (f32), for the points due at their step
+    /// (`step_scalars[STEP]` a multiple of the run constants' `refresh_every`).
     #[allow(clippy::too_many_arguments)]
     pub fn refresh_layer(
         &self,
         ctx: &GpuContext,
         grid: Grid,
         k: &wgpu::Buffer,
+        step_scalars: &wgpu::Buffer,
         xi: &wgpu::Buffer,
         [column_distance, plane_distance_sq, distance]: [&wgpu::Buffer; 3],
         layer: &wgpu::Buffer,
     ) -> LayerRefresh {
         LayerRefresh {
-            along_x: self.distance_from_metal_along_x(ctx, grid, k, xi, column_distance),
+            along_x: self.distance_from_metal_along_x(
+                ctx,
+                grid,
+                k,
+                step_scalars,
+                xi,
+                column_distance,
+            ),
             along_y: self.distance_from_metal_along_y(
                 ctx,
                 grid,
                 k,
+                step_scalars,
                 column_distance,
                 plane_distance_sq,
             ),
-            along_z: self.distance_from_metal_along_z(ctx, grid, k, plane_distance_sq, distance),
-            layer_indicator: self.layer_indicator(ctx, grid, k, xi, distance, layer),
+            along_z: self.distance_from_metal_along_z(
+                ctx,
+                grid,
+                k,
+                step_scalars,
+                plane_distance_sq,
+                distance,
+            ),
+            layer_indicator: self.layer_indicator(ctx, grid, k, step_scalars, xi, distance, layer),
         }
     }
 }

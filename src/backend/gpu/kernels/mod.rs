@@ -27,8 +27,9 @@
 //! [`CheckFields`] (the first bad cell of a blown-up step, into the field-guard buffer) →
 //! advance STEP.
 
-use super::buffers::{bind_group, layer_workgroups, uniform_buffer};
+use super::buffers::{bind_group, layer_workgroups, point_uniforms};
 use super::context::{step_scalar, GpuContext};
+use super::points::Points;
 use crate::error::{Error, Result};
 use crate::grid::{Grid, Real};
 use crate::model::anisotropy::KINETIC_FACTOR_MIN;
@@ -41,6 +42,7 @@ use crate::model::control::{
 use crate::model::kinetics::{MAX_EXPONENT, NEWTON_STEPS};
 use crate::model::noise::{key, STREAM_NOISE};
 use crate::model::params::MAX_H_PRIME;
+use std::sync::Arc;
 
 mod control;
 mod guards;
@@ -52,7 +54,8 @@ mod transport;
 
 pub use control::{indirect_args_buffer, ControlKernels, ShiftSolve, StepControl};
 pub use guards::{
-    clear_field_guard, field_guard, field_guard_buffer, first_failure, CheckFields, GuardKernels,
+    clear_field_guard, clear_point_field_guard, field_guard, field_guard_buffer, first_failure,
+    points_field_guard_buffer, CheckFields, GuardKernels,
 };
 pub use interphase::{band_reach, InterphaseKernels, LayerRefresh, BAND_FLOOR, MAX_BAND_REACH};
 pub use order_parameter::{FusedAllenCahn, OrderParameterKernels, ReactionInputs};
@@ -92,7 +95,7 @@ pub fn check_limits(ctx: &GpuContext) -> Result<()> {
 }
 
 /// Run constants of the order-parameter, transport and interphase kernels: the WGSL
-/// `RunConstants` of `shaders/common.wgsl`, field by field (48 four-byte scalars, 192 bytes, a
+/// `RunConstants` of `shaders/common.wgsl`, field by field (52 four-byte scalars, 208 bytes, a
 /// multiple of 16; the hcp frame's vectors are three scalars each in WGSL).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
@@ -148,6 +151,10 @@ pub struct RunConstants {
     pub hcp_a: [f32; 3],
     pub hcp_b: [f32; 3],
     pub hcp_c: [f32; 3],
+    /// R2: the band is refreshed on the steps that are multiples of this (set by
+    /// [`RunConstants::from_params`]; 1 otherwise).
+    pub refresh_every: u32,
+    pub _pad: [u32; 3],
 }
 
 impl RunConstants {
@@ -203,6 +210,8 @@ impl RunConstants {
             hcp_a: op.hcp.a,
             hcp_b: op.hcp.b,
             hcp_c: op.hcp.c,
+            refresh_every: 1,
+            _pad: [0; 3],
         }
     }
 
@@ -227,11 +236,26 @@ impl RunConstants {
             key(p.seed, STREAM_NOISE),
         )
         .with_band(p.grid, p.interphase.thickness, p.delta)
+        .with_refresh_every(p.interphase.refresh_every_steps)
     }
 
-    /// The uniform buffer every order-parameter and transport kernel binds at 0.
+    /// With the band refreshed every `steps` steps (at least 1).
+    pub fn with_refresh_every(self, steps: u64) -> RunConstants {
+        RunConstants {
+            refresh_every: steps.clamp(1, u32::MAX as u64) as u32,
+            ..self
+        }
+    }
+
+    /// The uniform array every order-parameter and transport kernel binds at 0, for a lone run
+    /// (this block for point 0).
     pub fn buffer(&self, ctx: &GpuContext) -> wgpu::Buffer {
-        uniform_buffer(ctx, "run constants", self)
+        RunConstants::points_buffer(ctx, std::slice::from_ref(self))
+    }
+
+    /// The uniform array of a batch: point p's constants at p.
+    pub fn points_buffer(ctx: &GpuContext, points: &[RunConstants]) -> wgpu::Buffer {
+        point_uniforms(ctx, "run constants", points)
     }
 }
 
@@ -313,7 +337,19 @@ fn kernel_module(
     family: &str,
     entry: &str,
 ) -> wgpu::ComputePipeline {
-    let (head, section) = family_parts(family, entry);
+    kernel_entry(ctx, libraries, family, entry, entry)
+}
+
+/// [`kernel_module`] for an entry point `entry` of the section named `section` (a section may
+/// hold variants of its kernel).
+fn kernel_entry(
+    ctx: &GpuContext,
+    libraries: &[&str],
+    family: &str,
+    section: &str,
+    entry: &str,
+) -> wgpu::ComputePipeline {
+    let (head, section) = family_parts(family, section);
     let mut source = model_constants();
     source.push_str(&boundary_rules());
     for lib in libraries {
@@ -332,28 +368,66 @@ pub trait Encode {
 }
 
 /// One kernel bound to its buffers: encode it any number of times.
-#[derive(Debug, Clone)]
+///
+/// Every kernel runs each live point of its [`Points`] (the batch axis): the workgroup count's z
+/// is multiplied by the live points at encoding time, and the point table is bound at group 1.
+#[derive(Clone)]
 pub struct Dispatch {
     pipeline: wgpu::ComputePipeline,
     bind_group: wgpu::BindGroup,
+    /// Workgroups of one point.
     workgroups: (u32, u32, u32),
-    /// Workgroup counts read from this buffer (written by an earlier kernel) instead.
+    /// Workgroup counts read from this buffer (written by an earlier kernel, the z count the
+    /// live points) instead.
     indirect: Option<wgpu::Buffer>,
+    /// One dispatch of `workgroups` for all points (a kernel that loops over the live points
+    /// itself), not one z layer per point.
+    once: bool,
+    points: Arc<Points>,
+    point_group: wgpu::BindGroup,
 }
 
 impl Dispatch {
-    fn new(
+    /// A kernel of a lone run (the single point's table); [`Dispatch::with_points`] binds a
+    /// batch's.
+    pub fn new(
         ctx: &GpuContext,
         label: &str,
         pipeline: &wgpu::ComputePipeline,
         buffers: &[&wgpu::Buffer],
         workgroups: (u32, u32, u32),
     ) -> Dispatch {
+        let points = Points::single(ctx);
         Dispatch {
             pipeline: pipeline.clone(),
             bind_group: bind_group(ctx, label, pipeline, buffers),
             workgroups,
             indirect: None,
+            once: false,
+            point_group: points.bind_group(ctx, pipeline),
+            points,
+        }
+    }
+
+    /// One workgroup for all points: the kernel reads the point table itself.
+    pub fn once(
+        ctx: &GpuContext,
+        label: &str,
+        pipeline: &wgpu::ComputePipeline,
+        buffers: &[&wgpu::Buffer],
+    ) -> Dispatch {
+        Dispatch {
+            once: true,
+            ..Dispatch::new(ctx, label, pipeline, buffers, (1, 1, 1))
+        }
+    }
+
+    /// The same kernel over the points of `points` (its buffers must hold that many).
+    pub fn with_points(&self, ctx: &GpuContext, points: &Arc<Points>) -> Dispatch {
+        Dispatch {
+            point_group: points.bind_group(ctx, &self.pipeline),
+            points: Arc::clone(points),
+            ..self.clone()
         }
     }
 
@@ -379,15 +453,31 @@ impl Dispatch {
     }
 }
 
+impl std::fmt::Debug for Dispatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatch")
+            .field("workgroups", &self.workgroups)
+            .field("indirect", &self.indirect.is_some())
+            .field("points", &self.points.capacity())
+            .finish()
+    }
+}
+
 impl Encode for Dispatch {
     fn encode(&self, pass: &mut wgpu::ComputePass<'_>) {
+        let live = self.points.live();
+        if live == 0 {
+            return;
+        }
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, &self.bind_group, &[]);
+        pass.set_bind_group(1, &self.point_group, &[]);
         match &self.indirect {
             Some(args) => pass.dispatch_workgroups_indirect(args, 0),
             None => {
                 let (x, y, z) = self.workgroups;
-                pass.dispatch_workgroups(x, y, z);
+                let layers = if self.once { 1 } else { live };
+                pass.dispatch_workgroups(x, y, z * layers);
             }
         }
     }

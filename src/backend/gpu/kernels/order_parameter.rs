@@ -1,7 +1,8 @@
 //! The order-parameter kernels of `shaders/order_parameter.wgsl`.
 
 use super::{
-    kernel_module, Dispatch, COMMON_WGSL, KINETICS_WGSL, NOISE_WGSL, ORDER_PARAMETER_WGSL,
+    kernel_entry, kernel_module, Dispatch, COMMON_WGSL, KINETICS_WGSL, NOISE_WGSL,
+    ORDER_PARAMETER_WGSL,
 };
 use crate::backend::gpu::context::GpuContext;
 use crate::grid::Grid;
@@ -14,6 +15,7 @@ pub struct OrderParameterKernels {
     allen_cahn_rate_tiled: wgpu::ComputePipeline,
     allen_cahn_rate_tiled_3d: wgpu::ComputePipeline,
     reaction_field: wgpu::ComputePipeline,
+    reaction_field_searching: wgpu::ComputePipeline,
     reaction_maxima: wgpu::ComputePipeline,
     interface_noise: wgpu::ComputePipeline,
     update_order_parameter: wgpu::ComputePipeline,
@@ -94,6 +96,13 @@ impl OrderParameterKernels {
             allen_cahn_rate_tiled: build("allen_cahn_rate_tiled"),
             allen_cahn_rate_tiled_3d: build("allen_cahn_rate_tiled_3d"),
             reaction_field: build("reaction_field"),
+            reaction_field_searching: kernel_entry(
+                ctx,
+                &libs,
+                ORDER_PARAMETER_WGSL,
+                "reaction_field",
+                "reaction_field_searching",
+            ),
             reaction_maxima: build("reaction_maxima"),
             interface_noise: build("interface_noise"),
             update_order_parameter: build("update_order_parameter"),
@@ -205,6 +214,40 @@ impl OrderParameterKernels {
             ctx,
             "reaction_field",
             &self.reaction_field,
+            &[
+                k,
+                r.xi,
+                r.excess,
+                r.phi,
+                step_scalars,
+                r.kinetic_factor,
+                r.asr,
+                r.blocked,
+                bv_rate,
+                reaction_partials,
+            ],
+            grid,
+        )
+    }
+
+    /// [`OrderParameterKernels::reaction_field`] for the galvanostatic search's evaluations:
+    /// a point whose search has ended is skipped ([`super::ControlKernels::solve_shift`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn reaction_field_searching(
+        &self,
+        ctx: &GpuContext,
+        grid: Grid,
+        k: &wgpu::Buffer,
+        inputs: &ReactionInputs,
+        step_scalars: &wgpu::Buffer,
+        bv_rate: &wgpu::Buffer,
+        reaction_partials: &wgpu::Buffer,
+    ) -> Dispatch {
+        let r = inputs;
+        Dispatch::grid(
+            ctx,
+            "reaction_field_searching",
+            &self.reaction_field_searching,
             &[
                 k,
                 r.xi,

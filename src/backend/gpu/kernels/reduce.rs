@@ -4,6 +4,8 @@
 use super::{kernel_module, Dispatch, Encode, REDUCE_WGSL};
 use crate::backend::gpu::buffers::{linear_workgroups, uniform_buffer, zeroed_buffer};
 use crate::backend::gpu::context::{step_scalar, GpuContext};
+use crate::backend::gpu::points::Points;
+use std::sync::Arc;
 
 /// Largest number of workgroups of a reduction's first pass (each thread strides over the input,
 /// so the finish pass reads at most this many partials).
@@ -33,8 +35,9 @@ impl Encode for Reduction {
     }
 }
 
-/// The reduction kernels of `shaders/reduce.wgsl`.
+/// The reduction kernels of `shaders/reduce.wgsl`, segmented by the points of a batch.
 pub struct Reductions {
+    points: Arc<Points>,
     sum_partials: wgpu::ComputePipeline,
     max_partials: wgpu::ComputePipeline,
     sum_finish: wgpu::ComputePipeline,
@@ -43,9 +46,16 @@ pub struct Reductions {
 }
 
 impl Reductions {
+    /// The reductions of a lone run.
     pub fn new(ctx: &GpuContext) -> Reductions {
+        Reductions::for_points(ctx, &Points::single(ctx))
+    }
+
+    /// The reductions of every point of `points` (their inputs hold `count` elements per point).
+    pub fn for_points(ctx: &GpuContext, points: &Arc<Points>) -> Reductions {
         let build = |entry| kernel_module(ctx, &[], REDUCE_WGSL, entry);
         Reductions {
+            points: Arc::clone(points),
             sum_partials: build("sum_partials"),
             max_partials: build("max_partials"),
             sum_finish: build("sum_finish"),
@@ -54,7 +64,7 @@ impl Reductions {
         }
     }
 
-    /// `step_scalars[slot]` = Σ of the first `count` elements of `input` (f32 accumulation).
+    /// `step_scalars[slot]` = Σ of the `count` elements of `input` (f32 accumulation), per point.
     pub fn sum(
         &self,
         ctx: &GpuContext,
@@ -66,7 +76,7 @@ impl Reductions {
         self.plan(ctx, true, input, count, step_scalars, slot)
     }
 
-    /// `step_scalars[slot]` = max(0, max of the first `count` elements of `input`).
+    /// `step_scalars[slot]` = max(0, max of the `count` elements of `input`), per point.
     pub fn max(
         &self,
         ctx: &GpuContext,
@@ -87,6 +97,7 @@ impl Reductions {
             &[step_scalars],
             (1, 1, 1),
         )
+        .with_points(ctx, &self.points)
     }
 
     fn plan(
@@ -121,7 +132,7 @@ impl Reductions {
                 _pad: [0; 2],
             },
         );
-        let partials = zeroed_buffer(ctx, "partials", groups as usize);
+        let partials = zeroed_buffer(ctx, "partials", (groups * self.points.capacity()) as usize);
         let (p, f) = if sum {
             (&self.sum_partials, &self.sum_finish)
         } else {
@@ -134,14 +145,16 @@ impl Reductions {
                 p,
                 &[&first, input, &partials],
                 (groups, 1, 1),
-            ),
+            )
+            .with_points(ctx, &self.points),
             finish: Dispatch::new(
                 ctx,
                 "finish",
                 f,
                 &[&second, &partials, step_scalars],
                 (1, 1, 1),
-            ),
+            )
+            .with_points(ctx, &self.points),
         }
     }
 }

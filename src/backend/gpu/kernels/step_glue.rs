@@ -2,11 +2,11 @@
 //! concentration solve's 1/dt field, from the dt on the device.
 
 use super::{kernel_module, Dispatch, STEP_WGSL};
-use crate::backend::gpu::buffers::uniform_buffer;
+use crate::backend::gpu::buffers::point_uniforms;
 use crate::backend::gpu::context::GpuContext;
 use crate::grid::Grid;
 
-/// The WGSL `StepGlue` uniform.
+/// The WGSL `StepGlue` block (one per point).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct StepGlue {
@@ -26,8 +26,14 @@ impl StepGlue {
         }
     }
 
+    /// The uniform array of a lone run (this block for point 0).
     pub fn buffer(&self, ctx: &GpuContext) -> wgpu::Buffer {
-        uniform_buffer(ctx, "step glue", self)
+        StepGlue::points_buffer(ctx, std::slice::from_ref(self))
+    }
+
+    /// The uniform array of a batch: point p's block at p.
+    pub fn points_buffer(ctx: &GpuContext, points: &[StepGlue]) -> wgpu::Buffer {
+        point_uniforms(ctx, "step glue", points)
     }
 }
 

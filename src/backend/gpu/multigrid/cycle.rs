@@ -2,7 +2,7 @@
 //! residual restriction, the coarsest solve, bilinear prolongation), and the blocking solve with
 //! the CPU's stop test.
 
-use super::{dispatch, GpuMultigrid, StatisticsSlot, StencilGroups, COARSEST_FALLBACK_SWEEPS};
+use super::{GpuMultigrid, StatisticsSlot, StencilGroups, COARSEST_FALLBACK_SWEEPS};
 use crate::backend::gpu::buffers::layer_workgroups;
 use crate::numerics::{Bcs, SolveStats};
 
@@ -87,6 +87,7 @@ impl GpuMultigrid {
         first: usize,
         fine: usize,
     ) {
+        // The coarse levels' u are scratch: cleared for every point, live or not.
         for level in &self.levels[first.max(1)..] {
             encoder.clear_buffer(&level.u, 0, None);
         }
@@ -101,8 +102,8 @@ impl GpuMultigrid {
                 self.sweep(&mut pass, l, groups, [0, 1]);
             }
             let wg = layer_workgroups(self.levels[l].grid());
-            dispatch(&mut pass, &self.pipelines.residual, &groups.residual, wg);
-            dispatch(
+            self.dispatch(&mut pass, &self.pipelines.residual, &groups.residual, wg);
+            self.dispatch(
                 &mut pass,
                 &self.pipelines.restrict_full_weighting,
                 &self.restrict_residual[l],
@@ -117,7 +118,7 @@ impl GpuMultigrid {
                 .as_ref()
                 .expect("fine level has a coarser one");
             let wg = layer_workgroups(self.levels[l].grid());
-            dispatch(&mut pass, &self.pipelines.prolong_bilinear, prolong, wg);
+            self.dispatch(&mut pass, &self.pipelines.prolong_bilinear, prolong, wg);
             for _ in 0..POST_SWEEPS {
                 self.sweep(&mut pass, l, groups, [1, 0]);
             }
@@ -130,7 +131,8 @@ impl GpuMultigrid {
     /// CPU's `Multigrid::solve`; `mass_defect_rel` is then the f32 |Σ r| / Σ |b| after it, else
     /// 0). The CPU's switch to PCG on slow cycles is not made: call
     /// [`GpuMultigrid::encode_pcg`]. Reads back after each cycle: for tests and one-off solves,
-    /// not steps.
+    /// not steps. A lone run's: the stop test is one point's, so a batch of several points
+    /// panics (record its solves with [`GpuMultigrid::encode_solve`]).
     pub fn solve(
         &mut self,
         u: &wgpu::Buffer,
@@ -139,6 +141,11 @@ impl GpuMultigrid {
         tol: f64,
         max_cycles: u32,
     ) -> SolveStats {
+        assert_eq!(
+            self.points.capacity(),
+            1,
+            "GpuMultigrid::solve is a lone run's: its stop test reads one point"
+        );
         let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
         self.encode_residual_statistics(&mut encoder, u, f, bcs, StatisticsSlot::Start);
         self.encode_residual_statistics(&mut encoder, u, f, bcs, StatisticsSlot::End);
@@ -192,7 +199,7 @@ impl GpuMultigrid {
     fn sweep(&self, pass: &mut wgpu::ComputePass, l: usize, g: &StencilGroups, order: [usize; 2]) {
         let wg = layer_workgroups(self.levels[l].grid());
         for colour in order {
-            dispatch(
+            self.dispatch(
                 pass,
                 &self.pipelines.smooth_red_black,
                 &g.smooth[colour],
@@ -204,7 +211,7 @@ impl GpuMultigrid {
     /// Solves the coarsest level (index `l`) for its u.
     fn coarsest(&self, pass: &mut wgpu::ComputePass, g: &StencilGroups, l: usize) {
         match &g.coarsest {
-            Some(group) => dispatch(pass, &self.pipelines.coarsest_solve, group, (1, 1)),
+            Some(group) => self.dispatch(pass, &self.pipelines.coarsest_solve, group, (1, 1)),
             None => {
                 for _ in 0..COARSEST_FALLBACK_SWEEPS {
                     self.sweep(pass, l, g, [0, 1]);

@@ -3,7 +3,7 @@
 //! sweeps, the coefficients a and k restricted down the levels, the `Walls` uniform and the bind
 //! groups of each level's stencil kernels.
 
-use super::{dispatch, GpuMultigrid};
+use super::GpuMultigrid;
 use crate::backend::gpu::buffers::{
     bind_group, grid_workgroups, layer_workgroups, uniform_buffer, zeroed_buffer,
 };
@@ -112,8 +112,10 @@ impl WallsUniform {
     }
 }
 
-/// Device buffers of one level, in the grid's flat order (z fastest). On the finest level `u`
-/// and `f` belong to the caller and the level's own stay one element long.
+/// Device buffers of one level, in the grid's flat order (z fastest), one block per point of the
+/// batch (point p's cells from p·nx·ny·nz, its x faces from p·(nx + 1)·ny·nz). On the finest
+/// level `u` and `f` belong to the caller and the level's own stay one element long, as `kz` in
+/// 2D.
 pub struct GpuLevel {
     pub nx: usize,
     pub ny: usize,
@@ -147,9 +149,9 @@ pub(super) struct StencilGroups {
 }
 
 impl GpuLevel {
-    /// Every level's buffers for `grid` (2D when nz = 1), the finest first: the levels of
-    /// [`multigrid_levels`], the plan the CPU multigrid follows too.
-    pub(super) fn hierarchy(ctx: &GpuContext, grid: Grid) -> Vec<GpuLevel> {
+    /// Every level's buffers for `grid` (2D when nz = 1) and `points` points, the finest first:
+    /// the levels of [`multigrid_levels`], the plan the CPU multigrid follows too.
+    pub(super) fn hierarchy(ctx: &GpuContext, grid: Grid, points: usize) -> Vec<GpuLevel> {
         let plan = multigrid_levels(grid);
         let last = plan.len() - 1;
         plan.iter()
@@ -163,6 +165,8 @@ impl GpuLevel {
                     omega: coarsest_relaxation(g.nx) as f32,
                     ..LevelUniform::of(g, plan.get(l + 1).copied())
                 };
+                let faces = (g.nx + 1) * g.layer_cells() * points;
+                let cells = cells * points;
                 let own = if l == 0 { 1 } else { cells };
                 GpuLevel {
                     nx: g.nx,
@@ -170,7 +174,7 @@ impl GpuLevel {
                     nz: g.nz,
                     dx: g.dx,
                     a: zeroed_buffer(ctx, "multigrid a", cells),
-                    kx: zeroed_buffer(ctx, "multigrid kx", (g.nx + 1) * g.layer_cells()),
+                    kx: zeroed_buffer(ctx, "multigrid kx", faces),
                     ky: zeroed_buffer(ctx, "multigrid ky", cells),
                     kz: zeroed_buffer(ctx, "multigrid kz", if g.nz > 1 { cells } else { 1 }),
                     u: zeroed_buffer(ctx, "multigrid u", own),
@@ -192,15 +196,15 @@ impl GpuLevel {
         }
     }
 
-    /// nx·ny·nz.
+    /// nx·ny·nz (of one point).
     pub fn cells(&self) -> usize {
         self.nx * self.ny * self.nz
     }
 }
 
 /// The `Level` uniform of the finishing reductions of the finest level `grid`. They read the
-/// number of partial sums, `groups`, from `count`, which on a single-level grid the coarsest
-/// level's sweeps would occupy: a uniform of their own.
+/// number of partial sums of one point, `groups`, from `count`, which on a single-level grid the
+/// coarsest level's sweeps would occupy: a uniform of their own.
 pub(super) fn reduction_uniform(ctx: &GpuContext, grid: Grid, groups: u32) -> wgpu::Buffer {
     let uniform = LevelUniform {
         finest: 1,
@@ -227,7 +231,10 @@ impl GpuMultigrid {
 
     /// Records: a (≥ 0, one value per cell) copied to the finest level, harmonic face
     /// conductivities of k (> 0), then the coarse levels' a and face coefficients. `a` may be
-    /// filled by an earlier kernel of the same encoder (e.g. 1/dt computed on the device).
+    /// filled by an earlier kernel of the same encoder (e.g. 1/dt computed on the device). `a`
+    /// and `k` hold one block of cells per point; the copy of a takes every point's block (a
+    /// point that is not live keeps its own a, so this changes nothing for it), the kernels the
+    /// live points'.
     pub fn set_coefficients(
         &mut self,
         encoder: &mut wgpu::CommandEncoder,
@@ -235,7 +242,7 @@ impl GpuMultigrid {
         k: &wgpu::Buffer,
     ) {
         let fine = &self.levels[0];
-        let bytes = (fine.cells() * 4) as u64;
+        let bytes = (fine.cells() * self.points.capacity() as usize * 4) as u64;
         encoder.copy_buffer_to_buffer(a, 0, &fine.a, 0, bytes);
         let k_group = self.k_group(k);
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
@@ -245,7 +252,7 @@ impl GpuMultigrid {
         // The face kernels: one invocation per x face, nx + 1 layers.
         let faces = |g: Grid| grid_workgroups(g.nx + 1, g.layer_cells());
         let fine = self.levels[0].grid();
-        dispatch(
+        self.dispatch(
             &mut pass,
             &self.pipelines.face_coefficients,
             &k_group,
@@ -254,10 +261,10 @@ impl GpuMultigrid {
         for l in 0..self.levels.len() - 1 {
             let coarse = self.levels[l + 1].grid();
             let fw = &self.pipelines.restrict_full_weighting;
-            dispatch(&mut pass, fw, &self.restrict_a[l], layer_workgroups(coarse));
+            self.dispatch(&mut pass, fw, &self.restrict_a[l], layer_workgroups(coarse));
             let rf = &self.pipelines.restrict_face_coefficients;
             let group = &self.restrict_faces[l];
-            dispatch(&mut pass, rf, group, faces(coarse));
+            self.dispatch(&mut pass, rf, group, faces(coarse));
         }
     }
 

@@ -8,7 +8,7 @@
 //! projection is not 0 but the f32 rounding of the sum (measured in tests/gpu_parity.rs).
 
 use super::slot_sums::SlotSums;
-use super::{bind_group_at, dispatch, GpuMultigrid};
+use super::{bind_group_at, GpuMultigrid};
 use crate::backend::gpu::buffers::{
     bind_group, layer_workgroups, read_back, storage_buffer, zeroed_buffer,
 };
@@ -22,7 +22,9 @@ const MASS_RESIDUAL: u32 = 0;
 const MASS_OPERATOR: u32 = 1;
 pub(super) const MASS_SCALARS: usize = 4;
 
-/// z, f = 1 and the bind groups of the projection (built by [`GpuMultigrid::conserve_mass`]).
+/// z, f = 1 and the bind groups of the projection (built by [`GpuMultigrid::conserve_mass`]);
+/// z and the ones hold one block of the finest level's cells per point, the scalars
+/// MASS_SCALARS per point.
 pub(super) struct MassProjection {
     z: wgpu::Buffer,
     ones: wgpu::Buffer,
@@ -49,14 +51,15 @@ impl GpuMultigrid {
         }
         let (ctx, p) = (self.ctx, &self.pipelines);
         let fine = &self.levels[0];
-        let cells = fine.cells();
+        let points = self.points.capacity() as usize;
+        let cells = fine.cells() * points;
         let n = self.levels.len();
         let first = (0..n)
             .find(|&l| self.levels[l].cells() <= MASS_DIRECTION_CELLS)
             .unwrap_or(n - 1);
         let z = zeroed_buffer(ctx, "mass projection z", cells);
         let ones = storage_buffer(ctx, "mass projection ones", &vec![1.0f32; cells]);
-        let scalars = zeroed_buffer(ctx, "mass projection scalars", MASS_SCALARS);
+        let scalars = zeroed_buffer(ctx, "mass projection scalars", MASS_SCALARS * points);
         let operator_sum = bind_group_at(
             ctx,
             "operator_sum",
@@ -77,7 +80,7 @@ impl GpuMultigrid {
             &[&scalars],
         );
         self.mass_projection = Some(MassProjection {
-            sums: self.slot_sums(&scalars, MASS_RESIDUAL..MASS_OPERATOR + 1),
+            sums: self.slot_sums(&scalars, MASS_RESIDUAL..MASS_OPERATOR + 1, MASS_SCALARS),
             operator_sum,
             scale,
             per_solution: Vec::new(),
@@ -107,14 +110,14 @@ impl GpuMultigrid {
             label: Some("mass projection"),
             timestamp_writes: None,
         });
-        dispatch(
+        self.dispatch(
             &mut pass,
             &self.pipelines.mass_projection_scale,
             &mp.scale,
             (1, 1),
         );
         let wg = layer_workgroups(fine.grid());
-        dispatch(&mut pass, &self.pipelines.add_scaled, &add_group, wg);
+        self.dispatch(&mut pass, &self.pipelines.add_scaled, &add_group, wg);
     }
 
     /// z ≈ A⁻¹1 with homogeneous walls (the CPU's `Hierarchy::inverse_of_ones`): one V-cycle
@@ -124,6 +127,7 @@ impl GpuMultigrid {
         let hom = bcs.homogeneous();
         let mp = self.mass_projection.as_ref().expect("conserving");
         let (z, ones, first) = (mp.z.clone(), mp.ones.clone(), mp.first);
+        // z is scratch: cleared for every point, live or not.
         encoder.clear_buffer(&z, 0, None);
         if first == 0 {
             self.encode_v_cycle(encoder, &z, &ones, hom);
@@ -132,7 +136,8 @@ impl GpuMultigrid {
         self.encode_walls(encoder, hom);
         let fine = self.fine_group_index(&z, &ones);
         let level = &self.levels[first];
-        let bytes = (level.cells() * 4) as u64;
+        // Every point's f = 1 on level `first` (the ones hold more than enough).
+        let bytes = (level.cells() * self.points.capacity() as usize * 4) as u64;
         encoder.copy_buffer_to_buffer(&ones, 0, &level.f, 0, bytes);
         self.encode_cycle_from(encoder, first, fine);
         for l in 1..first {
@@ -150,7 +155,7 @@ impl GpuMultigrid {
                 .as_ref()
                 .expect("a level above `first` has a coarser one");
             let wg = layer_workgroups(level.grid());
-            dispatch(&mut pass, &self.pipelines.prolong_bilinear, prolong, wg);
+            self.dispatch(&mut pass, &self.pipelines.prolong_bilinear, prolong, wg);
         }
     }
 
@@ -187,16 +192,24 @@ impl GpuMultigrid {
         self.reduce_into_slot(&mut pass, kernel, &mp.operator_sum, &mp.sums, MASS_OPERATOR);
     }
 
-    /// The projection's direction z (finest level), for tests.
+    /// The projection's direction z (finest level, one block of cells per point), for tests.
     pub fn mass_direction(&self) -> &wgpu::Buffer {
         &self.mass_projection.as_ref().expect("conserving").z
     }
 
-    /// Reads back (Σ r, Σ (A z), κ) of the last recorded projection (blocking; tests).
+    /// Reads back (Σ r, Σ (A z), κ) of the last recorded projection of point 0 (blocking;
+    /// tests).
     pub fn read_mass_projection(&self) -> [f32; 3] {
+        self.read_point_mass_projection(0)
+    }
+
+    /// [`GpuMultigrid::read_mass_projection`] of point `point`.
+    pub fn read_point_mass_projection(&self, point: u32) -> [f32; 3] {
+        assert!(point < self.points.capacity(), "no point {point}");
         let mp = self.mass_projection.as_ref().expect("conserving");
-        let v: Vec<f32> = read_back(self.ctx, &mp.scalars, 3);
-        [v[0], v[1], v[2]]
+        let at = point as usize * MASS_SCALARS;
+        let v: Vec<f32> = read_back(self.ctx, &mp.scalars, at + 3);
+        [v[at], v[at + 1], v[at + 2]]
     }
 
     /// (residual_sum, add_scaled) bind groups for the caller's (u, f).

@@ -35,11 +35,36 @@
 //! reduces the metal's floating mode only ~0.6 per cycle, and the residual-based stop test
 //! hardly sees it: warm-started steps keep 1–20 % error in the metal with 2–4 V-cycles, 0.1 %
 //! with 4 PCG iterations (tests/gpu_multigrid.rs, `warm_started_steps_with_a_fixed_cycle_count`).
+//!
+//! The batch axis ([`crate::backend::gpu::points`]): [`GpuMultigrid::for_points`] solves
+//! `points.capacity()` problems of one grid side by side, every kernel running the live points in
+//! one dispatch (one z layer of workgroups per live point; the coarsest solve and the finishing
+//! reductions one workgroup per point). Point p's element e of a buffer holding L elements per
+//! point is at p·L + e:
+//!
+//! - the caller's u, f, a, k and every level's cell arrays (a, ky, kz, u, f, r), the PCG vectors
+//!   (r, z, p, q) and the mass projection's z and ones: L = that level's nx·ny·nz;
+//! - every level's x faces kx: L = (nx + 1)·ny·nz;
+//! - the reductions' partials: L = the workgroups of one point's pass over the finest level
+//!   ([`layer_workgroups`]), × [`STATISTICS`] for the residual statistics;
+//! - the statistics records ([`GpuMultigrid::statistics_buffer`]): L = [`STATISTICS`]; the PCG
+//!   scalars: L = 8; the mass projection's scalars: L = 4.
+//!
+//! The one-element placeholders (the finest level's own u and f, kz in 2D) are never read and stay
+//! one element. The uniforms (`Level`, `Walls`, `Slot`) are shared: every point has the same grid,
+//! walls and reference offset. No kernel touches a point left out of the live table (its blocks of
+//! the caller's buffers and of the statistics keep their values); the per-solve scratch (the
+//! coarse levels' u, the PCG vectors and scalars, the projection's z) is cleared whole, and
+//! [`GpuMultigrid::set_coefficients`] copies every point's a. A lone run ([`GpuMultigrid::new`])
+//! is the batch of one point, and each point of a batch does a lone run's arithmetic bit for bit
+//! (tests/gpu_multigrid.rs, `a_batch_of_points_solves_each_point_bit_for_bit_as_a_lone_run`).
 
 use super::buffers::{bind_group, layer_workgroups, uniform_buffer, zeroed_buffer};
 use super::context::{GpuContext, WORKGROUP_1D};
+use super::points::Points;
 use crate::grid::Grid;
 use crate::numerics::{Bcs, Boundary};
+use std::sync::Arc;
 
 mod cycle;
 mod hierarchy;
@@ -70,32 +95,50 @@ const SHADER_PARTS: [&str; 7] = [
     include_str!("../../../../shaders/multigrid/mass_projection.wgsl"),
 ];
 
+/// A multigrid kernel and the point table's bind group for it (group 1; the layouts are derived
+/// per pipeline). Derefs to the pipeline, for the group-0 bind groups.
+struct Kernel {
+    pipeline: wgpu::ComputePipeline,
+    points: wgpu::BindGroup,
+}
+
+impl std::ops::Deref for Kernel {
+    type Target = wgpu::ComputePipeline;
+
+    fn deref(&self) -> &wgpu::ComputePipeline {
+        &self.pipeline
+    }
+}
+
 struct Pipelines {
-    face_coefficients: wgpu::ComputePipeline,
-    restrict_face_coefficients: wgpu::ComputePipeline,
-    restrict_full_weighting: wgpu::ComputePipeline,
-    prolong_bilinear: wgpu::ComputePipeline,
-    smooth_red_black: wgpu::ComputePipeline,
-    residual: wgpu::ComputePipeline,
-    residual_statistics: wgpu::ComputePipeline,
-    residual_statistics_finish: wgpu::ComputePipeline,
-    coarsest_solve: wgpu::ComputePipeline,
-    apply_operator: wgpu::ComputePipeline,
-    dot: wgpu::ComputePipeline,
-    dot_finish: wgpu::ComputePipeline,
-    residual_sum: wgpu::ComputePipeline,
-    operator_sum: wgpu::ComputePipeline,
-    mass_projection_scale: wgpu::ComputePipeline,
-    add_scaled: wgpu::ComputePipeline,
-    pcg_beta: wgpu::ComputePipeline,
-    pcg_alpha: wgpu::ComputePipeline,
-    scale_and_add: wgpu::ComputePipeline,
-    pcg_update: wgpu::ComputePipeline,
+    face_coefficients: Kernel,
+    restrict_face_coefficients: Kernel,
+    restrict_full_weighting: Kernel,
+    prolong_bilinear: Kernel,
+    smooth_red_black: Kernel,
+    residual: Kernel,
+    residual_statistics: Kernel,
+    residual_statistics_finish: Kernel,
+    coarsest_solve: Kernel,
+    apply_operator: Kernel,
+    dot: Kernel,
+    dot_finish: Kernel,
+    residual_sum: Kernel,
+    operator_sum: Kernel,
+    mass_projection_scale: Kernel,
+    add_scaled: Kernel,
+    pcg_beta: Kernel,
+    pcg_alpha: Kernel,
+    scale_and_add: Kernel,
+    pcg_update: Kernel,
 }
 
 /// Geometric multigrid on the device; see the module documentation.
 pub struct GpuMultigrid {
     ctx: &'static GpuContext,
+    /// The points of the batch: every buffer holds `points.capacity()` blocks, every kernel runs
+    /// the live ones.
+    points: Arc<Points>,
     pipelines: Pipelines,
     levels: Vec<GpuLevel>,
     /// The `Walls` uniform every kernel reads, refilled inside the command stream.
@@ -112,7 +155,9 @@ pub struct GpuMultigrid {
     restrict_residual: Vec<wgpu::BindGroup>,
     restrict_a: Vec<wgpu::BindGroup>,
     restrict_faces: Vec<wgpu::BindGroup>,
+    /// Per-workgroup partial sums of the reductions, per point (see the module documentation).
     partials: wgpu::Buffer,
+    /// The Start and End records, [`STATISTICS`] values per point.
     statistics: [wgpu::Buffer; 2],
     statistics_finish: [wgpu::BindGroup; 2],
     stats_workgroups: (u32, u32),
@@ -123,43 +168,67 @@ pub struct GpuMultigrid {
     mass_projection: Option<MassProjection>,
 }
 
-/// Device bytes of a [`GpuMultigrid`] on `grid` (its storage buffers, the uniforms left out):
-/// every level's a, face conductivities (x faces (nx + 1)·ny·nz, y, z in 3D) and residual, the
-/// coarse levels' u and f, the statistics partials, and with `pcg` the four PCG vectors, with
-/// `mass_projection` the direction z and the ones. 2D: 4 + 2 (the coarse levels, 6 words at ¼
-/// per level) words per cell, 3D: 5 + 1; PCG 4, mass projection 2.
+/// Device bytes of a [`GpuMultigrid`] of one point (a lone run, [`GpuMultigrid::new`]) on
+/// `grid` (its storage buffers, the uniforms left out): every level's a, face conductivities (x
+/// faces (nx + 1)·ny·nz, y, z in 3D) and residual, the coarse levels' u and f, the statistics
+/// partials, and with `pcg` the four PCG vectors, with `mass_projection` the direction z and the
+/// ones. 2D: 4 + 2 (the coarse levels, 6 words at ¼ per level) words per cell, 3D: 5 + 1; PCG 4,
+/// mass projection 2. A batch of P points takes [`device_bytes_for_points`] (P times as much,
+/// less the one-element placeholders).
 pub fn device_bytes(grid: Grid, pcg: bool, mass_projection: bool) -> u64 {
+    device_bytes_for_points(grid, pcg, mass_projection, 1)
+}
+
+/// [`device_bytes`] of a [`GpuMultigrid::for_points`] of `points` points (their capacity).
+pub fn device_bytes_for_points(grid: Grid, pcg: bool, mass_projection: bool, points: u32) -> u64 {
     let levels = crate::numerics::multigrid_levels(grid);
+    let p = points as usize;
     let word = |n: usize| (n.max(1) * 4) as u64;
     let mut bytes = 0;
     for (l, g) in levels.iter().enumerate() {
         let cells = g.cells();
-        let own = if l == 0 { 0 } else { cells };
-        let kz = if g.nz > 1 { cells } else { 1 };
-        bytes += word(cells) // a
-            + word((g.nx + 1) * g.layer_cells()) // kx
-            + word(cells) // ky
+        let own = if l == 0 { 0 } else { cells * p };
+        let kz = if g.nz > 1 { cells * p } else { 1 };
+        bytes += word(cells * p) // a
+            + word((g.nx + 1) * g.layer_cells() * p) // kx
+            + word(cells * p) // ky
             + word(kz)
             + 2 * word(own) // u, f
-            + word(cells); // r
+            + word(cells * p); // r
     }
     let (x, y) = layer_workgroups(grid);
-    bytes += word(x as usize * y as usize * STATISTICS) + 2 * word(STATISTICS);
+    bytes += word(x as usize * y as usize * STATISTICS * p) + 2 * word(STATISTICS * p);
     if pcg {
-        bytes += 4 * word(grid.cells()) + word(pcg::PCG_SCALARS);
+        bytes += 4 * word(grid.cells() * p) + word(pcg::PCG_SCALARS * p);
     }
     if mass_projection {
-        bytes += 2 * word(grid.cells()) + word(mass_projection::MASS_SCALARS);
+        bytes += 2 * word(grid.cells() * p) + word(mass_projection::MASS_SCALARS * p);
     }
     bytes
 }
 
 impl GpuMultigrid {
-    /// The device multigrid of `grid` (2D when nz = 1): every level's buffers, allocated once.
+    /// The device multigrid of `grid` (2D when nz = 1) for a lone run (the batch of one point,
+    /// [`Points::single`]): every level's buffers, allocated once.
     pub fn new(ctx: &'static GpuContext, grid: Grid) -> GpuMultigrid {
+        GpuMultigrid::for_points(ctx, grid, &Points::single(ctx))
+    }
+
+    /// The device multigrid of `grid` for the points of `points`: every internal buffer holds
+    /// `points.capacity()` blocks (see the module documentation), every kernel runs the points
+    /// live when it is recorded, and the caller's u, f, a and k hold `points.capacity()` blocks
+    /// of `grid.cells()` values, point p's from p·cells.
+    pub fn for_points(ctx: &'static GpuContext, grid: Grid, points: &Arc<Points>) -> GpuMultigrid {
         assert!(grid.cells() >= 1, "multigrid needs at least one cell");
+        let capacity = points.capacity() as usize;
         let source = shader_source();
-        let p = |entry: &str| ctx.compute_pipeline("multigrid", &source, entry);
+        let p = |entry: &str| {
+            let pipeline = ctx.compute_pipeline("multigrid", &source, entry);
+            Kernel {
+                points: points.bind_group(ctx, &pipeline),
+                pipeline,
+            }
+        };
         let pipelines = Pipelines {
             face_coefficients: p("face_coefficients"),
             restrict_face_coefficients: p("restrict_face_coefficients"),
@@ -183,12 +252,13 @@ impl GpuMultigrid {
             pcg_update: p("pcg_update"),
         };
         let stats_workgroups = layer_workgroups(grid);
-        let levels = GpuLevel::hierarchy(ctx, grid);
+        let levels = GpuLevel::hierarchy(ctx, grid, capacity);
         let reduction = reduction_uniform(ctx, grid, stats_workgroups.0 * stats_workgroups.1);
         let walls = uniform_buffer(ctx, "multigrid walls", &WallsUniform::of(neumann()));
         let groups = stats_workgroups.0 as usize * stats_workgroups.1 as usize;
-        let partials = zeroed_buffer(ctx, "multigrid partials", groups * STATISTICS);
-        let statistics = [0, 1].map(|_| zeroed_buffer(ctx, "multigrid statistics", STATISTICS));
+        let partials = zeroed_buffer(ctx, "multigrid partials", groups * STATISTICS * capacity);
+        let statistics =
+            [0, 1].map(|_| zeroed_buffer(ctx, "multigrid statistics", STATISTICS * capacity));
         let statistics_finish = [0, 1].map(|s| {
             bind_group(
                 ctx,
@@ -217,6 +287,7 @@ impl GpuMultigrid {
         }
         let mut mg = GpuMultigrid {
             ctx,
+            points: Arc::clone(points),
             pipelines,
             levels,
             walls,
@@ -249,21 +320,35 @@ impl GpuMultigrid {
         self.levels.len()
     }
 
-    /// The buffers of level `l` (0 the finest), for tests and diagnostics.
+    /// The buffers of level `l` (0 the finest), for tests and diagnostics (one block per point:
+    /// see the module documentation).
     pub fn level(&self, l: usize) -> &GpuLevel {
         &self.levels[l]
     }
-}
 
-fn dispatch(
-    pass: &mut wgpu::ComputePass,
-    pipeline: &wgpu::ComputePipeline,
-    group: &wgpu::BindGroup,
-    (x, y): (u32, u32),
-) {
-    pass.set_pipeline(pipeline);
-    pass.set_bind_group(0, group, &[]);
-    pass.dispatch_workgroups(x, y, 1);
+    /// The points whose problems this multigrid solves.
+    pub fn points(&self) -> &Arc<Points> {
+        &self.points
+    }
+
+    /// Records `kernel` with `group` at group 0 and the point table at group 1: `(x, y)`
+    /// workgroups per point, one z layer per live point (nothing when none is live).
+    fn dispatch(
+        &self,
+        pass: &mut wgpu::ComputePass,
+        kernel: &Kernel,
+        group: &wgpu::BindGroup,
+        (x, y): (u32, u32),
+    ) {
+        let live = self.points.live();
+        if live == 0 {
+            return;
+        }
+        pass.set_pipeline(&kernel.pipeline);
+        pass.set_bind_group(0, group, &[]);
+        pass.set_bind_group(1, &kernel.points, &[]);
+        pass.dispatch_workgroups(x, y, live);
+    }
 }
 
 /// A bind group with buffers at the given bindings (for entry points that skip some).
@@ -299,7 +384,12 @@ fn neumann() -> Bcs {
 fn shader_source() -> String {
     assert_eq!(COARSEST_MAX_CELLS % WORKGROUP_1D as usize, 0);
     format!(
-        "const COARSEST_MAX_CELLS: u32 = {COARSEST_MAX_CELLS}u;\nconst STATISTICS: u32 = {STATISTICS}u;\n{}",
+        "const COARSEST_MAX_CELLS: u32 = {COARSEST_MAX_CELLS}u;\n\
+         const STATISTICS: u32 = {STATISTICS}u;\n\
+         const PCG_SCALARS: u32 = {}u;\n\
+         const MASS_SCALARS: u32 = {}u;\n{}",
+        pcg::PCG_SCALARS,
+        mass_projection::MASS_SCALARS,
         SHADER_PARTS.concat()
     )
 }

@@ -4,17 +4,19 @@
 //! `pcg_update` in shaders/multigrid/).
 
 use super::slot_sums::SlotSums;
-use super::{bind_group_at, dispatch, GpuMultigrid};
+use super::{bind_group_at, GpuMultigrid};
 use crate::backend::gpu::buffers::{bind_group, layer_workgroups, uniform_buffer, zeroed_buffer};
 use crate::numerics::Bcs;
 
-/// Slots of the PCG scalars buffer (the constants of the same name in pcg.wgsl).
+/// Slots of the PCG scalars buffer (the constants of the same name in pcg.wgsl), PCG_SCALARS
+/// per point.
 const RZ_OLD: u32 = 1;
 const RZ_NEW: u32 = 2;
 const PQ: u32 = 3;
 pub(super) const PCG_SCALARS: usize = 8;
 
-/// Finest-level vectors, scalars and bind groups of the preconditioned CG (built on first use).
+/// Finest-level vectors, scalars and bind groups of the preconditioned CG (built on first use),
+/// one block per point.
 pub(super) struct Krylov {
     r: wgpu::Buffer,
     z: wgpu::Buffer,
@@ -61,7 +63,7 @@ impl GpuMultigrid {
         let wg = layer_workgroups(self.levels[0].grid());
         {
             let mut pass = encoder.begin_compute_pass(&Default::default());
-            dispatch(&mut pass, &self.pipelines.residual, &residual_group, wg);
+            self.dispatch(&mut pass, &self.pipelines.residual, &residual_group, wg);
         }
         let hom = bcs.homogeneous();
         for it in 0..iterations {
@@ -79,12 +81,12 @@ impl GpuMultigrid {
             });
             self.dot(&mut pass, RZ_NEW);
             let beta = &kr.beta[usize::from(it == 0)];
-            dispatch(&mut pass, &p.pcg_beta, beta, (1, 1));
-            dispatch(&mut pass, &p.scale_and_add, &kr.scale_and_add, wg);
-            dispatch(&mut pass, &p.apply_operator, &kr.apply_operator, wg);
+            self.dispatch(&mut pass, &p.pcg_beta, beta, (1, 1));
+            self.dispatch(&mut pass, &p.scale_and_add, &kr.scale_and_add, wg);
+            self.dispatch(&mut pass, &p.apply_operator, &kr.apply_operator, wg);
             self.dot(&mut pass, PQ);
-            dispatch(&mut pass, &p.pcg_alpha, &kr.alpha, (1, 1));
-            dispatch(&mut pass, &p.pcg_update, &update_group, wg);
+            self.dispatch(&mut pass, &p.pcg_alpha, &kr.alpha, (1, 1));
+            self.dispatch(&mut pass, &p.pcg_update, &update_group, wg);
         }
     }
 
@@ -101,7 +103,8 @@ impl GpuMultigrid {
         }
         let (ctx, p) = (self.ctx, &self.pipelines);
         let fine = &self.levels[0];
-        let cells = fine.cells();
+        let points = self.points.capacity() as usize;
+        let cells = fine.cells() * points;
         let field = |label| zeroed_buffer(ctx, label, cells);
         let (r, z, p_dir, q) = (
             field("pcg r"),
@@ -109,7 +112,7 @@ impl GpuMultigrid {
             field("pcg p"),
             field("pcg q"),
         );
-        let scalars = zeroed_buffer(ctx, "pcg scalars", PCG_SCALARS);
+        let scalars = zeroed_buffer(ctx, "pcg scalars", PCG_SCALARS * points);
         let restart = |index: u32| uniform_buffer(ctx, "pcg restart", &[index, 0, 0, 0]);
         let restarts = [restart(0), restart(1)];
         let un = &fine.uniforms[0];
@@ -136,7 +139,7 @@ impl GpuMultigrid {
         self.krylov = Some(Krylov {
             dot_rz: dot(&r, &z),
             dot_pq: dot(&p_dir, &q),
-            sums: self.slot_sums(&scalars, RZ_OLD..PQ + 1),
+            sums: self.slot_sums(&scalars, RZ_OLD..PQ + 1, PCG_SCALARS),
             beta: [beta(&restarts[0]), beta(&restarts[1])],
             alpha: bind_group(ctx, "pcg_alpha", &p.pcg_alpha, &[&scalars]),
             scale_and_add: bind_group(

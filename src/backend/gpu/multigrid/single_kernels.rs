@@ -1,7 +1,7 @@
 //! Single kernels of the finest level, recorded one at a time, for the parity tests against the
 //! CPU kernels (tests/gpu_multigrid.rs). A solve records them through `encode_v_cycle`.
 
-use super::{dispatch, GpuMultigrid};
+use super::GpuMultigrid;
 use crate::backend::gpu::buffers::layer_workgroups;
 use crate::numerics::Bcs;
 
@@ -19,7 +19,7 @@ impl GpuMultigrid {
         let fine = self.fine_group_index(u, f);
         let mut pass = encoder.begin_compute_pass(&Default::default());
         let level = &self.levels[0];
-        dispatch(
+        self.dispatch(
             &mut pass,
             &self.pipelines.smooth_red_black,
             &self.fine_groups[fine].2.smooth[colour],
@@ -39,7 +39,7 @@ impl GpuMultigrid {
         let fine = self.fine_group_index(u, f);
         let mut pass = encoder.begin_compute_pass(&Default::default());
         let level = &self.levels[0];
-        dispatch(
+        self.dispatch(
             &mut pass,
             &self.pipelines.residual,
             &self.fine_groups[fine].2.residual,
@@ -51,7 +51,7 @@ impl GpuMultigrid {
     pub fn encode_restrict_residual(&self, encoder: &mut wgpu::CommandEncoder) {
         let mut pass = encoder.begin_compute_pass(&Default::default());
         let coarse = &self.levels[1];
-        dispatch(
+        self.dispatch(
             &mut pass,
             &self.pipelines.restrict_full_weighting,
             &self.restrict_residual[0],
@@ -76,7 +76,7 @@ impl GpuMultigrid {
             .prolong
             .as_ref()
             .expect("two levels");
-        dispatch(
+        self.dispatch(
             &mut pass,
             &self.pipelines.prolong_bilinear,
             group,

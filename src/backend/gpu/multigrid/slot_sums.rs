@@ -4,8 +4,12 @@
 //! ending in `workgroup_sum`), then `dot_finish` adds the partials into the slot. Used by the
 //! PCG's dot products and the mass projection's sums; the reductions of one command stream run
 //! in order, so they share the partials.
+//!
+//! Segmented by point: each live point's partials go to its own block of `partials` (the
+//! workgroups of one point's layer), and `dot_finish`, one workgroup per point, adds them into
+//! the point's slot of the scalars buffer, which holds `stride` scalars per point.
 
-use super::{dispatch, GpuMultigrid};
+use super::{GpuMultigrid, Kernel};
 use crate::backend::gpu::buffers::{bind_group, uniform_buffer};
 use std::ops::Range;
 
@@ -18,11 +22,17 @@ pub(super) struct SlotSums {
 }
 
 impl GpuMultigrid {
-    /// `dot_finish` bind groups adding the shared partials into each of `slots` of `scalars`.
-    pub(super) fn slot_sums(&self, scalars: &wgpu::Buffer, slots: Range<u32>) -> SlotSums {
+    /// `dot_finish` bind groups adding the shared partials into each of `slots` of `scalars`
+    /// (`stride` scalars per point: point p's slot s at p·stride + s).
+    pub(super) fn slot_sums(
+        &self,
+        scalars: &wgpu::Buffer,
+        slots: Range<u32>,
+        stride: usize,
+    ) -> SlotSums {
         let first = slots.start;
         let slots: Vec<wgpu::Buffer> = slots
-            .map(|index| uniform_buffer(self.ctx, "slot", &[index, 0, 0, 0]))
+            .map(|index| uniform_buffer(self.ctx, "slot", &[index, stride as u32, 0, 0]))
             .collect();
         let finish = slots
             .iter()
@@ -43,17 +53,18 @@ impl GpuMultigrid {
     }
 
     /// Records `kernel` (bound by `group`; one partial per workgroup of the finest level into
-    /// the shared partials), then the partials' sum into `slot` of `sums`' scalars.
+    /// the shared partials), then the partials' sum into `slot` of `sums`' scalars, for every
+    /// live point.
     pub(super) fn reduce_into_slot(
         &self,
         pass: &mut wgpu::ComputePass,
-        kernel: &wgpu::ComputePipeline,
+        kernel: &Kernel,
         group: &wgpu::BindGroup,
         sums: &SlotSums,
         slot: u32,
     ) {
-        dispatch(pass, kernel, group, self.stats_workgroups);
+        self.dispatch(pass, kernel, group, self.stats_workgroups);
         let finish = &sums.finish[(slot - sums.first) as usize];
-        dispatch(pass, &self.pipelines.dot_finish, finish, (1, 1));
+        self.dispatch(pass, &self.pipelines.dot_finish, finish, (1, 1));
     }
 }

@@ -1,8 +1,9 @@
 //! Residual statistics of the finest level (the CPU's `residual_statistics`, f32 sums):
 //! recorded into a small device buffer with no read-back, read back once per batch or per
 //! blocking solve, and the solve's figures derived from them as the CPU derives `SolveStats`.
+//! Each record holds [`STATISTICS`] values per point of the batch, point p's at p·STATISTICS.
 
-use super::{dispatch, GpuMultigrid};
+use super::GpuMultigrid;
 use crate::backend::gpu::buffers::read_back;
 use crate::numerics::{backward_error, Bcs, ResidualStatistics};
 
@@ -65,7 +66,8 @@ impl SolveStatistics {
 
 impl GpuMultigrid {
     /// Records the residual statistics of `u` on the finest level (the CPU's
-    /// `residual_statistics`, f32 sums) into record `slot` of the statistics buffer.
+    /// `residual_statistics`, f32 sums) into record `slot` of the statistics buffer, for every
+    /// live point (into its STATISTICS values; a point that is not live keeps its old ones).
     pub fn encode_residual_statistics(
         &mut self,
         encoder: &mut wgpu::CommandEncoder,
@@ -81,13 +83,13 @@ impl GpuMultigrid {
             timestamp_writes: None,
         });
         let group = self.fine_groups[fine].2.statistics.as_ref();
-        dispatch(
+        self.dispatch(
             &mut pass,
             &self.pipelines.residual_statistics,
             group.expect("finest level has statistics"),
             self.stats_workgroups,
         );
-        dispatch(
+        self.dispatch(
             &mut pass,
             &self.pipelines.residual_statistics_finish,
             &self.statistics_finish[slot as usize],
@@ -95,21 +97,44 @@ impl GpuMultigrid {
         );
     }
 
-    /// The statistics buffer of `slot` (STATISTICS f32 values), for callers that copy it into
-    /// their own staging buffer.
+    /// The statistics buffer of `slot`, for callers that copy it into their own staging
+    /// buffer: [`STATISTICS`] f32 values per point of the batch (`points().capacity()` of them),
+    /// point p's at p·STATISTICS (a lone run's point 0 at 0).
     pub fn statistics_buffer(&self, slot: StatisticsSlot) -> &wgpu::Buffer {
         &self.statistics[slot as usize]
     }
 
-    /// Reads both statistics records back (blocking: submits a copy and waits).
+    /// Reads both statistics records of point 0 back (a lone run's; blocking: submits a copy
+    /// and waits).
     pub fn read_statistics(&self) -> SolveStatistics {
+        self.read_point_statistics(0)
+    }
+
+    /// [`GpuMultigrid::read_statistics`] of point `point`.
+    pub fn read_point_statistics(&self, point: u32) -> SolveStatistics {
+        assert!(point < self.points.capacity(), "no point {point}");
+        let at = point as usize * STATISTICS;
         let read = |slot: usize| {
-            let v: Vec<f32> = read_back(self.ctx, &self.statistics[slot], STATISTICS);
-            statistics_of(&v)
+            let v: Vec<f32> = read_back(self.ctx, &self.statistics[slot], at + STATISTICS);
+            statistics_of(&v[at..])
         };
         SolveStatistics {
             start: read(0),
             end: read(1),
         }
+    }
+
+    /// Both statistics records of every point of the batch, point by point (blocking).
+    pub fn read_points_statistics(&self) -> Vec<SolveStatistics> {
+        let n = self.points.capacity() as usize * STATISTICS;
+        let [start, end] = [0, 1].map(|slot| read_back::<f32>(self.ctx, &self.statistics[slot], n));
+        start
+            .chunks(STATISTICS)
+            .zip(end.chunks(STATISTICS))
+            .map(|(s, e)| SolveStatistics {
+                start: statistics_of(s),
+                end: statistics_of(e),
+            })
+            .collect()
     }
 }
