@@ -1,6 +1,7 @@
-//! GPU ensembles (issue 18, item 4): runs advanced together, their batches of steps recorded into
-//! one submit per round ([`GpuEnsemble`]), equal the same runs alone on the GPU bit for bit, and
-//! the CPU within the whole-run parity tolerance of tests/gpu_parity.rs.
+//! GPU ensembles (issue 18, item 4): runs advanced together as the points of batches (the batch
+//! axis of the device's fields, every kernel running all points of a batch in one dispatch,
+//! [`GpuEnsemble`]) equal the same runs alone on the GPU bit for bit, and the CPU within the
+//! whole-run parity tolerance of tests/gpu_parity.rs.
 
 mod gpu_common;
 
@@ -14,15 +15,18 @@ use mgpf::model::params::Params;
 use mgpf::simulation::{run_with_backend, RunOptions, RunSummary};
 use std::path::Path;
 
-/// Three runs that differ in everything a member keeps to itself: the layer (a resolved band
-/// with its own refresh cadence, a sub-grid one with its random field), the current (so the
-/// control and the time step), the seed and the end (so members leave the ensemble at
-/// different steps).
+/// Five runs that differ in everything a point keeps to itself: the layer (a resolved band,
+/// refreshed at its own steps; a sub-grid one with its random field; none), the current (so the
+/// control and the time step), the seed and the end (so points leave their batch at different
+/// steps and new runs take their places while the others are further on). The band and the
+/// sub-grid runs have different shapes: two batches.
 fn configs() -> Vec<Config> {
     [
         (Preset::None, 0.5, 1, 32),
         (Preset::BromineRich, 1.0, 2, 48),
         (Preset::Zeolite, 0.3, 3, 64),
+        (Preset::Zeolite, 0.6, 4, 37),
+        (Preset::BromineRich, 0.8, 5, 21),
     ]
     .into_iter()
     .map(|(preset, current, seed, steps)| {
@@ -82,39 +86,52 @@ fn ensemble_members_equal_their_lone_runs_on_the_gpu_and_the_cpu() {
         ));
     }
 
-    // The same runs as one ensemble, each time loop on its own thread.
-    let ensemble = GpuEnsemble::new(ctx);
-    let together: Vec<RunSummary> = std::thread::scope(|scope| {
-        let handles: Vec<_> = configs
-            .iter()
-            .enumerate()
-            .map(|(k, cfg)| {
-                let ensemble = &ensemble;
-                let out = dir("ensemble", k);
+    // The same runs as one ensemble of batches of two points, three workers taking the runs in
+    // turn (as `mgpf sweep --jobs`): a run joins a batch whose other point is mid-run.
+    let ensemble = GpuEnsemble::new(ctx, 2);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut together: Vec<Option<RunSummary>> = vec![None; configs.len()];
+    let done: Vec<(usize, RunSummary)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..3)
+            .map(|_| {
+                let (ensemble, next, configs) = (&ensemble, &next, &configs);
                 scope.spawn(move || {
-                    let p = Params::from_config(cfg).unwrap();
-                    let backend = GpuBackend::new(ctx, &p, &cfg.initial).unwrap();
-                    let mut member = ensemble.member(backend);
-                    run(cfg, &mut member, &out)
+                    let mut finished = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let Some(cfg) = configs.get(k) else {
+                            return finished;
+                        };
+                        let p = Params::from_config(cfg).unwrap();
+                        let mut member = ensemble.member(&p, &cfg.initial).unwrap();
+                        finished.push((k, run(cfg, &mut member, &dir("ensemble", k))));
+                    }
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     });
+    for (k, summary) in done {
+        together[k] = Some(summary);
+    }
+    let together: Vec<RunSummary> = together.into_iter().map(Option::unwrap).collect();
     let counts = ensemble.counts();
     let batches: u64 = lone
         .iter()
         .map(|s| s.rows.len() as u64) // at least one batch between rows
         .sum();
     println!(
-        "ensemble: {} batches in {} submits ({:.2} batches per submit); the runs alone had ≥ {batches} batches",
+        "ensemble: {} member batches of steps in {} rounds ({:.2} points per round); the runs alone had ≥ {batches} batches",
         counts.batches,
         counts.rounds,
         counts.batches as f64 / counts.rounds as f64
     );
     assert!(
         counts.batches > counts.rounds,
-        "the members' batches must share submits: {counts:?}"
+        "the members' steps must share rounds (dispatches): {counts:?}"
     );
 
     for (k, cfg) in configs.iter().enumerate() {

@@ -5,7 +5,7 @@
 //! only gathers what has finished.
 
 use super::{make_backend, resolve_backend, BackendKind};
-use crate::backend::gpu::{GpuBackend, GpuContext, GpuEnsemble};
+use crate::backend::gpu::{GpuContext, GpuEnsemble};
 use crate::backend::Backend;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -26,7 +26,8 @@ pub struct SweepOptions {
     pub out: PathBuf,
     pub backend: BackendKind,
     /// Points run at once: on the CPU the cores are split between them; on the GPU they are
-    /// one ensemble, their batches of steps recorded into one submit ([`GpuEnsemble`]).
+    /// the points of one batch per shape, every kernel running all of them in one dispatch
+    /// ([`GpuEnsemble`]).
     pub jobs: usize,
     /// The sweep.csv column the map shows.
     pub metric: String,
@@ -128,10 +129,10 @@ pub fn sweep(study: &Study, opts: &SweepOptions) -> Result<SweepReport> {
         );
     }
     let jobs = opts.jobs.min(pending.len()).max(1);
-    // GPU points run `jobs` at a time as one ensemble: their batches of steps share a submit.
+    // GPU points run `jobs` at a time as the points of batches: one dispatch per kernel for all.
     let ensemble = match (opts.backend, jobs > 1) {
         (BackendKind::Gpu | BackendKind::Auto, true) => match GpuContext::shared() {
-            Ok(ctx) => Some(GpuEnsemble::new(ctx)),
+            Ok(ctx) => Some(GpuEnsemble::new(ctx, jobs as u32)),
             Err(_) if opts.backend == BackendKind::Auto => None,
             Err(e) => return Err(e),
         },
@@ -245,8 +246,7 @@ fn run_point(
     let make = |cfg: &Config, params: &Params| -> Result<Box<dyn Backend>> {
         match (ensemble, resolve_backend(params, opts.backend)) {
             (Some(ensemble), (BackendKind::Gpu, _)) => {
-                let backend = GpuBackend::new(GpuContext::shared()?, params, &cfg.initial)?;
-                Ok(Box::new(ensemble.member(backend)))
+                Ok(Box::new(ensemble.member(params, &cfg.initial)?))
             }
             _ => make_backend(cfg, params, opts.backend),
         }

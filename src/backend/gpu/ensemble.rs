@@ -1,66 +1,74 @@
-//! An ensemble: several runs on one device advanced together. Each run keeps its own
-//! [`GpuBackend`] (its fields, parameters, control, time step and end condition); whenever
-//! members ask for their next batch of steps, the batches of every member waiting are recorded
-//! into one command encoder and submitted once, and each member then reads back only its own
-//! step reports (a few kilobytes; its fields only when its run has an output due). A member
-//! whose run has ended leaves the ensemble, and the others go on without it.
+//! An ensemble: several runs on one device advanced together as the points of batches (the
+//! batch axis of [`super::points`]): the runs of one shape ([`batch_mismatch`]: grid, band,
+//! control mode, solves) share one [`GpuBackend`] whose buffers hold each run's block, and every
+//! kernel of a step runs all of them in one dispatch. Each run keeps its own parameters, control,
+//! time step and end condition; a run that has ended leaves its point, which idles (left out of
+//! the point table, it costs nothing) until a new run is loaded into it.
 //!
-//! The members' time loops run on their own threads (the sweep's workers): a member asking for
-//! steps waits until every member still in the ensemble has asked, or until [`GATHER_WAIT`] has
-//! passed since the oldest request or the last round's end, whichever is later (a member writing
-//! its outputs does not hold the others back for long);
-//! the member that finds the round complete records and submits it for all. The results are
-//! those of the members run alone, bit for bit: the same commands on the same device, in one
-//! submission instead of several (tests/gpu_ensemble.rs).
+//! The members' time loops run on their own threads (the sweep's workers). A member asking for
+//! steps waits until every member of its batch has asked; the member that completes the round
+//! records the steps of all of them into one command encoder, each from its own step, as many
+//! steps as the member asking for the fewest wants (a member asking for more gets fewer reports,
+//! and asks again), submits it once, and reads back every member's step reports in one copy (a
+//! few kilobytes per point; a run's fields only when its outputs are due). The results are
+//! those of the members run alone, bit for bit: each point does a lone run's arithmetic
+//! (tests/gpu_ensemble.rs).
 
-use super::backend::RecordedBatch;
-use super::{GpuBackend, GpuContext};
+use super::backend::{batch_mismatch, GpuBackend};
+use super::GpuContext;
 use crate::backend::{Backend, BackendState, PhaseTimes, Snapshot, StepReport};
+use crate::config::InitialConfig;
 use crate::error::{Error, Result};
+use crate::model::params::Params;
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
-
-/// How long a member that has asked for steps waits for the rest of the ensemble before its
-/// round is submitted without them: longer than a member's metrics row takes (a snapshot and
-/// the front's metrics, ~1–10 ms), so that members stay in step, and short against a frame.
-pub const GATHER_WAIT: Duration = Duration::from_millis(20);
 
 /// The runs advanced together on one device ([`GpuEnsemble::member`] adds one).
 pub struct GpuEnsemble {
     ctx: &'static GpuContext,
-    rounds: Mutex<Rounds>,
+    /// Points of each batch: the runs that can be in flight at once (the sweep's --jobs).
+    capacity: u32,
+    pool: Mutex<Pool>,
     changed: Condvar,
 }
 
-/// The requests of the round being gathered and the results of the rounds done.
+/// The batches, their members and requests, and the results of the rounds done.
 #[derive(Default)]
-struct Rounds {
-    /// Members in the ensemble (joined and not yet dropped).
-    members: usize,
+struct Pool {
+    batches: Vec<Batch>,
     next_id: usize,
-    waiting: Vec<Request>,
-    /// A member is recording and submitting a round.
-    submitting: bool,
     results: HashMap<usize, Result<Vec<StepReport>>>,
-    /// Rounds submitted, and the batches they held (for the ensemble's report).
     rounds: u64,
-    batches: u64,
-    /// When the last round was read back: its members then write their outputs and ask again,
-    /// and a member that waited through that round gives them [`GATHER_WAIT`] from here.
-    last_round_end: Option<Instant>,
+    batches_run: u64,
+}
+
+/// One batched backend and the members holding its points.
+struct Batch {
+    id: usize,
+    backend: Arc<Mutex<GpuBackend>>,
+    shape: Params,
+    /// The member holding each point (None: free).
+    members: Vec<Option<usize>>,
+    waiting: Vec<Request>,
+    /// A member is recording and submitting a round of this batch.
+    submitting: bool,
+}
+
+impl Batch {
+    fn member_count(&self) -> usize {
+        self.members.iter().flatten().count()
+    }
 }
 
 struct Request {
     id: usize,
-    backend: Arc<Mutex<GpuBackend>>,
+    point: u32,
     first_step: u64,
     steps: u64,
-    asked: Instant,
 }
 
-/// Rounds submitted and the batches they held: batches / rounds is the ensemble's width in
-/// practice.
+/// Rounds submitted and the member batches of steps they held: batches / rounds is the
+/// ensemble's width in practice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EnsembleCounts {
     pub rounds: u64,
@@ -68,85 +76,124 @@ pub struct EnsembleCounts {
 }
 
 impl GpuEnsemble {
-    pub fn new(ctx: &'static GpuContext) -> Arc<GpuEnsemble> {
+    /// An ensemble whose batches hold `capacity` points each (1 to
+    /// [`MAX_POINTS`](super::points::MAX_POINTS)).
+    pub fn new(ctx: &'static GpuContext, capacity: u32) -> Arc<GpuEnsemble> {
         Arc::new(GpuEnsemble {
             ctx,
-            rounds: Mutex::new(Rounds::default()),
+            capacity: capacity.clamp(1, super::points::MAX_POINTS),
+            pool: Mutex::new(Pool::default()),
             changed: Condvar::new(),
         })
     }
 
-    /// Adds a run's backend to the ensemble; the member advances it with the others until it
-    /// is dropped.
-    pub fn member(self: &Arc<Self>, backend: GpuBackend) -> EnsembleMember {
-        let mut rounds = self.lock();
-        rounds.members += 1;
-        rounds.next_id += 1;
-        EnsembleMember {
+    /// Adds a fresh run of `p` from `init`: a free point of a batch of its shape, or of a new
+    /// batch. The member advances it with the batch's other runs until it is dropped.
+    pub fn member(self: &Arc<Self>, p: &Params, init: &InitialConfig) -> Result<EnsembleMember> {
+        let (batch_id, backend, point, id) = {
+            let mut pool = self.lock();
+            pool.next_id += 1;
+            let id = pool.next_id;
+            let found = pool.batches.iter().position(|b| {
+                batch_mismatch(&b.shape, p).is_none() && b.members.iter().any(Option::is_none)
+            });
+            let at = match found {
+                Some(at) => at,
+                None => {
+                    let backend = GpuBackend::batch(self.ctx, p, self.capacity)?;
+                    pool.next_id += 1;
+                    let batch_id = pool.next_id;
+                    pool.batches.push(Batch {
+                        id: batch_id,
+                        backend: Arc::new(Mutex::new(backend)),
+                        shape: p.clone(),
+                        members: vec![None; self.capacity as usize],
+                        waiting: Vec::new(),
+                        submitting: false,
+                    });
+                    pool.batches.len() - 1
+                }
+            };
+            let batch = &mut pool.batches[at];
+            let point = batch
+                .members
+                .iter()
+                .position(Option::is_none)
+                .expect("a free point");
+            // Reserved now; the batch's rounds wait for this member's first request.
+            batch.members[point] = Some(id);
+            (batch.id, Arc::clone(&batch.backend), point as u32, id)
+        };
+        let member = EnsembleMember {
             ensemble: Arc::clone(self),
-            backend: Arc::new(Mutex::new(backend)),
-            id: rounds.next_id,
-        }
+            backend,
+            batch: batch_id,
+            point,
+            id,
+        };
+        // Loaded without the pool's lock (a round in flight holds the backend's).
+        member.backend().load_point(point, p, init)?;
+        Ok(member)
     }
 
     pub fn counts(&self) -> EnsembleCounts {
-        let rounds = self.lock();
+        let pool = self.lock();
         EnsembleCounts {
-            rounds: rounds.rounds,
-            batches: rounds.batches,
+            rounds: pool.rounds,
+            batches: pool.batches_run,
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Rounds> {
-        self.rounds.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Pool> {
+        self.pool.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues a member's batch and returns its reports once a round holding it is done.
+    /// Queues a member's request and returns its reports once a round holding it is done.
     fn advance(
         &self,
-        id: usize,
-        backend: &Arc<Mutex<GpuBackend>>,
+        member: &EnsembleMember,
         first_step: u64,
         steps: u64,
     ) -> Result<Vec<StepReport>> {
-        let mut rounds = self.lock();
-        rounds.waiting.push(Request {
-            id,
-            backend: Arc::clone(backend),
+        let mut pool = self.lock();
+        let Some(batch) = pool.batches.iter_mut().find(|b| b.id == member.batch) else {
+            return Err(Error::Other(
+                "GPU ensemble: the member's batch is gone".into(),
+            ));
+        };
+        batch.waiting.push(Request {
+            id: member.id,
+            point: member.point,
             first_step,
             steps,
-            asked: Instant::now(),
         });
         self.changed.notify_all();
         loop {
-            if let Some(result) = rounds.results.remove(&id) {
+            if let Some(result) = pool.results.remove(&member.id) {
                 return result;
             }
-            // The gathering starts at the oldest request, or at the end of the last round if
-            // that came later.
-            let since = rounds
-                .waiting
-                .iter()
-                .map(|r| r.asked)
-                .min()
-                .map(|oldest| rounds.last_round_end.map_or(oldest, |end| oldest.max(end)));
-            let complete = rounds.waiting.len() >= rounds.members
-                || since.is_some_and(|t| t.elapsed() >= GATHER_WAIT);
-            if !rounds.submitting && complete && !rounds.waiting.is_empty() {
-                let round = std::mem::take(&mut rounds.waiting);
-                rounds.submitting = true;
-                rounds.rounds += 1;
-                rounds.batches += round.len() as u64;
-                drop(rounds);
+            let batch = pool
+                .batches
+                .iter_mut()
+                .find(|b| b.id == member.batch)
+                .expect("a member's batch stays while it is a member");
+            if !batch.submitting && batch.waiting.len() >= batch.member_count() {
+                let round = std::mem::take(&mut batch.waiting);
+                batch.submitting = true;
+                let backend = Arc::clone(&batch.backend);
+                pool.rounds += 1;
+                pool.batches_run += round.len() as u64;
+                drop(pool);
                 let ids: Vec<usize> = round.iter().map(|r| r.id).collect();
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    self.submit_round(round)
+                    submit_round(&backend, &round)
                 }));
-                rounds = self.lock();
-                rounds.submitting = false;
-                rounds.last_round_end = Some(Instant::now());
+                pool = self.lock();
+                if let Some(batch) = pool.batches.iter_mut().find(|b| b.id == member.batch) {
+                    batch.submitting = false;
+                }
                 match outcome {
-                    Ok(results) => rounds.results.extend(results),
+                    Ok(results) => pool.results.extend(results),
                     Err(panic) => {
                         // The other members of the round fail instead of waiting for ever.
                         for id in ids {
@@ -155,68 +202,64 @@ impl GpuEnsemble {
                                  reading it back)"
                                     .into(),
                             );
-                            rounds.results.insert(id, Err(failed));
+                            pool.results.insert(id, Err(failed));
                         }
                         self.changed.notify_all();
-                        drop(rounds);
+                        drop(pool);
                         std::panic::resume_unwind(panic);
                     }
                 }
                 self.changed.notify_all();
                 continue;
             }
-            rounds = if rounds.submitting {
-                // Woken when the round in flight is read back.
-                self.changed.wait(rounds).unwrap_or_else(|e| e.into_inner())
-            } else {
-                let wait = since.map_or(GATHER_WAIT, |t| GATHER_WAIT.saturating_sub(t.elapsed()));
-                self.changed
-                    .wait_timeout(rounds, wait.max(Duration::from_micros(100)))
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0
-            };
+            pool = self.changed.wait(pool).unwrap_or_else(|e| e.into_inner());
         }
     }
 
-    /// Records every request's batch into one encoder, submits it once, and reads each
-    /// member's reports back.
-    fn submit_round(&self, round: Vec<Request>) -> Vec<(usize, Result<Vec<StepReport>>)> {
-        let mut backends: Vec<MutexGuard<'_, GpuBackend>> = round
-            .iter()
-            .map(|r| r.backend.lock().unwrap_or_else(|e| e.into_inner()))
-            .collect();
-        let mut encoder = self
-            .ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("ensemble round"),
-            });
-        let recorded: Vec<RecordedBatch> = backends
-            .iter_mut()
-            .zip(&round)
-            .map(|(b, r)| b.record_batch(&mut encoder, r.first_step, r.steps))
-            .collect();
-        self.ctx.queue.submit([encoder.finish()]);
-        backends
-            .iter_mut()
-            .zip(recorded)
-            .zip(&round)
-            .map(|((b, batch), r)| (r.id, b.finish_batch(batch)))
-            .collect()
-    }
-
-    fn leave(&self) {
-        let mut rounds = self.lock();
-        rounds.members = rounds.members.saturating_sub(1);
+    /// The member leaves its point (free for the next run); an empty batch is dropped with its
+    /// device buffers.
+    fn leave(&self, member: &EnsembleMember) {
+        let mut pool = self.lock();
+        if let Some(at) = pool.batches.iter().position(|b| b.id == member.batch) {
+            let batch = &mut pool.batches[at];
+            batch.members[member.point as usize] = None;
+            batch.waiting.retain(|r| r.id != member.id);
+            if batch.member_count() == 0 && !batch.submitting {
+                pool.batches.remove(at);
+            }
+        }
         self.changed.notify_all();
     }
 }
 
-/// One run of a [`GpuEnsemble`]: a [`Backend`] whose batches of steps are submitted with the
-/// other members'.
+/// Records the steps of every request of a round into one encoder (as many as the request
+/// asking for the fewest), submits it once, and reads every member's reports back.
+fn submit_round(
+    backend: &Arc<Mutex<GpuBackend>>,
+    round: &[Request],
+) -> Vec<(usize, Result<Vec<StepReport>>)> {
+    let mut backend = backend.lock().unwrap_or_else(|e| e.into_inner());
+    let steps = round.iter().map(|r| r.steps).min().unwrap_or(1);
+    let points: Vec<(u32, u64)> = round.iter().map(|r| (r.point, r.first_step)).collect();
+    let ctx = backend.context();
+    let mut encoder = ctx
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("ensemble round"),
+        });
+    let recorded = backend.record_round(&mut encoder, &points, steps);
+    ctx.queue.submit([encoder.finish()]);
+    let results = backend.finish_round(recorded);
+    round.iter().map(|r| r.id).zip(results).collect()
+}
+
+/// One run of a [`GpuEnsemble`]: a [`Backend`] whose steps are those of a point of a batch,
+/// taken with the batch's other points.
 pub struct EnsembleMember {
     ensemble: Arc<GpuEnsemble>,
     backend: Arc<Mutex<GpuBackend>>,
+    batch: usize,
+    point: u32,
     id: usize,
 }
 
@@ -224,17 +267,28 @@ impl EnsembleMember {
     fn backend(&self) -> MutexGuard<'_, GpuBackend> {
         self.backend.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// The point this run holds in its batch.
+    pub fn point(&self) -> u32 {
+        self.point
+    }
 }
 
 impl Drop for EnsembleMember {
     fn drop(&mut self) {
-        self.ensemble.leave();
+        self.ensemble.leave(self);
     }
 }
 
 impl Backend for EnsembleMember {
     fn name(&self) -> String {
-        format!("{} (ensemble)", self.backend().name())
+        let b = self.backend();
+        format!(
+            "{} (point {} of a batch of {})",
+            b.name(),
+            self.point,
+            b.capacity()
+        )
     }
 
     fn step(&mut self, step: u64) -> Result<StepReport> {
@@ -250,23 +304,22 @@ impl Backend for EnsembleMember {
     }
 
     fn advance(&mut self, first_step: u64, steps: u64) -> Result<Vec<StepReport>> {
-        self.ensemble
-            .advance(self.id, &self.backend, first_step, steps)
+        self.ensemble.advance(self, first_step, steps)
     }
 
     fn snapshot(&self) -> Snapshot {
-        self.backend().snapshot()
+        self.backend().read_snapshot(self.point)
     }
 
     fn phase_times(&self) -> PhaseTimes {
-        self.backend().phase_times()
+        self.backend().point_phase_times(self.point)
     }
 
     fn save_state(&self) -> BackendState {
-        self.backend().save_state()
+        self.backend().read_state(self.point)
     }
 
     fn restore_state(&mut self, state: &BackendState) -> Result<()> {
-        self.backend().restore_state(state)
+        self.backend().write_state(self.point, state)
     }
 }

@@ -1,85 +1,112 @@
-//! A batch of steps: up to [`MAX_BATCH`] steps recorded into one submit, each step's scalars
-//! copied into the reports buffer, then one read-back of the reports (the scalars, the last
-//! step's solve statistics, the field guard and the phase timestamps).
+//! A batch of steps: up to [`MAX_BATCH`] steps of a round's points recorded into one submit,
+//! each step's scalars (every point's) copied into the reports buffer, then one read-back of
+//! the reports (the scalars, the last step's solve statistics, the field guards and the phase
+//! timestamps).
 
 use super::reports::solve_stats;
 use super::{GpuBackend, CONCENTRATION_BCS, MAX_BATCH, POTENTIAL_BCS};
 use crate::backend::gpu::context::step_scalar;
-use crate::backend::gpu::kernels::{clear_field_guard, field_guard, first_failure, Encode};
+use crate::backend::gpu::kernels::{clear_point_field_guard, field_guard, first_failure, Encode};
 use crate::backend::gpu::multigrid::{statistics_of, SolveStatistics, StatisticsSlot, STATISTICS};
 use crate::backend::gpu::phase_clock::{Mark, PhaseClock};
 use crate::backend::{guards, PhaseTimes, StepReport};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use std::time::Instant;
 
-/// 4-byte words in the reports buffer: the step scalars of a full batch, the potential's and the
-/// concentration's residual statistics, the field guard, then the phase timestamps.
-pub(super) const REPORT_WORDS: usize = TIMESTAMPS_AT + PhaseClock::words(MAX_BATCH as u32);
-/// Where the phase timestamps start in the reports buffer (an even word: u64 pairs).
-const TIMESTAMPS_AT: usize = (MAX_BATCH as usize * step_scalar::COUNT as usize
-    + 2 * STATISTICS
-    + field_guard::WORDS as usize)
-    .next_multiple_of(2);
+/// Where the blocks of the reports buffer start (4-byte words), for `capacity` points: the step
+/// scalars of every point at each step of a full batch, the potential's and the
+/// concentration's residual statistics per point, the field guards, then the phase timestamps
+/// (an even word: u64 pairs).
+struct ReportLayout {
+    statistics_at: usize,
+    guard_at: usize,
+    timestamps_at: usize,
+    capacity: usize,
+}
 
-/// Where the two solves' statistics and the field guard start in the reports buffer (words).
-fn report_offsets() -> (usize, usize) {
-    let statistics_at = MAX_BATCH as usize * step_scalar::COUNT as usize;
-    (statistics_at, statistics_at + 2 * STATISTICS)
+impl ReportLayout {
+    fn of(capacity: u32) -> ReportLayout {
+        let capacity = capacity as usize;
+        let statistics_at = MAX_BATCH as usize * capacity * step_scalar::COUNT as usize;
+        let guard_at = statistics_at + 2 * capacity * STATISTICS;
+        let timestamps_at = (guard_at + capacity * field_guard::WORDS as usize).next_multiple_of(2);
+        ReportLayout {
+            statistics_at,
+            guard_at,
+            timestamps_at,
+            capacity,
+        }
+    }
+
+    /// The step scalars of point `point` at step `n` of the batch.
+    fn scalars(&self, n: usize, point: u32) -> usize {
+        (n * self.capacity + point as usize) * step_scalar::COUNT as usize
+    }
+}
+
+/// 4-byte words of the reports buffer of `capacity` points.
+pub(super) fn report_words(capacity: u32) -> usize {
+    ReportLayout::of(capacity).timestamps_at + PhaseClock::words(MAX_BATCH as u32)
 }
 
 /// A batch of steps recorded into a caller's encoder and not yet read back
-/// ([`GpuBackend::record_batch`], then [`GpuBackend::finish_batch`] once the encoder has been
+/// ([`GpuBackend::record_round`], then [`GpuBackend::finish_round`] once the encoder has been
 /// submitted).
-#[must_use = "a recorded batch is read back with finish_batch after its submit"]
+#[must_use = "a recorded batch is read back with finish_round after its submit"]
 pub struct RecordedBatch {
-    first_step: u64,
+    /// The round's points, each with its first step.
+    round: Vec<(u32, u64)>,
     steps: u64,
     started: Instant,
 }
 
 impl GpuBackend {
-    /// Records up to [`MAX_BATCH`] steps in one submit (band refreshes included), copying each
-    /// step's scalars into the reports buffer; reads back the reports and the last step's solve
-    /// statistics once.
+    /// Records up to [`MAX_BATCH`] steps of point 0 in one submit (band refreshes included) and
+    /// reads back the reports once: a lone run's batch.
     pub(super) fn advance_batch(&mut self, first_step: u64, steps: u64) -> Result<Vec<StepReport>> {
         let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
-        let batch = self.record_batch(&mut encoder, first_step, steps);
+        let batch = self.record_round(&mut encoder, &[(0, first_step)], steps);
         self.ctx.queue.submit([encoder.finish()]);
-        self.finish_batch(batch)
+        self.finish_round(batch).remove(0)
     }
 
-    /// Records up to [`MAX_BATCH`] steps from `first_step` into `encoder`, with the copies that
-    /// bring their reports to this backend's staging buffer. Several backends on one device may
-    /// record into one encoder (an ensemble, one submit for all); each then reads its own
-    /// reports with [`GpuBackend::finish_batch`] once the encoder has been submitted.
-    pub fn record_batch(
+    /// Records up to [`MAX_BATCH`] steps of the points of `round`, each from its own first step
+    /// (the other points idle), into `encoder`, with the copies that bring their reports to
+    /// this backend's staging buffer; read them with [`GpuBackend::finish_round`] once the
+    /// encoder has been submitted.
+    pub fn record_round(
         &mut self,
         encoder: &mut wgpu::CommandEncoder,
-        first_step: u64,
+        round: &[(u32, u64)],
         steps: u64,
     ) -> RecordedBatch {
         let started = Instant::now();
         let steps = steps.clamp(1, MAX_BATCH);
         let ctx = self.ctx;
+        let live: Vec<u32> = round.iter().map(|&(point, _)| point).collect();
+        self.points.set_live(ctx, &live);
         // The noise counter is the step index (CPU: `step as u32`); advance_step moves it on.
         // A queue write lands before the next submit, so before every step recorded here.
-        ctx.queue.write_buffer(
-            &self.fields.step_scalars,
-            step_scalar::STEP as u64 * 4,
-            bytemuck::bytes_of(&(first_step as u32)),
-        );
-        let record = step_scalar::COUNT as u64 * 4;
+        for &(point, first_step) in round {
+            ctx.queue.write_buffer(
+                &self.fields.step_scalars,
+                4 * (point as u64 * step_scalar::COUNT as u64 + step_scalar::STEP as u64),
+                bytemuck::bytes_of(&(first_step as u32)),
+            );
+        }
+        let layout = ReportLayout::of(self.capacity());
+        let record = self.fields.step_scalars.size();
         for n in 0..steps {
-            self.record_step(encoder, first_step + n, n as u32, n + 1 == steps);
+            self.record_step(encoder, n as u32, n + 1 == steps);
             encoder.copy_buffer_to_buffer(
                 &self.fields.step_scalars,
                 0,
                 &self.reports,
-                n * record,
+                (layout.scalars(n as usize, 0) * 4) as u64,
                 record,
             );
         }
-        let (statistics_at, guard_at) = report_offsets();
+        let per_point = (self.capacity() as usize * STATISTICS * 4) as u64;
         for (n, mg) in [&self.potential_mg, &self.concentration_mg]
             .iter()
             .enumerate()
@@ -88,69 +115,52 @@ impl GpuBackend {
                 mg.statistics_buffer(StatisticsSlot::End),
                 0,
                 &self.reports,
-                ((statistics_at + n * STATISTICS) * 4) as u64,
-                (STATISTICS * 4) as u64,
+                (layout.statistics_at * 4) as u64 + n as u64 * per_point,
+                per_point,
             );
         }
         encoder.copy_buffer_to_buffer(
             &self.fields.field_guard,
             0,
             &self.reports,
-            (guard_at * 4) as u64,
-            field_guard::WORDS as u64 * 4,
+            (layout.guard_at * 4) as u64,
+            self.fields.field_guard.size(),
         );
         if let Some(clock) = &self.clock {
             clock.resolve(
                 encoder,
                 steps as u32,
                 &self.reports,
-                (TIMESTAMPS_AT * 4) as u64,
+                (layout.timestamps_at * 4) as u64,
             );
         }
         self.staging
-            .record_copy::<f32>(encoder, &self.reports, REPORT_WORDS);
+            .record_copy::<f32>(encoder, &self.reports, report_words(self.capacity()));
         RecordedBatch {
-            first_step,
+            round: round.to_vec(),
             steps,
             started,
         }
     }
 
-    /// Reads back the reports of a batch [`GpuBackend::record_batch`] recorded, once its encoder
-    /// has been submitted (blocking until the device is done with it): one report per step, or
-    /// the first failure (a field guard, a solve's statistics).
-    pub fn finish_batch(&mut self, batch: RecordedBatch) -> Result<Vec<StepReport>> {
+    /// Reads back the reports of a batch [`GpuBackend::record_round`] recorded, once its encoder
+    /// has been submitted (blocking until the device is done with it): for each point of the
+    /// round, in its order, one report per step, or the first failure (a field guard, a solve's
+    /// statistics).
+    pub fn finish_round(&mut self, batch: RecordedBatch) -> Vec<Result<Vec<StepReport>>> {
         let RecordedBatch {
-            first_step,
+            round,
             steps,
             started: t0,
         } = batch;
         let ctx = self.ctx;
-        let (statistics_at, guard_at) = report_offsets();
-        let values: Vec<f32> = self.staging.map_read(ctx, REPORT_WORDS);
-        let guard: Vec<u32> = values[guard_at..].iter().map(|v| v.to_bits()).collect();
-        let mut failure = first_failure(self.p.grid, &guard);
-        if failure.is_some() {
-            // Reported once: a run restored from a checkpoint starts with a clean guard.
-            clear_field_guard(ctx, &self.fields.field_guard);
-        }
-        let stats = |n: usize| {
-            let end = statistics_of(&values[statistics_at + n * STATISTICS..]);
-            SolveStatistics { start: end, end }
-        };
-        let solves = self.p.step_solves();
-        let potential_solve = solve_stats(stats(0), solves.potential.device().count(), None);
-        let concentration_solve = solve_stats(
-            stats(1),
-            solves.concentration.device().count(),
-            Some(self.p.concentration_tolerance),
-        );
-        let scalars = &values[..(steps * step_scalar::COUNT as u64) as usize];
+        let layout = ReportLayout::of(self.capacity());
+        let values: Vec<f32> = self.staging.map_read(ctx, report_words(self.capacity()));
         // Device time per phase from the timestamps; the rest of the batch's wall time
-        // (submission, waiting, read-back) as other.
+        // (submission, waiting, read-back) as other. Every point of the round took it.
         let mut times = match &self.clock {
             Some(clock) => {
-                let words: Vec<u32> = values[TIMESTAMPS_AT..]
+                let words: Vec<u32> = values[layout.timestamps_at..]
                     .iter()
                     .map(|v| v.to_bits())
                     .collect();
@@ -159,23 +169,77 @@ impl GpuBackend {
             None => PhaseTimes::default(),
         };
         times.other_s = (t0.elapsed().as_secs_f64() - times.phases_s()).max(0.0);
-        self.times += times;
+        round
+            .iter()
+            .map(|&(point, first_step)| {
+                if let Some(run) = self.runs[point as usize].as_mut() {
+                    run.times += times;
+                }
+                self.point_reports(point, &values, &layout, first_step, steps)
+            })
+            .collect()
+    }
+
+    /// Point `point`'s reports of a batch from the reports buffer's `values`.
+    fn point_reports(
+        &self,
+        point: u32,
+        values: &[f32],
+        layout: &ReportLayout,
+        first_step: u64,
+        steps: u64,
+    ) -> Result<Vec<StepReport>> {
+        let Some(run) = self.runs[point as usize].as_ref() else {
+            return Err(Error::Other(format!(
+                "GPU batch: point {point} holds no run"
+            )));
+        };
+        let p = &run.p;
+        let words = field_guard::WORDS as usize;
+        let guard_at = layout.guard_at + point as usize * words;
+        let guard: Vec<u32> = values[guard_at..guard_at + words]
+            .iter()
+            .map(|v| v.to_bits())
+            .collect();
+        let mut failure = first_failure(p.grid, &guard);
+        if failure.is_some() {
+            // Reported once: a run restored from a checkpoint starts with a clean guard.
+            clear_point_field_guard(self.ctx, &self.fields.field_guard, point);
+        }
+        let stats = |n: usize| {
+            let at = layout.statistics_at + (n * layout.capacity + point as usize) * STATISTICS;
+            let end = statistics_of(&values[at..]);
+            SolveStatistics { start: end, end }
+        };
+        let solves = p.step_solves();
+        let potential_solve = solve_stats(stats(0), solves.potential.device().count(), None);
+        let concentration_solve = solve_stats(
+            stats(1),
+            solves.concentration.device().count(),
+            Some(p.concentration_tolerance),
+        );
         let mut reports = Vec::with_capacity(steps as usize);
-        for (n, s) in scalars
-            .chunks_exact(step_scalar::COUNT as usize)
-            .enumerate()
-        {
+        for n in 0..steps as usize {
+            let at = layout.scalars(n, point);
+            let s = &values[at..at + step_scalar::COUNT as usize];
             let step = first_step + n as u64;
             // The guard records the step number as the noise counter does (u32).
             let blown_up = failure
                 .take_if(|(at, _)| *at == step as u32)
                 .map(|(_, e)| e);
-            reports.push(self.report(step, s, blown_up, potential_solve, concentration_solve)?);
+            reports.push(self.report(
+                point,
+                step,
+                s,
+                blown_up,
+                potential_solve,
+                concentration_solve,
+            )?);
         }
         // The solves' statistics are those of the batch's last step (the one read back).
         let last = first_step + steps - 1;
         if failure.is_none() {
-            guards::check_solves(&self.p, last, &potential_solve, &concentration_solve)?;
+            guards::check_solves(p, last, &potential_solve, &concentration_solve)?;
         }
         match failure {
             // Recorded by a step outside this batch: cannot happen (the guard is cleared after
@@ -185,23 +249,10 @@ impl GpuBackend {
         }
     }
 
-    /// Whether step `step` starts with a refresh of the resolved band: the CPU backend's
-    /// cadence (every `interphase.refresh_every_steps` steps after the initial one).
-    fn refreshes_layer(&self, step: u64) -> bool {
-        let every = self.p.interphase.refresh_every_steps.max(1);
-        self.kernels.refresh_layer.is_some() && step > 0 && step.is_multiple_of(every)
-    }
-
-    /// Records step `step`, the `n`-th of its batch (the CPU backend's order, with a timestamp
-    /// before each phase where the adapter has them); the solves' residual statistics only when
+    /// Records the `n`-th step of a batch (the CPU backend's order, with a timestamp before each
+    /// phase where the adapter has them); the solves' residual statistics only when
     /// `with_statistics` (the last step of a batch: its metrics row reports them).
-    fn record_step(
-        &mut self,
-        encoder: &mut wgpu::CommandEncoder,
-        step: u64,
-        n: u32,
-        with_statistics: bool,
-    ) {
+    fn record_step(&mut self, encoder: &mut wgpu::CommandEncoder, n: u32, with_statistics: bool) {
         let clock = self.clock.as_ref();
         let mark = |encoder: &mut wgpu::CommandEncoder, m: Mark| {
             if let Some(c) = clock {
@@ -212,9 +263,9 @@ impl GpuBackend {
         let k = &self.kernels;
         mark(encoder, Mark::Start);
         let mut first: Vec<&dyn Encode> = Vec::with_capacity(3);
-        if self.refreshes_layer(step) {
-            first.extend(k.refresh_layer.as_ref().map(|r| r as &dyn Encode));
-        }
+        // Every step: each point refreshes its band when its own step is due (the device
+        // decides, as the CPU's cadence: every interphase.refresh_every_steps steps).
+        first.extend(k.refresh_layer.as_ref().map(|r| r as &dyn Encode));
         first.extend([
             &k.transport_coefficients as &dyn Encode,
             &k.potential_source,
@@ -223,7 +274,7 @@ impl GpuBackend {
         mark(encoder, Mark::Potential);
         self.potential_mg
             .set_coefficients(encoder, &f.zeros, &f.conductivity);
-        let solves = self.p.step_solves();
+        let solves = self.shape.step_solves();
         self.potential_mg.encode_device_solve(
             encoder,
             &f.phi,

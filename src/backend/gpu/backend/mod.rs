@@ -38,38 +38,54 @@ pub use batch::RecordedBatch;
 pub use profile::GpuStepProfile;
 
 use super::buffers::{zeroed_buffer, Staging};
-use super::context::{step_scalar, GpuContext};
+use super::context::{max_field_cells, GpuContext};
 use super::kernels::{check_limits, submit, FusedAllenCahn};
 use super::multigrid::GpuMultigrid;
 use super::phase_clock::PhaseClock;
+use super::points::{Points, MAX_POINTS};
 use crate::backend::{Backend, BackendState, PhaseTimes, Snapshot, StepReport};
 use crate::error::Result;
 use crate::model::interphase::InterphaseFields;
-use crate::model::params::Params;
+use crate::model::params::{Control, Params};
 use crate::model::state::ModelState;
 use crate::numerics::Bcs;
-use batch::REPORT_WORDS;
 use fields::Fields;
+use std::sync::Arc;
 use step_kernels::StepKernels;
 
 /// Most steps recorded in one submit (the run loop asks for fewer when an output is near).
 pub const MAX_BATCH: u64 = 32;
 
+/// The runs of one device backend: a lone run ([`GpuBackend::new`], one point), or a batch of
+/// points of one shape advanced together ([`GpuBackend::batch`], the batch axis of
+/// `gpu::points`: every buffer holds each point's block, every kernel runs the live points in
+/// one dispatch).
 pub struct GpuBackend {
     ctx: &'static GpuContext,
-    p: Params,
-    interphase: InterphaseFields,
+    points: Arc<Points>,
+    /// The parameters the kernels and the recorded step were set up from: every point's run has
+    /// this shape ([`batch_mismatch`]).
+    shape: Params,
+    /// The run held in each point (None: free).
+    runs: Vec<Option<PointRun>>,
     fields: Fields,
     kernels: StepKernels,
     potential_mg: GpuMultigrid,
     concentration_mg: GpuMultigrid,
-    /// The step scalars of each step of a batch, then the two solves' residual statistics of
-    /// its last step, copied on the device and read back once per batch.
+    /// The step scalars of every point at each step of a batch, then the two solves' residual
+    /// statistics of its last step and the field guards, copied on the device and read back
+    /// once per batch.
     reports: wgpu::Buffer,
     /// Reused for every read-back (a field, or the reports).
     staging: Staging,
     /// Timestamps between the phases of each step (None: the adapter has no timestamp queries).
     clock: Option<PhaseClock>,
+}
+
+/// One point's run: its parameters, its interphase and the device time of its steps.
+struct PointRun {
+    p: Params,
+    interphase: InterphaseFields,
     times: PhaseTimes,
 }
 
@@ -81,13 +97,43 @@ const CONCENTRATION_BCS: Bcs = crate::model::boundary::CONCENTRATION_EXCESS;
 /// ([`fields::fields_bytes`]) and both multigrid hierarchies (the potential's with its PCG
 /// vectors, the concentration's with its mass projection). About 42 f32 words per cell, 45 with
 /// a resolved band, in 2D and 3D alike (tests/gpu_memory.rs measures it). The host's staging
-/// buffer for read-backs is host memory and not counted. The per-point uniform arrays
-/// ([`fields::point_uniform_bytes`], 70 KiB) are counted too.
+/// buffer for read-backs is host memory and not counted; a batch of B points takes B times this
+/// less the per-point uniform arrays ([`fields::point_uniform_bytes`], 70 KiB), which every
+/// backend has once.
 pub fn device_bytes(p: &Params) -> u64 {
     fields::point_uniform_bytes()
         + fields::fields_bytes(p)
         + crate::backend::gpu::multigrid::device_bytes(p.grid, true, false)
         + crate::backend::gpu::multigrid::device_bytes(p.grid, false, true)
+}
+
+/// Why a run of `p` cannot share a batch set up for `shape` (the recorded step differs), or
+/// None: the same grid, the same band and its refresh cadence, the same control mode and the
+/// same solves.
+pub fn batch_mismatch(shape: &Params, p: &Params) -> Option<&'static str> {
+    let (a, b) = (shape, p);
+    if a.grid.nx != b.grid.nx
+        || a.grid.ny != b.grid.ny
+        || a.grid.nz != b.grid.nz
+        || a.grid.dx != b.grid.dx
+    {
+        return Some("the grid (domain and grid.dx_um)");
+    }
+    if a.interphase.has_resolved_band() != b.interphase.has_resolved_band()
+        || (a.interphase.has_resolved_band()
+            && a.interphase.refresh_every_steps != b.interphase.refresh_every_steps)
+    {
+        return Some("the resolved band or interphase.refresh_every_steps");
+    }
+    if matches!(a.control, Control::Galvanostatic { .. })
+        != matches!(b.control, Control::Galvanostatic { .. })
+    {
+        return Some("the control mode (galvanostatic or potentiostatic)");
+    }
+    if a.step_solves() != b.step_solves() {
+        return Some("the solver settings (tolerances, numerics.max_cycles)");
+    }
+    None
 }
 
 impl GpuBackend {
@@ -110,60 +156,155 @@ impl GpuBackend {
         init: &crate::config::InitialConfig,
         fused: FusedAllenCahn,
     ) -> Result<GpuBackend> {
-        if p.grid.nz > 1 && !p.nucleus_frames.is_empty() {
-            return Err(crate::error::Error::config(
-                "initial.nucleus_c_axes",
-                "sets a c-axis per nucleus (grains): the GPU backend runs 3D grids with one \
-                 crystal orientation (anisotropy.c_axis) so far; leave initial.nucleus_c_axes \
-                 empty or run with --backend cpu",
-            ));
-        }
-        if p.implicit_coupling {
-            return Err(crate::error::Error::config(
-                "numerics.potential_coupling",
-                "solves potential and reaction together here (\"implicit\", or \"auto\" for a \
-                 potentiostatic run whose Ohmic drop rivals its kinetics: `mgpf check` prints \
-                 R·∂i/∂E): the GPU backend couples them explicitly so far; run with --backend cpu",
-            ));
-        }
+        let mut backend = GpuBackend::batch_with(ctx, p, 1, fused)?;
+        backend.load_point(0, p, init)?;
+        Ok(backend)
+    }
+
+    /// A batch of `capacity` points for runs of `shape`'s shape ([`batch_mismatch`]), all free:
+    /// [`GpuBackend::load_point`] puts a run in one.
+    pub fn batch(ctx: &'static GpuContext, shape: &Params, capacity: u32) -> Result<GpuBackend> {
+        let fused = FusedAllenCahn::for_adapter(&ctx.adapter_info);
+        GpuBackend::batch_with(ctx, shape, capacity, fused)
+    }
+
+    fn batch_with(
+        ctx: &'static GpuContext,
+        p: &Params,
+        capacity: u32,
+        fused: FusedAllenCahn,
+    ) -> Result<GpuBackend> {
+        check_runs_here(p)?;
         let g = p.grid;
         ctx.check_grid(g)?;
         check_limits(ctx)?;
-        let interphase = InterphaseFields::new(p);
-        let start = ModelState::initial(p, init);
-        let fields = Fields::new(ctx, p, &interphase, &start);
-        let mut scalars = vec![0.0f32; step_scalar::COUNT as usize];
-        scalars[step_scalar::ELECTRODE_POTENTIAL as usize] = start.applied_potential_v as f32;
-        scalars[step_scalar::DT as usize] = start.last_dt_s as f32;
-        ctx.queue
-            .write_buffer(&fields.step_scalars, 0, bytemuck::cast_slice(&scalars));
-        let kernels = StepKernels::bind(ctx, p, &fields, fused);
+        if !(1..=MAX_POINTS).contains(&capacity) {
+            return Err(crate::error::Error::config(
+                "--jobs",
+                format!("= {capacity} points in one GPU batch is outside the allowed range [1, {MAX_POINTS}]"),
+            ));
+        }
+        // Every buffer holds each point's block: the largest, the multigrid's x faces, must fit
+        // one storage binding for all of them.
+        let words = (g.nx as u64 + 1) * g.layer_cells() as u64;
+        let allowed = max_field_cells(&ctx.limits);
+        if words * capacity as u64 > allowed {
+            return Err(crate::error::Error::config(
+                "--jobs",
+                format!(
+                    "= {capacity} points of this grid need {} bytes in the largest buffer of their \
+                     GPU batch ((nx + 1)·ny·nz f32 faces per point), the adapter {} allows {} \
+                     bytes per storage buffer: at most {} points of this grid",
+                    4 * words * capacity as u64,
+                    ctx.adapter_info.name,
+                    4 * allowed,
+                    allowed / words
+                ),
+            ));
+        }
+        let points = Points::new(ctx, capacity);
+        let fields = Fields::new(ctx, p, capacity);
+        let kernels = StepKernels::bind(ctx, p, &fields, fused, &points);
+        let report_words = batch::report_words(capacity);
         let backend = GpuBackend {
             ctx,
-            p: p.clone(),
-            interphase,
+            shape: p.clone(),
+            runs: (0..capacity).map(|_| None).collect(),
             fields,
             kernels,
-            potential_mg: GpuMultigrid::new(ctx, g),
+            potential_mg: GpuMultigrid::for_points(ctx, g, &points),
             concentration_mg: {
-                let mut mg = GpuMultigrid::new(ctx, g);
+                let mut mg = GpuMultigrid::for_points(ctx, g, &points);
                 // The state is u = c/c0 − 1; the tolerance refers to c's equation.
                 mg.set_reference_offset(1.0);
                 // Each solve ends by projecting Σ r (ions made or lost) out, as on the CPU.
                 mg.conserve_mass();
                 mg
             },
-            reports: zeroed_buffer(ctx, "step reports", REPORT_WORDS),
-            staging: Staging::new(ctx, "staging", (4 * g.cells().max(REPORT_WORDS)) as u64),
+            reports: zeroed_buffer(ctx, "step reports", report_words),
+            staging: Staging::new(ctx, "staging", (4 * g.cells().max(report_words)) as u64),
             clock: PhaseClock::new(ctx, MAX_BATCH as u32),
-            times: PhaseTimes::default(),
+            points,
         };
-        // The initial band from the device's own distance transform, as every later refresh.
-        if let Some(refresh) = &backend.kernels.refresh_layer {
-            submit(ctx, &[refresh]);
-        }
         Ok(backend)
     }
+
+    /// Points this backend holds.
+    pub fn capacity(&self) -> u32 {
+        self.points.capacity()
+    }
+
+    /// Puts a fresh run of `p` in point `point` (free or not: a run there is replaced), from
+    /// its initial state; refused if `p` does not have the batch's shape.
+    pub fn load_point(
+        &mut self,
+        point: u32,
+        p: &Params,
+        init: &crate::config::InitialConfig,
+    ) -> Result<()> {
+        check_runs_here(p)?;
+        if let Some(what) = batch_mismatch(&self.shape, p) {
+            return Err(crate::error::Error::Other(format!(
+                "a run differing in {what} cannot join this GPU batch"
+            )));
+        }
+        let interphase = InterphaseFields::new(p);
+        let start = ModelState::initial(p, init);
+        self.fields.load(self.ctx, point, p, &interphase, &start);
+        self.runs[point as usize] = Some(PointRun {
+            p: p.clone(),
+            interphase,
+            times: PhaseTimes::default(),
+        });
+        // The initial band from the device's own distance transform, as every later refresh.
+        if let Some(refresh) = &self.kernels.refresh_layer {
+            self.points.set_live(self.ctx, &[point]);
+            submit(self.ctx, &[refresh]);
+        }
+        Ok(())
+    }
+
+    /// Frees point `point` (its run has ended): rounds leave it out.
+    pub fn free_point(&mut self, point: u32) {
+        self.runs[point as usize] = None;
+    }
+
+    /// The device this backend runs on.
+    pub fn context(&self) -> &'static GpuContext {
+        self.ctx
+    }
+
+    /// Device time of point `point`'s steps so far (each round's, for every point in it).
+    pub fn point_phase_times(&self, point: u32) -> PhaseTimes {
+        self.run(point).times
+    }
+
+    fn run(&self, point: u32) -> &PointRun {
+        self.runs[point as usize]
+            .as_ref()
+            .expect("a point holding a run")
+    }
+}
+
+/// Refuses what the GPU backend does not run, naming the key.
+fn check_runs_here(p: &Params) -> Result<()> {
+    if p.grid.nz > 1 && !p.nucleus_frames.is_empty() {
+        return Err(crate::error::Error::config(
+            "initial.nucleus_c_axes",
+            "sets a c-axis per nucleus (grains): the GPU backend runs 3D grids with one \
+             crystal orientation (anisotropy.c_axis) so far; leave initial.nucleus_c_axes \
+             empty or run with --backend cpu",
+        ));
+    }
+    if p.implicit_coupling {
+        return Err(crate::error::Error::config(
+            "numerics.potential_coupling",
+            "solves potential and reaction together here (\"implicit\", or \"auto\" for a \
+             potentiostatic run whose Ohmic drop rivals its kinetics: `mgpf check` prints \
+             R·∂i/∂E): the GPU backend couples them explicitly so far; run with --backend cpu",
+        ));
+    }
+    Ok(())
 }
 
 impl Backend for GpuBackend {
@@ -187,18 +328,18 @@ impl Backend for GpuBackend {
     }
 
     fn snapshot(&self) -> Snapshot {
-        self.read_snapshot()
+        self.read_snapshot(0)
     }
 
     fn phase_times(&self) -> PhaseTimes {
-        self.times
+        self.run(0).times
     }
 
     fn save_state(&self) -> BackendState {
-        self.read_state()
+        self.read_state(0)
     }
 
     fn restore_state(&mut self, state: &BackendState) -> Result<()> {
-        self.write_state(state)
+        self.write_state(0, state)
     }
 }

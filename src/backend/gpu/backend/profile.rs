@@ -106,7 +106,7 @@ impl GpuBackend {
             None => 0.0,
         };
         let f = &self.fields;
-        let solves = self.p.step_solves();
+        let solves = self.shape.step_solves();
         let (pot, conc) = (&mut self.potential_mg, &mut self.concentration_mg);
         let potential_solve_s = time(&mut |e| {
             pot.set_coefficients(e, &f.zeros, &f.conductivity);

@@ -7,6 +7,7 @@ use crate::backend::gpu::multigrid::SolveStatistics;
 use crate::backend::StepReport;
 use crate::error::{Error, Result};
 use crate::model::control::{control_failure, SearchStatus, ShiftSearch};
+use crate::model::params::Params;
 use crate::model::timestep::Bound;
 use crate::numerics::SolveStats;
 
@@ -20,16 +21,18 @@ impl GpuBackend {
     /// non-finite step scalars.
     pub(super) fn report(
         &self,
+        point: u32,
         step: u64,
         s: &[f32],
         blown_up: Option<Error>,
         potential_solve: SolveStats,
         concentration_solve: SolveStats,
     ) -> Result<StepReport> {
+        let p = &self.run(point).p;
         let slot = |n: u32| s[n as usize] as f64;
         let bits = |n: u32| s[n as usize].to_bits();
         let dt = slot(step_scalar::DT);
-        if let Some(fixed) = self.p.fixed_dt {
+        if let Some(fixed) = p.fixed_dt {
             let stable = slot(step_scalar::STABLE_DT);
             if fixed > stable * (1.0 + 1e-6) {
                 return Err(Error::Solver {
@@ -43,7 +46,7 @@ impl GpuBackend {
         // The galvanostatic search: a failure on finite currents first (a blow-up later in
         // the step may be its consequence), a non-finite current after the field guard (which
         // names the blown-up cell), as the CPU backend orders them.
-        let control_failure = self.control_failure(step, s);
+        let control_failure = control_failure_of(p, step, s);
         if let Some((SearchStatus::BeyondLimit | SearchStatus::NotConverged, e)) = control_failure {
             return Err(e);
         }
@@ -71,12 +74,12 @@ impl GpuBackend {
         if let Some((_, e)) = control_failure {
             return Err(e);
         }
-        let velocity = self.p.velocity_of_change(slot(step_scalar::DXI_SUM), dt);
+        let velocity = p.velocity_of_change(slot(step_scalar::DXI_SUM), dt);
         Ok(StepReport {
             dt,
             bound: bound_of(bits(step_scalar::TIME_STEP_BOUND)),
             applied_potential_v: slot(step_scalar::ELECTRODE_POTENTIAL),
-            current_density_a_m2: self.p.current_of_velocity(velocity),
+            current_density_a_m2: p.current_of_velocity(velocity),
             boundary_inflow: slot(step_scalar::BOUNDARY_INFLOW),
             control_iterations: if self.kernels.shift_solve.is_some() {
                 bits(step_scalar::CONTROL_EVALUATIONS).saturating_sub(1)
@@ -85,15 +88,16 @@ impl GpuBackend {
             },
             potential_solve,
             concentration_solve,
-            lambda_max: self
-                .p
-                .stiffness_lambda(slot(step_scalar::REACTION_FACTOR_MAX)),
+            lambda_max: p.stiffness_lambda(slot(step_scalar::REACTION_FACTOR_MAX)),
         })
     }
+}
 
-    /// The galvanostatic search's error of a step from its scalars `s`, if it did not converge.
-    fn control_failure(&self, step: u64, s: &[f32]) -> Option<(SearchStatus, Error)> {
-        let target = self.p.target_rate_sum()?;
+/// The galvanostatic search's error of a step of a run of `p` from its scalars `s`, if it did
+/// not converge.
+fn control_failure_of(p: &Params, step: u64, s: &[f32]) -> Option<(SearchStatus, Error)> {
+    {
+        let target = p.target_rate_sum()?;
         let slot = |n: u32| s[n as usize] as f64;
         let search = ShiftSearch {
             base: slot(step_scalar::ELECTRODE_BASE),
@@ -106,12 +110,11 @@ impl GpuBackend {
             evaluations: s[step_scalar::CONTROL_EVALUATIONS as usize].to_bits(),
             residual: slot(step_scalar::CONTROL_RESIDUAL),
             status: SearchStatus::from_code(s[step_scalar::CONTROL_STATUS as usize].to_bits()),
-            limit: self.p.max_overpotential_v,
+            limit: p.max_overpotential_v,
         };
         if search.status == SearchStatus::Converged {
             return None;
         }
-        let p = &self.p;
         let e = control_failure(
             step,
             &search,

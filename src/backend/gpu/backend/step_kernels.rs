@@ -4,10 +4,12 @@ use super::fields::Fields;
 use crate::backend::gpu::context::{step_scalar, GpuContext};
 use crate::backend::gpu::kernels::{
     CheckFields, ControlKernels, Dispatch, FusedAllenCahn, GuardKernels, InterphaseKernels,
-    LayerRefresh, OrderParameterKernels, ReactionInputs, Reduction, Reductions, RunConstants,
-    ShiftSolve, StepControl, StepGlue, StepGlueKernels, TransportKernels,
+    LayerRefresh, OrderParameterKernels, ReactionInputs, Reduction, Reductions, ShiftSolve,
+    StepGlueKernels, TransportKernels,
 };
+use crate::backend::gpu::points::Points;
 use crate::model::params::{Control, Params};
+use std::sync::Arc;
 
 /// The kernels of one step, bound to the run's buffers once.
 pub(super) struct StepKernels {
@@ -43,20 +45,34 @@ pub(super) struct StepKernels {
 }
 
 impl StepKernels {
+    /// The kernels of a step of every live point of `points` (their runs share `p`'s shape:
+    /// `GpuBackend`'s batch key), bound to `f`.
     pub(super) fn bind(
         ctx: &GpuContext,
         p: &Params,
         f: &Fields,
         fused: FusedAllenCahn,
+        points: &Arc<Points>,
+    ) -> StepKernels {
+        StepKernels::bind_single(ctx, p, f, fused, points).with_points(ctx, points)
+    }
+
+    /// The kernels bound for a lone run (the single point's table; reductions over `points`).
+    fn bind_single(
+        ctx: &GpuContext,
+        p: &Params,
+        f: &Fields,
+        fused: FusedAllenCahn,
+        points: &Arc<Points>,
     ) -> StepKernels {
         let grid = p.grid;
         let cells = p.grid.cells();
-        let k = RunConstants::from_params(p).buffer(ctx);
-        let control = StepControl::from_params(p).buffer(ctx);
-        let glue = StepGlue::from_params(p).buffer(ctx);
+        let k = f.run_constants.clone();
+        let control = f.step_control.clone();
+        let glue = f.step_glue.clone();
         let op = OrderParameterKernels::new(ctx);
         let tr = TransportKernels::new(ctx);
-        let red = Reductions::new(ctx);
+        let red = Reductions::for_points(ctx, points);
         let ctl = ControlKernels::new(ctx);
         let sg = StepGlueKernels::new(ctx);
         let guards = GuardKernels::new(ctx);
@@ -212,6 +228,38 @@ impl StepKernels {
                 &f.field_guard,
             ),
             advance_step: ctl.advance_step(ctx, s),
+        }
+    }
+}
+
+impl StepKernels {
+    /// Every dispatch over the points of `points` (the reductions already are).
+    fn with_points(self, ctx: &GpuContext, points: &Arc<Points>) -> StepKernels {
+        let d = |d: &Dispatch| d.with_points(ctx, points);
+        StepKernels {
+            refresh_layer: self
+                .refresh_layer
+                .as_ref()
+                .map(|r| r.with_points(ctx, points)),
+            transport_coefficients: d(&self.transport_coefficients),
+            potential_source: d(&self.potential_source),
+            allen_cahn_rate: d(&self.allen_cahn_rate),
+            reaction_field: d(&self.reaction_field),
+            shift_solve: self
+                .shift_solve
+                .as_ref()
+                .map(|s| s.with_points(ctx, points)),
+            reaction_maxima: d(&self.reaction_maxima),
+            max_migration_speed: d(&self.max_migration_speed),
+            time_step: d(&self.time_step),
+            interface_noise: d(&self.interface_noise),
+            update_order_parameter: d(&self.update_order_parameter),
+            concentration_rhs: d(&self.concentration_rhs),
+            inverse_time_step_field: d(&self.inverse_time_step_field),
+            boundary_inflow: d(&self.boundary_inflow),
+            check_fields: self.check_fields.with_points(ctx, points),
+            advance_step: d(&self.advance_step),
+            ..self
         }
     }
 }
