@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::model::params::Params;
 use crate::output::write_atomic;
-use crate::simulation::{report, Interrupt, RunOptions, RunSummary};
+use crate::simulation::{report, Interrupt, RunOptions, RunSummary, StopReason};
 use crate::study::points::{Point, Study};
 use crate::study::table::{self, RunRow, FAILURE_FILE};
 use crate::study::{pictures, plan};
@@ -168,10 +168,13 @@ pub fn sweep(study: &Study, opts: &SweepOptions) -> Result<SweepReport> {
                             Ok(s) => eprintln!(
                                 "{} of {total} {}: {}",
                                 study.describe(point),
-                                if s.first_step > 0 {
-                                    "resumed and finished"
-                                } else {
-                                    "finished"
+                                match (s.first_step > 0, s.stopped_by) {
+                                    (false, StopReason::EndCondition) => "finished",
+                                    (true, StopReason::EndCondition) => "resumed and finished",
+                                    (false, StopReason::MaxSteps) => "stopped at run.max_steps",
+                                    (true, StopReason::MaxSteps) => {
+                                        "resumed and stopped at run.max_steps"
+                                    }
                                 },
                                 point_line(&s, start)
                             ),
