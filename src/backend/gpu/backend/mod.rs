@@ -1,4 +1,7 @@
-//! `GpuBackend`: the CPU backend's step, every kernel on the device.
+//! `GpuBackend`: the CPU backend's step, every kernel on the device, for one run or for a batch
+//! of runs of one shape (the points of `gpu::points`: each buffer holds every point's block and
+//! each kernel runs the live points in one dispatch; a lone run is the batch of one point, and
+//! each point of a batch does a lone run's arithmetic bit for bit).
 //!
 //! One step is recorded in the CPU backend's order (see `kernels` for the chain), the resolved
 //! band (R2) refreshed on the device at the CPU's cadence; every scalar the step derives (the
