@@ -883,6 +883,72 @@ fn a_coarsest_level_beyond_workgroup_memory_falls_back_to_global_sweeps() {
     }
 }
 
+/// The smoothing colours of a level with odd periodic sides (only a coarsest level has them:
+/// here single-level grids, 2D 6 × 7 and 3D 4 × 5 × 3): one pass of each colour from u = 0 with
+/// f = 1 changes exactly its own cells; every cell has one colour, and no two neighbours (the
+/// periodic wraps included) share one, so the cells a pass updates together never read each
+/// other. Plain red-black parity gives the wrap's two cells one colour: updated at once they
+/// race, and the global sweeps of a coarsest level beyond workgroup memory (e.g. 134 × 126 →
+/// 67 × 63) gave results that changed from run to run.
+#[test]
+fn smoothing_colours_never_join_neighbours_on_odd_periodic_sides() {
+    let Some(ctx) = gpu_common::gpu() else { return };
+    let neumann = Bcs {
+        x_lo: Boundary::Neumann,
+        x_hi: Boundary::Neumann,
+    };
+    for grid in [
+        Grid::new(6, 7, DX),
+        Grid {
+            nx: 4,
+            ny: 5,
+            nz: 3,
+            dx: DX,
+        },
+    ] {
+        let n = grid.cells();
+        let mut mg = GpuMultigrid::new(ctx, grid);
+        assert_eq!(mg.levels(), 1, "{grid:?}: one level");
+        let ones = storage_buffer(ctx, "ones", &vec![1.0 as Real; n]);
+        submit(ctx, |e| mg.set_coefficients(e, &ones, &ones));
+        let colours = mg.smoothing_colours(0);
+        let mut colour_of = vec![None; n];
+        for colour in 0..colours {
+            let u = storage_buffer(ctx, "u", &vec![0.0 as Real; n]);
+            submit(ctx, |e| {
+                mg.encode_smooth_red_black(e, &u, &ones, neumann, colour)
+            });
+            let updated: Vec<Real> = read_back(ctx, &u, n);
+            for (c, v) in updated.iter().enumerate() {
+                if *v != 0.0 {
+                    assert_eq!(colour_of[c], None, "{grid:?}: cell {c} in two colours");
+                    colour_of[c] = Some(colour);
+                }
+            }
+        }
+        let [sx, sy, _] = grid.strides();
+        for c in 0..n {
+            let (i, j, k) = (c / sx, c / sy % grid.ny, c % grid.nz);
+            let own = colour_of[c].unwrap_or_else(|| panic!("{grid:?}: cell {c} in no colour"));
+            let mut neighbours = vec![
+                i * sx + (j + 1) % grid.ny * sy + k,
+                i * sx + j * sy + (k + 1) % grid.nz,
+            ];
+            if i + 1 < grid.nx {
+                neighbours.push(c + sx);
+            }
+            for nb in neighbours.into_iter().filter(|&nb| nb != c) {
+                assert_ne!(
+                    colour_of[nb],
+                    Some(own),
+                    "{grid:?}: neighbours {c} and {nb} share colour {own}"
+                );
+            }
+        }
+        println!("{grid:?}: {colours} colours, no two neighbours share one");
+    }
+}
+
 /// A concentration-like operator: a = 1/dt ≈ 20 plus noise, k the deposit's (1e-3 in the metal).
 fn implicit_coefficients(nx: usize, ny: usize) -> (Field, Field) {
     let a = random_field(nx, ny, 11).mapv(|v| 20.0 + 5.0 * v);

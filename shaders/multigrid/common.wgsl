@@ -127,6 +127,21 @@ fn parity(i: u32, m: u32, nz: u32) -> u32 {
     return (i + m / nz + m % nz) % 2u;
 }
 
+// The smoothing colour of cell (i, m): its parity, except that along a periodic axis of odd
+// extent (only a coarsest level has one) the wrap joins two cells of one parity, so the last
+// plane of such an axis (j = ny − 1, or k = nz − 1 in 3D) gets colours of its own, two per plane
+// kind (y wrap, z wrap, both): no cell is updated while a neighbour is. Colours 0 and 1 on a
+// level with even periodic sides. `smoothing_colours` counts them.
+fn smoothing_colour(i: u32, m: u32, ny: u32, nz: u32) -> u32 {
+    let odd_y = ny % 2u == 1u;
+    let odd_z = nz > 1u && nz % 2u == 1u;
+    let classes_y = select(1u, 2u, odd_y);
+    let y_wrap = odd_y && m / nz + 1u == ny;
+    let z_wrap = odd_z && m % nz + 1u == nz;
+    let kind = u32(y_wrap) + classes_y * u32(z_wrap);
+    return 2u * kind + parity(i, m, nz);
+}
+
 // (Σ w (u_nb − u), Σ w) at cell (i, m) of the selected point, walls as faces to a fixed value:
 // the CPU's LineStencil::balance (stencil.rs) in the same order of operations: the two faces
 // along the cell's line (z in 3D, y in 2D), then west, east, then in 3D south, north across y

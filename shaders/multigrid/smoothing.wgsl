@@ -1,15 +1,16 @@
 // Multigrid smoothing and residual on one level (the operator of common.wgsl), and the coarsest
 // level's solve.
 
-// One colour of red-black Gauss–Seidel for a u − Σ_f k_f (u_nb − u)/Δx² = f on the cells with
-// (i + j + k) mod 2 = colour: u += (f − a u + Σ w (u_nb − u)) / (a + Σ w).
+// One colour of red-black Gauss–Seidel for a u − Σ_f k_f (u_nb − u)/Δx² = f on the cells of
+// that smoothing colour (the parity (i + j + k) mod 2; more colours on a level with an odd
+// periodic side, smoothing_colour): u += (f − a u + Σ w (u_nb − u)) / (a + Σ w).
 @compute @workgroup_size(WORKGROUP_X, WORKGROUP_Y)
 fn smooth_red_black(@builtin(global_invocation_id) id: vec3<u32>) {
     select_point(id.z);
     let m = id.x;
     let i = id.y;
     let layer = layer_cells(level);
-    if (m >= layer || i >= level.nx || parity(i, m, level.nz) != level.colour) {
+    if (m >= layer || i >= level.nx || smoothing_colour(i, m, level.ny, level.nz) != level.colour) {
         return;
     }
     let c = cell_base(level) + i * layer + m;
@@ -47,12 +48,12 @@ fn residual(@builtin(global_invocation_id) id: vec3<u32>) {
 // at most COARSEST_MAX_CELLS cells (src/backend/gpu/multigrid/cycle.rs falls back to global
 // sweeps beyond that).
 //
-// Colours: the red-black parity (i + j + k) mod 2, except that along a periodic axis of odd
-// extent (coarse levels stop halving at one: 16 × 12 × 6 ends at 8 × 6 × 3) the wrap joins two
-// cells of one parity. The last plane of such an axis (j = ny − 1, or k = nz − 1 in 3D) then gets
-// colours of its own, two per plane kind (y wrap, z wrap, both), by parity: no cell is updated
-// while a neighbour is (within a plane kind the wrapped axis is fixed, so neighbours differ by
-// one step along a non-wrapping run).
+// Colours: smoothing_colour (common.wgsl), the red-black parity (i + j + k) mod 2, except that
+// along a periodic axis of odd extent (coarse levels stop halving at one: 16 × 12 × 6 ends at
+// 8 × 6 × 3) the last plane gets colours of its own: no cell is updated while a neighbour is
+// (within a plane kind the wrapped axis is fixed, so neighbours differ by one step along a
+// non-wrapping run). The global sweeps of a coarsest level too large for this kernel use the
+// same colours.
 
 const CELLS_PER_INVOCATION: u32 = COARSEST_MAX_CELLS / WORKGROUP_1D;
 var<workgroup> coarse_u: array<f32, COARSEST_MAX_CELLS>;
@@ -128,10 +129,7 @@ fn coarsest_solve(
             diag[q] += west + east;
             w_w[q] = west;
             w_e[q] = east;
-            let y_wrap = odd_y && m / nz + 1u == ny;
-            let z_wrap = odd_z && m % nz + 1u == nz;
-            let kind = u32(y_wrap) + classes_y * u32(z_wrap);
-            colour_of[q] = 2u * kind + parity(i, m, nz);
+            colour_of[q] = smoothing_colour(i, m, ny, nz);
             coarse_u[c] = u[base + c];
         }
     }

@@ -213,8 +213,13 @@ impl GpuMultigrid {
         match &g.coarsest {
             Some(group) => self.dispatch(pass, &self.pipelines.coarsest_solve, group, (1, 1)),
             None => {
+                // Every smoothing colour in turn: on an odd periodic side two cells of one
+                // parity meet at the wrap, and updating them together would race.
+                let wg = layer_workgroups(self.levels[l].grid());
                 for _ in 0..COARSEST_FALLBACK_SWEEPS {
-                    self.sweep(pass, l, g, [0, 1]);
+                    for group in &g.smooth {
+                        self.dispatch(pass, &self.pipelines.smooth_red_black, group, wg);
+                    }
                 }
             }
         }

@@ -134,18 +134,29 @@ pub struct GpuLevel {
     pub f: wgpu::Buffer,
     /// Residual of this level (restricted to the next level's f).
     pub r: wgpu::Buffer,
-    /// `Level` uniforms for colour 0 and colour 1.
-    pub(super) uniforms: [wgpu::Buffer; 2],
+    /// `Level` uniforms for each smoothing colour ([`smoothing_colours`]: 0 and 1, more on a
+    /// level with an odd periodic side).
+    pub(super) uniforms: Vec<wgpu::Buffer>,
 }
 
 /// Bind groups of the kernels that read or write one level's u and f.
 pub(super) struct StencilGroups {
-    pub(super) smooth: [wgpu::BindGroup; 2],
+    /// One per smoothing colour of the level.
+    pub(super) smooth: Vec<wgpu::BindGroup>,
     pub(super) residual: wgpu::BindGroup,
     /// prolong_bilinear from the next coarser level into this u (None on the coarsest).
     pub(super) prolong: Option<wgpu::BindGroup>,
     pub(super) coarsest: Option<wgpu::BindGroup>,
     pub(super) statistics: Option<wgpu::BindGroup>,
+}
+
+/// Smoothing colours of a level (WGSL `smoothing_colour`): the two parities, times two for an
+/// odd periodic y side and two for an odd z side in 3D, whose last planes get colours of their
+/// own (only a coarsest level has an odd side).
+pub fn smoothing_colours(g: Grid) -> u32 {
+    let odd_y = g.ny % 2 == 1;
+    let odd_z = g.nz > 1 && g.nz % 2 == 1;
+    2 * if odd_y { 2 } else { 1 } * if odd_z { 2 } else { 1 }
 }
 
 impl GpuLevel {
@@ -180,7 +191,9 @@ impl GpuLevel {
                     u: zeroed_buffer(ctx, "multigrid u", own),
                     f: zeroed_buffer(ctx, "multigrid f", own),
                     r: zeroed_buffer(ctx, "multigrid r", cells),
-                    uniforms: [0, 1].map(|c| uniform_buffer(ctx, "multigrid level", &uniform(c))),
+                    uniforms: (0..smoothing_colours(g))
+                        .map(|c| uniform_buffer(ctx, "multigrid level", &uniform(c)))
+                        .collect(),
                 }
             })
             .collect()
@@ -333,7 +346,7 @@ impl GpuMultigrid {
         let (ctx, p) = (self.ctx, &self.pipelines);
         let level = &self.levels[l];
         let (a, kx, ky, kz, w) = (&level.a, &level.kx, &level.ky, &level.kz, &self.walls);
-        let [un0, un1] = &level.uniforms;
+        let un0 = &level.uniforms[0];
         let last = l + 1 == self.levels.len();
         let stencil = |pipeline, un, extra: Option<&wgpu::Buffer>| {
             let mut buffers = vec![u, f, a, kx, ky, kz, w, un];
@@ -341,10 +354,11 @@ impl GpuMultigrid {
             bind_group(ctx, "multigrid stencil", pipeline, &buffers)
         };
         StencilGroups {
-            smooth: [
-                stencil(&p.smooth_red_black, un0, None),
-                stencil(&p.smooth_red_black, un1, None),
-            ],
+            smooth: level
+                .uniforms
+                .iter()
+                .map(|un| stencil(&p.smooth_red_black, un, None))
+                .collect(),
             residual: stencil(&p.residual, un0, Some(&level.r)),
             prolong: (!last).then(|| {
                 bind_group(

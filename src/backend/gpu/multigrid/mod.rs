@@ -320,6 +320,12 @@ impl GpuMultigrid {
         self.levels.len()
     }
 
+    /// Smoothing colours of level `l`: 2, more where the level has an odd periodic side (its
+    /// wrap's last plane coloured apart, `smoothing_colour` in shaders/multigrid/common.wgsl).
+    pub fn smoothing_colours(&self, l: usize) -> usize {
+        self.levels[l].uniforms.len()
+    }
+
     /// The buffers of level `l` (0 the finest), for tests and diagnostics (one block per point:
     /// see the module documentation).
     pub fn level(&self, l: usize) -> &GpuLevel {
