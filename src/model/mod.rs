@@ -10,6 +10,7 @@ pub mod boundary;
 pub mod coefficients;
 pub mod control;
 pub mod coupling;
+pub mod dead_metal;
 pub mod grains;
 pub mod hcp;
 pub mod heterogeneity;
