@@ -312,8 +312,7 @@ impl GpuContext {
 
     /// The point table of a lone run, created once per device.
     pub(super) fn single_point(&self) -> &Arc<Points> {
-        self.single_point
-            .get_or_init(|| Points::create_single(self))
+        self.single_point.get_or_init(|| Points::new(self, 1))
     }
 
     /// "name (backend, device type)" for run.json and the progress line.

@@ -267,11 +267,6 @@ impl EnsembleMember {
     fn backend(&self) -> MutexGuard<'_, GpuBackend> {
         self.backend.lock().unwrap_or_else(|e| e.into_inner())
     }
-
-    /// The point this run holds in its batch.
-    pub fn point(&self) -> u32 {
-        self.point
-    }
 }
 
 impl Drop for EnsembleMember {

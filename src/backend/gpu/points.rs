@@ -130,11 +130,6 @@ impl Points {
             }],
         })
     }
-
-    /// Creates the table of a lone run (for [`GpuContext`]'s shared one).
-    pub(super) fn create_single(ctx: &GpuContext) -> Arc<Points> {
-        Points::new(ctx, 1)
-    }
 }
 
 #[cfg(test)]

@@ -97,7 +97,15 @@ impl GpuBackend {
         let layout = ReportLayout::of(self.capacity());
         let record = self.fields.step_scalars.size();
         for n in 0..steps {
-            self.record_step(encoder, n as u32, n + 1 == steps);
+            // The CPU's cadence: a refresh at each step > 0 that is a multiple of
+            // interphase.refresh_every_steps; recorded where any point of the round is due, and
+            // each point's kernels check its own step (refresh_due in shaders/interphase.wgsl).
+            let every = self.shape.interphase.refresh_every_steps.max(1);
+            let refresh = round.iter().any(|&(_, first)| {
+                let step = first + n;
+                step > 0 && step.is_multiple_of(every)
+            });
+            self.record_step(encoder, n as u32, refresh, n + 1 == steps);
             encoder.copy_buffer_to_buffer(
                 &self.fields.step_scalars,
                 0,
@@ -250,9 +258,16 @@ impl GpuBackend {
     }
 
     /// Records the `n`-th step of a batch (the CPU backend's order, with a timestamp before each
-    /// phase where the adapter has them); the solves' residual statistics only when
+    /// phase where the adapter has them), with the band refresh first when `refresh` (a point of
+    /// the round is due); the solves' residual statistics only when
     /// `with_statistics` (the last step of a batch: its metrics row reports them).
-    fn record_step(&mut self, encoder: &mut wgpu::CommandEncoder, n: u32, with_statistics: bool) {
+    fn record_step(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        n: u32,
+        refresh: bool,
+        with_statistics: bool,
+    ) {
         let clock = self.clock.as_ref();
         let mark = |encoder: &mut wgpu::CommandEncoder, m: Mark| {
             if let Some(c) = clock {
@@ -263,9 +278,9 @@ impl GpuBackend {
         let k = &self.kernels;
         mark(encoder, Mark::Start);
         let mut first: Vec<&dyn Encode> = Vec::with_capacity(3);
-        // Every step: each point refreshes its band when its own step is due (the device
-        // decides, as the CPU's cadence: every interphase.refresh_every_steps steps).
-        first.extend(k.refresh_layer.as_ref().map(|r| r as &dyn Encode));
+        if refresh {
+            first.extend(k.refresh_layer.as_ref().map(|r| r as &dyn Encode));
+        }
         first.extend([
             &k.transport_coefficients as &dyn Encode,
             &k.potential_source,

@@ -267,11 +267,6 @@ impl GpuBackend {
         Ok(())
     }
 
-    /// Frees point `point` (its run has ended): rounds leave it out.
-    pub fn free_point(&mut self, point: u32) {
-        self.runs[point as usize] = None;
-    }
-
     /// The device this backend runs on.
     pub fn context(&self) -> &'static GpuContext {
         self.ctx

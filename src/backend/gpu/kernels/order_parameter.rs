@@ -209,24 +209,15 @@ impl OrderParameterKernels {
         bv_rate: &wgpu::Buffer,
         reaction_partials: &wgpu::Buffer,
     ) -> Dispatch {
-        let r = inputs;
-        Dispatch::grid(
+        self.bind_reaction_field(
+            false,
             ctx,
-            "reaction_field",
-            &self.reaction_field,
-            &[
-                k,
-                r.xi,
-                r.excess,
-                r.phi,
-                step_scalars,
-                r.kinetic_factor,
-                r.asr,
-                r.blocked,
-                bv_rate,
-                reaction_partials,
-            ],
             grid,
+            k,
+            inputs,
+            step_scalars,
+            bv_rate,
+            reaction_partials,
         )
     }
 
@@ -243,11 +234,40 @@ impl OrderParameterKernels {
         bv_rate: &wgpu::Buffer,
         reaction_partials: &wgpu::Buffer,
     ) -> Dispatch {
+        self.bind_reaction_field(
+            true,
+            ctx,
+            grid,
+            k,
+            inputs,
+            step_scalars,
+            bv_rate,
+            reaction_partials,
+        )
+    }
+
+    /// reaction_field or, `searching`, reaction_field_searching bound to the same buffers.
+    #[allow(clippy::too_many_arguments)]
+    fn bind_reaction_field(
+        &self,
+        searching: bool,
+        ctx: &GpuContext,
+        grid: Grid,
+        k: &wgpu::Buffer,
+        inputs: &ReactionInputs,
+        step_scalars: &wgpu::Buffer,
+        bv_rate: &wgpu::Buffer,
+        reaction_partials: &wgpu::Buffer,
+    ) -> Dispatch {
+        let (label, pipeline) = match searching {
+            false => ("reaction_field", &self.reaction_field),
+            true => ("reaction_field_searching", &self.reaction_field_searching),
+        };
         let r = inputs;
         Dispatch::grid(
             ctx,
-            "reaction_field_searching",
-            &self.reaction_field_searching,
+            label,
+            pipeline,
             &[
                 k,
                 r.xi,

@@ -320,6 +320,11 @@ impl GpuMultigrid {
         self.levels.len()
     }
 
+    /// The points whose problems this multigrid solves.
+    pub fn points(&self) -> &Arc<Points> {
+        &self.points
+    }
+
     /// Smoothing colours of level `l`: 2, more where the level has an odd periodic side (its
     /// wrap's last plane coloured apart, `smoothing_colour` in shaders/multigrid/common.wgsl).
     pub fn smoothing_colours(&self, l: usize) -> usize {
@@ -330,11 +335,6 @@ impl GpuMultigrid {
     /// see the module documentation).
     pub fn level(&self, l: usize) -> &GpuLevel {
         &self.levels[l]
-    }
-
-    /// The points whose problems this multigrid solves.
-    pub fn points(&self) -> &Arc<Points> {
-        &self.points
     }
 
     /// Records `kernel` with `group` at group 0 and the point table at group 1: `(x, y)`
