@@ -138,7 +138,8 @@ pub struct RunConfig {
     /// Number of PNG frames written over the run (evenly spaced in the end quantity).
     #[serde(default = "default_frames")]
     pub frames: u32,
-    /// End condition: charge passed per projected area (galvanostatic or potentiostatic).
+    /// End condition: charge passed per projected area (galvanostatic or potentiostatic), either
+    /// way: a stripping run ends when this much has been stripped.
     #[serde(default)]
     pub end_charge_mah_cm2: Option<f64>,
     /// End condition: simulated time.
@@ -314,7 +315,7 @@ pub enum ControlMode {
 #[serde(deny_unknown_fields, default)]
 pub struct ControlConfig {
     pub mode: ControlMode,
-    /// Target plating current density (positive = plating) in galvanostatic mode.
+    /// Target current density in galvanostatic mode: positive plates, negative strips.
     pub current_density_ma_cm2: f64,
     /// Applied collector potential vs the bulk electrolyte (negative = plating), potentiostatic mode.
     pub applied_potential_v: f64,

@@ -348,12 +348,20 @@ impl Config {
         )?;
         let c = &self.control;
         if c.mode == ControlMode::Galvanostatic {
+            let i = c.current_density_ma_cm2;
             check_why(
                 "control.current_density_ma_cm2",
-                c.current_density_ma_cm2,
-                Range::lo_open(0.0, 100.0),
-                "galvanostatic mode plates at this current (positive = plating)",
+                i,
+                Range::closed(-100.0, 100.0),
+                "galvanostatic mode passes this current: positive plates, negative strips",
             )?;
+            if i == 0.0 {
+                return Err(Error::config(
+                    "control.current_density_ma_cm2",
+                    "is 0, which passes no current: allowed are [-100, 0) (stripping) and \
+                     (0, 100] (plating), in mA/cm²",
+                ));
+            }
         } else {
             check(
                 "control.current_density_ma_cm2",

@@ -164,7 +164,8 @@ fn end_fraction(cfg: &Config, step: u64, time_s: f64, charge_c_m2: f64) -> f64 {
         cfg.run.end_time_s,
         cfg.run.max_steps,
     ) {
-        (Some(q), _, _) => charge_c_m2 / (q * MAH_CM2_IN_C_M2),
+        // The charge passed either way: stripping passes a negative charge.
+        (Some(q), _, _) => charge_c_m2.abs() / (q * MAH_CM2_IN_C_M2),
         (None, Some(t), _) => time_s / t,
         (None, None, Some(n)) => step as f64 / n as f64,
         (None, None, None) => 0.0,
