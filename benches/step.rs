@@ -439,6 +439,7 @@ fn order_parameter_update(s: &Inputs, w: &mut Work) -> f64 {
         amplitude: s.noise_amplitude,
         key: s.noise_key,
         step: s.step,
+        frozen: None,
     };
     let (noise_sum, hp_sum) = interface_noise_sums(draw, sl(xi));
     let noise_mean = if hp_sum > 0.0 {

@@ -82,6 +82,9 @@ pub fn resolve_backend(params: &Params, kind: BackendKind) -> (BackendKind, Opti
         BackendKind::Auto if params.grid.nz > 1 && !params.nucleus_frames.is_empty() => cpu(
             "the GPU backend runs 3D grids with one crystal orientation so far (initial.nucleus_c_axes is set)".into(),
         ),
+        BackendKind::Auto if params.tracks_dead_metal => cpu(
+            "the GPU backend does not find dead metal yet, which a stripping run needs".into(),
+        ),
         BackendKind::Auto if params.implicit_coupling => cpu(
             "the GPU backend couples potential and reaction explicitly so far (numerics.potential_coupling resolves to implicit for this run)".into(),
         ),

@@ -64,24 +64,7 @@ pub fn label_metal(xi: &Field) -> MetalConnectivity {
     while next < queue.len() {
         let n = queue[next];
         next += 1;
-        let (i, m) = (n / layer, n % layer);
-        let (j, k) = (m / nz, m % nz);
-        let mut neighbours = [usize::MAX; 6];
-        if i > 0 {
-            neighbours[0] = n - layer;
-        }
-        if i + 1 < nx {
-            neighbours[1] = n + layer;
-        }
-        if ny > 1 {
-            neighbours[2] = i * layer + ((j + ny - 1) % ny) * nz + k;
-            neighbours[3] = i * layer + ((j + 1) % ny) * nz + k;
-        }
-        if nz > 1 {
-            neighbours[4] = i * layer + j * nz + (k + nz - 1) % nz;
-            neighbours[5] = i * layer + j * nz + (k + 1) % nz;
-        }
-        for nb in neighbours {
+        for nb in face_neighbours(n, (nx, ny, nz)) {
             if nb != usize::MAX && labels[nb] == Connection::Dead {
                 labels[nb] = Connection::Live;
                 queue.push(nb);
@@ -95,6 +78,95 @@ pub fn label_metal(xi: &Field) -> MetalConnectivity {
         live_cells,
         dead_cells,
     }
+}
+
+/// The cells a dead piece holds still, and its metal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadMetal {
+    /// Per cell (flat order): dead metal, or electrolyte whose nearest metal cell is dead.
+    pub frozen: Vec<bool>,
+    /// Cells of dead metal (ξ > ½).
+    pub dead_cells: usize,
+    /// Σ ξ over the frozen cells: the dead pieces' metal with their diffuse interfaces.
+    pub xi_sum: f64,
+}
+
+impl DeadMetal {
+    /// The dead metal of a frozen region known already (a checkpoint's), counted on `xi`.
+    pub fn from_frozen(xi: &Field, frozen: Vec<bool>) -> DeadMetal {
+        let (mut dead_cells, mut xi_sum) = (0, 0.0);
+        for (&v, _) in xi.iter().zip(&frozen).filter(|(_, &f)| f) {
+            dead_cells += is_metal(v) as usize;
+            xi_sum += v as f64;
+        }
+        DeadMetal {
+            frozen,
+            dead_cells,
+            xi_sum,
+        }
+    }
+}
+
+/// The dead metal of `xi` and the region it holds still, None where all metal is live. A dead
+/// piece is inert (no electronic path: no reaction; and it neither grows nor shrinks), so its
+/// diffuse interface is held with it: every electrolyte cell takes the label of its nearest
+/// metal cell (counted in face steps, a tie going to live metal), so the electrolyte side of a
+/// dead piece's profile is frozen and the rest of the electrolyte is not.
+pub fn dead_metal(xi: &Field) -> Option<DeadMetal> {
+    let connectivity = label_metal(xi);
+    if connectivity.dead_cells == 0 {
+        return None;
+    }
+    Some(DeadMetal::from_frozen(
+        xi,
+        frozen_region(xi.dim(), &connectivity),
+    ))
+}
+
+/// The face neighbours of cell `n` on an nx × ny × nz grid, periodic in y and z
+/// (`usize::MAX` where there is none).
+fn face_neighbours(n: usize, (nx, ny, nz): (usize, usize, usize)) -> [usize; 6] {
+    let layer = ny * nz;
+    let (i, m) = (n / layer, n % layer);
+    let (j, k) = (m / nz, m % nz);
+    let mut neighbours = [usize::MAX; 6];
+    if i > 0 {
+        neighbours[0] = n - layer;
+    }
+    if i + 1 < nx {
+        neighbours[1] = n + layer;
+    }
+    if ny > 1 {
+        neighbours[2] = i * layer + ((j + ny - 1) % ny) * nz + k;
+        neighbours[3] = i * layer + ((j + 1) % ny) * nz + k;
+    }
+    if nz > 1 {
+        neighbours[4] = i * layer + j * nz + (k + nz - 1) % nz;
+        neighbours[5] = i * layer + j * nz + (k + 1) % nz;
+    }
+    neighbours
+}
+
+/// A breadth-first search from every metal cell at once, live ones first, each electrolyte cell
+/// taking the label of the first search to reach it: of its nearest metal, live on a tie.
+fn frozen_region(shape: (usize, usize, usize), c: &MetalConnectivity) -> Vec<bool> {
+    let mut labels = c.labels.clone();
+    let sources = |l: Connection| (0..labels.len()).filter(move |&n| c.labels[n] == l);
+    let mut queue: Vec<usize> = sources(Connection::Live)
+        .chain(sources(Connection::Dead))
+        .collect();
+    let mut next = 0;
+    while next < queue.len() {
+        let n = queue[next];
+        next += 1;
+        for nb in face_neighbours(n, shape) {
+            if nb != usize::MAX && labels[nb] == Connection::Electrolyte {
+                labels[nb] = labels[n];
+                queue.push(nb);
+            }
+        }
+    }
+    labels.iter().map(|&l| l == Connection::Dead).collect()
 }
 
 #[cfg(test)]
@@ -173,6 +245,31 @@ mod tests {
         assert_eq!(c.labels[at(4, 3, 1)], Connection::Dead);
         assert_eq!(c.dead_cells, 1);
         assert_eq!(c.live_cells, 2 * ny * nz + 3 + 1);
+    }
+
+    #[test]
+    fn the_frozen_region_is_the_dead_piece_and_the_electrolyte_nearer_it_than_live_metal() {
+        let (nx, ny) = (16, 12);
+        // Deposit of 5 layers (0–4); a dead 2 × 2 island at layers 10–11: in the island's
+        // columns (j = 4, 5) the electrolyte at layers 5–6 is nearer the deposit, layer 7 is a
+        // tie (3 steps from each: live), 8–9 and above the island are nearer the island; at
+        // j = 0 layer 8 is nearer the deposit (4 steps against 6), layer 12 the island (8
+        // against 5).
+        let island = [(10, 4), (10, 5), (11, 4), (11, 5)];
+        let mut xi = deposit_2d(nx, ny, 5, &island);
+        xi[[10, 4, 0]] = 0.8;
+        let d = dead_metal(&xi).expect("an island");
+        assert_eq!(d.dead_cells, 4);
+        let frozen = |i: usize, j: usize| d.frozen[i * ny + j];
+        for (i, j) in island {
+            assert!(frozen(i, j));
+        }
+        assert!(!frozen(6, 4) && !frozen(7, 4) && frozen(8, 4) && frozen(9, 5));
+        assert!(frozen(12, 5) && !frozen(8, 0) && frozen(12, 0));
+        assert!(!frozen(4, 4) && !frozen(2, 0), "live metal is never frozen");
+        // The frozen sum: the island's 0.8 + 3 × 1, the electrolyte's 0.
+        assert!((d.xi_sum - 3.8).abs() < 1e-6, "{}", d.xi_sum);
+        assert!(dead_metal(&deposit_2d(nx, ny, 5, &[])).is_none());
     }
 
     #[test]

@@ -125,6 +125,10 @@ pub struct Params {
     /// Whether a step solves the potential and the reaction together (Newton; potentiostatic
     /// control only), resolved from `numerics.potential_coupling` ([`crate::model::coupling`]).
     pub implicit_coupling: bool,
+    /// Whether metal cut off from the collector is found and held dead (`model::dead_metal`):
+    /// in a run that strips (a negative galvanostatic current, a positive applied potential),
+    /// where pieces are cut off; a plating run's metal stays joined.
+    pub tracks_dead_metal: bool,
 }
 
 impl Params {
@@ -268,6 +272,14 @@ impl Params {
             concentration_tolerance: cfg.numerics.concentration_tolerance,
             solver_max_cycles: cfg.numerics.solver_max_cycles,
             implicit_coupling: false,
+            tracks_dead_metal: match control {
+                Control::Galvanostatic {
+                    current_density_a_m2,
+                } => current_density_a_m2 < 0.0,
+                Control::Potentiostatic {
+                    applied_potential_v,
+                } => applied_potential_v > 0.0,
+            },
         };
         let mut params = params;
         params.implicit_coupling = crate::model::coupling::resolve(&params, cfg)?;

@@ -20,6 +20,7 @@ use crate::grid::{Field, Real};
 use crate::model::boundary;
 use crate::model::coefficients::{OrderParameterConstants, TransportConstants};
 use crate::model::control::{control_failure, solve_shift, SearchStatus};
+use crate::model::dead_metal::{dead_metal, DeadMetal};
 use crate::model::grains::Grains;
 use crate::model::interphase::{interpolation_prime, layer_indicator, InterphaseFields};
 use crate::model::noise::{key, STREAM_NOISE};
@@ -36,12 +37,24 @@ use std::time::Instant;
 /// front, which moves a fraction of a cell a step.
 const CONTRACTION_REFRESH_STEPS: u64 = 64;
 
+/// Steps between two labellings of the dead metal (`model::dead_metal`) in a run that tracks it:
+/// a front moves a fraction of a cell a step, so a piece cut off (or joined again) is found within
+/// a few cells' travel.
+pub const DEAD_METAL_EVERY_STEPS: u64 = 10;
+/// The checkpoint's field of the cells dead metal holds still (1) at the last labelling; absent
+/// where there was none.
+const DEAD_METAL_FIELD: &str = "dead_metal_frozen";
+
 /// Fields and solver state of a CPU run.
 pub struct CpuBackend {
     p: Params,
     op: OrderParameterConstants,
     tr: TransportConstants,
     interphase: InterphaseFields,
+    /// Dead metal and the region it holds still, in a run that tracks it
+    /// (`Params::tracks_dead_metal`), with the interphase's blocked fraction raised to 1 there
+    /// (the reaction's switch); None where all metal is live.
+    dead: Option<(DeadMetal, Field)>,
     /// 3D grains where the nuclei carry their own c-axes.
     grains: Option<Grains>,
     pub xi: Field,
@@ -95,6 +108,7 @@ impl CpuBackend {
             op,
             tr,
             interphase,
+            dead: None,
             grains: Grains::new(p, init),
             phi: start.potential,
             excess_old: g.field(0.0),
@@ -146,6 +160,30 @@ impl CpuBackend {
 
     pub fn interphase_fields(&self) -> &InterphaseFields {
         &self.interphase
+    }
+
+    /// Labels the dead metal of the current xi (`model::dead_metal`): the cells it freezes, and the
+    /// blocked fraction the reaction reads (1 on them).
+    pub fn relabel_dead_metal(&mut self) {
+        match dead_metal(&self.xi) {
+            Some(d) => self.set_dead_metal(d),
+            None => self.dead = None,
+        }
+    }
+
+    fn set_dead_metal(&mut self, d: DeadMetal) {
+        let mut blocked = self.interphase.blocked.clone();
+        for (b, &f) in blocked.iter_mut().zip(&d.frozen) {
+            if f {
+                *b = 1.0;
+            }
+        }
+        self.dead = Some((d, blocked));
+    }
+
+    /// The dead metal as last labelled (None: all metal live, or a run that does not track it).
+    pub fn dead_metal(&self) -> Option<&DeadMetal> {
+        self.dead.as_ref().map(|(d, _)| d)
     }
 
     /// Recomputes the resolved band from the distance to the metal surface (R2 only).
@@ -203,7 +241,7 @@ impl CpuBackend {
             let (ak, asr, blocked) = (
                 slice(&self.kinetic_factor),
                 slice(&self.interphase.asr),
-                slice(&self.interphase.blocked),
+                slice(reaction_blocked(&self.dead, &self.interphase)),
             );
             let a = slice_mut(&mut self.coupling_a);
             let rhs = slice_mut(&mut self.rhs);
@@ -357,6 +395,14 @@ fn potential_faces<'a>(
     }
 }
 
+/// The blocked fraction the reaction reads: the interphase's, 1 on dead metal's cells.
+fn reaction_blocked<'a>(
+    dead: &'a Option<(DeadMetal, Field)>,
+    interphase: &'a InterphaseFields,
+) -> &'a Field {
+    dead.as_ref().map_or(&interphase.blocked, |(_, b)| b)
+}
+
 fn slice(f: &Field) -> &[Real] {
     f.as_slice().expect("standard layout")
 }
@@ -375,6 +421,9 @@ impl Backend for CpuBackend {
         let every = self.p.interphase.refresh_every_steps.max(1);
         if step.is_multiple_of(every) && step > 0 {
             self.refresh_layer();
+        }
+        if self.p.tracks_dead_metal && step.is_multiple_of(DEAD_METAL_EVERY_STEPS) {
+            self.relabel_dead_metal();
         }
         if self.p.interphase.has_resolved_band() {
             transport::transport_coefficients(
@@ -406,6 +455,15 @@ impl Backend for CpuBackend {
             slice(&self.xi),
             slice_mut(&mut self.ac_rate),
         );
+        // Dead metal is inert: no capillary evolution either (its reaction is off through the
+        // blocked fraction, its noise through the draw's mask).
+        if let Some((d, _)) = &self.dead {
+            for (r, &f) in self.ac_rate.iter_mut().zip(&d.frozen) {
+                if f {
+                    *r = 0.0;
+                }
+            }
+        }
         order_parameter::clear_cells(
             &self.cells,
             self.p.grid.layer_cells(),
@@ -441,7 +499,7 @@ impl Backend for CpuBackend {
         let (ak, asr, blocked) = (
             slice(&self.kinetic_factor),
             slice(&self.interphase.asr),
-            slice(&self.interphase.blocked),
+            slice(reaction_blocked(&self.dead, &self.interphase)),
         );
         let (bv_rate, row_sums) = (slice_mut(&mut self.bv_rate), &mut self.row_sums);
         let mut reaction_field = |e: f64| {
@@ -519,6 +577,7 @@ impl Backend for CpuBackend {
             amplitude: (self.p.noise_amplitude * (self.p.noise_dt_ref / dt).sqrt()) as Real,
             key: self.noise_key,
             step: step as u32,
+            frozen: self.dead.as_ref().map(|(d, _)| d.frozen.as_slice()),
         };
         let (noise_sum, hp_sum) = order_parameter::interface_noise_sums(draw, slice(&self.xi));
         let noise_mean = if hp_sum > 0.0 {
@@ -638,7 +697,19 @@ impl Backend for CpuBackend {
         };
         // The potential V-cycle's measured contraction (−1: none yet).
         let contraction = self.potential_mg.contraction().unwrap_or(-1.0);
-        BackendState::of_model(state, vec![("potential_contraction".into(), contraction)])
+        let mut saved =
+            BackendState::of_model(state, vec![("potential_contraction".into(), contraction)]);
+        // The dead metal as last labelled (relabelled every DEAD_METAL_EVERY_STEPS steps, so a
+        // resumed run needs the mask of the last labelling, not one of the current field).
+        if let Some((d, _)) = &self.dead {
+            let mask = Field::from_shape_vec(
+                self.xi.dim(),
+                d.frozen.iter().map(|&f| f as u8 as Real).collect(),
+            )
+            .expect("the grid's shape");
+            saved.fields.push((DEAD_METAL_FIELD.into(), mask));
+        }
+        saved
     }
 
     fn restore_state(&mut self, state: &BackendState) -> Result<()> {
@@ -662,6 +733,19 @@ impl Backend for CpuBackend {
         );
         self.applied_potential = m.applied_potential_v;
         self.last_dt = m.last_dt_s;
+        // No mask saved: no dead metal at the last labelling.
+        self.dead = None;
+        if let Ok(mask) = state.field(DEAD_METAL_FIELD) {
+            if mask.dim() != self.xi.dim() {
+                return Err(Error::Checkpoint(format!(
+                    "field `{DEAD_METAL_FIELD}` is {:?}, the grid is {:?}",
+                    mask.dim(),
+                    self.xi.dim()
+                )));
+            }
+            let frozen: Vec<bool> = mask.iter().map(|&v| v > 0.5).collect();
+            self.set_dead_metal(DeadMetal::from_frozen(&self.xi, frozen));
+        }
         // The potential V-cycle's measured contraction (−1: none yet; absent from older
         // checkpoints, whose first solve then measures it).
         let rho = state.scalar("potential_contraction").unwrap_or(-1.0);

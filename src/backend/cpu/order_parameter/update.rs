@@ -10,15 +10,26 @@ use crate::model::params::MAX_H_PRIME;
 use rayon::prelude::*;
 
 /// One step's draw of the interface noise: N = A r h'(xi)/max h', A already carrying
-/// sqrt(dt_ref/dt), r from the counter-based generator keyed by (key, step, cell).
+/// sqrt(dt_ref/dt), r from the counter-based generator keyed by (key, step, cell); none on the
+/// `frozen` cells (dead metal's, `model::dead_metal`), which take no part in the zero-sum shift.
 #[derive(Clone, Copy, Debug)]
-pub struct NoiseDraw {
+pub struct NoiseDraw<'a> {
     pub amplitude: Real,
     pub key: u32,
     pub step: u32,
+    pub frozen: Option<&'a [bool]>,
 }
 
-impl NoiseDraw {
+impl NoiseDraw<'_> {
+    /// h'(xi) of cell `cell` as the noise weighs it: 0 on a frozen cell.
+    #[inline(always)]
+    fn weight(self, cell: u32, hp: Real) -> Real {
+        match self.frozen {
+            Some(frozen) if frozen[cell as usize] => 0.0,
+            _ => hp,
+        }
+    }
+
     /// N of cell `cell` with h'(xi) = `hp`: none in the bulk (h' = 0), where the noise is
     /// confined to the interface.
     #[inline(always)]
@@ -47,7 +58,7 @@ impl NoiseDraw {
         }
         let (mut n_sum, mut hp_sum) = (LaneSums::default(), LaneSums::default());
         for (j, &xv) in x.iter().enumerate() {
-            let hp = interpolation_prime(xv);
+            let hp = self.weight(first + j as u32, interpolation_prime(xv));
             let n = self.at(first + j as u32, hp);
             write(j, n);
             n_sum.add(j, n);
@@ -70,6 +81,7 @@ pub fn interface_noise(
         amplitude,
         key,
         step,
+        frozen: None,
     };
     let chunk = ROW_CHUNK;
     noise
@@ -158,7 +170,7 @@ pub fn update_order_parameter(
 ) -> f64 {
     update_chunks(xi, ac_rate, bv_rate, dxi, |first, x, d, ac, bv| {
         let nz = &noise[first..first + x.len()];
-        update_chunk(x, d, ac, bv, |j, _| nz[j], noise_mean, dt)
+        update_chunk(x, d, ac, bv, |j, hp| (nz[j], hp), noise_mean, dt)
     })
 }
 
@@ -180,10 +192,13 @@ pub fn update_order_parameter_drawing(
         let drawn = draw.amplitude != 0.0 && x.iter().any(|&v| interpolation_prime(v) > 0.0);
         if drawn {
             let first = first as u32;
-            let noise = |j: usize, hp| draw.at(first + j as u32, hp);
+            let noise = |j: usize, hp| {
+                let w = draw.weight(first + j as u32, hp);
+                (draw.at(first + j as u32, w), w)
+            };
             update_chunk(x, d, ac, bv, noise, noise_mean, dt)
         } else {
-            update_chunk(x, d, ac, bv, |_, _| 0.0, noise_mean, dt)
+            update_chunk(x, d, ac, bv, |_, hp| (0.0, hp), noise_mean, dt)
         }
     })
 }
@@ -207,22 +222,23 @@ fn update_chunks(
         .sum()
 }
 
-/// The update of one chunk, N of cell j given by `noise(j, h'(xi_j))`; returns Σ Δxi.
+/// The update of one chunk, N of cell j and the h' the zero-sum shift weighs it by given by
+/// `noise(j, h'(xi_j))`; returns Σ Δxi.
 #[inline(always)]
 fn update_chunk(
     x: &mut [Real],
     d: &mut [Real],
     ac: &[Real],
     bv: &[Real],
-    noise: impl Fn(usize, Real) -> Real,
+    noise: impl Fn(usize, Real) -> (Real, Real),
     noise_mean: Real,
     dt: Real,
 ) -> f64 {
     let n = x.len();
     let (d, ac, bv) = (&mut d[..n], &ac[..n], &bv[..n]);
     for j in 0..n {
-        let hp = interpolation_prime(x[j]);
-        let zero_sum_noise = noise(j, hp) - noise_mean * hp;
+        let (n, hp) = noise(j, interpolation_prime(x[j]));
+        let zero_sum_noise = n - noise_mean * hp;
         let mut updated = x[j] + dt * (ac[j] + bv[j] + zero_sum_noise);
         // The far field decays geometrically towards 0; flush it before it turns subnormal
         // (subnormal arithmetic is ~100x slower on x86).
@@ -278,6 +294,7 @@ mod tests {
                 amplitude,
                 key: 11,
                 step: 5,
+                frozen: None,
             };
             let mut noise = vec![1.0; n];
             let (ns, hs) = interface_noise(amplitude, draw.key, draw.step, &xi0, &mut noise);

@@ -294,6 +294,14 @@ fn check_runs_here(p: &Params) -> Result<()> {
              empty or run with --backend cpu",
         ));
     }
+    if p.tracks_dead_metal {
+        return Err(crate::error::Error::config(
+            "control",
+            "strips (a negative control.current_density_ma_cm2, or a positive \
+             control.applied_potential_v): stripping runs find and hold dead metal, which the \
+             GPU backend does not do yet; run with --backend cpu",
+        ));
+    }
     if p.implicit_coupling {
         return Err(crate::error::Error::config(
             "numerics.potential_coupling",
