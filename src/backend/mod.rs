@@ -19,8 +19,13 @@ pub struct StepReport {
     pub bound: Bound,
     /// Collector potential vs the bulk electrolyte after the control update (V).
     pub applied_potential_v: f64,
-    /// Plating current density actually passed this step (A/m²), from Σ Δxi.
+    /// Current density passed this step (A/m², positive plating): the metal's, from Σ Δxi, plus
+    /// the parasitic one.
     pub current_density_a_m2: f64,
+    /// The part of it spent on the interphase, depositing no metal (A/m²; 0 but while plating
+    /// under a layer with `interphase.parasitic_current_ma_cm2`).
+    #[serde(default)]
+    pub parasitic_current_a_m2: f64,
     /// Ions entering through the bulk face x = L this step (c/c0 · µm² per unit depth).
     pub boundary_inflow: f64,
     pub control_iterations: u32,

@@ -82,6 +82,9 @@ pub fn resolve_backend(params: &Params, kind: BackendKind) -> (BackendKind, Opti
         BackendKind::Auto if params.grid.nz > 1 && !params.nucleus_frames.is_empty() => cpu(
             "the GPU backend runs 3D grids with one crystal orientation so far (initial.nucleus_c_axes is set)".into(),
         ),
+        BackendKind::Auto if params.parasitic_current_a_m2 > 0.0 => cpu(
+            "the GPU backend does not draw a parasitic current yet (interphase.parasitic_current_ma_cm2 > 0)".into(),
+        ),
         BackendKind::Auto if params.tracks_dead_metal => cpu(
             "the GPU backend does not find dead metal yet, which a stripping run needs".into(),
         ),

@@ -367,6 +367,10 @@ pub struct InterphaseConfig {
     /// Overrides of the preset's interface anisotropy (ε_k2) — None keeps `[interface]`'s value
     /// unless the preset sets one.
     pub kinetic_anisotropy_2fold: Option<f64>,
+    /// i_p: current per unit area of the metal surface (the ξ = ½ surface, not the projected
+    /// area) spent re-forming the layer while plating, depositing no metal (physics.md decision
+    /// 16): a re-forming layer's loss of Coulombic efficiency. 0 for every preset.
+    pub parasitic_current_ma_cm2: Option<f64>,
 }
 
 /// `[initial]`: planar deposit of height `deposit_height_um`, optional semicircular nuclei on it.

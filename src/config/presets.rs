@@ -32,6 +32,9 @@ pub struct InterphaseSpec {
     pub refresh_every_steps: u64,
     /// ε_k2 the preset imposes (bromine-rich: basal-planar growth); None leaves `[interface]`'s.
     pub kinetic_anisotropy_2fold: Option<f64>,
+    /// i_p (mA/cm² of metal surface) spent re-forming the layer while plating.
+    #[serde(default)]
+    pub parasitic_current_ma_cm2: f64,
 }
 
 impl Preset {
@@ -124,6 +127,9 @@ impl Preset {
             conductivity_ratio: None,
             refresh_every_steps: 10,
             kinetic_anisotropy_2fold: None,
+            // A rate to calibrate per electrolyte (configs/systems/), not a property of the
+            // layer's kind: 0 here, so the presets' plating runs pass all their charge as metal.
+            parasitic_current_ma_cm2: 0.0,
         };
         match self {
             Preset::None => base,
@@ -205,6 +211,9 @@ impl InterphaseConfig {
             conductivity_ratio: self.conductivity_ratio.or(d.conductivity_ratio),
             refresh_every_steps: self.refresh_every_steps.unwrap_or(d.refresh_every_steps),
             kinetic_anisotropy_2fold: self.kinetic_anisotropy_2fold.or(d.kinetic_anisotropy_2fold),
+            parasitic_current_ma_cm2: self
+                .parasitic_current_ma_cm2
+                .unwrap_or(d.parasitic_current_ma_cm2),
         }
     }
 }

@@ -410,6 +410,12 @@ impl Config {
             s.asr_ohm_cm2,
             Range::closed(0.0, 1e6),
         )?;
+        check_why(
+            "interphase.parasitic_current_ma_cm2",
+            s.parasitic_current_ma_cm2,
+            Range::closed(0.0, 100.0),
+            "a current per unit of metal surface spent re-forming the layer while plating",
+        )?;
         check(
             "interphase.exchange_current_multiplier",
             s.exchange_current_multiplier,

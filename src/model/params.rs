@@ -129,6 +129,9 @@ pub struct Params {
     /// in a run that strips (a negative galvanostatic current, a positive applied potential),
     /// where pieces are cut off; a plating run's metal stays joined.
     pub tracks_dead_metal: bool,
+    /// i_p (A/m² of metal surface), `interphase.parasitic_current_ma_cm2`: drawn while plating,
+    /// depositing no metal.
+    pub parasitic_current_a_m2: f64,
 }
 
 impl Params {
@@ -272,6 +275,7 @@ impl Params {
             concentration_tolerance: cfg.numerics.concentration_tolerance,
             solver_max_cycles: cfg.numerics.solver_max_cycles,
             implicit_coupling: false,
+            parasitic_current_a_m2: cfg.interphase.resolve().parasitic_current_ma_cm2 * 10.0,
             tracks_dead_metal: match control {
                 Control::Galvanostatic {
                     current_density_a_m2,
@@ -337,11 +341,30 @@ impl Params {
         match self.control {
             Control::Galvanostatic {
                 current_density_a_m2,
-            } => Some(
-                self.velocity_of_current(current_density_a_m2) * self.grid.layer_cells() as f64
-                    / self.grid.dx,
-            ),
+            } => Some(self.rate_sum_of_current(current_density_a_m2)),
             Control::Potentiostatic { .. } => None,
+        }
+    }
+
+    /// Σ ∂xi/∂t over the cells that carries a metal current density `current_a_m2` (the inverse
+    /// of [`Params::current_of_rate_sum`]).
+    pub fn rate_sum_of_current(&self, current_a_m2: f64) -> f64 {
+        self.velocity_of_current(current_a_m2) * self.grid.layer_cells() as f64 / self.grid.dx
+    }
+
+    /// The metal surface per projected area of the front whose |∇xi| sum over the cells is
+    /// `grad_sum` (1/µm): Σ|∇xi| dV / A (∫|∇xi| dV is the area of a diffuse surface).
+    pub fn surface_area_ratio(&self, grad_sum: f64) -> f64 {
+        grad_sum * self.grid.cell_measure() / self.grid.collector_measure()
+    }
+
+    /// The parasitic current density (A/m² of collector) of a front whose |∇xi| sums to
+    /// `grad_sum`, while it plates (`plating`); 0 otherwise.
+    pub fn parasitic_current(&self, grad_sum: f64, plating: bool) -> f64 {
+        if plating && self.parasitic_current_a_m2 > 0.0 {
+            self.parasitic_current_a_m2 * self.surface_area_ratio(grad_sum)
+        } else {
+            0.0
         }
     }
 

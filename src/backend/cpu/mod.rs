@@ -24,7 +24,7 @@ use crate::model::dead_metal::{dead_metal, DeadMetal};
 use crate::model::grains::Grains;
 use crate::model::interphase::{interpolation_prime, layer_indicator, InterphaseFields};
 use crate::model::noise::{key, STREAM_NOISE};
-use crate::model::params::{Params, MAX_H_PRIME};
+use crate::model::params::{Control, Params, MAX_H_PRIME};
 use crate::model::state::ModelState;
 use crate::model::timestep::{time_step, RateMaxima};
 use crate::numerics::SolveStats;
@@ -184,6 +184,16 @@ impl CpuBackend {
     /// The dead metal as last labelled (None: all metal live, or a run that does not track it).
     pub fn dead_metal(&self) -> Option<&DeadMetal> {
         self.dead.as_ref().map(|(d, _)| d)
+    }
+
+    /// Σ |∇xi| over the interface cells (1/µm), for the parasitic current; 0 without one.
+    fn surface_gradient_sum(&self) -> f64 {
+        if self.p.parasitic_current_a_m2 > 0.0 {
+            let grad = slice(&self.grad_norm);
+            self.cells.iter().map(|&n| grad[n as usize] as f64).sum()
+        } else {
+            0.0
+        }
     }
 
     /// Recomputes the resolved band from the distance to the metal surface (R2 only).
@@ -395,6 +405,20 @@ fn potential_faces<'a>(
     }
 }
 
+/// The error of a plating step whose parasitic current would take all of the applied one.
+fn parasitic_beyond_current(step: u64, p: &Params, grad_sum: f64, current_a_m2: f64) -> Error {
+    Error::Solver {
+        step,
+        message: format!(
+            "the parasitic current interphase.parasitic_current_ma_cm2 = {:.4} mA/cm² over a metal surface {:.3} times the projected area takes {:.4} mA/cm², all of the applied {:.4} mA/cm²: no metal would plate",
+            0.1 * p.parasitic_current_a_m2,
+            p.surface_area_ratio(grad_sum),
+            0.1 * p.parasitic_current(grad_sum, true),
+            0.1 * current_a_m2
+        ),
+    }
+}
+
 /// The blocked fraction the reaction reads: the interphase's, 1 on dead metal's cells.
 fn reaction_blocked<'a>(
     dead: &'a Option<(DeadMetal, Field)>,
@@ -487,6 +511,20 @@ impl Backend for CpuBackend {
         self.times.potential_solve_s += (t3_coupled - t3).as_secs_f64();
         let t3 = t3_coupled;
 
+        // The galvanostatic target of the metal: the applied current less the parasitic one.
+        let grad_sum = self.surface_gradient_sum();
+        let galvanostatic = match self.p.control {
+            Control::Galvanostatic {
+                current_density_a_m2: i,
+            } => {
+                let parasitic = self.p.parasitic_current(grad_sum, i > 0.0);
+                if i > 0.0 && parasitic >= i {
+                    return Err(parasitic_beyond_current(step, &self.p, grad_sum, i));
+                }
+                Some((self.p.rate_sum_of_current(i - parasitic), parasitic))
+            }
+            Control::Potentiostatic { .. } => None,
+        };
         // The reaction field at E; under galvanostatic control, at each E of the search for the
         // one that makes Σ ∂xi/∂t hit the target (the last evaluation is at the E it returns).
         let (op, cells, xi, c, phi) = (
@@ -508,8 +546,8 @@ impl Backend for CpuBackend {
             )
         };
         let (mut control_iterations, mut control_failed) = (0, None);
-        match self.p.target_rate_sum() {
-            Some(target) => {
+        match galvanostatic {
+            Some((target, _)) => {
                 let ac_sum: f64 = self.ac_rate.iter().map(|&v| v as f64).sum();
                 let search = solve_shift(
                     |e| {
@@ -656,11 +694,17 @@ impl Backend for CpuBackend {
         guards::check_solves(&self.p, step, &potential_solve, &concentration_solve)?;
 
         let velocity = self.p.velocity_of_change(dxi_sum, dt);
+        let metal_current = self.p.current_of_velocity(velocity);
+        let parasitic = match galvanostatic {
+            Some((_, parasitic)) => parasitic,
+            None => self.p.parasitic_current(grad_sum, metal_current > 0.0),
+        };
         Ok(StepReport {
             dt,
             bound,
             applied_potential_v: self.applied_potential,
-            current_density_a_m2: self.p.current_of_velocity(velocity),
+            current_density_a_m2: metal_current + parasitic,
+            parasitic_current_a_m2: parasitic,
             boundary_inflow,
             control_iterations,
             potential_solve,

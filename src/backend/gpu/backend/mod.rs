@@ -294,6 +294,13 @@ fn check_runs_here(p: &Params) -> Result<()> {
              empty or run with --backend cpu",
         ));
     }
+    if p.parasitic_current_a_m2 > 0.0 {
+        return Err(crate::error::Error::config(
+            "interphase.parasitic_current_ma_cm2",
+            "is above 0: the GPU backend does not draw a parasitic current yet; run with \
+             --backend cpu",
+        ));
+    }
     if p.tracks_dead_metal {
         return Err(crate::error::Error::config(
             "control",
