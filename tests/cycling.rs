@@ -2,11 +2,12 @@
 //! cycling schedule, Coulombic efficiency and the conservation of Mg through cycles.
 
 use mgpf::backend::cpu::CpuBackend;
-use mgpf::backend::Backend;
+use mgpf::backend::{Backend, ControlSetting};
 use mgpf::config::presets::Preset;
 use mgpf::config::Config;
 use mgpf::model::metrics::equivalent_thickness;
 use mgpf::model::params::{Params, LENGTH_UNIT_M};
+use mgpf::model::timestep::Bound;
 
 /// A planar deposit 8 µm thick (8δ: its profile reaches 1 before the collector) on 48 × 16
 /// cells of 0.5 µm, no anisotropy, no noise, no interphase.
@@ -77,4 +78,51 @@ fn a_parasitic_current_above_the_applied_one_is_an_error_naming_the_key() {
         e.contains("`interphase.parasitic_current_ma_cm2` = -0.1"),
         "{e}"
     );
+}
+
+/// The time loop's control setting: a stripping target that needs η ≈ 12 mV against a cut-off
+/// of 5 mV is taken at the cut-off (less current, flagged), and a dt cap shortens the step.
+#[test]
+fn a_control_setting_holds_the_cut_off_and_the_step_cap() {
+    let cfg = planar();
+    cfg.validate().unwrap();
+    let p = Params::from_config(&cfg).unwrap();
+    let mut b = CpuBackend::new(&p, &cfg.initial);
+    let strip = ControlSetting {
+        current_density_a_m2: -5.0,
+        tolerance_scale_a_m2: 5.0,
+        cutoff_v: Some(0.005),
+        max_dt_s: Some(0.5),
+    };
+    b.set_control(strip).unwrap();
+    let r = b.step(0).unwrap();
+    println!(
+        "at the cut-off: E = {} V, current {:.4} mA/cm² (target −0.5), dt {} s ({}), flagged {}",
+        r.applied_potential_v,
+        0.1 * r.current_density_a_m2,
+        r.dt,
+        r.bound,
+        r.at_cutoff
+    );
+    assert!(r.at_cutoff);
+    assert!((r.applied_potential_v - 0.005).abs() < 1e-12);
+    assert!(r.current_density_a_m2 < 0.0 && r.current_density_a_m2 > -5.0);
+    assert_eq!((r.dt, r.bound), (0.5, Bound::Schedule));
+    // With room above the target's η the step reaches it, unflagged, at its own dt.
+    b.set_control(ControlSetting {
+        cutoff_v: Some(1.0),
+        max_dt_s: None,
+        ..strip
+    })
+    .unwrap();
+    let r = b.step(1).unwrap();
+    println!(
+        "below the cut-off: E = {} V, current {:.6} mA/cm², dt {} s ({})",
+        r.applied_potential_v,
+        0.1 * r.current_density_a_m2,
+        r.dt,
+        r.bound
+    );
+    assert!(!r.at_cutoff && r.applied_potential_v > 0.005 && r.dt > 0.5);
+    assert!((r.current_density_a_m2 / -5.0 - 1.0).abs() < 1e-4);
 }

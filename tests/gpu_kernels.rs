@@ -1141,6 +1141,7 @@ fn bound_index(b: Bound) -> u32 {
         Bound::Motion => 3,
         Bound::Cap => 4,
         Bound::Fixed => 5,
+        Bound::Schedule => unreachable!("the device has no schedule bound"),
     }
 }
 

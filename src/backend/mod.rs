@@ -33,6 +33,26 @@ pub struct StepReport {
     pub concentration_solve: SolveStats,
     /// Largest Λ = L_η |R| / (L_σ W) over interface cells.
     pub lambda_max: f64,
+    /// The galvanostatic target needed a potential beyond [`ControlSetting::cutoff_v`]: the step
+    /// was taken at the cut-off, passing less current than the target.
+    #[serde(default)]
+    pub at_cutoff: bool,
+}
+
+/// What the time loop asks of a galvanostatic control for the steps ahead: a cycling schedule's
+/// half-cycle (plating, stripping or rest). Replaces `[control]`'s current for the rest of the run.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ControlSetting {
+    /// The target (A/m²): positive plates, negative strips, 0 rests at open circuit.
+    pub current_density_a_m2: f64,
+    /// The current the search's relative tolerance refers to (A/m², > 0): the target's
+    /// magnitude, or at rest the plating current.
+    pub tolerance_scale_a_m2: f64,
+    /// A potential the electrode does not pass (V, > 0, stripping): a step whose target needs
+    /// more is taken at it, passing less current, and reported [`StepReport::at_cutoff`].
+    pub cutoff_v: Option<f64>,
+    /// The longest next step (s): the step that ends a half-cycle on its capacity.
+    pub max_dt_s: Option<f64>,
 }
 
 /// Fields downloaded from a backend for output: the model's own fields, no picture choices
@@ -184,6 +204,15 @@ pub trait Backend {
         (first_step..first_step + steps.max(1))
             .map(|s| self.step(s))
             .collect()
+    }
+    /// Sets the galvanostatic control of the steps from now on (a cycling schedule; see
+    /// [`ControlSetting`]). A backend that cannot says so.
+    fn set_control(&mut self, setting: ControlSetting) -> Result<()> {
+        let _ = setting;
+        Err(crate::Error::Other(format!(
+            "the {} backend cannot change its control during a run (a [cycling] schedule): run with --backend cpu",
+            self.name()
+        )))
     }
     /// Downloads the fields.
     fn snapshot(&self) -> Snapshot;

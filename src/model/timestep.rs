@@ -20,6 +20,9 @@ pub enum Bound {
     Cap,
     /// numerics.dt_s given by the user.
     Fixed,
+    /// The time loop's schedule: the last step of a cycling half-cycle, cut to land on its
+    /// capacity ([`crate::backend::ControlSetting::max_dt_s`]).
+    Schedule,
 }
 
 impl fmt::Display for Bound {
@@ -31,6 +34,7 @@ impl fmt::Display for Bound {
             Bound::Motion => "motion",
             Bound::Cap => "cap",
             Bound::Fixed => "fixed",
+            Bound::Schedule => "schedule",
         };
         f.write_str(s)
     }

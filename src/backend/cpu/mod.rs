@@ -14,7 +14,9 @@ pub mod multigrid;
 pub mod order_parameter;
 pub mod transport;
 
-use crate::backend::{guards, Backend, BackendState, PhaseTimes, Snapshot, StepReport};
+use crate::backend::{
+    guards, Backend, BackendState, ControlSetting, PhaseTimes, Snapshot, StepReport,
+};
 use crate::error::{Error, Result};
 use crate::grid::{Field, Real};
 use crate::model::boundary;
@@ -26,7 +28,7 @@ use crate::model::interphase::{interpolation_prime, layer_indicator, InterphaseF
 use crate::model::noise::{key, STREAM_NOISE};
 use crate::model::params::{Control, Params, MAX_H_PRIME};
 use crate::model::state::ModelState;
-use crate::model::timestep::{time_step, RateMaxima};
+use crate::model::timestep::{time_step, Bound, RateMaxima};
 use crate::numerics::SolveStats;
 use multigrid::Multigrid;
 use rayon::prelude::*;
@@ -92,6 +94,8 @@ pub struct CpuBackend {
     potential_mg: Multigrid,
     concentration_mg: Multigrid,
     applied_potential: f64,
+    /// The time loop's control for the steps ahead (a cycling schedule); None: `[control]`'s.
+    setting: Option<ControlSetting>,
     noise_key: u32,
     times: PhaseTimes,
 }
@@ -137,6 +141,7 @@ impl CpuBackend {
                 mg
             },
             applied_potential: start.applied_potential_v,
+            setting: None,
             noise_key: key(p.seed, STREAM_NOISE),
             times: PhaseTimes::default(),
             xi: start.order_parameter,
@@ -521,7 +526,15 @@ impl Backend for CpuBackend {
                 if i > 0.0 && parasitic >= i {
                     return Err(parasitic_beyond_current(step, &self.p, grad_sum, i));
                 }
-                Some((self.p.rate_sum_of_current(i - parasitic), parasitic))
+                let target = self.p.rate_sum_of_current(i - parasitic);
+                let (limit, scale) = match self.setting {
+                    Some(s) => (
+                        s.cutoff_v.unwrap_or(self.p.max_overpotential_v),
+                        self.p.rate_sum_of_current(s.tolerance_scale_a_m2),
+                    ),
+                    None => (self.p.max_overpotential_v, target),
+                };
+                Some((target, parasitic, limit, scale))
             }
             Control::Potentiostatic { .. } => None,
         };
@@ -545,9 +558,10 @@ impl Backend for CpuBackend {
                 op, cells, xi, c, phi, e as Real, ak, asr, blocked, bv_rate, row_sums,
             )
         };
-        let (mut control_iterations, mut control_failed) = (0, None);
+        let (mut control_iterations, mut control_failed, mut at_cutoff) = (0, None, false);
+        let cutoff = self.setting.and_then(|s| s.cutoff_v).is_some();
         match galvanostatic {
-            Some((target, _)) => {
+            Some((target, _, limit, scale)) => {
                 let ac_sum: f64 = self.ac_rate.iter().map(|&v| v as f64).sum();
                 let search = solve_shift(
                     |e| {
@@ -555,8 +569,8 @@ impl Backend for CpuBackend {
                         (ac_sum + s - target, ds)
                     },
                     self.applied_potential,
-                    self.p.max_overpotential_v,
-                    target,
+                    limit,
+                    scale,
                 );
                 let p = &self.p;
                 let failure = || {
@@ -571,6 +585,8 @@ impl Backend for CpuBackend {
                 };
                 match search.status {
                     SearchStatus::Converged => {}
+                    // Beyond the cut-off: the last evaluation, at it, is the step's field.
+                    SearchStatus::BeyondLimit if cutoff => at_cutoff = true,
                     // Blown-up fields: the step goes on at the last E (the rates evaluated
                     // there) so that the field guards name the cell first.
                     SearchStatus::NotFinite => {
@@ -605,10 +621,16 @@ impl Backend for CpuBackend {
             front_speed: speed_max,
             migration_speed,
         };
-        let (dt, bound) = time_step(&self.p, maxima).map_err(|(b, limit)| Error::Solver {
+        let (mut dt, mut bound) = time_step(&self.p, maxima).map_err(|(b, limit)| Error::Solver {
             step,
             message: format!("numerics.dt_s = {} s is above the stable time step {limit:.4e} s (set by the {b} bound)", self.p.fixed_dt.unwrap_or(0.0)),
         })?;
+
+        if let Some(cap) = self.setting.and_then(|s| s.max_dt_s) {
+            if cap < dt {
+                (dt, bound) = (cap, Bound::Schedule);
+            }
+        }
 
         // Noise: its sums first (for the zero-sum shift), then the update draws it again.
         let draw = order_parameter::NoiseDraw {
@@ -696,7 +718,7 @@ impl Backend for CpuBackend {
         let velocity = self.p.velocity_of_change(dxi_sum, dt);
         let metal_current = self.p.current_of_velocity(velocity);
         let parasitic = match galvanostatic {
-            Some((_, parasitic)) => parasitic,
+            Some((_, parasitic, ..)) => parasitic,
             None => self.p.parasitic_current(grad_sum, metal_current > 0.0),
         };
         Ok(StepReport {
@@ -710,7 +732,22 @@ impl Backend for CpuBackend {
             potential_solve,
             concentration_solve,
             lambda_max: self.p.stiffness_lambda(reaction_max),
+            at_cutoff,
         })
+    }
+
+    fn set_control(&mut self, setting: ControlSetting) -> Result<()> {
+        if let Control::Potentiostatic { .. } = self.p.control {
+            return Err(Error::config(
+                "control.mode",
+                "is \"potentiostatic\": a cycling schedule sets a galvanostatic current",
+            ));
+        }
+        self.p.control = Control::Galvanostatic {
+            current_density_a_m2: setting.current_density_a_m2,
+        };
+        self.setting = Some(setting);
+        Ok(())
     }
 
     fn snapshot(&self) -> Snapshot {

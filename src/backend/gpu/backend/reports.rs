@@ -77,6 +77,7 @@ impl GpuBackend {
         let velocity = p.velocity_of_change(slot(step_scalar::DXI_SUM), dt);
         Ok(StepReport {
             parasitic_current_a_m2: 0.0,
+            at_cutoff: false,
             dt,
             bound: bound_of(bits(step_scalar::TIME_STEP_BOUND)),
             applied_potential_v: slot(step_scalar::ELECTRODE_POTENTIAL),
