@@ -422,6 +422,7 @@ fn order_parameter_update(s: &Inputs, w: &mut Work) -> f64 {
         sl(&w.kinetic_factor),
         sl(&s.interphase.asr),
         sl(&s.interphase.blocked),
+        None,
         sl_mut(&mut w.bv_rate),
         &mut w.row_sums,
     );

@@ -431,15 +431,30 @@ fn run_summary_line(out_dir: &Path, s: &RunSummary) -> String {
         StopReason::EndCondition => "",
         StopReason::MaxSteps => ", stopped by run.max_steps",
     };
-    let mean = s.mean_overpotential_second_half_v.map_or_else(
-        || format!("the 2nd half of the {} not reached", s.second_half_of),
-        |v| {
-            format!(
-                "mean η over the 2nd half of the {} (charge-weighted) {v:.4} V",
-                s.second_half_of
-            )
-        },
-    );
+    let mean = if let Some(c) = s.cycles.last() {
+        let ce: Vec<String> = s
+            .cycles
+            .iter()
+            .map(|r| format!("{:.2} %", 100.0 * r.ce))
+            .collect();
+        format!(
+            "{} cycles (cycles.csv), Coulombic efficiency {}; dead Mg after the last {:.3e} mol/m² ({:.2} % of the Mg plated)",
+            s.cycles.len(),
+            ce.join(", "),
+            c.dead_mg_mol_m2,
+            100.0 * c.dead_fraction
+        )
+    } else {
+        s.mean_overpotential_second_half_v.map_or_else(
+            || format!("the 2nd half of the {} not reached", s.second_half_of),
+            |v| {
+                format!(
+                    "mean η over the 2nd half of the {} (charge-weighted) {v:.4} V",
+                    s.second_half_of
+                )
+            },
+        )
+    };
     format!(
         "{}: {steps} on {}{stop}; final: charge {:.4} mAh/cm², mean height {:.3} µm, roughness {:.3} µm, η {:.4} V; {mean}",
         out_dir.display(),

@@ -290,6 +290,11 @@ fn checkpoint_progress_round_trips_every_f64_bit() {
             charge_c_m2: awkward[1],
         }),
         field_frames: vec![(0, awkward[2]), (1, awkward[0])],
+        cycling: Some(mgpf::simulation::cycling::CyclingState {
+            phase_charge_c_m2: -awkward[1],
+            plating_e_dq: awkward[0],
+            ..Default::default()
+        }),
     };
     let state = mgpf::backend::BackendState {
         fields: vec![("order_parameter".into(), mgpf::Field::zeros((8, 8, 1)))],
@@ -639,15 +644,17 @@ fn edit_checkpoint_header(dir: &Path, good: &[u8], edit: impl FnOnce(&mut serde_
     std::fs::write(dir.join("checkpoint.bin"), &old).unwrap();
 }
 
-/// The morphology columns, appended last.
+/// The morphology columns, appended after the areal Mg.
 const MORPHOLOGY_COLUMNS: usize = 4;
+/// The columns appended after them (`half_cycle`, `current_sign`).
+const LATER_COLUMNS: usize = 2;
 
 #[test]
 fn a_checkpoint_from_before_the_morphology_columns_resumes_under_one_header() {
     let dir = tempfile::tempdir().unwrap();
     let (good, _) = interrupted_checkpoint(dir.path());
     // What an mgpf before the morphology metrics wrote: no `morphology` in the rows, four
-    // columns fewer in metrics.csv.
+    // columns fewer in metrics.csv (and none of the later two).
     edit_checkpoint_header(dir.path(), &good, |header| {
         let progress = &mut header["progress"];
         for row in progress["rows"].as_array_mut().unwrap() {
@@ -659,7 +666,7 @@ fn a_checkpoint_from_before_the_morphology_columns_resumes_under_one_header() {
             .lines()
             .map(|line| {
                 let fields: Vec<&str> = line.split(',').collect();
-                fields[..fields.len() - MORPHOLOGY_COLUMNS].join(",") + "\n"
+                fields[..fields.len() - MORPHOLOGY_COLUMNS - LATER_COLUMNS].join(",") + "\n"
             })
             .collect();
         progress["csv"] = csv.into();
@@ -678,7 +685,7 @@ fn a_checkpoint_from_before_the_morphology_columns_resumes_under_one_header() {
     // rows after it: recorded.
     for (row, record) in rows.iter().zip(&summary.rows) {
         let step: u64 = row[0].parse().unwrap();
-        let tail = &row[columns - MORPHOLOGY_COLUMNS..];
+        let tail = &row[columns - MORPHOLOGY_COLUMNS - LATER_COLUMNS..columns - LATER_COLUMNS];
         println!("step {step}: {tail:?}, {:?}", record.morphology);
         assert_eq!(record.step, step);
         if step < 10 {

@@ -277,7 +277,22 @@ fn run_writes_every_output_and_refuses_a_non_empty_directory() {
         "porosity",
         "tip_to_mean",
     ];
-    assert!(header.ends_with(&morphology.join(",")), "{header}");
+    assert!(
+        header.ends_with(&format!("{},half_cycle,current_sign", morphology.join(","))),
+        "{header}"
+    );
+    // A run without [cycling]: half-cycle 0, the sign of each row's current (0 before a step).
+    let signs: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap())
+        .collect();
+    assert_eq!(signs[0], "0");
+    assert!(signs[1..].iter().all(|&s| s == "1"), "{signs:?}");
+    assert!(csv
+        .lines()
+        .skip(1)
+        .all(|l| l.split(',').nth_back(1) == Some("0")));
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
     for name in morphology {

@@ -7,7 +7,7 @@ use mgpf::model::params::Params;
 use std::path::Path;
 
 /// Every key of `[interphase]` but `preset`: each must be shown, commented, in every config.
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 13] = [
     "representation",
     "thickness_um",
     "asr_ohm_cm2",
@@ -20,6 +20,7 @@ const KEYS: [&str; 12] = [
     "conductivity_ratio",
     "refresh_every_steps",
     "kinetic_anisotropy_2fold",
+    "parasitic_current_ma_cm2",
 ];
 
 /// `# key = value` lines of the `[interphase]` table: (key, value as TOML).

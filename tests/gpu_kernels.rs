@@ -431,6 +431,7 @@ impl ReactionState {
             &self.cpu_kinetic_factor,
             &case.asr,
             &case.blocked,
+            None,
             &mut rate,
             &mut Vec::new(),
         );
@@ -756,6 +757,7 @@ fn order_parameter_half_step_chains_on_the_device() {
             &ak,
             &case.asr,
             &case.blocked,
+            None,
             &mut bv,
             &mut Vec::new(),
         );
@@ -1141,7 +1143,7 @@ fn bound_index(b: Bound) -> u32 {
         Bound::Motion => 3,
         Bound::Cap => 4,
         Bound::Fixed => 5,
-        Bound::Schedule => unreachable!("the device has no schedule bound"),
+        Bound::Schedule | Bound::Collector => unreachable!("the device has no such bound"),
     }
 }
 
@@ -1164,6 +1166,7 @@ fn rate_maxima(case: &Case) -> RateMaxima {
         &ak,
         &case.asr,
         &case.blocked,
+        None,
         &mut bv,
         &mut Vec::new(),
     );
@@ -1292,6 +1295,7 @@ fn solve_shift_matches_cpu() {
                 &s.cpu_kinetic_factor,
                 &case.asr,
                 &case.blocked,
+                None,
                 &mut vec![0.0; n],
                 &mut Vec::new(),
             )

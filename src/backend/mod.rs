@@ -34,7 +34,9 @@ pub struct StepReport {
     /// Largest Λ = L_η |R| / (L_σ W) over interface cells.
     pub lambda_max: f64,
     /// The galvanostatic target needed a potential beyond [`ControlSetting::cutoff_v`]: the step
-    /// was taken at the cut-off, passing less current than the target.
+    /// was taken at the cut-off, passing less current than the target; or, over an inert
+    /// collector, the plated metal ran out (the collector refused over half of a stripping
+    /// step's dissolution), where a galvanostat's potential runs to the cut-off.
     #[serde(default)]
     pub at_cutoff: bool,
 }

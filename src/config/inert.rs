@@ -68,6 +68,16 @@ impl Config {
             ),
         }
 
+        if self.cycling.is_some() {
+            note(
+                control.current_density_ma_cm2 != control_defaults.current_density_ma_cm2,
+                "control.current_density_ma_cm2",
+                "the [cycling] schedule sets the current of each half-cycle \
+                 (cycling.plating_current_ma_cm2, cycling.stripping_current_ma_cm2)"
+                    .into(),
+            );
+        }
+
         let given = &self.interphase;
         let spec = given.resolve();
         let preset = spec.preset.name();

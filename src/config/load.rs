@@ -110,6 +110,7 @@ impl Config {
             interphase: Default::default(),
             initial: Default::default(),
             numerics: Default::default(),
+            cycling: None,
         }
     }
 }

@@ -20,7 +20,9 @@ use std::marker::PhantomData;
 pub struct Config {
     #[serde(deserialize_with = "table")]
     pub grid: GridConfig,
-    #[serde(deserialize_with = "table")]
+    /// Optional as a table (a `[cycling]` schedule is an end condition), not as an end: without
+    /// a schedule, validation asks for one of its end conditions.
+    #[serde(default, deserialize_with = "table")]
     pub run: RunConfig,
     #[serde(default, deserialize_with = "table")]
     pub metal: MetalConfig,
@@ -40,6 +42,73 @@ pub struct Config {
     pub initial: InitialConfig,
     #[serde(default, deserialize_with = "table")]
     pub numerics: NumericsConfig,
+    /// Plating/stripping cycles; absent, the run passes `[control]`'s current to its end.
+    #[serde(
+        default,
+        deserialize_with = "optional_table",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cycling: Option<CyclingConfig>,
+}
+
+/// [`table`] for an optional section.
+fn optional_table<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    table(deserializer).map(Some)
+}
+
+/// What stands for the current collector under a cycling schedule (`cycling.collector`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Collector {
+    /// The initial deposit is an inert working electrode (Pt, Cu, stainless steel): metal
+    /// plated on it strips, it does not; stripping ends at the cut-off once the plated metal
+    /// that is still joined to it is gone. Coulombic efficiency as measured in a half cell.
+    #[default]
+    Inert,
+    /// The initial deposit is the metal itself (a foil): stripping may dissolve it.
+    Metal,
+}
+
+/// `[cycling]`: plating/stripping cycles at constant current (docs/model.md, "Cycling"). Each
+/// cycle plates `plating_capacity_mah_cm2` at `plating_current_ma_cm2`, rests `rest_s`, strips
+/// at `stripping_current_ma_cm2` until `stripping_capacity_mah_cm2` has passed or the electrode
+/// reaches `cutoff_voltage_v`, and rests again. Currents are magnitudes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CyclingConfig {
+    /// Number of plating/stripping cycles.
+    pub cycles: u32,
+    /// Plating current (its magnitude).
+    pub plating_current_ma_cm2: f64,
+    /// Charge plated per cycle.
+    pub plating_capacity_mah_cm2: f64,
+    /// Stripping current (its magnitude).
+    pub stripping_current_ma_cm2: f64,
+    /// Charge stripped per cycle at most; None: strip until the cut-off.
+    pub stripping_capacity_mah_cm2: Option<f64>,
+    /// The electrode potential (vs the bulk electrolyte, > 0) at which stripping ends.
+    pub cutoff_voltage_v: f64,
+    /// Open-circuit rest after each half-cycle (0: none).
+    pub rest_s: f64,
+    /// What the initial deposit stands for: "inert" (a working electrode) or "metal".
+    pub collector: Collector,
+}
+
+impl Default for CyclingConfig {
+    fn default() -> Self {
+        CyclingConfig {
+            cycles: 1,
+            plating_current_ma_cm2: 0.5,
+            plating_capacity_mah_cm2: 0.5,
+            stripping_current_ma_cm2: 0.5,
+            stripping_capacity_mah_cm2: None,
+            cutoff_voltage_v: 1.0,
+            rest_s: 0.0,
+            collector: Collector::Inert,
+        }
+    }
 }
 
 /// Reads a section from a TOML table only. serde's derive also fills a struct from an array by
@@ -177,6 +246,25 @@ pub struct RunConfig {
     pub surface_colour: SurfaceColouring,
 }
 
+impl Default for RunConfig {
+    /// Every key's default, no end condition.
+    fn default() -> Self {
+        RunConfig {
+            max_steps: None,
+            frames: default_frames(),
+            end_charge_mah_cm2: None,
+            end_time_s: None,
+            seed: default_seed(),
+            metrics_every_steps: default_metrics_every(),
+            checkpoint_every_steps: default_checkpoint_steps(),
+            checkpoint_every_minutes: default_checkpoint_minutes(),
+            save_fields: default_save_fields(),
+            frame_panels: default_frame_panels(),
+            surface_colour: SurfaceColouring::default(),
+        }
+    }
+}
+
 /// What colours the 3D surface (`run.surface_colour`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -255,6 +343,7 @@ pub struct ElectrolyteConfig {
     pub metal_diffusivity_ratio: f64,
     /// Charge-transfer coefficient α.
     pub transfer_coefficient: f64,
+
     /// Moved to `[metal]` (`metal.site_density_mol_m3`): accepted only to be refused with a
     /// message naming the new key.
     #[serde(default, skip_serializing)]

@@ -51,7 +51,71 @@ impl Config {
         self.validate_noise_and_control()?;
         self.validate_interphase()?;
         self.validate_initial()?;
-        self.validate_numerics()
+        self.validate_numerics()?;
+        self.validate_cycling()
+    }
+
+    /// `[cycling]`: its ranges, and the keys of `[control]` and `[run]` it takes over.
+    fn validate_cycling(&self) -> Result<()> {
+        let Some(c) = &self.cycling else {
+            return Ok(());
+        };
+        check_int("cycling.cycles", c.cycles as u64, 1, 10_000)?;
+        check_why(
+            "cycling.plating_current_ma_cm2",
+            c.plating_current_ma_cm2,
+            Range::lo_open(0.0, 100.0),
+            "the plating current's magnitude",
+        )?;
+        check(
+            "cycling.plating_capacity_mah_cm2",
+            c.plating_capacity_mah_cm2,
+            Range::lo_open(0.0, 100.0),
+        )?;
+        check_why(
+            "cycling.stripping_current_ma_cm2",
+            c.stripping_current_ma_cm2,
+            Range::lo_open(0.0, 100.0),
+            "the stripping current's magnitude: give it positive",
+        )?;
+        if let Some(q) = c.stripping_capacity_mah_cm2 {
+            check(
+                "cycling.stripping_capacity_mah_cm2",
+                q,
+                Range::lo_open(0.0, 100.0),
+            )?;
+        }
+        check_why(
+            "cycling.cutoff_voltage_v",
+            c.cutoff_voltage_v,
+            Range::lo_open(0.0, self.control.max_overpotential_v),
+            "stripping drives the electrode positive, so its cut-off is above 0 (and within \
+             control.max_overpotential_v)",
+        )?;
+        check("cycling.rest_s", c.rest_s, Range::closed(0.0, 1.0e7))?;
+        if self.control.mode != ControlMode::Galvanostatic {
+            return Err(Error::config(
+                "control.mode",
+                "is \"potentiostatic\": a [cycling] schedule runs at constant currents; \
+                 leave control.mode out or set it to \"galvanostatic\"",
+            ));
+        }
+        for (key, given) in [
+            (
+                "run.end_charge_mah_cm2",
+                self.run.end_charge_mah_cm2.is_some(),
+            ),
+            ("run.end_time_s", self.run.end_time_s.is_some()),
+        ] {
+            if given {
+                return Err(Error::config(
+                    key,
+                    "is given with a [cycling] schedule, which ends the run after \
+                     cycling.cycles cycles: leave it out",
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Growth-axis length nx·dx (µm).
@@ -168,11 +232,11 @@ impl Config {
                     "and `run.end_time_s` are both given: give exactly one end condition",
                 ))
             }
-            (None, None) if r.max_steps.is_none() => {
+            (None, None) if r.max_steps.is_none() && self.cycling.is_none() => {
                 return Err(Error::config(
                     "run",
                     "has no end condition: give one of `run.end_charge_mah_cm2`, \
-                     `run.end_time_s` or `run.max_steps`",
+                     `run.end_time_s` or `run.max_steps`, or a [cycling] schedule",
                 ))
             }
             _ => {}

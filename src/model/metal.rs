@@ -31,6 +31,11 @@ impl Metal {
         self.charge_number * FARADAY / (GAS_CONSTANT * temperature_k)
     }
 
+    /// nF (C/mol): the charge that plates one mole of metal.
+    pub fn charge_per_mol(&self) -> f64 {
+        self.charge_number * FARADAY
+    }
+
     /// nF C_s (C/m³): the charge that plates one cubic metre of metal.
     pub fn charge_density_c_m3(&self) -> f64 {
         self.charge_number * FARADAY * self.site_density_mol_m3

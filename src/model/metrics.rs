@@ -88,6 +88,13 @@ pub struct MetricsRow {
     /// ([`super::morphology`]); all NaN in a row of a checkpoint written before them.
     #[serde(default = "Morphology::unknown")]
     pub morphology: Morphology,
+    /// The half-cycle of the step that led here (cycle c plates in 2c − 1, strips in 2c; a
+    /// rest counts with the half before it); 0 in a run without `[cycling]`.
+    #[serde(default)]
+    pub half_cycle: u32,
+    /// The sign of that step's current: +1 plating, −1 stripping, 0 at rest or before a step.
+    #[serde(default)]
+    pub current_sign: i32,
 }
 
 fn f64_nan() -> f64 {

@@ -64,7 +64,7 @@ impl PartialEq for Morphology {
 
 /// NaN (and ±∞) as JSON null, null back as NaN: serde_json writes a non-finite f64 as null and
 /// refuses to read null as an f64, which would make a checkpoint unreadable.
-mod nan_as_null {
+pub(crate) mod nan_as_null {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {

@@ -126,9 +126,12 @@ pub struct Params {
     /// control only), resolved from `numerics.potential_coupling` ([`crate::model::coupling`]).
     pub implicit_coupling: bool,
     /// Whether metal cut off from the collector is found and held dead (`model::dead_metal`):
-    /// in a run that strips (a negative galvanostatic current, a positive applied potential),
-    /// where pieces are cut off; a plating run's metal stays joined.
+    /// in a run that strips (a negative galvanostatic current, a positive applied potential, a
+    /// `[cycling]` schedule), where pieces are cut off; a plating run's metal stays joined.
     pub tracks_dead_metal: bool,
+    /// Whether the initial deposit is an inert collector that does not dissolve
+    /// (`cycling.collector = "inert"`).
+    pub inert_collector: bool,
     /// i_p (A/m² of metal surface), `interphase.parasitic_current_ma_cm2`: drawn while plating,
     /// depositing no metal.
     pub parasitic_current_a_m2: f64,
@@ -153,6 +156,7 @@ impl Params {
         let w_si = 3.0 * itf.energy_j_m2 / delta_m;
         let kappa_si = 6.0 * itf.energy_j_m2 * delta_m;
         let i0 = itf.exchange_current_ma_cm2 * 10.0;
+        let d_liquid_m2_s = e.diffusivity_m2_s;
         // L_η = i0 / (6 δ n F C_s).
         let l_eta = i0 / (6.0 * delta_m * metal.charge_density_c_m3());
         let alpha = e.transfer_coefficient;
@@ -166,11 +170,8 @@ impl Params {
                 l_eta * b_ref.abs() / (itf.stiffness_lambda * w)
             }
         };
-        let sigma_l = metal.mode_a_conductivity_s_m(
-            e.diffusivity_m2_s,
-            e.concentration_mol_m3,
-            e.temperature_k,
-        );
+        let sigma_l =
+            metal.mode_a_conductivity_s_m(d_liquid_m2_s, e.concentration_mol_m3, e.temperature_k);
         let spec = cfg.interphase.resolve();
         let asr_ohm_m2 = spec.asr_ohm_cm2 * 1.0e-4;
         let thickness = spec.thickness_um;
@@ -256,9 +257,8 @@ impl Params {
                     CrystalFrame::from_c_axis(c.direction(), cfg.anisotropy.basal_rotation_deg)
                 })
                 .collect(),
-            d_liquid: e.diffusivity_m2_s / (LENGTH_UNIT_M * LENGTH_UNIT_M),
-            d_solid: e.diffusivity_m2_s * e.metal_diffusivity_ratio
-                / (LENGTH_UNIT_M * LENGTH_UNIT_M),
+            d_liquid: d_liquid_m2_s / (LENGTH_UNIT_M * LENGTH_UNIT_M),
+            d_solid: d_liquid_m2_s * e.metal_diffusivity_ratio / (LENGTH_UNIT_M * LENGTH_UNIT_M),
             sigma_liquid_s_m: sigma_l,
             potential_source: metal.charge_density_c_m3() * LENGTH_UNIT_M * LENGTH_UNIT_M / sigma_l,
             noise_amplitude: cfg.noise.amplitude_per_s,
@@ -276,14 +276,19 @@ impl Params {
             solver_max_cycles: cfg.numerics.solver_max_cycles,
             implicit_coupling: false,
             parasitic_current_a_m2: cfg.interphase.resolve().parasitic_current_ma_cm2 * 10.0,
-            tracks_dead_metal: match control {
-                Control::Galvanostatic {
-                    current_density_a_m2,
-                } => current_density_a_m2 < 0.0,
-                Control::Potentiostatic {
-                    applied_potential_v,
-                } => applied_potential_v > 0.0,
-            },
+            inert_collector: cfg
+                .cycling
+                .as_ref()
+                .is_some_and(|c| c.collector == crate::config::Collector::Inert),
+            tracks_dead_metal: cfg.cycling.is_some()
+                || match control {
+                    Control::Galvanostatic {
+                        current_density_a_m2,
+                    } => current_density_a_m2 < 0.0,
+                    Control::Potentiostatic {
+                        applied_potential_v,
+                    } => applied_potential_v > 0.0,
+                },
         };
         let mut params = params;
         params.implicit_coupling = crate::model::coupling::resolve(&params, cfg)?;

@@ -23,6 +23,8 @@ pub enum Bound {
     /// The time loop's schedule: the last step of a cycling half-cycle, cut to land on its
     /// capacity ([`crate::backend::ControlSetting::max_dt_s`]).
     Schedule,
+    /// Over an inert collector, twice the last step (the caps of its dissolution are sized for it).
+    Collector,
 }
 
 impl fmt::Display for Bound {
@@ -35,6 +37,7 @@ impl fmt::Display for Bound {
             Bound::Cap => "cap",
             Bound::Fixed => "fixed",
             Bound::Schedule => "schedule",
+            Bound::Collector => "collector",
         };
         f.write_str(s)
     }

@@ -49,6 +49,9 @@ pub struct Progress {
     /// them); empty in a checkpoint written before field series.
     #[serde(default)]
     pub field_frames: Vec<(u32, f64)>,
+    /// Where a `[cycling]` schedule stands (None: a run without one).
+    #[serde(default)]
+    pub cycling: Option<super::cycling::CyclingState>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -4,6 +4,7 @@
 //! never a concrete backend (the CLI builds one).
 
 pub mod checkpoint;
+pub mod cycling;
 pub mod memory;
 pub mod pictures;
 pub mod progress;
@@ -21,6 +22,7 @@ use crate::model::params::{Params, LENGTH_UNIT_M};
 use crate::model::units::MAH_CM2_IN_C_M2;
 use crate::output::{self, FieldStamp, Series};
 use checkpoint::Progress;
+use cycling::{CyclingState, Protocol};
 use image::RgbImage;
 use pictures::FrameContent;
 use progress::{Position, ProgressDisplay};
@@ -35,7 +37,7 @@ pub use summary::{RunSummary, SecondHalfCharge, StopReason};
 
 /// Columns of metrics.csv (SI units, the last four dimensionless; the first nine are the
 /// documented contract; new columns go at the end: resuming pads an older checkpoint's rows).
-pub const METRICS_HEADER: &str = "step,time_s,charge_c_m2,current_density_a_m2,overpotential_v,mean_height_m,max_height_m,roughness_m,mg_total_mol_m,dt_s,dt_bound,lambda_max,control_iterations,potential_cycles,potential_residual,concentration_cycles,concentration_residual,inflow_mol_m,potential_error_v,mg_areal_mol_m2,inflow_mol_m2,surface_area_ratio,fractal_dimension,porosity,tip_to_mean";
+pub const METRICS_HEADER: &str = "step,time_s,charge_c_m2,current_density_a_m2,overpotential_v,mean_height_m,max_height_m,roughness_m,mg_total_mol_m,dt_s,dt_bound,lambda_max,control_iterations,potential_cycles,potential_residual,concentration_cycles,concentration_residual,inflow_mol_m,potential_error_v,mg_areal_mol_m2,inflow_mol_m2,surface_area_ratio,fractal_dimension,porosity,tip_to_mean,half_cycle,current_sign";
 
 /// How a run is carried out (not part of the physics config).
 #[derive(Debug, Clone)]
@@ -247,9 +249,13 @@ pub fn run_with_backend(
         last: None,
         rows: Vec::new(),
         csv: format!("{METRICS_HEADER}\n"),
-        second_half: Some(SecondHalfCharge::default()),
+        second_half: cfg.cycling.is_none().then(SecondHalfCharge::default),
         field_frames: Vec::new(),
+        cycling: cfg.cycling.as_ref().map(|_| CyclingState::default()),
     };
+    if let Some(c) = &progress.cycling {
+        output::write_atomic(&opts.out_dir.join("cycles.csv"), c.csv().as_bytes())?;
+    }
     drive(cfg, p, backend, opts, progress, Vec::new())
 }
 
@@ -280,32 +286,51 @@ pub(crate) fn drive(
         mut csv,
         second_half,
         mut field_frames,
+        mut cycling,
     } = progress;
-    // A checkpoint older than the accumulator holds it only if written before half way.
+    let protocol = cfg.cycling.as_ref().map(Protocol::from_config);
+    // How far the run is: its schedule's fraction under [cycling], else its end condition's.
+    let fraction_at =
+        |cycling: &Option<CyclingState>, step, time, charge| match (&protocol, cycling) {
+            (Some(pr), Some(c)) => c.fraction(pr),
+            _ => end_fraction(cfg, step, time, charge),
+        };
+    // A checkpoint older than the accumulator holds it only if written before half way; a
+    // cycling run has no second half.
     let mut second_half = second_half.or_else(|| {
-        (end_fraction(cfg, first_step, time, charge) <= 0.5).then(SecondHalfCharge::default)
+        (cfg.cycling.is_none() && end_fraction(cfg, first_step, time, charge) <= 0.5)
+            .then(SecondHalfCharge::default)
     });
     let frames_total = cfg.run.frames.max(1);
     let max_steps = cfg.run.max_steps.unwrap_or(u64::MAX);
     let mut output_s = 0.0;
     let mut last_checkpoint = Instant::now();
-    let position = |step, time_s, charge_c_m2, last: &Option<StepReport>| Position {
+    let position = |step, time_s, charge_c_m2, fraction, last: &Option<StepReport>| Position {
         step,
         time_s,
         charge_c_m2,
-        fraction: end_fraction(cfg, step, time_s, charge_c_m2),
+        fraction,
         overpotential_v: last.map_or(0.0, |r| r.applied_potential_v),
     };
     let mut display = ProgressDisplay::new(
         opts.progress,
         &title,
-        position(first_step, time, charge, &last),
+        position(
+            first_step,
+            time,
+            charge,
+            fraction_at(&cycling, first_step, time, charge),
+            &last,
+        ),
     );
 
     let mut step = first_step;
     let stopped_by = loop {
-        let fraction = end_fraction(cfg, step, time, charge);
-        let reached_end = fraction >= 1.0 - 1e-12;
+        let fraction = fraction_at(&cycling, step, time, charge);
+        let reached_end = match (&protocol, &cycling) {
+            (Some(pr), Some(c)) => c.finished(pr),
+            _ => fraction >= 1.0 - 1e-12,
+        };
         // run.max_steps before the end condition: a checkpoint, a frame and every final output,
         // so that `--resume` with a higher cap continues as if the run had never stopped.
         let capped = !reached_end && step >= max_steps;
@@ -335,6 +360,7 @@ pub(crate) fn drive(
                 csv: csv.clone(),
                 second_half,
                 field_frames: field_frames.clone(),
+                cycling: cycling.clone(),
             };
             checkpoint::write(&opts.out_dir, cfg, &progress, &backend.save_state())?;
             last_checkpoint = Instant::now();
@@ -350,7 +376,13 @@ pub(crate) fn drive(
         }
         let frame_due =
             frames_total > 1 && fraction >= frame_index as f64 / (frames_total - 1) as f64 - 1e-12;
-        let row_due = step.is_multiple_of(cfg.run.metrics_every_steps.max(1)) || done || frame_due;
+        // A cycling run's half-cycle ends get a row each (the roughness at the end of plating,
+        // the dead metal at the end of a cycle are taken from its snapshot).
+        let event = cycling.as_ref().and_then(|c| c.event);
+        let row_due = step.is_multiple_of(cfg.run.metrics_every_steps.max(1))
+            || done
+            || frame_due
+            || event.is_some();
         if row_due {
             let t_out = Instant::now();
             let snap = backend.snapshot();
@@ -359,6 +391,16 @@ pub(crate) fn drive(
             let (sc, sx) = integrals(&snap.concentration, &snap.order_parameter, g);
             let (mg_total_mol_m, mg_areal_mol_m2) =
                 mg_content(sc, sx, p.c0_mol_m3, p.metal.site_density_mol_m3, g);
+            let (half_cycle, current_sign) = match &cycling {
+                Some(c) => c.last_step.unwrap_or((1, 0)),
+                None => (0, last.map_or(0, |r| sign_of(r.current_density_a_m2))),
+            };
+            if let Some(c) = &mut cycling {
+                if c.take_event(&snap.order_parameter, p).is_some() {
+                    let path = opts.out_dir.join("cycles.csv");
+                    output::write_atomic(&path, c.csv().as_bytes())?;
+                }
+            }
             let row = MetricsRow {
                 step,
                 time_s: time,
@@ -369,6 +411,8 @@ pub(crate) fn drive(
                 mg_total_mol_m,
                 mg_areal_mol_m2,
                 morphology,
+                half_cycle,
+                current_sign,
             };
             write_row(&mut csv, &row, last.as_ref(), inflow_amounts(inflow, p));
             rows.push(row);
@@ -457,13 +501,22 @@ pub(crate) fn drive(
                 StopReason::EndCondition
             };
         }
+        // A cycling schedule sets the control of each step (its half-cycle's current, cut-off
+        // and the dt that lands it on its capacity) and takes one step at a time.
+        let max_batch = match (&protocol, &cycling) {
+            (Some(pr), Some(c)) => {
+                backend.set_control(c.setting(pr))?;
+                1
+            }
+            _ => backend.max_batch(),
+        };
         let batch = batch_size(
             cfg,
             step,
             fraction,
             last.as_ref().map(|r| step_fraction(cfg, r)),
             next_frame_fraction(frame_index, frames_total),
-            backend.max_batch(),
+            max_batch,
         );
         let reports = match backend.advance(step, batch) {
             Ok(r) => r,
@@ -481,13 +534,17 @@ pub(crate) fn drive(
             time += report.dt;
             charge += step_charge;
             inflow += report.boundary_inflow;
+            if let (Some(pr), Some(c)) = (&protocol, &mut cycling) {
+                c.record(pr, &report);
+            }
             if let Some(acc) = &mut second_half {
                 let to = end_fraction(cfg, step, time, charge);
                 acc.add(report.applied_potential_v, step_charge, from, to);
             }
             last = Some(report);
         }
-        display.update(cfg, &position(step, time, charge, &last));
+        let fraction = fraction_at(&cycling, step, time, charge);
+        display.update(cfg, &position(step, time, charge, fraction, &last));
     };
     display.finish();
 
@@ -500,7 +557,9 @@ pub(crate) fn drive(
         .map(|r| r.charge_c_m2 / MAH_CM2_IN_C_M2)
         .collect();
     let v: Vec<f64> = rows.iter().skip(1).map(|r| r.overpotential_v).collect();
-    if q.len() >= 2 {
+    if cycling.is_some() {
+        write_cycling_voltage(&opts.out_dir.join("voltage.png"), &title, &rows)?;
+    } else if q.len() >= 2 {
         output::write_line_plot(
             &opts.out_dir.join("voltage.png"),
             &format!("{title}: chronopotentiometry"),
@@ -528,6 +587,7 @@ pub(crate) fn drive(
         wall_s,
         inflow_mol_m2: inflow_amounts(inflow, p).1,
         backend: backend.name(),
+        cycles: cycling.as_ref().map_or_else(Vec::new, |c| c.rows.clone()),
     };
     write_run_json(cfg, p, backend, &summary, output_s, &opts.out_dir)?;
     if stopped_by == StopReason::MaxSteps {
@@ -535,7 +595,7 @@ pub(crate) fn drive(
             "note: stopped at run.max_steps = {step} before the end condition ({} of it reached); \
              the outputs and a checkpoint are in {dir}: continue with `mgpf run --resume {dir} \
              --set run.max_steps=N`, N > {step}",
-            percent_text(end_fraction(cfg, step, time, charge)),
+            percent_text(fraction_at(&cycling, step, time, charge)),
             dir = opts.out_dir.display()
         );
     }
@@ -613,7 +673,67 @@ fn write_row(
             csv.push(',');
         }
     }
+    let _ = write!(csv, ",{},{}", r.half_cycle, r.current_sign);
     csv.push('\n');
+}
+
+/// +1, −1 or 0.
+fn sign_of(v: f64) -> i32 {
+    if v > 0.0 {
+        1
+    } else if v < 0.0 {
+        -1
+    } else {
+        0
+    }
+}
+
+/// voltage.png of a cycling run: the electrode potential over time through every cycle, the
+/// plating, stripping and rest rows as series of their own.
+fn write_cycling_voltage(path: &Path, title: &str, rows: &[MetricsRow]) -> Result<()> {
+    let rows = &rows[1.min(rows.len())..];
+    let hours: Vec<f64> = rows.iter().map(|r| r.time_s / 3600.0).collect();
+    let only = |sign: i32| -> Vec<f64> {
+        rows.iter()
+            .map(|r| {
+                if r.current_sign == sign {
+                    r.overpotential_v
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect()
+    };
+    let (plating, stripping, rest) = (only(1), only(-1), only(0));
+    let mut series = vec![
+        Series {
+            label: "plating",
+            x: &hours,
+            y: &plating,
+        },
+        Series {
+            label: "stripping",
+            x: &hours,
+            y: &stripping,
+        },
+    ];
+    if rest.iter().any(|v| v.is_finite()) {
+        series.push(Series {
+            label: "rest",
+            x: &hours,
+            y: &rest,
+        });
+    }
+    if hours.len() < 2 {
+        return Ok(());
+    }
+    output::write_line_plot(
+        path,
+        &format!("{title}: plating/stripping cycles"),
+        "time (h)",
+        "electrode potential (V)",
+        &series,
+    )
 }
 
 /// "48 %", or "0.31 %" below 1 %.

@@ -113,6 +113,11 @@ pub fn plain_line(cfg: &Config, at: &Position, eta_s: Option<f64>) -> String {
     let percent = (100.0 * at.fraction).floor();
     let charge = at.charge_c_m2 / MAH_CM2_IN_C_M2;
     let (step, time, charge) = match (cfg.run.end_charge_mah_cm2, cfg.run.end_time_s) {
+        _ if cfg.cycling.is_some() => (
+            format!("{} ({percent} % of the cycling schedule)", at.step),
+            format!("{:.1} s", at.time_s),
+            format!("net charge {charge:.4} mAh/cm²"),
+        ),
         (Some(q), _) => (
             format!("{}", at.step),
             format!("{:.1} s", at.time_s),

@@ -75,6 +75,8 @@ pub struct RunSummary {
     /// or resumed from a checkpoint older than the accumulator and already past half way).
     pub mean_overpotential_second_half_v: Option<f64>,
     pub backend: String,
+    /// A `[cycling]` run's cycles done (cycles.csv); empty for a run without one.
+    pub cycles: Vec<super::cycling::CycleRow>,
 }
 
 impl RunSummary {
@@ -146,6 +148,8 @@ pub(crate) fn write_run_json(
             "porosity": last.morphology.porosity,
             "tip_to_mean": last.morphology.tip_to_mean,
         },
+        // A [cycling] run's rows of cycles.csv (NaN written as null).
+        "cycles": s.cycles,
     });
     let text = serde_json::to_string_pretty(&json).map_err(|e| Error::Other(e.to_string()))?;
     output::write_atomic(&dir.join("run.json"), text.as_bytes())

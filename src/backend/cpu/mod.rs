@@ -43,6 +43,9 @@ const CONTRACTION_REFRESH_STEPS: u64 = 64;
 /// a front moves a fraction of a cell a step, so a piece cut off (or joined again) is found within
 /// a few cells' travel.
 pub const DEAD_METAL_EVERY_STEPS: u64 = 10;
+/// Over an inert collector a step is at most this many times the last, so that the rates capped
+/// by what a cell holds (`CollectorFloor`, sized for the longest step) never overshoot it.
+const MAX_DT_GROWTH_OVER_COLLECTOR: f64 = 2.0;
 /// The checkpoint's field of the cells dead metal holds still (1) at the last labelling; absent
 /// where there was none.
 const DEAD_METAL_FIELD: &str = "dead_metal_frozen";
@@ -57,6 +60,9 @@ pub struct CpuBackend {
     /// (`Params::tracks_dead_metal`), with the interphase's blocked fraction raised to 1 there
     /// (the reaction's switch); None where all metal is live.
     dead: Option<(DeadMetal, Field)>,
+    /// An inert collector's own profile (the initial xi; `Params::inert_collector`), below which
+    /// nothing dissolves.
+    collector_floor: Option<Field>,
     /// 3D grains where the nuclei carry their own c-axes.
     grains: Option<Grains>,
     pub xi: Field,
@@ -113,6 +119,7 @@ impl CpuBackend {
             tr,
             interphase,
             dead: None,
+            collector_floor: p.inert_collector.then(|| start.order_parameter.clone()),
             grains: Grains::new(p, init),
             phi: start.potential,
             excess_old: g.field(0.0),
@@ -410,6 +417,32 @@ fn potential_faces<'a>(
     }
 }
 
+/// An inert collector's last guard: a cell that a step took below the collector's profile
+/// `floor` (its capillary and reaction rates each capped by what it holds, together they can
+/// take twice that, and the noise is not capped) is set back onto it, its Δxi with it; returns
+/// the change of Σ Δxi (the current passed is what the field did).
+fn hold_above_floor(xi: &mut [Real], dxi: &mut [Real], floor: &[Real]) -> f64 {
+    const CHUNK: usize = 1 << 14;
+    let sums: Vec<f64> = xi
+        .par_chunks_mut(CHUNK)
+        .zip(dxi.par_chunks_mut(CHUNK))
+        .zip(floor.par_chunks(CHUNK))
+        .map(|((x, d), f)| {
+            let mut added = 0.0f64;
+            for ((x, d), &f) in x.iter_mut().zip(d.iter_mut()).zip(f) {
+                if *d < 0.0 && *x < f {
+                    let back = (f - *x).min(-*d);
+                    *x += back;
+                    *d += back;
+                    added += back as f64;
+                }
+            }
+            added
+        })
+        .collect();
+    sums.iter().sum()
+}
+
 /// The error of a plating step whose parasitic current would take all of the applied one.
 fn parasitic_beyond_current(step: u64, p: &Params, grad_sum: f64, current_a_m2: f64) -> Error {
     Error::Solver {
@@ -493,6 +526,17 @@ impl Backend for CpuBackend {
                 }
             }
         }
+        // Over an inert collector nothing falls below its profile: a negative capillary rate is
+        // capped as the dissolution is (`CollectorFloor`), the step at most
+        // `MAX_DT_GROWTH_OVER_COLLECTOR` times the last.
+        let max_dt_over_floor = MAX_DT_GROWTH_OVER_COLLECTOR * self.last_dt;
+        if let Some(floor) = &self.collector_floor {
+            let inv = (1.0 / max_dt_over_floor) as Real;
+            ndarray::Zip::from(&mut self.ac_rate)
+                .and(&self.xi)
+                .and(floor)
+                .par_for_each(|r, &x, &f| *r = r.max(-(x - f).max(0.0) * inv));
+        }
         order_parameter::clear_cells(
             &self.cells,
             self.p.grid.layer_cells(),
@@ -552,10 +596,17 @@ impl Backend for CpuBackend {
             slice(&self.interphase.asr),
             slice(reaction_blocked(&self.dead, &self.interphase)),
         );
+        let floor = self
+            .collector_floor
+            .as_ref()
+            .map(|f| order_parameter::CollectorFloor {
+                profile: slice(f),
+                inv_max_dt: (1.0 / max_dt_over_floor) as Real,
+            });
         let (bv_rate, row_sums) = (slice_mut(&mut self.bv_rate), &mut self.row_sums);
         let mut reaction_field = |e: f64| {
             order_parameter::reaction_field(
-                op, cells, xi, c, phi, e as Real, ak, asr, blocked, bv_rate, row_sums,
+                op, cells, xi, c, phi, e as Real, ak, asr, blocked, floor, bv_rate, row_sums,
             )
         };
         let (mut control_iterations, mut control_failed, mut at_cutoff) = (0, None, false);
@@ -626,6 +677,9 @@ impl Backend for CpuBackend {
             message: format!("numerics.dt_s = {} s is above the stable time step {limit:.4e} s (set by the {b} bound)", self.p.fixed_dt.unwrap_or(0.0)),
         })?;
 
+        if self.collector_floor.is_some() && max_dt_over_floor < dt {
+            (dt, bound) = (max_dt_over_floor, Bound::Collector);
+        }
         if let Some(cap) = self.setting.and_then(|s| s.max_dt_s) {
             if cap < dt {
                 (dt, bound) = (cap, Bound::Schedule);
@@ -645,7 +699,7 @@ impl Backend for CpuBackend {
         } else {
             0.0
         };
-        let dxi_sum = order_parameter::update_order_parameter_drawing(
+        let mut dxi_sum = order_parameter::update_order_parameter_drawing(
             slice_mut(&mut self.xi),
             slice(&self.ac_rate),
             slice(&self.bv_rate),
@@ -654,6 +708,19 @@ impl Backend for CpuBackend {
             dt as Real,
             slice_mut(&mut self.dxi),
         );
+        if let Some(floor) = &self.collector_floor {
+            let held = hold_above_floor(
+                slice_mut(&mut self.xi),
+                slice_mut(&mut self.dxi),
+                slice(floor),
+            );
+            // The plated metal is spent once the collector refuses most of a stripping step:
+            // a galvanostat cannot hold the current, the potential runs to the cut-off.
+            if galvanostatic.is_some() && dxi_sum < 0.0 && held > -0.9 * dxi_sum {
+                at_cutoff = true;
+            }
+            dxi_sum += held;
+        }
         self.last_dt = dt;
         let t5 = Instant::now();
 

@@ -16,7 +16,7 @@ mod allen_cahn;
 mod reaction;
 mod update;
 pub use allen_cahn::{allen_cahn_rate_streaming, allen_cahn_rate_streaming_with, gradient_at};
-pub use reaction::{clear_cells, reaction_field, reaction_maxima, reaction_rate};
+pub use reaction::{clear_cells, reaction_field, reaction_maxima, reaction_rate, CollectorFloor};
 pub use update::{
     interface_noise, interface_noise_sums, update_order_parameter, update_order_parameter_drawing,
     LaneSums, NoiseDraw, LANES,

@@ -47,11 +47,32 @@ pub fn reaction_rate(
     (prefactor * b, prefactor * db)
 }
 
+/// An inert collector under the field (`cycling.collector = "inert"`): metal plated on it strips,
+/// the collector does not. Its own profile (the initial xi) is the floor, and a cell gives up at
+/// most what it holds above the floor in the step to come (at most `1/inv_max_dt` long): a
+/// dissolution rate is capped at −(ξ − ξ_floor)/dt_max. So the galvanostatic search raises E as
+/// the plated metal thins, and once it is spent no E within the cut-off passes the current.
+#[derive(Debug, Clone, Copy)]
+pub struct CollectorFloor<'a> {
+    pub profile: &'a [Real],
+    pub inv_max_dt: Real,
+}
+
+impl CollectorFloor<'_> {
+    /// The most negative ∂xi/∂t cell `n` (at `xi`) may take.
+    #[inline]
+    pub fn cap(&self, n: usize, xi: Real) -> Real {
+        -(xi - self.profile[n]).max(0.0) * self.inv_max_dt
+    }
+}
+
 /// The reaction part of ∂xi/∂t at electrode potential E (c/c0 = 1 + `excess`) on the interface
 /// cells (`cells`, ascending, from `interface_cells`), written into `bv_rate`, and its sums
 /// (Σ rate, Σ ∂rate/∂E) for the galvanostatic search. Every other cell of `bv_rate` must hold 0
 /// ([`clear_cells`] with the last step's list). The sums are taken per row into `row_sums`
 /// (scratch, one entry per x layer), then over the layers in order: the same bits for any thread count.
+/// Over an inert collector ([`CollectorFloor`]; CPU only so far) a cell's dissolution is capped
+/// by the metal it holds above it (where capped, the rate does not depend on E).
 #[allow(clippy::too_many_arguments)]
 pub fn reaction_field(
     k: &OrderParameterConstants,
@@ -63,6 +84,7 @@ pub fn reaction_field(
     kinetic_factor: &[Real],
     asr: &[Real],
     blocked: &[Real],
+    floor: Option<CollectorFloor>,
     bv_rate: &mut [Real],
     row_sums: &mut Vec<(f64, f64)>,
 ) -> (f64, f64) {
@@ -84,6 +106,10 @@ pub fn reaction_field(
                     asr[n],
                     blocked[n],
                 );
+                let (r, dr) = match floor {
+                    Some(floor) if r < floor.cap(n, xi[n]) => (floor.cap(n, xi[n]), 0.0),
+                    _ => (r, dr),
+                };
                 out[n - i * layer] = r;
                 sum += r as f64;
                 derivative += dr as f64;
