@@ -51,6 +51,20 @@ impl Config {
             );
         }
 
+        let electrolyte_defaults = super::ElectrolyteConfig::default();
+        note(
+            self.electrolyte.exchange_current_ma_cm2.is_some()
+                && itf.exchange_current_ma_cm2 != defaults.exchange_current_ma_cm2,
+            "interface.exchange_current_ma_cm2",
+            "electrolyte.exchange_current_ma_cm2 is given and sets i0".into(),
+        );
+        note(
+            self.electrolyte.conductivity_s_m.is_some()
+                && self.electrolyte.diffusivity_m2_s != electrolyte_defaults.diffusivity_m2_s,
+            "electrolyte.diffusivity_m2_s",
+            "electrolyte.conductivity_s_m is given and sets D_l = σ_l RT/(n²F²c0)".into(),
+        );
+
         let control = &self.control;
         let control_defaults = ControlConfig::default();
         match control.mode {

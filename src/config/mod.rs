@@ -246,6 +246,16 @@ pub struct RunConfig {
     pub surface_colour: SurfaceColouring,
 }
 
+impl Config {
+    /// i0 of clean metal (mA/cm²): `electrolyte.exchange_current_ma_cm2` where given, else
+    /// `interface.exchange_current_ma_cm2`.
+    pub fn exchange_current_ma_cm2(&self) -> f64 {
+        self.electrolyte
+            .exchange_current_ma_cm2
+            .unwrap_or(self.interface.exchange_current_ma_cm2)
+    }
+}
+
 impl Default for RunConfig {
     /// Every key's default, no end condition.
     fn default() -> Self {
@@ -343,7 +353,12 @@ pub struct ElectrolyteConfig {
     pub metal_diffusivity_ratio: f64,
     /// Charge-transfer coefficient α.
     pub transfer_coefficient: f64,
-
+    /// i0 of clean metal in this electrolyte; given, it replaces `interface.exchange_current_ma_cm2`
+    /// (an electrolyte's kinetics belong with it: configs/systems/).
+    pub exchange_current_ma_cm2: Option<f64>,
+    /// σ_l, the electrolyte's ionic conductivity as measured; given, it sets D_l = σ_l RT/(n²F²c0)
+    /// (Mode A, t+ = 1: migration and Ohmic current agree at c0) in place of `diffusivity_m2_s`.
+    pub conductivity_s_m: Option<f64>,
     /// Moved to `[metal]` (`metal.site_density_mol_m3`): accepted only to be refused with a
     /// message naming the new key.
     #[serde(default, skip_serializing)]
@@ -541,6 +556,8 @@ impl Default for ElectrolyteConfig {
             diffusivity_m2_s: 3.0e-10,
             metal_diffusivity_ratio: 1.0e-3,
             transfer_coefficient: 0.5,
+            exchange_current_ma_cm2: None,
+            conductivity_s_m: None,
             metal_site_density_mol_m3: None,
             charge_number: None,
         }

@@ -300,6 +300,16 @@ impl Config {
             e.diffusivity_m2_s,
             Range::lo_open(0.0, 1e-6),
         )?;
+        if let Some(i0) = e.exchange_current_ma_cm2 {
+            check("electrolyte.exchange_current_ma_cm2", i0, Range::POSITIVE)?;
+        }
+        if let Some(sigma) = e.conductivity_s_m {
+            check(
+                "electrolyte.conductivity_s_m",
+                sigma,
+                Range::lo_open(0.0, 100.0),
+            )?;
+        }
         check_why(
             "electrolyte.metal_diffusivity_ratio",
             e.metal_diffusivity_ratio,

@@ -155,8 +155,14 @@ impl Params {
         // W = 3γ/δ, κ0 = 6γδ (physics.md §1.6).
         let w_si = 3.0 * itf.energy_j_m2 / delta_m;
         let kappa_si = 6.0 * itf.energy_j_m2 * delta_m;
-        let i0 = itf.exchange_current_ma_cm2 * 10.0;
-        let d_liquid_m2_s = e.diffusivity_m2_s;
+        let i0 = cfg.exchange_current_ma_cm2() * 10.0;
+        // D_l from a measured conductivity where one is given (Mode A: σ_l = n²F²D_l c0/(RT)).
+        let d_liquid_m2_s = match e.conductivity_s_m {
+            Some(sigma) => {
+                sigma / metal.mode_a_conductivity_s_m(1.0, e.concentration_mol_m3, e.temperature_k)
+            }
+            None => e.diffusivity_m2_s,
+        };
         // L_η = i0 / (6 δ n F C_s).
         let l_eta = i0 / (6.0 * delta_m * metal.charge_density_c_m3());
         let alpha = e.transfer_coefficient;
@@ -427,5 +433,41 @@ impl Params {
                 * LENGTH_UNIT_M
                 * LENGTH_UNIT_M
                 * self.c0_mol_m3)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A measured conductivity sets D_l by Mode A (Mg[Al(HFIP)₄]₂/DME: 6.50 mS/cm at 0.25 M gives
+    /// D_l = σ RT/(n²F²c0) = 1.731e-10 m²/s), σ_l comes back as given; the electrolyte's i0
+    /// replaces the interface's.
+    #[test]
+    fn an_electrolyte_sets_its_diffusivity_from_its_conductivity_and_its_own_i0() {
+        let mut cfg = Config::default_demo();
+        cfg.electrolyte.concentration_mol_m3 = 250.0;
+        cfg.electrolyte.conductivity_s_m = Some(0.65);
+        cfg.electrolyte.exchange_current_ma_cm2 = Some(2.0);
+        cfg.validate().unwrap();
+        let p = Params::from_config(&cfg).unwrap();
+        let d_m2_s = p.d_liquid * LENGTH_UNIT_M * LENGTH_UNIT_M;
+        let expected = 0.65 * GAS_CONSTANT * 298.15 / (4.0 * FARADAY * FARADAY * 250.0);
+        println!(
+            "D_l = {d_m2_s:e} m²/s (expected {expected:e}), σ_l = {} S/m, i0 = {} A/m²",
+            p.sigma_liquid_s_m, p.i0_a_m2
+        );
+        assert!((d_m2_s / expected - 1.0).abs() < 1e-12);
+        assert!((expected / 1.731e-10 - 1.0).abs() < 1e-3);
+        assert!((p.sigma_liquid_s_m / 0.65 - 1.0).abs() < 1e-12);
+        assert_eq!(p.i0_a_m2, 20.0);
+        let inert: Vec<_> = {
+            cfg.interface.exchange_current_ma_cm2 = 1.0;
+            cfg.inert_keys().into_iter().map(|k| k.key).collect()
+        };
+        assert!(
+            inert.contains(&"interface.exchange_current_ma_cm2"),
+            "{inert:?}"
+        );
     }
 }
