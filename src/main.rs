@@ -61,6 +61,25 @@ enum Command {
     },
     /// List the interphase presets.
     Presets,
+    /// Fit config keys to reported figures of the config's [cycling] schedule (plating and
+    /// stripping overpotential, CE) in planar runs on the CPU (8 lateral cells, no noise, the
+    /// last cycle's figures); prints the fit and writes the calibrated config.
+    Calibrate {
+        config: PathBuf,
+        /// A key to fit, by its dotted path (repeatable), e.g. --fit interphase.asr_ohm_cm2.
+        #[arg(long = "fit", value_name = "KEY", required = true)]
+        fit: Vec<String>,
+        /// A reported figure (repeatable): plating_overpotential_v=V, stripping_overpotential_v=V
+        /// or ce=FRACTION.
+        #[arg(long = "target", value_name = "KEY=VALUE", required = true)]
+        target: Vec<String>,
+        /// Override a config key first, as `mgpf run --set` (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Where to write the calibrated config (default: outputs/<config name>.calibrated.toml).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// List the GPU adapters wgpu finds: name, backend, device type, driver and the limits that
     /// bound mgpf's grids.
     Info,
@@ -339,6 +358,35 @@ fn execute(command: Command) -> mgpf::Result<()> {
             }
             Ok(())
         }
+        Command::Calibrate {
+            config,
+            fit,
+            target,
+            set,
+            out,
+        } => {
+            use mgpf::cli::calibrate;
+            let targets: Vec<calibrate::Target> = target
+                .iter()
+                .map(|t| calibrate::Target::parse(t))
+                .collect::<mgpf::Result<_>>()?;
+            let c = calibrate::calibrate(&config, &set, &fit, &targets)?;
+            print!("{}", c.report());
+            let out = out.unwrap_or_else(|| {
+                let stem = config
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "config".into());
+                PathBuf::from("outputs").join(format!("{stem}.calibrated.toml"))
+            });
+            if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| mgpf::Error::io(dir, e))?;
+            }
+            let text = calibrate::calibrated_toml(&config, &set, &c)?;
+            mgpf::output::write_atomic(&out, text.as_bytes())?;
+            println!("calibrated config: {}", out.display());
+            Ok(())
+        }
         Command::Info => {
             let adapters = mgpf::backend::gpu::adapters();
             if adapters.is_empty() {
@@ -509,8 +557,8 @@ fn interphase_table(cfg: &Config, params: &Params) -> String {
             format!("{}", s.exchange_current_multiplier),
             format!(
                 "m_i0: i0 = {} mA/cm² × m_i0 = {} mA/cm²",
-                cfg.interface.exchange_current_ma_cm2,
-                cfg.interface.exchange_current_ma_cm2 * s.exchange_current_multiplier
+                cfg.exchange_current_ma_cm2(),
+                cfg.exchange_current_ma_cm2() * s.exchange_current_multiplier
             ),
         ),
         (

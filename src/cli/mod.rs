@@ -3,6 +3,7 @@
 //! [`crate::simulation`], which knows no concrete backend.
 
 pub mod bench;
+pub mod calibrate;
 pub mod demo;
 pub mod sweep;
 

@@ -4,6 +4,7 @@
 //! `stats` for the spread), the directory and the cluster plan (`plan`), and the map and montage
 //! (`pictures`; with only `run.seed` varied there is no axis, and no picture). Running the points is the CLI's (`cli::sweep`), which builds the backends.
 
+pub mod fit;
 pub mod pictures;
 pub mod plan;
 pub mod points;
