@@ -61,6 +61,9 @@ enum Command {
     },
     /// List the interphase presets.
     Presets,
+    /// List the reviewed electrolyte/interphase systems of configs/systems/: what each reports,
+    /// at which current, and which keys were fitted to it.
+    Systems,
     /// Fit config keys to reported figures of the config's [cycling] schedule (plating and
     /// stripping overpotential, CE) in planar runs on the CPU (8 lateral cells, no noise, the
     /// last cycle's figures); prints the fit and writes the calibrated config.
@@ -385,6 +388,15 @@ fn execute(command: Command) -> mgpf::Result<()> {
             let text = calibrate::calibrated_toml(&config, &set, &c)?;
             mgpf::output::write_atomic(&out, text.as_bytes())?;
             println!("calibrated config: {}", out.display());
+            Ok(())
+        }
+        Command::Systems => {
+            for (stem, cfg) in mgpf::config::systems::systems()? {
+                println!("{}", mgpf::config::systems::describe(stem, &cfg));
+            }
+            println!(
+                "(configs/systems/<name>.toml; `mgpf run` any of them, `mgpf calibrate` to refit)"
+            );
             Ok(())
         }
         Command::Info => {

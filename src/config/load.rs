@@ -111,6 +111,7 @@ impl Config {
             initial: Default::default(),
             numerics: Default::default(),
             cycling: None,
+            system: None,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod inert;
 pub mod load;
 pub mod metal;
 pub mod presets;
+pub mod systems;
 pub mod validate;
 
 use serde::{Deserialize, Deserializer, Serialize};
@@ -49,8 +50,42 @@ pub struct Config {
         skip_serializing_if = "Option::is_none"
     )]
     pub cycling: Option<CyclingConfig>,
+    /// What a reviewed system reports (configs/systems/); the run does not read it.
+    #[serde(
+        default,
+        deserialize_with = "optional_table",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub system: Option<SystemConfig>,
 }
 
+/// `[system]`: a reviewed electrolyte/interphase system's reported figures (configs/systems/),
+/// for `mgpf systems`, the calibration and the tests that hold the config to them. Figures the
+/// review does not give are left out; a bound ("CE > 98 %") is a bound key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SystemConfig {
+    /// The system, as the review names it.
+    pub name: String,
+    /// The current the figures were reported at; None where the review gives none (the
+    /// config's `[cycling]` current is then an assumption, said in `notes`).
+    pub current_ma_cm2: Option<f64>,
+    /// Deposition (plating) and stripping polarisation, V (negative while plating).
+    pub plating_overpotential_v: Option<f64>,
+    pub stripping_overpotential_v: Option<f64>,
+    /// |polarisation| below this, V (a bound the review gives).
+    pub overpotential_below_v: Option<f64>,
+    /// Coulombic efficiency, a fraction.
+    pub ce: Option<f64>,
+    /// CE above this (a bound the review gives).
+    pub ce_above: Option<f64>,
+    /// The morphology the review reports.
+    pub morphology: String,
+    /// The keys `mgpf calibrate` fitted to these figures; the rest came out unfitted.
+    pub fitted: Vec<String>,
+    /// What else the review reports, and what is assumed here.
+    pub notes: String,
+}
 /// [`table`] for an optional section.
 fn optional_table<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     deserializer: D,

@@ -52,7 +52,27 @@ impl Config {
         self.validate_interphase()?;
         self.validate_initial()?;
         self.validate_numerics()?;
-        self.validate_cycling()
+        self.validate_cycling()?;
+        self.validate_system()
+    }
+
+    /// `[system]`: reported figures in their ranges.
+    fn validate_system(&self) -> Result<()> {
+        let Some(s) = &self.system else {
+            return Ok(());
+        };
+        for (key, v) in [("system.ce", s.ce), ("system.ce_above", s.ce_above)] {
+            if let Some(v) = v {
+                check_why(key, v, Range::closed(0.0, 1.0), "a CE is a fraction")?;
+            }
+        }
+        if let Some(i) = s.current_ma_cm2 {
+            check("system.current_ma_cm2", i, Range::lo_open(0.0, 100.0))?;
+        }
+        if let Some(v) = s.overpotential_below_v {
+            check("system.overpotential_below_v", v, Range::POSITIVE)?;
+        }
+        Ok(())
     }
 
     /// `[cycling]`: its ranges, and the keys of `[control]` and `[run]` it takes over.
