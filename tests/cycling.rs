@@ -369,3 +369,20 @@ fn a_resumed_cycling_run_is_identical() {
         assert!(a == b, "{file} differs");
     }
 }
+
+/// The GPU backend does not run cycling (nor stripping, nor a parasitic current) yet: asked to,
+/// it says so with the key and the way out, before it looks for an adapter.
+#[test]
+fn the_gpu_backend_refuses_a_cycling_run() {
+    let cfg = cycling(1, 0.05, Collector::Inert, false);
+    let dir = tempfile::tempdir().unwrap();
+    let e = mgpf::cli::run(&cfg, BackendKind::Gpu, &RunOptions::new(dir.path()))
+        .unwrap_err()
+        .to_string();
+    println!("{e}");
+    assert!(
+        e.contains("GPU backend") && e.contains("--backend cpu"),
+        "{e}"
+    );
+    assert!(!dir.path().join("metrics.csv").exists());
+}

@@ -61,11 +61,15 @@ pub fn make_backend(cfg: &Config, params: &Params, kind: BackendKind) -> Result<
         eprintln!("note: --backend auto: {why}; running on the CPU");
     }
     Ok(match resolved {
-        BackendKind::Gpu => Box::new(GpuBackend::new(
-            GpuContext::shared()?,
-            params,
-            &cfg.initial,
-        )?),
+        BackendKind::Gpu => {
+            // What the GPU does not run is refused before an adapter is sought.
+            crate::backend::gpu::check_runs_here(params)?;
+            Box::new(GpuBackend::new(
+                GpuContext::shared()?,
+                params,
+                &cfg.initial,
+            )?)
+        }
         _ => {
             memory::check(params, cfg.run.frames, memory::available())?;
             Box::new(CpuBackend::new(params, &cfg.initial))

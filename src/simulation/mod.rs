@@ -437,7 +437,7 @@ pub(crate) fn drive(
                     snap: &snap,
                     interphase,
                     blocked,
-                    title: &title,
+                    title: &frame_title(&title, cfg, &row),
                     time_s: time,
                     charge_mah_cm2: charge / MAH_CM2_IN_C_M2,
                     overpotential_v: row.overpotential_v,
@@ -675,6 +675,23 @@ fn write_row(
     }
     let _ = write!(csv, ",{},{}", r.half_cycle, r.current_sign);
     csv.push('\n');
+}
+
+/// A frame's title: the run's, and under `[cycling]` where the schedule stands ("passivating,
+/// cycle 3 of 5, stripping").
+fn frame_title(title: &str, cfg: &Config, row: &MetricsRow) -> String {
+    let Some(c) = &cfg.cycling else {
+        return title.to_string();
+    };
+    let cycle = row.half_cycle.div_ceil(2).max(1);
+    let phase = match (row.current_sign, row.half_cycle) {
+        _ if row.step == 0 => "",
+        (1, _) => ", plating",
+        (-1, _) => ", stripping",
+        (_, h) if h % 2 == 1 => ", rest after plating",
+        _ => ", rest after stripping",
+    };
+    format!("{title}, cycle {cycle} of {}{phase}", c.cycles)
 }
 
 /// +1, −1 or 0.

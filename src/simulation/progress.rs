@@ -116,7 +116,7 @@ pub fn plain_line(cfg: &Config, at: &Position, eta_s: Option<f64>) -> String {
         _ if cfg.cycling.is_some() => (
             format!("{} ({percent} % of the cycling schedule)", at.step),
             format!("{:.1} s", at.time_s),
-            format!("net charge {charge:.4} mAh/cm²"),
+            format!("{charge:.4} mAh/cm² net"),
         ),
         (Some(q), _) => (
             format!("{}", at.step),

@@ -11,6 +11,6 @@ pub mod multigrid;
 pub mod phase_clock;
 pub mod points;
 
-pub use backend::{GpuBackend, GpuStepProfile};
+pub use backend::{check_runs_here, GpuBackend, GpuStepProfile};
 pub use context::{adapters, GpuContext};
 pub use ensemble::{EnsembleMember, GpuEnsemble};

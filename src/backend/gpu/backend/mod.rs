@@ -284,8 +284,8 @@ impl GpuBackend {
     }
 }
 
-/// Refuses what the GPU backend does not run, naming the key.
-fn check_runs_here(p: &Params) -> Result<()> {
+/// Refuses what the GPU backend does not run, naming the key (before any adapter is sought).
+pub fn check_runs_here(p: &Params) -> Result<()> {
     if p.grid.nz > 1 && !p.nucleus_frames.is_empty() {
         return Err(crate::error::Error::config(
             "initial.nucleus_c_axes",
