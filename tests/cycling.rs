@@ -166,6 +166,22 @@ fn run_cycles(cfg: &Config, p: &Params, backend: &mut CpuBackend) -> (Vec<Vec<f6
         })
         .collect();
     assert_eq!(rows.len(), summary.cycles.len());
+    // run.json's final figures of the cycles (and sweep.csv's, which reads them).
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("run.json")).unwrap())
+            .unwrap();
+    let last = rows.last().unwrap();
+    let mean = rows.iter().map(|r| r[3]).sum::<f64>() / rows.len() as f64;
+    let close = |key: &str, v: f64| {
+        let got = json["final"][key].as_f64().unwrap();
+        assert!(
+            (got - v).abs() <= 1e-8 * v.abs().max(1e-12),
+            "{key}: {got} against {v}"
+        );
+    };
+    close("ce_last_cycle", last[3]);
+    close("ce_mean", mean);
+    close("dead_fraction", last[5]);
     assert!(dir.path().join("voltage.png").exists());
     let metrics = std::fs::read_to_string(dir.path().join("metrics.csv")).unwrap();
     (rows, metrics)

@@ -297,9 +297,10 @@ pub fn format_summary(study: &Study, rows: &[RunRow], metric: &str) -> String {
     let keys = table::ensemble_keys(study);
     let k = table::metric_index(metric).expect("a checked metric");
     let mut s = format!(
-        "{:<48} {:>9}  {metric} (final; mean ± 95 % interval over the finished runs)\n",
+        "{:<48} {:>9}  {metric} ({}; mean ± 95 % interval over the finished runs)\n",
         keys.join(", "),
-        "finished"
+        "finished",
+        table::metric_kind(metric)
     );
     for e in &ensembles {
         let m = &e.metrics[k];

@@ -147,6 +147,12 @@ pub(crate) fn write_run_json(
             "fractal_dimension": last.morphology.fractal_dimension,
             "porosity": last.morphology.porosity,
             "tip_to_mean": last.morphology.tip_to_mean,
+            // A cycling run's CE (mean over its cycles, its last cycle's) and dead-Mg fraction
+            // after the last cycle; null without cycles.
+            "ce_mean": (!s.cycles.is_empty())
+                .then(|| s.cycles.iter().map(|c| c.ce).sum::<f64>() / s.cycles.len() as f64),
+            "ce_last_cycle": s.cycles.last().map(|c| c.ce),
+            "dead_fraction": s.cycles.last().map(|c| c.dead_fraction),
         },
         // A [cycling] run's rows of cycles.csv (NaN written as null).
         "cycles": s.cycles,

@@ -7,7 +7,7 @@
 
 use super::points::Study;
 use super::spec::Spacing;
-use super::table::{ensemble_keys, ensembles, metric_index, Ensemble, RunRow};
+use super::table::{ensemble_keys, ensembles, metric_index, metric_kind, Ensemble, RunRow};
 use crate::error::Result;
 use crate::output::{
     grid_montage, render_heat_map, render_sweep_line, stack_vertically, write_gif, write_png,
@@ -126,7 +126,7 @@ pub fn write_map(dir: &Path, study: &Study, rows: &[RunRow], metric: &str) -> Re
     );
     let mut maps = Vec::new();
     for (suffix, rest) in slices(&axes) {
-        let title = format!("{metric} (final; {runs}){suffix}");
+        let title = format!("{metric} ({}; {runs}){suffix}", metric_kind(metric));
         let mean = |ix: usize, iy: usize| {
             find(&ensembles, &at(&axes, ix, iy, &rest)).and_then(|e| e.metrics[k].mean)
         };

@@ -47,8 +47,10 @@ impl Status {
 }
 
 /// The metrics a row carries, as (sweep.csv column, path in run.json). All are final values of
-/// the run except the overpotential's mean over the second half, weighted by charge.
-pub const METRICS: [(&str, &[&str]); 14] = [
+/// the run except the overpotential's mean over the second half, weighted by charge, and a
+/// cycling run's CE (its mean over the cycles and its last cycle's) and dead-Mg fraction (at the
+/// end), empty for a run without cycles.
+pub const METRICS: [(&str, &[&str]); 17] = [
     ("steps", &["steps"]),
     ("wall_time_s", &["wall_time_s", "total"]),
     ("time_s", &["final", "time_s"]),
@@ -66,7 +68,23 @@ pub const METRICS: [(&str, &[&str]); 14] = [
     ("fractal_dimension", &["final", "fractal_dimension"]),
     ("porosity", &["final", "porosity"]),
     ("tip_to_mean", &["final", "tip_to_mean"]),
+    ("ce_mean", &["final", "ce_mean"]),
+    ("ce_last_cycle", &["final", "ce_last_cycle"]),
+    ("dead_fraction", &["final", "dead_fraction"]),
 ];
+
+/// What metric `name`'s value of a run is, for labels: "final" but for the means and the
+/// cycles' figures.
+pub fn metric_kind(name: &str) -> &'static str {
+    match name {
+        "steps" | "wall_time_s" => "of the run",
+        "mean_overpotential_second_half_v" => "charge-weighted over the second half",
+        "ce_mean" => "mean over the cycles",
+        "ce_last_cycle" => "the last cycle's",
+        "dead_fraction" => "after the last cycle",
+        _ => "final",
+    }
+}
 
 /// The metric `--metric` maps by default: roughness over the deposit's Faraday thickness.
 pub const DEFAULT_METRIC: &str = "relative_roughness";
