@@ -4,17 +4,16 @@
 use mgpf::backend::cpu::CpuBackend;
 use mgpf::backend::{Backend, ControlSetting};
 use mgpf::cli::BackendKind;
-use mgpf::config::presets::Preset;
 use mgpf::config::{Collector, Config, CyclingConfig};
 use mgpf::model::dead_metal::dead_metal;
-use mgpf::model::initial::concentration_excess;
 use mgpf::model::metrics::equivalent_thickness;
 use mgpf::model::params::{Params, LENGTH_UNIT_M};
 use mgpf::model::timestep::Bound;
 use mgpf::model::units::MAH_CM2_IN_C_M2;
 use mgpf::simulation::cycling::CYCLES_HEADER;
 use mgpf::simulation::{run_with_backend, RunOptions};
-use mgpf::Real;
+
+mod common;
 
 /// A planar deposit 8 µm thick (8δ: its profile reaches 1 before the collector) on 48 × 16
 /// cells of 0.5 µm, no anisotropy, no noise, no interphase.
@@ -23,10 +22,7 @@ fn planar() -> Config {
     cfg.grid.nx = 48;
     cfg.grid.ny = 16;
     cfg.initial.deposit_height_um = 8.0;
-    cfg.interphase.preset = Preset::None;
-    cfg.interface.anisotropy_strength = 0.0;
-    cfg.interface.kinetic_anisotropy_2fold = 0.0;
-    cfg.interface.kinetic_anisotropy_6fold = 0.0;
+    common::bare_isotropic(&mut cfg);
     cfg.noise.amplitude_per_s = 0.0;
     cfg
 }
@@ -259,18 +255,9 @@ fn mg_is_conserved_through_cycles() {
     assert!(per_1e4.abs() < 1e-6);
 }
 
-/// A disc of radius 2 µm centred `x_um` above the collector (its tanh profile laid over the
-/// deposit, c = c0 (1 − h)).
+/// A disc of radius 2 µm centred `x_um` above the collector, laid over the deposit.
 fn add_island(p: &Params, b: &mut CpuBackend, x_um: f64) {
-    let g = p.grid;
-    let (radius, y0) = (2.0, 0.5 * g.ly());
-    for ((i, j, _), v) in b.xi.indexed_iter_mut() {
-        let (x, y) = ((i as f64 + 0.5) * g.dx, (j as f64 + 0.5) * g.dx);
-        let r = ((x - x_um).powi(2) + (y - y0).powi(2)).sqrt();
-        let disc = (0.5 * (1.0 - ((r - radius) / (2.0 * p.delta)).tanh())) as Real;
-        *v = v.max(disc);
-    }
-    b.excess = concentration_excess(&b.xi);
+    common::lay_metal_disc(p, b, x_um, 2.0);
 }
 
 /// Two cycles of 0.05 mAh/cm² stripped to the cut-off over an inert collector, on a taller

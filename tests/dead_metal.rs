@@ -5,9 +5,9 @@ use mgpf::backend::cpu::CpuBackend;
 use mgpf::backend::Backend;
 use mgpf::config::presets::Preset;
 use mgpf::config::Config;
-use mgpf::model::initial::concentration_excess;
 use mgpf::model::params::{Params, LENGTH_UNIT_M};
-use mgpf::Real;
+
+mod common;
 
 /// A stripping run (−0.5 mA/cm², 48 × 32 cells of 0.5 µm, a 6 µm deposit) with a disc of metal
 /// of radius 2 µm centred `island_x_um` above the collector, its tanh profile laid over the
@@ -23,15 +23,7 @@ fn run_with_island(island_x_um: f64) -> (Params, CpuBackend) {
     let p = Params::from_config(&cfg).unwrap();
     assert!(p.tracks_dead_metal, "a stripping run tracks dead metal");
     let mut b = CpuBackend::new(&p, &cfg.initial);
-    let (g, delta) = (p.grid, p.delta);
-    let (radius, y0) = (2.0, 0.5 * g.ly());
-    for ((i, j, _), v) in b.xi.indexed_iter_mut() {
-        let (x, y) = ((i as f64 + 0.5) * g.dx, (j as f64 + 0.5) * g.dx);
-        let r = ((x - island_x_um).powi(2) + (y - y0).powi(2)).sqrt();
-        let disc = (0.5 * (1.0 - ((r - radius) / (2.0 * delta)).tanh())) as Real;
-        *v = v.max(disc);
-    }
-    b.excess = concentration_excess(&b.xi);
+    common::lay_metal_disc(&p, &mut b, island_x_um, 2.0);
     (p, b)
 }
 

@@ -4,11 +4,12 @@
 
 use mgpf::backend::cpu::CpuBackend;
 use mgpf::backend::Backend;
-use mgpf::config::presets::Preset;
 use mgpf::config::Config;
 use mgpf::model::metrics::{equivalent_thickness, front_metrics};
 use mgpf::model::params::{Params, LENGTH_UNIT_M};
 use mgpf::model::units::MAH_CM2_IN_C_M2;
+
+mod common;
 
 /// A planar Mg deposit 8 µm thick (8δ below the front) on V3's grid (Δx = δ/4), no anisotropy,
 /// no interphase, stripped at `current_ma_cm2` < 0.
@@ -18,10 +19,7 @@ fn stripping_run(current_ma_cm2: f64) -> (Config, Params, CpuBackend) {
     cfg.grid.ny = 8;
     cfg.grid.dx_um = 0.25;
     cfg.initial.deposit_height_um = 8.0;
-    cfg.interphase.preset = Preset::None;
-    cfg.interface.anisotropy_strength = 0.0;
-    cfg.interface.kinetic_anisotropy_2fold = 0.0;
-    cfg.interface.kinetic_anisotropy_6fold = 0.0;
+    common::bare_isotropic(&mut cfg);
     cfg.control.current_density_ma_cm2 = current_ma_cm2;
     cfg.validate().expect("a stripping config is valid");
     let p = Params::from_config(&cfg).unwrap();

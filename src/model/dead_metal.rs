@@ -43,8 +43,7 @@ pub fn label_metal(xi: &Field) -> MetalConnectivity {
     let (nx, ny, nz) = xi.dim();
     let layer = ny * nz;
     let cells = nx * layer;
-    let values: Vec<Real> = xi.iter().copied().collect();
-    let mut labels: Vec<Connection> = values
+    let mut labels: Vec<Connection> = xi
         .iter()
         .map(|&v| {
             if is_metal(v) {

@@ -709,6 +709,9 @@ fn sign_of(v: f64) -> i32 {
 /// plating, stripping and rest rows as series of their own.
 fn write_cycling_voltage(path: &Path, title: &str, rows: &[MetricsRow]) -> Result<()> {
     let rows = &rows[1.min(rows.len())..];
+    if rows.len() < 2 {
+        return Ok(());
+    }
     let hours: Vec<f64> = rows.iter().map(|r| r.time_s / 3600.0).collect();
     let only = |sign: i32| -> Vec<f64> {
         rows.iter()
@@ -740,9 +743,6 @@ fn write_cycling_voltage(path: &Path, title: &str, rows: &[MetricsRow]) -> Resul
             x: &hours,
             y: &rest,
         });
-    }
-    if hours.len() < 2 {
-        return Ok(());
     }
     output::write_line_plot(
         path,

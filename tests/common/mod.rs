@@ -369,3 +369,23 @@ fn verdict(ok: bool) -> &'static str {
         "FAIL"
     }
 }
+
+/// Lays a disc of metal of radius `r` centred `xc` above the collector, mid-way along y
+/// ([`disc_profile`]), over a backend's state: ξ = max(ξ, disc), and c = c0 (1 − h(ξ)) as in an
+/// initial state (metal placed apart from a deposit, for the dead-metal tests).
+pub fn lay_metal_disc(p: &Params, b: &mut mgpf::backend::cpu::CpuBackend, xc: f64, r: f64) {
+    let disc = disc_profile(p.grid, p.delta, xc, 0.5 * p.grid.ly(), r);
+    ndarray::Zip::from(&mut b.xi)
+        .and(&disc)
+        .for_each(|v, &d| *v = v.max(d));
+    b.excess = mgpf::model::initial::concentration_excess(&b.xi);
+}
+
+/// `cfg` on bare Mg with an isotropic interface: no interphase, every anisotropy of
+/// `[interface]` off (the planar stripping and cycling tests).
+pub fn bare_isotropic(cfg: &mut Config) {
+    cfg.interphase.preset = mgpf::config::presets::Preset::None;
+    cfg.interface.anisotropy_strength = 0.0;
+    cfg.interface.kinetic_anisotropy_2fold = 0.0;
+    cfg.interface.kinetic_anisotropy_6fold = 0.0;
+}
