@@ -88,6 +88,80 @@ fn resumed_run_is_bit_identical_to_an_uninterrupted_one() {
 /// it (the plating-rate panel): the checkpoint carries that field, so the resumed run draws the
 /// uninterrupted run's frame (before, it drew a plating rate of 0 there: found by the SIGKILL
 /// test below, whose random moment decides whether it lands on such a step).
+/// The time loop turned a batch at a time with pauses (as the Python package steps a run: at a
+/// step count, a time, a charge) takes the steps and writes the outputs of a run turned in one go.
+#[test]
+fn a_run_paused_between_steps_ends_bit_identical_to_one_run_straight() {
+    use mgpf::backend::cpu::CpuBackend;
+    use mgpf::model::params::Params;
+    use mgpf::simulation::{Pause, Tick, TimeLoop};
+    let cfg = short_config(120);
+    let root = tempfile::tempdir().unwrap();
+    let (straight, paused) = (root.path().join("straight"), root.path().join("paused"));
+    let whole = run(&cfg, &RunOptions::new(&straight)).expect("run in one go");
+    // Rows every 7 steps: row 5 is step 35, row 8 step 56.
+    let (t35, q56) = (whole.rows[5].time_s, whole.rows[8].charge_c_m2);
+    assert_eq!((whole.rows[5].step, whole.rows[8].step), (35, 56));
+
+    let p = Params::from_config(&cfg).unwrap();
+    let mut backend = CpuBackend::new(&p, &cfg.initial);
+    let mut time_loop = TimeLoop::fresh(&cfg, &p, &RunOptions::new(&paused)).unwrap();
+    let pauses = [
+        (
+            Pause {
+                at_step: Some(13),
+                ..Pause::NEVER
+            },
+            13,
+        ),
+        (
+            Pause {
+                at_step: Some(14),
+                ..Pause::NEVER
+            },
+            14,
+        ),
+        (
+            Pause {
+                at_time_s: Some(t35),
+                ..Pause::NEVER
+            },
+            35,
+        ),
+        (
+            Pause {
+                at_charge_c_m2: Some(q56),
+                ..Pause::NEVER
+            },
+            56,
+        ),
+    ];
+    for (pause, expected_step) in pauses {
+        while time_loop.tick(&mut backend, &pause).unwrap() == Tick::Stepped {}
+        println!("paused at step {} ({pause:?})", time_loop.progress().step);
+        assert_eq!(time_loop.progress().step, expected_step, "{pause:?}");
+        // Standing at the pause does nothing.
+        assert_eq!(time_loop.tick(&mut backend, &pause).unwrap(), Tick::Paused);
+    }
+    assert!(time_loop.finish(&backend).is_err(), "finish before the end");
+    while time_loop.tick(&mut backend, &Pause::NEVER).unwrap() == Tick::Stepped {}
+    assert_eq!(time_loop.stopped(), Some(StopReason::MaxSteps));
+    let ended = time_loop.finish(&backend).unwrap();
+    assert_eq!(ended.steps, whole.steps);
+    assert!(time_loop.finish(&backend).is_err(), "finished twice");
+    for file in [
+        "metrics.csv",
+        "final.vti",
+        "frames/frame_000001.png",
+        "growth.gif",
+    ] {
+        assert!(
+            read(&straight.join(file)) == read(&paused.join(file)),
+            "{file} differs between the run paused four times and the run in one go"
+        );
+    }
+}
+
 #[test]
 fn a_frame_due_where_the_run_resumes_is_the_uninterrupted_runs() {
     let mut cfg = capped_config(10_000);

@@ -191,7 +191,9 @@ impl BackendState {
     }
 }
 
-pub trait Backend {
+/// `Send`: a run may be stepped from another thread than the one that built it (the Python
+/// package steps it with the interpreter's lock released).
+pub trait Backend: Send {
     /// Human-readable name ("cpu (rayon, 2 threads)", adapter name on a GPU).
     fn name(&self) -> String;
     /// Advances one step; `step` is the index of the step being taken (keys the noise).

@@ -3,7 +3,7 @@
 //! computes), so that a run stopped by run.max_steps or a signal ends as if never stopped.
 
 use super::checkpoint::{self, Checkpoint};
-use super::{drive, frame_path, rundir, RunOptions, RunSummary, METRICS_HEADER};
+use super::{frame_path, rundir, RunOptions, RunSummary, TimeLoop, METRICS_HEADER};
 use crate::backend::Backend;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -114,7 +114,7 @@ pub fn resume_with_backend(
     for row in &mut progress.rows {
         row.restore_areal(ly_m);
     }
-    drive(&cfg, &params, backend, opts, progress, frames)
+    TimeLoop::from_progress(&cfg, &params, opts, progress, frames)?.run(backend)
 }
 
 /// metrics.csv as a checkpoint holds it, under this mgpf's header: a checkpoint written before
