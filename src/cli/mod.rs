@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::model::params::Params;
 use crate::simulation::rundir::prepare_output_dir;
 use crate::simulation::{
-    memory, report, resume_with_backend, run_with_backend, ResumedRun, RunOptions, RunSummary,
+    memory, report, resumed_loop, ResumedRun, RunOptions, RunSummary, TimeLoop,
 };
 
 /// Which backend runs the model.
@@ -44,13 +44,33 @@ pub fn run_on(
     opts: &RunOptions,
     make: impl FnOnce(&Config, &Params) -> Result<Box<dyn Backend>>,
 ) -> Result<RunSummary> {
+    let (time_loop, mut backend) = start_on(cfg, opts, make)?;
+    time_loop.run(backend.as_mut())
+}
+
+/// A run of `cfg` ready to step on a backend of `kind`: the checks of [`run`], the backend
+/// built, `opts.out_dir` prepared and the time loop at step 0 (the Python package steps it).
+pub fn start(
+    cfg: &Config,
+    kind: BackendKind,
+    opts: &RunOptions,
+) -> Result<(TimeLoop, Box<dyn Backend>)> {
+    start_on(cfg, opts, |cfg, params| make_backend(cfg, params, kind))
+}
+
+/// [`start`] on the backend `make` builds for the checked config and its parameters.
+pub fn start_on(
+    cfg: &Config,
+    opts: &RunOptions,
+    make: impl FnOnce(&Config, &Params) -> Result<Box<dyn Backend>>,
+) -> Result<(TimeLoop, Box<dyn Backend>)> {
     cfg.validate()?;
     let params = Params::from_config(cfg)?;
     report::check_time_step(&params)?;
     report::check_potential_coupling(&params, &cfg.initial)?;
-    let mut backend = make(cfg, &params)?;
+    let backend = make(cfg, &params)?;
     prepare_output_dir(&opts.out_dir, opts.force)?;
-    run_with_backend(cfg, &params, backend.as_mut(), opts)
+    Ok((TimeLoop::fresh(cfg, &params, opts)?, backend))
 }
 
 /// The backend of `kind`; the CPU one only if the host memory holds it (the GPU backend
@@ -130,7 +150,31 @@ pub fn resume_on(
     opts: &RunOptions,
     make: impl FnOnce(&Config, &Params) -> Result<Box<dyn Backend>>,
 ) -> Result<RunSummary> {
+    let (time_loop, mut backend) = resume_start_on(cfg, overrides, opts, make)?;
+    time_loop.run(backend.as_mut())
+}
+
+/// The run in `opts.out_dir` ready to go on from its checkpoint on a backend of `kind` (the
+/// checks of [`resume`]; the Python package steps it).
+pub fn resume_start(
+    overrides: &[String],
+    kind: BackendKind,
+    opts: &RunOptions,
+) -> Result<(TimeLoop, Box<dyn Backend>)> {
+    resume_start_on(None, overrides, opts, |cfg, params| {
+        make_backend(cfg, params, kind)
+    })
+}
+
+/// [`resume_start`] on the backend `make` builds, with `cfg` as in [`resume`].
+pub fn resume_start_on(
+    cfg: Option<&Config>,
+    overrides: &[String],
+    opts: &RunOptions,
+    make: impl FnOnce(&Config, &Params) -> Result<Box<dyn Backend>>,
+) -> Result<(TimeLoop, Box<dyn Backend>)> {
     let run = ResumedRun::open(&opts.out_dir, cfg, overrides)?;
     let mut backend = make(&run.cfg, &run.params)?;
-    resume_with_backend(run, backend.as_mut(), opts)
+    let time_loop = resumed_loop(run, backend.as_mut(), opts)?;
+    Ok((time_loop, backend))
 }

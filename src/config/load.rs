@@ -42,6 +42,23 @@ impl Config {
         Ok(config)
     }
 
+    /// This config with `key.path=value` overrides laid over it in order, validated; `origin`
+    /// names the result in errors ("the resumed run's config", ...), followed by the overrides.
+    pub fn with_overrides(&self, overrides: &[String], origin: &str) -> Result<Config> {
+        if overrides.is_empty() {
+            return Ok(self.clone());
+        }
+        let mut tree = toml::Value::try_from(self).map_err(|e| Error::Other(e.to_string()))?;
+        for assignment in overrides {
+            apply_override(&mut tree, assignment)?;
+        }
+        let text = toml::to_string(&tree).map_err(|e| Error::Other(e.to_string()))?;
+        Config::from_toml_str(
+            &text,
+            &format!("{origin} (with --set {})", overrides.join(" --set ")),
+        )
+    }
+
     /// The config with every default filled in, as TOML (for `mgpf config`, run folders and
     /// run.json). The interphase preset is kept as given, so the text parses back to `self`;
     /// the values the preset resolves to follow as a comment block.

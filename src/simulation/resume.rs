@@ -76,7 +76,7 @@ impl ResumedRun {
             }
             None => own,
         };
-        let cfg = with_overrides(&cfg, overrides)?;
+        let cfg = cfg.with_overrides(overrides, "the resumed run's config")?;
         let params = Params::from_config(&cfg)?;
         Ok(ResumedRun {
             cfg,
@@ -86,13 +86,23 @@ impl ResumedRun {
     }
 }
 
-/// Continues `run` on `backend` (built for `run.params`) in `opts.out_dir`, appending to its
-/// metrics and frames.
+/// Continues `run` on `backend` (built for `run.params`) in `opts.out_dir` to its end, appending
+/// to its metrics and frames.
 pub fn resume_with_backend(
     run: ResumedRun,
     backend: &mut dyn Backend,
     opts: &RunOptions,
 ) -> Result<RunSummary> {
+    resumed_loop(run, backend, opts)?.run(backend)
+}
+
+/// The time loop of `run`, standing where its checkpoint left it, with `backend` (built for
+/// `run.params`) restored to the checkpoint's state; its outputs go on in `opts.out_dir`.
+pub fn resumed_loop(
+    run: ResumedRun,
+    backend: &mut dyn Backend,
+    opts: &RunOptions,
+) -> Result<TimeLoop> {
     let ResumedRun {
         cfg,
         params,
@@ -114,7 +124,7 @@ pub fn resume_with_backend(
     for row in &mut progress.rows {
         row.restore_areal(ly_m);
     }
-    TimeLoop::from_progress(&cfg, &params, opts, progress, frames)?.run(backend)
+    TimeLoop::from_progress(&cfg, &params, opts, progress, frames)
 }
 
 /// metrics.csv as a checkpoint holds it, under this mgpf's header: a checkpoint written before
@@ -145,23 +155,4 @@ fn under_current_header(csv: &str) -> Result<String> {
         out.push('\n');
     }
     Ok(out)
-}
-
-/// `cfg` with `key=value` overrides laid over it, validated.
-fn with_overrides(cfg: &Config, overrides: &[String]) -> Result<Config> {
-    if overrides.is_empty() {
-        return Ok(cfg.clone());
-    }
-    let mut tree = toml::Value::try_from(cfg).map_err(|e| Error::Other(e.to_string()))?;
-    for assignment in overrides {
-        crate::config::load::apply_override(&mut tree, assignment)?;
-    }
-    let text = toml::to_string(&tree).map_err(|e| Error::Other(e.to_string()))?;
-    Config::from_toml_str(
-        &text,
-        &format!(
-            "the resumed run's config (with --set {})",
-            overrides.join(" --set ")
-        ),
-    )
 }
