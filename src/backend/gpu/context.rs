@@ -256,7 +256,13 @@ pub fn max_field_cells(limits: &wgpu::Limits) -> u64 {
 }
 
 static SHARED: LazyLock<std::result::Result<GpuContext, String>> =
-    LazyLock::new(|| GpuContext::new().map_err(|e| e.to_string()));
+    LazyLock::new(|| {
+        // The message alone: `shared` wraps it in Error::Gpu again ("gpu: ..." once, not twice).
+        GpuContext::new().map_err(|e| match e {
+            Error::Gpu(message) => message,
+            other => other.to_string(),
+        })
+    });
 
 impl GpuContext {
     /// Opens the highest-performance adapter that has compute shaders, with all its limits.
