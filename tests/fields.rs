@@ -110,3 +110,79 @@ fn python_check(dir: &Path, cfg: &Config) {
     );
     assert!(o.status.success(), "check_fields.py failed");
 }
+
+/// `snapshot_into` (the Python package's fields(), into memory it owns) copies what `snapshot`
+/// returns, bit for bit, in 2D and 3D: the CPU's own copy (c/c0 from the stored excess) and
+/// the trait's default one.
+#[test]
+fn snapshot_into_copies_the_snapshot_bit_for_bit() {
+    use mgpf::backend::cpu::CpuBackend;
+    use mgpf::backend::{Backend, Snapshot, SnapshotViews};
+    use mgpf::model::params::Params;
+    for nz in [1, 8] {
+        let cfg = small(nz);
+        let p = Params::from_config(&cfg).unwrap();
+        let mut backend = CpuBackend::new(&p, &cfg.initial);
+        for step in 0..3 {
+            backend.step(step).unwrap();
+        }
+        let snap = backend.snapshot();
+        let shape = snap.order_parameter.dim();
+        let mut buffers: Vec<Vec<f32>> = vec![vec![f32::NAN; shape.0 * shape.1 * shape.2]; 6];
+        let [a, b, c, d, e, f] = buffers.as_mut_slice() else {
+            unreachable!()
+        };
+        fn view(shape: (usize, usize, usize), v: &mut [f32]) -> ndarray::ArrayViewMut3<'_, f32> {
+            ndarray::ArrayViewMut3::from_shape(shape, v).unwrap()
+        }
+        let mut views = SnapshotViews {
+            order_parameter: view(shape, a),
+            concentration: view(shape, b),
+            potential: view(shape, c),
+            plating_rate: view(shape, d),
+            layer: view(shape, e),
+            blocked: view(shape, f),
+        };
+        backend.snapshot_into(&mut views);
+        let fields = |s: &Snapshot| {
+            [
+                s.order_parameter.clone(),
+                s.concentration.clone(),
+                s.potential.clone(),
+                s.plating_rate.clone(),
+                s.layer.clone(),
+                s.blocked.clone(),
+            ]
+        };
+        for (n, (field, copied)) in fields(&snap).iter().zip(&buffers).enumerate() {
+            let same = field
+                .iter()
+                .zip(copied)
+                .all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(same, "nz = {nz}: field {n} differs from the snapshot's");
+        }
+        // The trait's default, as the GPU backend uses it.
+        let mut again: Vec<Vec<f32>> = vec![vec![f32::NAN; shape.0 * shape.1 * shape.2]; 6];
+        let [a, b, c, d, e, f] = again.as_mut_slice() else {
+            unreachable!()
+        };
+        SnapshotViews {
+            order_parameter: view(shape, a),
+            concentration: view(shape, b),
+            potential: view(shape, c),
+            plating_rate: view(shape, d),
+            layer: view(shape, e),
+            blocked: view(shape, f),
+        }
+        .assign(&snap);
+        let bits = |v: &Vec<Vec<f32>>| -> Vec<Vec<u32>> {
+            v.iter()
+                .map(|f| f.iter().map(|x| x.to_bits()).collect())
+                .collect()
+        };
+        assert!(
+            bits(&again) == bits(&buffers),
+            "nz = {nz}: the default copy differs"
+        );
+    }
+}

@@ -6,11 +6,12 @@ pub mod cpu;
 pub mod gpu;
 pub mod guards;
 
-use crate::grid::{Field, Grid};
+use crate::grid::{Field, Grid, Real};
 use crate::model::state::ModelState;
 use crate::model::timestep::Bound;
 use crate::numerics::SolveStats;
 use crate::Result;
+use ndarray::ArrayViewMut3;
 
 /// Scalars of one step, reduced on the backend.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -71,6 +72,29 @@ pub struct Snapshot {
     pub layer: Field,
     /// 1 on the interphase's blocked patches, 0 elsewhere.
     pub blocked: Field,
+}
+
+/// Memory a caller owns, one view of the grid's shape per field of a [`Snapshot`], for
+/// [`Backend::snapshot_into`] (the Python package's new numpy arrays).
+pub struct SnapshotViews<'a> {
+    pub order_parameter: ArrayViewMut3<'a, Real>,
+    pub concentration: ArrayViewMut3<'a, Real>,
+    pub potential: ArrayViewMut3<'a, Real>,
+    pub plating_rate: ArrayViewMut3<'a, Real>,
+    pub layer: ArrayViewMut3<'a, Real>,
+    pub blocked: ArrayViewMut3<'a, Real>,
+}
+
+impl SnapshotViews<'_> {
+    /// Copies `snap` in.
+    pub fn assign(&mut self, snap: &Snapshot) {
+        self.order_parameter.assign(&snap.order_parameter);
+        self.concentration.assign(&snap.concentration);
+        self.potential.assign(&snap.potential);
+        self.plating_rate.assign(&snap.plating_rate);
+        self.layer.assign(&snap.layer);
+        self.blocked.assign(&snap.blocked);
+    }
 }
 
 /// Wall time spent per phase (s).
@@ -220,6 +244,11 @@ pub trait Backend: Send {
     }
     /// Downloads the fields.
     fn snapshot(&self) -> Snapshot;
+    /// [`Backend::snapshot`] into memory the caller owns: one copy, with no allocation of
+    /// its own where the backend holds the fields (the CPU).
+    fn snapshot_into(&self, out: &mut SnapshotViews<'_>) {
+        out.assign(&self.snapshot());
+    }
     fn phase_times(&self) -> PhaseTimes;
     /// The state a checkpoint holds.
     fn save_state(&self) -> BackendState;

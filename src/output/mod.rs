@@ -40,7 +40,7 @@ pub use frames3d::{
 };
 pub use montage_grid::{grid_montage, GridLabels};
 pub use npy::write_npy;
-pub use picture::interphase_picture;
+pub use picture::{interphase_picture, layer_to_interphase};
 pub use plot::{write_line_plot, Series, PLOT_HEIGHT, PLOT_WIDTH};
 pub use render3d::{
     isosurface, render_surface, render_surface_with, Camera, Mesh, RenderStyle, SurfaceColour,

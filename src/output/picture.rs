@@ -3,6 +3,7 @@
 
 use crate::config::Representation;
 use crate::grid::{Field, Real};
+use ndarray::{ArrayView3, ArrayViewMut3};
 use crate::model::interphase::interpolation_prime;
 use crate::model::params::{Params, MAX_H_PRIME};
 
@@ -15,13 +16,32 @@ pub fn interphase_picture(
     layer: &Field,
     blocked: &Field,
 ) -> (Field, Field) {
-    let marker = xi.mapv(|x| (interpolation_prime(x) / MAX_H_PRIME as Real).min(1.0));
-    let blocked = &marker * blocked;
-    let ip = &p.interphase;
-    let interphase = match ip.representation {
-        Representation::Resolved => layer.clone(),
-        Representation::Subgrid if ip.asr_ohm_m2 > 0.0 || ip.blocked_fraction > 0.0 => marker,
-        Representation::Subgrid => p.grid.field(0.0),
-    };
+    let blocked = &surface_marker(xi.view()) * blocked;
+    let mut interphase = layer.clone();
+    layer_to_interphase(p, xi.view(), interphase.view_mut());
     (interphase, blocked)
+}
+
+/// Turns a snapshot's `layer` into the first of [`interphase_picture`]'s pair (final.vti's
+/// `interphase`) where it lies: the band stays, a sub-grid layer's marker or nothing replaces it.
+pub fn layer_to_interphase(p: &Params, xi: ArrayView3<Real>, mut layer: ArrayViewMut3<Real>) {
+    let ip = &p.interphase;
+    match ip.representation {
+        Representation::Resolved => {}
+        Representation::Subgrid if ip.asr_ohm_m2 > 0.0 || ip.blocked_fraction > 0.0 => {
+            ndarray::Zip::from(&mut layer)
+                .and(&xi)
+                .for_each(|l, &x| *l = marker(x))
+        }
+        Representation::Subgrid => layer.fill(0.0),
+    }
+}
+
+/// h'(xi)/max h': 1 on the metal surface's middle, 0 away from it.
+fn surface_marker(xi: ArrayView3<Real>) -> Field {
+    xi.mapv(marker)
+}
+
+fn marker(x: Real) -> Real {
+    (interpolation_prime(x) / MAX_H_PRIME as Real).min(1.0)
 }

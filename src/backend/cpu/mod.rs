@@ -15,7 +15,7 @@ pub mod order_parameter;
 pub mod transport;
 
 use crate::backend::{
-    guards, Backend, BackendState, ControlSetting, PhaseTimes, Snapshot, StepReport,
+    guards, Backend, BackendState, ControlSetting, PhaseTimes, Snapshot, SnapshotViews, StepReport,
 };
 use crate::error::{Error, Result};
 use crate::grid::{Field, Real};
@@ -826,6 +826,17 @@ impl Backend for CpuBackend {
             layer: self.layer.clone(),
             blocked: self.interphase.blocked.clone(),
         }
+    }
+
+    fn snapshot_into(&self, out: &mut SnapshotViews<'_>) {
+        out.order_parameter.assign(&self.xi);
+        ndarray::Zip::from(&mut out.concentration)
+            .and(&self.excess)
+            .for_each(|c, &u| *c = 1.0 + u);
+        out.potential.assign(&self.phi);
+        out.plating_rate.assign(&self.bv_rate);
+        out.layer.assign(&self.layer);
+        out.blocked.assign(&self.interphase.blocked);
     }
 
     fn phase_times(&self) -> PhaseTimes {

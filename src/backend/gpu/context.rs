@@ -255,14 +255,13 @@ pub fn max_field_cells(limits: &wgpu::Limits) -> u64 {
         / 4
 }
 
-static SHARED: LazyLock<std::result::Result<GpuContext, String>> =
-    LazyLock::new(|| {
-        // The message alone: `shared` wraps it in Error::Gpu again ("gpu: ..." once, not twice).
-        GpuContext::new().map_err(|e| match e {
-            Error::Gpu(message) => message,
-            other => other.to_string(),
-        })
-    });
+static SHARED: LazyLock<std::result::Result<GpuContext, String>> = LazyLock::new(|| {
+    // The message alone: `shared` wraps it in Error::Gpu again ("gpu: ..." once, not twice).
+    GpuContext::new().map_err(|e| match e {
+        Error::Gpu(message) => message,
+        other => other.to_string(),
+    })
+});
 
 impl GpuContext {
     /// Opens the highest-performance adapter that has compute shaders, with all its limits.
