@@ -126,12 +126,16 @@ class Config:
         """Parses a config from TOML text."""
         return cls(_mgpf.Config.from_toml(text))
 
-    def set(self, key: str, value: Any) -> "Config":
-        """Sets ``key`` (a dotted path) to ``value`` and returns the config (so calls chain).
+    def set(self, key: Union[str, Dict[str, Any]], value: Any = None) -> "Config":
+        """Sets ``key`` (a dotted path) to ``value``, or every key of a dict at once, and returns
+        the config (so calls chain).
 
-        Raises ``ValueError`` naming the key and its allowed range where the value is refused;
+        Each call is validated as a whole, as ``mgpf run --set a=1 --set b=2`` is: keys that
+        bound each other (``grid.nx`` and ``initial.deposit_height_um``) go in one dict.
+        Raises ``ValueError`` naming the key and its allowed range where a value is refused;
         the config is then unchanged."""
-        self._native.set(f"{key}={_toml_literal(value)}")
+        items = key.items() if isinstance(key, dict) else [(key, value)]
+        self._native.set([f"{k}={_toml_literal(v)}" for k, v in items])
         return self
 
     def get(self, key: str) -> Any:

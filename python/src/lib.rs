@@ -4,13 +4,15 @@
 //! Pythonic face (progress bar, DataFrames, docstrings) is the `mgpf` package around it.
 
 use mgpf::backend::Backend;
+use mgpf::backend::SnapshotViews;
 use mgpf::cli::{self, BackendKind};
 use mgpf::config::Config;
 use mgpf::model::units::MAH_CM2_IN_C_M2;
 use mgpf::simulation::{Interrupt, Pause, RunOptions, StopReason, Tick, TimeLoop};
 use mgpf::Error;
-use numpy::ndarray::{Array, IxDyn};
-use numpy::PyArray;
+use ndarray::ArrayViewMut3;
+use numpy::ndarray::IxDyn;
+use numpy::{PyArrayDyn, PyArrayMethods};
 use pyo3::exceptions::{
     PyFileExistsError, PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyRuntimeError,
     PyValueError,
@@ -57,6 +59,17 @@ fn backend_kind(name: &str) -> PyResult<BackendKind> {
     }
 }
 
+/// The arrays `Simulation.fields()` returns, in [`SnapshotViews`]' order (the layer's array
+/// becomes the interphase).
+const FIELD_NAMES: [&str; 6] = [
+    "order_parameter",
+    "concentration",
+    "potential",
+    "plating_rate",
+    "interphase",
+    "blocked",
+];
+
 /// A validated mgpf config (the TOML of `mgpf run`).
 #[pyclass(name = "Config", module = "mgpf._mgpf")]
 #[derive(Clone)]
@@ -97,12 +110,13 @@ impl PyConfig {
             .map_err(py_err)
     }
 
-    /// Lays `key.path=value` (a TOML value, or a bare word taken as a string) over the config,
-    /// validated as `--set` is; the config is unchanged where that fails.
-    fn set(&mut self, assignment: String) -> PyResult<()> {
+    /// Lays the `key.path=value` assignments (a TOML value, or a bare word taken as a string)
+    /// over the config in order and validates the result once, as `--set ... --set ...` is;
+    /// the config is unchanged where that fails.
+    fn set(&mut self, assignments: Vec<String>) -> PyResult<()> {
         self.inner = self
             .inner
-            .with_overrides(&[assignment], "the config")
+            .with_overrides(&assignments, "the config")
             .map_err(py_err)?;
         Ok(())
     }
@@ -282,44 +296,49 @@ impl PySimulation {
     /// (nx, ny, nz) in 3D, axis 0 the growth axis x: order_parameter, concentration (c/c0),
     /// potential (V), plating_rate (1/s), interphase (as final.vti holds it), blocked.
     fn fields<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let (snap, interphase, shape) = self.with_run(py, |run| {
-            let p = run.time_loop.params();
-            let snap = run.backend.snapshot();
-            let (interphase, _) = mgpf::output::interphase_picture(
-                p,
-                &snap.order_parameter,
-                &snap.layer,
-                &snap.blocked,
-            );
-            let g = p.grid;
-            let shape = if g.nz == 1 {
-                vec![g.nx, g.ny]
-            } else {
-                vec![g.nx, g.ny, g.nz]
+        let g = self.with_run(py, |run| run.time_loop.params().grid);
+        let dims = (g.nx, g.ny, g.nz);
+        let shape = if g.nz == 1 {
+            vec![g.nx, g.ny]
+        } else {
+            vec![g.nx, g.ny, g.nz]
+        };
+        // numpy's own memory (it asks the kernel for huge pages), filled by one copy.
+        let arrays: Vec<Bound<'py, PyArrayDyn<f32>>> = FIELD_NAMES
+            .iter()
+            .map(|_| unsafe { PyArrayDyn::<f32>::new(py, IxDyn(&shape), false) })
+            .collect();
+        let mut slices = Vec::with_capacity(arrays.len());
+        for array in &arrays {
+            // SAFETY: each array is new, C-contiguous and seen by no one else until returned.
+            slices.push(unsafe { array.as_slice_mut() }.map_err(|e| {
+                PyRuntimeError::new_err(format!("a new array is not contiguous: {e}"))
+            })?);
+        }
+        let Ok([xi, c, phi, rate, interphase, blocked]) = <[&mut [f32]; 6]>::try_from(slices)
+        else {
+            unreachable!("six fields");
+        };
+        self.with_run(py, |run| {
+            let view = |s| ArrayViewMut3::from_shape(dims, s).expect("the grid's cells");
+            let mut views = SnapshotViews {
+                order_parameter: view(xi),
+                concentration: view(c),
+                potential: view(phi),
+                plating_rate: view(rate),
+                layer: view(interphase),
+                blocked: view(blocked),
             };
-            (snap, interphase, shape)
+            run.backend.snapshot_into(&mut views);
+            mgpf::output::layer_to_interphase(
+                run.time_loop.params(),
+                views.order_parameter.view(),
+                views.layer.view_mut(),
+            );
         });
         let dict = PyDict::new(py);
-        let fields = [
-            ("order_parameter", snap.order_parameter),
-            ("concentration", snap.concentration),
-            ("potential", snap.potential),
-            ("plating_rate", snap.plating_rate),
-            ("interphase", interphase),
-            ("blocked", snap.blocked),
-        ];
-        for (name, field) in fields {
-            // The snapshot's own buffer becomes the array's: no copy beyond the snapshot.
-            let standard = field.is_standard_layout();
-            let (values, offset) = field.into_raw_vec_and_offset();
-            if !standard || offset.unwrap_or(0) != 0 {
-                return Err(PyRuntimeError::new_err(format!(
-                    "the {name} field is not in the grid's order"
-                )));
-            }
-            let array = Array::from_shape_vec(IxDyn(&shape), values)
-                .map_err(|e| PyRuntimeError::new_err(format!("{name}: {e}")))?;
-            dict.set_item(name, PyArray::from_owned_array(py, array))?;
+        for (name, array) in FIELD_NAMES.iter().zip(arrays) {
+            dict.set_item(name, array)?;
         }
         Ok(dict)
     }
