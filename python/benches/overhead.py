@@ -2,8 +2,9 @@
 
 1. `sim.step(1)` called N times from Python against `sim.step(N)` (the Rust loop turning N
    steps in one call), on a small grid where a step is cheap, so the per-call cost shows;
-2. `sim.fields()` at 2048² (six float32 fields of 16 MiB) against numpy copying the same
-   bytes (`np.copyto` into preallocated arrays), the floor a copy cannot beat.
+2. `sim.fields()` at 2048² (six float32 fields of 16 MiB, new arrays each call) against numpy
+   copying the same arrays into new ones (`a.copy()`: what a copy of the fields costs) and into
+   arrays it has already (`np.copyto`: the floor, no memory to fault in).
 
     python python/benches/overhead.py [--repeats 3] [--steps 1000] [--size 2048]
 
@@ -46,12 +47,27 @@ def step_overhead(repeats, steps):
     )
     sim = mgpf.Simulation(cfg)
     sim.step(20)  # past the first step's set-up
-    batch = median_time(lambda: sim.step(steps), repeats) / steps
-    single = median_time(lambda: [sim.step(1) for _ in range(steps)], repeats) / steps
+    # A call that takes no step: what a call from Python costs by itself (the wrapper, the
+    # lock, releasing and taking back the GIL, the loop's look at its pause).
+    calls = 20 * steps
+    t_call = median_time(lambda: [sim.step(0) for _ in range(calls)], repeats) / calls
+    # The same steps taken both ways, interleaved so that both see the same stretch of the run.
+    batch, single = [], []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        sim.step(steps)
+        batch.append((time.perf_counter() - t) / steps)
+        t = time.perf_counter()
+        for _ in range(steps):
+            sim.step(1)
+        single.append((time.perf_counter() - t) / steps)
+    spread = lambda ts: f"{1e6 * min(ts):.0f}–{1e6 * max(ts):.0f}"  # noqa: E731
     print(
-        f"step on 32 × 16 cells ({sim.backend}): {1e6 * batch:.1f} µs per step in one "
-        f"sim.step({steps}) call, {1e6 * single:.1f} µs per sim.step(1) call from Python: "
-        f"overhead {1e6 * (single - batch):.1f} µs per call ({100 * (single / batch - 1):.1f} %)"
+        f"step on 32 × 16 cells ({sim.backend}): median {1e6 * statistics.median(batch):.1f} µs "
+        f"per step in one sim.step({steps}) call (repeats {spread(batch)} µs), median "
+        f"{1e6 * statistics.median(single):.1f} µs per sim.step(1) call (repeats "
+        f"{spread(single)} µs); a call that takes no step, sim.step(0): {1e6 * t_call:.2f} µs "
+        f"({100 * t_call / statistics.median(batch):.2f} % of a step)"
     )
 
 
@@ -72,10 +88,13 @@ def fields_cost(repeats, n):
 
     copy()
     t_copy = median_time(copy, repeats)
+    t_new = median_time(lambda: [s.copy() for s in sources], repeats)
     print(
-        f"fields() at {n}² ({len(fields)} float32 fields, {nbytes / 2**20:.0f} MiB): "
-        f"{1e3 * t_fields:.1f} ms; numpy copying the same bytes: {1e3 * t_copy:.1f} ms "
-        f"({nbytes / t_copy / 1e9:.1f} GB/s); ratio {t_fields / t_copy:.2f}"
+        f"fields() at {n}² ({len(fields)} float32 fields, {nbytes / 2**20:.0f} MiB, "
+        f"{sim.backend}): {1e3 * t_fields:.1f} ms; numpy copying the same arrays into new "
+        f"ones: {1e3 * t_new:.1f} ms (ratio {t_fields / t_new:.2f}), into arrays it has "
+        f"already: {1e3 * t_copy:.1f} ms ({nbytes / t_copy / 1e9:.1f} GB/s, ratio "
+        f"{t_fields / t_copy:.2f})"
     )
 
 
