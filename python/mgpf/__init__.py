@@ -240,6 +240,7 @@ class Simulation:
             notice = _mgpf.auto_backend_notice(config._native)
             if notice:
                 warnings.warn(f"backend='auto': {notice}; running on the CPU", stacklevel=2)
+                backend = "cpu"
         if out is None:
             out = tempfile.mkdtemp(prefix="mgpf-")
             self._cleanup = weakref.finalize(self, shutil.rmtree, out, ignore_errors=True)
@@ -374,6 +375,21 @@ class Simulation:
                     break
         finally:
             bar.close()
+        short = (charge_mah_cm2 is not None and abs(self.charge_mah_cm2) < charge_mah_cm2) or (
+            time_s is not None and self.time_s < time_s
+        )
+        if self.done and short:
+            target = (
+                f"charge_mah_cm2 = {charge_mah_cm2}"
+                if charge_mah_cm2 is not None
+                else f"time_s = {time_s}"
+            )
+            warnings.warn(
+                f"the run ended ({self.stop_reason}, step {self.step_index}, "
+                f"{self.charge_mah_cm2:.4g} mAh/cm², {self.time_s:.4g} s) before {target}: "
+                "raise run.end_charge_mah_cm2 / run.end_time_s / run.max_steps to go further",
+                stacklevel=2,
+            )
         return taken
 
     # Reading.

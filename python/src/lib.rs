@@ -154,27 +154,31 @@ struct Running {
     backend: Box<dyn Backend>,
     /// The last outputs are written (run.json and the rest).
     finished: bool,
+    /// Why the run cannot go on: a step or an output failed (the state may be half-updated).
+    failed: Option<String>,
 }
 
 impl Running {
     /// Turns the loop until `pause`, the end, `budget` of wall time, or a signal Python must
     /// handle (checked between steps); writes the last outputs at the end.
     fn advance(&mut self, pause: &Pause, budget: Duration) -> PyResult<(u64, &'static str)> {
+        if let Some(why) = &self.failed {
+            return Err(PyRuntimeError::new_err(format!(
+                "the run cannot go on: {why} (its outputs up to there are in its directory)"
+            )));
+        }
         let start = Instant::now();
         let first = self.time_loop.progress().step;
         let state = loop {
-            let tick = self
-                .time_loop
-                .tick(self.backend.as_mut(), pause)
-                .map_err(py_err)?;
+            let tick = self.time_loop.tick(self.backend.as_mut(), pause);
+            let tick = tick.map_err(|e| self.fail(e))?;
             match tick {
                 Tick::Paused => break "paused",
                 Tick::Done(_) => {
                     if !self.finished {
                         self.finished = true;
-                        self.time_loop
-                            .finish(self.backend.as_ref())
-                            .map_err(py_err)?;
+                        let finished = self.time_loop.finish(self.backend.as_ref());
+                        finished.map_err(|e| self.fail(e))?;
                     }
                     break "done";
                 }
@@ -187,6 +191,12 @@ impl Running {
             }
         };
         Ok((self.time_loop.progress().step - first, state))
+    }
+
+    /// Records that the run failed with `e` and returns it as a Python exception.
+    fn fail(&mut self, e: Error) -> PyErr {
+        self.failed = Some(e.to_string());
+        py_err(e)
     }
 }
 
@@ -243,6 +253,7 @@ impl PySimulation {
                 time_loop,
                 backend,
                 finished: false,
+                failed: None,
             }),
             out_dir: out,
         })
@@ -263,6 +274,7 @@ impl PySimulation {
                 time_loop,
                 backend,
                 finished: false,
+                failed: None,
             }),
             out_dir: dir,
         })

@@ -4,6 +4,7 @@ may change; the CLI's messages as ValueError; a missing GPU as RuntimeError."""
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -145,3 +146,44 @@ def test_the_gpu_backend_steps_from_python_as_the_cpu_does():
         assert diff < 1e-3, name
     steps = gpu.metrics(dataframe=False)["step"]
     assert np.array_equal(steps, cpu.metrics(dataframe=False)["step"]) and steps[0] == 0
+
+
+def test_auto_says_why_it_runs_on_the_cpu():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sim = mgpf.Simulation(small_config(), backend="auto")
+    notices = [str(w.message) for w in caught if "backend='auto'" in str(w.message)]
+    print(sim.backend, notices)
+    if sim.backend.startswith("cpu"):
+        assert len(notices) == 1 and notices[0].endswith("running on the CPU")
+    else:
+        assert notices == []
+
+
+def test_run_until_says_so_when_the_run_ends_before_its_target():
+    sim = mgpf.Simulation(small_config(0.01))
+    with pytest.warns(UserWarning, match=r"ended \(end_condition.*before charge_mah_cm2 = 0.5"):
+        sim.run_until(charge_mah_cm2=0.5, progress=False)
+    assert sim.done and 0.01 <= sim.charge_mah_cm2 < 0.5
+
+
+def test_a_run_that_fails_says_so_and_does_not_go_on(tmp_path):
+    # 20 mA/cm² into a 8 µm box: the front reaches the bulk face and no potential within
+    # control.max_overpotential_v carries the current any more.
+    cfg = mgpf.Config.from_preset("none").set(
+        {
+            "grid.nx": 16,
+            "grid.ny": 8,
+            "initial.deposit_height_um": 3.5,
+            "control.current_density_ma_cm2": 20.0,
+            "run.end_charge_mah_cm2": 50.0,
+            "run.max_steps": 100000,
+        }
+    )
+    sim = mgpf.Simulation(cfg, out=tmp_path / "run")
+    with pytest.raises(RuntimeError, match="solver failure at step") as failure:
+        sim.run_until(progress=False)
+    print(failure.value)
+    assert not sim.done and (tmp_path / "run" / "metrics.csv").is_file()
+    with pytest.raises(RuntimeError, match="cannot go on: solver failure at step"):
+        sim.step(1)
