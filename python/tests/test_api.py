@@ -4,6 +4,8 @@ may change; the CLI's messages as ValueError; a missing GPU as RuntimeError."""
 import os
 import subprocess
 import sys
+import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -187,3 +189,29 @@ def test_a_run_that_fails_says_so_and_does_not_go_on(tmp_path):
     assert not sim.done and (tmp_path / "run" / "metrics.csv").is_file()
     with pytest.raises(RuntimeError, match="cannot go on: solver failure at step"):
         sim.step(1)
+
+
+def test_stepping_releases_the_gil():
+    """Python threads run while a simulation steps on another one: the longest pause of a
+    counting loop beside run_until stays far below a stepping call's 0.2 s."""
+    sim = mgpf.Simulation(small_config(0.6))
+    worker = threading.Thread(target=lambda: sim.run_until(progress=False))
+    longest, count = 0.0, 0
+    worker.start()
+    last = time.perf_counter()
+    while worker.is_alive():
+        now = time.perf_counter()
+        longest, last = max(longest, now - last), now
+        count += 1
+    worker.join()
+    print(f"counting loop beside run_until: {count} turns, longest pause {1e3 * longest:.1f} ms")
+    assert sim.done and count > 1000
+    assert longest < 0.1
+
+
+def test_the_cpu_backend_takes_rayon_num_threads():
+    code = "import mgpf; print(mgpf.Simulation(mgpf.Config.from_preset('none')).backend)"
+    env = dict(os.environ, RAYON_NUM_THREADS="1")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "cpu (rayon, 1 threads)"
