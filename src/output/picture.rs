@@ -3,9 +3,9 @@
 
 use crate::config::Representation;
 use crate::grid::{Field, Real};
-use ndarray::{ArrayView3, ArrayViewMut3};
 use crate::model::interphase::interpolation_prime;
 use crate::model::params::{Params, MAX_H_PRIME};
+use ndarray::{ArrayView3, ArrayViewMut3};
 
 /// The interphase as pictures show it: the resolved band s (R2), or, for a sub-grid layer
 /// (R1) with a resistance or blocked patches, a marker h'(xi)/max h' along the metal surface

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 pub const PLAIN_LINE_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Where the time loop stands after a batch of steps.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Position {
     pub step: u64,
     pub time_s: f64,

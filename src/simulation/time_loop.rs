@@ -158,26 +158,26 @@ impl TimeLoop {
             at.second_half = Some(SecondHalfCharge::default());
         }
         let title = cfg.interphase.preset.name().to_string();
-        let mut run = TimeLoop {
+        let protocol = cfg.cycling.as_ref().map(Protocol::from_config);
+        let first = position(&at, fraction(cfg, &protocol, &at));
+        Ok(TimeLoop {
             cfg: cfg.clone(),
             p: p.clone(),
             opts: opts.clone(),
-            protocol: cfg.cycling.as_ref().map(Protocol::from_config),
+            protocol,
             rate_top_um_s: pictures::plating_rate_top_um_s(p),
             first_step: at.step,
             at,
             frames,
             cards: Vec::new(),
-            display: ProgressDisplay::new(None, &title, Position::default()),
+            display: ProgressDisplay::new(opts.progress, &title, first),
             title,
             start: Instant::now(),
             output_s: 0.0,
             last_checkpoint: Instant::now(),
             stopped: None,
             finished: false,
-        };
-        run.display = ProgressDisplay::new(opts.progress, &run.title, run.position());
-        Ok(run)
+        })
     }
 
     /// The config the run follows.
@@ -204,20 +204,7 @@ impl TimeLoop {
     /// How far the run is towards its end (1 at the end): its schedule's fraction under
     /// [cycling], else its end condition's.
     pub fn fraction(&self) -> f64 {
-        match (&self.protocol, &self.at.cycling) {
-            (Some(pr), Some(c)) => c.fraction(pr),
-            _ => end_fraction(&self.cfg, self.at.step, self.at.time_s, self.at.charge_c_m2),
-        }
-    }
-
-    fn position(&self) -> Position {
-        Position {
-            step: self.at.step,
-            time_s: self.at.time_s,
-            charge_c_m2: self.at.charge_c_m2,
-            fraction: self.fraction(),
-            overpotential_v: self.at.last.map_or(0.0, |r| r.applied_potential_v),
-        }
+        fraction(&self.cfg, &self.protocol, &self.at)
     }
 
     /// Writes a checkpoint of where the run stands into `dir` (what `mgpf run --resume DIR`
@@ -481,7 +468,7 @@ impl TimeLoop {
             }
             at.last = Some(report);
         }
-        let position = self.position();
+        let position = position(&self.at, self.fraction());
         self.display.update(&self.cfg, &position);
         Ok(())
     }
@@ -571,5 +558,25 @@ impl TimeLoop {
             );
         }
         Ok(summary)
+    }
+}
+
+/// How far a run standing at `at` is towards its end: its schedule's fraction under [cycling],
+/// else its end condition's.
+fn fraction(cfg: &Config, protocol: &Option<Protocol>, at: &Progress) -> f64 {
+    match (protocol, &at.cycling) {
+        (Some(pr), Some(c)) => c.fraction(pr),
+        _ => end_fraction(cfg, at.step, at.time_s, at.charge_c_m2),
+    }
+}
+
+/// What the progress display shows of a run standing at `at`.
+fn position(at: &Progress, fraction: f64) -> Position {
+    Position {
+        step: at.step,
+        time_s: at.time_s,
+        charge_c_m2: at.charge_c_m2,
+        fraction,
+        overpotential_v: at.last.map_or(0.0, |r| r.applied_potential_v),
     }
 }
