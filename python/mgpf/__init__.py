@@ -316,6 +316,12 @@ class Simulation:
         )
 
     # Stepping.
+    def _cycling(self) -> bool:
+        try:
+            return self.config.get("cycling") is not None
+        except KeyError:
+            return False
+
     def _refuse_if_done(self) -> None:
         if self.done:
             raise RuntimeError(
@@ -349,6 +355,11 @@ class Simulation:
             raise ValueError(f"charge_mah_cm2 = {charge_mah_cm2} is outside the allowed range (0, ∞)")
         if time_s is not None and not time_s > 0:
             raise ValueError(f"time_s = {time_s} is outside the allowed range (0, ∞)")
+        if charge_mah_cm2 is not None and self._cycling():
+            raise ValueError(
+                "charge_mah_cm2 cannot stop a [cycling] run, whose charge goes up and down: "
+                "use time_s, or run_until() to the end of its schedule"
+            )
         start_q, start_t = abs(self.charge_mah_cm2), self.time_s
 
         def fraction() -> float:

@@ -214,9 +214,14 @@ impl PySimulation {
     /// the GIL that the stepping thread needs to check for signals.
     fn with_run<R: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut Running) -> R + Send) -> R {
         py.detach(|| {
-            // A panic while stepping poisons the lock; the state is the last consistent one.
-            let mut run: MutexGuard<'_, Running> =
-                self.run.lock().unwrap_or_else(|e| e.into_inner());
+            // A panic while stepping (Python sees a PanicException) poisons the lock: the
+            // fields may still be read, but the run does not go on from a half-taken step.
+            let mut run: MutexGuard<'_, Running> = self.run.lock().unwrap_or_else(|poisoned| {
+                let mut run = poisoned.into_inner();
+                run.failed
+                    .get_or_insert_with(|| "a step panicked (a bug: please report it)".into());
+                run
+            });
             f(&mut run)
         })
     }

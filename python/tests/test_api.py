@@ -215,3 +215,24 @@ def test_the_cpu_backend_takes_rayon_num_threads():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "cpu (rayon, 1 threads)"
+
+
+def test_a_cycling_run_steps_from_python_and_refuses_a_charge_target(tmp_path):
+    cfg = mgpf.Config.from_file(REPO / "configs" / "cycling.toml").set(
+        {
+            "grid.nx": 32,
+            "grid.ny": 16,
+            "initial.deposit_height_um": 3.0,
+            "cycling.cycles": 1,
+            "cycling.plating_capacity_mah_cm2": 0.02,
+            "run.frames": 2,
+        }
+    )
+    sim = mgpf.Simulation(cfg, out=tmp_path / "run")
+    with pytest.raises(ValueError, match=r"\[cycling\]"):
+        sim.run_until(charge_mah_cm2=0.01, progress=False)
+    sim.run_until(progress=False)
+    cycles = sim.cycles(dataframe=False)
+    print({k: v.tolist() for k, v in cycles.items()})
+    assert sim.done and cycles["cycle"].tolist() == [1]
+    assert 0.5 < cycles["ce"][0] <= 1.0 + 1e-6
