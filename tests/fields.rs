@@ -119,6 +119,29 @@ fn snapshot_into_copies_the_snapshot_bit_for_bit() {
     use mgpf::backend::cpu::CpuBackend;
     use mgpf::backend::{Backend, Snapshot, SnapshotViews};
     use mgpf::model::params::Params;
+    /// Six NaN-filled fields' memory, and views of it.
+    fn fill(
+        shape: (usize, usize, usize),
+        copy: impl FnOnce(&mut SnapshotViews<'_>),
+    ) -> Vec<Vec<u32>> {
+        let mut memory = vec![vec![f32::NAN; shape.0 * shape.1 * shape.2]; 6];
+        let [a, b, c, d, e, f] = memory.as_mut_slice() else {
+            unreachable!("six fields")
+        };
+        let view = |v| ndarray::ArrayViewMut3::from_shape(shape, v).unwrap();
+        copy(&mut SnapshotViews {
+            order_parameter: view(a),
+            concentration: view(b),
+            potential: view(c),
+            plating_rate: view(d),
+            layer: view(e),
+            blocked: view(f),
+        });
+        memory
+            .iter()
+            .map(|v| v.iter().map(|x| x.to_bits()).collect())
+            .collect()
+    }
     for nz in [1, 8] {
         let cfg = small(nz);
         let p = Params::from_config(&cfg).unwrap();
@@ -127,62 +150,30 @@ fn snapshot_into_copies_the_snapshot_bit_for_bit() {
             backend.step(step).unwrap();
         }
         let snap = backend.snapshot();
-        let shape = snap.order_parameter.dim();
-        let mut buffers: Vec<Vec<f32>> = vec![vec![f32::NAN; shape.0 * shape.1 * shape.2]; 6];
-        let [a, b, c, d, e, f] = buffers.as_mut_slice() else {
-            unreachable!()
-        };
-        fn view(shape: (usize, usize, usize), v: &mut [f32]) -> ndarray::ArrayViewMut3<'_, f32> {
-            ndarray::ArrayViewMut3::from_shape(shape, v).unwrap()
-        }
-        let mut views = SnapshotViews {
-            order_parameter: view(shape, a),
-            concentration: view(shape, b),
-            potential: view(shape, c),
-            plating_rate: view(shape, d),
-            layer: view(shape, e),
-            blocked: view(shape, f),
-        };
-        backend.snapshot_into(&mut views);
-        let fields = |s: &Snapshot| {
+        let expected: Vec<Vec<u32>> = {
+            let s: &Snapshot = &snap;
             [
-                s.order_parameter.clone(),
-                s.concentration.clone(),
-                s.potential.clone(),
-                s.plating_rate.clone(),
-                s.layer.clone(),
-                s.blocked.clone(),
+                &s.order_parameter,
+                &s.concentration,
+                &s.potential,
+                &s.plating_rate,
+                &s.layer,
+                &s.blocked,
             ]
+            .iter()
+            .map(|f| f.iter().map(|x| x.to_bits()).collect())
+            .collect()
         };
-        for (n, (field, copied)) in fields(&snap).iter().zip(&buffers).enumerate() {
-            let same = field
-                .iter()
-                .zip(copied)
-                .all(|(x, y)| x.to_bits() == y.to_bits());
-            assert!(same, "nz = {nz}: field {n} differs from the snapshot's");
+        let shape = snap.order_parameter.dim();
+        let cpu = fill(shape, |views| backend.snapshot_into(views));
+        for (n, (want, got)) in expected.iter().zip(&cpu).enumerate() {
+            assert!(
+                want == got,
+                "nz = {nz}: field {n} differs from the snapshot's"
+            );
         }
         // The trait's default, as the GPU backend uses it.
-        let mut again: Vec<Vec<f32>> = vec![vec![f32::NAN; shape.0 * shape.1 * shape.2]; 6];
-        let [a, b, c, d, e, f] = again.as_mut_slice() else {
-            unreachable!()
-        };
-        SnapshotViews {
-            order_parameter: view(shape, a),
-            concentration: view(shape, b),
-            potential: view(shape, c),
-            plating_rate: view(shape, d),
-            layer: view(shape, e),
-            blocked: view(shape, f),
-        }
-        .assign(&snap);
-        let bits = |v: &Vec<Vec<f32>>| -> Vec<Vec<u32>> {
-            v.iter()
-                .map(|f| f.iter().map(|x| x.to_bits()).collect())
-                .collect()
-        };
-        assert!(
-            bits(&again) == bits(&buffers),
-            "nz = {nz}: the default copy differs"
-        );
+        let default = fill(shape, |views| views.assign(&snap));
+        assert!(default == expected, "nz = {nz}: the default copy differs");
     }
 }

@@ -226,6 +226,23 @@ impl PySimulation {
         })
     }
 
+    /// The simulation of a run `cli::start` or `cli::resume_start` made ready.
+    fn started(
+        started: mgpf::Result<(TimeLoop, Box<dyn Backend>)>,
+        out_dir: PathBuf,
+    ) -> PyResult<Self> {
+        let (time_loop, backend) = started.map_err(py_err)?;
+        Ok(PySimulation {
+            run: Mutex::new(Running {
+                time_loop,
+                backend,
+                finished: false,
+                failed: None,
+            }),
+            out_dir,
+        })
+    }
+
     fn options(out_dir: PathBuf, force: bool) -> RunOptions {
         RunOptions {
             force,
@@ -250,18 +267,7 @@ impl PySimulation {
         let kind = backend_kind(backend)?;
         let cfg = config.inner.clone();
         let opts = Self::options(out.clone(), force);
-        let (time_loop, backend) = py
-            .detach(|| cli::start(&cfg, kind, &opts))
-            .map_err(py_err)?;
-        Ok(PySimulation {
-            run: Mutex::new(Running {
-                time_loop,
-                backend,
-                finished: false,
-                failed: None,
-            }),
-            out_dir: out,
-        })
+        Self::started(py.detach(|| cli::start(&cfg, kind, &opts)), out)
     }
 
     /// The run in `dir` from its checkpoint, its outputs going on there; `set` may change
@@ -271,18 +277,7 @@ impl PySimulation {
     fn resume(py: Python<'_>, dir: PathBuf, backend: &str, set: Vec<String>) -> PyResult<Self> {
         let kind = backend_kind(backend)?;
         let opts = Self::options(dir.clone(), false);
-        let (time_loop, backend) = py
-            .detach(|| cli::resume_start(&set, kind, &opts))
-            .map_err(py_err)?;
-        Ok(PySimulation {
-            run: Mutex::new(Running {
-                time_loop,
-                backend,
-                finished: false,
-                failed: None,
-            }),
-            out_dir: dir,
-        })
+        Self::started(py.detach(|| cli::resume_start(&set, kind, &opts)), dir)
     }
 
     /// Steps until `steps` more steps, the simulated time `time_s`, the charge magnitude
