@@ -196,7 +196,7 @@ class _Progress:
                 total=1000,
                 desc=label,
                 leave=False,
-                bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]",
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]",
             )
         except ImportError:
             self.plain = True
@@ -521,8 +521,9 @@ def sweep(
     """``mgpf sweep CONFIG --vary KEY=SPEC ... --out OUT``: runs a study's points (finished
     ones skipped, interrupted ones resumed; Ctrl-C checkpoints the running points) and writes
     sweep.csv, ensemble.csv, map.png and the montage into ``out`` (default
-    ``outputs/sweep-<file name>``). ``vary`` takes the CLI's specs (``"interphase.asr_ohm_cm2=
-    log:1e2:1e5:4"``). Returns sweep.csv as ``Simulation.metrics`` returns a table."""
+    ``outputs/sweep-<file name>``). ``vary`` takes the CLI's specs
+    (``"interphase.asr_ohm_cm2=log:100..10000:3"``). Returns sweep.csv as
+    ``Simulation.metrics`` returns a table."""
     if isinstance(vary, str):
         vary = [vary]
     if out is None:
