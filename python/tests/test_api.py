@@ -236,3 +236,21 @@ def test_a_cycling_run_steps_from_python_and_refuses_a_charge_target(tmp_path):
     print({k: v.tolist() for k, v in cycles.items()})
     assert sim.done and cycles["cycle"].tolist() == [1]
     assert 0.5 < cycles["ce"][0] <= 1.0 + 1e-6
+
+
+def test_a_gpu_run_stepped_in_pieces_is_the_gpu_run_straight():
+    """Stopping between steps cuts the GPU's batches of steps short: the run stays the same."""
+    cfg = small_config(0.03)
+    straight = gpu_or_skip(cfg)
+    straight.run_until(progress=False)
+    pieces = gpu_or_skip(cfg)
+    pieces.step(7)
+    pieces.step(1)
+    pieces.run_until(time_s=straight.time_s / 2, progress=False)
+    pieces.step(3)
+    pieces.run_until(progress=False)
+    print(f"{straight.step_index} steps on {straight.backend}")
+    assert pieces.step_index == straight.step_index
+    for name in ("metrics.csv", "final.vti"):
+        a, b = straight.out_dir / name, pieces.out_dir / name
+        assert a.read_bytes() == b.read_bytes(), name
