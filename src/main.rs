@@ -207,6 +207,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// A config file's name without its extension (what the default output paths are named
+/// after), or `fallback` where the path has none.
+fn stem_of(config: &Path, fallback: &str) -> String {
+    config
+        .file_stem()
+        .map_or_else(|| fallback.into(), |s| s.to_string_lossy().into_owned())
+}
+
 fn execute(command: Command) -> mgpf::Result<()> {
     match command {
         Command::Run {
@@ -227,13 +235,7 @@ fn execute(command: Command) -> mgpf::Result<()> {
             let out_dir = match (&resume, out, &config) {
                 (Some(dir), _, _) => dir.clone(),
                 (None, Some(out), _) => out,
-                (None, None, Some(config)) => {
-                    let stem = config
-                        .file_stem()
-                        .map(|s| s.to_string_lossy().into_owned())
-                        .unwrap_or_else(|| "run".into());
-                    PathBuf::from("outputs").join(stem)
-                }
+                (None, None, Some(config)) => PathBuf::from("outputs").join(stem_of(config, "run")),
                 (None, None, None) => unreachable!("clap requires CONFIG without --resume"),
             };
             let opts = RunOptions {
@@ -320,11 +322,7 @@ fn execute(command: Command) -> mgpf::Result<()> {
                 .collect::<mgpf::Result<Vec<_>>>()?;
             let study = Study::new(&config, set, varies, zip, seeds)?;
             let out = out.unwrap_or_else(|| {
-                let stem = config
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "config".into());
-                PathBuf::from("outputs").join(format!("sweep-{stem}"))
+                PathBuf::from("outputs").join(format!("sweep-{}", stem_of(&config, "config")))
             });
             let opts = sweep::SweepOptions {
                 backend,
@@ -376,10 +374,7 @@ fn execute(command: Command) -> mgpf::Result<()> {
             let c = calibrate::calibrate(&config, &set, &fit, &targets)?;
             print!("{}", c.report());
             let out = out.unwrap_or_else(|| {
-                let stem = config
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "config".into());
+                let stem = stem_of(&config, "config");
                 PathBuf::from("outputs").join(format!("{stem}.calibrated.toml"))
             });
             if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {

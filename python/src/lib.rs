@@ -152,8 +152,6 @@ impl PyConfig {
 struct Running {
     time_loop: TimeLoop,
     backend: Box<dyn Backend>,
-    /// The last outputs are written (run.json and the rest).
-    finished: bool,
     /// Why the run cannot go on: a step or an output failed (the state may be half-updated).
     failed: Option<String>,
 }
@@ -175,8 +173,7 @@ impl Running {
             match tick {
                 Tick::Paused => break "paused",
                 Tick::Done(_) => {
-                    if !self.finished {
-                        self.finished = true;
+                    if !self.time_loop.finished() {
                         let finished = self.time_loop.finish(self.backend.as_ref());
                         finished.map_err(|e| self.fail(e))?;
                     }
@@ -236,7 +233,6 @@ impl PySimulation {
             run: Mutex::new(Running {
                 time_loop,
                 backend,
-                finished: false,
                 failed: None,
             }),
             out_dir,

@@ -21,7 +21,7 @@ use crate::model::metrics::{mg_content, MetricsRow};
 use crate::model::params::{Params, LENGTH_UNIT_M};
 use crate::model::units::MAH_CM2_IN_C_M2;
 use crate::output::{self, FieldStamp, Series};
-pub use resume::{resume_with_backend, resumed_loop, ResumedRun, RESUMABLE_KEYS};
+pub use resume::{resumed_loop, ResumedRun, RESUMABLE_KEYS};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

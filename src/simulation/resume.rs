@@ -3,7 +3,7 @@
 //! computes), so that a run stopped by run.max_steps or a signal ends as if never stopped.
 
 use super::checkpoint::{self, Checkpoint};
-use super::{frame_path, rundir, RunOptions, RunSummary, TimeLoop, METRICS_HEADER};
+use super::{frame_path, rundir, RunOptions, TimeLoop, METRICS_HEADER};
 use crate::backend::Backend;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -84,16 +84,6 @@ impl ResumedRun {
             checkpoint: ck,
         })
     }
-}
-
-/// Continues `run` on `backend` (built for `run.params`) in `opts.out_dir` to its end, appending
-/// to its metrics and frames.
-pub fn resume_with_backend(
-    run: ResumedRun,
-    backend: &mut dyn Backend,
-    opts: &RunOptions,
-) -> Result<RunSummary> {
-    resumed_loop(run, backend, opts)?.run(backend)
 }
 
 /// The time loop of `run`, standing where its checkpoint left it, with `backend` (built for

@@ -196,6 +196,11 @@ impl TimeLoop {
         &self.at
     }
 
+    /// Whether [`TimeLoop::finish`] has written the run's last outputs.
+    pub fn finished(&self) -> bool {
+        self.finished
+    }
+
     /// Why the run ended, once it has.
     pub fn stopped(&self) -> Option<StopReason> {
         self.stopped
